@@ -1,0 +1,97 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "redoubt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RedoubtCrypto", targets: ["RedoubtCrypto"]),
+        .library(name: "RedoubtStore", targets: ["RedoubtStore"]),
+        .library(name: "Redoubt", targets: ["Redoubt"]),
+        .executable(name: "redoubt", targets: ["redoubt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries, installed by scripts/bootstrap (Debian packages).
+        .systemLibrary(
+            name: "CRedoubtOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
+        // The pure cryptographic engine: algorithms, key material, encodings. No I/O.
+        .target(
+            name: "RedoubtCrypto",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                "CRedoubtOpenSSL",
+                "CSecp256k1",
+            ]
+        ),
+        // The durable store of sealed objects: SQLite (GRDB) now, PostgreSQL later.
+        .target(
+            name: "RedoubtStore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The HSM model: sealing, partitions, users, sessions, keys, audit, backup; LocalHSM.
+        .target(
+            name: "Redoubt",
+            dependencies: [
+                "RedoubtCrypto",
+                "RedoubtStore",
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command-line tool.
+        .executableTarget(
+            name: "redoubt",
+            dependencies: [
+                "RedoubtCrypto",
+                "CRedoubtOpenSSL",
+                "CSecp256k1",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "RedoubtCryptoTests",
+            dependencies: [
+                "RedoubtCrypto",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "RedoubtStoreTests",
+            dependencies: ["RedoubtStore"]
+        ),
+        .testTarget(
+            name: "RedoubtTests",
+            dependencies: ["Redoubt", "RedoubtCrypto", "RedoubtStore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,199 @@
+import Foundation
+internal import GRDB
+
+/// The write path: applies batches inside the writer's transaction.
+enum BatchWriter {
+    /// The result of one group transaction.
+    struct GroupOutcome {
+        /// Whether the transaction committed (some batches may still have failed alone).
+        var committed: Bool
+        /// One result per batch, in order.
+        var results: [Result<CommitResult, any Error>]
+    }
+
+    /// Commits `batches` in one immediate transaction, each in its own savepoint.
+    ///
+    /// A batch that fails is rolled back to its savepoint and only its result
+    /// is a failure. If the transaction itself fails (lock timeout, I/O error,
+    /// commit failure), every batch fails with that error.
+    static func commitGroup(_ batches: [WriteBatch], in db: Database) -> GroupOutcome {
+        var results: [Result<CommitResult, any Error>] = []
+        results.reserveCapacity(batches.count)
+        do {
+            try db.inTransaction(.immediate) {
+                for batch in batches {
+                    results.append(try applyInSavepoint(batch, in: db))
+                }
+                return .commit
+            }
+            return GroupOutcome(committed: true, results: results)
+        } catch {
+            let failure = StoreError.mapping(error)
+            return GroupOutcome(committed: false, results: Array(repeating: .failure(failure), count: batches.count))
+        }
+    }
+
+    /// Applies one batch in a savepoint. Returns the batch's own failure;
+    /// throws only when the enclosing transaction can no longer be used.
+    private static func applyInSavepoint(_ batch: WriteBatch, in db: Database) throws -> Result<CommitResult, any Error> {
+        try db.execute(sql: "SAVEPOINT redoubt_batch")
+        do {
+            let result = try apply(batch, in: db)
+            try db.execute(sql: "RELEASE SAVEPOINT redoubt_batch")
+            return .success(result)
+        } catch {
+            // SQLite rolls back the whole transaction on some errors (I/O, disk
+            // full); then nothing in this group can commit.
+            guard db.isInsideTransaction else {
+                throw error
+            }
+            try db.execute(sql: "ROLLBACK TO SAVEPOINT redoubt_batch")
+            try db.execute(sql: "RELEASE SAVEPOINT redoubt_batch")
+            return .failure(StoreError.mapping(error))
+        }
+    }
+
+    /// Applies the operations of one batch in order and bumps the change counter.
+    static func apply(_ batch: WriteBatch, in db: Database) throws -> CommitResult {
+        var revisions: [ObjectKey: Int64] = [:]
+        var sequences: [Int64] = []
+        for operation in batch.operations {
+            switch operation {
+            case .insert(let key, let label, let data):
+                try insert(key, label: label, revision: 1, data: data, in: db)
+                revisions[key] = 1
+            case .update(let key, let expectedRevision, let label, let data):
+                revisions[key] = try update(key, expectedRevision: expectedRevision, label: label, data: data, in: db)
+            case .delete(let key, let expectedRevision):
+                try delete(key, expectedRevision: expectedRevision, in: db)
+                revisions[key] = nil
+            case .require(let key, let revision):
+                try require(key, revision: revision, in: db)
+            case .appendAudit(let partition, let payload):
+                sequences.append(try appendAudit(partition: partition, payload: payload, in: db))
+            case .claimRequestID(let partition, let requestID, let object):
+                try claim(partition: partition, requestID: requestID, object: object, in: db)
+            }
+        }
+        let counter = try incrementChangeCounter(in: db)
+        return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
+    }
+
+    // MARK: - Operations
+
+    // `COALESCE(?, x'')`: SQLite binds an empty `Data` as NULL (no base
+    // address); store it as the empty blob it is.
+
+    /// Inserts an object; throws `.conflict` if the key exists.
+    static func insert(_ key: ObjectKey, label: String?, revision: Int64, data: Data, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO objects (partition, kind, id, label, revision, data)
+            VALUES (?, ?, ?, ?, ?, COALESCE(?, x'')) ON CONFLICT DO NOTHING
+            """)
+        try statement.execute(arguments: [key.partition, key.kind, key.id, label, revision, data])
+        guard db.changesCount == 1 else {
+            throw StoreError.conflict("the object already exists", object: key)
+        }
+    }
+
+    private static func update(
+        _ key: ObjectKey, expectedRevision: Int64, label: String?, data: Data, in db: Database
+    ) throws -> Int64 {
+        let (newRevision, overflow) = expectedRevision.addingReportingOverflow(1)
+        guard !overflow else {
+            guard try Queries.revision(db, key: key) == expectedRevision else {
+                throw try revisionMismatch(key, expected: expectedRevision, in: db)
+            }
+            throw StoreError.conflict("the object's revision cannot be incremented further", object: key)
+        }
+        let statement = try db.cachedStatement(sql: """
+            UPDATE objects SET label = ?, data = COALESCE(?, x''), revision = revision + 1
+            WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
+            """)
+        try statement.execute(arguments: [label, data, key.partition, key.kind, key.id, expectedRevision])
+        guard db.changesCount == 1 else {
+            throw try revisionMismatch(key, expected: expectedRevision, in: db)
+        }
+        return newRevision
+    }
+
+    private static func delete(_ key: ObjectKey, expectedRevision: Int64, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            DELETE FROM objects WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
+            """)
+        try statement.execute(arguments: [key.partition, key.kind, key.id, expectedRevision])
+        guard db.changesCount == 1 else {
+            throw try revisionMismatch(key, expected: expectedRevision, in: db)
+        }
+    }
+
+    private static func require(_ key: ObjectKey, revision: Int64, in db: Database) throws {
+        guard try Queries.revision(db, key: key) == revision else {
+            throw try revisionMismatch(key, expected: revision, in: db)
+        }
+    }
+
+    /// The error for a precondition on `key` at `expected` that did not hold.
+    private static func revisionMismatch(_ key: ObjectKey, expected: Int64, in db: Database) throws -> StoreError {
+        guard let actual = try Queries.revision(db, key: key) else {
+            return StoreError.notFound("the object does not exist", object: key)
+        }
+        return StoreError.conflict("expected revision \(expected), found \(actual)", object: key)
+    }
+
+    /// Appends to the chain of `partition`: reads the head, hashes, inserts.
+    private static func appendAudit(partition: String, payload: Data, in db: Database) throws -> Int64 {
+        let head = try db.cachedStatement(sql: """
+            SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
+            """)
+        var sequence: Int64 = 1
+        var previousHash = AuditEntry.genesisHash
+        if let row = try Row.fetchOne(head, arguments: [partition]) {
+            let headSequence: Int64 = try row.decode(atIndex: 0)
+            let (next, overflow) = headSequence.addingReportingOverflow(1)
+            guard !overflow else {
+                throw StoreError.corrupt("the audit chain of partition \"\(partition)\" is full")
+            }
+            sequence = next
+            previousHash = try row.decode(atIndex: 1)
+        }
+        let entry = AuditEntry(
+            partition: partition,
+            sequence: sequence,
+            payload: payload,
+            hash: AuditEntry.chainHash(previousHash: previousHash, sequence: sequence, payload: payload))
+        try insertAudit(entry, in: db)
+        return sequence
+    }
+
+    /// Inserts an audit entry as is (also used by import).
+    static func insertAudit(_ entry: AuditEntry, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO audit (partition, seq, payload, hash) VALUES (?, ?, COALESCE(?, x''), ?)
+            """)
+        try statement.execute(arguments: [entry.partition, entry.sequence, entry.payload, entry.hash])
+    }
+
+    /// Claims `requestID`; throws `.duplicateRequest` with the claimed object if taken.
+    static func claim(partition: String, requestID: String, object: ObjectKey, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO request_ids (partition, request_id, obj_partition, obj_kind, obj_id)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        try statement.execute(arguments: [partition, requestID, object.partition, object.kind, object.id])
+        guard db.changesCount == 1 else {
+            let claimed = try Queries.requestClaim(db, partition: partition, requestID: requestID)
+            throw StoreError(
+                code: .duplicateRequest,
+                message: "request id \"\(requestID)\" is already claimed in partition \"\(partition)\"",
+                object: claimed)
+        }
+    }
+
+    /// Increments the change counter and returns its new value.
+    static func incrementChangeCounter(in db: Database) throws -> Int64 {
+        let statement = try db.cachedStatement(sql: "UPDATE meta SET change_counter = change_counter + 1 WHERE id = 1")
+        try statement.execute()
+        return try Queries.changeCounter(db)
+    }
+}

@@ -1,0 +1,6 @@
+import Redoubt
+import Testing
+
+@Test func versionIsSemantic() {
+    #expect(RedoubtVersion.current.split(separator: ".").count == 3)
+}
