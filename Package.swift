@@ -70,11 +70,20 @@ let package = Package(
         .executableTarget(
             name: "redoubt",
             dependencies: [
+                "Redoubt",
                 "RedoubtCrypto",
+                "RedoubtStore",
                 "CRedoubtOpenSSL",
                 "CSecp256k1",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Examples a user copies; built with the package so they never rot.
+        .executableTarget(
+            name: "EmbeddedSigner",
+            dependencies: ["Redoubt", "RedoubtStore"],
+            path: "Examples/EmbeddedSigner"
         ),
         .testTarget(
             name: "RedoubtCryptoTests",

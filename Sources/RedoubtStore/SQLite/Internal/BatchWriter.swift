@@ -57,6 +57,8 @@ enum BatchWriter {
     static func apply(_ batch: WriteBatch, in db: Database) throws -> CommitResult {
         var revisions: [ObjectKey: Int64] = [:]
         var sequences: [Int64] = []
+        // Audit heads this batch already read or wrote (a flush appends thousands to one partition).
+        var heads: [String: (sequence: Int64, hash: Data)] = [:]
         for operation in batch.operations {
             switch operation {
             case .insert(let key, let label, let data):
@@ -70,7 +72,7 @@ enum BatchWriter {
             case .require(let key, let revision):
                 try require(key, revision: revision, in: db)
             case .appendAudit(let partition, let payload):
-                sequences.append(try appendAudit(partition: partition, payload: payload, in: db))
+                sequences.append(try appendAudit(partition: partition, payload: payload, heads: &heads, in: db))
             case .claimRequestID(let partition, let requestID, let object):
                 try claim(partition: partition, requestID: requestID, object: object, in: db)
             }
@@ -142,20 +144,29 @@ enum BatchWriter {
     }
 
     /// Appends to the chain of `partition`: reads the head, hashes, inserts.
-    private static func appendAudit(partition: String, payload: Data, in db: Database) throws -> Int64 {
-        let head = try db.cachedStatement(sql: """
-            SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
-            """)
+    private static func appendAudit(partition: String, payload: Data,
+                                    heads: inout [String: (sequence: Int64, hash: Data)], in db: Database) throws -> Int64 {
         var sequence: Int64 = 1
         var previousHash = AuditEntry.genesisHash
-        if let row = try Row.fetchOne(head, arguments: [partition]) {
-            let headSequence: Int64 = try row.decode(atIndex: 0)
+        var headSequence: Int64?
+        if let cached = heads[partition] {
+            headSequence = cached.sequence
+            previousHash = cached.hash
+        } else {
+            let head = try db.cachedStatement(sql: """
+                SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
+                """)
+            if let row = try Row.fetchOne(head, arguments: [partition]) {
+                headSequence = try row.decode(atIndex: 0)
+                previousHash = try row.decode(atIndex: 1)
+            }
+        }
+        if let headSequence {
             let (next, overflow) = headSequence.addingReportingOverflow(1)
             guard !overflow else {
                 throw StoreError.corrupt("the audit chain of partition \"\(partition)\" is full")
             }
             sequence = next
-            previousHash = try row.decode(atIndex: 1)
         }
         let entry = AuditEntry(
             partition: partition,
@@ -163,6 +174,7 @@ enum BatchWriter {
             payload: payload,
             hash: AuditEntry.chainHash(previousHash: previousHash, sequence: sequence, payload: payload))
         try insertAudit(entry, in: db)
+        heads[partition] = (sequence, entry.hash)
         return sequence
     }
 

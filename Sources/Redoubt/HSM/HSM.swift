@@ -1,0 +1,129 @@
+import Foundation
+
+/// How a key encrypts: a symmetric cipher, or RSA-OAEP for RSA keys.
+public enum EncryptionScheme: String, Sendable, Hashable, Codable, CaseIterable {
+    /// AES-GCM (AES keys), with AAD.
+    case aesGCM = "AES-GCM"
+    /// ChaCha20-Poly1305 (32-byte generic secrets), with AAD.
+    case chaCha20Poly1305 = "CHACHA20-POLY1305"
+    /// AES-CBC with PKCS#7 padding (AES keys), no AAD.
+    case aesCBCPKCS7 = "AES-CBC-PKCS7"
+    /// RSA-OAEP with SHA-256 (RSA keys), no AAD.
+    case rsaOAEPSHA256 = "RSA-OAEP-SHA256"
+}
+
+/// A user just added, with its API key (shown once).
+public struct NewUser: Sendable {
+    /// The user.
+    public var user: UserInfo
+    /// The user's API key; stored only as a hash.
+    public var apiKey: String
+}
+
+/// The result of encapsulating: the new shared-secret key object and the ciphertext to send.
+public struct EncapsulationResult: Sendable {
+    /// The shared secret, stored as a generic-secret key object.
+    public var key: KeyInfo
+    /// The encapsulated key for the holder of the private key.
+    public var encapsulated: Data
+}
+
+/// An HSM: sessions, partitions, users, keys, cryptographic operations and audit.
+///
+/// Every way of reaching keys implements this protocol: ``LocalHSM`` (in-process, over a
+/// store), a gRPC client of a broker, and a failover router over several HSMs. Every call
+/// but ``openSession(partition:credential:)`` carries the session token it returned; the
+/// session's role and partition decide what the call may do.
+///
+/// ```swift
+/// let session = try await hsm.openSession(partition: "payments", credential: .apiKey(key))
+/// let k = try await hsm.generateKey(session.token, spec: KeySpec(algorithm: .p256, label: "signer"))
+/// let sig = try await hsm.sign(session.token, key: k.id, input: .message(data), scheme: .ecdsa(.sha256))
+/// ```
+public protocol HSM: Sendable {
+    // MARK: Sessions
+
+    /// Opens a session on `partition` (`""` for the operator) with a credential.
+    func openSession(partition: String, credential: Credential) async throws -> SessionInfo
+    /// Ends a session; its session objects are gone.
+    func closeSession(_ session: SessionToken) async throws
+
+    // MARK: Partitions (operator)
+
+    /// Creates a partition and its first security officer.
+    func createPartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> CreatedPartition
+    /// Lists partitions.
+    func listPartitions(_ session: SessionToken) async throws -> [PartitionInfo]
+    /// Changes a partition's switches.
+    func updatePartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> PartitionInfo
+
+    // MARK: Users (security officer; the operator for operators)
+
+    /// Adds a user with an API key and, optionally, a password.
+    func addUser(_ session: SessionToken, name: String, role: Role, password: String?) async throws -> NewUser
+    /// Lists the users of the session's partition.
+    func listUsers(_ session: SessionToken) async throws -> [UserInfo]
+    /// Removes a user; its sessions end.
+    func removeUser(_ session: SessionToken, id: String) async throws
+
+    // MARK: Keys
+
+    /// Generates a key.
+    func generateKey(_ session: SessionToken, spec: KeySpec) async throws -> KeyInfo
+    /// Imports a key.
+    func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo
+    /// Reads a key's metadata.
+    func getKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Lists keys, a page at a time, ordered by id.
+    func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo]
+    /// Changes attributes, only towards stricter.
+    func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo
+    /// Adds a new version; new signatures and ciphertexts use it.
+    func rotateKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Blocks every use until unblocked.
+    func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Unblocks.
+    func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Moves a key to the trash.
+    func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Restores a key from the trash.
+    func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Deletes a trashed key for good.
+    func purgeKey(_ session: SessionToken, id: String) async throws
+    /// The public key of an asymmetric key (latest version unless given).
+    func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey
+    /// The key wrapped under another key of the partition (only if extractable and the partition allows export).
+    func exportWrapped(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> Data
+    /// The key bytes in the clear (only if extractable, not sensitive, and the partition allows export).
+    func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes
+
+    // MARK: Cryptographic operations
+
+    /// Signs with the latest version.
+    func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
+    /// Verifies with the given version (latest if nil).
+    func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?) async throws -> Bool
+    /// Encrypts with the latest version; the output names the version.
+    func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    /// Decrypts with the version the ciphertext names.
+    func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    /// HMAC with the latest version; the output names the version.
+    func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
+    /// Checks a tag from ``mac(_:key:data:hash:)``.
+    func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
+    /// ECDH with a peer public key, then the KDF; the result becomes a new secret key object.
+    func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
+    /// ML-KEM encapsulation to a key of the partition; the shared secret becomes a new key object.
+    func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult
+    /// ML-KEM decapsulation; the shared secret becomes a new key object.
+    func decapsulate(_ session: SessionToken, key: String, encapsulated: Data, spec: KeySpec) async throws -> KeyInfo
+    /// Random bytes (1 to 1 MiB).
+    func random(_ session: SessionToken, count: Int) async throws -> Data
+
+    // MARK: Audit
+
+    /// Audit records of the session's partition from `sequence` on.
+    func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord]
+    /// Verifies the partition's whole hash chain.
+    func verifyAudit(_ session: SessionToken) async throws -> AuditVerification
+}

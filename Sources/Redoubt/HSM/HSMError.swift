@@ -1,0 +1,83 @@
+import Foundation
+
+/// An error from an HSM: the library's one error type, mapped to a gRPC status in one place
+/// by the broker.
+///
+/// Messages say which check failed in words a person can act on, and never contain key
+/// bytes, passwords, tokens or plaintext. Authentication failures stay coarse: a wrong
+/// API key, a wrong password and an unknown user all read "invalid credentials".
+/// A key of another partition is indistinguishable from a missing one (``Code/notFound``).
+public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of failure; each maps to one gRPC status code.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Wrapped: String, Sendable, Hashable {
+            case invalidArgument = "INVALID_ARGUMENT"
+            case unauthenticated = "UNAUTHENTICATED"
+            case permissionDenied = "PERMISSION_DENIED"
+            case notFound = "NOT_FOUND"
+            case alreadyExists = "ALREADY_EXISTS"
+            case failedPrecondition = "FAILED_PRECONDITION"
+            case resourceExhausted = "RESOURCE_EXHAUSTED"
+            case unavailable = "UNAVAILABLE"
+            case internalError = "INTERNAL"
+        }
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// Malformed or out-of-range input; the message names the field.
+        public static let invalidArgument = Code(.invalidArgument)
+        /// No valid session or credential.
+        public static let unauthenticated = Code(.unauthenticated)
+        /// The session's role may not do this.
+        public static let permissionDenied = Code(.permissionDenied)
+        /// No such object visible to the caller.
+        public static let notFound = Code(.notFound)
+        /// The object already exists.
+        public static let alreadyExists = Code(.alreadyExists)
+        /// The object's state forbids it: blocked, expired, wrong usage, read-only partition…
+        public static let failedPrecondition = Code(.failedPrecondition)
+        /// A limit was reached: object quota, rate, lockout.
+        public static let resourceExhausted = Code(.resourceExhausted)
+        /// The store or a node cannot be reached; retrying may help.
+        public static let unavailable = Code(.unavailable)
+        /// A failure the caller cannot fix; details are in the log, not here.
+        public static let internalError = Code(.internalError)
+
+        /// The gRPC status name.
+        public var description: String { wrapped.rawValue }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// What went wrong, for a person.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `"<CODE>: <message>"`.
+    public var description: String { "\(code): \(message)" }
+
+    static func invalid(_ message: String) -> HSMError { .init(.invalidArgument, message) }
+    static func denied(_ message: String) -> HSMError { .init(.permissionDenied, message) }
+    static func notFound(_ message: String) -> HSMError { .init(.notFound, message) }
+    static func precondition(_ message: String) -> HSMError { .init(.failedPrecondition, message) }
+    static let invalidCredentials = HSMError(.unauthenticated, "invalid credentials")
+    static let invalidSession = HSMError(.unauthenticated, "the session is invalid, expired or closed; open a new one")
+}
+
+extension HSMError {
+    /// Maps an engine error: input problems become INVALID_ARGUMENT; an authentication
+    /// failure (a tag, an unwrap) stays coarse; internal failures say nothing more.
+    init(_ error: CryptoError) {
+        switch error.code {
+        case .invalidKey, .invalidInput, .malformedSignature: self.init(.invalidArgument, error.message)
+        case .authenticationFailure: self.init(.invalidArgument, "decryption or unwrapping failed: wrong key, or the data was altered")
+        case .unsupportedOperation: self.init(.failedPrecondition, error.message)
+        default: self.init(.internalError, "cryptographic operation failed")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import RedoubtStore
+
+extension LocalHSM {
+    /// Writes a backup of the whole store to one file (operator only): compressed, sealed under a
+    /// key derived from the master key, integrity-checked, versioned. Pending audit records are
+    /// committed first, so the backup holds them.
+    @discardableResult
+    public func backup(_ session: SessionToken, to path: String, overwrite: Bool = false,
+                       progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
+        let caller = try await authorize(session, [.operator], "backups")
+        try await flushAudit(force: true)
+        guard let object = try await Self.storeCall({ try await store.get(Self.envelopeKey) }) else {
+            throw HSMError(.internalError, "the master key envelope is missing")
+        }
+        let envelope = try RecordCoding.decode(MasterKeyEnvelope.self, object.data)
+        // The record of this backup goes in first, so the file holds it.
+        try await commitManaged([], audit: caller, "backup.create", object: (path as NSString).lastPathComponent)
+        do {
+            return try await Backup.write(records: store.exportAll(), to: path, master: master, scope: .store,
+                                          envelope: envelope, overwrite: overwrite, progress: progress)
+        } catch let error as BackupError {
+            throw HSMError(error.code == .invalidArgument ? .invalidArgument : .unavailable, error.message)
+        }
+    }
+
+    /// Restores a backup file into an empty store: checks the whole file first, then imports every
+    /// record in one transaction. A damaged, truncated or foreign file is refused and nothing is restored.
+    /// - Returns: the HSM over the restored store, unsealed with `unseal`.
+    public static func restore(from path: String, into store: any ObjectStore, unseal: UnsealMethod,
+                               configuration: Configuration = .defaults,
+                               progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> LocalHSM {
+        let header: BackupHeader
+        do { header = try Backup.readHeader(from: path) } catch let error as BackupError {
+            throw HSMError.invalid(error.message)
+        }
+        guard let sealed = header.masterEnvelope, let envelope = try? MasterKeyEnvelope(serialized: sealed) else {
+            throw HSMError.invalid("this backup carries no master key envelope; it cannot be restored into an empty store")
+        }
+        let logger = Logger(label: "redoubt")
+        let master = try unsealMaster(envelope, unseal, logger: logger)
+        do {
+            try await Backup.verify(at: path, master: master, progress: progress)
+            try await store.importAll(Backup.read(from: path, master: master, progress: progress))
+        } catch let error as BackupError {
+            throw HSMError.invalid("backup refused, nothing restored: \(error.message)")
+        } catch let error as StoreError {
+            throw HSMError.precondition("restore refused, nothing restored: \(error.message)")
+        }
+        return try await LocalHSM(store: store, master: master, configuration: configuration, logger: logger)
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import RedoubtStore
+
+extension LocalHSM {
+    /// Applies a change to a key (read from the store, so concurrent changes are seen), commits it
+    /// with its audit record, and updates the cache.
+    func mutateKey(_ session: SessionToken, _ id: String, _ operation: String, roles: Set<Role> = [.securityOfficer],
+                   newMaterial: LoadedMaterial? = nil,
+                   _ change: (inout KeyRecord, _ now: Date) throws -> Void) async throws -> KeyInfo {
+        let caller = try await authorize(session, roles, operation.replacingOccurrences(of: "key.", with: "") + " of keys")
+        var loaded = try await loadKey(caller, id)
+        if loaded.persistent {
+            let (partition, _) = try await partitionRecord(caller.partition)
+            guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
+            guard let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) }) else {
+                throw HSMError.notFound("no key '\(id)'")
+            }
+            loaded.record = try RecordCoding.decode(KeyRecord.self, object.data)
+            loaded.revision = object.revision
+        }
+        try change(&loaded.record, now)
+        if let newMaterial, let v = loaded.record.versions.last?.version {
+            loaded.materials[v] = newMaterial
+        }
+        if loaded.persistent {
+            let result = try await commitManaged([
+                .update(objectKey(caller.partition, id), expectedRevision: loaded.revision, label: loaded.record.label,
+                        data: try RecordCoding.encode(loaded.record)),
+            ], audit: caller, operation, object: id)
+            loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? loaded.revision + 1
+            let cached = loaded
+            state.withLock { $0.keys[Self.cacheKey(caller.partition, id)] = cached }
+        } else {
+            try await commitManaged([], audit: caller, operation, object: id)
+            let cached = loaded
+            state.withLock { $0.sessionObjects[caller.session]?[id] = cached }
+        }
+        return loaded.info
+    }
+
+    public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
+        try await mutateKey(session, id, "key.update") { r, _ in
+            let securityChange = update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
+                || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
+            guard r.modifiable || (!securityChange && update.label == nil) else {
+                throw HSMError.precondition("key '\(r.id)' is not modifiable")
+            }
+            if let label = update.label {
+                guard (1...128).contains(label.count) else { throw HSMError.invalid("label must be 1 to 128 characters") }
+                r.label = label
+            }
+            if let usage = update.usage {
+                guard r.usage.isSuperset(of: usage), !usage.isEmpty else {
+                    throw HSMError.precondition("usage may only shrink (and not to nothing)")
+                }
+                r.usage = usage
+            }
+            if let e = update.extractable {
+                guard !e || r.extractable else { throw HSMError.precondition("extractable may only change to false") }
+                r.extractable = e
+            }
+            if let s = update.sensitive {
+                guard s || !r.sensitive else { throw HSMError.precondition("sensitive may only change to true") }
+                r.sensitive = s
+            }
+            if let m = update.modifiable {
+                guard !m else { throw HSMError.precondition("modifiable may only change to false") }
+                r.modifiable = false
+            }
+            if let d = update.destroyable {
+                guard !d || r.destroyable else { throw HSMError.precondition("destroyable may only change to false") }
+                r.destroyable = d
+            }
+            if let nb = update.notBefore {
+                guard r.notBefore.map({ nb >= $0 }) ?? true else { throw HSMError.precondition("not_before may only move later") }
+                r.notBefore = nb
+            }
+            if let exp = update.expiresAt {
+                guard r.expiresAt.map({ exp <= $0 }) ?? true else { throw HSMError.precondition("expires_at may only move earlier") }
+                r.expiresAt = exp
+            }
+            if let nb = r.notBefore, let exp = r.expiresAt, nb >= exp {
+                throw HSMError.precondition("not_before must stay earlier than expires_at")
+            }
+            if let mv = update.minimumVersion {
+                guard mv >= r.minimumVersion, mv <= r.latestVersion else {
+                    throw HSMError.precondition("minimum_version may only rise, up to the latest version \(r.latestVersion)")
+                }
+                r.minimumVersion = mv
+            }
+        }
+    }
+
+    public func rotateKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        let caller = try await authorize(session, [.securityOfficer], "rotation of keys")
+        let current = try await loadKey(caller, id)
+        guard current.record.local else {
+            throw HSMError.precondition("key '\(id)' was imported; import a new key instead of rotating it")
+        }
+        guard current.record.state == .active else { throw HSMError.precondition("key '\(id)' is \(current.record.state.rawValue.lowercased())") }
+        let material: LoadedMaterial
+        do { material = try LoadedMaterial.generate(current.record.algorithm, secretByteCount: current.materials.values.first.flatMap {
+            if case .secret(let k) = $0 { return k.material.count } else { return nil }
+        }) } catch let e as CryptoError { throw HSMError(e) }
+        let nextVersion = current.record.latestVersion + 1
+        let versionRecord = current.persistent
+            ? try await sealed(material, partition: caller.partition, id: id, version: nextVersion)
+            : KeyVersionRecord(version: nextVersion, createdAt: now, sealed: nil, publicKey: material.publicKey?.spkiDER)
+        return try await mutateKey(session, id, "key.rotate", newMaterial: material) { r, _ in
+            guard r.latestVersion + 1 == nextVersion else { throw HSMError(.failedPrecondition, "the key was rotated concurrently; retry") }
+            r.versions.append(versionRecord)
+        }
+    }
+
+    public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        try await mutateKey(session, id, "key.block") { r, _ in
+            guard r.state == .active else { throw HSMError.precondition("key '\(r.id)' is \(r.state.rawValue.lowercased()), not active") }
+            r.state = .blocked
+        }
+    }
+
+    public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        try await mutateKey(session, id, "key.unblock") { r, _ in
+            guard r.state == .blocked else { throw HSMError.precondition("key '\(r.id)' is not blocked") }
+            r.state = .active
+        }
+    }
+
+    public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        try await mutateKey(session, id, "key.destroy") { r, now in
+            guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
+            guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
+            r.state = .destroyed
+            r.destroyedAt = now
+        }
+    }
+
+    public func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        try await mutateKey(session, id, "key.restore") { r, _ in
+            guard r.state == .destroyed else { throw HSMError.precondition("key '\(r.id)' is not in the trash") }
+            r.state = .active
+            r.destroyedAt = nil
+        }
+    }
+
+    public func purgeKey(_ session: SessionToken, id: String) async throws {
+        let caller = try await authorize(session, [.securityOfficer], "purging keys")
+        let loaded = try await loadKey(caller, id)
+        guard loaded.record.state == .destroyed else { throw HSMError.precondition("key '\(id)' must be destroyed (in the trash) before it is purged") }
+        if loaded.persistent {
+            guard let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) }) else {
+                throw HSMError.notFound("no key '\(id)'")
+            }
+            try await commitManaged([.delete(objectKey(caller.partition, id), expectedRevision: object.revision)],
+                                    audit: caller, "key.purge", object: id)
+            state.withLock {
+                $0.keys[Self.cacheKey(caller.partition, id)] = nil
+                if let n = $0.keyCounts[caller.partition] { $0.keyCounts[caller.partition] = max(0, n - 1) }
+            }
+        } else {
+            try await commitManaged([], audit: caller, "key.purge", object: id)
+            state.withLock { $0.sessionObjects[caller.session]?[id] = nil }
+        }
+    }
+
+    // MARK: Export
+
+    public func exportWrapped(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> Data {
+        let caller = try await authorize(session, [.cryptoUser], "exporting wrapped keys")
+        let target = try await loadKey(caller, id)
+        try await checkExport(caller, target)
+        let wrapping = try await loadKey(caller, wrappingKey)
+        let (material, version) = try usableMaterial(wrapping, .wrap, originating: true)
+        let bytes = try target.materials[target.record.latestVersion].map { try $0.exportable() }
+        guard let bytes else { throw HSMError(.internalError, "key '\(id)' has no material") }
+        let wrapped: Data
+        do {
+            switch (material, scheme) {
+            case (.secret(let k), .aesKW), (.secret(let k), .aesKWP), (.secret(let k), .aesGCM):
+                wrapped = try k.wrap(bytes, scheme: scheme)
+            case (.privateKey(let k), .rsaOAEP):
+                wrapped = try EncryptionKey(k.publicKey).wrap(bytes)
+            case (.publicKey(let k), .rsaOAEP):
+                wrapped = try EncryptionKey(k).wrap(bytes)
+            default:
+                throw HSMError.precondition("a \(wrapping.record.algorithm) key cannot wrap with \(scheme.rawValue)")
+            }
+        } catch let e as CryptoError { throw HSMError(e) }
+        try await recordUse(caller, "key.export_wrapped", key: id, result: "ok")
+        return VersionedBlob.encode(version: version, wrapped)
+    }
+
+    public func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes {
+        let caller = try await authorize(session, [.cryptoUser], "exporting keys")
+        let target = try await loadKey(caller, id)
+        try await checkExport(caller, target)
+        guard !target.record.sensitive else { throw HSMError.precondition("key '\(id)' is sensitive: it leaves the HSM only wrapped") }
+        guard let material = target.materials[target.record.latestVersion] else { throw HSMError(.internalError, "key '\(id)' has no material") }
+        let bytes = try material.exportable()
+        try await recordUse(caller, "key.export_plaintext", key: id, result: "ok")
+        return bytes
+    }
+
+    func checkExport(_ caller: Caller, _ target: LoadedKey) async throws {
+        let (partition, _) = try await partitionRecord(caller.partition)
+        guard partition.settings.exportAllowed else { throw HSMError.precondition("partition '\(partition.id)' does not allow key export") }
+        guard target.record.extractable else { throw HSMError.precondition("key '\(target.record.id)' is not extractable") }
+        guard target.record.state == .active else {
+            throw HSMError.precondition("key '\(target.record.id)' is \(target.record.state.rawValue.lowercased())")
+        }
+        guard !target.record.publicOnly else { throw HSMError.precondition("key '\(target.record.id)' is public only: export its public key") }
+    }
+}
+
+/// `0x01 ‖ version (UInt32 BE) ‖ body`: ciphertexts, MAC tags and wrapped keys name the key version.
+enum VersionedBlob {
+    static func encode(version: Int, _ body: Data) -> Data {
+        var out = Data(capacity: body.count + 5)
+        out.append(1)
+        let v = UInt32(clamping: version)
+        out.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+        out.append(body)
+        return out
+    }
+
+    static func decode(_ blob: Data, what: String) throws -> (version: Int, body: Data) {
+        guard blob.count >= 5, blob[blob.startIndex] == 1 else {
+            throw HSMError.invalid("\(what) is not in Redoubt's versioned format (0x01, 4-byte version, body)")
+        }
+        let b = blob.startIndex
+        let v = Int(blob[b + 1]) << 24 | Int(blob[b + 2]) << 16 | Int(blob[b + 3]) << 8 | Int(blob[b + 4])
+        return (v, blob.subdata(in: (b + 5)..<blob.endIndex))
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import RedoubtStore
+
+extension LocalHSM {
+    static func cacheKey(_ partition: String, _ id: String) -> String { partition + "/" + id }
+
+    static func isKeyID(_ id: String) -> Bool {
+        id.utf8.count == 33 && id.hasPrefix("k") && id.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    func objectKey(_ partition: String, _ id: String) -> ObjectKey { ObjectKey(partition: partition, kind: ObjectKind.key, id: id) }
+
+    /// Loads a key visible to the caller: a session object of this session, or a stored key of the
+    /// caller's partition. Anything else is "no key" — whether it exists elsewhere or not.
+    func loadKey(_ caller: Caller, _ id: String) async throws -> LoadedKey {
+        guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
+        if let ephemeral = state.withLock({ $0.sessionObjects[caller.session]?[id] }) { return ephemeral }
+        let ck = Self.cacheKey(caller.partition, id)
+        if let cached = state.withLock({ $0.keys[ck] }) { return cached }
+        guard !caller.partition.isEmpty,
+              let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) })
+        else { throw HSMError.notFound("no key '\(id)'") }
+        let loaded = try await unseal(object, partition: caller.partition)
+        state.withLock { $0.keys[ck] = loaded }
+        return loaded
+    }
+
+    func unseal(_ object: StoredObject, partition: String) async throws -> LoadedKey {
+        let record = try RecordCoding.decode(KeyRecord.self, object.data)
+        let sealer = try await sealer(for: partition)
+        var materials: [Int: LoadedMaterial] = [:]
+        for v in record.versions {
+            if let sealed = v.sealed {
+                let bytes: SecretBytes
+                do {
+                    bytes = try sealer.open(sealed, identity: SealIdentity(partition: partition, kind: ObjectKind.key, objectID: record.id, version: v.version))
+                } catch {
+                    logger.error("key blob does not open", metadata: ["redoubt.key": "\(record.id)", "redoubt.version": "\(v.version)"])
+                    throw HSMError(.internalError, "key '\(record.id)' cannot be unsealed")
+                }
+                do { materials[v.version] = try LoadedMaterial.from(bytes, algorithm: record.algorithm) } catch {
+                    throw HSMError(.internalError, "key '\(record.id)' is damaged")
+                }
+            } else if let spki = v.publicKey, let pub = try? PublicKey(spkiDER: spki) {
+                materials[v.version] = .publicKey(pub)
+            }
+        }
+        return LoadedKey(record: record, revision: object.revision, persistent: true, materials: materials, partition: partition)
+    }
+
+    func sealed(_ material: LoadedMaterial, partition: String, id: String, version: Int) async throws -> KeyVersionRecord {
+        let pub = material.publicKey?.spkiDER
+        if case .publicKey = material {
+            return KeyVersionRecord(version: version, createdAt: now, sealed: nil, publicKey: pub)
+        }
+        let sealer = try await sealer(for: partition)
+        let blob: Data
+        do {
+            blob = try sealer.seal(try material.exportable(),
+                                   identity: SealIdentity(partition: partition, kind: ObjectKind.key, objectID: id, version: version))
+        } catch let e as HSMError { throw e } catch {
+            throw HSMError(.internalError, "cannot seal the key")
+        }
+        return KeyVersionRecord(version: version, createdAt: now, sealed: blob, publicKey: pub)
+    }
+
+    // MARK: Creating keys
+
+    func checkSpec(_ spec: KeySpec, publicOnly: Bool) throws {
+        guard (1...128).contains(spec.label.count), !spec.label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw HSMError.invalid("label must be 1 to 128 printable characters")
+        }
+        var allowed = spec.algorithm.capabilities
+        if publicOnly { allowed.formIntersection([.verify, .encrypt, .wrap, .encapsulate]) }
+        guard !spec.usage.isEmpty else { throw HSMError.invalid("usage must name at least one operation") }
+        guard allowed.isSuperset(of: spec.usage) else {
+            throw HSMError.invalid("usage includes operations a \(publicOnly ? "public " : "")\(spec.algorithm) key cannot do")
+        }
+        if let nb = spec.notBefore, let exp = spec.expiresAt, nb >= exp {
+            throw HSMError.invalid("not_before must be earlier than expires_at")
+        }
+        if let r = spec.requestID, !(1...128).contains(r.utf8.count) {
+            throw HSMError.invalid("request_id must be 1 to 128 bytes")
+        }
+        if spec.algorithm == .genericSecret, let n = spec.secretByteCount, !SecretKey.genericSecretByteRange.contains(n) {
+            throw HSMError.invalid("secret_byte_count must be 16 to 128")
+        }
+    }
+
+    /// Stores (or keeps in the session) a new key object and audits it.
+    func createKey(_ caller: Caller, spec: KeySpec, material: LoadedMaterial, local: Bool, operation: String) async throws -> KeyInfo {
+        guard caller.role == .securityOfficer || caller.role == .cryptoUser else {
+            throw HSMError.denied("creating keys needs the SECURITY_OFFICER or CRYPTO_USER role; this session is \(caller.role.rawValue)")
+        }
+        let (partition, _) = try await partitionRecord(caller.partition)
+        if caller.role == .cryptoUser && !partition.settings.cryptoUsersMayCreateKeys {
+            throw HSMError.denied("in partition '\(partition.id)' only the security officer creates keys")
+        }
+        let publicOnly: Bool
+        if case .publicKey = material { publicOnly = true } else { publicOnly = false }
+        try checkSpec(spec, publicOnly: publicOnly)
+        guard !partition.settings.readOnly || !spec.persistent else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
+
+        if spec.persistent, let requestID = spec.requestID,
+           let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) }) {
+            // A retried create: the key the first attempt made.
+            return try await loadKey(caller, claimed.id).info
+        }
+        let id = Identifiers.random("k")
+        let version = try await sealed(material, partition: caller.partition, id: id, version: 1)
+        let record = KeyRecord(id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: spec.extractable,
+                               sensitive: spec.sensitive, neverExtractable: local && !spec.extractable,
+                               alwaysSensitive: local && spec.sensitive, modifiable: spec.modifiable, destroyable: spec.destroyable,
+                               local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active, destroyedAt: nil,
+                               minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
+        var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
+        guard spec.persistent else {
+            try await commitManaged([], audit: caller, operation + ".session", object: id)
+            state.withLock { $0.sessionObjects[caller.session, default: [:]][id] = loaded }
+            return loaded.info
+        }
+        if state.withLock({ $0.keyCounts[caller.partition] }) == nil {
+            let counted = try await Self.storeCall { try await store.count(partition: caller.partition, kind: ObjectKind.key) }
+            state.withLock { if $0.keyCounts[caller.partition] == nil { $0.keyCounts[caller.partition] = counted } }
+        }
+        // Reserve a place under the quota; given back if the commit fails.
+        let reserved = state.withLock { s -> Bool in
+            let n = s.keyCounts[caller.partition] ?? 0
+            guard n < partition.settings.maximumObjects else { return false }
+            s.keyCounts[caller.partition] = n + 1
+            return true
+        }
+        guard reserved else {
+            throw HSMError(.resourceExhausted, "partition '\(partition.id)' holds its maximum of \(partition.settings.maximumObjects) keys")
+        }
+        var committed = false
+        defer {
+            if !committed {
+                state.withLock { s in s.keyCounts[caller.partition].map { s.keyCounts[caller.partition] = max(0, $0 - 1) } }
+            }
+        }
+        var ops: [WriteOperation] = [.insert(objectKey(caller.partition, id), label: spec.label, data: try RecordCoding.encode(record))]
+        if let requestID = spec.requestID {
+            ops.append(.claimRequestID(partition: caller.partition, requestID: requestID, object: objectKey(caller.partition, id)))
+        }
+        do {
+            let result = try await commitManaged(ops, audit: caller, operation, object: id)
+            committed = true
+            loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? 1
+        } catch let error as HSMError where error.code == .alreadyExists {
+            if let requestID = spec.requestID,
+               let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) }) {
+                return try await loadKey(caller, claimed.id).info
+            }
+            throw error
+        }
+        let cached = loaded
+        state.withLock { $0.keys[Self.cacheKey(caller.partition, id)] = cached }
+        return cached.info
+    }
+
+    public func generateKey(_ session: SessionToken, spec: KeySpec) async throws -> KeyInfo {
+        let caller = try await authenticate(session)
+        try checkSpec(spec, publicOnly: false)
+        let material: LoadedMaterial
+        do { material = try LoadedMaterial.generate(spec.algorithm, secretByteCount: spec.secretByteCount) } catch let e as CryptoError {
+            throw HSMError(e)
+        }
+        return try await createKey(caller, spec: spec, material: material, local: true, operation: "key.generate")
+    }
+
+    public func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
+        let caller = try await authenticate(session)
+        if case .publicKey = material {} else {
+            let (partition, _) = try await partitionRecord(caller.partition)
+            guard partition.settings.importAllowed else {
+                throw HSMError.precondition("partition '\(partition.id)' does not allow importing private or secret keys")
+            }
+        }
+        let loaded: LoadedMaterial
+        do {
+            switch material {
+            case .pkcs8(let der):
+                let key = try PrivateKey(pkcs8DER: der)
+                guard key.algorithm == spec.algorithm else {
+                    throw HSMError.invalid("the PKCS#8 key is \(key.algorithm), the spec says \(spec.algorithm)")
+                }
+                loaded = .privateKey(key)
+            case .publicKey(let key):
+                guard key.algorithm == spec.algorithm else {
+                    throw HSMError.invalid("the public key is \(key.algorithm), the spec says \(spec.algorithm)")
+                }
+                loaded = .publicKey(key)
+            case .secret(let bytes):
+                loaded = .secret(try SecretKey(algorithm: spec.algorithm, material: bytes))
+            case .wrapped(let blob, let wrappingID, let scheme):
+                let wrapping = try await loadKey(caller, wrappingID)
+                let bytes = try unwrapBytes(caller, wrapping, blob, scheme: scheme)
+                loaded = try LoadedMaterial.from(bytes, algorithm: spec.algorithm)
+                try await recordUse(caller, "key.unwrap", key: wrappingID, result: "ok")
+            }
+        } catch let e as CryptoError {
+            throw HSMError(e)
+        }
+        return try await createKey(caller, spec: spec, material: loaded, local: false, operation: "key.import")
+    }
+
+    // MARK: Reading keys
+
+    public func getKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
+        let caller = try await authorize(session, [.securityOfficer, .cryptoUser, .auditor], "reading keys")
+        return try await loadKey(caller, id).info
+    }
+
+    public func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo] {
+        let caller = try await authorize(session, [.securityOfficer, .cryptoUser, .auditor], "listing keys")
+        guard (1...1000).contains(filter.limit) else { throw HSMError.invalid("limit must be 1 to 1000") }
+        var out: [KeyInfo] = []
+        var after = filter.after
+        while out.count < filter.limit {
+            let page = try await Self.storeCall {
+                try await store.list(partition: caller.partition, kind: ObjectKind.key, label: filter.label, after: after, limit: filter.limit)
+            }
+            for object in page {
+                let record = try RecordCoding.decode(KeyRecord.self, object.data)
+                if record.state == .destroyed && !filter.includeDestroyed { continue }
+                out.append(record.info(persistent: true))
+                if out.count == filter.limit { break }
+            }
+            guard page.count == filter.limit, let last = page.last else { break }
+            after = last.key.id
+        }
+        return out
+    }
+
+    public func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey {
+        let caller = try await authorize(session, [.securityOfficer, .cryptoUser], "exporting public keys")
+        let key = try await loadKey(caller, id)
+        let v = version ?? key.record.latestVersion
+        guard let pub = key.materials[v]?.publicKey else {
+            throw key.materials[v] == nil ? HSMError.notFound("key '\(id)' has no version \(v)")
+                                          : HSMError.precondition("key '\(id)' is a secret key and has no public key")
+        }
+        return pub
+    }
+}

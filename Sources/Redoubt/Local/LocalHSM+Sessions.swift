@@ -1,0 +1,220 @@
+import Crypto
+import Foundation
+import RedoubtStore
+import _CryptoExtras
+
+/// Who is calling: the result of authenticating a session token.
+struct Caller: Sendable {
+    var session: String
+    var partition: String
+    var user: String
+    var role: Role
+}
+
+extension LocalHSM {
+    // MARK: Credentials
+
+    /// A new API key credential for a user: the record to store and the key text to hand out once.
+    func makeAPIKey(user: String, partition: String) -> (CredentialRecord, String) {
+        let id = Identifiers.random("c", bytes: 12)
+        let secret = Identifiers.secret()
+        let record = CredentialRecord(id: id, kind: .apiKey, user: user, partition: partition,
+                                      hash: Data(SHA256.hash(data: Data(secret.utf8))), salt: nil, costLog2: nil,
+                                      failedAttempts: 0, lockedUntil: nil)
+        return (record, "rdk1.\(id).\(secret)")
+    }
+
+    /// A new password credential (scrypt).
+    func makePassword(user: String, name: String, partition: String, password: String) throws -> CredentialRecord {
+        guard (12...1024).contains(password.utf8.count) else {
+            throw HSMError.invalid("password must be 12 to 1024 bytes long")
+        }
+        let salt = Data(try SecretBytes.random(count: 16).exportedBytes())
+        let hash = try Self.passwordHash(password, salt: salt, costLog2: configuration.passwordCostLog2)
+        return CredentialRecord(id: "pw.\(name)", kind: .password, user: user, partition: partition, hash: hash, salt: salt,
+                                costLog2: configuration.passwordCostLog2, failedAttempts: 0, lockedUntil: nil)
+    }
+
+    static func passwordHash(_ password: String, salt: Data, costLog2: Int) throws -> Data {
+        guard (10...20).contains(costLog2) else { throw HSMError(.internalError, "stored password cost out of range") }
+        do {
+            let key = try KDF.Scrypt.deriveKey(from: Data(password.utf8), salt: salt, outputByteCount: 32,
+                                               rounds: 1 << costLog2, blockSize: 8, parallelism: 1)
+            return key.withUnsafeBytes { Data($0) }
+        } catch {
+            throw HSMError(.internalError, "password hashing failed")
+        }
+    }
+
+    // MARK: Sessions
+
+    public func openSession(partition: String, credential: Credential) async throws -> SessionInfo {
+        guard partition.isEmpty || Identifiers.isValidName(partition) else { throw HSMError.invalidCredentials }
+        let credentialID: String
+        let secret: String
+        switch credential {
+        case .apiKey(let text):
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard text.utf8.count <= 256, parts.count == 3, parts[0] == "rdk1" else { throw HSMError.invalidCredentials }
+            credentialID = String(parts[1])
+            secret = String(parts[2])
+        case .password(let user, let password):
+            guard Identifiers.isValidName(user), password.utf8.count <= 1024 else { throw HSMError.invalidCredentials }
+            credentialID = "pw.\(user)"
+            secret = password
+        }
+        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") else { throw HSMError.invalidCredentials }
+        let key = ObjectKey(partition: partition, kind: ObjectKind.credential, id: credentialID)
+        guard let object = try await Self.storeCall({ try await store.get(key) }) else {
+            throw HSMError.invalidCredentials
+        }
+        var record = try RecordCoding.decode(CredentialRecord.self, object.data)
+        let now = self.now
+        if let until = record.lockedUntil, until > now {
+            throw HSMError(.resourceExhausted, "too many failed logins: this credential is locked for \(Int(until.timeIntervalSince(now)) + 1) more seconds")
+        }
+        let presented: Data
+        switch record.kind {
+        case .apiKey:
+            guard case .apiKey = credential else { throw HSMError.invalidCredentials }
+            presented = Data(SHA256.hash(data: Data(secret.utf8)))
+        case .password:
+            guard case .password = credential, let salt = record.salt, let cost = record.costLog2 else { throw HSMError.invalidCredentials }
+            presented = try Self.passwordHash(secret, salt: salt, costLog2: cost)
+        }
+        guard constantTimeEqual(presented, record.hash) else {
+            record.failedAttempts += 1
+            var result = "invalid_credentials"
+            if record.failedAttempts >= configuration.lockoutThreshold {
+                record.lockedUntil = now.addingTimeInterval(configuration.lockoutDuration)
+                record.failedAttempts = 0
+                result = "locked"
+            }
+            try await commit([
+                .update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record)),
+                .appendAudit(partition: partition, payload: auditPayload(actor: record.user, role: "-", session: "-",
+                                                                         operation: "session.open", object: record.id, result: result)),
+            ])
+            throw HSMError.invalidCredentials
+        }
+        guard let userObject = try await Self.storeCall({
+            try await store.get(ObjectKey(partition: partition, kind: ObjectKind.user, id: record.user))
+        }) else { throw HSMError.invalidCredentials }
+        let user = try RecordCoding.decode(UserRecord.self, userObject.data)
+
+        var lifetime: TimeInterval = 12 * 3600, idle: TimeInterval = 1800
+        if !partition.isEmpty {
+            let (p, _) = try await partitionRecord(partition)
+            lifetime = p.settings.maximumSessionLifetime
+            idle = p.settings.sessionIdleTimeout
+        }
+        let sessionID = Identifiers.random("s", bytes: 12)
+        let sessionSecret = Identifiers.secret()
+        let session = SessionRecord(id: sessionID, partition: partition, user: user.id, role: user.role,
+                                    secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
+                                    expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
+        var batch: WriteBatch = [
+            .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
+            .appendAudit(partition: partition, payload: auditPayload(actor: user.id, role: user.role.rawValue, session: sessionID,
+                                                                     operation: "session.open", object: record.id, result: "ok")),
+        ]
+        if record.failedAttempts > 0 {
+            record.failedAttempts = 0
+            batch.operations.append(.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record)))
+        }
+        try await commit(batch)
+        state.withLock { $0.sessions[sessionID] = session }
+        return SessionInfo(token: SessionToken("rds1.\(sessionID).\(sessionSecret)"), id: sessionID, partition: partition,
+                           user: user.id, role: user.role, expiresAt: session.expiresAt, idleTimeout: idle)
+    }
+
+    public func closeSession(_ session: SessionToken) async throws {
+        let caller = try await authenticate(session)
+        try await flushAudit(force: true)
+        let key = ObjectKey(partition: "", kind: ObjectKind.session, id: caller.session)
+        let revision = try await currentRevision(key)
+        try await commit([
+            .delete(key, expectedRevision: revision),
+            .appendAudit(partition: caller.partition, payload: auditPayload(caller, "session.close", object: caller.session, result: "ok")),
+        ])
+        state.withLock {
+            $0.sessions[caller.session] = nil
+            $0.sessionObjects[caller.session] = nil
+            $0.validTokens[session.value] = nil
+        }
+    }
+
+    func currentRevision(_ key: ObjectKey) async throws -> Int64 {
+        guard let object = try await Self.storeCall({ try await store.get(key) }) else { throw HSMError.invalidSession }
+        return object.revision
+    }
+
+    /// Checks a session token: known, secret matches, not expired, not idle too long.
+    /// A token already checked by this node is found by its text (no parsing, no hashing).
+    func authenticate(_ token: SessionToken) async throws -> Caller {
+        try await refreshIfStale()
+        let now = self.now
+        let fast = state.withLock { s -> SessionRecord? in
+            guard let id = s.validTokens[token.value], var session = s.sessions[id] else { return nil }
+            guard now < session.expiresAt, now.timeIntervalSince(session.lastUsed) <= session.idleTimeout / 4 else { return nil }
+            session.lastUsed = now
+            s.sessions[id] = session
+            return session
+        }
+        if let session = fast {
+            return Caller(session: session.id, partition: session.partition, user: session.user, role: session.role)
+        }
+        return try await authenticateFully(token, now: now)
+    }
+
+    private func authenticateFully(_ token: SessionToken, now: Date) async throws -> Caller {
+        let parts = token.value.split(separator: ".", omittingEmptySubsequences: false)
+        guard token.value.utf8.count <= 256, parts.count == 3, parts[0] == "rds1", Identifiers.isValidName(String(parts[1])) else {
+            throw HSMError.invalidSession
+        }
+        let id = String(parts[1])
+        var record = state.withLock { $0.sessions[id] }
+        if record == nil {
+            guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.session, id: id)) }) else {
+                throw HSMError.invalidSession
+            }
+            record = try RecordCoding.decode(SessionRecord.self, object.data)
+        }
+        guard var session = record, constantTimeEqual(Data(SHA256.hash(data: Data(parts[2].utf8))), session.secretHash) else {
+            throw HSMError.invalidSession
+        }
+        guard now < session.expiresAt, now.timeIntervalSince(session.lastUsed) <= session.idleTimeout else {
+            state.withLock {
+                $0.sessions[id] = nil
+                $0.sessionObjects[id] = nil
+                $0.validTokens[token.value] = nil
+            }
+            throw HSMError.invalidSession
+        }
+        let persistDue = now.timeIntervalSince(session.lastUsed) > session.idleTimeout / 4
+        session.lastUsed = now
+        let updated = session
+        state.withLock {
+            $0.sessions[id] = updated
+            $0.validTokens[token.value] = id
+        }
+        if persistDue {
+            // Other nodes honour the idle timeout from the stored last use.
+            let key = ObjectKey(partition: "", kind: ObjectKind.session, id: id)
+            if let object = try? await store.get(key) {
+                _ = try? await commit([.update(key, expectedRevision: object.revision, label: nil, data: try RecordCoding.encode(updated))])
+            }
+        }
+        return Caller(session: id, partition: session.partition, user: session.user, role: session.role)
+    }
+
+    /// Authenticates and checks the role.
+    func authorize(_ token: SessionToken, _ roles: Set<Role>, _ what: String) async throws -> Caller {
+        let caller = try await authenticate(token)
+        guard roles.contains(caller.role) else {
+            let allowed = roles.map(\.rawValue).sorted().joined(separator: " or ")
+            throw HSMError.denied("\(what) needs the \(allowed) role; this session is \(caller.role.rawValue)")
+        }
+        return caller
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import RedoubtStore
+import Synchronization
+
+/// The HSM in-process: the engine over a durable, sealed store.
+///
+/// A `LocalHSM` unseals the cluster master key at start, keeps unsealed keys and sessions in
+/// memory caches, and writes every change — with its audit record — to the store in one
+/// atomic, durable commit before it answers. Key-use audit records are group-committed.
+/// Several `LocalHSM`s (in several processes) may share one store: each notices the others'
+/// changes within ``Configuration/cacheRefreshInterval``.
+///
+/// ```swift
+/// let store = try SQLiteStore(path: "hsm.sqlite")
+/// let hsm = try await LocalHSM.open(store: store, unseal: .passphrase("correct horse battery staple"))
+/// ```
+public final class LocalHSM: HSM, Sendable {
+    /// Tunables; plain values with defaults.
+    public struct Configuration: Sendable {
+        /// How often the store's change counter is read to notice other nodes' writes (≤ 1 s).
+        public var cacheRefreshInterval: TimeInterval
+        /// Key-use audit records are committed when this many are waiting…
+        public var auditBatchSize: Int
+        /// …or when the oldest has waited this long.
+        public var auditMaxDelay: TimeInterval
+        /// Consecutive failed logins that lock a credential.
+        public var lockoutThreshold: Int
+        /// How long a locked credential stays locked.
+        public var lockoutDuration: TimeInterval
+        /// scrypt cost (log2 N) for new passwords.
+        public var passwordCostLog2: Int
+        /// The clock (injectable for tests).
+        public var clock: @Sendable () -> Date
+
+        /// 250 ms refresh, audit batches of 256 or 100 ms, lockout after 5 failures for 5 minutes,
+        /// scrypt N = 2^14, the system clock.
+        public static var defaults: Configuration {
+            Configuration(cacheRefreshInterval: 0.25, auditBatchSize: 256, auditMaxDelay: 0.1, lockoutThreshold: 5,
+                          lockoutDuration: 300, passwordCostLog2: 14, clock: { Date() })
+        }
+    }
+
+    let store: any ObjectStore
+    let master: MasterKey
+    let configuration: Configuration
+    let logger: Logger
+    let state = Mutex(State())
+    let auditBuffer = Mutex(AuditBuffer())
+    let flusherRunning = Mutex(0)
+
+    struct State: Sendable {
+        var sealers: [String: ObjectSealer] = [:]
+        var sessions: [String: SessionRecord] = [:]
+        /// Token texts this node has verified, to their session ids.
+        var validTokens: [String: String] = [:]
+        var keys: [String: LoadedKey] = [:]
+        var sessionObjects: [String: [String: LoadedKey]] = [:]
+        var partitions: [String: (record: PartitionRecord, revision: Int64)] = [:]
+        /// Stored keys per partition, counted once and then kept up to date by this node's creates and purges.
+        var keyCounts: [String: Int] = [:]
+        var knownChangeCounter: Int64 = 0
+        var lastRefresh: Date = .distantPast
+    }
+
+    init(store: any ObjectStore, master: MasterKey, configuration: Configuration, logger: Logger) async throws {
+        self.store = store
+        self.master = master
+        self.configuration = configuration
+        self.logger = logger
+        let counter = try await Self.storeCall { try await store.changeCounter() }
+        let now = configuration.clock()
+        state.withLock {
+            $0.knownChangeCounter = counter
+            $0.lastRefresh = now
+        }
+    }
+
+    var now: Date { configuration.clock() }
+
+    /// Flushes pending audit records. Call before shutting down (``close()`` does).
+    public func close() async throws {
+        try await flushAudit(force: true)
+    }
+
+    // MARK: Store access
+
+    /// Runs a store call, turning store failures into HSM errors.
+    static func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as StoreError {
+            switch error.code {
+            case .conflict: throw HSMError(.failedPrecondition, "the object changed concurrently; retry")
+            case .notFound: throw HSMError.notFound("no such object")
+            case .duplicateRequest: throw HSMError(.alreadyExists, "request id already used")
+            case .invalidArgument: throw HSMError.invalid(error.message)
+            default: throw HSMError(.unavailable, "the store is unavailable: \(error.message)")
+            }
+        } catch let error as HSMError {
+            throw error
+        } catch {
+            throw HSMError(.unavailable, "the store is unavailable")
+        }
+    }
+
+    /// Commits a batch; when only this node changed the store since the last look, caches stay valid.
+    @discardableResult
+    func commit(_ batch: WriteBatch) async throws -> CommitResult {
+        let result = try await Self.storeCall { try await store.commit(batch) }
+        state.withLock { s in
+            if result.changeCounter == s.knownChangeCounter + 1 { s.knownChangeCounter = result.changeCounter }
+        }
+        return result
+    }
+
+    /// Drops caches when another node changed the store (checked at most every refresh interval).
+    func refreshIfStale() async throws {
+        let now = self.now
+        let due = state.withLock { s -> Bool in
+            guard now.timeIntervalSince(s.lastRefresh) >= configuration.cacheRefreshInterval else { return false }
+            s.lastRefresh = now
+            return true
+        }
+        guard due else { return }
+        let counter = try await Self.storeCall { try await store.changeCounter() }
+        state.withLock { s in
+            if counter != s.knownChangeCounter {
+                s.keys.removeAll()
+                s.sessions.removeAll()
+                s.validTokens.removeAll()
+                s.partitions.removeAll()
+                s.keyCounts.removeAll()
+                s.knownChangeCounter = counter
+            }
+        }
+    }
+
+    // MARK: Partition keys
+
+    func sealer(for partition: String) async throws -> ObjectSealer {
+        if let cached = state.withLock({ $0.sealers[partition] }) { return cached }
+        guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.partition, id: partition)) }) else {
+            throw HSMError.notFound("no partition '\(partition)'")
+        }
+        let record = try RecordCoding.decode(PartitionRecord.self, object.data)
+        let key: PartitionKey
+        do { key = try master.unwrap(record.wrappedKey, partitionID: partition) } catch {
+            logger.error("partition key does not unwrap", metadata: ["partition": "\(partition)"])
+            throw HSMError(.internalError, "the partition key cannot be unsealed")
+        }
+        let sealer = ObjectSealer(key)
+        state.withLock { $0.sealers[partition] = sealer }
+        return sealer
+    }
+
+    func partitionRecord(_ id: String) async throws -> (PartitionRecord, Int64) {
+        if let cached = state.withLock({ $0.partitions[id] }) { return cached }
+        guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.partition, id: id)) }) else {
+            throw HSMError.notFound("no partition '\(id)'")
+        }
+        let record = try RecordCoding.decode(PartitionRecord.self, object.data)
+        state.withLock { $0.partitions[id] = (record, object.revision) }
+        return (record, object.revision)
+    }
+}
+
+/// Identifiers: unguessable, URL-safe.
+enum Identifiers {
+    static func random(_ prefix: String, bytes: Int = 16) -> String {
+        var rng = SystemRandomNumberGenerator()
+        var out = prefix
+        for _ in 0..<bytes { out += String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }
+        return out
+    }
+
+    static func secret(bytes: Int = 32) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(raw).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Partition ids and user names: 1–64 of [A-Za-z0-9._-], starting alphanumeric.
+    static func isValidName(_ s: String) -> Bool {
+        guard (1...64).contains(s.utf8.count), let first = s.unicodeScalars.first,
+              CharacterSet.alphanumerics.contains(first), first.isASCII else { return false }
+        return s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// Kinds of stored objects.
+enum ObjectKind {
+    static let cluster = "cluster"
+    static let partition = "partition"
+    static let user = "user"
+    static let credential = "credential"
+    static let session = "session"
+    static let key = "key"
+}
+
+/// The JSON coding used for every record the model stores.
+enum RecordCoding {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .millisecondsSince1970
+        e.outputFormatting = [.sortedKeys]
+        do { return try e.encode(value) } catch { throw HSMError(.internalError, "cannot encode a record") }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .millisecondsSince1970
+        do { return try d.decode(type, from: data) } catch {
+            throw HSMError(.internalError, "a stored \(type) record is damaged")
+        }
+    }
+}
+
+/// A partition, stored at cluster level.
+struct PartitionRecord: Codable, Sendable {
+    var id: String
+    var settings: PartitionSettings
+    var createdAt: Date
+    /// The partition key, wrapped by the master key.
+    var wrappedKey: Data
+
+    var info: PartitionInfo { PartitionInfo(id: id, settings: settings, createdAt: createdAt) }
+}
+
+/// A user.
+struct UserRecord: Codable, Sendable {
+    var id: String
+    var name: String
+    var role: Role
+    var partition: String
+    var createdAt: Date
+    var passwordCredential: String?
+
+    var info: UserInfo {
+        UserInfo(id: id, name: name, role: role, partition: partition, hasPassword: passwordCredential != nil)
+    }
+}
+
+/// A credential: an API key (hash of its secret) or a password (scrypt hash).
+struct CredentialRecord: Codable, Sendable {
+    enum Kind: String, Codable, Sendable { case apiKey, password }
+    var id: String
+    var kind: Kind
+    var user: String
+    var partition: String
+    /// SHA-256 of the API key secret, or the scrypt hash of the password.
+    var hash: Data
+    /// scrypt salt and cost (passwords only).
+    var salt: Data?
+    var costLog2: Int?
+    var failedAttempts: Int
+    var lockedUntil: Date?
+}
+
+/// A session, stored at cluster level so any node can honour it.
+struct SessionRecord: Codable, Sendable {
+    var id: String
+    var partition: String
+    var user: String
+    var role: Role
+    /// SHA-256 of the token secret.
+    var secretHash: Data
+    var createdAt: Date
+    var expiresAt: Date
+    var idleTimeout: TimeInterval
+    var lastUsed: Date
+}
+
+/// One version of a key's material, sealed under the partition key.
+struct KeyVersionRecord: Codable, Sendable {
+    var version: Int
+    var createdAt: Date
+    /// The sealed material (PKCS#8 for private keys, raw bytes for secret keys); nil for public-only keys.
+    var sealed: Data?
+    /// SPKI of the public key, for asymmetric keys.
+    var publicKey: Data?
+}
+
+/// A key object.
+struct KeyRecord: Codable, Sendable {
+    var id: String
+    var label: String
+    var algorithm: KeyAlgorithm
+    var usage: KeyUsage
+    var extractable: Bool
+    var sensitive: Bool
+    var neverExtractable: Bool
+    var alwaysSensitive: Bool
+    var modifiable: Bool
+    var destroyable: Bool
+    var local: Bool
+    var notBefore: Date?
+    var expiresAt: Date?
+    var state: KeyState
+    var destroyedAt: Date?
+    var minimumVersion: Int
+    var versions: [KeyVersionRecord]
+    var createdAt: Date
+    var createdBy: String
+    /// Public-only: an imported public key, no private half.
+    var publicOnly: Bool
+
+    var latestVersion: Int { versions.last?.version ?? 0 }
+
+    func info(persistent: Bool) -> KeyInfo {
+        KeyInfo(id: id, label: label, algorithm: algorithm, usage: usage, extractable: extractable, sensitive: sensitive,
+                neverExtractable: neverExtractable, alwaysSensitive: alwaysSensitive, modifiable: modifiable,
+                destroyable: destroyable, local: local, notBefore: notBefore, expiresAt: expiresAt, state: state,
+                latestVersion: latestVersion, minimumVersion: minimumVersion, persistent: persistent, createdAt: createdAt,
+                publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) })
+    }
+}

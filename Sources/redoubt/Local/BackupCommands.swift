@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Redoubt
+import RedoubtStore
+
+/// `redoubt backup create|restore`.
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Back up the whole store to one sealed file, or restore one into a new store.",
+        subcommands: [Create.self, Restore.self])
+
+    static func progressPrinter() -> @Sendable (BackupProgress) -> Void {
+        { p in
+            let total = p.recordsTotal.map { "/\($0)" } ?? ""
+            FileHandle.standardError.write(Data("\r\(p.phase): \(p.recordsDone)\(total) records, \(p.bytesDone) bytes   ".utf8))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a backup (operator).")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var session: SessionOptions
+        @Option(name: .customLong("out"), help: "Backup file to create.") var output: String
+        @Flag(help: "Replace an existing file.") var overwrite = false
+
+        func run() async throws {
+            let summary = try await withSession(store, session) { hsm, token in
+                try await hsm.backup(token, to: output, overwrite: overwrite, progress: BackupCommand.progressPrinter())
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("backup \(output): \(summary.header.recordCount) records, \(summary.chunkCount) chunks, \(summary.byteCount) bytes")
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a backup into a new, empty data directory (unsealed like the original).")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("in"), help: "Backup file.") var input: String
+
+        func run() async throws {
+            if FileManager.default.fileExists(atPath: store.databasePath) {
+                throw ValidationError("\(store.databasePath) exists: restore into a new data directory")
+            }
+            let sqlite = try store.openStore(create: true)
+            do {
+                let hsm = try await LocalHSM.restore(from: input, into: sqlite, unseal: try store.unsealMethod(),
+                                                     progress: BackupCommand.progressPrinter())
+                try await hsm.close()
+                try await sqlite.close()
+            } catch {
+                try? await sqlite.close()
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.databasePath + suffix) }
+                throw error
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("restored \(input) into \(store.databasePath)")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Redoubt
+import RedoubtStore
+
+/// Where the local store is and how to unseal it.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Data directory holding redoubt.sqlite (env REDOUBT_DATA; default ./redoubt-data).")
+    var data: String?
+
+    @Option(name: .long, help: "File holding the unseal passphrase (or env REDOUBT_PASSPHRASE).")
+    var passphraseFile: String?
+
+    @Option(name: .long, help: "File with key-ceremony shares, one per line.")
+    var sharesFile: String?
+
+    @Flag(name: .long, help: "Development mode: unseal with DATA/dev-unseal.key. Never for production.")
+    var dev = false
+
+    var directory: String {
+        data ?? ProcessInfo.processInfo.environment["REDOUBT_DATA"] ?? "redoubt-data"
+    }
+
+    var databasePath: String { directory + "/redoubt.sqlite" }
+    var devKeyPath: String { directory + "/dev-unseal.key" }
+
+    func openStore(create: Bool = false) throws -> SQLiteStore {
+        if create {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } else if !FileManager.default.fileExists(atPath: databasePath) {
+            throw ValidationError("no store at \(databasePath): run `redoubt init --data \(directory)` first")
+        }
+        return try SQLiteStore(path: databasePath)
+    }
+
+    func passphrase() throws -> String? {
+        if let file = passphraseFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read the passphrase file \(file)")
+            }
+            return text.trimmingCharacters(in: .newlines)
+        }
+        return ProcessInfo.processInfo.environment["REDOUBT_PASSPHRASE"]
+    }
+
+    func unsealMethod() throws -> UnsealMethod {
+        if dev { return .devKeyFile(devKeyPath) }
+        if let file = sharesFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read the shares file \(file)")
+            }
+            return .shares(text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty })
+        }
+        if let p = try passphrase() { return .passphrase(p) }
+        if FileManager.default.fileExists(atPath: devKeyPath) {
+            throw ValidationError("this store was initialised in dev mode: pass --dev (or a passphrase/shares)")
+        }
+        throw ValidationError("to unseal, give --passphrase-file, REDOUBT_PASSPHRASE, --shares-file, or --dev")
+    }
+
+    func openHSM() async throws -> (LocalHSM, SQLiteStore) {
+        let store = try openStore()
+        var logger = Logger(label: "redoubt")
+        logger.logLevel = .warning
+        do {
+            return (try await LocalHSM.open(store: store, unseal: try unsealMethod(), logger: logger), store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
+
+/// Which credential opens the session, on which partition.
+struct SessionOptions: ParsableArguments {
+    @Option(name: .long, help: "API key (or env REDOUBT_API_KEY).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Partition (or env REDOUBT_PARTITION); omit for the operator.")
+    var partition: String?
+
+    func open(_ hsm: LocalHSM) async throws -> SessionInfo {
+        guard let key = apiKey ?? ProcessInfo.processInfo.environment["REDOUBT_API_KEY"] else {
+            throw ValidationError("give --api-key or set REDOUBT_API_KEY")
+        }
+        let partition = self.partition ?? ProcessInfo.processInfo.environment["REDOUBT_PARTITION"] ?? ""
+        return try await hsm.openSession(partition: partition, credential: .apiKey(key))
+    }
+}
+
+/// Runs a body with an unsealed HSM and an open session, closing both afterwards.
+func withSession<T>(_ store: StoreOptions, _ session: SessionOptions,
+                    _ body: (LocalHSM, SessionToken) async throws -> T) async throws -> T {
+    let (hsm, sqlite) = try await store.openHSM()
+    do {
+        let s = try await session.open(hsm)
+        let result = try await body(hsm, s.token)
+        try? await hsm.closeSession(s.token)
+        try await hsm.close()
+        try await sqlite.close()
+        return result
+    } catch {
+        try? await hsm.close()
+        try? await sqlite.close()
+        throw error
+    }
+}
+
+/// Reads an input file, or standard input for "-".
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+    return data
+}
+
+/// Writes an output file, or standard output for "-".
+func writeOutput(_ data: Data, _ path: String) throws {
+    if path == "-" {
+        FileHandle.standardOutput.write(data)
+    } else {
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+}
+
+extension KeyAlgorithm: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension Role: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(rawValue: argument.uppercased().replacingOccurrences(of: "-", with: "_"))
+    }
+    public static var allValueStrings: [String] { allCases.map { $0.rawValue.lowercased().replacingOccurrences(of: "_", with: "-") } }
+}
