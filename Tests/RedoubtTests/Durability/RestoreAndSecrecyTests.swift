@@ -10,6 +10,7 @@ struct HSMDirectory {
     let hsm: LocalHSM
     let operatorSession: SessionToken
     let user: SessionToken
+    let officerAPIKey: String
     static let passphrase = "restore test passphrase"
 
     static func make() async throws -> HSMDirectory {
@@ -24,7 +25,8 @@ struct HSMDirectory {
         let so = try await created.hsm.openSession(partition: "vault", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await created.hsm.addUser(so.token, name: "user", role: .cryptoUser, password: nil)
         let session = try await created.hsm.openSession(partition: "vault", credential: .apiKey(user.apiKey))
-        return HSMDirectory(dir: dir, store: store, hsm: created.hsm, operatorSession: op.token, user: session.token)
+        return HSMDirectory(dir: dir, store: store, hsm: created.hsm, operatorSession: op.token, user: session.token,
+                            officerAPIKey: partition.securityOfficerAPIKey)
     }
 
     func remove() { try? FileManager.default.removeItem(at: dir) }
