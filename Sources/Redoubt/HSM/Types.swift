@@ -65,7 +65,7 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
     public var importAllowed: Bool
     /// Whether keys may leave the partition (wrapped or, if not sensitive, in the clear).
     public var exportAllowed: Bool
-    /// Whether the partition refuses every change.
+    /// Whether the partition refuses every change: keys and users (sessions still open and close).
     public var readOnly: Bool
     /// The most persistent key objects the partition may hold.
     public var maximumObjects: Int
@@ -246,7 +246,8 @@ public struct KeyInfo: Sendable, Hashable {
 
 /// A change to a key's attributes; `nil` leaves a field as it is. Changes may only make the
 /// key stricter: fewer usages, extractable → false, sensitive → true, an earlier expiry, a later
-/// not-before, modifiable → false, destroyable → false. The label may always change.
+/// not-before, modifiable → false, destroyable → false. A key that is not modifiable changes
+/// nothing, its label included (PKCS#11 CKA_MODIFIABLE).
 public struct KeyAttributeUpdate: Sendable, Hashable {
     /// A new label.
     public var label: String?

@@ -75,6 +75,10 @@ extension LocalHSM {
         case (.operator, _): throw HSMError.denied("the operator cannot add partition users; the partition's security officer does")
         default: throw HSMError.denied("adding users needs the SECURITY_OFFICER role; this session is \(caller.role.rawValue)")
         }
+        if !caller.partition.isEmpty {
+            let (partition, _) = try await partitionRecord(caller.partition)
+            guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
+        }
         guard Identifiers.isValidName(name) else {
             throw HSMError.invalid("user name must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
         }
@@ -112,6 +116,10 @@ extension LocalHSM {
     public func removeUser(_ session: SessionToken, id: String) async throws {
         let caller = try await authorize(session, [.securityOfficer, .operator], "removing users")
         guard id != caller.user else { throw HSMError.precondition("a user cannot remove itself") }
+        if !caller.partition.isEmpty {
+            let (partition, _) = try await partitionRecord(caller.partition)
+            guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
+        }
         let key = ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: id)
         guard let object = try await Self.storeCall({ try await store.get(key) }) else { throw HSMError.notFound("no user '\(id)'") }
         var ops: [WriteOperation] = [.delete(key, expectedRevision: object.revision)]

@@ -127,14 +127,22 @@ extension LocalHSM {
     /// (so the chain keeps their order).
     @discardableResult
     func commitManaged(_ operations: [WriteOperation], audit caller: Caller, _ operation: String, object: String) async throws -> CommitResult {
+        try await commitAudited(operations + [
+            .appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: "ok")),
+        ])
+    }
+
+    /// Commits operations that carry their own audit records, behind the queued key-use records
+    /// (so the chain keeps the order things happened in).
+    @discardableResult
+    func commitAudited(_ operations: [WriteOperation]) async throws -> CommitResult {
         var ops = takePendingAudit()
         let queuedCount = ops.count
         ops.append(contentsOf: operations)
-        ops.append(.appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: "ok")))
         do {
             return try await commit(WriteBatch(ops))
         } catch {
-            // The management change failed; the queued key-use records must not be lost with it.
+            // The change failed; the queued key-use records must not be lost with it.
             requeue(ops.prefix(queuedCount))
             throw error
         }

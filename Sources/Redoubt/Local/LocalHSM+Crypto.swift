@@ -35,9 +35,13 @@ extension LocalHSM {
     /// Runs a key use for a crypto user: loads the key, runs `body`, audits the outcome.
     func use<T>(_ session: SessionToken, _ keyID: String, _ operation: String,
                 _ body: (Caller, LoadedKey) async throws -> T) async throws -> T {
-        let caller = try await authorize(session, [.cryptoUser], "using keys")
-        let key = try await loadKey(caller, keyID)
+        let caller = try await authenticate(session)
         do {
+            // A refused role or an unknown key is audited too: probing leaves a trace.
+            guard caller.role == .cryptoUser else {
+                throw HSMError.denied("using keys needs the CRYPTO_USER role; this session is \(caller.role.rawValue)")
+            }
+            let key = try await loadKey(caller, keyID)
             let result = try await body(caller, key)
             try await recordUse(caller, operation, key: keyID, result: "ok")
             return result
@@ -156,6 +160,7 @@ extension LocalHSM {
     /// A derived or agreed secret becomes a secret key object (AES of the right length, or a generic secret).
     func storeDerived(_ session: SessionToken, _ secret: SecretBytes, spec: KeySpec, operation: String) async throws -> KeyInfo {
         let caller = try await authenticate(session)
+        try requireKeyCreator(caller)
         guard spec.algorithm.isSymmetric else { throw HSMError.invalid("spec.algorithm must be a secret-key algorithm for a derived key") }
         let key: SecretKey
         do { key = try SecretKey(algorithm: spec.algorithm, material: secret) } catch let e as CryptoError {

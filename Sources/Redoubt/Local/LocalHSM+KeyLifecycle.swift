@@ -43,6 +43,7 @@ extension LocalHSM {
             let securityChange = update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
                 || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
             guard r.modifiable || (!securityChange && update.label == nil) else {
+                // CKA_MODIFIABLE false: nothing changes, the label included.
                 throw HSMError.precondition("key '\(r.id)' is not modifiable")
             }
             if let label = update.label {
@@ -64,8 +65,8 @@ extension LocalHSM {
                 r.sensitive = s
             }
             if let m = update.modifiable {
-                guard !m else { throw HSMError.precondition("modifiable may only change to false") }
-                r.modifiable = false
+                guard !m || r.modifiable else { throw HSMError.precondition("modifiable may only change to false") }
+                r.modifiable = m
             }
             if let d = update.destroyable {
                 guard !d || r.destroyable else { throw HSMError.precondition("destroyable may only change to false") }
@@ -130,6 +131,7 @@ extension LocalHSM {
         try await mutateKey(session, id, "key.destroy") { r, now in
             guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
             guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
+            r.stateBeforeDestroy = r.state
             r.state = .destroyed
             r.destroyedAt = now
         }
@@ -138,7 +140,9 @@ extension LocalHSM {
     public func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
         try await mutateKey(session, id, "key.restore") { r, _ in
             guard r.state == .destroyed else { throw HSMError.precondition("key '\(r.id)' is not in the trash") }
-            r.state = .active
+            // A key blocked before it was destroyed comes back blocked.
+            r.state = r.stateBeforeDestroy ?? .active
+            r.stateBeforeDestroy = nil
             r.destroyedAt = nil
         }
     }
@@ -146,6 +150,10 @@ extension LocalHSM {
     public func purgeKey(_ session: SessionToken, id: String) async throws {
         let caller = try await authorize(session, [.securityOfficer], "purging keys")
         let loaded = try await loadKey(caller, id)
+        if loaded.persistent {
+            let (partition, _) = try await partitionRecord(caller.partition)
+            guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
+        }
         guard loaded.record.state == .destroyed else { throw HSMError.precondition("key '\(id)' must be destroyed (in the trash) before it is purged") }
         if loaded.persistent {
             guard let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) }) else {

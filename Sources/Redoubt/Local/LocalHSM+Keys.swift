@@ -88,10 +88,15 @@ extension LocalHSM {
     }
 
     /// Stores (or keeps in the session) a new key object and audits it.
-    func createKey(_ caller: Caller, spec: KeySpec, material: LoadedMaterial, local: Bool, operation: String) async throws -> KeyInfo {
+    /// Only partition roles that manage or use keys create them; checked before any work is done.
+    func requireKeyCreator(_ caller: Caller) throws {
         guard caller.role == .securityOfficer || caller.role == .cryptoUser else {
             throw HSMError.denied("creating keys needs the SECURITY_OFFICER or CRYPTO_USER role; this session is \(caller.role.rawValue)")
         }
+    }
+
+    func createKey(_ caller: Caller, spec: KeySpec, material: LoadedMaterial, local: Bool, operation: String) async throws -> KeyInfo {
+        try requireKeyCreator(caller)
         let (partition, _) = try await partitionRecord(caller.partition)
         if caller.role == .cryptoUser && !partition.settings.cryptoUsersMayCreateKeys {
             throw HSMError.denied("in partition '\(partition.id)' only the security officer creates keys")
@@ -111,7 +116,8 @@ extension LocalHSM {
         let record = KeyRecord(id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: spec.extractable,
                                sensitive: spec.sensitive, neverExtractable: local && !spec.extractable,
                                alwaysSensitive: local && spec.sensitive, modifiable: spec.modifiable, destroyable: spec.destroyable,
-                               local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active, destroyedAt: nil,
+                               local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active,
+                               stateBeforeDestroy: nil, destroyedAt: nil,
                                minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
         var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
         guard spec.persistent else {
@@ -161,6 +167,7 @@ extension LocalHSM {
 
     public func generateKey(_ session: SessionToken, spec: KeySpec) async throws -> KeyInfo {
         let caller = try await authenticate(session)
+        try requireKeyCreator(caller)
         try checkSpec(spec, publicOnly: false)
         let material: LoadedMaterial
         do { material = try LoadedMaterial.generate(spec.algorithm, secretByteCount: spec.secretByteCount) } catch let e as CryptoError {
@@ -171,6 +178,7 @@ extension LocalHSM {
 
     public func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
         let caller = try await authenticate(session)
+        try requireKeyCreator(caller)
         if case .publicKey = material {} else {
             let (partition, _) = try await partitionRecord(caller.partition)
             guard partition.settings.importAllowed else {
@@ -197,6 +205,9 @@ extension LocalHSM {
                 let wrapping = try await loadKey(caller, wrappingID)
                 let bytes = try unwrapBytes(caller, wrapping, blob, scheme: scheme)
                 loaded = try LoadedMaterial.from(bytes, algorithm: spec.algorithm)
+                if case .privateKey(let k) = loaded, k.algorithm != spec.algorithm {
+                    throw HSMError.invalid("the wrapped key is \(k.algorithm), the spec says \(spec.algorithm)")
+                }
                 try await recordUse(caller, "key.unwrap", key: wrappingID, result: "ok")
             }
         } catch let e as CryptoError {

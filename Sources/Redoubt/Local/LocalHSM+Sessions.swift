@@ -83,18 +83,7 @@ extension LocalHSM {
             presented = try Self.passwordHash(secret, salt: salt, costLog2: cost)
         }
         guard constantTimeEqual(presented, record.hash) else {
-            record.failedAttempts += 1
-            var result = "invalid_credentials"
-            if record.failedAttempts >= configuration.lockoutThreshold {
-                record.lockedUntil = now.addingTimeInterval(configuration.lockoutDuration)
-                record.failedAttempts = 0
-                result = "locked"
-            }
-            try await commit([
-                .update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record)),
-                .appendAudit(partition: partition, payload: auditPayload(actor: record.user, role: "-", session: "-",
-                                                                         operation: "session.open", object: record.id, result: result)),
-            ])
+            await countFailedLogin(key, partition: partition)
             throw HSMError.invalidCredentials
         }
         guard let userObject = try await Self.storeCall({
@@ -113,17 +102,20 @@ extension LocalHSM {
         let session = SessionRecord(id: sessionID, partition: partition, user: user.id, role: user.role,
                                     secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
                                     expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
-        var batch: WriteBatch = [
+        try await commitAudited([
             .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
             .appendAudit(partition: partition, payload: auditPayload(actor: user.id, role: user.role.rawValue, session: sessionID,
                                                                      operation: "session.open", object: record.id, result: "ok")),
-        ]
+        ])
         if record.failedAttempts > 0 {
+            // Best effort: a concurrent failure may win the race, which only errs on the safe side.
             record.failedAttempts = 0
-            batch.operations.append(.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record)))
+            _ = try? await commit([.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record))])
         }
-        try await commit(batch)
-        state.withLock { $0.sessions[sessionID] = session }
+        state.withLock {
+            $0.sessions[sessionID] = session
+            $0.sessionPersisted[sessionID] = now
+        }
         return SessionInfo(token: SessionToken("rds1.\(sessionID).\(sessionSecret)"), id: sessionID, partition: partition,
                            user: user.id, role: user.role, expiresAt: session.expiresAt, idleTimeout: idle)
     }
@@ -133,7 +125,7 @@ extension LocalHSM {
         try await flushAudit(force: true)
         let key = ObjectKey(partition: "", kind: ObjectKind.session, id: caller.session)
         let revision = try await currentRevision(key)
-        try await commit([
+        try await commitAudited([
             .delete(key, expectedRevision: revision),
             .appendAudit(partition: caller.partition, payload: auditPayload(caller, "session.close", object: caller.session, result: "ok")),
         ])
@@ -142,6 +134,34 @@ extension LocalHSM {
             $0.sessionObjects[caller.session] = nil
             $0.validTokens[session.value] = nil
         }
+    }
+
+    /// Counts a failed login against a credential, locking it at the threshold. Concurrent
+    /// failures all count: a lost race re-reads and retries. Never throws: the caller answers
+    /// "invalid credentials" whatever happens here.
+    func countFailedLogin(_ key: ObjectKey, partition: String) async {
+        for _ in 0..<16 {
+            guard let object = try? await store.get(key), var record = try? RecordCoding.decode(CredentialRecord.self, object.data) else { return }
+            record.failedAttempts += 1
+            var result = "invalid_credentials"
+            if record.failedAttempts >= configuration.lockoutThreshold {
+                record.lockedUntil = now.addingTimeInterval(configuration.lockoutDuration)
+                record.failedAttempts = 0
+                result = "locked"
+            }
+            guard let data = try? RecordCoding.encode(record) else { return }
+            do {
+                try await commitAudited([
+                    .update(key, expectedRevision: object.revision, label: object.label, data: data),
+                    .appendAudit(partition: partition, payload: auditPayload(actor: record.user, role: "-", session: "-",
+                                                                             operation: "session.open", object: record.id, result: result)),
+                ])
+                return
+            } catch {
+                continue   // another attempt changed the credential first: count again on the new revision
+            }
+        }
+        logger.warning("failed-login bookkeeping gave up after repeated conflicts", metadata: ["redoubt.credential": "\(key.id)"])
     }
 
     func currentRevision(_ key: ObjectKey) async throws -> Int64 {
@@ -155,8 +175,9 @@ extension LocalHSM {
         try await refreshIfStale()
         let now = self.now
         let fast = state.withLock { s -> SessionRecord? in
-            guard let id = s.validTokens[token.value], var session = s.sessions[id] else { return nil }
-            guard now < session.expiresAt, now.timeIntervalSince(session.lastUsed) <= session.idleTimeout / 4 else { return nil }
+            guard let id = s.validTokens[token.value], var session = s.sessions[id], let persisted = s.sessionPersisted[id] else { return nil }
+            // Within a quarter of the idle timeout of the last stored use: valid, nothing to store.
+            guard now < session.expiresAt, now.timeIntervalSince(persisted) <= session.idleTimeout / 4 else { return nil }
             session.lastUsed = now
             s.sessions[id] = session
             return session
@@ -174,11 +195,14 @@ extension LocalHSM {
         }
         let id = String(parts[1])
         var record = state.withLock { $0.sessions[id] }
+        var persisted = state.withLock { $0.sessionPersisted[id] }
         if record == nil {
             guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.session, id: id)) }) else {
                 throw HSMError.invalidSession
             }
-            record = try RecordCoding.decode(SessionRecord.self, object.data)
+            let loaded = try RecordCoding.decode(SessionRecord.self, object.data)
+            record = loaded
+            persisted = loaded.lastUsed
         }
         guard var session = record, constantTimeEqual(Data(SHA256.hash(data: Data(parts[2].utf8))), session.secretHash) else {
             throw HSMError.invalidSession
@@ -191,12 +215,15 @@ extension LocalHSM {
             }
             throw HSMError.invalidSession
         }
-        let persistDue = now.timeIntervalSince(session.lastUsed) > session.idleTimeout / 4
+        // Store the last use once it is more than a quarter of the idle timeout old, so every node
+        // (and this one after a cache drop) sees a session in steady use as alive.
+        let persistDue = now.timeIntervalSince(persisted ?? .distantPast) > session.idleTimeout / 4
         session.lastUsed = now
         let updated = session
         state.withLock {
             $0.sessions[id] = updated
             $0.validTokens[token.value] = id
+            if persistDue { $0.sessionPersisted[id] = now } else if let persisted { $0.sessionPersisted[id] = persisted }
         }
         if persistDue {
             // Other nodes honour the idle timeout from the stored last use.

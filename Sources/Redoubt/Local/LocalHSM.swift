@@ -54,6 +54,8 @@ public final class LocalHSM: HSM, Sendable {
         var sessions: [String: SessionRecord] = [:]
         /// Token texts this node has verified, to their session ids.
         var validTokens: [String: String] = [:]
+        /// When each session's last use was last written to the store.
+        var sessionPersisted: [String: Date] = [:]
         var keys: [String: LoadedKey] = [:]
         var sessionObjects: [String: [String: LoadedKey]] = [:]
         var partitions: [String: (record: PartitionRecord, revision: Int64)] = [:]
@@ -127,6 +129,7 @@ public final class LocalHSM: HSM, Sendable {
                 s.keys.removeAll()
                 s.sessions.removeAll()
                 s.validTokens.removeAll()
+                s.sessionPersisted.removeAll()
                 s.partitions.removeAll()
                 s.keyCounts.removeAll()
                 s.knownChangeCounter = counter

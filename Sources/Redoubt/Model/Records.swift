@@ -109,6 +109,8 @@ struct KeyRecord: Codable, Sendable {
     var notBefore: Date?
     var expiresAt: Date?
     var state: KeyState
+    /// The state a destroyed key returns to when restored.
+    var stateBeforeDestroy: KeyState?
     var destroyedAt: Date?
     var minimumVersion: Int
     var versions: [KeyVersionRecord]

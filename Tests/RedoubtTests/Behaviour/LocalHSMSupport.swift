@@ -1,0 +1,86 @@
+import Foundation
+import Redoubt
+import RedoubtStore
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date()) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// Builds ``LocalHSM``s for the behaviour suite and the LocalHSM-specific tests.
+enum LocalHSMSupport {
+    static let passphrase = "behaviour suite passphrase"
+
+    /// Test tunables: cheap password hashing, and the given clock if any.
+    static func configuration(clock: TestClock? = nil, _ change: (inout LocalHSM.Configuration) -> Void = { _ in }) -> LocalHSM.Configuration {
+        var configuration = LocalHSM.Configuration.defaults
+        configuration.passwordCostLog2 = 10
+        if let clock {
+            configuration.clock = { clock.now }
+        }
+        change(&configuration)
+        return configuration
+    }
+
+    /// A new LocalHSM over a new temporary store.
+    static func environment(_ configuration: LocalHSM.Configuration = configuration()) async throws -> HSMBehaviour.Environment {
+        let store = try SQLiteStore.temporary()
+        do {
+            let created = try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: configuration)
+            return HSMBehaviour.Environment(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey) {
+                try await created.hsm.close()
+                try await store.close()
+            }
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a fixture over a LocalHSM built with `configuration`, shutting it down afterwards.
+    static func withFixture(_ configuration: LocalHSM.Configuration,
+                            _ body: (HSMFixture, LocalHSM) async throws -> Void) async throws {
+        let environment = try await environment(configuration)
+        do {
+            let hsm = try #require(environment.hsm as? LocalHSM)
+            let fixture = try await HSMFixture.make(hsm, operatorAPIKey: environment.operatorAPIKey)
+            try await body(fixture, hsm)
+            try await environment.shutdown()
+        } catch {
+            try? await environment.shutdown()
+            throw error
+        }
+    }
+}
+
+/// A store file in a temporary directory that outlives one `SQLiteStore`, for restarts and for
+/// several nodes sharing one store.
+final class StoreDirectory: Sendable {
+    let url: URL
+    var path: String { url.appendingPathComponent("store.sqlite").path }
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-behaviour-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func open() throws -> SQLiteStore {
+        try SQLiteStore(path: path)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: url)
+    }
+}
