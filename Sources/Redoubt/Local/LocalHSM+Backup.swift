@@ -3,13 +3,18 @@ import Logging
 import RedoubtStore
 
 extension LocalHSM {
-    /// Writes a backup of the whole store to one file (operator only): compressed, sealed under a
-    /// key derived from the master key, integrity-checked, versioned. Pending audit records are
-    /// committed first, so the backup holds them.
+    /// Writes a backup to one file (operator only): compressed, sealed under a key derived from
+    /// the master key, integrity-checked, versioned. Pending audit records are committed first, so
+    /// the backup holds them.
+    ///
+    /// - Parameter partition: back up only this partition (its keys, users, audit log and its
+    ///   record at cluster level); `nil` backs up the whole store. Either restores into an empty
+    ///   store of the same cluster (same master key).
     @discardableResult
-    public func backup(_ session: SessionToken, to path: String, overwrite: Bool = false,
+    public func backup(_ session: SessionToken, to path: String, partition: String? = nil, overwrite: Bool = false,
                        progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
         let caller = try await authorize(session, [.operator], "backups")
+        if let partition { _ = try await partitionRecord(partition) }
         try await flushAudit(force: true)
         guard let object = try await Self.storeCall({ try await store.get(Self.envelopeKey) }) else {
             throw HSMError(.internalError, "the master key envelope is missing")
@@ -18,7 +23,22 @@ extension LocalHSM {
         // The record of this backup goes in first, so the file holds it.
         try await commitManaged([], audit: caller, "backup.create", object: (path as NSString).lastPathComponent)
         do {
-            return try await Backup.write(records: store.exportAll(), to: path, master: master, scope: .store,
+            guard let partition else {
+                return try await Backup.write(records: store.exportAll(), to: path, master: master, scope: .store,
+                                              envelope: envelope, overwrite: overwrite, progress: progress)
+            }
+            // The partition's own records, its record at cluster level, and the master envelope.
+            let records = store.exportAll().filter { record in
+                switch record {
+                case .object(let o):
+                    return o.key.partition == partition
+                        || (o.key.partition == "" && o.key.kind == ObjectKind.partition && o.key.id == partition)
+                        || o.key == Self.envelopeKey
+                case .audit(let e): return e.partition == partition
+                case .requestClaim(let p, _, _): return p == partition
+                }
+            }
+            return try await Backup.write(records: records, to: path, master: master, scope: .partition(partition),
                                           envelope: envelope, overwrite: overwrite, progress: progress)
         } catch let error as BackupError {
             throw HSMError(error.code == .invalidArgument ? .invalidArgument : .unavailable, error.message)

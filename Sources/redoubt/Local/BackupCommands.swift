@@ -22,10 +22,11 @@ struct BackupCommand: AsyncParsableCommand {
         @OptionGroup var session: SessionOptions
         @Option(name: .customLong("out"), help: "Backup file to create.") var output: String
         @Flag(help: "Replace an existing file.") var overwrite = false
+        @Option(help: "Back up only this partition (default: the whole store).") var only: String?
 
         func run() async throws {
             let summary = try await withSession(store, session) { hsm, token in
-                try await hsm.backup(token, to: output, overwrite: overwrite, progress: BackupCommand.progressPrinter())
+                try await hsm.backup(token, to: output, partition: only, overwrite: overwrite, progress: BackupCommand.progressPrinter())
             }
             FileHandle.standardError.write(Data("\n".utf8))
             print("backup \(output): \(summary.header.recordCount) records, \(summary.chunkCount) chunks, \(summary.byteCount) bytes")

@@ -73,6 +73,34 @@ struct RestoreAndSecrecyTests {
         try await fresh.close()
     }
 
+    @Test("a partition backup holds that partition only and restores it")
+    func partitionBackup() async throws {
+        let h = try await HSMDirectory.make()
+        defer { h.remove() }
+        let other = try await h.hsm.createPartition(h.operatorSession, id: "other", settings: .defaults)
+        let otherSO = try await h.hsm.openSession(partition: "other", credential: .apiKey(other.securityOfficerAPIKey))
+        _ = try await h.hsm.generateKey(otherSO.token, spec: KeySpec(algorithm: .p256, label: "not in the backup"))
+        let key = try await h.hsm.generateKey(h.user, spec: KeySpec(algorithm: .p256, label: "in the backup"))
+        let user = try await h.hsm.addUser(try await h.hsm.openSession(partition: "vault", credential: .apiKey(h.officerAPIKey)).token,
+                                           name: "later", role: .cryptoUser, password: nil)
+        let path = h.dir.appendingPathComponent("vault.rdb").path
+        let summary = try await h.hsm.backup(h.operatorSession, to: path, partition: "vault")
+        #expect(summary.header.scope == .partition("vault"))
+
+        let fresh = try SQLiteStore.temporary()
+        let restored = try await LocalHSM.restore(from: path, into: fresh, unseal: .passphrase(HSMDirectory.passphrase))
+        #expect(try await fresh.count(partition: "", kind: "partition") == 1, "only the backed-up partition")
+        #expect(try await fresh.count(partition: "other", kind: "key") == 0)
+        let session = try await restored.openSession(partition: "vault", credential: .apiKey(user.apiKey))
+        let sig = try await restored.sign(session.token, key: key.id, input: .message(Data("p".utf8)), scheme: .ecdsa(.sha256))
+        #expect(try await restored.verify(session.token, key: key.id, input: .message(Data("p".utf8)), signature: sig.signature,
+                                          scheme: .ecdsa(.sha256), version: sig.version))
+        await #expect(throws: HSMError.self) {
+            _ = try await restored.openSession(partition: "other", credential: .apiKey(other.securityOfficerAPIKey))
+        }
+        try await fresh.close()
+    }
+
     @Test("a damaged or foreign backup is refused and restores nothing")
     func damagedBackup() async throws {
         let h = try await HSMDirectory.make()
