@@ -133,18 +133,43 @@ struct CryptoBench {
     }
 
     /// `openssl speed -elapsed -mr -seconds N ARGS…`, or nil if openssl is not there.
+    ///
+    /// Spawned with an empty signal mask: `openssl speed` times itself with SIGALRM, and the
+    /// threads Swift concurrency runs on block every signal, a mask a child would inherit.
     static func runOpenSSL(arguments: [String], seconds: Double) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "speed", "-elapsed", "-mr", "-seconds", String(max(1, Int(seconds.rounded())))] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        let argv = ["openssl", "speed", "-elapsed", "-mr", "-seconds", String(max(1, Int(seconds.rounded())))] + arguments
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return nil }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, "openssl", &actions, &attributes, &cArgs, environ)
+        close(fds[1])
+        guard rc == 0 else {
+            close(fds[0])
+            return nil
+        }
+        let output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        guard status == 0 else { return nil }
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Field `index` (0-based, split on ':') of the last line starting with `tag`.
