@@ -15,6 +15,9 @@ extension LocalHSM {
                        progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
         let caller = try await authorize(session, [.operator], "backups")
         if let partition { _ = try await partitionRecord(partition) }
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw HSMError(.alreadyExists, "\(path) exists: choose another file or allow overwriting")
+        }
         try await flushAudit(force: true)
         guard let object = try await Self.storeCall({ try await store.get(Self.envelopeKey) }) else {
             throw HSMError(.internalError, "the master key envelope is missing")

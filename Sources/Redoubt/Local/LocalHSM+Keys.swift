@@ -176,8 +176,13 @@ extension LocalHSM {
         return try await createKey(caller, spec: spec, material: material, local: true, operation: "key.generate")
     }
 
-    public func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
+    public func importKey(_ session: SessionToken, spec requested: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
         let caller = try await authenticate(session)
+        var spec = requested
+        if case .publicKey = material, spec.usage == spec.algorithm.capabilities {
+            // The default usage of a spec is everything the algorithm can do; a public key does the public half.
+            spec.usage.formIntersection([.verify, .encrypt, .wrap, .encapsulate])
+        }
         try requireKeyCreator(caller)
         if case .publicKey = material {} else {
             let (partition, _) = try await partitionRecord(caller.partition)

@@ -1,0 +1,237 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from redoubt.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateKeyRequest(_message.Message):
+    __slots__ = ("spec", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.KeySpec
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[_common_pb2.KeySpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreateKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class WrappedKey(_message.Message):
+    __slots__ = ("wrapping_key_id", "scheme", "blob")
+    WRAPPING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    BLOB_FIELD_NUMBER: _ClassVar[int]
+    wrapping_key_id: str
+    scheme: _common_pb2.WrapScheme
+    blob: bytes
+    def __init__(self, wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ..., blob: _Optional[bytes] = ...) -> None: ...
+
+class ImportKeyRequest(_message.Message):
+    __slots__ = ("spec", "pkcs8_der", "spki_der", "secret", "wrapped", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    PKCS8_DER_FIELD_NUMBER: _ClassVar[int]
+    SPKI_DER_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    WRAPPED_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.KeySpec
+    pkcs8_der: bytes
+    spki_der: bytes
+    secret: bytes
+    wrapped: WrappedKey
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[_common_pb2.KeySpec, _Mapping]] = ..., pkcs8_der: _Optional[bytes] = ..., spki_der: _Optional[bytes] = ..., secret: _Optional[bytes] = ..., wrapped: _Optional[_Union[WrappedKey, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ImportKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class GetKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class GetKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class ListKeysRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "label", "include_destroyed")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DESTROYED_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    label: str
+    include_destroyed: bool
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., label: _Optional[str] = ..., include_destroyed: _Optional[bool] = ...) -> None: ...
+
+class ListKeysResponse(_message.Message):
+    __slots__ = ("keys", "next_page_token")
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyInfo]
+    next_page_token: str
+    def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.KeyInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class KeyUsageSet(_message.Message):
+    __slots__ = ("usages",)
+    USAGES_FIELD_NUMBER: _ClassVar[int]
+    usages: _containers.RepeatedScalarFieldContainer[_common_pb2.KeyUsage]
+    def __init__(self, usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ...) -> None: ...
+
+class UpdateKeyRequest(_message.Message):
+    __slots__ = ("key_id", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    USAGES_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTABLE_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVE_FIELD_NUMBER: _ClassVar[int]
+    MODIFIABLE_FIELD_NUMBER: _ClassVar[int]
+    DESTROYABLE_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    label: str
+    usages: KeyUsageSet
+    extractable: bool
+    sensitive: bool
+    modifiable: bool
+    destroyable: bool
+    not_before_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    minimum_version: int
+    def __init__(self, key_id: _Optional[str] = ..., label: _Optional[str] = ..., usages: _Optional[_Union[KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
+
+class UpdateKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class RotateKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class RotateKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class BlockKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class BlockKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class UnblockKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class UnblockKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class DestroyKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class DestroyKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class RestoreKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class RestoreKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _common_pb2.KeyInfo
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+
+class PurgeKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class PurgeKeyResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportPublicKeyRequest(_message.Message):
+    __slots__ = ("key_id", "key_version")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    key_version: int
+    def __init__(self, key_id: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class ExportPublicKeyResponse(_message.Message):
+    __slots__ = ("public_key",)
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    public_key: _common_pb2.PublicKey
+    def __init__(self, public_key: _Optional[_Union[_common_pb2.PublicKey, _Mapping]] = ...) -> None: ...
+
+class ExportWrappedRequest(_message.Message):
+    __slots__ = ("key_id", "wrapping_key_id", "scheme")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    WRAPPING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    wrapping_key_id: str
+    scheme: _common_pb2.WrapScheme
+    def __init__(self, key_id: _Optional[str] = ..., wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ...) -> None: ...
+
+class ExportWrappedResponse(_message.Message):
+    __slots__ = ("wrapped_key",)
+    WRAPPED_KEY_FIELD_NUMBER: _ClassVar[int]
+    wrapped_key: bytes
+    def __init__(self, wrapped_key: _Optional[bytes] = ...) -> None: ...
+
+class ExportPlaintextRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class ExportPlaintextResponse(_message.Message):
+    __slots__ = ("key_material",)
+    KEY_MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    key_material: bytes
+    def __init__(self, key_material: _Optional[bytes] = ...) -> None: ...

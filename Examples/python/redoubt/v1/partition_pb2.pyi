@@ -1,0 +1,146 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from redoubt.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PartitionSettings(_message.Message):
+    __slots__ = ("import_allowed", "export_allowed", "read_only", "maximum_objects", "crypto_users_may_create_keys", "maximum_session_lifetime", "session_idle_timeout")
+    IMPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    CRYPTO_USERS_MAY_CREATE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_SESSION_LIFETIME_FIELD_NUMBER: _ClassVar[int]
+    SESSION_IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    import_allowed: bool
+    export_allowed: bool
+    read_only: bool
+    maximum_objects: int
+    crypto_users_may_create_keys: bool
+    maximum_session_lifetime: _duration_pb2.Duration
+    session_idle_timeout: _duration_pb2.Duration
+    def __init__(self, import_allowed: _Optional[bool] = ..., export_allowed: _Optional[bool] = ..., read_only: _Optional[bool] = ..., maximum_objects: _Optional[int] = ..., crypto_users_may_create_keys: _Optional[bool] = ..., maximum_session_lifetime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class PartitionInfo(_message.Message):
+    __slots__ = ("id", "settings", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    settings: PartitionSettings
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., settings: _Optional[_Union[PartitionSettings, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UserInfo(_message.Message):
+    __slots__ = ("id", "name", "role", "partition_id", "has_password")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_ID_FIELD_NUMBER: _ClassVar[int]
+    HAS_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    role: _common_pb2.Role
+    partition_id: str
+    has_password: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., partition_id: _Optional[str] = ..., has_password: _Optional[bool] = ...) -> None: ...
+
+class CreatePartitionRequest(_message.Message):
+    __slots__ = ("partition_id", "settings")
+    PARTITION_ID_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    partition_id: str
+    settings: PartitionSettings
+    def __init__(self, partition_id: _Optional[str] = ..., settings: _Optional[_Union[PartitionSettings, _Mapping]] = ...) -> None: ...
+
+class CreatePartitionResponse(_message.Message):
+    __slots__ = ("partition", "security_officer", "security_officer_api_key")
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_OFFICER_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_OFFICER_API_KEY_FIELD_NUMBER: _ClassVar[int]
+    partition: PartitionInfo
+    security_officer: UserInfo
+    security_officer_api_key: str
+    def __init__(self, partition: _Optional[_Union[PartitionInfo, _Mapping]] = ..., security_officer: _Optional[_Union[UserInfo, _Mapping]] = ..., security_officer_api_key: _Optional[str] = ...) -> None: ...
+
+class ListPartitionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPartitionsResponse(_message.Message):
+    __slots__ = ("partitions", "next_page_token")
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    partitions: _containers.RepeatedCompositeFieldContainer[PartitionInfo]
+    next_page_token: str
+    def __init__(self, partitions: _Optional[_Iterable[_Union[PartitionInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdatePartitionRequest(_message.Message):
+    __slots__ = ("partition_id", "settings")
+    PARTITION_ID_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    partition_id: str
+    settings: PartitionSettings
+    def __init__(self, partition_id: _Optional[str] = ..., settings: _Optional[_Union[PartitionSettings, _Mapping]] = ...) -> None: ...
+
+class UpdatePartitionResponse(_message.Message):
+    __slots__ = ("partition",)
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    partition: PartitionInfo
+    def __init__(self, partition: _Optional[_Union[PartitionInfo, _Mapping]] = ...) -> None: ...
+
+class AddUserRequest(_message.Message):
+    __slots__ = ("name", "role", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: _common_pb2.Role
+    password: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., password: _Optional[str] = ...) -> None: ...
+
+class AddUserResponse(_message.Message):
+    __slots__ = ("user", "api_key")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    user: UserInfo
+    api_key: str
+    def __init__(self, user: _Optional[_Union[UserInfo, _Mapping]] = ..., api_key: _Optional[str] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("users", "next_page_token")
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[UserInfo]
+    next_page_token: str
+    def __init__(self, users: _Optional[_Iterable[_Union[UserInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RemoveUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class RemoveUserResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
