@@ -52,10 +52,10 @@ extension HSMFixture {
             try await hsm.sign(user, key: info.id, input: .message(message), scheme: .ecdsa(.sha256))
         }
         #expect(try await hsm.exportPublicKey(user, id: info.id, version: nil) == local.publicKey)
-        // A public key cannot be given private usages (the default spec asks for all of them).
-        await expectHSMError(.invalidArgument, "usage") {
-            try await hsm.importKey(user, spec: KeySpec(algorithm: .p256, label: "greedy"), material: .publicKey(local.publicKey))
-        }
+        // The default spec (every usage of the algorithm) keeps the public half for a public key…
+        let defaulted = try await hsm.importKey(user, spec: KeySpec(algorithm: .p256, label: "defaulted"), material: .publicKey(local.publicKey))
+        #expect(defaulted.usage == [.verify])
+        // …but private usages asked for explicitly are refused.
         await expectHSMError(.invalidArgument, "usage") {
             try await hsm.importKey(user, spec: KeySpec(algorithm: .p256, label: "greedy", usage: [.verify, .sign]), material: .publicKey(local.publicKey))
         }
