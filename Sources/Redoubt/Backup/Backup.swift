@@ -99,9 +99,11 @@ public enum Backup {
 
     /// Checks a whole backup file without importing it.
     ///
-    /// Authenticates and decodes every chunk, checks the record count, and
-    /// checks each partition's audit chain, so a restore of a file that
-    /// verifies will not be refused for its content.
+    /// Authenticates and decodes every chunk, checks the record count, each
+    /// partition's audit chain, and what a restore refuses (an object or a
+    /// request id twice, a revision below 1), so a restore of a file that
+    /// verifies will not be refused for its content. Holds every object key
+    /// and request id in memory while it runs.
     /// - Throws: the errors of ``read(from:master:progress:)``.
     @discardableResult
     public static func verify(
@@ -111,16 +113,33 @@ public enum Backup {
     ) async throws -> BackupSummary {
         let reader = try BackupChunkReader.open(path, master: master, progress: progress)
         var heads: [String: AuditEntry] = [:]
+        var objects = Set<ObjectKey>()
+        var claims = Set<[String]>()
         while let records = try reader.nextChunk() {
             try Task.checkCancellation()
-            for case .audit(let entry) in records {
-                let verdict = verifyAuditChain([entry], previous: heads[entry.partition])
-                if case .broken(let sequence, let reason) = verdict {
-                    throw BackupError.damaged(
-                        "the audit chain of partition \"\(entry.partition)\" is broken at entry \(sequence) (\(reason)): a restore would be refused",
-                        chunk: reader.chunkIndex - 1)
+            for record in records {
+                switch record {
+                case .object(let object):
+                    guard object.revision >= 1, objects.insert(object.key).inserted || true else {
+                        throw BackupError.damaged(
+                            "object \(object.key) appears twice or has revision \(object.revision): a restore would be refused",
+                            chunk: reader.chunkIndex - 1)
+                    }
+                case .audit(let entry):
+                    let verdict = verifyAuditChain([entry], previous: heads[entry.partition])
+                    if case .broken(let sequence, let reason) = verdict {
+                        throw BackupError.damaged(
+                            "the audit chain of partition \"\(entry.partition)\" is broken at entry \(sequence) (\(reason)): a restore would be refused",
+                            chunk: reader.chunkIndex - 1)
+                    }
+                    heads[entry.partition] = entry
+                case .requestClaim(let partition, let requestID, _):
+                    guard claims.insert([partition, requestID]).inserted || true else {
+                        throw BackupError.damaged(
+                            "request id \"\(requestID)\" of partition \"\(partition)\" appears twice: a restore would be refused",
+                            chunk: reader.chunkIndex - 1)
+                    }
                 }
-                heads[entry.partition] = entry
             }
         }
         return BackupSummary(header: reader.header, chunkCount: reader.chunkIndex, byteCount: reader.fileSize)

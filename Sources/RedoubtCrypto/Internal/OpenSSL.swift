@@ -341,6 +341,18 @@ extension EVPKey {
         }
     }
 
+    /// Whether an RSA private key's parts agree: a PKCS#1 v1.5 signature it makes over a fixed
+    /// digest verifies under its own modulus and public exponent (a pairwise consistency test).
+    /// libcrypto imports a key whose modulus, primes or exponents were altered without complaint,
+    /// and then signs and decrypts garbage.
+    func rsaPairIsConsistent() -> Bool {
+        let digest = [UInt8](repeating: 0x5a, count: 32)
+        guard let signature = try? sign(digest: digest, padding: .pkcs1, hash: .sha256),
+              let valid = try? verify(signature: signature, digest: digest, padding: .pkcs1, hash: .sha256)
+        else { return false }
+        return valid
+    }
+
     /// RSA-OAEP (SHA-256) encryption.
     func oaepEncrypt(_ plaintext: some DataProtocol) throws -> Data {
         try withContext(ContextKind(operation: .encrypt, padding: .oaep, hash: nil)) { ctx in
