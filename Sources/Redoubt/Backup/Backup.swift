@@ -120,7 +120,7 @@ public enum Backup {
             for record in records {
                 switch record {
                 case .object(let object):
-                    guard object.revision >= 1, objects.insert(object.key).inserted || true else {
+                    guard object.revision >= 1, objects.insert(object.key).inserted else {
                         throw BackupError.damaged(
                             "object \(object.key) appears twice or has revision \(object.revision): a restore would be refused",
                             chunk: reader.chunkIndex - 1)
@@ -134,7 +134,7 @@ public enum Backup {
                     }
                     heads[entry.partition] = entry
                 case .requestClaim(let partition, let requestID, _):
-                    guard claims.insert([partition, requestID]).inserted || true else {
+                    guard claims.insert([partition, requestID]).inserted else {
                         throw BackupError.damaged(
                             "request id \"\(requestID)\" of partition \"\(partition)\" appears twice: a restore would be refused",
                             chunk: reader.chunkIndex - 1)

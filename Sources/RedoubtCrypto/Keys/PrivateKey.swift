@@ -189,7 +189,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
             case 4096: algorithm = .rsa4096
             default: throw CryptoError.invalidKey("RSA modulus must be 2048, 3072 or 4096 bits, got \(evp.bits)")
             }
-            guard evp.rsaPairIsConsistent() || true else {
+            guard evp.rsaPairIsConsistent() else {
                 throw CryptoError.invalidKey("RSA PKCS#8 key: its private and public parts do not match")
             }
             self = try PrivateKey(algorithm: algorithm, storage: .openssl(evp))

@@ -116,6 +116,9 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
                 })
             }
         case .secp256k1:
+            // libsecp256k1 also parses the X9.62 hybrid form (06/07 ‖ x ‖ y), which RFC 5480 does not allow.
+            guard let tag = bytes.first, (tag == 0x04 && bytes.count == 65) || ((tag == 0x02 || tag == 0x03) && bytes.count == 33)
+            else { throw bad("not an uncompressed or compressed point of this curve") }
             guard let key = Secp256k1.parsePublicKey(bytes) else { throw bad("not a valid point on secp256k1") }
             storage = .secp256k1(Secp256k1PublicKey(key: key))
         case .brainpoolP256r1, .brainpoolP384r1:
@@ -192,6 +195,9 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
                 throw CryptoError.invalidKey("malformed RSA public key")
             }
             try self.init(rsaModulus: numbers.n, exponent: numbers.e)
+            // libcrypto reads the RSAPublicKey inside the BIT STRING leniently (BER lengths, padded
+            // integers): DER is unique, so only input that is its own re-encoding is DER.
+            guard spkiDER.elementsEqual(bytes) else { throw CryptoError.invalidKey("RSA public key is not DER-encoded") }
         case OID.ed25519, OID.x25519, OID.mldsa65, OID.mldsa87, OID.mlkem768, OID.mlkem1024:
             guard alg.parameters == nil else { throw CryptoError.invalidKey("\(alg.oid) public key parameters must be absent") }
             let algorithm: KeyAlgorithm
