@@ -63,6 +63,7 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
+    Warmup.preferMemoryTemporaryDirectory()
     Warmup.prepare(target: "FuzzCredentials", build: {
         _ = world.sessionID
     }, entry: fuzzTestOneInput)
