@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "RedoubtCrypto", targets: ["RedoubtCrypto"]),
         .library(name: "RedoubtStore", targets: ["RedoubtStore"]),
         .library(name: "Redoubt", targets: ["Redoubt"]),
+        .library(name: "RedoubtGRPC", targets: ["RedoubtGRPC"]),
         .executable(name: "redoubt", targets: ["redoubt"]),
     ],
     dependencies: [
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // System libraries, installed by scripts/bootstrap (Debian packages).
@@ -78,6 +81,22 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
+        // The broker (gRPC services over any HSM, auth, limits, health, metrics) and RemoteHSM:
+        // the only place that maps between protobuf messages and the model.
+        .target(
+            name: "RedoubtGRPC",
+            dependencies: [
+                "Redoubt",
+                "RedoubtCrypto",
+                "RedoubtProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The command-line tool.
         .executableTarget(
             name: "redoubt",
@@ -112,6 +131,18 @@ let package = Package(
         .testTarget(
             name: "RedoubtTests",
             dependencies: ["Redoubt", "RedoubtCrypto", "RedoubtStore"]
+        ),
+        .testTarget(
+            name: "RedoubtGRPCTests",
+            dependencies: [
+                "RedoubtGRPC",
+                "Redoubt",
+                "RedoubtCrypto",
+                "RedoubtStore",
+                "RedoubtProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

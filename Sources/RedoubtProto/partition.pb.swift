@@ -10,6 +10,11 @@
 
 /// Redoubt public API, version 1: partitions (the operator's) and users.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -103,6 +108,17 @@ public nonisolated struct Redoubt_V1_PartitionSettings: Sendable {
   /// Clears the value of `sessionIdleTimeout`. Subsequent reads from it will return its default value.
   public mutating func clearSessionIdleTimeout() {self._sessionIdleTimeout = nil}
 
+  /// The source addresses sessions of this partition may come from; unset: any address
+  /// (when creating) or unchanged (when updating).
+  public var allowedSources: Redoubt_V1_SourceRestriction {
+    get {_allowedSources ?? Redoubt_V1_SourceRestriction()}
+    set {_allowedSources = newValue}
+  }
+  /// Returns true if `allowedSources` has been explicitly set.
+  public var hasAllowedSources: Bool {self._allowedSources != nil}
+  /// Clears the value of `allowedSources`. Subsequent reads from it will return its default value.
+  public mutating func clearAllowedSources() {self._allowedSources = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -114,6 +130,23 @@ public nonisolated struct Redoubt_V1_PartitionSettings: Sendable {
   fileprivate var _cryptoUsersMayCreateKeys: Bool? = nil
   fileprivate var _maximumSessionLifetime: SwiftProtobuf.Google_Protobuf_Duration? = nil
   fileprivate var _sessionIdleTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _allowedSources: Redoubt_V1_SourceRestriction? = nil
+}
+
+/// A list of allowed source addresses.
+public nonisolated struct Redoubt_V1_SourceRestriction: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// IPv4 or IPv6 addresses or CIDR blocks (`10.1.0.0/16`, `2001:db8::/32`), at most 256,
+  /// host bits zero. Empty: any address. Checked when a session opens and on every call
+  /// carrying its token; a call from elsewhere fails with PERMISSION_DENIED.
+  public var cidrs: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A partition as the operator sees it.
@@ -173,6 +206,9 @@ public nonisolated struct Redoubt_V1_UserInfo: Sendable {
 
   /// Whether the user may also sign in with a password.
   public var hasPassword_p: Bool = false
+
+  /// Whether a client certificate (over mutual TLS) opens sessions for the user.
+  public var hasClientCertificate_p: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -344,7 +380,7 @@ public nonisolated struct Redoubt_V1_AddUserRequest: Sendable {
   /// officer's session; OPERATOR from an operator's.
   public var role: Redoubt_V1_Role = .unspecified
 
-  /// A password the user may also sign in with (at most 1024 bytes); unset: API key only.
+  /// A password the user may also sign in with (12 to 1024 bytes); unset: no password.
   public var password: String {
     get {_password ?? String()}
     set {_password = newValue}
@@ -354,11 +390,25 @@ public nonisolated struct Redoubt_V1_AddUserRequest: Sendable {
   /// Clears the value of `password`. Subsequent reads from it will return its default value.
   public mutating func clearPassword() {self._password = nil}
 
+  /// The SHA-256 (32 bytes) of the DER encoding of a client certificate that opens
+  /// sessions for the user over mutual TLS (the certificate must also chain to the
+  /// broker's client CA); unset: none. One certificate belongs to at most one user of a
+  /// partition.
+  public var clientCertificateSha256: Data {
+    get {_clientCertificateSha256 ?? Data()}
+    set {_clientCertificateSha256 = newValue}
+  }
+  /// Returns true if `clientCertificateSha256` has been explicitly set.
+  public var hasClientCertificateSha256: Bool {self._clientCertificateSha256 != nil}
+  /// Clears the value of `clientCertificateSha256`. Subsequent reads from it will return its default value.
+  public mutating func clearClientCertificateSha256() {self._clientCertificateSha256 = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _password: String? = nil
+  fileprivate var _clientCertificateSha256: Data? = nil
 }
 
 /// The user just added, with its API key.
@@ -452,7 +502,7 @@ fileprivate nonisolated let _protobuf_package = "redoubt.v1"
 
 nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PartitionSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_allowed\0\u{3}export_allowed\0\u{3}read_only\0\u{3}maximum_objects\0\u{3}crypto_users_may_create_keys\0\u{3}maximum_session_lifetime\0\u{3}session_idle_timeout\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_allowed\0\u{3}export_allowed\0\u{3}read_only\0\u{3}maximum_objects\0\u{3}crypto_users_may_create_keys\0\u{3}maximum_session_lifetime\0\u{3}session_idle_timeout\0\u{3}allowed_sources\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -467,6 +517,7 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularBoolField(value: &self._cryptoUsersMayCreateKeys) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._maximumSessionLifetime) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._sessionIdleTimeout) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._allowedSources) }()
       default: break
       }
     }
@@ -498,6 +549,9 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
     try { if let v = self._sessionIdleTimeout {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    try { if let v = self._allowedSources {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -509,6 +563,37 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
     if lhs._cryptoUsersMayCreateKeys != rhs._cryptoUsersMayCreateKeys {return false}
     if lhs._maximumSessionLifetime != rhs._maximumSessionLifetime {return false}
     if lhs._sessionIdleTimeout != rhs._sessionIdleTimeout {return false}
+    if lhs._allowedSources != rhs._allowedSources {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_SourceRestriction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SourceRestriction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cidrs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.cidrs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.cidrs.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.cidrs, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_SourceRestriction, rhs: Redoubt_V1_SourceRestriction) -> Bool {
+    if lhs.cidrs != rhs.cidrs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -560,7 +645,7 @@ nonisolated extension Redoubt_V1_PartitionInfo: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Redoubt_V1_UserInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UserInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}role\0\u{3}partition_id\0\u{3}has_password\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}role\0\u{3}partition_id\0\u{3}has_password\0\u{3}has_client_certificate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -573,6 +658,7 @@ nonisolated extension Redoubt_V1_UserInfo: SwiftProtobuf.Message, SwiftProtobuf.
       case 3: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.partitionID) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.hasPassword_p) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.hasClientCertificate_p) }()
       default: break
       }
     }
@@ -594,6 +680,9 @@ nonisolated extension Redoubt_V1_UserInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if self.hasPassword_p != false {
       try visitor.visitSingularBoolField(value: self.hasPassword_p, fieldNumber: 5)
     }
+    if self.hasClientCertificate_p != false {
+      try visitor.visitSingularBoolField(value: self.hasClientCertificate_p, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -603,6 +692,7 @@ nonisolated extension Redoubt_V1_UserInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.role != rhs.role {return false}
     if lhs.partitionID != rhs.partitionID {return false}
     if lhs.hasPassword_p != rhs.hasPassword_p {return false}
+    if lhs.hasClientCertificate_p != rhs.hasClientCertificate_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -876,7 +966,7 @@ nonisolated extension Redoubt_V1_UpdatePartitionResponse: SwiftProtobuf.Message,
 
 nonisolated extension Redoubt_V1_AddUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AddUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{1}password\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{1}password\0\u{3}client_certificate_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -887,6 +977,7 @@ nonisolated extension Redoubt_V1_AddUserRequest: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self._password) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self._clientCertificateSha256) }()
       default: break
       }
     }
@@ -906,6 +997,9 @@ nonisolated extension Redoubt_V1_AddUserRequest: SwiftProtobuf.Message, SwiftPro
     try { if let v = self._password {
       try visitor.visitSingularStringField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._clientCertificateSha256 {
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -913,6 +1007,7 @@ nonisolated extension Redoubt_V1_AddUserRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.name != rhs.name {return false}
     if lhs.role != rhs.role {return false}
     if lhs._password != rhs._password {return false}
+    if lhs._clientCertificateSha256 != rhs._clientCertificateSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

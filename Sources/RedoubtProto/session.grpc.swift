@@ -93,8 +93,10 @@ extension Redoubt_V1_SessionService {
         /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         /// >   never in the message; or
-        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        /// > - the client certificate of a mutual-TLS connection, registered for a user with
+        /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+        /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         ///
@@ -154,8 +156,10 @@ extension Redoubt_V1_SessionService {
         /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         /// >   never in the message; or
-        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        /// > - the client certificate of a mutual-TLS connection, registered for a user with
+        /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+        /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         ///
@@ -213,8 +217,10 @@ extension Redoubt_V1_SessionService {
         /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         /// >   never in the message; or
-        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        /// > - the client certificate of a mutual-TLS connection, registered for a user with
+        /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+        /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         ///
@@ -361,8 +367,10 @@ extension Redoubt_V1_SessionService {
         /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         /// >   never in the message; or
-        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        /// > - the client certificate of a mutual-TLS connection, registered for a user with
+        /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+        /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         ///
@@ -440,8 +448,10 @@ extension Redoubt_V1_SessionService {
         /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         /// >   never in the message; or
-        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        /// > - the client certificate of a mutual-TLS connection, registered for a user with
+        /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+        /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         ///
@@ -522,8 +532,10 @@ extension Redoubt_V1_SessionService.ClientProtocol {
     /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
     /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
     /// >   never in the message; or
-    /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-    /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+    /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+    /// > - the client certificate of a mutual-TLS connection, registered for a user with
+    /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+    /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
     /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
     /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
     ///
@@ -593,8 +605,10 @@ extension Redoubt_V1_SessionService.ClientProtocol {
     /// > - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
     /// >   UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
     /// >   never in the message; or
-    /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-    /// > Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+    /// > - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+    /// > - the client certificate of a mutual-TLS connection, registered for a user with
+    /// >   UserService.AddUser (then send neither), used only when no other credential is present.
+    /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
     /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
     /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
     ///

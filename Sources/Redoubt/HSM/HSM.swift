@@ -18,6 +18,12 @@ public struct NewUser: Sendable {
     public var user: UserInfo
     /// The user's API key; stored only as a hash.
     public var apiKey: String
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(user: UserInfo, apiKey: String) {
+        self.user = user
+        self.apiKey = apiKey
+    }
 }
 
 /// The result of encapsulating: the new shared-secret key object and the ciphertext to send.
@@ -26,6 +32,12 @@ public struct EncapsulationResult: Sendable {
     public var key: KeyInfo
     /// The encapsulated key for the holder of the private key.
     public var encapsulated: Data
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(key: KeyInfo, encapsulated: Data) {
+        self.key = key
+        self.encapsulated = encapsulated
+    }
 }
 
 /// An HSM: sessions, partitions, users, keys, cryptographic operations and audit.
@@ -59,8 +71,10 @@ public protocol HSM: Sendable {
 
     // MARK: Users (security officer; the operator for operators)
 
-    /// Adds a user with an API key and, optionally, a password.
-    func addUser(_ session: SessionToken, name: String, role: Role, password: String?) async throws -> NewUser
+    /// Adds a user with an API key and, optionally, a password and a client certificate (the
+    /// SHA-256 of its DER encoding) that opens sessions over mutual TLS.
+    func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
+                 clientCertificateSHA256: Data?) async throws -> NewUser
     /// Lists the users of the session's partition.
     func listUsers(_ session: SessionToken) async throws -> [UserInfo]
     /// Removes a user; its sessions end.
@@ -126,4 +140,20 @@ public protocol HSM: Sendable {
     func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord]
     /// Verifies the partition's whole hash chain.
     func verifyAudit(_ session: SessionToken) async throws -> AuditVerification
+}
+
+extension HSM {
+    /// Adds a user with an API key and, optionally, a password.
+    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?) async throws -> NewUser {
+        try await addUser(session, name: name, role: role, password: password, clientCertificateSHA256: nil)
+    }
+}
+
+/// Facts about the current call that the transport knows and the HSM checks, carried in
+/// task-local values so that every ``HSM`` implementation sees them without extra parameters.
+public enum HSMCallContext {
+    /// The address the call came from (`203.0.113.7`, `2001:db8::1`), if known; the broker sets
+    /// it from the connection. Partitions with ``PartitionSettings/allowedSources`` refuse
+    /// calls from elsewhere.
+    @TaskLocal public static var sourceAddress: String?
 }

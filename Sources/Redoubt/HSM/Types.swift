@@ -21,12 +21,18 @@ public enum Credential: Sendable, Hashable, CustomStringConvertible {
     case apiKey(String)
     /// A user name and password.
     case password(user: String, password: String)
+    /// A client certificate, by the SHA-256 of its DER encoding, that the caller has already
+    /// verified (the broker passes the certificate of a mutual-TLS connection, checked against
+    /// its client CA). It opens a session for the user it was registered for with
+    /// ``HSM/addUser(_:name:role:password:clientCertificateSHA256:)``.
+    case clientCertificate(sha256: Data)
 
     /// Never shows the secret.
     public var description: String {
         switch self {
         case .apiKey: return "Credential.apiKey(<redacted>)"
         case .password(let user, _): return "Credential.password(user: \(user), <redacted>)"
+        case .clientCertificate: return "Credential.clientCertificate"
         }
     }
 }
@@ -57,6 +63,17 @@ public struct SessionInfo: Sendable, Hashable {
     public var expiresAt: Date
     /// How long the session may sit unused.
     public var idleTimeout: TimeInterval
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(token: SessionToken, id: String, partition: String, user: String, role: Role, expiresAt: Date, idleTimeout: TimeInterval) {
+        self.token = token
+        self.id = id
+        self.partition = partition
+        self.user = user
+        self.role = role
+        self.expiresAt = expiresAt
+        self.idleTimeout = idleTimeout
+    }
 }
 
 /// Per-partition switches.
@@ -75,9 +92,14 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
     public var maximumSessionLifetime: TimeInterval
     /// The longest a session may sit idle, in seconds.
     public var sessionIdleTimeout: TimeInterval
+    /// The source addresses sessions of this partition may come from, as CIDR blocks
+    /// (`10.1.0.0/16`, `2001:db8::/32`, or a single address); empty means any. Checked when a
+    /// session opens and on every call that carries its token, whenever the caller's address is
+    /// known (the broker sets ``HSMCallContext/sourceAddress``; in-process calls have none).
+    public var allowedSources: [String]
 
     /// Import and export allowed, writable, 100,000 objects, crypto users may create keys,
-    /// sessions of at most 12 hours and 30 minutes idle.
+    /// sessions of at most 12 hours and 30 minutes idle, from any address.
     public static var defaults: PartitionSettings {
         PartitionSettings(importAllowed: true, exportAllowed: true, readOnly: false, maximumObjects: 100_000,
                           cryptoUsersMayCreateKeys: true, maximumSessionLifetime: 12 * 3600, sessionIdleTimeout: 1800)
@@ -85,7 +107,8 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
 
     /// Creates settings.
     public init(importAllowed: Bool, exportAllowed: Bool, readOnly: Bool, maximumObjects: Int,
-                cryptoUsersMayCreateKeys: Bool, maximumSessionLifetime: TimeInterval, sessionIdleTimeout: TimeInterval) {
+                cryptoUsersMayCreateKeys: Bool, maximumSessionLifetime: TimeInterval, sessionIdleTimeout: TimeInterval,
+                allowedSources: [String] = []) {
         self.importAllowed = importAllowed
         self.exportAllowed = exportAllowed
         self.readOnly = readOnly
@@ -93,6 +116,25 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
         self.cryptoUsersMayCreateKeys = cryptoUsersMayCreateKeys
         self.maximumSessionLifetime = maximumSessionLifetime
         self.sessionIdleTimeout = sessionIdleTimeout
+        self.allowedSources = allowedSources
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case importAllowed, exportAllowed, readOnly, maximumObjects, cryptoUsersMayCreateKeys
+        case maximumSessionLifetime, sessionIdleTimeout, allowedSources
+    }
+
+    /// Decodes stored settings; records written before `allowedSources` existed allow any source.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        importAllowed = try c.decode(Bool.self, forKey: .importAllowed)
+        exportAllowed = try c.decode(Bool.self, forKey: .exportAllowed)
+        readOnly = try c.decode(Bool.self, forKey: .readOnly)
+        maximumObjects = try c.decode(Int.self, forKey: .maximumObjects)
+        cryptoUsersMayCreateKeys = try c.decode(Bool.self, forKey: .cryptoUsersMayCreateKeys)
+        maximumSessionLifetime = try c.decode(TimeInterval.self, forKey: .maximumSessionLifetime)
+        sessionIdleTimeout = try c.decode(TimeInterval.self, forKey: .sessionIdleTimeout)
+        allowedSources = try c.decodeIfPresent([String].self, forKey: .allowedSources) ?? []
     }
 
     func validated() throws -> PartitionSettings {
@@ -104,6 +146,12 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
         }
         guard sessionIdleTimeout >= 10, sessionIdleTimeout <= maximumSessionLifetime else {
             throw HSMError.invalid("settings.session_idle_timeout must be 10 s to the maximum session lifetime")
+        }
+        guard allowedSources.count <= 256 else {
+            throw HSMError.invalid("settings.allowed_sources may list at most 256 CIDR blocks")
+        }
+        for (i, block) in allowedSources.enumerated() where AddressBlock(block) == nil {
+            throw HSMError.invalid("settings.allowed_sources[\(i)] is not an IPv4 or IPv6 address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)")
         }
         return self
     }
@@ -117,6 +165,13 @@ public struct PartitionInfo: Sendable, Hashable {
     public var settings: PartitionSettings
     /// When it was created.
     public var createdAt: Date
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(id: String, settings: PartitionSettings, createdAt: Date) {
+        self.id = id
+        self.settings = settings
+        self.createdAt = createdAt
+    }
 }
 
 /// A partition just created, with the credential of its first security officer (shown once).
@@ -127,6 +182,13 @@ public struct CreatedPartition: Sendable {
     public var securityOfficer: UserInfo
     /// That officer's API key. Hand it to the subscriber; it is not stored in the clear anywhere.
     public var securityOfficerAPIKey: String
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(partition: PartitionInfo, securityOfficer: UserInfo, securityOfficerAPIKey: String) {
+        self.partition = partition
+        self.securityOfficer = securityOfficer
+        self.securityOfficerAPIKey = securityOfficerAPIKey
+    }
 }
 
 /// A user of a partition (or an operator).
@@ -141,6 +203,18 @@ public struct UserInfo: Sendable, Hashable {
     public var partition: String
     /// Whether the user has a password (besides API keys).
     public var hasPassword: Bool
+    /// Whether a client certificate opens sessions for the user.
+    public var hasClientCertificate: Bool = false
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(id: String, name: String, role: Role, partition: String, hasPassword: Bool, hasClientCertificate: Bool = false) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.partition = partition
+        self.hasPassword = hasPassword
+        self.hasClientCertificate = hasClientCertificate
+    }
 }
 
 /// The life-cycle state of a key.
@@ -242,6 +316,29 @@ public struct KeyInfo: Sendable, Hashable {
     public var createdAt: Date
     /// The public key of the latest version, for asymmetric keys.
     public var publicKey: PublicKey?
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool, modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int, minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil) {
+        self.id = id
+        self.label = label
+        self.algorithm = algorithm
+        self.usage = usage
+        self.extractable = extractable
+        self.sensitive = sensitive
+        self.neverExtractable = neverExtractable
+        self.alwaysSensitive = alwaysSensitive
+        self.modifiable = modifiable
+        self.destroyable = destroyable
+        self.local = local
+        self.notBefore = notBefore
+        self.expiresAt = expiresAt
+        self.state = state
+        self.latestVersion = latestVersion
+        self.minimumVersion = minimumVersion
+        self.persistent = persistent
+        self.createdAt = createdAt
+        self.publicKey = publicKey
+    }
 }
 
 /// A change to a key's attributes; `nil` leaves a field as it is. Changes may only make the
@@ -310,6 +407,12 @@ public struct SignatureResult: Sendable, Hashable {
     public var signature: Data
     /// The key version used (pass it to verify).
     public var version: Int
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(signature: Data, version: Int) {
+        self.signature = signature
+        self.version = version
+    }
 }
 
 /// Key material to import.
@@ -343,6 +446,18 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var object: String
     /// `ok`, or the error code.
     public var result: String
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(sequence: Int64, time: Date, actor: String, role: String, session: String, operation: String, object: String, result: String) {
+        self.sequence = sequence
+        self.time = time
+        self.actor = actor
+        self.role = role
+        self.session = session
+        self.operation = operation
+        self.object = object
+        self.result = result
+    }
 }
 
 /// The outcome of verifying an audit chain.
@@ -353,4 +468,10 @@ public struct AuditVerification: Sendable, Hashable {
     public var failure: String?
     /// Whether the chain is intact.
     public var isValid: Bool { failure == nil }
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(records: Int64, failure: String? = nil) {
+        self.records = records
+        self.failure = failure
+    }
 }

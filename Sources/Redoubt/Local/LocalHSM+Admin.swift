@@ -66,7 +66,8 @@ extension LocalHSM {
 
     // MARK: Users
 
-    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?) async throws -> NewUser {
+    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
+                        clientCertificateSHA256: Data?) async throws -> NewUser {
         let caller = try await authenticate(session)
         // The operator adds operators; a partition's security officer adds its users.
         switch (caller.role, role) {
@@ -98,6 +99,21 @@ extension LocalHSM {
             user.passwordCredential = pw.id
             ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: pw.id), label: nil,
                                data: try RecordCoding.encode(pw)))
+        }
+        if let fingerprint = clientCertificateSHA256 {
+            guard fingerprint.count == 32 else {
+                throw HSMError.invalid("client_certificate_sha256 must be the 32-byte SHA-256 of the certificate's DER encoding")
+            }
+            let id = Self.certificateCredentialID(fingerprint)
+            let taken = try await Self.storeCall {
+                try await store.get(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: id))
+            }
+            guard taken == nil else { throw HSMError(.alreadyExists, "that client certificate already belongs to a user of this partition") }
+            let record = CredentialRecord(id: id, kind: .certificate, user: user.id, partition: caller.partition, hash: fingerprint,
+                                          salt: nil, costLog2: nil, failedAttempts: 0, lockedUntil: nil)
+            user.certificateCredential = id
+            ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: id), label: nil,
+                               data: try RecordCoding.encode(record)))
         }
         ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: user.id), label: name,
                            data: try RecordCoding.encode(user)))

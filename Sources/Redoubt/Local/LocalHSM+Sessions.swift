@@ -62,6 +62,10 @@ extension LocalHSM {
             guard Identifiers.isValidName(user), password.utf8.count <= 1024 else { throw HSMError.invalidCredentials }
             credentialID = "pw.\(user)"
             secret = password
+        case .clientCertificate(let sha256):
+            guard sha256.count == 32 else { throw HSMError.invalidCredentials }
+            credentialID = Self.certificateCredentialID(sha256)
+            secret = ""
         }
         guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") else { throw HSMError.invalidCredentials }
         let key = ObjectKey(partition: partition, kind: ObjectKind.credential, id: credentialID)
@@ -81,6 +85,9 @@ extension LocalHSM {
         case .password:
             guard case .password = credential, let salt = record.salt, let cost = record.costLog2 else { throw HSMError.invalidCredentials }
             presented = try Self.passwordHash(secret, salt: salt, costLog2: cost)
+        case .certificate:
+            guard case .clientCertificate(let sha256) = credential else { throw HSMError.invalidCredentials }
+            presented = sha256
         }
         guard constantTimeEqual(presented, record.hash) else {
             await countFailedLogin(key, partition: partition)
@@ -94,6 +101,7 @@ extension LocalHSM {
         var lifetime: TimeInterval = 12 * 3600, idle: TimeInterval = 1800
         if !partition.isEmpty {
             let (p, _) = try await partitionRecord(partition)
+            try Self.checkSource(p.settings, partition: partition)
             lifetime = p.settings.maximumSessionLifetime
             idle = p.settings.sessionIdleTimeout
         }
@@ -169,9 +177,30 @@ extension LocalHSM {
         return object.revision
     }
 
-    /// Checks a session token: known, secret matches, not expired, not idle too long.
-    /// A token already checked by this node is found by its text (no parsing, no hashing).
+    /// The id of the credential a client certificate is stored under.
+    static func certificateCredentialID(_ sha256: Data) -> String {
+        "cert." + sha256.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Refuses a call whose source address (when the transport knows it) the partition does not allow.
+    static func checkSource(_ settings: PartitionSettings, partition: String) throws {
+        guard let source = HSMCallContext.sourceAddress, !settings.allowsSource(source) else { return }
+        throw HSMError.denied("partition '\(partition)' does not accept calls from \(source); its security settings list the allowed source addresses")
+    }
+
+    /// Checks a session token: known, secret matches, not expired, not idle too long, and
+    /// from an address the partition allows.
     func authenticate(_ token: SessionToken) async throws -> Caller {
+        let caller = try await authenticateToken(token)
+        if HSMCallContext.sourceAddress != nil, !caller.partition.isEmpty {
+            let (p, _) = try await partitionRecord(caller.partition)
+            try Self.checkSource(p.settings, partition: caller.partition)
+        }
+        return caller
+    }
+
+    /// A token already checked by this node is found by its text (no parsing, no hashing).
+    private func authenticateToken(_ token: SessionToken) async throws -> Caller {
         try await refreshIfStale()
         let now = self.now
         let fast = state.withLock { s -> SessionRecord? in

@@ -47,20 +47,23 @@ struct UserRecord: Codable, Sendable {
     var partition: String
     var createdAt: Date
     var passwordCredential: String?
+    var certificateCredential: String?
 
     var info: UserInfo {
-        UserInfo(id: id, name: name, role: role, partition: partition, hasPassword: passwordCredential != nil)
+        UserInfo(id: id, name: name, role: role, partition: partition, hasPassword: passwordCredential != nil,
+                 hasClientCertificate: certificateCredential != nil)
     }
 }
 
-/// A credential: an API key (hash of its secret) or a password (scrypt hash).
+/// A credential: an API key (hash of its secret), a password (scrypt hash) or a client
+/// certificate (SHA-256 of its DER encoding; the id is `cert.<hex of that hash>`).
 struct CredentialRecord: Codable, Sendable {
-    enum Kind: String, Codable, Sendable { case apiKey, password }
+    enum Kind: String, Codable, Sendable { case apiKey, password, certificate }
     var id: String
     var kind: Kind
     var user: String
     var partition: String
-    /// SHA-256 of the API key secret, or the scrypt hash of the password.
+    /// SHA-256 of the API key secret, the scrypt hash of the password, or the certificate's SHA-256.
     var hash: Data
     /// scrypt salt and cost (passwords only).
     var salt: Data?

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from redoubt.v1 import common_pb2 as redoubt_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aredoubt/v1/partition.proto\x12\nredoubt.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17redoubt/v1/common.proto\"\x8d\x03\n\x11PartitionSettings\x12\x1b\n\x0eimport_allowed\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x1b\n\x0e\x65xport_allowed\x18\x02 \x01(\x08H\x01\x88\x01\x01\x12\x16\n\tread_only\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x1c\n\x0fmaximum_objects\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12)\n\x1c\x63rypto_users_may_create_keys\x18\x05 \x01(\x08H\x04\x88\x01\x01\x12;\n\x18maximum_session_lifetime\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x37\n\x14session_idle_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x11\n\x0f_import_allowedB\x11\n\x0f_export_allowedB\x0c\n\n_read_onlyB\x12\n\x10_maximum_objectsB\x1f\n\x1d_crypto_users_may_create_keys\"}\n\rPartitionInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x08UserInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1e\n\x04role\x18\x03 \x01(\x0e\x32\x10.redoubt.v1.Role\x12\x14\n\x0cpartition_id\x18\x04 \x01(\t\x12\x14\n\x0chas_password\x18\x05 \x01(\x08\"_\n\x16\x43reatePartitionRequest\x12\x14\n\x0cpartition_id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\"\x99\x01\n\x17\x43reatePartitionResponse\x12,\n\tpartition\x18\x01 \x01(\x0b\x32\x19.redoubt.v1.PartitionInfo\x12.\n\x10security_officer\x18\x02 \x01(\x0b\x32\x14.redoubt.v1.UserInfo\x12 \n\x18security_officer_api_key\x18\x03 \x01(\t\">\n\x15ListPartitionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"`\n\x16ListPartitionsResponse\x12-\n\npartitions\x18\x01 \x03(\x0b\x32\x19.redoubt.v1.PartitionInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"_\n\x16UpdatePartitionRequest\x12\x14\n\x0cpartition_id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\"G\n\x17UpdatePartitionResponse\x12,\n\tpartition\x18\x01 \x01(\x0b\x32\x19.redoubt.v1.PartitionInfo\"b\n\x0e\x41\x64\x64UserRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.redoubt.v1.Role\x12\x15\n\x08password\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_password\"F\n\x0f\x41\x64\x64UserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.UserInfo\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\"9\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x11ListUsersResponse\x12#\n\x05users\x18\x01 \x03(\x0b\x32\x14.redoubt.v1.UserInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x11RemoveUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12RemoveUserResponse2\xa3\x02\n\x10PartitionService\x12Z\n\x0f\x43reatePartition\x12\".redoubt.v1.CreatePartitionRequest\x1a#.redoubt.v1.CreatePartitionResponse\x12W\n\x0eListPartitions\x12!.redoubt.v1.ListPartitionsRequest\x1a\".redoubt.v1.ListPartitionsResponse\x12Z\n\x0fUpdatePartition\x12\".redoubt.v1.UpdatePartitionRequest\x1a#.redoubt.v1.UpdatePartitionResponse2\xe8\x01\n\x0bUserService\x12\x42\n\x07\x41\x64\x64User\x12\x1a.redoubt.v1.AddUserRequest\x1a\x1b.redoubt.v1.AddUserResponse\x12H\n\tListUsers\x12\x1c.redoubt.v1.ListUsersRequest\x1a\x1d.redoubt.v1.ListUsersResponse\x12K\n\nRemoveUser\x12\x1d.redoubt.v1.RemoveUserRequest\x1a\x1e.redoubt.v1.RemoveUserResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aredoubt/v1/partition.proto\x12\nredoubt.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17redoubt/v1/common.proto\"\xc5\x03\n\x11PartitionSettings\x12\x1b\n\x0eimport_allowed\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x1b\n\x0e\x65xport_allowed\x18\x02 \x01(\x08H\x01\x88\x01\x01\x12\x16\n\tread_only\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x1c\n\x0fmaximum_objects\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12)\n\x1c\x63rypto_users_may_create_keys\x18\x05 \x01(\x08H\x04\x88\x01\x01\x12;\n\x18maximum_session_lifetime\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x37\n\x14session_idle_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x36\n\x0f\x61llowed_sources\x18\x08 \x01(\x0b\x32\x1d.redoubt.v1.SourceRestrictionB\x11\n\x0f_import_allowedB\x11\n\x0f_export_allowedB\x0c\n\n_read_onlyB\x12\n\x10_maximum_objectsB\x1f\n\x1d_crypto_users_may_create_keys\"\"\n\x11SourceRestriction\x12\r\n\x05\x63idrs\x18\x01 \x03(\t\"}\n\rPartitionInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x08UserInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1e\n\x04role\x18\x03 \x01(\x0e\x32\x10.redoubt.v1.Role\x12\x14\n\x0cpartition_id\x18\x04 \x01(\t\x12\x14\n\x0chas_password\x18\x05 \x01(\x08\x12\x1e\n\x16has_client_certificate\x18\x06 \x01(\x08\"_\n\x16\x43reatePartitionRequest\x12\x14\n\x0cpartition_id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\"\x99\x01\n\x17\x43reatePartitionResponse\x12,\n\tpartition\x18\x01 \x01(\x0b\x32\x19.redoubt.v1.PartitionInfo\x12.\n\x10security_officer\x18\x02 \x01(\x0b\x32\x14.redoubt.v1.UserInfo\x12 \n\x18security_officer_api_key\x18\x03 \x01(\t\">\n\x15ListPartitionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"`\n\x16ListPartitionsResponse\x12-\n\npartitions\x18\x01 \x03(\x0b\x32\x19.redoubt.v1.PartitionInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"_\n\x16UpdatePartitionRequest\x12\x14\n\x0cpartition_id\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.PartitionSettings\"G\n\x17UpdatePartitionResponse\x12,\n\tpartition\x18\x01 \x01(\x0b\x32\x19.redoubt.v1.PartitionInfo\"\xa8\x01\n\x0e\x41\x64\x64UserRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.redoubt.v1.Role\x12\x15\n\x08password\x18\x03 \x01(\tH\x00\x88\x01\x01\x12&\n\x19\x63lient_certificate_sha256\x18\x04 \x01(\x0cH\x01\x88\x01\x01\x42\x0b\n\t_passwordB\x1c\n\x1a_client_certificate_sha256\"F\n\x0f\x41\x64\x64UserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.UserInfo\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\"9\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x11ListUsersResponse\x12#\n\x05users\x18\x01 \x03(\x0b\x32\x14.redoubt.v1.UserInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x11RemoveUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x14\n\x12RemoveUserResponse2\xa3\x02\n\x10PartitionService\x12Z\n\x0f\x43reatePartition\x12\".redoubt.v1.CreatePartitionRequest\x1a#.redoubt.v1.CreatePartitionResponse\x12W\n\x0eListPartitions\x12!.redoubt.v1.ListPartitionsRequest\x1a\".redoubt.v1.ListPartitionsResponse\x12Z\n\x0fUpdatePartition\x12\".redoubt.v1.UpdatePartitionRequest\x1a#.redoubt.v1.UpdatePartitionResponse2\xe8\x01\n\x0bUserService\x12\x42\n\x07\x41\x64\x64User\x12\x1a.redoubt.v1.AddUserRequest\x1a\x1b.redoubt.v1.AddUserResponse\x12H\n\tListUsers\x12\x1c.redoubt.v1.ListUsersRequest\x1a\x1d.redoubt.v1.ListUsersResponse\x12K\n\nRemoveUser\x12\x1d.redoubt.v1.RemoveUserRequest\x1a\x1e.redoubt.v1.RemoveUserResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,37 +35,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'redoubt.v1.partition_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PARTITIONSETTINGS']._serialized_start=133
-  _globals['_PARTITIONSETTINGS']._serialized_end=530
-  _globals['_PARTITIONINFO']._serialized_start=532
-  _globals['_PARTITIONINFO']._serialized_end=657
-  _globals['_USERINFO']._serialized_start=659
-  _globals['_USERINFO']._serialized_end=771
-  _globals['_CREATEPARTITIONREQUEST']._serialized_start=773
-  _globals['_CREATEPARTITIONREQUEST']._serialized_end=868
-  _globals['_CREATEPARTITIONRESPONSE']._serialized_start=871
-  _globals['_CREATEPARTITIONRESPONSE']._serialized_end=1024
-  _globals['_LISTPARTITIONSREQUEST']._serialized_start=1026
-  _globals['_LISTPARTITIONSREQUEST']._serialized_end=1088
-  _globals['_LISTPARTITIONSRESPONSE']._serialized_start=1090
-  _globals['_LISTPARTITIONSRESPONSE']._serialized_end=1186
-  _globals['_UPDATEPARTITIONREQUEST']._serialized_start=1188
-  _globals['_UPDATEPARTITIONREQUEST']._serialized_end=1283
-  _globals['_UPDATEPARTITIONRESPONSE']._serialized_start=1285
-  _globals['_UPDATEPARTITIONRESPONSE']._serialized_end=1356
-  _globals['_ADDUSERREQUEST']._serialized_start=1358
-  _globals['_ADDUSERREQUEST']._serialized_end=1456
-  _globals['_ADDUSERRESPONSE']._serialized_start=1458
-  _globals['_ADDUSERRESPONSE']._serialized_end=1528
-  _globals['_LISTUSERSREQUEST']._serialized_start=1530
-  _globals['_LISTUSERSREQUEST']._serialized_end=1587
-  _globals['_LISTUSERSRESPONSE']._serialized_start=1589
-  _globals['_LISTUSERSRESPONSE']._serialized_end=1670
-  _globals['_REMOVEUSERREQUEST']._serialized_start=1672
-  _globals['_REMOVEUSERREQUEST']._serialized_end=1708
-  _globals['_REMOVEUSERRESPONSE']._serialized_start=1710
-  _globals['_REMOVEUSERRESPONSE']._serialized_end=1730
-  _globals['_PARTITIONSERVICE']._serialized_start=1733
-  _globals['_PARTITIONSERVICE']._serialized_end=2024
-  _globals['_USERSERVICE']._serialized_start=2027
-  _globals['_USERSERVICE']._serialized_end=2259
+  _globals['_PARTITIONSETTINGS']._serialized_end=586
+  _globals['_SOURCERESTRICTION']._serialized_start=588
+  _globals['_SOURCERESTRICTION']._serialized_end=622
+  _globals['_PARTITIONINFO']._serialized_start=624
+  _globals['_PARTITIONINFO']._serialized_end=749
+  _globals['_USERINFO']._serialized_start=752
+  _globals['_USERINFO']._serialized_end=896
+  _globals['_CREATEPARTITIONREQUEST']._serialized_start=898
+  _globals['_CREATEPARTITIONREQUEST']._serialized_end=993
+  _globals['_CREATEPARTITIONRESPONSE']._serialized_start=996
+  _globals['_CREATEPARTITIONRESPONSE']._serialized_end=1149
+  _globals['_LISTPARTITIONSREQUEST']._serialized_start=1151
+  _globals['_LISTPARTITIONSREQUEST']._serialized_end=1213
+  _globals['_LISTPARTITIONSRESPONSE']._serialized_start=1215
+  _globals['_LISTPARTITIONSRESPONSE']._serialized_end=1311
+  _globals['_UPDATEPARTITIONREQUEST']._serialized_start=1313
+  _globals['_UPDATEPARTITIONREQUEST']._serialized_end=1408
+  _globals['_UPDATEPARTITIONRESPONSE']._serialized_start=1410
+  _globals['_UPDATEPARTITIONRESPONSE']._serialized_end=1481
+  _globals['_ADDUSERREQUEST']._serialized_start=1484
+  _globals['_ADDUSERREQUEST']._serialized_end=1652
+  _globals['_ADDUSERRESPONSE']._serialized_start=1654
+  _globals['_ADDUSERRESPONSE']._serialized_end=1724
+  _globals['_LISTUSERSREQUEST']._serialized_start=1726
+  _globals['_LISTUSERSREQUEST']._serialized_end=1783
+  _globals['_LISTUSERSRESPONSE']._serialized_start=1785
+  _globals['_LISTUSERSRESPONSE']._serialized_end=1866
+  _globals['_REMOVEUSERREQUEST']._serialized_start=1868
+  _globals['_REMOVEUSERREQUEST']._serialized_end=1904
+  _globals['_REMOVEUSERRESPONSE']._serialized_start=1906
+  _globals['_REMOVEUSERRESPONSE']._serialized_end=1926
+  _globals['_PARTITIONSERVICE']._serialized_start=1929
+  _globals['_PARTITIONSERVICE']._serialized_end=2220
+  _globals['_USERSERVICE']._serialized_start=2223
+  _globals['_USERSERVICE']._serialized_end=2455
 # @@protoc_insertion_point(module_scope)

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PartitionSettings(_message.Message):
-    __slots__ = ("import_allowed", "export_allowed", "read_only", "maximum_objects", "crypto_users_may_create_keys", "maximum_session_lifetime", "session_idle_timeout")
+    __slots__ = ("import_allowed", "export_allowed", "read_only", "maximum_objects", "crypto_users_may_create_keys", "maximum_session_lifetime", "session_idle_timeout", "allowed_sources")
     IMPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     EXPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class PartitionSettings(_message.Message):
     CRYPTO_USERS_MAY_CREATE_KEYS_FIELD_NUMBER: _ClassVar[int]
     MAXIMUM_SESSION_LIFETIME_FIELD_NUMBER: _ClassVar[int]
     SESSION_IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_SOURCES_FIELD_NUMBER: _ClassVar[int]
     import_allowed: bool
     export_allowed: bool
     read_only: bool
@@ -27,7 +28,14 @@ class PartitionSettings(_message.Message):
     crypto_users_may_create_keys: bool
     maximum_session_lifetime: _duration_pb2.Duration
     session_idle_timeout: _duration_pb2.Duration
-    def __init__(self, import_allowed: _Optional[bool] = ..., export_allowed: _Optional[bool] = ..., read_only: _Optional[bool] = ..., maximum_objects: _Optional[int] = ..., crypto_users_may_create_keys: _Optional[bool] = ..., maximum_session_lifetime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    allowed_sources: SourceRestriction
+    def __init__(self, import_allowed: _Optional[bool] = ..., export_allowed: _Optional[bool] = ..., read_only: _Optional[bool] = ..., maximum_objects: _Optional[int] = ..., crypto_users_may_create_keys: _Optional[bool] = ..., maximum_session_lifetime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allowed_sources: _Optional[_Union[SourceRestriction, _Mapping]] = ...) -> None: ...
+
+class SourceRestriction(_message.Message):
+    __slots__ = ("cidrs",)
+    CIDRS_FIELD_NUMBER: _ClassVar[int]
+    cidrs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cidrs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PartitionInfo(_message.Message):
     __slots__ = ("id", "settings", "create_time")
@@ -40,18 +48,20 @@ class PartitionInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., settings: _Optional[_Union[PartitionSettings, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UserInfo(_message.Message):
-    __slots__ = ("id", "name", "role", "partition_id", "has_password")
+    __slots__ = ("id", "name", "role", "partition_id", "has_password", "has_client_certificate")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PARTITION_ID_FIELD_NUMBER: _ClassVar[int]
     HAS_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    HAS_CLIENT_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     role: _common_pb2.Role
     partition_id: str
     has_password: bool
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., partition_id: _Optional[str] = ..., has_password: _Optional[bool] = ...) -> None: ...
+    has_client_certificate: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., partition_id: _Optional[str] = ..., has_password: _Optional[bool] = ..., has_client_certificate: _Optional[bool] = ...) -> None: ...
 
 class CreatePartitionRequest(_message.Message):
     __slots__ = ("partition_id", "settings")
@@ -102,14 +112,16 @@ class UpdatePartitionResponse(_message.Message):
     def __init__(self, partition: _Optional[_Union[PartitionInfo, _Mapping]] = ...) -> None: ...
 
 class AddUserRequest(_message.Message):
-    __slots__ = ("name", "role", "password")
+    __slots__ = ("name", "role", "password", "client_certificate_sha256")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_CERTIFICATE_SHA256_FIELD_NUMBER: _ClassVar[int]
     name: str
     role: _common_pb2.Role
     password: str
-    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., password: _Optional[str] = ...) -> None: ...
+    client_certificate_sha256: bytes
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., password: _Optional[str] = ..., client_certificate_sha256: _Optional[bytes] = ...) -> None: ...
 
 class AddUserResponse(_message.Message):
     __slots__ = ("user", "api_key")

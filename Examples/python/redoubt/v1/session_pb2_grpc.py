@@ -62,8 +62,10 @@ class SessionServiceServicer:
         - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         never in the message; or
-        - a user name and password, in OpenSessionRequest.password (then send no `authorization`).
-        Exactly one credential must be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
+        - the client certificate of a mutual-TLS connection, registered for a user with
+        UserService.AddUser (then send neither), used only when no other credential is present.
+        Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
         """

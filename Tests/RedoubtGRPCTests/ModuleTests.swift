@@ -1,0 +1,2 @@
+import RedoubtGRPC
+import Testing
