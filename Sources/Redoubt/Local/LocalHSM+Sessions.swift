@@ -67,7 +67,7 @@ extension LocalHSM {
             credentialID = Self.certificateCredentialID(sha256)
             secret = ""
         }
-        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") else { throw HSMError.invalidCredentials }
+        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") || credentialID.hasPrefix("cert.") else { throw HSMError.invalidCredentials }
         let key = ObjectKey(partition: partition, kind: ObjectKind.credential, id: credentialID)
         guard let object = try await Self.storeCall({ try await store.get(key) }) else {
             throw HSMError.invalidCredentials
