@@ -1,0 +1,121 @@
+import Foundation
+import GRPCCore
+import Logging
+import Metrics
+
+/// The broker's one server interceptor: rate limits each principal, then counts, times and
+/// logs every call by method and outcome. Health checks pass unlimited.
+///
+/// The principal is the session id of the call's bearer token (`rds1.<id>.…`), the credential
+/// id of an API key opening a session (`rdk1.<id>.…`), or else the caller's address. Secrets in
+/// tokens are never logged or used as metric labels.
+struct CallObserver: ServerInterceptor {
+    let limiter: RateLimiter
+    let metrics: BrokerMetrics
+    let logger: Logger
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let method = context.descriptor.fullyQualifiedMethod
+        let isHealth = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
+        let start = ContinuousClock.now
+        if !isHealth {
+            let principal = Self.principal(request.metadata, peer: context.remotePeer)
+            guard limiter.allow(principal) else {
+                metrics.record(method: method, code: .resourceExhausted, duration: .zero)
+                logger.notice("rate limit reached", metadata: ["rpc.method": "\(method)", "redoubt.principal": "\(principal)"])
+                throw RPCError(code: .resourceExhausted,
+                               message: "rate limit reached for this session: slow down, or batch operations (SignBatch and friends count as one call)")
+            }
+        }
+        let response: StreamingServerResponse<Output>
+        do {
+            response = try await next(request, context)
+        } catch {
+            finish(method, context: context, start: start, error: error)
+            throw error
+        }
+        switch response.accepted {
+        case .failure(let error):
+            finish(method, context: context, start: start, error: error)
+            return response
+        case .success(var contents):
+            // Streaming (and unary) bodies run in the producer: observe its end.
+            let producer = contents.producer
+            contents.producer = { writer in
+                do {
+                    let trailers = try await producer(writer)
+                    finish(method, context: context, start: start, error: nil)
+                    return trailers
+                } catch {
+                    finish(method, context: context, start: start, error: error)
+                    throw error
+                }
+            }
+            return StreamingServerResponse(accepted: .success(contents))
+        }
+    }
+
+    private func finish(_ method: String, context: ServerContext, start: ContinuousClock.Instant, error: (any Error)?) {
+        let code: Status.Code
+        switch error {
+        case nil: code = .ok
+        case let rpc as RPCError: code = Status.Code(rpc.code)
+        case let convertible as any RPCErrorConvertible: code = Status.Code(convertible.rpcErrorCode)
+        case is CancellationError: code = .cancelled
+        default: code = .unknown
+        }
+        let elapsed = ContinuousClock.now - start
+        metrics.record(method: method, code: code, duration: elapsed)
+        if code == .ok {
+            logger.debug("call", metadata: ["rpc.method": "\(method)", "rpc.ms": "\(Self.milliseconds(elapsed))"])
+        } else {
+            let level: Logger.Level = (code == .internalError || code == .unknown || code == .dataLoss) ? .error : .info
+            logger.log(level: level, "call failed", metadata: [
+                "rpc.method": "\(method)", "rpc.code": "\(code)", "rpc.ms": "\(Self.milliseconds(elapsed))",
+                "net.peer": "\(context.remotePeer)",
+            ])
+        }
+    }
+
+    private static func milliseconds(_ d: Duration) -> String {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        return String(format: "%.3f", ms)
+    }
+
+    /// The rate-limit key of a call: never the secret part of a token.
+    static func principal(_ metadata: Metadata, peer: String) -> String {
+        for value in metadata[stringValues: "authorization"] {
+            let token = value.hasPrefix("Bearer ") ? value.dropFirst(7) : Substring(value)
+            let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            if parts.count == 3, parts[0] == "rds1" || parts[0] == "rdk1", (1...64).contains(parts[1].utf8.count) {
+                return "\(parts[0]):\(parts[1])"
+            }
+            break
+        }
+        return "peer:\(PeerAddress.host(of: peer) ?? peer)"
+    }
+}
+
+/// Addresses in grpc-swift's peer strings (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`).
+enum PeerAddress {
+    /// The IP address of a peer string, or nil (in-process, unix sockets, unknown forms).
+    static func host(of peer: String) -> String? {
+        if peer.hasPrefix("ipv4:") {
+            let rest = peer.dropFirst(5)
+            guard let colon = rest.lastIndex(of: ":") else { return String(rest) }
+            return String(rest[..<colon])
+        }
+        if peer.hasPrefix("ipv6:") {
+            let rest = peer.dropFirst(5)
+            if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                return String(rest[rest.index(after: rest.startIndex)..<close])
+            }
+            return String(rest)
+        }
+        return nil
+    }
+}
