@@ -1,0 +1,81 @@
+import Foundation
+import GRPCCore
+import Redoubt
+import RedoubtProto
+
+/// Where backups go: the runner that writes them and the folder their paths are confined to.
+struct BackupTarget: Sendable {
+    /// Writes the backups.
+    let runner: any BackupRunner
+    /// The folder every backup path is relative to.
+    let directory: URL
+
+    /// The file `path` names inside ``directory``: relative, without `..`, not escaping the
+    /// folder through a symbolic link; INVALID_ARGUMENT otherwise.
+    func resolve(_ path: String, at field: FieldPath) throws -> String {
+        guard !path.hasPrefix("/"), !path.hasPrefix("~") else {
+            throw field.invalid("is absolute; send a path relative to the server's backup folder")
+        }
+        guard !path.contains("\0"), !path.contains("\\") else { throw field.invalid("contains a NUL or backslash character") }
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard !components.isEmpty, !components.contains(where: { $0 == ".." }) else {
+            throw field.invalid("must stay inside the server's backup folder (no `..`)")
+        }
+        guard let last = components.last, last != "." else { throw field.invalid("does not name a file") }
+        let root = directory.standardizedFileURL.resolvingSymlinksInPath()
+        let file = components.reduce(root) { $0.appendingPathComponent(String($1)) }
+        let parent = file.deletingLastPathComponent().resolvingSymlinksInPath()
+        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        guard parent.path == root.path || (parent.path + "/").hasPrefix(rootPath) else {
+            throw field.invalid("must stay inside the server's backup folder")
+        }
+        return parent.appendingPathComponent(file.lastPathComponent).path
+    }
+}
+
+/// `redoubt.v1.BackupService`: backups written on the server, with streamed progress.
+struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
+    /// The shared handler state.
+    let core: BrokerCore
+    /// Where backups go; `nil`: UNIMPLEMENTED.
+    let target: BackupTarget?
+
+    func createBackup(request: ServerRequest<Redoubt_V1_CreateBackupRequest>,
+                      context: ServerContext) async throws -> StreamingServerResponse<Redoubt_V1_CreateBackupResponse> {
+        let job: BackupJob = try await core.run(context) {
+            guard let target else { throw RPCError(code: .unimplemented, message: "backups are not available on this broker") }
+            let token = try BrokerCore.sessionToken(request.metadata)
+            let (path, partition, overwrite) = try request.message.decoded()
+            return BackupJob(token: token, target: target, path: try target.resolve(path, at: .root + "path"),
+                             partition: partition, overwrite: overwrite)
+        }
+        return StreamingServerResponse { writer in
+            try await core.run(context) {
+                let (progress, sink) = AsyncStream.makeStream(of: BackupProgress.self, bufferingPolicy: .bufferingNewest(16))
+                try await withThrowingTaskGroup(of: BackupSummary.self) { group in
+                    group.addTask {
+                        defer { sink.finish() }
+                        return try await job.target.runner.writeBackup(job.token, to: job.path, partition: job.partition, overwrite: job.overwrite) {
+                            sink.yield($0)
+                        }
+                    }
+                    for await step in progress {
+                        try await writer.write(Redoubt_V1_CreateBackupResponse(step))
+                    }
+                    guard let summary = try await group.next() else { throw CancellationError() }
+                    try await writer.write(Redoubt_V1_CreateBackupResponse(BackupReport(summary, path: job.path)))
+                }
+            }
+            return [:]
+        }
+    }
+}
+
+/// One CreateBackup call, checked and resolved.
+private struct BackupJob: Sendable {
+    let token: SessionToken
+    let target: BackupTarget
+    let path: String
+    let partition: String?
+    let overwrite: Bool
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Redoubt
+import RedoubtCrypto
+import SwiftASN1
+import X509
+
+/// What every service of the broker shares — the HSM, the limits, the logger — and the one
+/// wrapper every handler runs in: it reads the session token, sets the caller's source address
+/// for the HSM, and maps every thrown error to a status (``StatusMapping``).
+struct BrokerCore: Sendable {
+    /// The HSM served.
+    let hsm: any HSM
+    /// The broker's limits.
+    let limits: BrokerLimits
+    /// Where unexpected errors are logged.
+    let logger: Logger
+
+    /// The UNAUTHENTICATED message for a call without a usable session token.
+    static let missingTokenMessage =
+        "missing `authorization: Bearer <session token>` metadata; open a session with SessionService.OpenSession first"
+
+    /// Runs `body` as the handler of the call in `context`: with the caller's source address set
+    /// (``HSMCallContext/sourceAddress``), every error mapped to a status.
+    func run<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await HSMCallContext.$sourceAddress.withValue(Self.sourceAddress(context.remotePeer)) {
+                try await body()
+            }
+        } catch {
+            throw StatusMapping.rpcError(for: error, method: context.descriptor.fullyQualifiedMethod, logger: logger)
+        }
+    }
+
+    /// A unary handler that needs a session: `body` gets the message and the session token.
+    func unary<Request: Sendable, Response: Sendable>(
+        _ request: ServerRequest<Request>, _ context: ServerContext,
+        _ body: (Request, SessionToken) async throws -> Response
+    ) async throws -> ServerResponse<Response> {
+        try await run(context) {
+            let token = try Self.sessionToken(request.metadata)
+            return ServerResponse(message: try await body(request.message, token))
+        }
+    }
+
+    // MARK: Reading the call
+
+    /// The session token of `authorization: Bearer <token>`; UNAUTHENTICATED if missing or malformed.
+    static func sessionToken(_ metadata: Metadata) throws -> SessionToken {
+        guard let token = try bearer(metadata) else { throw HSMError(.unauthenticated, missingTokenMessage) }
+        return SessionToken(token)
+    }
+
+    /// The bearer value of the `authorization` metadata, `nil` if there is none; UNAUTHENTICATED
+    /// if it is not one `Bearer <value>`.
+    static func bearer(_ metadata: Metadata) throws -> String? {
+        var values = metadata[stringValues: "authorization"].makeIterator()
+        guard let value = values.next() else { return nil }
+        guard values.next() == nil else { throw HSMError(.unauthenticated, "send one `authorization` metadata entry, not several") }
+        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw HSMError(.unauthenticated, missingTokenMessage) }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 1024 else { throw HSMError(.unauthenticated, missingTokenMessage) }
+        return token
+    }
+
+    /// The IP address of a gRPC peer description (`ipv4:127.0.0.1:5000` → `127.0.0.1`,
+    /// `ipv6:[::1]:5000` → `::1`); `nil` for in-process, Unix-socket or unknown peers.
+    static func sourceAddress(_ remotePeer: String) -> String? {
+        if remotePeer.hasPrefix("ipv4:") {
+            let rest = remotePeer.dropFirst(5)
+            guard let colon = rest.lastIndex(of: ":") else { return rest.isEmpty ? nil : String(rest) }
+            let host = rest[..<colon]
+            return host.isEmpty ? nil : String(host)
+        }
+        if remotePeer.hasPrefix("ipv6:") {
+            let rest = remotePeer.dropFirst(5)
+            guard rest.first == "[", let close = rest.firstIndex(of: "]") else { return nil }
+            let host = rest[rest.index(after: rest.startIndex)..<close]
+            // A zone (`fe80::1%eth0`) does not take part in address matching.
+            let address = host.split(separator: "%", maxSplits: 1).first.map(String.init) ?? ""
+            return address.isEmpty ? nil : address
+        }
+        return nil
+    }
+
+    /// The SHA-256 of the DER encoding of the client certificate of a mutual-TLS connection, if any.
+    static func clientCertificateSHA256(_ context: ServerContext) -> Data? {
+        guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
+              let certificate = posix.peerCertificate else { return nil }
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(certificate)) != nil else { return nil }
+        return Hashing.digest(serializer.serializedBytes, .sha256)
+    }
+}

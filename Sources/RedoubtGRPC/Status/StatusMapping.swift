@@ -1,0 +1,126 @@
+import GRPCCore
+import Logging
+import Redoubt
+import RedoubtProto
+
+/// The one place where errors become gRPC statuses, and statuses become errors again.
+///
+/// Server side: an ``HSMError`` keeps its code and message (the codes have the same names);
+/// `CancellationError` becomes CANCELLED; an `RPCError` passes through unchanged; anything else
+/// is INTERNAL "internal error", its cause logged with the method name and never sent.
+///
+/// Client side (``modelError(for:)``):
+///
+/// | status | becomes |
+/// | --- | --- |
+/// | the nine codes of ``HSMError/Code`` | that ``HSMError`` |
+/// | CANCELLED | `CancellationError` |
+/// | DEADLINE_EXCEEDED | UNAVAILABLE "deadline exceeded: …" (another node may answer in time) |
+/// | ABORTED | UNAVAILABLE (a conflict; retrying may help) |
+/// | OUT_OF_RANGE | INVALID_ARGUMENT |
+/// | UNIMPLEMENTED, UNKNOWN, DATA_LOSS | INTERNAL, the message kept |
+enum StatusMapping {
+    /// Each model code and its gRPC status code.
+    static let codes: [(model: HSMError.Code, rpc: RPCError.Code)] = [
+        (.invalidArgument, .invalidArgument), (.unauthenticated, .unauthenticated),
+        (.permissionDenied, .permissionDenied), (.notFound, .notFound), (.alreadyExists, .alreadyExists),
+        (.failedPrecondition, .failedPrecondition), (.resourceExhausted, .resourceExhausted),
+        (.unavailable, .unavailable), (.internalError, .internalError),
+    ]
+
+    /// The message every unexpected failure shows the caller.
+    static let internalMessage = "internal error"
+
+    /// The status for `error`, thrown by the handler of `method`; logs unexpected errors.
+    static func rpcError(for error: any Error, method: String, logger: Logger) -> RPCError {
+        switch error {
+        case let error as HSMError:
+            return RPCError(error)
+        case let error as RPCError:
+            return error
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the call was cancelled")
+        default:
+            logUnexpected(error, method: method, logger: logger)
+            return RPCError(code: .internalError, message: internalMessage)
+        }
+    }
+
+    /// The ErrorDetail for a failed batch or stream item of `method`; logs unexpected errors.
+    /// Cancellation, which the proto's codes lack, reads UNAVAILABLE "the call was cancelled".
+    static func errorDetail(for error: any Error, method: String, logger: Logger) -> Redoubt_V1_ErrorDetail {
+        switch error {
+        case let error as HSMError:
+            return Redoubt_V1_ErrorDetail(error)
+        case is CancellationError:
+            return Redoubt_V1_ErrorDetail(HSMError(.unavailable, "the call was cancelled"))
+        case let error as RPCError:
+            return Redoubt_V1_ErrorDetail(modelError(for: error) as? HSMError ?? HSMError(.unavailable, "the call was cancelled"))
+        default:
+            logUnexpected(error, method: method, logger: logger)
+            return Redoubt_V1_ErrorDetail(HSMError(.internalError, internalMessage))
+        }
+    }
+
+    /// The model error for a status a call ended with: an ``HSMError``, or `CancellationError`.
+    static func modelError(for error: RPCError) -> any Error {
+        if let pair = codes.first(where: { $0.rpc == error.code }) {
+            return HSMError(pair.model, error.message)
+        }
+        switch error.code {
+        case .cancelled: return CancellationError()
+        case .deadlineExceeded: return HSMError(.unavailable, "deadline exceeded: \(error.message)")
+        case .aborted: return HSMError(.unavailable, error.message)
+        case .outOfRange: return HSMError(.invalidArgument, error.message)
+        default: return HSMError(.internalError, "\(error.code): \(error.message)")
+        }
+    }
+
+    private static func logUnexpected(_ error: any Error, method: String, logger: Logger) {
+        logger.error("broker.unexpected_error", metadata: [
+            "rpc.method": "\(method)",
+            "error.type": "\(String(reflecting: type(of: error)))",
+            "error.description": "\(String(describing: error))",
+        ])
+    }
+}
+
+extension RPCError {
+    /// The status of an ``HSMError``: the same code, the same message.
+    init(_ error: HSMError) {
+        let code = StatusMapping.codes.first(where: { $0.model == error.code })?.rpc ?? .internalError
+        self.init(code: code, message: error.message)
+    }
+}
+
+extension HSMError.Code {
+    /// ``HSMError/Code`` ⇄ `redoubt.v1.ErrorCode` (whose numbers are gRPC's).
+    static let protoMapping = EnumMapping<Redoubt_V1_ErrorCode, HSMError.Code>(prefix: "ERROR_CODE", pairs: [
+        (.invalidArgument, .invalidArgument, "INVALID_ARGUMENT"), (.notFound, .notFound, "NOT_FOUND"),
+        (.alreadyExists, .alreadyExists, "ALREADY_EXISTS"), (.permissionDenied, .permissionDenied, "PERMISSION_DENIED"),
+        (.resourceExhausted, .resourceExhausted, "RESOURCE_EXHAUSTED"),
+        (.failedPrecondition, .failedPrecondition, "FAILED_PRECONDITION"), (.internal, .internalError, "INTERNAL"),
+        (.unavailable, .unavailable, "UNAVAILABLE"), (.unauthenticated, .unauthenticated, "UNAUTHENTICATED"),
+    ])
+}
+
+extension Redoubt_V1_ErrorDetail {
+    /// The detail of an ``HSMError``.
+    init(_ error: HSMError) {
+        self.init()
+        code = HSMError.Code.protoMapping.proto(error.code)
+        message = error.message
+    }
+}
+
+extension HSMError {
+    /// The error of a batch or stream item's ErrorDetail; a code this client does not know
+    /// (or none) becomes INTERNAL with the message kept.
+    init(_ detail: Redoubt_V1_ErrorDetail) {
+        if let code = try? HSMError.Code.protoMapping.model(detail.code, at: .root) {
+            self.init(code, detail.message)
+        } else {
+            self.init(.internalError, "error code \(detail.code.rawValue): \(detail.message)")
+        }
+    }
+}
