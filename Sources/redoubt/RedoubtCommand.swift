@@ -7,7 +7,7 @@ struct RedoubtCommand: AsyncParsableCommand {
         commandName: "redoubt",
         abstract: "Redoubt: a self-hostable cloud HSM.",
         subcommands: [
-            InitCommand.self, PartitionCommand.self, UserCommand.self, KeysCommand.self,
+            ServeCommand.self, InitCommand.self, PartitionCommand.self, UserCommand.self, KeysCommand.self,
             SignCommand.self, VerifyCommand.self, EncryptCommand.self, DecryptCommand.self,
             AuditCommand.self, BackupCommand.self, BenchCommand.self, DebugCommand.self,
         ]
@@ -19,6 +19,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Redoubt against a baseline run side by side.",
-        subcommands: [CryptoBenchCommand.self, HSMBenchCommand.self]
+        subcommands: [CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self]
     )
 }

@@ -79,6 +79,12 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
             case requestsPerSecond, burst, maximumConcurrentStreams, connectionIdleTimeout
         }
 
+        /// The limits the services enforce (batch, payload, stream).
+        public var serviceLimits: BrokerLimits {
+            BrokerLimits(maximumBatchItems: maximumBatchItems, maximumPayloadBytes: maximumPayloadBytes,
+                         maximumStreamInFlight: maximumStreamInFlight)
+        }
+
         /// Checks the limits are usable; the message says which one is not.
         public func validate() throws(BrokerConfigurationError) {
             guard (1024...(64 << 20)).contains(maximumMessageBytes) else { throw .init("limits.maximumMessageBytes must be 1 KiB to 64 MiB") }

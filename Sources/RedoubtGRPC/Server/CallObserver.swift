@@ -96,26 +96,6 @@ struct CallObserver: ServerInterceptor {
             }
             break
         }
-        return "peer:\(PeerAddress.host(of: peer) ?? peer)"
-    }
-}
-
-/// Addresses in grpc-swift's peer strings (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`).
-enum PeerAddress {
-    /// The IP address of a peer string, or nil (in-process, unix sockets, unknown forms).
-    static func host(of peer: String) -> String? {
-        if peer.hasPrefix("ipv4:") {
-            let rest = peer.dropFirst(5)
-            guard let colon = rest.lastIndex(of: ":") else { return String(rest) }
-            return String(rest[..<colon])
-        }
-        if peer.hasPrefix("ipv6:") {
-            let rest = peer.dropFirst(5)
-            if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-                return String(rest[rest.index(after: rest.startIndex)..<close])
-            }
-            return String(rest)
-        }
-        return nil
+        return "peer:\(BrokerCore.sourceAddress(peer) ?? peer)"
     }
 }

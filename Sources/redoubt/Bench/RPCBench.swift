@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Redoubt
+import RedoubtGRPC
+import RedoubtProto
+import RedoubtStore
+import Synchronization
+
+/// `redoubt bench rpc`: P-256 signing through the broker over loopback HTTP/2, beside
+/// LocalHSM in the same process and run.
+struct RPCBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
+        abstract: "P-256 sign through the broker on loopback, in four modes, against LocalHSM in the same run.",
+        discussion: """
+        Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
+        serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
+        grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
+        of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight). Client and server \
+        share this machine's cores. Latency is per call (per batch for batch-100, per request for stream).
+        """
+    )
+
+    @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
+    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream).") var only: String?
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+    func validate() throws {
+        guard (0.5...60).contains(seconds) else { throw ValidationError("--seconds must be between 0.5 and 60") }
+    }
+
+    struct Result: Encodable {
+        var mode: String
+        var ops: Double
+        var p50_ms: Double
+        var p99_ms: Double
+        var ratio: Double
+    }
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-bench-rpc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/redoubt.sqlite")
+        var logger = Logger(label: "redoubt.bench")
+        logger.logLevel = .error
+        let created = try await LocalHSM.initialize(store: store, passphrase: "benchmark passphrase, not secret", logger: logger)
+        let hsm = created.hsm
+        let flusher = Task { try await hsm.run() }
+        defer { flusher.cancel() }
+        let op = try await hsm.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
+        let partition = try await hsm.createPartition(op.token, id: "bench", settings: .defaults)
+        let so = try await hsm.openSession(partition: "bench", credential: .apiKey(partition.securityOfficerAPIKey))
+        let user = try await hsm.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
+        let session = try await hsm.openSession(partition: "bench", credential: .apiKey(user.apiKey)).token
+        let key = try await hsm.generateKey(session, spec: KeySpec(algorithm: .p256, label: "bench-p256"))
+        let digest = Data(repeating: 0x5a, count: 32)
+
+        func note(_ s: String) { if !json { FileHandle.standardError.write(Data("measuring \(s)…\n".utf8)) } }
+        note("embedded (LocalHSM, one caller)")
+        let embedded = try await HSMBenchCommand.rate(seconds: seconds) {
+            _ = try await hsm.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+        }
+
+        var limits = BrokerConfiguration.Limits()
+        limits.requestsPerSecond = 0
+        let configuration = BrokerConfiguration(listen: "127.0.0.1:0", limits: limits)
+        let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits, logger: logger)
+        let broker = try Broker(services: services.services, configuration: configuration, logger: logger)
+        let serving = Task { try await broker.run() }
+        let port = try await broker.listeningPort()
+
+        let request: Redoubt_V1_SignRequest = {
+            var r = Redoubt_V1_SignRequest()
+            r.keyID = key.id
+            r.input.digest = digest
+            r.scheme.ecdsa.hash = .sha256
+            return r
+        }()
+        let metadata: Metadata = ["authorization": "Bearer \(session.value)"]
+        let modes = ["unary-1", "unary-64", "batch-100", "stream"].filter { m in only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true }
+        var results: [Result] = []
+        let seconds = self.seconds
+        try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                                          transportSecurity: .plaintext)) { client in
+            let crypto = Redoubt_V1_CryptoService.Client(wrapping: client)
+            for mode in modes {
+                note(mode)
+                let sample: Sample
+                switch mode {
+                case "unary-1":
+                    sample = try await Self.measure(seconds: seconds, workers: 1, opsPerCall: 1) {
+                        _ = try await crypto.sign(request, metadata: metadata)
+                    }
+                case "unary-64":
+                    sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                        _ = try await crypto.sign(request, metadata: metadata)
+                    }
+                case "batch-100":
+                    let batch = Redoubt_V1_SignBatchRequest.with { $0.items = Array(repeating: request, count: 100) }
+                    sample = try await Self.measure(seconds: seconds, workers: 4, opsPerCall: 100) {
+                        let response = try await crypto.signBatch(batch, metadata: metadata)
+                        guard response.items.count == 100, response.items.allSatisfy({ $0.response.signature.count > 0 }) else {
+                            throw ValidationError("a batch item failed")
+                        }
+                    }
+                default:
+                    sample = try await Self.measureStream(seconds: seconds, inFlight: 256, crypto: crypto, request: request, metadata: metadata)
+                }
+                results.append(Result(mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
+                                      ratio: sample.ops / embedded))
+            }
+        }
+        broker.beginGracefulShutdown()
+        try await serving.value
+        try await hsm.close()
+        try await store.close()
+
+        if json {
+            struct Report: Encodable { var embedded_ops: Double; var results: [Result] }
+            func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+            let rounded = results.map { Result(mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio)) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(Report(embedded_ops: embedded.rounded(), results: rounded)), as: UTF8.self))
+        } else {
+            print("embedded (LocalHSM, one caller): \(Int(embedded.rounded())) signs/s")
+            print("mode          ops/s    p50 ms    p99 ms   ratio")
+            for r in results {
+                print(r.mode.padding(toLength: 10, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
+                      + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
+                      + String(format: "%.2f", r.ratio).leftPadded(8))
+            }
+        }
+    }
+
+    /// Operations per second and latencies (ms) of one mode.
+    struct Sample {
+        var ops: Double
+        var latencies: [Double]
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            let sorted = latencies.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+        }
+    }
+
+    static func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+
+    /// `workers` tasks calling `body` back to back for `seconds` after a short warm-up.
+    static func measure(seconds: Double, workers: Int, opsPerCall: Int, _ body: @escaping @Sendable () async throws -> Void) async throws -> Sample {
+        let clock = ContinuousClock()
+        let warmEnd = clock.now + .milliseconds(300)
+        let start = warmEnd
+        let end = start + .seconds(seconds)
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    var mine: [Double] = []
+                    mine.reserveCapacity(4096)
+                    while clock.now < end {
+                        let t0 = clock.now
+                        try await body()
+                        if t0 >= start { mine.append(ms(clock.now - t0)) }
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }
+        }
+        let elapsed = ms(clock.now - start) / 1000
+        return Sample(ops: Double(latencies.count * opsPerCall) / elapsed, latencies: latencies)
+    }
+
+    /// One SignStream with up to `inFlight` requests outstanding.
+    static func measureStream(seconds: Double, inFlight: Int, crypto: Redoubt_V1_CryptoService.Client<HTTP2ClientTransport.Posix>,
+                              request: Redoubt_V1_SignRequest, metadata: Metadata) async throws -> Sample {
+        let clock = ContinuousClock()
+        let start = clock.now + .milliseconds(300)
+        let end = start + .seconds(seconds)
+        let sent = Mutex<[UInt64: ContinuousClock.Instant]>([:])
+        let window = AsyncStream<Void>.makeStream()
+        for _ in 0..<inFlight { window.continuation.yield() }
+        return try await crypto.signStream(metadata: metadata, requestProducer: { writer in
+            var id: UInt64 = 0
+            for await _ in window.stream {
+                if clock.now >= end { break }
+                id += 1
+                var message = Redoubt_V1_SignStreamRequest()
+                message.id = id
+                message.request = request
+                let now = clock.now
+                sent.withLock { $0[id] = now }
+                try await writer.write(message)
+            }
+        }, onResponse: { response in
+            var latencies: [Double] = []
+            var count = 0
+            for try await message in response.messages {
+                guard case .response = message.result else { throw ValidationError("a stream item failed: \(message.error.message)") }
+                let now = clock.now
+                if let t0 = sent.withLock({ $0.removeValue(forKey: message.id) }), t0 >= start, now <= end {
+                    latencies.append(ms(now - t0))
+                    count += 1
+                }
+                window.continuation.yield()
+                if now >= end, sent.withLock({ $0.isEmpty }) { window.continuation.finish() }
+            }
+            window.continuation.finish()
+            return Sample(ops: Double(count) / seconds, latencies: latencies)
+        })
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import RedoubtProto
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `redoubt serve` as a user runs it: the built executable in a child process.
+@Suite("redoubt serve (process)")
+struct ServeProcessTests {
+    /// The `redoubt` executable next to the test bundle (.build/<config>/redoubt).
+    static func executable() throws -> URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("redoubt")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/redoubt")
+        guard FileManager.default.isExecutableFile(atPath: fallback.path) else {
+            throw TestFailure("the redoubt executable is not built; run `swift build` first")
+        }
+        return fallback
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// A running `redoubt serve` child with its output collected.
+    final class Child: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        let errors = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = try ServeProcessTests.executable()
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = errors
+            var env = ProcessInfo.processInfo.environment
+            env["SWIFT_BACKTRACE"] = "enable=no"
+            process.environment = env
+            try process.run()
+        }
+
+        func stop(_ sig: Int32 = SIGTERM) -> (status: Int32, stdout: String, stderr: String) {
+            if process.isRunning { kill(process.processIdentifier, sig) }
+            process.waitUntilExit()
+            return (process.terminationStatus,
+                    String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                    String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Waits until dev-credentials.json names a listening endpoint (written after `since`).
+    static func credentials(in dir: URL, child: Child, since: Date = .distantPast) async throws -> [String: String] {
+        let file = dir.appendingPathComponent("dev-credentials.json")
+        for _ in 0..<600 {
+            let modified = (try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date) ?? .distantPast
+            if modified > since, let data = FileManager.default.contents(atPath: file.path),
+               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+               let endpoint = json["endpoint"] as? String, !endpoint.isEmpty {
+                return json.compactMapValues { $0 as? String }
+            }
+            guard child.process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let out = child.stop()
+        throw TestFailure("no endpoint in \(file.path); status \(out.status)\nstdout: \(out.stdout)\nstderr: \(out.stderr)")
+    }
+
+    static func port(_ endpoint: String) throws -> Int {
+        guard let p = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else { throw TestFailure("bad endpoint \(endpoint)") }
+        return p
+    }
+
+    @Test("--dev initialises, writes credentials (0600) that open a session, says DEVELOPMENT loudly, and SIGTERM exits 0")
+    func devModeAndGracefulShutdown() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
+        let creds = try await Self.credentials(in: dir, child: child)
+        #expect(creds["partition"] == "dev")
+        #expect(creds["api_key"]?.hasPrefix("rdk1.") == true)
+        let mode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-credentials.json").path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let port = try Self.port(try #require(creds["endpoint"]))
+        let role = try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+            var request = Redoubt_V1_OpenSessionRequest()
+            request.partitionID = "dev"
+            return try await Redoubt_V1_SessionService.Client(wrapping: client)
+                .openSession(request, metadata: ["authorization": "Bearer \(creds["api_key"] ?? "")"]).role
+        }
+        #expect(role == .cryptoUser)
+
+        let out = child.stop(SIGTERM)
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        #expect(out.stderr.contains("DEVELOPMENT MODE"))
+        #expect(out.stdout.contains("listening on 127.0.0.1:\(port)"))
+        #expect(!out.stdout.contains(creds["api_key"] ?? "unset") && !out.stderr.contains(creds["api_key"] ?? "unset"), "the API key must not be printed")
+
+        // A second start reuses the store and the same credentials.
+        let before = try #require(FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-credentials.json").path)[.modificationDate] as? Date)
+        try await Task.sleep(for: .milliseconds(20))
+        let again = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
+        let creds2 = try await Self.credentials(in: dir, child: again, since: before)
+        #expect(creds2["api_key"] == creds["api_key"])
+        #expect(again.stop(SIGTERM).status == 0)
+    }
+
+    @Test("plaintext on a non-loopback address is refused before anything starts")
+    func refusesPlaintextOffLoopback() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "0.0.0.0:0"])
+        let out = child.stop(0)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("without TLS"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
+    }
+
+    @Test("the Python example creates a P-256 key, signs and verifies through the broker")
+    func pythonExample() async throws {
+        // scripts/test points REDOUBT_PYTHON at the venv it keeps for generating the Python stubs
+        // (grpcio and protobuf installed); otherwise any python3 with grpcio.
+        let python = ProcessInfo.processInfo.environment["REDOUBT_PYTHON"] ?? "/usr/bin/python3"
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
+        _ = try await Self.credentials(in: dir, child: child)
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Examples/python/sign_verify.py")
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: python)
+        run.arguments = [example.path, dir.appendingPathComponent("dev-credentials.json").path]
+        let out = Pipe(), err = Pipe()
+        run.standardOutput = out
+        run.standardError = err
+        try run.run()
+        run.waitUntilExit()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(child.stop(SIGTERM).status == 0)
+        #expect(run.terminationStatus == 0, "python (\(python)) failed: \(stderr)")
+        #expect(stdout.contains("KEY_ALGORITHM_EC_P256"))
+        #expect(stdout.contains("verified: True; altered message verified: False"), "\(stdout)")
+    }
+}
