@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "RedoubtCrypto", targets: ["RedoubtCrypto"]),
         .library(name: "RedoubtStore", targets: ["RedoubtStore"]),
         .library(name: "Redoubt", targets: ["Redoubt"]),
+        // The generated gRPC/protobuf code of Protos/ (also what Fuzz/'s differential target decodes with).
+        .library(name: "RedoubtProto", targets: ["RedoubtProto"]),
         .executable(name: "redoubt", targets: ["redoubt"]),
     ],
     dependencies: [
@@ -111,7 +113,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RedoubtTests",
-            dependencies: ["Redoubt", "RedoubtCrypto", "RedoubtStore"]
+            dependencies: [
+                "Redoubt", "RedoubtCrypto", "RedoubtStore",
+                // For FuzzFailCases/, which compiles the fuzz targets' own checks (symlinks into Fuzz/).
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
