@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "RedoubtStore", targets: ["RedoubtStore"]),
         .library(name: "Redoubt", targets: ["Redoubt"]),
         .library(name: "RedoubtGRPC", targets: ["RedoubtGRPC"]),
+        // The generated gRPC/protobuf code of Protos/ (also what Fuzz/'s differential target decodes with).
+        .library(name: "RedoubtProto", targets: ["RedoubtProto"]),
         .executable(name: "redoubt", targets: ["redoubt"]),
     ],
     dependencies: [
@@ -143,7 +145,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RedoubtTests",
-            dependencies: ["Redoubt", "RedoubtCrypto", "RedoubtStore"]
+            dependencies: [
+                "Redoubt", "RedoubtCrypto", "RedoubtStore",
+                // For FuzzFailCases/, which compiles the fuzz targets' own checks (symlinks into Fuzz/).
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "RedoubtGRPCTests",

@@ -20,6 +20,7 @@ let fuzzTargets = [
     "FuzzMasterKeyShare",
     "FuzzAuditChain",
     "FuzzCredentials",
+    "FuzzProtoDifferential",
 ]
 
 let package = Package(
@@ -29,6 +30,7 @@ let package = Package(
         .package(path: ".."),
         // The same versions the main package resolves: differential checks and building valid inputs.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // What every target shares: input carving, invariant checks, sync bridge, seed writing.
@@ -38,6 +40,14 @@ let package = Package(
         ),
         // zstd, to build valid backup chunks from fuzzed records.
         .systemLibrary(name: "CFuzzZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // protobuf-c code of Protos/ (Fuzz/scripts/generate-protobuf-c; never edited by hand), for
+        // FuzzProtoDifferential. Built with ASan too (the Swift flags of Fuzz/run do not reach C);
+        // libprotobuf-c itself is the system's uninstrumented library.
+        .target(
+            name: "CRedoubtProtoC",
+            cSettings: [.unsafeFlags(["-fsanitize=address", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
     ] + fuzzTargets.map { name in
         .executableTarget(
             name: name,
@@ -49,6 +59,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ] + (name == "FuzzBackupReader" ? ["CFuzzZstd"] : [])
+              + (name == "FuzzProtoDifferential" ? [
+                  "CRedoubtProtoC",
+                  .product(name: "RedoubtProto", package: mainPackage),
+                  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+              ] : []),
+            // Compiles the libFuzzer entry points. The main package's FuzzFailCaseTests compiles the
+            // same files without it, and replays FailCases/ through each target's one-input function.
+            swiftSettings: [.define("REDOUBT_FUZZ_TARGET")]
         )
     },
     swiftLanguageModes: [.v6]

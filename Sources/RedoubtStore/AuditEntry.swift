@@ -89,7 +89,14 @@ public func verifyAuditChain(_ entries: [AuditEntry], previous: AuditEntry?) -> 
     guard let partition = previous?.partition ?? entries.first?.partition else {
         return .valid
     }
+    // Set once an entry at Int64.max has verified: no sequence can follow it.
+    var sequenceExhausted = false
     for entry in entries {
+        guard !sequenceExhausted else {
+            return .broken(
+                at: expectedSequence,
+                reason: "entry \(expectedSequence) is the last possible sequence (Int64.max); nothing can follow it")
+        }
         guard entry.partition == partition else {
             return .broken(
                 at: expectedSequence,
@@ -107,7 +114,12 @@ public func verifyAuditChain(_ entries: [AuditEntry], previous: AuditEntry?) -> 
             return .broken(at: entry.sequence, reason: "hash of entry \(entry.sequence) does not match its content")
         }
         previousHash = entry.hash
-        expectedSequence &+= 1
+        let (next, overflow) = expectedSequence.addingReportingOverflow(1)
+        if overflow {
+            sequenceExhausted = true
+        } else {
+            expectedSequence = next
+        }
     }
     return .valid
 }

@@ -94,4 +94,34 @@ struct AuditChainTests {
             Issue.record("an overflowing predecessor must not verify")
         }
     }
+
+    @Test("a chain that needs a sequence past Int64.max is broken, not wrapped")
+    func sequenceOverflow() {
+        // Correctly hashed entries at Int64.max − 1, Int64.max, and then the wrapped successor
+        // Int64.min (what a verifier with a wrapping counter would expect next).
+        func entry(_ sequence: Int64, after previousHash: Data) -> AuditEntry {
+            let payload = bytes("entry \(sequence)")
+            let hash = AuditEntry.chainHash(previousHash: previousHash, sequence: sequence, payload: payload)
+            return AuditEntry(partition: "p", sequence: sequence, payload: payload, hash: hash)
+        }
+        let beforeLast = entry(.max - 1, after: AuditEntry.genesisHash)
+        let last = entry(.max, after: beforeLast.hash)
+        let wrapped = entry(.min, after: last.hash)
+
+        // Reaching Int64.max is fine.
+        #expect(verifyAuditChain([last], previous: beforeLast) == .valid)
+        #expect(verifyAuditChain([], previous: last) != .valid)
+
+        // Anything after it is broken at Int64.max, with a reason that says why.
+        for next in [wrapped, entry(.max, after: last.hash), entry(1, after: last.hash)] {
+            let verdict = verifyAuditChain([last, next], previous: beforeLast)
+            #expect(brokenAt(verdict) == .max, "entry \(next.sequence) after Int64.max")
+            if case .broken(_, let reason) = verdict {
+                #expect(reason.contains("Int64.max"))
+            }
+        }
+        // Also when the run is longer and the break would otherwise be reported at a negative sequence.
+        let afterWrapped = entry(.min + 1, after: wrapped.hash)
+        #expect(brokenAt(verifyAuditChain([last, wrapped, afterWrapped], previous: beforeLast)) == .max)
+    }
 }

@@ -18,7 +18,9 @@
 //   - positive control: the engine's own signature verifies; with one byte changed it does not
 //     (no malleability), whatever the scheme.
 import Foundation
+#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
+#endif
 import RedoubtCrypto
 
 private let keyAlgorithms: [KeyAlgorithm] = [
@@ -60,6 +62,9 @@ private struct Selection {
     }
 }
 
+// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
+// compiles this file too (a symlink) and replays FailCases/FuzzSignatureVerify/ through fuzzSignatureVerify(_:_:).
+#if REDOUBT_FUZZ_TARGET
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -71,6 +76,12 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    fuzzSignatureVerify(data, size)
+}
+#endif
+
+/// One input: checks every invariant of the header comment; a broken one stops the process.
+func fuzzSignatureVerify(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let selection = Selection(keyIndex: Int(input.byte()) % signers.count, flags: input.byte(), family: input.byte())
     let context = input.shortField()

@@ -17,7 +17,7 @@ public func fuzzCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclos
 
 /// Stops the process: an invariant failed.
 public func fuzzFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
-    let during = Warmup.replaying.map { " (warm-up replay of seed \($0), before fuzzing)" } ?? ""
+    let during = Warmup.replaying.map { " (replaying \($0))" } ?? ""
     writeToStandardError("INVARIANT FAILED at \(file):\(line): \(message)\(during)\n")
     abort()
 }

@@ -34,7 +34,7 @@ public enum Warmup {
         for name in files.sorted() where !name.hasPrefix(".") {
             guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else { continue }
             let bytes = [UInt8](data)
-            replaying = "Corpus/\(target)/\(name)"
+            replaying = "Corpus/\(target)/\(name), in the warm-up before fuzzing"
             defer { replaying = nil }
             bytes.withUnsafeBufferPointer { buffer in
                 let base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!

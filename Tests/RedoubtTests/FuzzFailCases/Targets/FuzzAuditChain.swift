@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzAuditChain/FuzzAuditChain.swift

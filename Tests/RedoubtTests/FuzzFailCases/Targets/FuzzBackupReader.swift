@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzBackupReader/FuzzBackupReader.swift

@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzCiphertexts/FuzzCiphertexts.swift

@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzCredentials/FuzzCredentials.swift

@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzMasterKeyShare/FuzzMasterKeyShare.swift

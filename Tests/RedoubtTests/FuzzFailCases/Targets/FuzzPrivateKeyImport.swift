@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzPrivateKeyImport/FuzzPrivateKeyImport.swift

@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzPublicKeyImport/FuzzPublicKeyImport.swift

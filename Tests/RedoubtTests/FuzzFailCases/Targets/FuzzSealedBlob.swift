@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzSealedBlob/FuzzSealedBlob.swift

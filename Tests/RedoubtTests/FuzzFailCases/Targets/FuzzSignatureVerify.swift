@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzSignatureVerify/FuzzSignatureVerify.swift
