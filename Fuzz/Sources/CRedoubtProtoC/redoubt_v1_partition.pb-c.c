@@ -52,6 +52,51 @@ void   redoubt__v1__partition_settings__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__partition_settings__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__source_restriction__init
+                     (Redoubt__V1__SourceRestriction         *message)
+{
+  static const Redoubt__V1__SourceRestriction init_value = REDOUBT__V1__SOURCE_RESTRICTION__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__source_restriction__get_packed_size
+                     (const Redoubt__V1__SourceRestriction *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__source_restriction__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__source_restriction__pack
+                     (const Redoubt__V1__SourceRestriction *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__source_restriction__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__source_restriction__pack_to_buffer
+                     (const Redoubt__V1__SourceRestriction *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__source_restriction__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__SourceRestriction *
+       redoubt__v1__source_restriction__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__SourceRestriction *)
+     protobuf_c_message_unpack (&redoubt__v1__source_restriction__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__source_restriction__free_unpacked
+                     (Redoubt__V1__SourceRestriction *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__source_restriction__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   redoubt__v1__partition_info__init
                      (Redoubt__V1__PartitionInfo         *message)
 {
@@ -682,7 +727,7 @@ void   redoubt__v1__remove_user_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__remove_user_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_descriptors[7] =
+static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_descriptors[8] =
 {
   {
     "import_allowed",
@@ -768,8 +813,21 @@ static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "allowed_sources",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__PartitionSettings, allowed_sources),
+    &redoubt__v1__source_restriction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__partition_settings__field_indices_by_name[] = {
+  7,   /* field[7] = allowed_sources */
   4,   /* field[4] = crypto_users_may_create_keys */
   1,   /* field[1] = export_allowed */
   0,   /* field[0] = import_allowed */
@@ -781,7 +839,7 @@ static const unsigned redoubt__v1__partition_settings__field_indices_by_name[] =
 static const ProtobufCIntRange redoubt__v1__partition_settings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor =
 {
@@ -791,11 +849,49 @@ const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor =
   "Redoubt__V1__PartitionSettings",
   "redoubt.v1",
   sizeof(Redoubt__V1__PartitionSettings),
-  7,
+  8,
   redoubt__v1__partition_settings__field_descriptors,
   redoubt__v1__partition_settings__field_indices_by_name,
   1,  redoubt__v1__partition_settings__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__partition_settings__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__source_restriction__field_descriptors[1] =
+{
+  {
+    "cidrs",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__SourceRestriction, n_cidrs),
+    offsetof(Redoubt__V1__SourceRestriction, cidrs),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__source_restriction__field_indices_by_name[] = {
+  0,   /* field[0] = cidrs */
+};
+static const ProtobufCIntRange redoubt__v1__source_restriction__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__source_restriction__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.SourceRestriction",
+  "SourceRestriction",
+  "Redoubt__V1__SourceRestriction",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__SourceRestriction),
+  1,
+  redoubt__v1__source_restriction__field_descriptors,
+  redoubt__v1__source_restriction__field_indices_by_name,
+  1,  redoubt__v1__source_restriction__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__source_restriction__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor redoubt__v1__partition_info__field_descriptors[3] =
@@ -862,7 +958,7 @@ const ProtobufCMessageDescriptor redoubt__v1__partition_info__descriptor =
   (ProtobufCMessageInit) redoubt__v1__partition_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__user_info__field_descriptors[5] =
+static const ProtobufCFieldDescriptor redoubt__v1__user_info__field_descriptors[6] =
 {
   {
     "id",
@@ -924,8 +1020,21 @@ static const ProtobufCFieldDescriptor redoubt__v1__user_info__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "has_client_certificate",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__UserInfo, has_client_certificate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__user_info__field_indices_by_name[] = {
+  5,   /* field[5] = has_client_certificate */
   4,   /* field[4] = has_password */
   0,   /* field[0] = id */
   1,   /* field[1] = name */
@@ -935,7 +1044,7 @@ static const unsigned redoubt__v1__user_info__field_indices_by_name[] = {
 static const ProtobufCIntRange redoubt__v1__user_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__user_info__descriptor =
 {
@@ -945,7 +1054,7 @@ const ProtobufCMessageDescriptor redoubt__v1__user_info__descriptor =
   "Redoubt__V1__UserInfo",
   "redoubt.v1",
   sizeof(Redoubt__V1__UserInfo),
-  5,
+  6,
   redoubt__v1__user_info__field_descriptors,
   redoubt__v1__user_info__field_indices_by_name,
   1,  redoubt__v1__user_info__number_ranges,
@@ -1258,7 +1367,7 @@ const ProtobufCMessageDescriptor redoubt__v1__update_partition_response__descrip
   (ProtobufCMessageInit) redoubt__v1__update_partition_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__add_user_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor redoubt__v1__add_user_request__field_descriptors[4] =
 {
   {
     "name",
@@ -1296,8 +1405,21 @@ static const ProtobufCFieldDescriptor redoubt__v1__add_user_request__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "client_certificate_sha256",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Redoubt__V1__AddUserRequest, _client_certificate_sha256_case),
+    offsetof(Redoubt__V1__AddUserRequest, client_certificate_sha256),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__add_user_request__field_indices_by_name[] = {
+  3,   /* field[3] = client_certificate_sha256 */
   0,   /* field[0] = name */
   2,   /* field[2] = password */
   1,   /* field[1] = role */
@@ -1305,7 +1427,7 @@ static const unsigned redoubt__v1__add_user_request__field_indices_by_name[] = {
 static const ProtobufCIntRange redoubt__v1__add_user_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__add_user_request__descriptor =
 {
@@ -1315,7 +1437,7 @@ const ProtobufCMessageDescriptor redoubt__v1__add_user_request__descriptor =
   "Redoubt__V1__AddUserRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__AddUserRequest),
-  3,
+  4,
   redoubt__v1__add_user_request__field_descriptors,
   redoubt__v1__add_user_request__field_indices_by_name,
   1,  redoubt__v1__add_user_request__number_ranges,

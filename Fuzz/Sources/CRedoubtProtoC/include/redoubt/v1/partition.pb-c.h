@@ -19,6 +19,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "redoubt/v1/common.pb-c.h"
 
 typedef struct Redoubt__V1__PartitionSettings Redoubt__V1__PartitionSettings;
+typedef struct Redoubt__V1__SourceRestriction Redoubt__V1__SourceRestriction;
 typedef struct Redoubt__V1__PartitionInfo Redoubt__V1__PartitionInfo;
 typedef struct Redoubt__V1__UserInfo Redoubt__V1__UserInfo;
 typedef struct Redoubt__V1__CreatePartitionRequest Redoubt__V1__CreatePartitionRequest;
@@ -86,6 +87,11 @@ struct  Redoubt__V1__PartitionSettings
    * default 30 minutes.
    */
   Google__Protobuf__Duration *session_idle_timeout;
+  /*
+   * The source addresses sessions of this partition may come from; unset: any address
+   * (when creating) or unchanged (when updating).
+   */
+  Redoubt__V1__SourceRestriction *allowed_sources;
   Redoubt__V1__PartitionSettings__ImportAllowedCase _import_allowed_case;
   union {
     protobuf_c_boolean import_allowed;
@@ -109,7 +115,26 @@ struct  Redoubt__V1__PartitionSettings
 };
 #define REDOUBT__V1__PARTITION_SETTINGS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__partition_settings__descriptor) \
-    , NULL, NULL, REDOUBT__V1__PARTITION_SETTINGS___IMPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___EXPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___READ_ONLY__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___MAXIMUM_OBJECTS__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___CRYPTO_USERS_MAY_CREATE_KEYS__NOT_SET, {0} }
+    , NULL, NULL, NULL, REDOUBT__V1__PARTITION_SETTINGS___IMPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___EXPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___READ_ONLY__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___MAXIMUM_OBJECTS__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___CRYPTO_USERS_MAY_CREATE_KEYS__NOT_SET, {0} }
+
+
+/*
+ * A list of allowed source addresses.
+ */
+struct  Redoubt__V1__SourceRestriction
+{
+  ProtobufCMessage base;
+  /*
+   * IPv4 or IPv6 addresses or CIDR blocks (`10.1.0.0/16`, `2001:db8::/32`), at most 256,
+   * host bits zero. Empty: any address. Checked when a session opens and on every call
+   * carrying its token; a call from elsewhere fails with PERMISSION_DENIED.
+   */
+  size_t n_cidrs;
+  char **cidrs;
+};
+#define REDOUBT__V1__SOURCE_RESTRICTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__source_restriction__descriptor) \
+    , 0,NULL }
 
 
 /*
@@ -162,10 +187,14 @@ struct  Redoubt__V1__UserInfo
    * Whether the user may also sign in with a password.
    */
   protobuf_c_boolean has_password;
+  /*
+   * Whether a client certificate (over mutual TLS) opens sessions for the user.
+   */
+  protobuf_c_boolean has_client_certificate;
 };
 #define REDOUBT__V1__USER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__user_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /*
@@ -298,6 +327,12 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__ADD_USER_REQUEST___PASSWORD__CASE)
 } Redoubt__V1__AddUserRequest__PasswordCase;
 
+typedef enum {
+  REDOUBT__V1__ADD_USER_REQUEST___CLIENT_CERTIFICATE_SHA256__NOT_SET = 0,
+  REDOUBT__V1__ADD_USER_REQUEST___CLIENT_CERTIFICATE_SHA256_CLIENT_CERTIFICATE_SHA256 = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__ADD_USER_REQUEST___CLIENT_CERTIFICATE_SHA256__CASE)
+} Redoubt__V1__AddUserRequest__ClientCertificateSha256Case;
+
 /*
  * Adds a user.
  */
@@ -318,10 +353,14 @@ struct  Redoubt__V1__AddUserRequest
   union {
     char *password;
   };
+  Redoubt__V1__AddUserRequest__ClientCertificateSha256Case _client_certificate_sha256_case;
+  union {
+    ProtobufCBinaryData client_certificate_sha256;
+  };
 };
 #define REDOUBT__V1__ADD_USER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__add_user_request__descriptor) \
-    , (char *)protobuf_c_empty_string, REDOUBT__V1__ROLE__ROLE_UNSPECIFIED, REDOUBT__V1__ADD_USER_REQUEST___PASSWORD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, REDOUBT__V1__ROLE__ROLE_UNSPECIFIED, REDOUBT__V1__ADD_USER_REQUEST___PASSWORD__NOT_SET, {0}, REDOUBT__V1__ADD_USER_REQUEST___CLIENT_CERTIFICATE_SHA256__NOT_SET, {0} }
 
 
 /*
@@ -431,6 +470,25 @@ Redoubt__V1__PartitionSettings *
                       const uint8_t       *data);
 void   redoubt__v1__partition_settings__free_unpacked
                      (Redoubt__V1__PartitionSettings *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__SourceRestriction methods */
+void   redoubt__v1__source_restriction__init
+                     (Redoubt__V1__SourceRestriction         *message);
+size_t redoubt__v1__source_restriction__get_packed_size
+                     (const Redoubt__V1__SourceRestriction   *message);
+size_t redoubt__v1__source_restriction__pack
+                     (const Redoubt__V1__SourceRestriction   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__source_restriction__pack_to_buffer
+                     (const Redoubt__V1__SourceRestriction   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__SourceRestriction *
+       redoubt__v1__source_restriction__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__source_restriction__free_unpacked
+                     (Redoubt__V1__SourceRestriction *message,
                       ProtobufCAllocator *allocator);
 /* Redoubt__V1__PartitionInfo methods */
 void   redoubt__v1__partition_info__init
@@ -703,6 +761,9 @@ void   redoubt__v1__remove_user_response__free_unpacked
 typedef void (*Redoubt__V1__PartitionSettings_Closure)
                  (const Redoubt__V1__PartitionSettings *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__SourceRestriction_Closure)
+                 (const Redoubt__V1__SourceRestriction *message,
+                  void *closure_data);
 typedef void (*Redoubt__V1__PartitionInfo_Closure)
                  (const Redoubt__V1__PartitionInfo *message,
                   void *closure_data);
@@ -830,6 +891,7 @@ void redoubt__v1__user_service__remove_user(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__source_restriction__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__partition_info__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__user_info__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__create_partition_request__descriptor;
