@@ -100,8 +100,18 @@ struct PageRequest: Sendable, Hashable {
     }
 }
 
-extension Redoubt_V1_ListPartitionsRequest {
-    /// The request for a page of `size` after the page ending with `token`.
+/// A List request with `page_size` and `page_token`.
+protocol PagedRequest: Sendable {
+    /// Creates an empty request.
+    init()
+    /// The most items to return; 0 means 100.
+    var pageSize: Int32 { get set }
+    /// The previous page's next_page_token; empty for the first page.
+    var pageToken: String { get set }
+}
+
+extension PagedRequest {
+    /// The request for a page of `pageSize` after the page whose next_page_token is `pageToken`.
     init(pageSize: Int, pageToken: String) {
         self.init()
         self.pageSize = Int32(clamping: pageSize)
@@ -113,6 +123,9 @@ extension Redoubt_V1_ListPartitionsRequest {
         try PageRequest(pageSize: pageSize, pageToken: pageToken, at: path)
     }
 }
+
+extension Redoubt_V1_ListPartitionsRequest: PagedRequest {}
+extension Redoubt_V1_ListUsersRequest: PagedRequest {}
 
 extension Redoubt_V1_ListPartitionsResponse {
     /// A page of partitions.
@@ -147,20 +160,6 @@ extension Redoubt_V1_AddUserRequest {
         if hasClientCertificateSha256 { try (path + "client_certificate_sha256").checkSize(clientCertificateSha256, limit: 64) }
         return (name, try Role.protoMapping.model(role, at: path + "role"),
                 hasPassword ? password : nil, hasClientCertificateSha256 ? clientCertificateSha256 : nil)
-    }
-}
-
-extension Redoubt_V1_ListUsersRequest {
-    /// The request for a page of `size` after the page ending with `token`.
-    init(pageSize: Int, pageToken: String) {
-        self.init()
-        self.pageSize = Int32(clamping: pageSize)
-        self.pageToken = pageToken
-    }
-
-    /// The page asked for.
-    func decoded(at path: FieldPath = .root) throws -> PageRequest {
-        try PageRequest(pageSize: pageSize, pageToken: pageToken, at: path)
     }
 }
 

@@ -211,22 +211,6 @@ extension Redoubt_V1_VerifyMacResponse {
 
 // MARK: - Wrap, unwrap, derive, KEM, random
 
-extension Redoubt_V1_WrapRequest {
-    /// The request wrapping `id` under `wrappingKey`.
-    init(id: String, wrappingKey: String, scheme: WrapScheme) {
-        self.init()
-        keyID = id
-        wrappingKeyID = wrappingKey
-        self.scheme = WrapScheme.protoMapping.proto(scheme)
-    }
-
-    /// The key, wrapping key and scheme.
-    func decoded(at path: FieldPath = .root) throws -> (id: String, wrappingKey: String, scheme: WrapScheme) {
-        (try requiredID(keyID, at: path + "key_id"), try requiredID(wrappingKeyID, at: path + "wrapping_key_id"),
-         try WrapScheme.protoMapping.model(scheme, at: path + "scheme"))
-    }
-}
-
 extension Redoubt_V1_WrapResponse {
     /// The response holding `blob`.
     init(wrappedKey blob: Data) {

@@ -196,7 +196,20 @@ extension Redoubt_V1_ExportPublicKeyResponse {
     }
 }
 
-extension Redoubt_V1_ExportWrappedRequest {
+/// A request wrapping one key under another: KeyService.ExportWrapped and CryptoService.Wrap,
+/// the same operation.
+protocol WrapKeyRequest: Sendable {
+    /// Creates an empty request.
+    init()
+    /// The key to wrap.
+    var keyID: String { get set }
+    /// The key to wrap it under.
+    var wrappingKeyID: String { get set }
+    /// The wrapping scheme.
+    var scheme: Redoubt_V1_WrapScheme { get set }
+}
+
+extension WrapKeyRequest {
     /// The request wrapping `id` under `wrappingKey`.
     init(id: String, wrappingKey: String, scheme: WrapScheme) {
         self.init()
@@ -211,6 +224,9 @@ extension Redoubt_V1_ExportWrappedRequest {
          try WrapScheme.protoMapping.model(scheme, at: path + "scheme"))
     }
 }
+
+extension Redoubt_V1_ExportWrappedRequest: WrapKeyRequest {}
+extension Redoubt_V1_WrapRequest: WrapKeyRequest {}
 
 extension Redoubt_V1_ExportWrappedResponse {
     /// The response holding `blob`.

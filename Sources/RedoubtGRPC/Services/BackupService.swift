@@ -11,7 +11,8 @@ struct BackupTarget: Sendable {
     let directory: URL
 
     /// The file `path` names inside ``directory``: relative, without `..`, not escaping the
-    /// folder through a symbolic link; INVALID_ARGUMENT otherwise.
+    /// folder through a symbolic link; INVALID_ARGUMENT otherwise. Sub-folders must exist (the
+    /// broker creates none: the caller is not yet authorized here).
     func resolve(_ path: String, at field: FieldPath) throws -> String {
         guard !path.hasPrefix("/"), !path.hasPrefix("~") else {
             throw field.invalid("is absolute; send a path relative to the server's backup folder")

@@ -1,2 +1,0 @@
-import RedoubtGRPC
-import Testing
