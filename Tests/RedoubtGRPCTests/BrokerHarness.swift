@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
-import GRPCInProcessTransport
+import GRPCNIOTransportHTTP2
+import Synchronization
 import Logging
 import Redoubt
 import RedoubtCrypto
@@ -9,12 +10,19 @@ import RedoubtProto
 import RedoubtStore
 import Testing
 
-/// The broker's services over a real LocalHSM on a temporary SQLite store, called through the
-/// real generated clients. The transport is chosen here only (in-process for now): switch
-/// ``BrokerHarness/Transport`` and ``BrokerHarness/run(limits:_:)`` to HTTP/2 loopback and
-/// every test runs over the network.
+/// A clock the test moves by hand.
+final class HarnessClock: Sendable {
+    private let current = Mutex(Date())
+    var now: Date { current.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// The broker as deployed — ``Broker`` (interceptor, limits, health) with ``BrokerServices`` —
+/// over a real LocalHSM on a temporary SQLite store, serving HTTP/2 on 127.0.0.1 (port 0),
+/// called through the real generated clients. Optionally over TLS (``TLSFixtures``) and with a
+/// hand-moved clock.
 struct BrokerHarness: Sendable {
-    typealias Transport = InProcessTransport.Client
+    typealias Transport = HTTP2ClientTransport.Posix
 
     let hsm: LocalHSM
     let operatorAPIKey: String
@@ -30,10 +38,11 @@ struct BrokerHarness: Sendable {
     var backups: Redoubt_V1_BackupService.Client<Transport> { .init(wrapping: grpc) }
 
     /// Runs `body` against a fresh broker; shuts everything down afterwards.
-    static func run(limits: BrokerLimits = .defaults, backups: Bool = true,
+    static func run(limits: BrokerLimits = .defaults, backups: Bool = true, clock: HarnessClock? = nil, tls: TLSFixtures? = nil,
                     _ body: @Sendable (BrokerHarness) async throws -> Void) async throws {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        if let clock { configuration.clock = { clock.now } }
         let store = try SQLiteStore.temporary()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -47,10 +56,37 @@ struct BrokerHarness: Sendable {
         }
         let broker = BrokerServices(hsm: created.hsm, limits: limits, backups: backups ? created.hsm : nil,
                                     backupDirectory: backups ? directory : nil, logger: Logger(label: "redoubt.broker.test"))
-        let transport = InProcessTransport()
+        var serverLimits = BrokerConfiguration.Limits()
+        serverLimits.maximumBatchItems = limits.maximumBatchItems
+        serverLimits.maximumPayloadBytes = limits.maximumPayloadBytes
+        serverLimits.maximumStreamInFlight = limits.maximumStreamInFlight
+        serverLimits.requestsPerSecond = 0
+        let server: Broker
         do {
-            try await withGRPCServer(transport: transport.server, services: broker.services) { _ in
-                try await withGRPCClient(transport: transport.client) { client in
+            server = try Broker(services: broker.services,
+                                configuration: BrokerConfiguration(
+                                    listen: "127.0.0.1:0",
+                                    tls: tls.map { .init(certificateChain: $0.server.certificatePath, privateKey: $0.server.keyPath, clientCA: $0.caPath) },
+                                    limits: serverLimits),
+                                logger: Logger(label: "redoubt.broker.test"))
+        } catch {
+            try? await created.hsm.close()
+            try? await store.close()
+            throw error
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                defer { server.beginGracefulShutdown() }
+                let port = try await server.listeningPort()
+                let security: HTTP2ClientTransport.Posix.TransportSecurity = tls.map { tls in
+                    .mTLS(certificateChain: [.bytes(Array(tls.client.certificatePEM.utf8), format: .pem)],
+                          privateKey: .bytes(Array(tls.client.keyPEM.utf8), format: .pem)) {
+                        $0.trustRoots = .certificates([.bytes(Array(tls.caPEM.utf8), format: .pem)])
+                    }
+                } ?? .plaintext
+                try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                                                  transportSecurity: security)) { client in
                     try await body(BrokerHarness(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey,
                                                  backupDirectory: directory, grpc: client))
                 }
