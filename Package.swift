@@ -131,6 +131,15 @@ let package = Package(
             dependencies: ["Redoubt", "RedoubtStore"],
             path: "Examples/EmbeddedSigner"
         ),
+        // The implementation-independent behaviour suite every HSM runs (LocalHSM in RedoubtTests,
+        // RemoteHSM over a real broker in RedoubtGRPCTests): a plain library target so that both
+        // test targets share it without copies. Its declarations stay internal; test targets
+        // reach them with `@testable import` (debug builds, as `swift test` does).
+        .target(
+            name: "RedoubtBehaviourSuite",
+            dependencies: ["Redoubt"],
+            path: "Tests/RedoubtBehaviourSuite"
+        ),
         .testTarget(
             name: "RedoubtCryptoTests",
             dependencies: [
@@ -146,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "RedoubtTests",
             dependencies: [
-                "Redoubt", "RedoubtCrypto", "RedoubtStore",
+                "Redoubt", "RedoubtCrypto", "RedoubtStore", "RedoubtBehaviourSuite",
                 // For FuzzFailCases/, which compiles the fuzz targets' own checks (symlinks into Fuzz/).
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -161,6 +170,7 @@ let package = Package(
                 "RedoubtCrypto",
                 "RedoubtStore",
                 "RedoubtProto",
+                "RedoubtBehaviourSuite",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "X509", package: "swift-certificates"),

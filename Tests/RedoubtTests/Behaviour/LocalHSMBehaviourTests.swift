@@ -1,4 +1,5 @@
 import Redoubt
+@testable import RedoubtBehaviourSuite
 import Testing
 
 /// Runs the implementation-independent suite against ``LocalHSM`` over a temporary SQLite store.

@@ -1,5 +1,6 @@
 import Foundation
 import Redoubt
+@testable import RedoubtBehaviourSuite
 import RedoubtStore
 import Testing
 
