@@ -65,8 +65,10 @@ public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     static func denied(_ message: String) -> HSMError { .init(.permissionDenied, message) }
     static func notFound(_ message: String) -> HSMError { .init(.notFound, message) }
     static func precondition(_ message: String) -> HSMError { .init(.failedPrecondition, message) }
-    static let invalidCredentials = HSMError(.unauthenticated, "invalid credentials")
-    static let invalidSession = HSMError(.unauthenticated, "the session is invalid, expired or closed; open a new one")
+    /// UNAUTHENTICATED "invalid credentials": every failed login reads the same.
+    public static let invalidCredentials = HSMError(.unauthenticated, "invalid credentials")
+    /// UNAUTHENTICATED: the session token names no open session.
+    public static let invalidSession = HSMError(.unauthenticated, "the session is invalid, expired or closed; open a new one")
 }
 
 extension HSMError {

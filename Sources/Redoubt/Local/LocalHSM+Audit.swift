@@ -150,8 +150,7 @@ extension LocalHSM {
 
     public func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord] {
         let caller = try await authorize(session, [.auditor, .securityOfficer, .operator], "reading the audit log")
-        guard sequence >= 1 else { throw HSMError.invalid("from must be 1 or more") }
-        guard (1...1000).contains(limit) else { throw HSMError.invalid("limit must be 1 to 1000") }
+        try HSMArgumentChecks.auditRead(from: sequence, limit: limit)
         try await flushAudit(force: true)
         let entries = try await Self.storeCall { try await store.audit(partition: caller.partition, from: sequence, limit: limit) }
         return try entries.map { entry in

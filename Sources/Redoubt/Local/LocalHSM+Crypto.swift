@@ -171,7 +171,7 @@ extension LocalHSM {
 
     public func random(_ session: SessionToken, count: Int) async throws -> Data {
         let caller = try await authorize(session, [.cryptoUser, .securityOfficer], "random bytes")
-        guard (1...Random.maximumByteCount).contains(count) else { throw HSMError.invalid("count must be 1 to \(Random.maximumByteCount)") }
+        try HSMArgumentChecks.randomCount(count)
         do {
             let bytes = try Random.bytes(count: count)
             try await recordUse(caller, "random", key: "-", result: "ok")

@@ -67,12 +67,9 @@ extension LocalHSM {
     // MARK: Creating keys
 
     func checkSpec(_ spec: KeySpec, publicOnly: Bool) throws {
-        guard (1...128).contains(spec.label.count), !spec.label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
-            throw HSMError.invalid("label must be 1 to 128 printable characters")
-        }
+        try HSMArgumentChecks.keySpec(spec)
         var allowed = spec.algorithm.capabilities
         if publicOnly { allowed.formIntersection([.verify, .encrypt, .wrap, .encapsulate]) }
-        guard !spec.usage.isEmpty else { throw HSMError.invalid("usage must name at least one operation") }
         guard allowed.isSuperset(of: spec.usage) else {
             throw HSMError.invalid("usage includes operations a \(publicOnly ? "public " : "")\(spec.algorithm) key cannot do")
         }
@@ -230,7 +227,7 @@ extension LocalHSM {
 
     public func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo] {
         let caller = try await authorize(session, [.securityOfficer, .cryptoUser, .auditor], "listing keys")
-        guard (1...1000).contains(filter.limit) else { throw HSMError.invalid("limit must be 1 to 1000") }
+        try HSMArgumentChecks.keyList(filter)
         var out: [KeyInfo] = []
         var after = filter.after
         while out.count < filter.limit {
