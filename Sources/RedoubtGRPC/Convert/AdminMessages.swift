@@ -28,11 +28,11 @@ extension Redoubt_V1_OpenSessionRequest {
         }
     }
 
-    /// The password credential, if the message carries one (a password of at most 1024 bytes).
+    /// The password credential, if the message carries one. Its user name and length are the
+    /// HSM's to judge: a malformed one fails like any wrong credential ("invalid credentials",
+    /// no oracle), not with a field-named INVALID_ARGUMENT.
     func passwordCredential(at path: FieldPath = .root) throws -> Credential? {
         guard hasPassword else { return nil }
-        try (path + "password.password").checkSize(password.password, limit: 1024)
-        guard !password.username.isEmpty else { throw (path + "password.username").invalid("is empty; send the user's name") }
         return .password(user: password.username, password: password.password)
     }
 }
@@ -47,10 +47,10 @@ extension Redoubt_V1_CreatePartitionRequest {
         self.settings = settings.proto
     }
 
-    /// The partition id and its settings, unset fields taking the defaults.
+    /// The partition id (the HSM judges it, the empty id included, as it judges every new
+    /// id) and its settings, unset fields taking the defaults.
     func decoded(at path: FieldPath = .root) throws -> (id: String, settings: PartitionSettings) {
-        (try requiredID(partitionID, at: path + "partition_id"),
-         try PartitionSettings(proto: settings, over: .defaults, at: path + "settings"))
+        (partitionID, try PartitionSettings(proto: settings, over: .defaults, at: path + "settings"))
     }
 }
 
