@@ -9,7 +9,7 @@ import RedoubtProto
 /// `CancellationError` becomes CANCELLED; an `RPCError` passes through unchanged; anything else
 /// is INTERNAL "internal error", its cause logged with the method name and never sent.
 ///
-/// Client side (``modelError(for:)``):
+/// Client side (``modelError(for:)``, and ``modelError(forCall:)`` for anything a call throws):
 ///
 /// | status | becomes |
 /// | --- | --- |
@@ -19,6 +19,8 @@ import RedoubtProto
 /// | ABORTED | UNAVAILABLE (a conflict; retrying may help) |
 /// | OUT_OF_RANGE | INVALID_ARGUMENT |
 /// | UNIMPLEMENTED, UNKNOWN, DATA_LOSS | INTERNAL, the message kept |
+/// | the client's own `RuntimeError` (closed, transport down) | UNAVAILABLE |
+/// | a response the client cannot decode | INTERNAL "the broker sent a malformed response: …" |
 enum StatusMapping {
     /// Each model code and its gRPC status code.
     static let codes: [(model: HSMError.Code, rpc: RPCError.Code)] = [
@@ -74,6 +76,31 @@ enum StatusMapping {
         case .outOfRange: return HSMError(.invalidArgument, error.message)
         default: return HSMError(.internalError, "\(error.code): \(error.message)")
         }
+    }
+
+    /// The model error for anything a client call threw: a status by ``modelError(for:)``; the
+    /// client's own `RuntimeError` (closed, or the transport failed) UNAVAILABLE; an ``HSMError``
+    /// or `CancellationError` unchanged; anything else INTERNAL with its type only.
+    static func modelError(forCall error: any Error) -> any Error {
+        switch error {
+        case let error as RPCError:
+            return modelError(for: error)
+        case let error as RuntimeError where error.code == .clientIsStopped:
+            return HSMError(.unavailable, "the connection to the broker is closed")
+        case let error as RuntimeError:
+            return HSMError(.unavailable, "cannot reach the broker: \(error.message)")
+        case is HSMError, is CancellationError:
+            return error
+        default:
+            return HSMError(.internalError, "the call failed: \(String(reflecting: type(of: error)))")
+        }
+    }
+
+    /// The error for a response the client cannot decode (a field unset or out of range): the
+    /// broker's fault, not the caller's, so INTERNAL rather than the decoder's INVALID_ARGUMENT.
+    static func malformedResponse(_ error: any Error) -> HSMError {
+        let reason = (error as? HSMError)?.message ?? String(reflecting: type(of: error))
+        return HSMError(.internalError, "the broker sent a malformed response: \(reason)")
     }
 
     private static func logUnexpected(_ error: any Error, method: String, logger: Logger) {
