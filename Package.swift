@@ -131,6 +131,12 @@ let package = Package(
             dependencies: ["Redoubt", "RedoubtStore"],
             path: "Examples/EmbeddedSigner"
         ),
+        // The same signing through a broker: RemoteHSM instead of LocalHSM, one line apart.
+        .executableTarget(
+            name: "RemoteSigner",
+            dependencies: ["Redoubt", "RedoubtGRPC"],
+            path: "Examples/RemoteSigner"
+        ),
         // The implementation-independent behaviour suite every HSM runs (LocalHSM in RedoubtTests,
         // RemoteHSM over a real broker in RedoubtGRPCTests): a plain library target so that both
         // test targets share it without copies. Its declarations stay internal; test targets
