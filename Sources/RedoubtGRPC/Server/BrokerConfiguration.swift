@@ -35,7 +35,10 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
 
     /// What one caller may ask of the broker.
     public struct Limits: Sendable, Codable, Hashable {
-        /// The largest request message, in bytes (larger: RESOURCE_EXHAUSTED from the transport).
+        /// The largest request message, in bytes. Larger: the transport refuses it before any
+        /// handler runs, by resetting the stream (clients see UNAVAILABLE "Stream unexpectedly
+        /// closed: received RST_STREAM", not RESOURCE_EXHAUSTED; grpc-swift-nio-transport does not
+        /// send the status its decoder raises).
         public var maximumMessageBytes: Int = 4 << 20
         /// The most items in one batch request (more: INVALID_ARGUMENT).
         public var maximumBatchItems: Int = 1000

@@ -2,13 +2,16 @@ import Foundation
 import GRPCCore
 import Logging
 import Metrics
+import RedoubtCrypto
 
 /// The broker's one server interceptor: rate limits each principal, then counts, times and
 /// logs every call by method and outcome. Health checks pass unlimited.
 ///
 /// The principal is the session id of the call's bearer token (`rds1.<id>.…`), the credential
 /// id of an API key opening a session (`rdk1.<id>.…`), or else the caller's address. Secrets in
-/// tokens are never logged or used as metric labels.
+/// tokens are never logged or used as metric labels. A token's bucket is keyed by a digest of the
+/// whole token too, so a forged token that names someone else's session or credential id spends
+/// nothing of their budget.
 struct CallObserver: ServerInterceptor {
     let limiter: RateLimiter
     let metrics: BrokerMetrics
@@ -23,8 +26,8 @@ struct CallObserver: ServerInterceptor {
         let isHealth = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
         let start = ContinuousClock.now
         if !isHealth {
-            let principal = Self.principal(request.metadata, peer: context.remotePeer)
-            guard limiter.allow(principal) else {
+            let (principal, bucket) = Self.principal(request.metadata, peer: context.remotePeer)
+            guard limiter.allow(bucket) else {
                 metrics.record(method: method, code: .resourceExhausted, duration: .zero)
                 logger.notice("rate limit reached", metadata: ["rpc.method": "\(method)", "redoubt.principal": "\(principal)"])
                 throw RPCError(code: .resourceExhausted,
@@ -86,16 +89,20 @@ struct CallObserver: ServerInterceptor {
         return String(format: "%.3f", ms)
     }
 
-    /// The rate-limit key of a call: never the secret part of a token.
-    static func principal(_ metadata: Metadata, peer: String) -> String {
+    /// The principal of a call: `name` for logs, never the secret part of a token; `bucket`, the
+    /// rate limiter's key: for a token, its id and a digest of the whole token (whose id alone
+    /// anyone who saw it in an audit record or a log could put on a forged token).
+    static func principal(_ metadata: Metadata, peer: String) -> (name: String, bucket: String) {
         for value in metadata[stringValues: "authorization"] {
             let token = value.hasPrefix("Bearer ") ? value.dropFirst(7) : Substring(value)
             let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
             if parts.count == 3, parts[0] == "rds1" || parts[0] == "rdk1", (1...64).contains(parts[1].utf8.count) {
-                return "\(parts[0]):\(parts[1])"
+                let name = "\(parts[0]):\(parts[1])"
+                return (name, name + ":" + Hashing.digest(Data(token.utf8), .sha256).prefix(16).base64EncodedString())
             }
             break
         }
-        return "peer:\(BrokerCore.sourceAddress(peer) ?? peer)"
+        let name = "peer:\(BrokerCore.sourceAddress(peer) ?? peer)"
+        return (name, name)
     }
 }
