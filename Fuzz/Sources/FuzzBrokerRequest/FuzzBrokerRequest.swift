@@ -212,6 +212,7 @@ private struct Handlers: Sendable {
 
 /// A GRPCServer and GRPCClient over the in-process transport, running until the process ends.
 private struct InProcessBroker: Sendable {
+    let server: GRPCServer<InProcessTransport.Server>
     let client: GRPCClient<InProcessTransport.Client>
 
     init(services: [any RegistrableRPCService]) {
@@ -220,7 +221,14 @@ private struct InProcessBroker: Sendable {
         let client = GRPCClient(transport: transport.client)
         Task { try? await server.serve() }
         Task { try? await client.runConnections() }
+        self.server = server
         self.client = client
+    }
+
+    /// Ends both, so a discarded world's broker does not keep running.
+    func shutDown() {
+        client.beginGracefulShutdown()
+        server.beginGracefulShutdown()
     }
 }
 
@@ -276,6 +284,7 @@ private func makeWorld() -> World {
 
 /// Releases a world's store (its temporary directory goes with it).
 private func discard(_ world: World) {
+    world.inProcess?.shutDown()
     let store = world.store
     _ = runBlocking { try await store.close() }
 }
@@ -830,6 +839,10 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
     func versioned(_ body: Data) -> Data { Data([1, 0, 0, 0, 1]) + body }
 
     add("OpenSession", sel(.aliceAPIKey), Redoubt_V1_OpenSessionRequest.with { $0.partitionID = partitionID })
+    add("OpenSession-password", sel(.none), Redoubt_V1_OpenSessionRequest.with {
+        $0.partitionID = partitionID
+        $0.password = .with { $0.username = "alice"; $0.password = "a long enough password" }
+    })
     add("CloseSession", sel(.garbage), Redoubt_V1_CloseSessionRequest())
     add("CreatePartition", sel(.operatorSession), Redoubt_V1_CreatePartitionRequest.with {
         $0.partitionID = "p2"
@@ -850,6 +863,11 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
         $0.role = .auditor
         $0.password = "a long enough password"
     })
+    add("AddUser-certificate", sel(.officer), Redoubt_V1_AddUserRequest.with {
+        $0.name = "dave"
+        $0.role = .cryptoUser
+        $0.clientCertificateSha256 = Data(repeating: 0xCE, count: 32)
+    })
     add("ListUsers", sel(.officer), Redoubt_V1_ListUsersRequest.with { $0.pageSize = 5 })
     add("RemoveUser", sel(.officer, key: 0), Redoubt_V1_RemoveUserRequest.with { $0.userID = "u_placeholder" })
     add("CreateKey", sel(.alice), Redoubt_V1_CreateKeyRequest.with {
@@ -865,8 +883,17 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
         $0.spec = spec(.aes128, "unwrapped", persistent: false)
         $0.wrapped = .with { $0.wrappingKeyID = k; $0.scheme = .aesKw; $0.blob = versioned(Data(repeating: 0xA6, count: 24)) }
     })
+    add("ImportKey-spki", sel(.alice), Redoubt_V1_ImportKeyRequest.with {
+        $0.spec = spec(.ecP256, "public", persistent: false)
+        $0.spkiDer = FixedKeys.privateKey(.p256).publicKey.spkiDER
+    })
+    add("ImportKey-pkcs8", sel(.alice), Redoubt_V1_ImportKeyRequest.with {
+        $0.spec = spec(.ed25519, "private", persistent: false)
+        $0.pkcs8Der = (try? FixedKeys.privateKey(.ed25519).pkcs8Representation().exportedBytes()) ?? Data()
+    })
     add("GetKey", sel(.alice, key: p256), Redoubt_V1_GetKeyRequest.with { $0.keyID = k })
     add("ListKeys", sel(.alice), Redoubt_V1_ListKeysRequest.with { $0.pageSize = 3; $0.includeDestroyed = true })
+    add("ListKeys-page", sel(.officer), Redoubt_V1_ListKeysRequest.with { $0.pageSize = 2; $0.pageToken = "a2V5OmsxMjM"; $0.label = "fixture-aes" })
     add("UpdateKey", sel(.officer, key: hmac), Redoubt_V1_UpdateKeyRequest.with {
         $0.keyID = k
         $0.label = "renamed"
