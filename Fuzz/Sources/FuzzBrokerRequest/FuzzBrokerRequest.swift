@@ -34,14 +34,15 @@
 // Invariants:
 //   - every call succeeds, or fails with an RPCError whose code is one the broker documents
 //     (StatusMapping: the nine HSMError codes); never UNKNOWN; INTERNAL only with the message
-//     "internal error" (its cause, which the broker logs, is printed when this breaks); the
-//     ErrorDetails of batch items obey the same rules;
+//     "internal error" (its cause, which the broker logs, is printed to stderr on every INTERNAL);
+//     the ErrorDetails of batch items obey the same rules;
 //   - no error message (nor batch item error) contains a prepared secret: the API keys, the session
 //     tokens and their secret parts, the HMAC key's bytes (hex, base64); no successful response
 //     contains an API key or a session token of the fixture;
 //   - a rejected request changed nothing: the HSM's view (the partition's keys with state and
 //     latest version, its users, every partition's settings, read as the officer and the operator)
-//     is equal before and after, and every batch the store committed during the call (and the audit
+//     is equal before and after (it is read from the store, so it is re-read only when the call
+//     committed something; otherwise the unchanged change counter stands for it), and every batch the store committed during the call (and the audit
 //     flush after it) holds only `appendAudit` operations — LocalHSM audits every key use, refused
 //     ones too ("probing leaves a trace"), in group commits; the change counter moved by exactly
 //     the number of those batches.
