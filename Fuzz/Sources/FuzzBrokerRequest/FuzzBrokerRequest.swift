@@ -11,7 +11,7 @@
 // the numbers.
 //
 // World (built lazily, rebuilt when it has grown — see `maximumInputsPerWorld` and `grown`):
-// LocalHSM over SQLiteStore.temporary() (unsealed by 2-of-2 shares: no scrypt), behind a store
+// LocalHSM over a SQLite store in a temporary directory (unsealed by 2-of-2 shares: no scrypt), behind a store
 // wrapper that records every committed batch; a frozen clock (no idle-timeout bookkeeping, no
 // time-driven audit flushes, no cache refreshes: every commit is caused by a call); partition
 // "p1" with a security officer, crypto user "alice" and a spare crypto user "bob", open sessions
@@ -76,9 +76,14 @@ import SwiftProtobuf
 /// tell exactly what a call wrote.
 private final class RecordingStore: ObjectStore, Sendable {
     let base: SQLiteStore
+    /// The store's own directory, removed when the world is discarded.
+    let directory: URL
     let committed = Mutex<[WriteBatch]>([])
 
-    init(_ base: SQLiteStore) { self.base = base }
+    init(_ base: SQLiteStore, directory: URL) {
+        self.base = base
+        self.directory = directory
+    }
 
     func take() -> [WriteBatch] {
         committed.withLock { batches in
@@ -239,7 +244,9 @@ private let useInProcessTransport = ProcessInfo.processInfo.environment["FUZZ_BR
 
 private func makeWorld() -> World {
     runBlockingOrDie("broker world") {
-        let store = RecordingStore(try SQLiteStore.temporary())
+        let directory = worldsDirectory.appendingPathComponent(UUID().uuidString, isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = RecordingStore(try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path), directory: directory)
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
         configuration.clock = { frozenNow }
@@ -288,7 +295,16 @@ private func discard(_ world: World) {
     world.inProcess?.shutDown()
     let store = world.store
     _ = runBlocking { try await store.close() }
+    try? FileManager.default.removeItem(at: store.directory)
 }
+
+/// Where this process keeps its worlds' stores (under TMPDIR, /dev/shm when fuzzing), removed at
+/// exit: the live world's store is never closed, and would otherwise stay behind.
+private let worldsDirectory: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-fuzz-broker-\(getpid())", isDirectory: true)
+    atexit { try? FileManager.default.removeItem(at: worldsDirectory) }
+    return url
+}()
 
 nonisolated(unsafe) private var currentWorld: World?
 
