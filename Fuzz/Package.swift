@@ -21,6 +21,7 @@ let fuzzTargets = [
     "FuzzAuditChain",
     "FuzzCredentials",
     "FuzzProtoDifferential",
+    "FuzzBrokerRequest",
 ]
 
 let package = Package(
@@ -31,6 +32,10 @@ let package = Package(
         // The same versions the main package resolves: differential checks and building valid inputs.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // FuzzBrokerRequest: the broker's services over grpc-swift-2's in-process transport.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // What every target shares: input carving, invariant checks, sync bridge, seed writing.
@@ -63,6 +68,15 @@ let package = Package(
                   "CRedoubtProtoC",
                   .product(name: "RedoubtProto", package: mainPackage),
                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+              ] : [])
+              + (name == "FuzzBrokerRequest" ? [
+                  .product(name: "RedoubtGRPC", package: mainPackage),
+                  .product(name: "RedoubtProto", package: mainPackage),
+                  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                  .product(name: "GRPCCore", package: "grpc-swift-2"),
+                  .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                  .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                  .product(name: "Logging", package: "swift-log"),
               ] : []),
             // Compiles the libFuzzer entry points. The main package's FuzzFailCaseTests compiles the
             // same files without it, and replays FailCases/ through each target's one-input function.

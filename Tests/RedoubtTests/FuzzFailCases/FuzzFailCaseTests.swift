@@ -48,6 +48,7 @@ struct FuzzFailCaseTests {
 private let fuzzReplayers: [String: @Sendable (UnsafePointer<UInt8>, Int) -> CInt] = [
     "FuzzAuditChain": fuzzAuditChain,
     "FuzzBackupReader": fuzzBackupReader,
+    "FuzzBrokerRequest": fuzzBrokerRequest,
     "FuzzCiphertexts": fuzzCiphertexts,
     "FuzzCredentials": fuzzCredentials,
     "FuzzMasterKeyShare": fuzzMasterKeyShare,

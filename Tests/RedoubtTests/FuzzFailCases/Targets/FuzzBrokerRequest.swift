@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzBrokerRequest/FuzzBrokerRequest.swift
