@@ -111,10 +111,10 @@ struct BadInputTests {
             r.pageSize = -1
             _ = try await h.keys.listKeys(r, metadata: t.user)
         },
-        Case(rpc: "UpdateKey", code: .invalidArgument, fragment: "usages is set but empty") { h, t, k in
+        Case(rpc: "UpdateKey", code: .invalidArgument, fragment: "usages.usages") { h, t, k in
             var r = Redoubt_V1_UpdateKeyRequest()
             r.keyID = k.id
-            r.usages = Redoubt_V1_KeyUsageSet()
+            r.usages = Redoubt_V1_KeyUsageSet.with { $0.usages = [.UNRECOGNIZED(999)] }
             _ = try await h.keys.updateKey(r, metadata: t.officer)
         },
         Case(rpc: "RotateKey", code: .invalidArgument, fragment: "key_id is empty") { h, t, _ in

@@ -87,13 +87,7 @@ struct RemoteHSMBehaviourTests {
     /// Cases where RemoteHSM still answers otherwise than LocalHSM, by case name, with the one
     /// issue expected (any other issue in the case still fails it, and so does the difference
     /// going away, so this list cannot go stale).
-    static let knownDifferences: [String: (reason: String, issue: @Sendable (Issue) -> Bool)] = [
-        "attributes change only towards stricter, each allowed change applied": (
-            "updateKey(usage: []): the broker's UpdateKey decoding refuses an explicitly empty usage set as INVALID_ARGUMENT "
-                + "'usages is set but empty' (Convert/Keys.swift, pinned by BadInputTests) where LocalHSM answers FAILED_PRECONDITION "
-                + "'usage may only shrink (and not to nothing)'; one of the two must change",
-            { String(describing: $0).contains("FAILED_PRECONDITION") }),
-    ]
+    static let knownDifferences: [String: (reason: String, issue: @Sendable (Issue) -> Bool)] = [:]
 
     @Test(arguments: HSMBehaviour.cases)
     func behaviour(_ testCase: HSMBehaviour.Case) async throws {

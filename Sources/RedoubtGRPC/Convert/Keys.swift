@@ -139,15 +139,12 @@ extension KeyInfo {
 }
 
 extension KeyAttributeUpdate {
-    /// The update of an UpdateKeyRequest: unset fields stay as they are. A set usage list must
-    /// not be empty.
+    /// The update of an UpdateKeyRequest: unset fields stay as they are. A set but empty usage
+    /// list goes to the HSM as an empty set, which refuses it as LocalHSM does (FAILED_PRECONDITION).
     init(proto p: Redoubt_V1_UpdateKeyRequest, at path: FieldPath) throws {
         var usage: KeyUsage?
         if p.hasUsages {
-            guard let set = try KeyUsage(proto: p.usages.usages, at: path + "usages.usages") else {
-                throw (path + "usages").invalid("is set but empty; send a non-empty subset of the key's usages, or leave it unset")
-            }
-            usage = set
+            usage = try KeyUsage(proto: p.usages.usages, at: path + "usages.usages") ?? []
         }
         self.init(
             label: p.hasLabel ? p.label : nil,
