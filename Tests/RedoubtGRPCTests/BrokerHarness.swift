@@ -6,16 +6,10 @@ import Logging
 import Redoubt
 import RedoubtCrypto
 import RedoubtGRPC
+@testable import RedoubtBehaviourSuite
 import RedoubtProto
 import RedoubtStore
 import Testing
-
-/// A clock the test moves by hand.
-final class HarnessClock: Sendable {
-    private let current = Mutex(Date())
-    var now: Date { current.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
 
 /// The broker as deployed — ``Broker`` (interceptor, limits, health) with ``BrokerServices`` —
 /// over a real LocalHSM on a temporary SQLite store, serving HTTP/2 on 127.0.0.1 (port 0),
@@ -38,7 +32,7 @@ struct BrokerHarness: Sendable {
     var backups: Redoubt_V1_BackupService.Client<Transport> { .init(wrapping: grpc) }
 
     /// Runs `body` against a fresh broker; shuts everything down afterwards.
-    static func run(limits: BrokerLimits = .defaults, backups: Bool = true, clock: HarnessClock? = nil, tls: TLSFixtures? = nil,
+    static func run(limits: BrokerLimits = .defaults, backups: Bool = true, clock: TestClock? = nil, tls: TLSFixtures? = nil,
                     _ body: @Sendable (BrokerHarness) async throws -> Void) async throws {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10

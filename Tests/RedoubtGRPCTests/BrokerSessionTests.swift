@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import RedoubtGRPC
 import RedoubtProto
+@testable import RedoubtBehaviourSuite
 import Testing
 
 /// Sessions over the deployed broker with mutual TLS: client-certificate principals, expiry,
@@ -46,7 +47,7 @@ struct BrokerSessionTests {
     func expiredSessions() async throws {
         let tls = try TLSFixtures.make()
         defer { tls.remove() }
-        let clock = HarnessClock()
+        let clock = TestClock()
         try await BrokerHarness.run(clock: clock, tls: tls) { h in
             let t = try await h.tenant("expiry")
             var list = Redoubt_V1_ListKeysRequest()

@@ -5,21 +5,6 @@ import RedoubtStore
 import Synchronization
 import Testing
 
-/// A clock the test moves by hand.
-final class TestClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = Date()) {
-        current = Mutex(start)
-    }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
-
 /// Builds ``LocalHSM``s for the behaviour suite and the LocalHSM-specific tests.
 enum LocalHSMSupport {
     static let passphrase = "behaviour suite passphrase"
