@@ -5,7 +5,8 @@ import Synchronization
 final class TestClock: Sendable {
     private let current: Mutex<Date>
 
-    init(_ start: Date = Date()) {
+    /// Starts at `start`, by default now in whole seconds (the HSM keeps times to the millisecond).
+    init(_ start: Date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))) {
         current = Mutex(start)
     }
 

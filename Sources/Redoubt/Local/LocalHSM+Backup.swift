@@ -14,6 +14,20 @@ extension LocalHSM {
     public func backup(_ session: SessionToken, to path: String, partition: String? = nil, overwrite: Bool = false,
                        progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
         let caller = try await authorize(session, [.operator], "backups")
+        return try await writeBackup(by: caller, "backup.create", to: path, partition: partition, overwrite: overwrite, progress: progress)
+    }
+
+    /// Writes a backup of the whole store on the node's own authority (no session): what a
+    /// broker's backup schedule runs. Audited at cluster level as `backup.scheduled` by the
+    /// user `scheduler`; otherwise the same file as ``backup(_:to:partition:overwrite:progress:)``.
+    @discardableResult
+    public func scheduledBackup(to path: String, overwrite: Bool = false) async throws -> BackupSummary {
+        let caller = Caller(session: "scheduler", partition: "", user: "scheduler", role: .operator)
+        return try await writeBackup(by: caller, "backup.scheduled", to: path, partition: nil, overwrite: overwrite, progress: nil)
+    }
+
+    private func writeBackup(by caller: Caller, _ operation: String, to path: String, partition: String?, overwrite: Bool,
+                             progress: (@Sendable (BackupProgress) -> Void)?) async throws -> BackupSummary {
         if let partition { _ = try await partitionRecord(partition) }
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw HSMError(.alreadyExists, "\(path) exists: choose another file or allow overwriting")
@@ -24,7 +38,7 @@ extension LocalHSM {
         }
         let envelope = try RecordCoding.decode(MasterKeyEnvelope.self, object.data)
         // The record of this backup goes in first, so the file holds it.
-        try await commitManaged([], audit: caller, "backup.create", object: (path as NSString).lastPathComponent)
+        try await commitManaged([], audit: caller, operation, object: (path as NSString).lastPathComponent)
         do {
             guard let partition else {
                 return try await Backup.write(records: store.exportAll(), to: path, master: master, scope: .store,

@@ -78,7 +78,11 @@ public final class LocalHSM: HSM, Sendable {
         }
     }
 
-    var now: Date { configuration.clock() }
+    /// The clock, in whole milliseconds: the precision records keep in the store, so what a call
+    /// returns equals what any node later reads back.
+    var now: Date {
+        Date(timeIntervalSince1970: (configuration.clock().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+    }
 
     /// Flushes pending audit records. Call before shutting down (``close()`` does).
     public func close() async throws {

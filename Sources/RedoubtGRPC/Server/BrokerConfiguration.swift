@@ -11,7 +11,8 @@ import Foundation
 ///   "tls": { "certificateChain": "/etc/redoubt/server.pem", "privateKey": "/etc/redoubt/server.key",
 ///            "clientCA": "/etc/redoubt/clients-ca.pem" },
 ///   "metrics": "127.0.0.1:9464",
-///   "limits": { "maximumMessageBytes": 4194304, "requestsPerSecond": 20000, "burst": 40000 }
+///   "limits": { "maximumMessageBytes": 4194304, "requestsPerSecond": 20000, "burst": 40000 },
+///   "backupSchedule": { "directory": "/mnt/dr/redoubt", "interval": 3600, "retain": 48 }
 /// }
 /// ```
 public struct BrokerConfiguration: Sendable, Codable, Hashable {
@@ -112,13 +113,17 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
     public var metrics: String?
     /// Limits.
     public var limits: Limits
+    /// Backups the broker writes by itself (a broker over a local store only); unset: none.
+    public var backupSchedule: BackupSchedule?
 
     /// A configuration.
-    public init(listen: String, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults) {
+    public init(listen: String, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults,
+                backupSchedule: BackupSchedule? = nil) {
         self.listen = listen
         self.tls = tls
         self.metrics = metrics
         self.limits = limits
+        self.backupSchedule = backupSchedule
     }
 
     /// Decodes a config file; only `listen` is required.
@@ -128,9 +133,10 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
         tls = try c.decodeIfPresent(TLSFiles.self, forKey: .tls)
         metrics = try c.decodeIfPresent(String.self, forKey: .metrics)
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? .defaults
+        backupSchedule = try c.decodeIfPresent(BackupSchedule.self, forKey: .backupSchedule)
     }
 
-    private enum CodingKeys: String, CodingKey { case listen, tls, metrics, limits }
+    private enum CodingKeys: String, CodingKey { case listen, tls, metrics, limits, backupSchedule }
 
     /// Reads a JSON config file; the error names the file and what is wrong.
     public static func load(path: String) throws(BrokerConfigurationError) -> BrokerConfiguration {
@@ -155,6 +161,7 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
             throw .init("refusing to listen on \(listen) without TLS: plaintext is allowed only on a loopback address (127.0.0.1, ::1, localhost); give --tls-cert and --tls-key")
         }
         try limits.validate()
+        try backupSchedule?.validate()
         return address
     }
 }

@@ -123,3 +123,20 @@ private final class MetricsHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 }
+
+extension BrokerMetrics {
+    /// Records one scheduled backup:
+    ///
+    /// - `redoubt_backups_total{result}`: backups written (`ok`) or failed (`error`);
+    /// - `redoubt_backup_duration_seconds`: how long each took;
+    /// - `redoubt_backup_last_success_timestamp_seconds`, `redoubt_backup_last_size_bytes`: the
+    ///   latest good one (alert when the timestamp grows old).
+    func recordBackup(ok: Bool, duration: Duration, bytes: Int64, finishedAt: Date) {
+        Metrics.Counter(label: "redoubt_backups_total", dimensions: [("result", ok ? "ok" : "error")], factory: factory).increment()
+        Metrics.Timer(label: "redoubt_backup_duration_seconds", dimensions: [], factory: factory).record(duration: duration)
+        guard ok else { return }
+        Metrics.Gauge(label: "redoubt_backup_last_success_timestamp_seconds", dimensions: [], factory: factory)
+            .record(finishedAt.timeIntervalSince1970)
+        Metrics.Gauge(label: "redoubt_backup_last_size_bytes", dimensions: [], factory: factory).record(Double(bytes))
+    }
+}

@@ -53,6 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("backup-dir"), help: "Directory BackupService.CreateBackup writes into (default DATA/backups).")
     var backupDirectory: String?
 
+    @Option(name: .customLong("backup-every"), help: "Write a whole-store backup every SECONDS (into --backup-target).")
+    var backupEvery: Double?
+
+    @Option(name: .customLong("backup-target"), help: "Directory for scheduled backups, e.g. the recovery site's mount (default DATA/scheduled-backups).")
+    var backupTarget: String?
+
+    @Option(name: .customLong("backup-retain"), help: "How many scheduled backups to keep (default 24).")
+    var backupRetain: Int?
+
     @Option(name: .customLong("max-message-bytes"), help: "Largest request message (default 4 MiB).")
     var maximumMessageBytes: Int?
 
@@ -93,6 +102,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await hsm.run() }   // the audit flusher
+            if let schedule = configuration.backupSchedule {
+                let scheduler = BackupScheduler(writer: hsm, schedule: schedule, metrics: broker.metrics, logger: logger)
+                group.addTask { await scheduler.run() }
+                logger.notice("scheduled backups", metadata: ["directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
+                                                               "retain": "\(schedule.retain)"])
+            }
             group.addTask {
                 let port = try await broker.listeningPort()
                 let endpoint = HostAndPort(host: (try? HostAndPort(parsing: configuration.listen, what: "listen").host) ?? "127.0.0.1", port: port)
@@ -132,6 +147,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let maximumMessageBytes { c.limits.maximumMessageBytes = maximumMessageBytes }
         if let maximumBatchItems { c.limits.maximumBatchItems = maximumBatchItems }
         if let requestsPerSecond { c.limits.requestsPerSecond = requestsPerSecond }
+        if backupEvery != nil || backupTarget != nil || backupRetain != nil {
+            let base = c.backupSchedule
+            guard let interval = backupEvery ?? base?.interval else {
+                throw ValidationError("--backup-target and --backup-retain need --backup-every SECONDS (or backupSchedule in --config)")
+            }
+            c.backupSchedule = BackupSchedule(directory: backupTarget ?? base?.directory ?? store.directory + "/scheduled-backups",
+                                              interval: interval, retain: backupRetain ?? base?.retain ?? 24)
+        }
         return c
     }
 
