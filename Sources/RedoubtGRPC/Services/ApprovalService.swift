@@ -84,20 +84,25 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
 
     func approveRequest(request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
                         context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
-        try await core.unary(request, context) { message, token in
-            let (id, approver, signature) = try message.decoded()
-            var response = Redoubt_V1_DecideRequestResponse()
-            response.request = try await approvals().approveRequest(token, id: id, approver: approver, signature: signature).proto
-            return response
-        }
+        try await decide(request, context, .approve)
     }
 
     func rejectRequest(request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
                        context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
+        try await decide(request, context, .reject)
+    }
+
+    /// ApproveRequest and RejectRequest: the same message, another challenge.
+    private func decide(_ request: ServerRequest<Redoubt_V1_DecideRequestRequest>, _ context: ServerContext,
+                        _ decision: ApprovalChallenge.Decision) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
         try await core.unary(request, context) { message, token in
             let (id, approver, signature) = try message.decoded()
+            let hsm = try approvals()
             var response = Redoubt_V1_DecideRequestResponse()
-            response.request = try await approvals().rejectRequest(token, id: id, approver: approver, signature: signature).proto
+            switch decision {
+            case .approve: response.request = try await hsm.approveRequest(token, id: id, approver: approver, signature: signature).proto
+            case .reject: response.request = try await hsm.rejectRequest(token, id: id, approver: approver, signature: signature).proto
+            }
             return response
         }
     }
