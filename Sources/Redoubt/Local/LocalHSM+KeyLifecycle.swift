@@ -20,7 +20,13 @@ extension LocalHSM {
             loaded.revision = object.revision
         }
         if let governed, let policy = loaded.record.policy, !policy.rule(for: governed).isEmpty {
-            throw HSMError.precondition("key '\(id)' is governed by an approval policy: submit the \(governed.rawValue) as a request (submitRequest) and collect its approvals")
+            switch governed {
+            case .block, .unblock, .update:
+                throw HSMError.precondition("key '\(id)' is governed by an approval policy: submit the \(governed.rawValue) as a request (submitRequest) and collect its approvals")
+            default:
+                // Rotating and destroying change the key too, and have no request of their own.
+                throw HSMError.precondition("key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
+            }
         }
         try change(&loaded.record, now)
         if let newMaterial, let v = loaded.record.versions.last?.version {
@@ -115,7 +121,7 @@ extension LocalHSM {
         let versionRecord = current.persistent
             ? try await sealed(material, partition: caller.partition, id: id, version: nextVersion)
             : KeyVersionRecord(version: nextVersion, createdAt: now, sealed: nil, publicKey: material.publicKey?.spkiDER)
-        return try await mutateKey(session, id, "key.rotate", newMaterial: material) { r, _ in
+        return try await mutateKey(session, id, "key.rotate", newMaterial: material, governed: .setPolicy) { r, _ in
             guard r.latestVersion + 1 == nextVersion else { throw HSMError(.failedPrecondition, "the key was rotated concurrently; retry") }
             r.versions.append(versionRecord)
         }
@@ -140,7 +146,7 @@ extension LocalHSM {
     }
 
     public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.destroy") { r, now in
+        try await mutateKey(session, id, "key.destroy", governed: .setPolicy) { r, now in
             guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
             guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
             r.stateBeforeDestroy = r.state
@@ -150,7 +156,7 @@ extension LocalHSM {
     }
 
     public func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.restore") { r, _ in
+        try await mutateKey(session, id, "key.restore", governed: .setPolicy) { r, _ in
             guard r.state == .destroyed else { throw HSMError.precondition("key '\(r.id)' is not in the trash") }
             // A key blocked before it was destroyed comes back blocked.
             r.state = r.stateBeforeDestroy ?? .active

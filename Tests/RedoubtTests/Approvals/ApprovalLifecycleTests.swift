@@ -48,6 +48,9 @@ struct ApprovalLifecycleTests {
         try await ApprovalKit.with(clock) { kit in
             let key = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1), modify: ApprovalKit.rule(["bob"], quorum: 1)))
             await expectHSMError(.failedPrecondition, "governed") { try await kit.hsm.updateKey(kit.officer, id: key.id, update: KeyAttributeUpdate(label: "renamed")) }
+            // Rotating and destroying change the key too: not while the modify rule needs approvals.
+            await expectHSMError(.failedPrecondition, "modify rule") { try await kit.hsm.destroyKey(kit.officer, id: key.id) }
+            await expectHSMError(.failedPrecondition, "modify rule") { try await kit.hsm.rotateKey(kit.officer, id: key.id) }
             let rename = try await kit.hsm.submitRequest(kit.officer, key: key.id, operation: .update(KeyAttributeUpdate(label: "renamed")))
             try await kit.approve("bob", rename)
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).label == "renamed")
@@ -64,6 +67,9 @@ struct ApprovalLifecycleTests {
             await expectHSMError(.invalidArgument, "operation.policy", "zed") {
                 try await kit.hsm.submitRequest(kit.officer, key: key.id, operation: .setPolicy(KeyPolicy(use: ApprovalKit.rule(["zed"], quorum: 1))))
             }
+            // With an empty modify rule, a governed key is destroyed directly.
+            let loose = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1)))
+            #expect(try await kit.hsm.destroyKey(kit.officer, id: loose.id).state == .destroyed)
             // A key created without a policy does not get one later.
             let plain = try await kit.hsm.generateKey(kit.officer, spec: KeySpec(algorithm: .ed25519, label: "plain"))
             await expectHSMError(.failedPrecondition, "no approval policy") {
