@@ -22,6 +22,7 @@ let fuzzTargets = [
     "FuzzCredentials",
     "FuzzProtoDifferential",
     "FuzzBrokerRequest",
+    "FuzzApprovalChallenge",
 ]
 
 let package = Package(

@@ -967,116 +967,254 @@ public nonisolated struct Redoubt_V1_SigningInput: Sendable {
 
 /// What to create: the algorithm, usages and attributes of a new key object. Unset optional
 /// fields take the documented default (PKCS#11 attribute names in parentheses).
-public nonisolated struct Redoubt_V1_KeySpec: Sendable {
+public nonisolated struct Redoubt_V1_KeySpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The algorithm; required.
-  public var algorithm: Redoubt_V1_KeyAlgorithm = .unspecified
+  public var algorithm: Redoubt_V1_KeyAlgorithm {
+    get {_storage._algorithm}
+    set {_uniqueStorage()._algorithm = newValue}
+  }
 
   /// A label, 1 to 128 printable characters; required, not unique.
-  public var label: String = String()
+  public var label: String {
+    get {_storage._label}
+    set {_uniqueStorage()._label = newValue}
+  }
 
   /// What the key may do, within the algorithm's usages; empty means all of them.
-  public var usages: [Redoubt_V1_KeyUsage] = []
+  public var usages: [Redoubt_V1_KeyUsage] {
+    get {_storage._usages}
+    set {_uniqueStorage()._usages = newValue}
+  }
 
   /// Whether the key may leave the HSM wrapped (CKA_EXTRACTABLE); default false.
   public var extractable: Bool {
-    get {_extractable ?? false}
-    set {_extractable = newValue}
+    get {_storage._extractable ?? false}
+    set {_uniqueStorage()._extractable = newValue}
   }
   /// Returns true if `extractable` has been explicitly set.
-  public var hasExtractable: Bool {self._extractable != nil}
+  public var hasExtractable: Bool {_storage._extractable != nil}
   /// Clears the value of `extractable`. Subsequent reads from it will return its default value.
-  public mutating func clearExtractable() {self._extractable = nil}
+  public mutating func clearExtractable() {_uniqueStorage()._extractable = nil}
 
   /// Whether the key may never leave the HSM in the clear (CKA_SENSITIVE); default true.
   public var sensitive: Bool {
-    get {_sensitive ?? false}
-    set {_sensitive = newValue}
+    get {_storage._sensitive ?? false}
+    set {_uniqueStorage()._sensitive = newValue}
   }
   /// Returns true if `sensitive` has been explicitly set.
-  public var hasSensitive: Bool {self._sensitive != nil}
+  public var hasSensitive: Bool {_storage._sensitive != nil}
   /// Clears the value of `sensitive`. Subsequent reads from it will return its default value.
-  public mutating func clearSensitive() {self._sensitive = nil}
+  public mutating func clearSensitive() {_uniqueStorage()._sensitive = nil}
 
   /// Whether its attributes may change at all, only ever towards stricter (CKA_MODIFIABLE);
   /// default true.
   public var modifiable: Bool {
-    get {_modifiable ?? false}
-    set {_modifiable = newValue}
+    get {_storage._modifiable ?? false}
+    set {_uniqueStorage()._modifiable = newValue}
   }
   /// Returns true if `modifiable` has been explicitly set.
-  public var hasModifiable: Bool {self._modifiable != nil}
+  public var hasModifiable: Bool {_storage._modifiable != nil}
   /// Clears the value of `modifiable`. Subsequent reads from it will return its default value.
-  public mutating func clearModifiable() {self._modifiable = nil}
+  public mutating func clearModifiable() {_uniqueStorage()._modifiable = nil}
 
   /// Whether the key may be destroyed (CKA_DESTROYABLE); default true.
   public var destroyable: Bool {
-    get {_destroyable ?? false}
-    set {_destroyable = newValue}
+    get {_storage._destroyable ?? false}
+    set {_uniqueStorage()._destroyable = newValue}
   }
   /// Returns true if `destroyable` has been explicitly set.
-  public var hasDestroyable: Bool {self._destroyable != nil}
+  public var hasDestroyable: Bool {_storage._destroyable != nil}
   /// Clears the value of `destroyable`. Subsequent reads from it will return its default value.
-  public mutating func clearDestroyable() {self._destroyable = nil}
+  public mutating func clearDestroyable() {_uniqueStorage()._destroyable = nil}
 
   /// Not usable before this time; default: at once.
   public var notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_notBeforeTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_notBeforeTime = newValue}
+    get {_storage._notBeforeTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._notBeforeTime = newValue}
   }
   /// Returns true if `notBeforeTime` has been explicitly set.
-  public var hasNotBeforeTime: Bool {self._notBeforeTime != nil}
+  public var hasNotBeforeTime: Bool {_storage._notBeforeTime != nil}
   /// Clears the value of `notBeforeTime`. Subsequent reads from it will return its default value.
-  public mutating func clearNotBeforeTime() {self._notBeforeTime = nil}
+  public mutating func clearNotBeforeTime() {_uniqueStorage()._notBeforeTime = nil}
 
   /// Not usable for originating operations (sign, encrypt, wrap, MAC, derive, encapsulate)
   /// after this time; verifying and decrypting go on. Default: never expires.
   public var expireTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_expireTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_expireTime = newValue}
+    get {_storage._expireTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._expireTime = newValue}
   }
   /// Returns true if `expireTime` has been explicitly set.
-  public var hasExpireTime: Bool {self._expireTime != nil}
+  public var hasExpireTime: Bool {_storage._expireTime != nil}
   /// Clears the value of `expireTime`. Subsequent reads from it will return its default value.
-  public mutating func clearExpireTime() {self._expireTime = nil}
+  public mutating func clearExpireTime() {_uniqueStorage()._expireTime = nil}
 
   /// The length of a generic secret in bytes, 16 to 128 (default 32); only for
   /// KEY_ALGORITHM_GENERIC_SECRET, ignored for others.
   public var secretLengthBytes: UInt32 {
-    get {_secretLengthBytes ?? 0}
-    set {_secretLengthBytes = newValue}
+    get {_storage._secretLengthBytes ?? 0}
+    set {_uniqueStorage()._secretLengthBytes = newValue}
   }
   /// Returns true if `secretLengthBytes` has been explicitly set.
-  public var hasSecretLengthBytes: Bool {self._secretLengthBytes != nil}
+  public var hasSecretLengthBytes: Bool {_storage._secretLengthBytes != nil}
   /// Clears the value of `secretLengthBytes`. Subsequent reads from it will return its default value.
-  public mutating func clearSecretLengthBytes() {self._secretLengthBytes = nil}
+  public mutating func clearSecretLengthBytes() {_uniqueStorage()._secretLengthBytes = nil}
 
   /// Whether the key is stored; false makes a session object, never stored, gone when the
   /// session closes or expires (CKA_TOKEN). Default true.
   public var persistent: Bool {
-    get {_persistent ?? false}
-    set {_persistent = newValue}
+    get {_storage._persistent ?? false}
+    set {_uniqueStorage()._persistent = newValue}
   }
   /// Returns true if `persistent` has been explicitly set.
-  public var hasPersistent: Bool {self._persistent != nil}
+  public var hasPersistent: Bool {_storage._persistent != nil}
   /// Clears the value of `persistent`. Subsequent reads from it will return its default value.
-  public mutating func clearPersistent() {self._persistent = nil}
+  public mutating func clearPersistent() {_uniqueStorage()._persistent = nil}
+
+  /// Who must approve what the key does (see ApprovalService); unset: an ungoverned key.
+  /// A governed key is never extractable (extractable is ignored) and must be persistent.
+  public var policy: Redoubt_V1_KeyPolicy {
+    get {_storage._policy ?? Redoubt_V1_KeyPolicy()}
+    set {_uniqueStorage()._policy = newValue}
+  }
+  /// Returns true if `policy` has been explicitly set.
+  public var hasPolicy: Bool {_storage._policy != nil}
+  /// Clears the value of `policy`. Subsequent reads from it will return its default value.
+  public mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _extractable: Bool? = nil
-  fileprivate var _sensitive: Bool? = nil
-  fileprivate var _modifiable: Bool? = nil
-  fileprivate var _destroyable: Bool? = nil
-  fileprivate var _notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _secretLengthBytes: UInt32? = nil
-  fileprivate var _persistent: Bool? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Approvers of which at least `quorum` must approve (M of N).
+public nonisolated struct Redoubt_V1_ApproverGroup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Approver names, as registered with ApprovalService.RegisterApprover; 1 to 32, no repeats.
+  public var approvers: [String] = []
+
+  /// How many of them must approve: 1 to the number of approvers.
+  public var quorum: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Groups that must all reach their quorum (AND), with a timelock and a timeout counted
+/// from the request's submission.
+public nonisolated struct Redoubt_V1_ApprovalToken: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 8 groups; an approver appears in at most one of them.
+  public var groups: [Redoubt_V1_ApproverGroup] = []
+
+  /// How long after the request the operation may run at the earliest; 0 to 366 days.
+  public var timelock: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_timelock ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_timelock = newValue}
+  }
+  /// Returns true if `timelock` has been explicitly set.
+  public var hasTimelock: Bool {self._timelock != nil}
+  /// Clears the value of `timelock`. Subsequent reads from it will return its default value.
+  public mutating func clearTimelock() {self._timelock = nil}
+
+  /// How long after the request approvals may arrive; 1 s to 366 days; required.
+  public var timeout: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_timeout = newValue}
+  }
+  /// Returns true if `timeout` has been explicitly set.
+  public var hasTimeout: Bool {self._timeout != nil}
+  /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeout() {self._timeout = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _timelock: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
+/// Alternatives: any one satisfied token suffices. No tokens: no approval needed.
+public nonisolated struct Redoubt_V1_ApprovalRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 to 8 tokens (OR).
+  public var tokens: [Redoubt_V1_ApprovalToken] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A key's approval policy: one rule per kind of operation. Changes only through `modify`.
+public nonisolated struct Redoubt_V1_KeyPolicy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Every use of the key (sign, decrypt, MAC…).
+  public var use: Redoubt_V1_ApprovalRule {
+    get {_use ?? Redoubt_V1_ApprovalRule()}
+    set {_use = newValue}
+  }
+  /// Returns true if `use` has been explicitly set.
+  public var hasUse: Bool {self._use != nil}
+  /// Clears the value of `use`. Subsequent reads from it will return its default value.
+  public mutating func clearUse() {self._use = nil}
+
+  /// Blocking the key.
+  public var block: Redoubt_V1_ApprovalRule {
+    get {_block ?? Redoubt_V1_ApprovalRule()}
+    set {_block = newValue}
+  }
+  /// Returns true if `block` has been explicitly set.
+  public var hasBlock: Bool {self._block != nil}
+  /// Clears the value of `block`. Subsequent reads from it will return its default value.
+  public mutating func clearBlock() {self._block = nil}
+
+  /// Unblocking the key.
+  public var unblock: Redoubt_V1_ApprovalRule {
+    get {_unblock ?? Redoubt_V1_ApprovalRule()}
+    set {_unblock = newValue}
+  }
+  /// Returns true if `unblock` has been explicitly set.
+  public var hasUnblock: Bool {self._unblock != nil}
+  /// Clears the value of `unblock`. Subsequent reads from it will return its default value.
+  public mutating func clearUnblock() {self._unblock = nil}
+
+  /// Changing its attributes or this policy.
+  public var modify: Redoubt_V1_ApprovalRule {
+    get {_modify ?? Redoubt_V1_ApprovalRule()}
+    set {_modify = newValue}
+  }
+  /// Returns true if `modify` has been explicitly set.
+  public var hasModify: Bool {self._modify != nil}
+  /// Clears the value of `modify`. Subsequent reads from it will return its default value.
+  public mutating func clearModify() {self._modify = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _use: Redoubt_V1_ApprovalRule? = nil
+  fileprivate var _block: Redoubt_V1_ApprovalRule? = nil
+  fileprivate var _unblock: Redoubt_V1_ApprovalRule? = nil
+  fileprivate var _modify: Redoubt_V1_ApprovalRule? = nil
 }
 
 /// A public key.
@@ -1233,6 +1371,16 @@ public nonisolated struct Redoubt_V1_KeyInfo: @unchecked Sendable {
   public var hasPublicKey: Bool {_storage._publicKey != nil}
   /// Clears the value of `publicKey`. Subsequent reads from it will return its default value.
   public mutating func clearPublicKey() {_uniqueStorage()._publicKey = nil}
+
+  /// The key's approval policy; unset for an ungoverned key.
+  public var policy: Redoubt_V1_KeyPolicy {
+    get {_storage._policy ?? Redoubt_V1_KeyPolicy()}
+    set {_uniqueStorage()._policy = newValue}
+  }
+  /// Returns true if `policy` has been explicitly set.
+  public var hasPolicy: Bool {_storage._policy != nil}
+  /// Clears the value of `policy`. Subsequent reads from it will return its default value.
+  public mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1629,7 +1777,154 @@ nonisolated extension Redoubt_V1_SigningInput: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeySpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}algorithm\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}secret_length_bytes\0\u{1}persistent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}algorithm\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}secret_length_bytes\0\u{1}persistent\0\u{1}policy\0")
+
+  fileprivate class _StorageClass {
+    var _algorithm: Redoubt_V1_KeyAlgorithm = .unspecified
+    var _label: String = String()
+    var _usages: [Redoubt_V1_KeyUsage] = []
+    var _extractable: Bool? = nil
+    var _sensitive: Bool? = nil
+    var _modifiable: Bool? = nil
+    var _destroyable: Bool? = nil
+    var _notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _secretLengthBytes: UInt32? = nil
+    var _persistent: Bool? = nil
+    var _policy: Redoubt_V1_KeyPolicy? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _algorithm = source._algorithm
+      _label = source._label
+      _usages = source._usages
+      _extractable = source._extractable
+      _sensitive = source._sensitive
+      _modifiable = source._modifiable
+      _destroyable = source._destroyable
+      _notBeforeTime = source._notBeforeTime
+      _expireTime = source._expireTime
+      _secretLengthBytes = source._secretLengthBytes
+      _persistent = source._persistent
+      _policy = source._policy
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._algorithm) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._label) }()
+        case 3: try { try decoder.decodeRepeatedEnumField(value: &_storage._usages) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._extractable) }()
+        case 5: try { try decoder.decodeSingularBoolField(value: &_storage._sensitive) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._modifiable) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._destroyable) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._notBeforeTime) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._expireTime) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._secretLengthBytes) }()
+        case 11: try { try decoder.decodeSingularBoolField(value: &_storage._persistent) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._policy) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._algorithm != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._algorithm, fieldNumber: 1)
+      }
+      if !_storage._label.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._label, fieldNumber: 2)
+      }
+      if !_storage._usages.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._usages, fieldNumber: 3)
+      }
+      try { if let v = _storage._extractable {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._sensitive {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._modifiable {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._destroyable {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._notBeforeTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._expireTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._secretLengthBytes {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._persistent {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._policy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_KeySpec, rhs: Redoubt_V1_KeySpec) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._algorithm != rhs_storage._algorithm {return false}
+        if _storage._label != rhs_storage._label {return false}
+        if _storage._usages != rhs_storage._usages {return false}
+        if _storage._extractable != rhs_storage._extractable {return false}
+        if _storage._sensitive != rhs_storage._sensitive {return false}
+        if _storage._modifiable != rhs_storage._modifiable {return false}
+        if _storage._destroyable != rhs_storage._destroyable {return false}
+        if _storage._notBeforeTime != rhs_storage._notBeforeTime {return false}
+        if _storage._expireTime != rhs_storage._expireTime {return false}
+        if _storage._secretLengthBytes != rhs_storage._secretLengthBytes {return false}
+        if _storage._persistent != rhs_storage._persistent {return false}
+        if _storage._policy != rhs_storage._policy {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApproverGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApproverGroup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}approvers\0\u{1}quorum\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1637,17 +1932,44 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.algorithm) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
-      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.usages) }()
-      case 4: try { try decoder.decodeSingularBoolField(value: &self._extractable) }()
-      case 5: try { try decoder.decodeSingularBoolField(value: &self._sensitive) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self._modifiable) }()
-      case 7: try { try decoder.decodeSingularBoolField(value: &self._destroyable) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._notBeforeTime) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._expireTime) }()
-      case 10: try { try decoder.decodeSingularUInt32Field(value: &self._secretLengthBytes) }()
-      case 11: try { try decoder.decodeSingularBoolField(value: &self._persistent) }()
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.approvers) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.quorum) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.approvers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.approvers, fieldNumber: 1)
+    }
+    if self.quorum != 0 {
+      try visitor.visitSingularUInt32Field(value: self.quorum, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApproverGroup, rhs: Redoubt_V1_ApproverGroup) -> Bool {
+    if lhs.approvers != rhs.approvers {return false}
+    if lhs.quorum != rhs.quorum {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalToken: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalToken"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}groups\0\u{1}timelock\0\u{1}timeout\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.groups) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._timelock) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
       default: break
       }
     }
@@ -1658,54 +1980,101 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if self.algorithm != .unspecified {
-      try visitor.visitSingularEnumField(value: self.algorithm, fieldNumber: 1)
+    if !self.groups.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.groups, fieldNumber: 1)
     }
-    if !self.label.isEmpty {
-      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
-    }
-    if !self.usages.isEmpty {
-      try visitor.visitPackedEnumField(value: self.usages, fieldNumber: 3)
-    }
-    try { if let v = self._extractable {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+    try { if let v = self._timelock {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
-    try { if let v = self._sensitive {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._modifiable {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._destroyable {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._notBeforeTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._expireTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._secretLengthBytes {
-      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._persistent {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 11)
+    try { if let v = self._timeout {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Redoubt_V1_KeySpec, rhs: Redoubt_V1_KeySpec) -> Bool {
-    if lhs.algorithm != rhs.algorithm {return false}
-    if lhs.label != rhs.label {return false}
-    if lhs.usages != rhs.usages {return false}
-    if lhs._extractable != rhs._extractable {return false}
-    if lhs._sensitive != rhs._sensitive {return false}
-    if lhs._modifiable != rhs._modifiable {return false}
-    if lhs._destroyable != rhs._destroyable {return false}
-    if lhs._notBeforeTime != rhs._notBeforeTime {return false}
-    if lhs._expireTime != rhs._expireTime {return false}
-    if lhs._secretLengthBytes != rhs._secretLengthBytes {return false}
-    if lhs._persistent != rhs._persistent {return false}
+  public static func ==(lhs: Redoubt_V1_ApprovalToken, rhs: Redoubt_V1_ApprovalToken) -> Bool {
+    if lhs.groups != rhs.groups {return false}
+    if lhs._timelock != rhs._timelock {return false}
+    if lhs._timeout != rhs._timeout {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tokens\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tokens) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tokens.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tokens, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalRule, rhs: Redoubt_V1_ApprovalRule) -> Bool {
+    if lhs.tokens != rhs.tokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_KeyPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}use\0\u{1}block\0\u{1}unblock\0\u{1}modify\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._use) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._block) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._unblock) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._modify) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._use {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._block {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._unblock {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._modify {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_KeyPolicy, rhs: Redoubt_V1_KeyPolicy) -> Bool {
+    if lhs._use != rhs._use {return false}
+    if lhs._block != rhs._block {return false}
+    if lhs._unblock != rhs._unblock {return false}
+    if lhs._modify != rhs._modify {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1748,7 +2117,7 @@ nonisolated extension Redoubt_V1_PublicKey: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}label\0\u{1}algorithm\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{3}never_extractable\0\u{3}always_sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{1}local\0\u{3}not_before_time\0\u{3}expire_time\0\u{1}state\0\u{3}latest_version\0\u{3}minimum_version\0\u{1}persistent\0\u{3}create_time\0\u{3}public_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}label\0\u{1}algorithm\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{3}never_extractable\0\u{3}always_sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{1}local\0\u{3}not_before_time\0\u{3}expire_time\0\u{1}state\0\u{3}latest_version\0\u{3}minimum_version\0\u{1}persistent\0\u{3}create_time\0\u{3}public_key\0\u{1}policy\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1770,6 +2139,7 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
     var _persistent: Bool = false
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _publicKey: Redoubt_V1_PublicKey? = nil
+    var _policy: Redoubt_V1_KeyPolicy? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1799,6 +2169,7 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
       _persistent = source._persistent
       _createTime = source._createTime
       _publicKey = source._publicKey
+      _policy = source._policy
     }
   }
 
@@ -1836,6 +2207,7 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._persistent) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._publicKey) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._policy) }()
         default: break
         }
       }
@@ -1905,6 +2277,9 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._publicKey {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
       } }()
+      try { if let v = _storage._policy {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1933,6 +2308,7 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._persistent != rhs_storage._persistent {return false}
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._publicKey != rhs_storage._publicKey {return false}
+        if _storage._policy != rhs_storage._policy {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -328,53 +328,41 @@ public nonisolated struct Redoubt_V1_WrapResponse: Sendable {
 }
 
 /// Unwraps a key into a new key object.
-public nonisolated struct Redoubt_V1_UnwrapRequest: @unchecked Sendable {
+public nonisolated struct Redoubt_V1_UnwrapRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The id of the key it was wrapped under (unwrap usage).
-  public var wrappingKeyID: String {
-    get {_storage._wrappingKeyID}
-    set {_uniqueStorage()._wrappingKeyID = newValue}
-  }
+  public var wrappingKeyID: String = String()
 
   /// The scheme it was wrapped with.
-  public var scheme: Redoubt_V1_WrapScheme {
-    get {_storage._scheme}
-    set {_uniqueStorage()._scheme = newValue}
-  }
+  public var scheme: Redoubt_V1_WrapScheme = .unspecified
 
   /// The versioned blob from Wrap or KeyService.ExportWrapped (or made the same way
   /// elsewhere): once unwrapped, PKCS#8 DER for an asymmetric key, raw bytes for a secret key.
-  public var wrappedKey: Data {
-    get {_storage._wrappedKey}
-    set {_uniqueStorage()._wrappedKey = newValue}
-  }
+  public var wrappedKey: Data = Data()
 
   /// The new key object's algorithm and attributes; the unwrapped material must be of
   /// that algorithm.
   public var spec: Redoubt_V1_KeySpec {
-    get {_storage._spec ?? Redoubt_V1_KeySpec()}
-    set {_uniqueStorage()._spec = newValue}
+    get {_spec ?? Redoubt_V1_KeySpec()}
+    set {_spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {_storage._spec != nil}
+  public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+  public mutating func clearSpec() {self._spec = nil}
 
   /// An optional client-chosen id (1 to 128 bytes) that makes retries safe: a retry with the
   /// same id returns the key the first attempt created. Only for persistent keys.
-  public var requestID: String {
-    get {_storage._requestID}
-    set {_uniqueStorage()._requestID = newValue}
-  }
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _spec: Redoubt_V1_KeySpec? = nil
 }
 
 /// The key just unwrapped.
@@ -455,59 +443,55 @@ public nonisolated struct Redoubt_V1_KeyDerivation: Sendable {
 }
 
 /// Derives a key by key agreement.
-public nonisolated struct Redoubt_V1_DeriveKeyRequest: @unchecked Sendable {
+public nonisolated struct Redoubt_V1_DeriveKeyRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The id of the private key (derive usage: P-256, P-384, P-521 or X25519).
-  public var keyID: String {
-    get {_storage._keyID}
-    set {_uniqueStorage()._keyID = newValue}
-  }
+  public var keyID: String = String()
 
   /// The peer's public key, of the same algorithm.
   public var peerPublicKey: Redoubt_V1_PublicKey {
-    get {_storage._peerPublicKey ?? Redoubt_V1_PublicKey()}
-    set {_uniqueStorage()._peerPublicKey = newValue}
+    get {_peerPublicKey ?? Redoubt_V1_PublicKey()}
+    set {_peerPublicKey = newValue}
   }
   /// Returns true if `peerPublicKey` has been explicitly set.
-  public var hasPeerPublicKey: Bool {_storage._peerPublicKey != nil}
+  public var hasPeerPublicKey: Bool {self._peerPublicKey != nil}
   /// Clears the value of `peerPublicKey`. Subsequent reads from it will return its default value.
-  public mutating func clearPeerPublicKey() {_uniqueStorage()._peerPublicKey = nil}
+  public mutating func clearPeerPublicKey() {self._peerPublicKey = nil}
 
   /// The KDF applied to the shared secret.
   public var derivation: Redoubt_V1_KeyDerivation {
-    get {_storage._derivation ?? Redoubt_V1_KeyDerivation()}
-    set {_uniqueStorage()._derivation = newValue}
+    get {_derivation ?? Redoubt_V1_KeyDerivation()}
+    set {_derivation = newValue}
   }
   /// Returns true if `derivation` has been explicitly set.
-  public var hasDerivation: Bool {_storage._derivation != nil}
+  public var hasDerivation: Bool {self._derivation != nil}
   /// Clears the value of `derivation`. Subsequent reads from it will return its default value.
-  public mutating func clearDerivation() {_uniqueStorage()._derivation = nil}
+  public mutating func clearDerivation() {self._derivation = nil}
 
   /// The new key object: a secret-key algorithm (AES or a generic secret) and attributes.
   public var spec: Redoubt_V1_KeySpec {
-    get {_storage._spec ?? Redoubt_V1_KeySpec()}
-    set {_uniqueStorage()._spec = newValue}
+    get {_spec ?? Redoubt_V1_KeySpec()}
+    set {_spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {_storage._spec != nil}
+  public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+  public mutating func clearSpec() {self._spec = nil}
 
   /// An optional client-chosen id (1 to 128 bytes) that makes retries safe: a retry with the
   /// same id returns the key the first attempt created. Only for persistent keys.
-  public var requestID: String {
-    get {_storage._requestID}
-    set {_uniqueStorage()._requestID = newValue}
-  }
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _peerPublicKey: Redoubt_V1_PublicKey? = nil
+  fileprivate var _derivation: Redoubt_V1_KeyDerivation? = nil
+  fileprivate var _spec: Redoubt_V1_KeySpec? = nil
 }
 
 /// The derived key.
@@ -1630,95 +1614,51 @@ nonisolated extension Redoubt_V1_UnwrapRequest: SwiftProtobuf.Message, SwiftProt
   public static let protoMessageName: String = _protobuf_package + ".UnwrapRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wrapping_key_id\0\u{1}scheme\0\u{3}wrapped_key\0\u{1}spec\0\u{3}request_id\0")
 
-  fileprivate class _StorageClass {
-    var _wrappingKeyID: String = String()
-    var _scheme: Redoubt_V1_WrapScheme = .unspecified
-    var _wrappedKey: Data = Data()
-    var _spec: Redoubt_V1_KeySpec? = nil
-    var _requestID: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _wrappingKeyID = source._wrappingKeyID
-      _scheme = source._scheme
-      _wrappedKey = source._wrappedKey
-      _spec = source._spec
-      _requestID = source._requestID
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._wrappingKeyID) }()
-        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._scheme) }()
-        case 3: try { try decoder.decodeSingularBytesField(value: &_storage._wrappedKey) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
-        case 5: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.wrappingKeyID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.scheme) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.wrappedKey) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._wrappingKeyID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._wrappingKeyID, fieldNumber: 1)
-      }
-      if _storage._scheme != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._scheme, fieldNumber: 2)
-      }
-      if !_storage._wrappedKey.isEmpty {
-        try visitor.visitSingularBytesField(value: _storage._wrappedKey, fieldNumber: 3)
-      }
-      try { if let v = _storage._spec {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      if !_storage._requestID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 5)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.wrappingKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.wrappingKeyID, fieldNumber: 1)
+    }
+    if self.scheme != .unspecified {
+      try visitor.visitSingularEnumField(value: self.scheme, fieldNumber: 2)
+    }
+    if !self.wrappedKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.wrappedKey, fieldNumber: 3)
+    }
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_UnwrapRequest, rhs: Redoubt_V1_UnwrapRequest) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._wrappingKeyID != rhs_storage._wrappingKeyID {return false}
-        if _storage._scheme != rhs_storage._scheme {return false}
-        if _storage._wrappedKey != rhs_storage._wrappedKey {return false}
-        if _storage._spec != rhs_storage._spec {return false}
-        if _storage._requestID != rhs_storage._requestID {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.wrappingKeyID != rhs.wrappingKeyID {return false}
+    if lhs.scheme != rhs.scheme {return false}
+    if lhs.wrappedKey != rhs.wrappedKey {return false}
+    if lhs._spec != rhs._spec {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1853,95 +1793,51 @@ nonisolated extension Redoubt_V1_DeriveKeyRequest: SwiftProtobuf.Message, SwiftP
   public static let protoMessageName: String = _protobuf_package + ".DeriveKeyRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{3}peer_public_key\0\u{1}derivation\0\u{1}spec\0\u{3}request_id\0")
 
-  fileprivate class _StorageClass {
-    var _keyID: String = String()
-    var _peerPublicKey: Redoubt_V1_PublicKey? = nil
-    var _derivation: Redoubt_V1_KeyDerivation? = nil
-    var _spec: Redoubt_V1_KeySpec? = nil
-    var _requestID: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _keyID = source._keyID
-      _peerPublicKey = source._peerPublicKey
-      _derivation = source._derivation
-      _spec = source._spec
-      _requestID = source._requestID
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._keyID) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._peerPublicKey) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._derivation) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
-        case 5: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._peerPublicKey) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._derivation) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._keyID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._keyID, fieldNumber: 1)
-      }
-      try { if let v = _storage._peerPublicKey {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._derivation {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      try { if let v = _storage._spec {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      if !_storage._requestID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 5)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.keyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
+    }
+    try { if let v = self._peerPublicKey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._derivation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_DeriveKeyRequest, rhs: Redoubt_V1_DeriveKeyRequest) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._keyID != rhs_storage._keyID {return false}
-        if _storage._peerPublicKey != rhs_storage._peerPublicKey {return false}
-        if _storage._derivation != rhs_storage._derivation {return false}
-        if _storage._spec != rhs_storage._spec {return false}
-        if _storage._requestID != rhs_storage._requestID {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.keyID != rhs.keyID {return false}
+    if lhs._peerPublicKey != rhs._peerPublicKey {return false}
+    if lhs._derivation != rhs._derivation {return false}
+    if lhs._spec != rhs._spec {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -100,7 +100,7 @@ public nonisolated struct Redoubt_V1_WrappedKey: Sendable {
 }
 
 /// Imports a key.
-public nonisolated struct Redoubt_V1_ImportKeyRequest: @unchecked Sendable {
+public nonisolated struct Redoubt_V1_ImportKeyRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -109,62 +109,56 @@ public nonisolated struct Redoubt_V1_ImportKeyRequest: @unchecked Sendable {
   /// A key imported from a public key can only verify, encrypt, wrap or encapsulate: for it,
   /// empty usages mean those of the algorithm's usages.
   public var spec: Redoubt_V1_KeySpec {
-    get {_storage._spec ?? Redoubt_V1_KeySpec()}
-    set {_uniqueStorage()._spec = newValue}
+    get {_spec ?? Redoubt_V1_KeySpec()}
+    set {_spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {_storage._spec != nil}
+  public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+  public mutating func clearSpec() {self._spec = nil}
 
   /// The key material; exactly one is required.
-  public var material: OneOf_Material? {
-    get {return _storage._material}
-    set {_uniqueStorage()._material = newValue}
-  }
+  public var material: Redoubt_V1_ImportKeyRequest.OneOf_Material? = nil
 
   /// A private key, PKCS#8 DER (RFC 5208/5958).
   public var pkcs8Der: Data {
     get {
-      if case .pkcs8Der(let v)? = _storage._material {return v}
+      if case .pkcs8Der(let v)? = material {return v}
       return Data()
     }
-    set {_uniqueStorage()._material = .pkcs8Der(newValue)}
+    set {material = .pkcs8Der(newValue)}
   }
 
   /// A public key, SubjectPublicKeyInfo DER (RFC 5280).
   public var spkiDer: Data {
     get {
-      if case .spkiDer(let v)? = _storage._material {return v}
+      if case .spkiDer(let v)? = material {return v}
       return Data()
     }
-    set {_uniqueStorage()._material = .spkiDer(newValue)}
+    set {material = .spkiDer(newValue)}
   }
 
   /// The bytes of a secret key: 16, 24 or 32 for AES, 16 to 128 for a generic secret.
   public var secret: Data {
     get {
-      if case .secret(let v)? = _storage._material {return v}
+      if case .secret(let v)? = material {return v}
       return Data()
     }
-    set {_uniqueStorage()._material = .secret(newValue)}
+    set {material = .secret(newValue)}
   }
 
   /// Key bytes wrapped under a key of the partition (as CryptoService.Unwrap).
   public var wrapped: Redoubt_V1_WrappedKey {
     get {
-      if case .wrapped(let v)? = _storage._material {return v}
+      if case .wrapped(let v)? = material {return v}
       return Redoubt_V1_WrappedKey()
     }
-    set {_uniqueStorage()._material = .wrapped(newValue)}
+    set {material = .wrapped(newValue)}
   }
 
   /// An optional client-chosen id (1 to 128 bytes) that makes retries safe: a retry with the
   /// same id returns the key the first attempt created. Only for persistent keys.
-  public var requestID: String {
-    get {_storage._requestID}
-    set {_uniqueStorage()._requestID = newValue}
-  }
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -183,7 +177,7 @@ public nonisolated struct Redoubt_V1_ImportKeyRequest: @unchecked Sendable {
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _spec: Redoubt_V1_KeySpec? = nil
 }
 
 /// The key just imported.
@@ -884,133 +878,93 @@ nonisolated extension Redoubt_V1_ImportKeyRequest: SwiftProtobuf.Message, SwiftP
   public static let protoMessageName: String = _protobuf_package + ".ImportKeyRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{3}pkcs8_der\0\u{3}spki_der\0\u{1}secret\0\u{1}wrapped\0\u{3}request_id\0")
 
-  fileprivate class _StorageClass {
-    var _spec: Redoubt_V1_KeySpec? = nil
-    var _material: Redoubt_V1_ImportKeyRequest.OneOf_Material?
-    var _requestID: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _spec = source._spec
-      _material = source._material
-      _requestID = source._requestID
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
-        case 2: try {
-          var v: Data?
-          try decoder.decodeSingularBytesField(value: &v)
-          if let v = v {
-            if _storage._material != nil {try decoder.handleConflictingOneOf()}
-            _storage._material = .pkcs8Der(v)
-          }
-        }()
-        case 3: try {
-          var v: Data?
-          try decoder.decodeSingularBytesField(value: &v)
-          if let v = v {
-            if _storage._material != nil {try decoder.handleConflictingOneOf()}
-            _storage._material = .spkiDer(v)
-          }
-        }()
-        case 4: try {
-          var v: Data?
-          try decoder.decodeSingularBytesField(value: &v)
-          if let v = v {
-            if _storage._material != nil {try decoder.handleConflictingOneOf()}
-            _storage._material = .secret(v)
-          }
-        }()
-        case 5: try {
-          var v: Redoubt_V1_WrappedKey?
-          var hadOneofValue = false
-          if let current = _storage._material {
-            hadOneofValue = true
-            if case .wrapped(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._material = .wrapped(v)
-          }
-        }()
-        case 6: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 2: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.material != nil {try decoder.handleConflictingOneOf()}
+          self.material = .pkcs8Der(v)
         }
+      }()
+      case 3: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.material != nil {try decoder.handleConflictingOneOf()}
+          self.material = .spkiDer(v)
+        }
+      }()
+      case 4: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.material != nil {try decoder.handleConflictingOneOf()}
+          self.material = .secret(v)
+        }
+      }()
+      case 5: try {
+        var v: Redoubt_V1_WrappedKey?
+        var hadOneofValue = false
+        if let current = self.material {
+          hadOneofValue = true
+          if case .wrapped(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.material = .wrapped(v)
+        }
+      }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._spec {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      switch _storage._material {
-      case .pkcs8Der?: try {
-        guard case .pkcs8Der(let v)? = _storage._material else { preconditionFailure() }
-        try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
-      }()
-      case .spkiDer?: try {
-        guard case .spkiDer(let v)? = _storage._material else { preconditionFailure() }
-        try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
-      }()
-      case .secret?: try {
-        guard case .secret(let v)? = _storage._material else { preconditionFailure() }
-        try visitor.visitSingularBytesField(value: v, fieldNumber: 4)
-      }()
-      case .wrapped?: try {
-        guard case .wrapped(let v)? = _storage._material else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-      }()
-      case nil: break
-      }
-      if !_storage._requestID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 6)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    switch self.material {
+    case .pkcs8Der?: try {
+      guard case .pkcs8Der(let v)? = self.material else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
+    }()
+    case .spkiDer?: try {
+      guard case .spkiDer(let v)? = self.material else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
+    }()
+    case .secret?: try {
+      guard case .secret(let v)? = self.material else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 4)
+    }()
+    case .wrapped?: try {
+      guard case .wrapped(let v)? = self.material else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_ImportKeyRequest, rhs: Redoubt_V1_ImportKeyRequest) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._spec != rhs_storage._spec {return false}
-        if _storage._material != rhs_storage._material {return false}
-        if _storage._requestID != rhs_storage._requestID {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._spec != rhs._spec {return false}
+    if lhs.material != rhs.material {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

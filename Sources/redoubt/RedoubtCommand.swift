@@ -10,6 +10,7 @@ struct RedoubtCommand: AsyncParsableCommand {
             ServeCommand.self, InitCommand.self, PartitionCommand.self, UserCommand.self, KeysCommand.self,
             SignCommand.self, VerifyCommand.self, EncryptCommand.self, DecryptCommand.self,
             AuditCommand.self, BackupCommand.self, BenchCommand.self, DebugCommand.self,
+            ApproveCommand.self, ApproverKeyCommand.self,
         ]
     )
 }

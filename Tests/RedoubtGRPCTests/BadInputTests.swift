@@ -259,6 +259,69 @@ struct BadInputTests {
         Case(rpc: "VerifyAudit", code: .unauthenticated, fragment: missingToken) { h, _, _ in
             _ = try await h.audit.verifyAudit(Redoubt_V1_VerifyAuditRequest(), metadata: ["authorization": "Bearer "])
         },
+        // ApprovalService
+        Case(rpc: "RegisterApprover", code: .invalidArgument, fragment: "approver.public_key is unset") { h, t, _ in
+            var r = Redoubt_V1_RegisterApproverRequest()
+            r.approver.name = "ann"
+            _ = try await h.approvals.registerApprover(r, metadata: t.officer)
+        },
+        Case(rpc: "ListApprovers", code: .unauthenticated, fragment: missingToken) { h, _, _ in
+            _ = try await h.approvals.listApprovers(Redoubt_V1_ListApproversRequest())
+        },
+        Case(rpc: "RemoveApprover", code: .invalidArgument, fragment: "name is empty") { h, t, _ in
+            _ = try await h.approvals.removeApprover(Redoubt_V1_RemoveApproverRequest(), metadata: t.officer)
+        },
+        Case(rpc: "SubmitRequest", code: .invalidArgument, fragment: "operation is unset") { h, t, k in
+            var r = Redoubt_V1_SubmitRequestRequest()
+            r.keyID = k.id
+            _ = try await h.approvals.submitRequest(r, metadata: t.user)
+        },
+        Case(rpc: "SubmitRequest", code: .invalidArgument, fragment: "operation.sign.input.message is 1001 bytes") { h, t, k in
+            var r = Redoubt_V1_SubmitRequestRequest()
+            r.keyID = k.id
+            r.operation.sign.input.message = big
+            r.operation.sign.scheme.ed25519 = .init()
+            _ = try await h.approvals.submitRequest(r, metadata: t.user)
+        },
+        Case(rpc: "SubmitRequest", code: .invalidArgument, fragment: "operation.set_policy.use.tokens[0].timeout is unset") { h, t, k in
+            var r = Redoubt_V1_SubmitRequestRequest()
+            r.keyID = k.id
+            r.operation.setPolicy.use.tokens = [Redoubt_V1_ApprovalToken()]
+            _ = try await h.approvals.submitRequest(r, metadata: t.officer)
+        },
+        Case(rpc: "GetRequest", code: .invalidArgument, fragment: "request_id is empty") { h, t, _ in
+            _ = try await h.approvals.getRequest(Redoubt_V1_GetRequestRequest(), metadata: t.user)
+        },
+        Case(rpc: "ListRequests", code: .invalidArgument, fragment: "limit is 5000") { h, t, _ in
+            var r = Redoubt_V1_ListRequestsRequest()
+            r.limit = 5000
+            _ = try await h.approvals.listRequests(r, metadata: t.user)
+        },
+        Case(rpc: "ApproveRequest", code: .invalidArgument, fragment: "signature is empty") { h, t, _ in
+            var r = Redoubt_V1_DecideRequestRequest()
+            r.requestID = "r00"
+            r.approver = "ann"
+            _ = try await h.approvals.approveRequest(r, metadata: t.officer)
+        },
+        Case(rpc: "RejectRequest", code: .invalidArgument, fragment: "approver is empty") { h, t, _ in
+            var r = Redoubt_V1_DecideRequestRequest()
+            r.requestID = "r00"
+            r.signature = Data([1])
+            _ = try await h.approvals.rejectRequest(r, metadata: t.officer)
+        },
+        Case(rpc: "CreateKey", code: .invalidArgument, fragment: "spec.policy.use.tokens[0].groups[0].approvers") { h, t, _ in
+            var r = Redoubt_V1_CreateKeyRequest()
+            r.spec.algorithm = .ed25519
+            r.spec.label = "governed"
+            var group = Redoubt_V1_ApproverGroup()
+            group.approvers = Array(repeating: "a", count: 33)
+            group.quorum = 1
+            var token = Redoubt_V1_ApprovalToken()
+            token.groups = [group]
+            token.timeout = Google_Protobuf_Duration(seconds: 60, nanos: 0)
+            r.spec.policy.use.tokens = [token]
+            _ = try await h.keys.createKey(r, metadata: t.officer)
+        },
         // BackupService
         Case(rpc: "CreateBackup", code: .invalidArgument, fragment: "path must stay inside the server's backup folder") { h, t, _ in
             try await h.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "a/../../etc/x", partition: nil, overwrite: true),
@@ -277,7 +340,7 @@ struct BadInputTests {
         let all = [Redoubt_V1_SessionService.Method.descriptors, Redoubt_V1_PartitionService.Method.descriptors,
                    Redoubt_V1_UserService.Method.descriptors, Redoubt_V1_KeyService.Method.descriptors,
                    Redoubt_V1_CryptoService.Method.descriptors, Redoubt_V1_AuditService.Method.descriptors,
-                   Redoubt_V1_BackupService.Method.descriptors].flatMap { $0.map(\.method) }
+                   Redoubt_V1_BackupService.Method.descriptors, Redoubt_V1_ApprovalService.Method.descriptors].flatMap { $0.map(\.method) }
         #expect(Set(all).subtracting(rpcs).isEmpty, "no bad-input case for \(Set(all).subtracting(rpcs).sorted())")
 
         try await BrokerHarness.run(limits: Self.limits) { h in

@@ -30,6 +30,7 @@ struct BrokerHarness: Sendable {
     var crypto: Redoubt_V1_CryptoService.Client<Transport> { .init(wrapping: grpc) }
     var audit: Redoubt_V1_AuditService.Client<Transport> { .init(wrapping: grpc) }
     var backups: Redoubt_V1_BackupService.Client<Transport> { .init(wrapping: grpc) }
+    var approvals: Redoubt_V1_ApprovalService.Client<Transport> { .init(wrapping: grpc) }
 
     /// Runs `body` against a fresh broker; shuts everything down afterwards.
     static func run(limits: BrokerLimits = .defaults, backups: Bool = true, clock: TestClock? = nil, tls: TLSFixtures? = nil,

@@ -172,6 +172,186 @@ void   redoubt__v1__key_spec__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__key_spec__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__approver_group__init
+                     (Redoubt__V1__ApproverGroup         *message)
+{
+  static const Redoubt__V1__ApproverGroup init_value = REDOUBT__V1__APPROVER_GROUP__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approver_group__get_packed_size
+                     (const Redoubt__V1__ApproverGroup *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approver_group__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approver_group__pack
+                     (const Redoubt__V1__ApproverGroup *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approver_group__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approver_group__pack_to_buffer
+                     (const Redoubt__V1__ApproverGroup *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approver_group__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApproverGroup *
+       redoubt__v1__approver_group__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApproverGroup *)
+     protobuf_c_message_unpack (&redoubt__v1__approver_group__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approver_group__free_unpacked
+                     (Redoubt__V1__ApproverGroup *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approver_group__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__approval_token__init
+                     (Redoubt__V1__ApprovalToken         *message)
+{
+  static const Redoubt__V1__ApprovalToken init_value = REDOUBT__V1__APPROVAL_TOKEN__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approval_token__get_packed_size
+                     (const Redoubt__V1__ApprovalToken *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_token__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approval_token__pack
+                     (const Redoubt__V1__ApprovalToken *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_token__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approval_token__pack_to_buffer
+                     (const Redoubt__V1__ApprovalToken *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_token__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApprovalToken *
+       redoubt__v1__approval_token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApprovalToken *)
+     protobuf_c_message_unpack (&redoubt__v1__approval_token__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approval_token__free_unpacked
+                     (Redoubt__V1__ApprovalToken *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approval_token__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__approval_rule__init
+                     (Redoubt__V1__ApprovalRule         *message)
+{
+  static const Redoubt__V1__ApprovalRule init_value = REDOUBT__V1__APPROVAL_RULE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approval_rule__get_packed_size
+                     (const Redoubt__V1__ApprovalRule *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_rule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approval_rule__pack
+                     (const Redoubt__V1__ApprovalRule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_rule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approval_rule__pack_to_buffer
+                     (const Redoubt__V1__ApprovalRule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_rule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApprovalRule *
+       redoubt__v1__approval_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApprovalRule *)
+     protobuf_c_message_unpack (&redoubt__v1__approval_rule__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approval_rule__free_unpacked
+                     (Redoubt__V1__ApprovalRule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approval_rule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__key_policy__init
+                     (Redoubt__V1__KeyPolicy         *message)
+{
+  static const Redoubt__V1__KeyPolicy init_value = REDOUBT__V1__KEY_POLICY__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__key_policy__get_packed_size
+                     (const Redoubt__V1__KeyPolicy *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_policy__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__key_policy__pack
+                     (const Redoubt__V1__KeyPolicy *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_policy__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__key_policy__pack_to_buffer
+                     (const Redoubt__V1__KeyPolicy *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_policy__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__KeyPolicy *
+       redoubt__v1__key_policy__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__KeyPolicy *)
+     protobuf_c_message_unpack (&redoubt__v1__key_policy__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__key_policy__free_unpacked
+                     (Redoubt__V1__KeyPolicy *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__key_policy__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   redoubt__v1__public_key__init
                      (Redoubt__V1__PublicKey         *message)
 {
@@ -644,7 +824,7 @@ const ProtobufCMessageDescriptor redoubt__v1__signing_input__descriptor =
   (ProtobufCMessageInit) redoubt__v1__signing_input__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[11] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[12] =
 {
   {
     "algorithm",
@@ -778,6 +958,18 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[1
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "policy",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeySpec, policy),
+    &redoubt__v1__key_policy__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_spec__field_indices_by_name[] = {
   0,   /* field[0] = algorithm */
@@ -788,6 +980,7 @@ static const unsigned redoubt__v1__key_spec__field_indices_by_name[] = {
   5,   /* field[5] = modifiable */
   7,   /* field[7] = not_before_time */
   10,   /* field[10] = persistent */
+  11,   /* field[11] = policy */
   9,   /* field[9] = secret_length_bytes */
   4,   /* field[4] = sensitive */
   2,   /* field[2] = usages */
@@ -795,7 +988,7 @@ static const unsigned redoubt__v1__key_spec__field_indices_by_name[] = {
 static const ProtobufCIntRange redoubt__v1__key_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_spec__descriptor =
 {
@@ -805,11 +998,241 @@ const ProtobufCMessageDescriptor redoubt__v1__key_spec__descriptor =
   "Redoubt__V1__KeySpec",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeySpec),
-  11,
+  12,
   redoubt__v1__key_spec__field_descriptors,
   redoubt__v1__key_spec__field_indices_by_name,
   1,  redoubt__v1__key_spec__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__key_spec__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approver_group__field_descriptors[2] =
+{
+  {
+    "approvers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__ApproverGroup, n_approvers),
+    offsetof(Redoubt__V1__ApproverGroup, approvers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quorum",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApproverGroup, quorum),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approver_group__field_indices_by_name[] = {
+  0,   /* field[0] = approvers */
+  1,   /* field[1] = quorum */
+};
+static const ProtobufCIntRange redoubt__v1__approver_group__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approver_group__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApproverGroup",
+  "ApproverGroup",
+  "Redoubt__V1__ApproverGroup",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApproverGroup),
+  2,
+  redoubt__v1__approver_group__field_descriptors,
+  redoubt__v1__approver_group__field_indices_by_name,
+  1,  redoubt__v1__approver_group__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approver_group__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_token__field_descriptors[3] =
+{
+  {
+    "groups",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalToken, n_groups),
+    offsetof(Redoubt__V1__ApprovalToken, groups),
+    &redoubt__v1__approver_group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timelock",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalToken, timelock),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timeout",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalToken, timeout),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_token__field_indices_by_name[] = {
+  0,   /* field[0] = groups */
+  1,   /* field[1] = timelock */
+  2,   /* field[2] = timeout */
+};
+static const ProtobufCIntRange redoubt__v1__approval_token__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_token__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalToken",
+  "ApprovalToken",
+  "Redoubt__V1__ApprovalToken",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalToken),
+  3,
+  redoubt__v1__approval_token__field_descriptors,
+  redoubt__v1__approval_token__field_indices_by_name,
+  1,  redoubt__v1__approval_token__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_token__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_rule__field_descriptors[1] =
+{
+  {
+    "tokens",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalRule, n_tokens),
+    offsetof(Redoubt__V1__ApprovalRule, tokens),
+    &redoubt__v1__approval_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_rule__field_indices_by_name[] = {
+  0,   /* field[0] = tokens */
+};
+static const ProtobufCIntRange redoubt__v1__approval_rule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_rule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalRule",
+  "ApprovalRule",
+  "Redoubt__V1__ApprovalRule",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalRule),
+  1,
+  redoubt__v1__approval_rule__field_descriptors,
+  redoubt__v1__approval_rule__field_indices_by_name,
+  1,  redoubt__v1__approval_rule__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_rule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__key_policy__field_descriptors[4] =
+{
+  {
+    "use",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyPolicy, use),
+    &redoubt__v1__approval_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "block",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyPolicy, block),
+    &redoubt__v1__approval_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unblock",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyPolicy, unblock),
+    &redoubt__v1__approval_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "modify",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyPolicy, modify),
+    &redoubt__v1__approval_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__key_policy__field_indices_by_name[] = {
+  1,   /* field[1] = block */
+  3,   /* field[3] = modify */
+  2,   /* field[2] = unblock */
+  0,   /* field[0] = use */
+};
+static const ProtobufCIntRange redoubt__v1__key_policy__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__key_policy__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.KeyPolicy",
+  "KeyPolicy",
+  "Redoubt__V1__KeyPolicy",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__KeyPolicy),
+  4,
+  redoubt__v1__key_policy__field_descriptors,
+  redoubt__v1__key_policy__field_indices_by_name,
+  1,  redoubt__v1__key_policy__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__key_policy__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor redoubt__v1__public_key__field_descriptors[2] =
@@ -863,7 +1286,7 @@ const ProtobufCMessageDescriptor redoubt__v1__public_key__descriptor =
   (ProtobufCMessageInit) redoubt__v1__public_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[19] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[20] =
 {
   {
     "id",
@@ -1093,6 +1516,18 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "policy",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyInfo, policy),
+    &redoubt__v1__key_policy__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_info__field_indices_by_name[] = {
   2,   /* field[2] = algorithm */
@@ -1110,6 +1545,7 @@ static const unsigned redoubt__v1__key_info__field_indices_by_name[] = {
   6,   /* field[6] = never_extractable */
   11,   /* field[11] = not_before_time */
   16,   /* field[16] = persistent */
+  19,   /* field[19] = policy */
   18,   /* field[18] = public_key */
   5,   /* field[5] = sensitive */
   13,   /* field[13] = state */
@@ -1118,7 +1554,7 @@ static const unsigned redoubt__v1__key_info__field_indices_by_name[] = {
 static const ProtobufCIntRange redoubt__v1__key_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor =
 {
@@ -1128,7 +1564,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor =
   "Redoubt__V1__KeyInfo",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeyInfo),
-  19,
+  20,
   redoubt__v1__key_info__field_descriptors,
   redoubt__v1__key_info__field_indices_by_name,
   1,  redoubt__v1__key_info__number_ranges,

@@ -254,13 +254,16 @@ public struct KeySpec: Sendable, Hashable {
     /// A client request id (1–128 characters): a retried create with the same id returns the
     /// key the first attempt made instead of making a second.
     public var requestID: String?
+    /// Who must approve what the key does (see ``ApprovalHSM``); a key with a policy is never
+    /// extractable, whatever ``extractable`` says, and must be persistent.
+    public var policy: KeyPolicy?
 
     /// A spec with the algorithm's full capabilities, sensitive, not extractable, modifiable,
     /// destroyable and persistent.
     public init(algorithm: KeyAlgorithm, label: String, usage: KeyUsage? = nil, extractable: Bool = false,
                 sensitive: Bool = true, modifiable: Bool = true, destroyable: Bool = true,
                 notBefore: Date? = nil, expiresAt: Date? = nil, secretByteCount: Int? = nil,
-                persistent: Bool = true, requestID: String? = nil) {
+                persistent: Bool = true, requestID: String? = nil, policy: KeyPolicy? = nil) {
         self.algorithm = algorithm
         self.label = label
         self.usage = usage ?? algorithm.capabilities
@@ -273,6 +276,7 @@ public struct KeySpec: Sendable, Hashable {
         self.secretByteCount = secretByteCount
         self.persistent = persistent
         self.requestID = requestID
+        self.policy = policy
     }
 }
 
@@ -316,9 +320,11 @@ public struct KeyInfo: Sendable, Hashable {
     public var createdAt: Date
     /// The public key of the latest version, for asymmetric keys.
     public var publicKey: PublicKey?
+    /// The key's approval policy, if it is governed.
+    public var policy: KeyPolicy?
 
     /// Creates a value (for ``HSM`` implementations and tests).
-    public init(id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool, modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int, minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil) {
+    public init(id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool, modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int, minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil, policy: KeyPolicy? = nil) {
         self.id = id
         self.label = label
         self.algorithm = algorithm
@@ -338,6 +344,7 @@ public struct KeyInfo: Sendable, Hashable {
         self.persistent = persistent
         self.createdAt = createdAt
         self.publicKey = publicKey
+        self.policy = policy
     }
 }
 

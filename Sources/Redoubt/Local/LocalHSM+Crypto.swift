@@ -4,12 +4,17 @@ extension LocalHSM {
     /// Checks that `key` may do `usage` now and returns the material of `version` (latest if nil).
     /// Originating uses (sign, encrypt, wrap, MAC, derive) stop at expiry; verify, decrypt and
     /// unwrap go on, as NIST SP 800-57 allows for protected data.
-    func usableMaterial(_ key: LoadedKey, _ usage: KeyUsage, originating: Bool, version: Int? = nil) throws -> (LoadedMaterial, Int) {
+    /// A key whose policy governs its use is refused unless `approved` (a request's execution).
+    func usableMaterial(_ key: LoadedKey, _ usage: KeyUsage, originating: Bool, version: Int? = nil,
+                        approved: Bool = false) throws -> (LoadedMaterial, Int) {
         let r = key.record
         switch r.state {
         case .active: break
         case .blocked: throw HSMError.precondition("key '\(r.id)' is blocked")
         case .destroyed: throw HSMError.precondition("key '\(r.id)' is destroyed (in the trash)")
+        }
+        if !approved, let policy = r.policy, !policy.use.isEmpty {
+            throw HSMError.precondition("key '\(r.id)' is governed by an approval policy: submit the operation as a request (submitRequest) and collect its approvals")
         }
         let now = self.now
         if let nb = r.notBefore, now < nb { throw HSMError.precondition("key '\(r.id)' is not valid before \(nb)") }
@@ -56,11 +61,14 @@ extension LocalHSM {
     }
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
-        try await use(session, key, "key.sign") { _, k in
-            let (material, version) = try usableMaterial(k, .sign, originating: true)
-            guard case .privateKey(let pk) = material else { throw HSMError.precondition("key '\(key)' cannot sign") }
-            return SignatureResult(signature: try SigningKey(pk).signature(for: input, scheme: scheme), version: version)
-        }
+        try await use(session, key, "key.sign") { _, k in try signing(k, input: input, scheme: scheme) }
+    }
+
+    /// Signs with `k` (for a direct call, or a request's execution when `approved`).
+    func signing(_ k: LoadedKey, input: SigningInput, scheme: SignatureScheme, approved: Bool = false) throws -> SignatureResult {
+        let (material, version) = try usableMaterial(k, .sign, originating: true, approved: approved)
+        guard case .privateKey(let pk) = material else { throw HSMError.precondition("key '\(k.record.id)' cannot sign") }
+        return SignatureResult(signature: try SigningKey(pk).signature(for: input, scheme: scheme), version: version)
     }
 
     public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
@@ -97,27 +105,35 @@ extension LocalHSM {
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
         try await use(session, key, "key.decrypt") { _, k in
-            let (version, body) = try VersionedBlob.decode(ciphertext, what: "ciphertext")
-            let (material, _) = try usableMaterial(k, .decrypt, originating: false, version: version)
-            switch (material, scheme) {
-            case (.secret(let s), .aesGCM): return try s.decrypt(body, scheme: .aesGCM, aad: aad)
-            case (.secret(let s), .chaCha20Poly1305): return try s.decrypt(body, scheme: .chaCha20Poly1305, aad: aad)
-            case (.secret(let s), .aesCBCPKCS7): return try s.decrypt(body, scheme: .aesCBCPKCS7, aad: aad)
-            case (.privateKey(let p), .rsaOAEPSHA256):
-                guard aad.isEmpty else { throw HSMError.invalid("aad: RSA-OAEP takes no additional data") }
-                return try DecryptionKey(p).decrypt(body).exportedBytes()
-            default:
-                throw HSMError.precondition("a \(k.record.algorithm) key cannot decrypt with \(scheme.rawValue)")
-            }
+            try decrypting(k, ciphertext: ciphertext, scheme: scheme, aad: aad)
+        }
+    }
+
+    /// Decrypts with `k` (for a direct call, or a request's execution when `approved`).
+    func decrypting(_ k: LoadedKey, ciphertext: Data, scheme: EncryptionScheme, aad: Data, approved: Bool = false) throws -> Data {
+        let (version, body) = try VersionedBlob.decode(ciphertext, what: "ciphertext")
+        let (material, _) = try usableMaterial(k, .decrypt, originating: false, version: version, approved: approved)
+        switch (material, scheme) {
+        case (.secret(let s), .aesGCM): return try s.decrypt(body, scheme: .aesGCM, aad: aad)
+        case (.secret(let s), .chaCha20Poly1305): return try s.decrypt(body, scheme: .chaCha20Poly1305, aad: aad)
+        case (.secret(let s), .aesCBCPKCS7): return try s.decrypt(body, scheme: .aesCBCPKCS7, aad: aad)
+        case (.privateKey(let p), .rsaOAEPSHA256):
+            guard aad.isEmpty else { throw HSMError.invalid("aad: RSA-OAEP takes no additional data") }
+            return try DecryptionKey(p).decrypt(body).exportedBytes()
+        default:
+            throw HSMError.precondition("a \(k.record.algorithm) key cannot decrypt with \(scheme.rawValue)")
         }
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
-        try await use(session, key, "key.mac") { _, k in
-            let (material, version) = try usableMaterial(k, .mac, originating: true)
-            guard case .secret(let s) = material else { throw HSMError.precondition("key '\(key)' is not a secret key") }
-            return VersionedBlob.encode(version: version, s.mac(data, hash: hash))
-        }
+        try await use(session, key, "key.mac") { _, k in try macing(k, data: data, hash: hash) }
+    }
+
+    /// MACs with `k` (for a direct call, or a request's execution when `approved`).
+    func macing(_ k: LoadedKey, data: Data, hash: HashAlgorithm, approved: Bool = false) throws -> Data {
+        let (material, version) = try usableMaterial(k, .mac, originating: true, approved: approved)
+        guard case .secret(let s) = material else { throw HSMError.precondition("key '\(k.record.id)' is not a secret key") }
+        return VersionedBlob.encode(version: version, s.mac(data, hash: hash))
     }
 
     public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {

@@ -4,8 +4,9 @@ import RedoubtStore
 extension LocalHSM {
     /// Applies a change to a key (read from the store, so concurrent changes are seen), commits it
     /// with its audit record, and updates the cache.
+    /// A key whose policy has a rule for `governed` refuses the direct change.
     func mutateKey(_ session: SessionToken, _ id: String, _ operation: String, roles: Set<Role> = [.securityOfficer],
-                   newMaterial: LoadedMaterial? = nil,
+                   newMaterial: LoadedMaterial? = nil, governed: ApprovalOperation.Kind? = nil,
                    _ change: (inout KeyRecord, _ now: Date) throws -> Void) async throws -> KeyInfo {
         let caller = try await authorize(session, roles, operation.replacingOccurrences(of: "key.", with: "") + " of keys")
         var loaded = try await loadKey(caller, id)
@@ -17,6 +18,15 @@ extension LocalHSM {
             }
             loaded.record = try RecordCoding.decode(KeyRecord.self, object.data)
             loaded.revision = object.revision
+        }
+        if let governed, let policy = loaded.record.policy, !policy.rule(for: governed).isEmpty {
+            switch governed {
+            case .block, .unblock, .update:
+                throw HSMError.precondition("key '\(id)' is governed by an approval policy: submit the \(governed.rawValue) as a request (submitRequest) and collect its approvals")
+            default:
+                // Rotating and destroying change the key too, and have no request of their own.
+                throw HSMError.precondition("key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
+            }
         }
         try change(&loaded.record, now)
         if let newMaterial, let v = loaded.record.versions.last?.version {
@@ -39,57 +49,61 @@ extension LocalHSM {
     }
 
     public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.update") { r, _ in
-            let securityChange = update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
-                || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
-            guard r.modifiable || (!securityChange && update.label == nil) else {
-                // CKA_MODIFIABLE false: nothing changes, the label included.
-                throw HSMError.precondition("key '\(r.id)' is not modifiable")
-            }
-            if let label = update.label {
-                guard (1...128).contains(label.count) else { throw HSMError.invalid("label must be 1 to 128 characters") }
-                r.label = label
-            }
-            if let usage = update.usage {
-                guard r.usage.isSuperset(of: usage), !usage.isEmpty else {
-                    throw HSMError.precondition("usage may only shrink (and not to nothing)")
-                }
-                r.usage = usage
-            }
-            if let e = update.extractable {
-                guard !e || r.extractable else { throw HSMError.precondition("extractable may only change to false") }
-                r.extractable = e
-            }
-            if let s = update.sensitive {
-                guard s || !r.sensitive else { throw HSMError.precondition("sensitive may only change to true") }
-                r.sensitive = s
-            }
-            if let m = update.modifiable {
-                guard !m || r.modifiable else { throw HSMError.precondition("modifiable may only change to false") }
-                r.modifiable = m
-            }
-            if let d = update.destroyable {
-                guard !d || r.destroyable else { throw HSMError.precondition("destroyable may only change to false") }
-                r.destroyable = d
-            }
-            if let nb = update.notBefore {
-                guard r.notBefore.map({ nb >= $0 }) ?? true else { throw HSMError.precondition("not_before may only move later") }
-                r.notBefore = nb
-            }
-            if let exp = update.expiresAt {
-                guard r.expiresAt.map({ exp <= $0 }) ?? true else { throw HSMError.precondition("expires_at may only move earlier") }
-                r.expiresAt = exp
-            }
-            if let nb = r.notBefore, let exp = r.expiresAt, nb >= exp {
-                throw HSMError.precondition("not_before must stay earlier than expires_at")
-            }
-            if let mv = update.minimumVersion {
-                guard mv >= r.minimumVersion, mv <= r.latestVersion else {
-                    throw HSMError.precondition("minimum_version may only rise, up to the latest version \(r.latestVersion)")
-                }
-                r.minimumVersion = mv
-            }
+        try await mutateKey(session, id, "key.update", governed: .update) { r, _ in try Self.apply(update, to: &r) }
+    }
+
+    /// Applies an attribute change, refusing anything that is not stricter.
+    static func apply(_ update: KeyAttributeUpdate, to r: inout KeyRecord) throws {
+        let securityChange = update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
+            || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
+        guard r.modifiable || (!securityChange && update.label == nil) else {
+            // CKA_MODIFIABLE false: nothing changes, the label included.
+            throw HSMError.precondition("key '\(r.id)' is not modifiable")
         }
+        if let label = update.label {
+            guard (1...128).contains(label.count) else { throw HSMError.invalid("label must be 1 to 128 characters") }
+            r.label = label
+        }
+        if let usage = update.usage {
+            guard r.usage.isSuperset(of: usage), !usage.isEmpty else {
+                throw HSMError.precondition("usage may only shrink (and not to nothing)")
+            }
+            r.usage = usage
+        }
+        if let e = update.extractable {
+            guard !e || r.extractable else { throw HSMError.precondition("extractable may only change to false") }
+            r.extractable = e
+        }
+        if let s = update.sensitive {
+            guard s || !r.sensitive else { throw HSMError.precondition("sensitive may only change to true") }
+            r.sensitive = s
+        }
+        if let m = update.modifiable {
+            guard !m || r.modifiable else { throw HSMError.precondition("modifiable may only change to false") }
+            r.modifiable = m
+        }
+        if let d = update.destroyable {
+            guard !d || r.destroyable else { throw HSMError.precondition("destroyable may only change to false") }
+            r.destroyable = d
+        }
+        if let nb = update.notBefore {
+            guard r.notBefore.map({ nb >= $0 }) ?? true else { throw HSMError.precondition("not_before may only move later") }
+            r.notBefore = nb
+        }
+        if let exp = update.expiresAt {
+            guard r.expiresAt.map({ exp <= $0 }) ?? true else { throw HSMError.precondition("expires_at may only move earlier") }
+            r.expiresAt = exp
+        }
+        if let nb = r.notBefore, let exp = r.expiresAt, nb >= exp {
+            throw HSMError.precondition("not_before must stay earlier than expires_at")
+        }
+        if let mv = update.minimumVersion {
+            guard mv >= r.minimumVersion, mv <= r.latestVersion else {
+                throw HSMError.precondition("minimum_version may only rise, up to the latest version \(r.latestVersion)")
+            }
+            r.minimumVersion = mv
+        }
+
     }
 
     public func rotateKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
@@ -107,28 +121,32 @@ extension LocalHSM {
         let versionRecord = current.persistent
             ? try await sealed(material, partition: caller.partition, id: id, version: nextVersion)
             : KeyVersionRecord(version: nextVersion, createdAt: now, sealed: nil, publicKey: material.publicKey?.spkiDER)
-        return try await mutateKey(session, id, "key.rotate", newMaterial: material) { r, _ in
+        return try await mutateKey(session, id, "key.rotate", newMaterial: material, governed: .setPolicy) { r, _ in
             guard r.latestVersion + 1 == nextVersion else { throw HSMError(.failedPrecondition, "the key was rotated concurrently; retry") }
             r.versions.append(versionRecord)
         }
     }
 
     public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.block") { r, _ in
-            guard r.state == .active else { throw HSMError.precondition("key '\(r.id)' is \(r.state.rawValue.lowercased()), not active") }
-            r.state = .blocked
-        }
+        try await mutateKey(session, id, "key.block", governed: .block) { r, _ in try Self.block(&r) }
     }
 
     public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.unblock") { r, _ in
-            guard r.state == .blocked else { throw HSMError.precondition("key '\(r.id)' is not blocked") }
-            r.state = .active
-        }
+        try await mutateKey(session, id, "key.unblock", governed: .unblock) { r, _ in try Self.unblock(&r) }
+    }
+
+    static func block(_ r: inout KeyRecord) throws {
+        guard r.state == .active else { throw HSMError.precondition("key '\(r.id)' is \(r.state.rawValue.lowercased()), not active") }
+        r.state = .blocked
+    }
+
+    static func unblock(_ r: inout KeyRecord) throws {
+        guard r.state == .blocked else { throw HSMError.precondition("key '\(r.id)' is not blocked") }
+        r.state = .active
     }
 
     public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.destroy") { r, now in
+        try await mutateKey(session, id, "key.destroy", governed: .setPolicy) { r, now in
             guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
             guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
             r.stateBeforeDestroy = r.state
@@ -138,7 +156,7 @@ extension LocalHSM {
     }
 
     public func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.restore") { r, _ in
+        try await mutateKey(session, id, "key.restore", governed: .setPolicy) { r, _ in
             guard r.state == .destroyed else { throw HSMError.precondition("key '\(r.id)' is not in the trash") }
             // A key blocked before it was destroyed comes back blocked.
             r.state = r.stateBeforeDestroy ?? .active
@@ -212,6 +230,9 @@ extension LocalHSM {
     func checkExport(_ caller: Caller, _ target: LoadedKey) async throws {
         let (partition, _) = try await partitionRecord(caller.partition)
         guard partition.settings.exportAllowed else { throw HSMError.precondition("partition '\(partition.id)' does not allow key export") }
+        guard target.record.policy == nil else {
+            throw HSMError.precondition("key '\(target.record.id)' has an approval policy and is never exportable")
+        }
         guard target.record.extractable else { throw HSMError.precondition("key '\(target.record.id)' is not extractable") }
         guard target.record.state == .active else {
             throw HSMError.precondition("key '\(target.record.id)' is \(target.record.state.rawValue.lowercased())")

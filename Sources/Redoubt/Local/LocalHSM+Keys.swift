@@ -108,14 +108,21 @@ extension LocalHSM {
             // A retried create: the key the first attempt made.
             return try await loadKey(caller, claimed.id).info
         }
+        if let policy = spec.policy {
+            guard spec.persistent else { throw HSMError.invalid("spec.policy: a session object cannot have an approval policy") }
+            try await checkPolicy(policy, partition: caller.partition, field: "spec.policy")
+        }
+        // A governed key is never extractable.
+        let extractable = spec.policy == nil && spec.extractable
         let id = Identifiers.random("k")
         let version = try await sealed(material, partition: caller.partition, id: id, version: 1)
-        let record = KeyRecord(id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: spec.extractable,
-                               sensitive: spec.sensitive, neverExtractable: local && !spec.extractable,
+        var record = KeyRecord(id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: extractable,
+                               sensitive: spec.sensitive, neverExtractable: local && !extractable,
                                alwaysSensitive: local && spec.sensitive, modifiable: spec.modifiable, destroyable: spec.destroyable,
                                local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active,
                                stateBeforeDestroy: nil, destroyedAt: nil,
                                minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
+        record.policy = spec.policy
         var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
         guard spec.persistent else {
             try await commitManaged([], audit: caller, operation + ".session", object: id)

@@ -91,11 +91,19 @@ public final class LocalHSM: HSM, Sendable {
 
     // MARK: Store access
 
+    /// The message of a lost optimistic race (a store conflict).
+    static let conflictMessage = "the object changed concurrently; retry"
+
+    /// Whether `error` is a lost optimistic race.
+    static func isConflict(_ error: any Error) -> Bool {
+        (error as? HSMError).map { $0.code == .failedPrecondition && $0.message == conflictMessage } ?? false
+    }
+
     /// Runs a store call, turning store failures into HSM errors.
     static func storeCall<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StoreError {
             switch error.code {
-            case .conflict: throw HSMError(.failedPrecondition, "the object changed concurrently; retry")
+            case .conflict: throw HSMError(.failedPrecondition, conflictMessage)
             case .notFound: throw HSMError.notFound("no such object")
             case .duplicateRequest: throw HSMError(.alreadyExists, "request id already used")
             case .invalidArgument: throw HSMError.invalid(error.message)

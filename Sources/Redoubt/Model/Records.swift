@@ -8,6 +8,8 @@ enum ObjectKind {
     static let credential = "credential"
     static let session = "session"
     static let key = "key"
+    static let approver = "approver"
+    static let request = "request"
 }
 
 /// The JSON coding used for every record the model stores.
@@ -121,6 +123,9 @@ struct KeyRecord: Codable, Sendable {
     var createdBy: String
     /// Public-only: an imported public key, no private half.
     var publicOnly: Bool
+    /// Who must approve what the key does; nil for an ungoverned key (records written before
+    /// policies existed have none).
+    var policy: KeyPolicy?
 
     var latestVersion: Int { versions.last?.version ?? 0 }
 
@@ -129,6 +134,6 @@ struct KeyRecord: Codable, Sendable {
                 neverExtractable: neverExtractable, alwaysSensitive: alwaysSensitive, modifiable: modifiable,
                 destroyable: destroyable, local: local, notBefore: notBefore, expiresAt: expiresAt, state: state,
                 latestVersion: latestVersion, minimumVersion: minimumVersion, persistent: persistent, createdAt: createdAt,
-                publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) })
+                publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) }, policy: policy)
     }
 }

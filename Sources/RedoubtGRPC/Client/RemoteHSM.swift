@@ -53,6 +53,7 @@ public final class RemoteHSM: HSM {
     let keys: Redoubt_V1_KeyService.Client<Transport>
     let crypto: Redoubt_V1_CryptoService.Client<Transport>
     let audit: Redoubt_V1_AuditService.Client<Transport>
+    let approvals: Redoubt_V1_ApprovalService.Client<Transport>
 
     /// Prepares a client of the broker at ``RemoteHSMConfiguration/endpoint`` and starts its
     /// connection loop in a background task (it connects on the first call and reconnects as
@@ -74,6 +75,7 @@ public final class RemoteHSM: HSM {
         keys = .init(wrapping: client)
         crypto = .init(wrapping: client)
         audit = .init(wrapping: client)
+        approvals = .init(wrapping: client)
         // Ends when close() (or deinit) shuts the client down; its errors surface on the calls.
         connections = Task { try? await client.runConnections() }
     }

@@ -23,7 +23,8 @@ extension KeySpec {
             expiresAt: proto.hasExpireTime ? try proto.expireTime.date(at: path + "expire_time") : nil,
             secretByteCount: proto.hasSecretLengthBytes ? Int(proto.secretLengthBytes) : nil,
             persistent: proto.hasPersistent ? proto.persistent : true,
-            requestID: requestID.isEmpty ? nil : requestID)
+            requestID: requestID.isEmpty ? nil : requestID,
+            policy: proto.hasPolicy ? try KeyPolicy(proto: proto.policy, at: path + "policy") : nil)
     }
 
     /// The proto spec, every attribute explicit; ``requestID`` goes in the request beside it
@@ -41,6 +42,7 @@ extension KeySpec {
         if let expiresAt { p.expireTime = Google_Protobuf_Timestamp(expiresAt) }
         if let secretByteCount { p.secretLengthBytes = UInt32(clamping: secretByteCount) }
         p.persistent = persistent
+        if let policy { p.policy = policy.proto }
         return p
     }
 
@@ -103,7 +105,8 @@ extension KeyInfo {
             latestVersion: Int(p.latestVersion), minimumVersion: Int(p.minimumVersion),
             persistent: p.persistent,
             createdAt: try p.createTime.date(at: path + "create_time"),
-            publicKey: p.hasPublicKey ? try PublicKey(proto: p.publicKey, at: path + "public_key") : nil)
+            publicKey: p.hasPublicKey ? try PublicKey(proto: p.publicKey, at: path + "public_key") : nil,
+            policy: p.hasPolicy ? try KeyPolicy(proto: p.policy, at: path + "policy") : nil)
     }
 
     /// A required key field of a response.
@@ -134,14 +137,43 @@ extension KeyInfo {
         p.persistent = persistent
         p.createTime = Google_Protobuf_Timestamp(createdAt)
         if let publicKey { p.publicKey = publicKey.proto }
+        if let policy { p.policy = policy.proto }
         return p
     }
 }
 
+/// The attribute fields UpdateKeyRequest and ApprovalOperation's KeyAttributeUpdate share, so
+/// one conversion serves both.
+protocol KeyAttributeFields {
+    init()
+    var label: String { get set }
+    var hasLabel: Bool { get }
+    var usages: Redoubt_V1_KeyUsageSet { get set }
+    var hasUsages: Bool { get }
+    var extractable: Bool { get set }
+    var hasExtractable: Bool { get }
+    var sensitive: Bool { get set }
+    var hasSensitive: Bool { get }
+    var modifiable: Bool { get set }
+    var hasModifiable: Bool { get }
+    var destroyable: Bool { get set }
+    var hasDestroyable: Bool { get }
+    var notBeforeTime: Google_Protobuf_Timestamp { get set }
+    var hasNotBeforeTime: Bool { get }
+    var expireTime: Google_Protobuf_Timestamp { get set }
+    var hasExpireTime: Bool { get }
+    var minimumVersion: UInt32 { get set }
+    var hasMinimumVersion: Bool { get }
+}
+
+extension Redoubt_V1_UpdateKeyRequest: KeyAttributeFields {}
+extension Redoubt_V1_KeyAttributeUpdate: KeyAttributeFields {}
+
 extension KeyAttributeUpdate {
-    /// The update of an UpdateKeyRequest: unset fields stay as they are. A set but empty usage
-    /// list goes to the HSM as an empty set, which refuses it as LocalHSM does (FAILED_PRECONDITION).
-    init(proto p: Redoubt_V1_UpdateKeyRequest, at path: FieldPath) throws {
+    /// The update of an UpdateKeyRequest (or an approval operation): unset fields stay as they
+    /// are. A set but empty usage list goes to the HSM as an empty set, which refuses it as
+    /// LocalHSM does (FAILED_PRECONDITION).
+    init(proto p: some KeyAttributeFields, at path: FieldPath) throws {
         var usage: KeyUsage?
         if p.hasUsages {
             usage = try KeyUsage(proto: p.usages.usages, at: path + "usages.usages") ?? []
@@ -159,11 +191,9 @@ extension KeyAttributeUpdate {
     }
 }
 
-extension Redoubt_V1_UpdateKeyRequest {
-    /// The request changing `id` by `update`.
-    init(id: String, update: KeyAttributeUpdate) {
-        self.init()
-        keyID = id
+extension KeyAttributeFields {
+    /// Sets the fields `update` changes.
+    mutating func set(_ update: KeyAttributeUpdate) {
         if let label = update.label { self.label = label }
         if let usage = update.usage {
             var set = Redoubt_V1_KeyUsageSet()
@@ -177,5 +207,14 @@ extension Redoubt_V1_UpdateKeyRequest {
         if let v = update.notBefore { notBeforeTime = Google_Protobuf_Timestamp(v) }
         if let v = update.expiresAt { expireTime = Google_Protobuf_Timestamp(v) }
         if let v = update.minimumVersion { minimumVersion = UInt32(clamping: v) }
+    }
+}
+
+extension Redoubt_V1_UpdateKeyRequest {
+    /// The request changing `id` by `update`.
+    init(id: String, update: KeyAttributeUpdate) {
+        self.init()
+        keyID = id
+        set(update)
     }
 }

@@ -52,6 +52,7 @@ public struct BrokerServices: Sendable {
             KeyService(core: core),
             CryptoService(core: core),
             AuditService(core: core),
+            ApprovalService(core: core),
             BackupService(core: core, target: backupTarget),
         ]
     }

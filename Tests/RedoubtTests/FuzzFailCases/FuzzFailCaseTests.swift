@@ -46,6 +46,7 @@ struct FuzzFailCaseTests {
 
 /// The one-input function of every fuzz target, by target name.
 private let fuzzReplayers: [String: @Sendable (UnsafePointer<UInt8>, Int) -> CInt] = [
+    "FuzzApprovalChallenge": fuzzApprovalChallenge,
     "FuzzAuditChain": fuzzAuditChain,
     "FuzzBackupReader": fuzzBackupReader,
     "FuzzBrokerRequest": fuzzBrokerRequest,

@@ -22,56 +22,65 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17redoubt/v1/common.proto\x12\nredoubt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x04\n\x0fSignatureScheme\x12\x32\n\x05\x65\x63\x64sa\x18\x01 \x01(\x0b\x32!.redoubt.v1.SignatureScheme.EcdsaH\x00\x12\x36\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x02 \x01(\x0b\x32#.redoubt.v1.SignatureScheme.Ed25519H\x00\x12\x35\n\x07rsa_pss\x18\x03 \x01(\x0b\x32\".redoubt.v1.SignatureScheme.RsaPssH\x00\x12?\n\x0crsa_pkcs1v15\x18\x04 \x01(\x0b\x32\'.redoubt.v1.SignatureScheme.RsaPkcs1v15H\x00\x12\x33\n\x06ml_dsa\x18\x05 \x01(\x0b\x32!.redoubt.v1.SignatureScheme.MlDsaH\x00\x1a\x8d\x01\n\x05\x45\x63\x64sa\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x12\x34\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\".redoubt.v1.EcdsaSignatureEncoding\x12%\n\x05low_s\x18\x03 \x01(\x0e\x32\x16.redoubt.v1.LowSPolicy\x1a\t\n\x07\x45\x64\x32\x35\x35\x31\x39\x1a\x31\n\x06RsaPss\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x1a\x36\n\x0bRsaPkcs1v15\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x1a\x18\n\x05MlDsa\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\x0c\x42\x08\n\x06scheme\"<\n\x0cSigningInput\x12\x11\n\x07message\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06\x64igest\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05input\"\xd5\x03\n\x07KeySpec\x12+\n\talgorithm\x18\x01 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\x12\r\n\x05label\x18\x02 \x01(\t\x12$\n\x06usages\x18\x03 \x03(\x0e\x32\x14.redoubt.v1.KeyUsage\x12\x18\n\x0b\x65xtractable\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x16\n\tsensitive\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x17\n\nmodifiable\x18\x06 \x01(\x08H\x02\x88\x01\x01\x12\x18\n\x0b\x64\x65stroyable\x18\x07 \x01(\x08H\x03\x88\x01\x01\x12\x33\n\x0fnot_before_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x13secret_length_bytes\x18\n \x01(\rH\x04\x88\x01\x01\x12\x17\n\npersistent\x18\x0b \x01(\x08H\x05\x88\x01\x01\x42\x0e\n\x0c_extractableB\x0c\n\n_sensitiveB\r\n\x0b_modifiableB\x0e\n\x0c_destroyableB\x16\n\x14_secret_length_bytesB\r\n\x0b_persistent\"J\n\tPublicKey\x12\x10\n\x08spki_der\x18\x01 \x01(\x0c\x12+\n\talgorithm\x18\x02 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\"\xb8\x04\n\x07KeyInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12+\n\talgorithm\x18\x03 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\x12$\n\x06usages\x18\x04 \x03(\x0e\x32\x14.redoubt.v1.KeyUsage\x12\x13\n\x0b\x65xtractable\x18\x05 \x01(\x08\x12\x11\n\tsensitive\x18\x06 \x01(\x08\x12\x19\n\x11never_extractable\x18\x07 \x01(\x08\x12\x18\n\x10\x61lways_sensitive\x18\x08 \x01(\x08\x12\x12\n\nmodifiable\x18\t \x01(\x08\x12\x13\n\x0b\x64\x65stroyable\x18\n \x01(\x08\x12\r\n\x05local\x18\x0b \x01(\x08\x12\x33\n\x0fnot_before_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05state\x18\x0e \x01(\x0e\x32\x14.redoubt.v1.KeyState\x12\x16\n\x0elatest_version\x18\x0f \x01(\r\x12\x17\n\x0fminimum_version\x18\x10 \x01(\r\x12\x12\n\npersistent\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\npublic_key\x18\x13 \x01(\x0b\x32\x15.redoubt.v1.PublicKey\"C\n\x0b\x45rrorDetail\x12#\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x15.redoubt.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t*\xdf\x04\n\x0cKeyAlgorithm\x12\x1d\n\x19KEY_ALGORITHM_UNSPECIFIED\x10\x00\x12\x19\n\x15KEY_ALGORITHM_AES_128\x10\x01\x12\x19\n\x15KEY_ALGORITHM_AES_192\x10\x02\x12\x19\n\x15KEY_ALGORITHM_AES_256\x10\x03\x12 \n\x1cKEY_ALGORITHM_GENERIC_SECRET\x10\n\x12\x19\n\x15KEY_ALGORITHM_EC_P256\x10\x14\x12\x19\n\x15KEY_ALGORITHM_EC_P384\x10\x15\x12\x19\n\x15KEY_ALGORITHM_EC_P521\x10\x16\x12\x1e\n\x1aKEY_ALGORITHM_EC_SECP256K1\x10\x17\x12%\n!KEY_ALGORITHM_EC_BRAINPOOL_P256R1\x10\x18\x12%\n!KEY_ALGORITHM_EC_BRAINPOOL_P384R1\x10\x19\x12\x19\n\x15KEY_ALGORITHM_ED25519\x10\x1e\x12\x18\n\x14KEY_ALGORITHM_X25519\x10\x1f\x12\x1a\n\x16KEY_ALGORITHM_RSA_2048\x10(\x12\x1a\n\x16KEY_ALGORITHM_RSA_3072\x10)\x12\x1a\n\x16KEY_ALGORITHM_RSA_4096\x10*\x12\x1b\n\x17KEY_ALGORITHM_ML_DSA_65\x10\x32\x12\x1b\n\x17KEY_ALGORITHM_ML_DSA_87\x10\x33\x12\x1c\n\x18KEY_ALGORITHM_ML_KEM_768\x10<\x12\x1d\n\x19KEY_ALGORITHM_ML_KEM_1024\x10=*\x86\x02\n\x08KeyUsage\x12\x19\n\x15KEY_USAGE_UNSPECIFIED\x10\x00\x12\x12\n\x0eKEY_USAGE_SIGN\x10\x01\x12\x14\n\x10KEY_USAGE_VERIFY\x10\x02\x12\x15\n\x11KEY_USAGE_ENCRYPT\x10\x03\x12\x15\n\x11KEY_USAGE_DECRYPT\x10\x04\x12\x12\n\x0eKEY_USAGE_WRAP\x10\x05\x12\x14\n\x10KEY_USAGE_UNWRAP\x10\x06\x12\x14\n\x10KEY_USAGE_DERIVE\x10\x07\x12\x11\n\rKEY_USAGE_MAC\x10\x08\x12\x19\n\x15KEY_USAGE_ENCAPSULATE\x10\t\x12\x19\n\x15KEY_USAGE_DECAPSULATE\x10\n*\x83\x01\n\rHashAlgorithm\x12\x1e\n\x1aHASH_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1a\n\x16HASH_ALGORITHM_SHA_256\x10\x01\x12\x1a\n\x16HASH_ALGORITHM_SHA_384\x10\x02\x12\x1a\n\x16HASH_ALGORITHM_SHA_512\x10\x03*\x86\x01\n\x16\x45\x63\x64saSignatureEncoding\x12(\n$ECDSA_SIGNATURE_ENCODING_UNSPECIFIED\x10\x00\x12 \n\x1c\x45\x43\x44SA_SIGNATURE_ENCODING_DER\x10\x01\x12 \n\x1c\x45\x43\x44SA_SIGNATURE_ENCODING_RAW\x10\x02*^\n\nLowSPolicy\x12\x1c\n\x18LOW_S_POLICY_UNSPECIFIED\x10\x00\x12\x19\n\x15LOW_S_POLICY_STANDARD\x10\x01\x12\x17\n\x13LOW_S_POLICY_STRICT\x10\x02*\xc9\x01\n\x10\x45ncryptionScheme\x12!\n\x1d\x45NCRYPTION_SCHEME_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45NCRYPTION_SCHEME_AES_GCM\x10\x01\x12\'\n#ENCRYPTION_SCHEME_CHACHA20_POLY1305\x10\x02\x12#\n\x1f\x45NCRYPTION_SCHEME_AES_CBC_PKCS7\x10\x03\x12%\n!ENCRYPTION_SCHEME_RSA_OAEP_SHA256\x10\x04*\x94\x01\n\nWrapScheme\x12\x1b\n\x17WRAP_SCHEME_UNSPECIFIED\x10\x00\x12\x16\n\x12WRAP_SCHEME_AES_KW\x10\x01\x12\x17\n\x13WRAP_SCHEME_AES_KWP\x10\x02\x12\x17\n\x13WRAP_SCHEME_AES_GCM\x10\x03\x12\x1f\n\x1bWRAP_SCHEME_RSA_OAEP_SHA256\x10\x04*k\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n\x11KEY_STATE_BLOCKED\x10\x02\x12\x17\n\x13KEY_STATE_DESTROYED\x10\x03*\x85\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_OPERATOR\x10\x01\x12\x19\n\x15ROLE_SECURITY_OFFICER\x10\x02\x12\x14\n\x10ROLE_CRYPTO_USER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04\x12\x11\n\rROLE_APPROVER\x10\x05*\xbf\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x05\x12\x1d\n\x19\x45RROR_CODE_ALREADY_EXISTS\x10\x06\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x07\x12!\n\x1d\x45RROR_CODE_RESOURCE_EXHAUSTED\x10\x08\x12\"\n\x1e\x45RROR_CODE_FAILED_PRECONDITION\x10\t\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\r\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x0e\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x10\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17redoubt/v1/common.proto\x12\nredoubt.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x04\n\x0fSignatureScheme\x12\x32\n\x05\x65\x63\x64sa\x18\x01 \x01(\x0b\x32!.redoubt.v1.SignatureScheme.EcdsaH\x00\x12\x36\n\x07\x65\x64\x32\x35\x35\x31\x39\x18\x02 \x01(\x0b\x32#.redoubt.v1.SignatureScheme.Ed25519H\x00\x12\x35\n\x07rsa_pss\x18\x03 \x01(\x0b\x32\".redoubt.v1.SignatureScheme.RsaPssH\x00\x12?\n\x0crsa_pkcs1v15\x18\x04 \x01(\x0b\x32\'.redoubt.v1.SignatureScheme.RsaPkcs1v15H\x00\x12\x33\n\x06ml_dsa\x18\x05 \x01(\x0b\x32!.redoubt.v1.SignatureScheme.MlDsaH\x00\x1a\x8d\x01\n\x05\x45\x63\x64sa\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x12\x34\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\".redoubt.v1.EcdsaSignatureEncoding\x12%\n\x05low_s\x18\x03 \x01(\x0e\x32\x16.redoubt.v1.LowSPolicy\x1a\t\n\x07\x45\x64\x32\x35\x35\x31\x39\x1a\x31\n\x06RsaPss\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x1a\x36\n\x0bRsaPkcs1v15\x12\'\n\x04hash\x18\x01 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x1a\x18\n\x05MlDsa\x12\x0f\n\x07\x63ontext\x18\x01 \x01(\x0c\x42\x08\n\x06scheme\"<\n\x0cSigningInput\x12\x11\n\x07message\x18\x01 \x01(\x0cH\x00\x12\x10\n\x06\x64igest\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05input\"\xfc\x03\n\x07KeySpec\x12+\n\talgorithm\x18\x01 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\x12\r\n\x05label\x18\x02 \x01(\t\x12$\n\x06usages\x18\x03 \x03(\x0e\x32\x14.redoubt.v1.KeyUsage\x12\x18\n\x0b\x65xtractable\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x16\n\tsensitive\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x17\n\nmodifiable\x18\x06 \x01(\x08H\x02\x88\x01\x01\x12\x18\n\x0b\x64\x65stroyable\x18\x07 \x01(\x08H\x03\x88\x01\x01\x12\x33\n\x0fnot_before_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x13secret_length_bytes\x18\n \x01(\rH\x04\x88\x01\x01\x12\x17\n\npersistent\x18\x0b \x01(\x08H\x05\x88\x01\x01\x12%\n\x06policy\x18\x0c \x01(\x0b\x32\x15.redoubt.v1.KeyPolicyB\x0e\n\x0c_extractableB\x0c\n\n_sensitiveB\r\n\x0b_modifiableB\x0e\n\x0c_destroyableB\x16\n\x14_secret_length_bytesB\r\n\x0b_persistent\"2\n\rApproverGroup\x12\x11\n\tapprovers\x18\x01 \x03(\t\x12\x0e\n\x06quorum\x18\x02 \x01(\r\"\x93\x01\n\rApprovalToken\x12)\n\x06groups\x18\x01 \x03(\x0b\x32\x19.redoubt.v1.ApproverGroup\x12+\n\x08timelock\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"9\n\x0c\x41pprovalRule\x12)\n\x06tokens\x18\x01 \x03(\x0b\x32\x19.redoubt.v1.ApprovalToken\"\xb0\x01\n\tKeyPolicy\x12%\n\x03use\x18\x01 \x01(\x0b\x32\x18.redoubt.v1.ApprovalRule\x12\'\n\x05\x62lock\x18\x02 \x01(\x0b\x32\x18.redoubt.v1.ApprovalRule\x12)\n\x07unblock\x18\x03 \x01(\x0b\x32\x18.redoubt.v1.ApprovalRule\x12(\n\x06modify\x18\x04 \x01(\x0b\x32\x18.redoubt.v1.ApprovalRule\"J\n\tPublicKey\x12\x10\n\x08spki_der\x18\x01 \x01(\x0c\x12+\n\talgorithm\x18\x02 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\"\xdf\x04\n\x07KeyInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12+\n\talgorithm\x18\x03 \x01(\x0e\x32\x18.redoubt.v1.KeyAlgorithm\x12$\n\x06usages\x18\x04 \x03(\x0e\x32\x14.redoubt.v1.KeyUsage\x12\x13\n\x0b\x65xtractable\x18\x05 \x01(\x08\x12\x11\n\tsensitive\x18\x06 \x01(\x08\x12\x19\n\x11never_extractable\x18\x07 \x01(\x08\x12\x18\n\x10\x61lways_sensitive\x18\x08 \x01(\x08\x12\x12\n\nmodifiable\x18\t \x01(\x08\x12\x13\n\x0b\x64\x65stroyable\x18\n \x01(\x08\x12\r\n\x05local\x18\x0b \x01(\x08\x12\x33\n\x0fnot_before_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05state\x18\x0e \x01(\x0e\x32\x14.redoubt.v1.KeyState\x12\x16\n\x0elatest_version\x18\x0f \x01(\r\x12\x17\n\x0fminimum_version\x18\x10 \x01(\r\x12\x12\n\npersistent\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\npublic_key\x18\x13 \x01(\x0b\x32\x15.redoubt.v1.PublicKey\x12%\n\x06policy\x18\x14 \x01(\x0b\x32\x15.redoubt.v1.KeyPolicy\"C\n\x0b\x45rrorDetail\x12#\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x15.redoubt.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t*\xdf\x04\n\x0cKeyAlgorithm\x12\x1d\n\x19KEY_ALGORITHM_UNSPECIFIED\x10\x00\x12\x19\n\x15KEY_ALGORITHM_AES_128\x10\x01\x12\x19\n\x15KEY_ALGORITHM_AES_192\x10\x02\x12\x19\n\x15KEY_ALGORITHM_AES_256\x10\x03\x12 \n\x1cKEY_ALGORITHM_GENERIC_SECRET\x10\n\x12\x19\n\x15KEY_ALGORITHM_EC_P256\x10\x14\x12\x19\n\x15KEY_ALGORITHM_EC_P384\x10\x15\x12\x19\n\x15KEY_ALGORITHM_EC_P521\x10\x16\x12\x1e\n\x1aKEY_ALGORITHM_EC_SECP256K1\x10\x17\x12%\n!KEY_ALGORITHM_EC_BRAINPOOL_P256R1\x10\x18\x12%\n!KEY_ALGORITHM_EC_BRAINPOOL_P384R1\x10\x19\x12\x19\n\x15KEY_ALGORITHM_ED25519\x10\x1e\x12\x18\n\x14KEY_ALGORITHM_X25519\x10\x1f\x12\x1a\n\x16KEY_ALGORITHM_RSA_2048\x10(\x12\x1a\n\x16KEY_ALGORITHM_RSA_3072\x10)\x12\x1a\n\x16KEY_ALGORITHM_RSA_4096\x10*\x12\x1b\n\x17KEY_ALGORITHM_ML_DSA_65\x10\x32\x12\x1b\n\x17KEY_ALGORITHM_ML_DSA_87\x10\x33\x12\x1c\n\x18KEY_ALGORITHM_ML_KEM_768\x10<\x12\x1d\n\x19KEY_ALGORITHM_ML_KEM_1024\x10=*\x86\x02\n\x08KeyUsage\x12\x19\n\x15KEY_USAGE_UNSPECIFIED\x10\x00\x12\x12\n\x0eKEY_USAGE_SIGN\x10\x01\x12\x14\n\x10KEY_USAGE_VERIFY\x10\x02\x12\x15\n\x11KEY_USAGE_ENCRYPT\x10\x03\x12\x15\n\x11KEY_USAGE_DECRYPT\x10\x04\x12\x12\n\x0eKEY_USAGE_WRAP\x10\x05\x12\x14\n\x10KEY_USAGE_UNWRAP\x10\x06\x12\x14\n\x10KEY_USAGE_DERIVE\x10\x07\x12\x11\n\rKEY_USAGE_MAC\x10\x08\x12\x19\n\x15KEY_USAGE_ENCAPSULATE\x10\t\x12\x19\n\x15KEY_USAGE_DECAPSULATE\x10\n*\x83\x01\n\rHashAlgorithm\x12\x1e\n\x1aHASH_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1a\n\x16HASH_ALGORITHM_SHA_256\x10\x01\x12\x1a\n\x16HASH_ALGORITHM_SHA_384\x10\x02\x12\x1a\n\x16HASH_ALGORITHM_SHA_512\x10\x03*\x86\x01\n\x16\x45\x63\x64saSignatureEncoding\x12(\n$ECDSA_SIGNATURE_ENCODING_UNSPECIFIED\x10\x00\x12 \n\x1c\x45\x43\x44SA_SIGNATURE_ENCODING_DER\x10\x01\x12 \n\x1c\x45\x43\x44SA_SIGNATURE_ENCODING_RAW\x10\x02*^\n\nLowSPolicy\x12\x1c\n\x18LOW_S_POLICY_UNSPECIFIED\x10\x00\x12\x19\n\x15LOW_S_POLICY_STANDARD\x10\x01\x12\x17\n\x13LOW_S_POLICY_STRICT\x10\x02*\xc9\x01\n\x10\x45ncryptionScheme\x12!\n\x1d\x45NCRYPTION_SCHEME_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45NCRYPTION_SCHEME_AES_GCM\x10\x01\x12\'\n#ENCRYPTION_SCHEME_CHACHA20_POLY1305\x10\x02\x12#\n\x1f\x45NCRYPTION_SCHEME_AES_CBC_PKCS7\x10\x03\x12%\n!ENCRYPTION_SCHEME_RSA_OAEP_SHA256\x10\x04*\x94\x01\n\nWrapScheme\x12\x1b\n\x17WRAP_SCHEME_UNSPECIFIED\x10\x00\x12\x16\n\x12WRAP_SCHEME_AES_KW\x10\x01\x12\x17\n\x13WRAP_SCHEME_AES_KWP\x10\x02\x12\x17\n\x13WRAP_SCHEME_AES_GCM\x10\x03\x12\x1f\n\x1bWRAP_SCHEME_RSA_OAEP_SHA256\x10\x04*k\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n\x11KEY_STATE_BLOCKED\x10\x02\x12\x17\n\x13KEY_STATE_DESTROYED\x10\x03*\x85\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_OPERATOR\x10\x01\x12\x19\n\x15ROLE_SECURITY_OFFICER\x10\x02\x12\x14\n\x10ROLE_CRYPTO_USER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04\x12\x11\n\rROLE_APPROVER\x10\x05*\xbf\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x05\x12\x1d\n\x19\x45RROR_CODE_ALREADY_EXISTS\x10\x06\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x07\x12!\n\x1d\x45RROR_CODE_RESOURCE_EXHAUSTED\x10\x08\x12\"\n\x1e\x45RROR_CODE_FAILED_PRECONDITION\x10\t\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\r\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x0e\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x10\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'redoubt.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYALGORITHM']._serialized_start=1922
-  _globals['_KEYALGORITHM']._serialized_end=2529
-  _globals['_KEYUSAGE']._serialized_start=2532
-  _globals['_KEYUSAGE']._serialized_end=2794
-  _globals['_HASHALGORITHM']._serialized_start=2797
-  _globals['_HASHALGORITHM']._serialized_end=2928
-  _globals['_ECDSASIGNATUREENCODING']._serialized_start=2931
-  _globals['_ECDSASIGNATUREENCODING']._serialized_end=3065
-  _globals['_LOWSPOLICY']._serialized_start=3067
-  _globals['_LOWSPOLICY']._serialized_end=3161
-  _globals['_ENCRYPTIONSCHEME']._serialized_start=3164
-  _globals['_ENCRYPTIONSCHEME']._serialized_end=3365
-  _globals['_WRAPSCHEME']._serialized_start=3368
-  _globals['_WRAPSCHEME']._serialized_end=3516
-  _globals['_KEYSTATE']._serialized_start=3518
-  _globals['_KEYSTATE']._serialized_end=3625
-  _globals['_ROLE']._serialized_start=3628
-  _globals['_ROLE']._serialized_end=3761
-  _globals['_ERRORCODE']._serialized_start=3764
-  _globals['_ERRORCODE']._serialized_end=4083
-  _globals['_SIGNATURESCHEME']._serialized_start=73
-  _globals['_SIGNATURESCHEME']._serialized_end=669
-  _globals['_SIGNATURESCHEME_ECDSA']._serialized_start=374
-  _globals['_SIGNATURESCHEME_ECDSA']._serialized_end=515
-  _globals['_SIGNATURESCHEME_ED25519']._serialized_start=517
-  _globals['_SIGNATURESCHEME_ED25519']._serialized_end=526
-  _globals['_SIGNATURESCHEME_RSAPSS']._serialized_start=528
-  _globals['_SIGNATURESCHEME_RSAPSS']._serialized_end=577
-  _globals['_SIGNATURESCHEME_RSAPKCS1V15']._serialized_start=579
-  _globals['_SIGNATURESCHEME_RSAPKCS1V15']._serialized_end=633
-  _globals['_SIGNATURESCHEME_MLDSA']._serialized_start=635
-  _globals['_SIGNATURESCHEME_MLDSA']._serialized_end=659
-  _globals['_SIGNINGINPUT']._serialized_start=671
-  _globals['_SIGNINGINPUT']._serialized_end=731
-  _globals['_KEYSPEC']._serialized_start=734
-  _globals['_KEYSPEC']._serialized_end=1203
-  _globals['_PUBLICKEY']._serialized_start=1205
-  _globals['_PUBLICKEY']._serialized_end=1279
-  _globals['_KEYINFO']._serialized_start=1282
-  _globals['_KEYINFO']._serialized_end=1850
-  _globals['_ERRORDETAIL']._serialized_start=1852
-  _globals['_ERRORDETAIL']._serialized_end=1919
+  _globals['_KEYALGORITHM']._serialized_start=2472
+  _globals['_KEYALGORITHM']._serialized_end=3079
+  _globals['_KEYUSAGE']._serialized_start=3082
+  _globals['_KEYUSAGE']._serialized_end=3344
+  _globals['_HASHALGORITHM']._serialized_start=3347
+  _globals['_HASHALGORITHM']._serialized_end=3478
+  _globals['_ECDSASIGNATUREENCODING']._serialized_start=3481
+  _globals['_ECDSASIGNATUREENCODING']._serialized_end=3615
+  _globals['_LOWSPOLICY']._serialized_start=3617
+  _globals['_LOWSPOLICY']._serialized_end=3711
+  _globals['_ENCRYPTIONSCHEME']._serialized_start=3714
+  _globals['_ENCRYPTIONSCHEME']._serialized_end=3915
+  _globals['_WRAPSCHEME']._serialized_start=3918
+  _globals['_WRAPSCHEME']._serialized_end=4066
+  _globals['_KEYSTATE']._serialized_start=4068
+  _globals['_KEYSTATE']._serialized_end=4175
+  _globals['_ROLE']._serialized_start=4178
+  _globals['_ROLE']._serialized_end=4311
+  _globals['_ERRORCODE']._serialized_start=4314
+  _globals['_ERRORCODE']._serialized_end=4633
+  _globals['_SIGNATURESCHEME']._serialized_start=105
+  _globals['_SIGNATURESCHEME']._serialized_end=701
+  _globals['_SIGNATURESCHEME_ECDSA']._serialized_start=406
+  _globals['_SIGNATURESCHEME_ECDSA']._serialized_end=547
+  _globals['_SIGNATURESCHEME_ED25519']._serialized_start=549
+  _globals['_SIGNATURESCHEME_ED25519']._serialized_end=558
+  _globals['_SIGNATURESCHEME_RSAPSS']._serialized_start=560
+  _globals['_SIGNATURESCHEME_RSAPSS']._serialized_end=609
+  _globals['_SIGNATURESCHEME_RSAPKCS1V15']._serialized_start=611
+  _globals['_SIGNATURESCHEME_RSAPKCS1V15']._serialized_end=665
+  _globals['_SIGNATURESCHEME_MLDSA']._serialized_start=667
+  _globals['_SIGNATURESCHEME_MLDSA']._serialized_end=691
+  _globals['_SIGNINGINPUT']._serialized_start=703
+  _globals['_SIGNINGINPUT']._serialized_end=763
+  _globals['_KEYSPEC']._serialized_start=766
+  _globals['_KEYSPEC']._serialized_end=1274
+  _globals['_APPROVERGROUP']._serialized_start=1276
+  _globals['_APPROVERGROUP']._serialized_end=1326
+  _globals['_APPROVALTOKEN']._serialized_start=1329
+  _globals['_APPROVALTOKEN']._serialized_end=1476
+  _globals['_APPROVALRULE']._serialized_start=1478
+  _globals['_APPROVALRULE']._serialized_end=1535
+  _globals['_KEYPOLICY']._serialized_start=1538
+  _globals['_KEYPOLICY']._serialized_end=1714
+  _globals['_PUBLICKEY']._serialized_start=1716
+  _globals['_PUBLICKEY']._serialized_end=1790
+  _globals['_KEYINFO']._serialized_start=1793
+  _globals['_KEYINFO']._serialized_end=2400
+  _globals['_ERRORDETAIL']._serialized_start=2402
+  _globals['_ERRORDETAIL']._serialized_end=2469
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -232,7 +233,7 @@ class SigningInput(_message.Message):
     def __init__(self, message: _Optional[bytes] = ..., digest: _Optional[bytes] = ...) -> None: ...
 
 class KeySpec(_message.Message):
-    __slots__ = ("algorithm", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "secret_length_bytes", "persistent")
+    __slots__ = ("algorithm", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "secret_length_bytes", "persistent", "policy")
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     USAGES_FIELD_NUMBER: _ClassVar[int]
@@ -244,6 +245,7 @@ class KeySpec(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     SECRET_LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
     PERSISTENT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     algorithm: KeyAlgorithm
     label: str
     usages: _containers.RepeatedScalarFieldContainer[KeyUsage]
@@ -255,7 +257,44 @@ class KeySpec(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     secret_length_bytes: int
     persistent: bool
-    def __init__(self, algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., label: _Optional[str] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_length_bytes: _Optional[int] = ..., persistent: _Optional[bool] = ...) -> None: ...
+    policy: KeyPolicy
+    def __init__(self, algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., label: _Optional[str] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_length_bytes: _Optional[int] = ..., persistent: _Optional[bool] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
+
+class ApproverGroup(_message.Message):
+    __slots__ = ("approvers", "quorum")
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    QUORUM_FIELD_NUMBER: _ClassVar[int]
+    approvers: _containers.RepeatedScalarFieldContainer[str]
+    quorum: int
+    def __init__(self, approvers: _Optional[_Iterable[str]] = ..., quorum: _Optional[int] = ...) -> None: ...
+
+class ApprovalToken(_message.Message):
+    __slots__ = ("groups", "timelock", "timeout")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    TIMELOCK_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[ApproverGroup]
+    timelock: _duration_pb2.Duration
+    timeout: _duration_pb2.Duration
+    def __init__(self, groups: _Optional[_Iterable[_Union[ApproverGroup, _Mapping]]] = ..., timelock: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ApprovalRule(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[ApprovalToken]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[ApprovalToken, _Mapping]]] = ...) -> None: ...
+
+class KeyPolicy(_message.Message):
+    __slots__ = ("use", "block", "unblock", "modify")
+    USE_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    UNBLOCK_FIELD_NUMBER: _ClassVar[int]
+    MODIFY_FIELD_NUMBER: _ClassVar[int]
+    use: ApprovalRule
+    block: ApprovalRule
+    unblock: ApprovalRule
+    modify: ApprovalRule
+    def __init__(self, use: _Optional[_Union[ApprovalRule, _Mapping]] = ..., block: _Optional[_Union[ApprovalRule, _Mapping]] = ..., unblock: _Optional[_Union[ApprovalRule, _Mapping]] = ..., modify: _Optional[_Union[ApprovalRule, _Mapping]] = ...) -> None: ...
 
 class PublicKey(_message.Message):
     __slots__ = ("spki_der", "algorithm")
@@ -266,7 +305,7 @@ class PublicKey(_message.Message):
     def __init__(self, spki_der: _Optional[bytes] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ...) -> None: ...
 
 class KeyInfo(_message.Message):
-    __slots__ = ("id", "label", "algorithm", "usages", "extractable", "sensitive", "never_extractable", "always_sensitive", "modifiable", "destroyable", "local", "not_before_time", "expire_time", "state", "latest_version", "minimum_version", "persistent", "create_time", "public_key")
+    __slots__ = ("id", "label", "algorithm", "usages", "extractable", "sensitive", "never_extractable", "always_sensitive", "modifiable", "destroyable", "local", "not_before_time", "expire_time", "state", "latest_version", "minimum_version", "persistent", "create_time", "public_key", "policy")
     ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
@@ -286,6 +325,7 @@ class KeyInfo(_message.Message):
     PERSISTENT_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     id: str
     label: str
     algorithm: KeyAlgorithm
@@ -305,7 +345,8 @@ class KeyInfo(_message.Message):
     persistent: bool
     create_time: _timestamp_pb2.Timestamp
     public_key: PublicKey
-    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., never_extractable: _Optional[bool] = ..., always_sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., local: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[KeyState, str]] = ..., latest_version: _Optional[int] = ..., minimum_version: _Optional[int] = ..., persistent: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., public_key: _Optional[_Union[PublicKey, _Mapping]] = ...) -> None: ...
+    policy: KeyPolicy
+    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., never_extractable: _Optional[bool] = ..., always_sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., local: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[KeyState, str]] = ..., latest_version: _Optional[int] = ..., minimum_version: _Optional[int] = ..., persistent: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., public_key: _Optional[_Union[PublicKey, _Mapping]] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("code", "message")

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Redoubt
+
+/// `redoubt approve`: signs an approval challenge offline with an approver key file.
+///
+/// Needs no server: the challenge (from GetRequest's `approve_challenge` or
+/// `reject_challenge`, raw bytes or base64) is checked and shown on standard error, and the
+/// base64 signature printed on standard output, to hand in with ApproveRequest or RejectRequest.
+struct ApproveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Sign an approval challenge with an approver key file (offline).",
+        discussion: "Prints the base64 signature. The challenge names the request, partition, key, operation and the SHA-256 of its data: check them before signing.")
+
+    @Option(name: .customLong("key-file"), help: "The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).")
+    var keyFile: String
+    @Option(help: "The challenge file (raw bytes or base64), or - for standard input.")
+    var challenge: String
+    @Flag(help: "Sign a rejection (the request's reject challenge) instead of an approval.")
+    var reject = false
+
+    func run() throws {
+        let key = try ApproverKeyFile.read(keyFile)
+        let raw = try readInput(challenge)
+        let parsed = try Self.parseChallenge(raw)
+        let wanted: ApprovalChallenge.Decision = reject ? .reject : .approve
+        guard parsed.decision == wanted else {
+            throw ValidationError("the challenge is a \(parsed.decision.rawValue) challenge; \(reject ? "drop" : "add") --reject or fetch the \(wanted.rawValue) challenge")
+        }
+        guard let scheme = Approver.scheme(for: key.algorithm) else {
+            throw ValidationError("an approver key must be Ed25519, P-256 or ML-DSA-65, not \(key.algorithm)")
+        }
+        let digest = parsed.operationDigest.map { String(format: "%02x", $0) }.joined()
+        FileHandle.standardError.write(Data("""
+            \(parsed.decision.rawValue) request \(parsed.requestID)
+              partition \(parsed.partition), key \(parsed.keyID), operation \(parsed.operation.rawValue)
+              operation digest (SHA-256) \(digest)
+
+            """.utf8))
+        let signature = try SigningKey(key).signature(for: .message(parsed.bytes), scheme: scheme)
+        print(signature.base64EncodedString())
+    }
+
+    /// The challenge from raw bytes, or from base64 text (whitespace ignored).
+    static func parseChallenge(_ raw: Data) throws -> ApprovalChallenge {
+        if let parsed = try? ApprovalChallenge.parse(raw) { return parsed }
+        let text = String(decoding: raw, as: UTF8.self).filter { !$0.isWhitespace }
+        guard let decoded = Data(base64Encoded: text) else { return try ApprovalChallenge.parse(raw) }
+        return try ApprovalChallenge.parse(decoded)
+    }
+
+    private func readInput(_ path: String) throws -> Data {
+        let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
+        guard data.count <= 64 * 1024 else { throw ValidationError("the challenge is too large to be a challenge") }
+        return data
+    }
+}
+
+/// `redoubt approver-key …`: approver key files.
+struct ApproverKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approver-key", abstract: "Make approver key files (offline).", subcommands: [Generate.self])
+
+    /// `redoubt approver-key generate`.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate an approver key: writes the private key (PKCS#8 PEM, mode 0600), prints the public key (PEM) to register.")
+
+        @Option(help: "Where to write the private key; must not exist.") var out: String
+        @Option(help: "ed25519, p256 or ml-dsa-65.") var algorithm: String = "ed25519"
+
+        func run() throws {
+            let algorithms: [String: KeyAlgorithm] = ["ed25519": .ed25519, "p256": .p256, "ml-dsa-65": .mldsa65]
+            guard let chosen = algorithms[algorithm.lowercased()] else {
+                throw ValidationError("--algorithm must be ed25519, p256 or ml-dsa-65")
+            }
+            let key = try PrivateKey.generate(chosen)
+            try ApproverKeyFile.write(key, to: out)
+            print(key.publicKey.pem, terminator: key.publicKey.pem.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+}
+
+/// Approver private key files: PKCS#8 PEM, created with mode 0600, never overwritten.
+enum ApproverKeyFile {
+    static func read(_ path: String) throws -> PrivateKey {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("cannot read the key file \(path)")
+        }
+        do { return try PrivateKey(pkcs8PEM: text) } catch {
+            throw ValidationError("\(path) is not a PKCS#8 PEM private key")
+        }
+    }
+
+    static func write(_ key: PrivateKey, to path: String) throws {
+        let der = try key.pkcs8Representation().exportedBytes()
+        let body = der.base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        let pem = "-----BEGIN PRIVATE KEY-----\n\(body)\n-----END PRIVATE KEY-----\n"
+        guard !FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path) exists; choose another --out") }
+        guard FileManager.default.createFile(atPath: path, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+}

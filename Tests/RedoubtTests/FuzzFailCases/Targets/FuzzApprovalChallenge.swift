@@ -1,0 +1,1 @@
+../../../../Fuzz/Sources/FuzzApprovalChallenge/FuzzApprovalChallenge.swift
