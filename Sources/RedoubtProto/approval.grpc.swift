@@ -165,9 +165,10 @@ extension Redoubt_V1_ApprovalService {
     /// > Source IDL Documentation:
     /// >
     /// > Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    /// > signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    /// > rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    /// > in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    /// > signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    /// > UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    /// > such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    /// > PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     /// > their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     /// > token of the rule is satisfied and its timelock has passed the operation runs once; the
     /// > requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -233,7 +234,8 @@ extension Redoubt_V1_ApprovalService {
         /// > Source IDL Documentation:
         /// >
         /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-        /// > block, unblock and modifications. An empty rule executes it at once.
+        /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        /// > governed key submits the same request.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_SubmitRequestRequest` messages.
@@ -333,9 +335,10 @@ extension Redoubt_V1_ApprovalService {
     /// > Source IDL Documentation:
     /// >
     /// > Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    /// > signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    /// > rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    /// > in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    /// > signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    /// > UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    /// > such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    /// > PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     /// > their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     /// > token of the rule is satisfied and its timelock has passed the operation runs once; the
     /// > requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -401,7 +404,8 @@ extension Redoubt_V1_ApprovalService {
         /// > Source IDL Documentation:
         /// >
         /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-        /// > block, unblock and modifications. An empty rule executes it at once.
+        /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        /// > governed key submits the same request.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_SubmitRequestRequest` message.
@@ -499,9 +503,10 @@ extension Redoubt_V1_ApprovalService {
     /// > Source IDL Documentation:
     /// >
     /// > Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    /// > signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    /// > rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    /// > in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    /// > signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    /// > UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    /// > such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    /// > PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     /// > their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     /// > token of the rule is satisfied and its timelock has passed the operation runs once; the
     /// > requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -567,7 +572,8 @@ extension Redoubt_V1_ApprovalService {
         /// > Source IDL Documentation:
         /// >
         /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-        /// > block, unblock and modifications. An empty rule executes it at once.
+        /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        /// > governed key submits the same request.
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_SubmitRequestRequest` message.
@@ -964,9 +970,10 @@ extension Redoubt_V1_ApprovalService {
     /// > Source IDL Documentation:
     /// >
     /// > Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    /// > signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    /// > rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    /// > in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    /// > signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    /// > UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    /// > such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    /// > PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     /// > their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     /// > token of the rule is satisfied and its timelock has passed the operation runs once; the
     /// > requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -1047,7 +1054,8 @@ extension Redoubt_V1_ApprovalService {
         /// > Source IDL Documentation:
         /// >
         /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-        /// > block, unblock and modifications. An empty rule executes it at once.
+        /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        /// > governed key submits the same request.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_SubmitRequestRequest` message.
@@ -1170,9 +1178,10 @@ extension Redoubt_V1_ApprovalService {
     /// > Source IDL Documentation:
     /// >
     /// > Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    /// > signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    /// > rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    /// > in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    /// > signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    /// > UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    /// > such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    /// > PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     /// > their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     /// > token of the rule is satisfied and its timelock has passed the operation runs once; the
     /// > requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -1296,7 +1305,8 @@ extension Redoubt_V1_ApprovalService {
         /// > Source IDL Documentation:
         /// >
         /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-        /// > block, unblock and modifications. An empty rule executes it at once.
+        /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        /// > governed key submits the same request.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_SubmitRequestRequest` message.
@@ -1562,7 +1572,8 @@ extension Redoubt_V1_ApprovalService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-    /// > block, unblock and modifications. An empty rule executes it at once.
+    /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+    /// > governed key submits the same request.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_SubmitRequestRequest` message.
@@ -1814,7 +1825,8 @@ extension Redoubt_V1_ApprovalService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Submits an operation on a key as a request. Crypto user for uses, security officer for
-    /// > block, unblock and modifications. An empty rule executes it at once.
+    /// > block, unblock and modifications. An empty rule executes it at once. A direct call on a
+    /// > governed key submits the same request.
     ///
     /// - Parameters:
     ///   - message: request message to send.

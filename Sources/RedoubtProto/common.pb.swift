@@ -771,6 +771,75 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
 
 }
 
+/// Where a request stands.
+public nonisolated enum Redoubt_V1_ApprovalStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set; never sent by the server.
+  case unspecified // = 0
+
+  /// Waiting for approvals.
+  case pending // = 1
+
+  /// A token is satisfied; waiting for its timelock.
+  case approved // = 2
+
+  /// The operation ran; the requester may read the result.
+  case executed // = 3
+
+  /// Rejections left no token satisfiable.
+  case rejected // = 4
+
+  /// No token was satisfied before its timeout.
+  case expired // = 5
+
+  /// The operation ran and failed (for example, the key was blocked); see `failure`.
+  case failed // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pending
+    case 2: self = .approved
+    case 3: self = .executed
+    case 4: self = .rejected
+    case 5: self = .expired
+    case 6: self = .failed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pending: return 1
+    case .approved: return 2
+    case .executed: return 3
+    case .rejected: return 4
+    case .expired: return 5
+    case .failed: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Redoubt_V1_ApprovalStatus] = [
+    .unspecified,
+    .pending,
+    .approved,
+    .executed,
+    .rejected,
+    .expired,
+    .failed,
+  ]
+
+}
+
 /// A signature scheme: the algorithm family and its parameters. It must fit the key's
 /// algorithm: ecdsa for EC keys, ed25519 for Ed25519, rsa_pss or rsa_pkcs1v15 for RSA, ml_dsa
 /// for ML-DSA.
@@ -1402,9 +1471,500 @@ public nonisolated struct Redoubt_V1_ErrorDetail: Sendable {
   /// What went wrong, for a person; never holds secrets.
   public var message: String = String()
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
+}
+
+/// A set of key usages, possibly empty; a message so that "unset" and "empty" differ.
+public nonisolated struct Redoubt_V1_KeyUsageSet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The usages.
+  public var usages: [Redoubt_V1_KeyUsage] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Attribute changes, only towards stricter (as UpdateKeyRequest).
+public nonisolated struct Redoubt_V1_KeyAttributeUpdate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A new label.
+  public var label: String {
+    get {_label ?? String()}
+    set {_label = newValue}
+  }
+  /// Returns true if `label` has been explicitly set.
+  public var hasLabel: Bool {self._label != nil}
+  /// Clears the value of `label`. Subsequent reads from it will return its default value.
+  public mutating func clearLabel() {self._label = nil}
+
+  /// A non-empty subset of the current usages.
+  public var usages: Redoubt_V1_KeyUsageSet {
+    get {_usages ?? Redoubt_V1_KeyUsageSet()}
+    set {_usages = newValue}
+  }
+  /// Returns true if `usages` has been explicitly set.
+  public var hasUsages: Bool {self._usages != nil}
+  /// Clears the value of `usages`. Subsequent reads from it will return its default value.
+  public mutating func clearUsages() {self._usages = nil}
+
+  /// Only false.
+  public var extractable: Bool {
+    get {_extractable ?? false}
+    set {_extractable = newValue}
+  }
+  /// Returns true if `extractable` has been explicitly set.
+  public var hasExtractable: Bool {self._extractable != nil}
+  /// Clears the value of `extractable`. Subsequent reads from it will return its default value.
+  public mutating func clearExtractable() {self._extractable = nil}
+
+  /// Only true.
+  public var sensitive: Bool {
+    get {_sensitive ?? false}
+    set {_sensitive = newValue}
+  }
+  /// Returns true if `sensitive` has been explicitly set.
+  public var hasSensitive: Bool {self._sensitive != nil}
+  /// Clears the value of `sensitive`. Subsequent reads from it will return its default value.
+  public mutating func clearSensitive() {self._sensitive = nil}
+
+  /// Only false.
+  public var modifiable: Bool {
+    get {_modifiable ?? false}
+    set {_modifiable = newValue}
+  }
+  /// Returns true if `modifiable` has been explicitly set.
+  public var hasModifiable: Bool {self._modifiable != nil}
+  /// Clears the value of `modifiable`. Subsequent reads from it will return its default value.
+  public mutating func clearModifiable() {self._modifiable = nil}
+
+  /// Only false.
+  public var destroyable: Bool {
+    get {_destroyable ?? false}
+    set {_destroyable = newValue}
+  }
+  /// Returns true if `destroyable` has been explicitly set.
+  public var hasDestroyable: Bool {self._destroyable != nil}
+  /// Clears the value of `destroyable`. Subsequent reads from it will return its default value.
+  public mutating func clearDestroyable() {self._destroyable = nil}
+
+  /// Only later.
+  public var notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_notBeforeTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_notBeforeTime = newValue}
+  }
+  /// Returns true if `notBeforeTime` has been explicitly set.
+  public var hasNotBeforeTime: Bool {self._notBeforeTime != nil}
+  /// Clears the value of `notBeforeTime`. Subsequent reads from it will return its default value.
+  public mutating func clearNotBeforeTime() {self._notBeforeTime = nil}
+
+  /// Only earlier.
+  public var expireTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expireTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expireTime = newValue}
+  }
+  /// Returns true if `expireTime` has been explicitly set.
+  public var hasExpireTime: Bool {self._expireTime != nil}
+  /// Clears the value of `expireTime`. Subsequent reads from it will return its default value.
+  public mutating func clearExpireTime() {self._expireTime = nil}
+
+  /// Only higher, at most the latest version.
+  public var minimumVersion: UInt32 {
+    get {_minimumVersion ?? 0}
+    set {_minimumVersion = newValue}
+  }
+  /// Returns true if `minimumVersion` has been explicitly set.
+  public var hasMinimumVersion: Bool {self._minimumVersion != nil}
+  /// Clears the value of `minimumVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearMinimumVersion() {self._minimumVersion = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _label: String? = nil
+  fileprivate var _usages: Redoubt_V1_KeyUsageSet? = nil
+  fileprivate var _extractable: Bool? = nil
+  fileprivate var _sensitive: Bool? = nil
+  fileprivate var _modifiable: Bool? = nil
+  fileprivate var _destroyable: Bool? = nil
+  fileprivate var _notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _minimumVersion: UInt32? = nil
+}
+
+/// An operation that runs once approved.
+public nonisolated struct Redoubt_V1_ApprovalOperation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Exactly one is required.
+  public var operation: Redoubt_V1_ApprovalOperation.OneOf_Operation? = nil
+
+  /// A use.
+  public var sign: Redoubt_V1_ApprovalOperation.Sign {
+    get {
+      if case .sign(let v)? = operation {return v}
+      return Redoubt_V1_ApprovalOperation.Sign()
+    }
+    set {operation = .sign(newValue)}
+  }
+
+  /// A use.
+  public var decrypt: Redoubt_V1_ApprovalOperation.Decrypt {
+    get {
+      if case .decrypt(let v)? = operation {return v}
+      return Redoubt_V1_ApprovalOperation.Decrypt()
+    }
+    set {operation = .decrypt(newValue)}
+  }
+
+  /// A use.
+  public var mac: Redoubt_V1_ApprovalOperation.Mac {
+    get {
+      if case .mac(let v)? = operation {return v}
+      return Redoubt_V1_ApprovalOperation.Mac()
+    }
+    set {operation = .mac(newValue)}
+  }
+
+  /// Governed by the block rule.
+  public var block: Redoubt_V1_ApprovalOperation.Block {
+    get {
+      if case .block(let v)? = operation {return v}
+      return Redoubt_V1_ApprovalOperation.Block()
+    }
+    set {operation = .block(newValue)}
+  }
+
+  /// Governed by the unblock rule.
+  public var unblock: Redoubt_V1_ApprovalOperation.Unblock {
+    get {
+      if case .unblock(let v)? = operation {return v}
+      return Redoubt_V1_ApprovalOperation.Unblock()
+    }
+    set {operation = .unblock(newValue)}
+  }
+
+  /// Governed by the modify rule.
+  public var update: Redoubt_V1_KeyAttributeUpdate {
+    get {
+      if case .update(let v)? = operation {return v}
+      return Redoubt_V1_KeyAttributeUpdate()
+    }
+    set {operation = .update(newValue)}
+  }
+
+  /// Replaces the policy; governed by the modify rule.
+  public var setPolicy: Redoubt_V1_KeyPolicy {
+    get {
+      if case .setPolicy(let v)? = operation {return v}
+      return Redoubt_V1_KeyPolicy()
+    }
+    set {operation = .setPolicy(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Exactly one is required.
+  public nonisolated enum OneOf_Operation: Equatable, Sendable {
+    /// A use.
+    case sign(Redoubt_V1_ApprovalOperation.Sign)
+    /// A use.
+    case decrypt(Redoubt_V1_ApprovalOperation.Decrypt)
+    /// A use.
+    case mac(Redoubt_V1_ApprovalOperation.Mac)
+    /// Governed by the block rule.
+    case block(Redoubt_V1_ApprovalOperation.Block)
+    /// Governed by the unblock rule.
+    case unblock(Redoubt_V1_ApprovalOperation.Unblock)
+    /// Governed by the modify rule.
+    case update(Redoubt_V1_KeyAttributeUpdate)
+    /// Replaces the policy; governed by the modify rule.
+    case setPolicy(Redoubt_V1_KeyPolicy)
+
+  }
+
+  /// Signs.
+  public nonisolated struct Sign: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// What to sign; required.
+    public var input: Redoubt_V1_SigningInput {
+      get {_input ?? Redoubt_V1_SigningInput()}
+      set {_input = newValue}
+    }
+    /// Returns true if `input` has been explicitly set.
+    public var hasInput: Bool {self._input != nil}
+    /// Clears the value of `input`. Subsequent reads from it will return its default value.
+    public mutating func clearInput() {self._input = nil}
+
+    /// How; required.
+    public var scheme: Redoubt_V1_SignatureScheme {
+      get {_scheme ?? Redoubt_V1_SignatureScheme()}
+      set {_scheme = newValue}
+    }
+    /// Returns true if `scheme` has been explicitly set.
+    public var hasScheme: Bool {self._scheme != nil}
+    /// Clears the value of `scheme`. Subsequent reads from it will return its default value.
+    public mutating func clearScheme() {self._scheme = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _input: Redoubt_V1_SigningInput? = nil
+    fileprivate var _scheme: Redoubt_V1_SignatureScheme? = nil
+  }
+
+  /// Decrypts a ciphertext of CryptoService.Encrypt.
+  public nonisolated struct Decrypt: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// The versioned ciphertext.
+    public var ciphertext: Data = Data()
+
+    /// The scheme; required.
+    public var scheme: Redoubt_V1_EncryptionScheme = .unspecified
+
+    /// Additional authenticated data.
+    public var aad: Data = Data()
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// Computes a MAC tag.
+  public nonisolated struct Mac: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// The data.
+    public var data: Data = Data()
+
+    /// The hash; required.
+    public var hash: Redoubt_V1_HashAlgorithm = .unspecified
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// Blocks the key.
+  public nonisolated struct Block: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// Unblocks the key.
+  public nonisolated struct Unblock: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+}
+
+/// One approver's decision.
+public nonisolated struct Redoubt_V1_ApprovalDecision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The approver.
+  public var approver: String = String()
+
+  /// True for an approval, false for a rejection.
+  public var approve: Bool = false
+
+  /// When it was recorded.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A request.
+public nonisolated struct Redoubt_V1_ApprovalRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The request id (`r` and 32 hex digits).
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// The key.
+  public var keyID: String {
+    get {_storage._keyID}
+    set {_uniqueStorage()._keyID = newValue}
+  }
+
+  /// The operation, with its exact data.
+  public var operation: Redoubt_V1_ApprovalOperation {
+    get {_storage._operation ?? Redoubt_V1_ApprovalOperation()}
+    set {_uniqueStorage()._operation = newValue}
+  }
+  /// Returns true if `operation` has been explicitly set.
+  public var hasOperation: Bool {_storage._operation != nil}
+  /// Clears the value of `operation`. Subsequent reads from it will return its default value.
+  public mutating func clearOperation() {_uniqueStorage()._operation = nil}
+
+  /// SHA-256 of the operation's canonical data, as bound by the challenges.
+  public var operationDigest: Data {
+    get {_storage._operationDigest}
+    set {_uniqueStorage()._operationDigest = newValue}
+  }
+
+  /// The requester's user id.
+  public var requester: String {
+    get {_storage._requester}
+    set {_uniqueStorage()._requester = newValue}
+  }
+
+  /// When it was submitted.
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {_storage._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
+
+  /// The status.
+  public var status: Redoubt_V1_ApprovalStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// The rule that governs it, as it was at submission.
+  public var rule: Redoubt_V1_ApprovalRule {
+    get {_storage._rule ?? Redoubt_V1_ApprovalRule()}
+    set {_uniqueStorage()._rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {_storage._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {_uniqueStorage()._rule = nil}
+
+  /// The decisions so far, one per approver.
+  public var decisions: [Redoubt_V1_ApprovalDecision] {
+    get {_storage._decisions}
+    set {_uniqueStorage()._decisions = newValue}
+  }
+
+  /// When an approved request may run.
+  public var executableTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._executableTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._executableTime = newValue}
+  }
+  /// Returns true if `executableTime` has been explicitly set.
+  public var hasExecutableTime: Bool {_storage._executableTime != nil}
+  /// Clears the value of `executableTime`. Subsequent reads from it will return its default value.
+  public mutating func clearExecutableTime() {_uniqueStorage()._executableTime = nil}
+
+  /// When it ran, failed, was rejected or expired.
+  public var finishTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._finishTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._finishTime = newValue}
+  }
+  /// Returns true if `finishTime` has been explicitly set.
+  public var hasFinishTime: Bool {_storage._finishTime != nil}
+  /// Clears the value of `finishTime`. Subsequent reads from it will return its default value.
+  public mutating func clearFinishTime() {_uniqueStorage()._finishTime = nil}
+
+  /// The signature, plaintext or tag of an executed use; only for the requester.
+  public var result: Data {
+    get {_storage._result}
+    set {_uniqueStorage()._result = newValue}
+  }
+
+  /// The key version that signed, for signatures.
+  public var resultVersion: UInt32 {
+    get {_storage._resultVersion}
+    set {_uniqueStorage()._resultVersion = newValue}
+  }
+
+  /// Why a FAILED request failed.
+  public var failure: String {
+    get {_storage._failure}
+    set {_uniqueStorage()._failure = newValue}
+  }
+
+  /// The bytes an approver signs to approve (see ApprovalChallenge in the docs).
+  public var approveChallenge: Data {
+    get {_storage._approveChallenge}
+    set {_uniqueStorage()._approveChallenge = newValue}
+  }
+
+  /// The bytes an approver signs to reject.
+  public var rejectChallenge: Data {
+    get {_storage._rejectChallenge}
+    set {_uniqueStorage()._rejectChallenge = newValue}
+  }
+
+  /// The partition.
+  public var partition: String {
+    get {_storage._partition}
+    set {_uniqueStorage()._partition = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1449,6 +2009,10 @@ nonisolated extension Redoubt_V1_Role: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Redoubt_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{2}\u{3}ERROR_CODE_INVALID_ARGUMENT\0\u{2}\u{2}ERROR_CODE_NOT_FOUND\0\u{1}ERROR_CODE_ALREADY_EXISTS\0\u{1}ERROR_CODE_PERMISSION_DENIED\0\u{1}ERROR_CODE_RESOURCE_EXHAUSTED\0\u{1}ERROR_CODE_FAILED_PRECONDITION\0\u{2}\u{4}ERROR_CODE_INTERNAL\0\u{1}ERROR_CODE_UNAVAILABLE\0\u{2}\u{2}ERROR_CODE_UNAUTHENTICATED\0")
+}
+
+nonisolated extension Redoubt_V1_ApprovalStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0APPROVAL_STATUS_UNSPECIFIED\0\u{1}APPROVAL_STATUS_PENDING\0\u{1}APPROVAL_STATUS_APPROVED\0\u{1}APPROVAL_STATUS_EXECUTED\0\u{1}APPROVAL_STATUS_REJECTED\0\u{1}APPROVAL_STATUS_EXPIRED\0\u{1}APPROVAL_STATUS_FAILED\0")
 }
 
 nonisolated extension Redoubt_V1_SignatureScheme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2320,7 +2884,7 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Redoubt_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ErrorDetail"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2330,24 +2894,667 @@ nonisolated extension Redoubt_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.code) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.code != .unspecified {
       try visitor.visitSingularEnumField(value: self.code, fieldNumber: 1)
     }
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
     }
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_ErrorDetail, rhs: Redoubt_V1_ErrorDetail) -> Bool {
     if lhs.code != rhs.code {return false}
     if lhs.message != rhs.message {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_KeyUsageSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyUsageSet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}usages\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.usages) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.usages.isEmpty {
+      try visitor.visitPackedEnumField(value: self.usages, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_KeyUsageSet, rhs: Redoubt_V1_KeyUsageSet) -> Bool {
+    if lhs.usages != rhs.usages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_KeyAttributeUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyAttributeUpdate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self._label) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._usages) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._extractable) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self._sensitive) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._modifiable) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self._destroyable) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._notBeforeTime) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._expireTime) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self._minimumVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._label {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._usages {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._extractable {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._sensitive {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._modifiable {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._destroyable {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._notBeforeTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._expireTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._minimumVersion {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_KeyAttributeUpdate, rhs: Redoubt_V1_KeyAttributeUpdate) -> Bool {
+    if lhs._label != rhs._label {return false}
+    if lhs._usages != rhs._usages {return false}
+    if lhs._extractable != rhs._extractable {return false}
+    if lhs._sensitive != rhs._sensitive {return false}
+    if lhs._modifiable != rhs._modifiable {return false}
+    if lhs._destroyable != rhs._destroyable {return false}
+    if lhs._notBeforeTime != rhs._notBeforeTime {return false}
+    if lhs._expireTime != rhs._expireTime {return false}
+    if lhs._minimumVersion != rhs._minimumVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalOperation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sign\0\u{1}decrypt\0\u{1}mac\0\u{1}block\0\u{1}unblock\0\u{1}update\0\u{3}set_policy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Redoubt_V1_ApprovalOperation.Sign?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .sign(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .sign(v)
+        }
+      }()
+      case 2: try {
+        var v: Redoubt_V1_ApprovalOperation.Decrypt?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .decrypt(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .decrypt(v)
+        }
+      }()
+      case 3: try {
+        var v: Redoubt_V1_ApprovalOperation.Mac?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .mac(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .mac(v)
+        }
+      }()
+      case 4: try {
+        var v: Redoubt_V1_ApprovalOperation.Block?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .block(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .block(v)
+        }
+      }()
+      case 5: try {
+        var v: Redoubt_V1_ApprovalOperation.Unblock?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .unblock(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .unblock(v)
+        }
+      }()
+      case 6: try {
+        var v: Redoubt_V1_KeyAttributeUpdate?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .update(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .update(v)
+        }
+      }()
+      case 7: try {
+        var v: Redoubt_V1_KeyPolicy?
+        var hadOneofValue = false
+        if let current = self.operation {
+          hadOneofValue = true
+          if case .setPolicy(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.operation = .setPolicy(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.operation {
+    case .sign?: try {
+      guard case .sign(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .decrypt?: try {
+      guard case .decrypt(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .mac?: try {
+      guard case .mac(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .block?: try {
+      guard case .block(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .unblock?: try {
+      guard case .unblock(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .update?: try {
+      guard case .update(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .setPolicy?: try {
+      guard case .setPolicy(let v)? = self.operation else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation, rhs: Redoubt_V1_ApprovalOperation) -> Bool {
+    if lhs.operation != rhs.operation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation.Sign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_ApprovalOperation.protoMessageName + ".Sign"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}scheme\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._input) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._scheme) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._input {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._scheme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation.Sign, rhs: Redoubt_V1_ApprovalOperation.Sign) -> Bool {
+    if lhs._input != rhs._input {return false}
+    if lhs._scheme != rhs._scheme {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation.Decrypt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_ApprovalOperation.protoMessageName + ".Decrypt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ciphertext\0\u{1}scheme\0\u{1}aad\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.scheme) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.aad) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ciphertext.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ciphertext, fieldNumber: 1)
+    }
+    if self.scheme != .unspecified {
+      try visitor.visitSingularEnumField(value: self.scheme, fieldNumber: 2)
+    }
+    if !self.aad.isEmpty {
+      try visitor.visitSingularBytesField(value: self.aad, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation.Decrypt, rhs: Redoubt_V1_ApprovalOperation.Decrypt) -> Bool {
+    if lhs.ciphertext != rhs.ciphertext {return false}
+    if lhs.scheme != rhs.scheme {return false}
+    if lhs.aad != rhs.aad {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation.Mac: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_ApprovalOperation.protoMessageName + ".Mac"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{1}hash\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.hash) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 1)
+    }
+    if self.hash != .unspecified {
+      try visitor.visitSingularEnumField(value: self.hash, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation.Mac, rhs: Redoubt_V1_ApprovalOperation.Mac) -> Bool {
+    if lhs.data != rhs.data {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation.Block: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_ApprovalOperation.protoMessageName + ".Block"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation.Block, rhs: Redoubt_V1_ApprovalOperation.Block) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalOperation.Unblock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_ApprovalOperation.protoMessageName + ".Unblock"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalOperation.Unblock, rhs: Redoubt_V1_ApprovalOperation.Unblock) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalDecision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}approver\0\u{1}approve\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.approver) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.approve) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.approver.isEmpty {
+      try visitor.visitSingularStringField(value: self.approver, fieldNumber: 1)
+    }
+    if self.approve != false {
+      try visitor.visitSingularBoolField(value: self.approve, fieldNumber: 2)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalDecision, rhs: Redoubt_V1_ApprovalDecision) -> Bool {
+    if lhs.approver != rhs.approver {return false}
+    if lhs.approve != rhs.approve {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ApprovalRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}key_id\0\u{1}operation\0\u{3}operation_digest\0\u{1}requester\0\u{3}create_time\0\u{1}status\0\u{1}rule\0\u{1}decisions\0\u{3}executable_time\0\u{3}finish_time\0\u{1}result\0\u{3}result_version\0\u{1}failure\0\u{3}approve_challenge\0\u{3}reject_challenge\0\u{1}partition\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _keyID: String = String()
+    var _operation: Redoubt_V1_ApprovalOperation? = nil
+    var _operationDigest: Data = Data()
+    var _requester: String = String()
+    var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _status: Redoubt_V1_ApprovalStatus = .unspecified
+    var _rule: Redoubt_V1_ApprovalRule? = nil
+    var _decisions: [Redoubt_V1_ApprovalDecision] = []
+    var _executableTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _finishTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _result: Data = Data()
+    var _resultVersion: UInt32 = 0
+    var _failure: String = String()
+    var _approveChallenge: Data = Data()
+    var _rejectChallenge: Data = Data()
+    var _partition: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _keyID = source._keyID
+      _operation = source._operation
+      _operationDigest = source._operationDigest
+      _requester = source._requester
+      _createTime = source._createTime
+      _status = source._status
+      _rule = source._rule
+      _decisions = source._decisions
+      _executableTime = source._executableTime
+      _finishTime = source._finishTime
+      _result = source._result
+      _resultVersion = source._resultVersion
+      _failure = source._failure
+      _approveChallenge = source._approveChallenge
+      _rejectChallenge = source._rejectChallenge
+      _partition = source._partition
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._keyID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._operation) }()
+        case 4: try { try decoder.decodeSingularBytesField(value: &_storage._operationDigest) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._requester) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._rule) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._decisions) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._executableTime) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._finishTime) }()
+        case 12: try { try decoder.decodeSingularBytesField(value: &_storage._result) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._resultVersion) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._failure) }()
+        case 15: try { try decoder.decodeSingularBytesField(value: &_storage._approveChallenge) }()
+        case 16: try { try decoder.decodeSingularBytesField(value: &_storage._rejectChallenge) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._partition) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._keyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._keyID, fieldNumber: 2)
+      }
+      try { if let v = _storage._operation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._operationDigest.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._operationDigest, fieldNumber: 4)
+      }
+      if !_storage._requester.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requester, fieldNumber: 5)
+      }
+      try { if let v = _storage._createTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 7)
+      }
+      try { if let v = _storage._rule {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._decisions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._decisions, fieldNumber: 9)
+      }
+      try { if let v = _storage._executableTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._finishTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._result.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._result, fieldNumber: 12)
+      }
+      if _storage._resultVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._resultVersion, fieldNumber: 13)
+      }
+      if !_storage._failure.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._failure, fieldNumber: 14)
+      }
+      if !_storage._approveChallenge.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._approveChallenge, fieldNumber: 15)
+      }
+      if !_storage._rejectChallenge.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._rejectChallenge, fieldNumber: 16)
+      }
+      if !_storage._partition.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._partition, fieldNumber: 17)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ApprovalRequest, rhs: Redoubt_V1_ApprovalRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._keyID != rhs_storage._keyID {return false}
+        if _storage._operation != rhs_storage._operation {return false}
+        if _storage._operationDigest != rhs_storage._operationDigest {return false}
+        if _storage._requester != rhs_storage._requester {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._rule != rhs_storage._rule {return false}
+        if _storage._decisions != rhs_storage._decisions {return false}
+        if _storage._executableTime != rhs_storage._executableTime {return false}
+        if _storage._finishTime != rhs_storage._finishTime {return false}
+        if _storage._result != rhs_storage._result {return false}
+        if _storage._resultVersion != rhs_storage._resultVersion {return false}
+        if _storage._failure != rhs_storage._failure {return false}
+        if _storage._approveChallenge != rhs_storage._approveChallenge {return false}
+        if _storage._rejectChallenge != rhs_storage._rejectChallenge {return false}
+        if _storage._partition != rhs_storage._partition {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

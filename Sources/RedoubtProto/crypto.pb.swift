@@ -76,9 +76,22 @@ public nonisolated struct Redoubt_V1_SignResponse: Sendable {
   /// The key version that made it; pass it to Verify after a rotation.
   public var keyVersion: UInt32 = 0
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Verifies a signature.
@@ -217,9 +230,22 @@ public nonisolated struct Redoubt_V1_DecryptResponse: Sendable {
   /// The decrypted data.
   public var plaintext: Data = Data()
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Computes an HMAC.
@@ -251,9 +277,22 @@ public nonisolated struct Redoubt_V1_MacResponse: Sendable {
   /// The versioned blob (see common.proto) naming the key version; its body is the HMAC.
   public var tag: Data = Data()
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Checks an HMAC tag.
@@ -1128,7 +1167,7 @@ nonisolated extension Redoubt_V1_SignRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Redoubt_V1_SignResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SignResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}signature\0\u{3}key_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}signature\0\u{3}key_version\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1138,24 +1177,33 @@ nonisolated extension Redoubt_V1_SignResponse: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.keyVersion) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.signature.isEmpty {
       try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 1)
     }
     if self.keyVersion != 0 {
       try visitor.visitSingularUInt32Field(value: self.keyVersion, fieldNumber: 2)
     }
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_SignResponse, rhs: Redoubt_V1_SignResponse) -> Bool {
     if lhs.signature != rhs.signature {return false}
     if lhs.keyVersion != rhs.keyVersion {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1367,7 +1415,7 @@ nonisolated extension Redoubt_V1_DecryptRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_DecryptResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecryptResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plaintext\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plaintext\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1376,20 +1424,29 @@ nonisolated extension Redoubt_V1_DecryptResponse: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.plaintext) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.plaintext.isEmpty {
       try visitor.visitSingularBytesField(value: self.plaintext, fieldNumber: 1)
     }
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_DecryptResponse, rhs: Redoubt_V1_DecryptResponse) -> Bool {
     if lhs.plaintext != rhs.plaintext {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1437,7 +1494,7 @@ nonisolated extension Redoubt_V1_MacRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Redoubt_V1_MacResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MacResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tag\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tag\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1446,20 +1503,29 @@ nonisolated extension Redoubt_V1_MacResponse: SwiftProtobuf.Message, SwiftProtob
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.tag) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.tag.isEmpty {
       try visitor.visitSingularBytesField(value: self.tag, fieldNumber: 1)
     }
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_MacResponse, rhs: Redoubt_V1_MacResponse) -> Bool {
     if lhs.tag != rhs.tag {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -281,20 +281,6 @@ public nonisolated struct Redoubt_V1_ListKeysResponse: Sendable {
   public init() {}
 }
 
-/// A set of key usages, possibly empty; a message so that "unset" and "empty" differ.
-public nonisolated struct Redoubt_V1_KeyUsageSet: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// The usages.
-  public var usages: [Redoubt_V1_KeyUsage] = []
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
 /// Changes a key's attributes. Unset fields stay as they are; set fields may only make the
 /// key stricter, else FAILED_PRECONDITION.
 public nonisolated struct Redoubt_V1_UpdateKeyRequest: Sendable {
@@ -426,11 +412,23 @@ public nonisolated struct Redoubt_V1_UpdateKeyResponse: Sendable {
   /// Clears the value of `key`. Subsequent reads from it will return its default value.
   public mutating func clearKey() {self._key = nil}
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _key: Redoubt_V1_KeyInfo? = nil
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Rotates a key.
@@ -500,11 +498,23 @@ public nonisolated struct Redoubt_V1_BlockKeyResponse: Sendable {
   /// Clears the value of `key`. Subsequent reads from it will return its default value.
   public mutating func clearKey() {self._key = nil}
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _key: Redoubt_V1_KeyInfo? = nil
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Unblocks a key.
@@ -537,11 +547,23 @@ public nonisolated struct Redoubt_V1_UnblockKeyResponse: Sendable {
   /// Clears the value of `key`. Subsequent reads from it will return its default value.
   public mutating func clearKey() {self._key = nil}
 
+  /// Set instead of the result when the key's policy needs approvals: a request was created
+  /// with status PENDING; fetch it with ApprovalService.GetRequest.
+  public var pendingRequest: Redoubt_V1_ApprovalRequest {
+    get {_pendingRequest ?? Redoubt_V1_ApprovalRequest()}
+    set {_pendingRequest = newValue}
+  }
+  /// Returns true if `pendingRequest` has been explicitly set.
+  public var hasPendingRequest: Bool {self._pendingRequest != nil}
+  /// Clears the value of `pendingRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingRequest() {self._pendingRequest = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _key: Redoubt_V1_KeyInfo? = nil
+  fileprivate var _pendingRequest: Redoubt_V1_ApprovalRequest? = nil
 }
 
 /// Moves a key to the trash.
@@ -1148,36 +1170,6 @@ nonisolated extension Redoubt_V1_ListKeysResponse: SwiftProtobuf.Message, SwiftP
   }
 }
 
-nonisolated extension Redoubt_V1_KeyUsageSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".KeyUsageSet"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}usages\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.usages) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.usages.isEmpty {
-      try visitor.visitPackedEnumField(value: self.usages, fieldNumber: 1)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Redoubt_V1_KeyUsageSet, rhs: Redoubt_V1_KeyUsageSet) -> Bool {
-    if lhs.usages != rhs.usages {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
 nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateKeyRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0")
@@ -1259,7 +1251,7 @@ nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Redoubt_V1_UpdateKeyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateKeyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1268,6 +1260,7 @@ nonisolated extension Redoubt_V1_UpdateKeyResponse: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._key) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
@@ -1281,11 +1274,15 @@ nonisolated extension Redoubt_V1_UpdateKeyResponse: SwiftProtobuf.Message, Swift
     try { if let v = self._key {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_UpdateKeyResponse, rhs: Redoubt_V1_UpdateKeyResponse) -> Bool {
     if lhs._key != rhs._key {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1387,7 +1384,7 @@ nonisolated extension Redoubt_V1_BlockKeyRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Redoubt_V1_BlockKeyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BlockKeyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1396,6 +1393,7 @@ nonisolated extension Redoubt_V1_BlockKeyResponse: SwiftProtobuf.Message, SwiftP
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._key) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
@@ -1409,11 +1407,15 @@ nonisolated extension Redoubt_V1_BlockKeyResponse: SwiftProtobuf.Message, SwiftP
     try { if let v = self._key {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_BlockKeyResponse, rhs: Redoubt_V1_BlockKeyResponse) -> Bool {
     if lhs._key != rhs._key {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1451,7 +1453,7 @@ nonisolated extension Redoubt_V1_UnblockKeyRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Redoubt_V1_UnblockKeyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UnblockKeyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}pending_request\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1460,6 +1462,7 @@ nonisolated extension Redoubt_V1_UnblockKeyResponse: SwiftProtobuf.Message, Swif
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._key) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._pendingRequest) }()
       default: break
       }
     }
@@ -1473,11 +1476,15 @@ nonisolated extension Redoubt_V1_UnblockKeyResponse: SwiftProtobuf.Message, Swif
     try { if let v = self._key {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._pendingRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_UnblockKeyResponse, rhs: Redoubt_V1_UnblockKeyResponse) -> Bool {
     if lhs._key != rhs._key {return false}
+    if lhs._pendingRequest != rhs._pendingRequest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -487,6 +487,261 @@ void   redoubt__v1__error_detail__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__error_detail__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__key_usage_set__init
+                     (Redoubt__V1__KeyUsageSet         *message)
+{
+  static const Redoubt__V1__KeyUsageSet init_value = REDOUBT__V1__KEY_USAGE_SET__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__key_usage_set__get_packed_size
+                     (const Redoubt__V1__KeyUsageSet *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__key_usage_set__pack
+                     (const Redoubt__V1__KeyUsageSet *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__key_usage_set__pack_to_buffer
+                     (const Redoubt__V1__KeyUsageSet *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__KeyUsageSet *
+       redoubt__v1__key_usage_set__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__KeyUsageSet *)
+     protobuf_c_message_unpack (&redoubt__v1__key_usage_set__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__key_usage_set__free_unpacked
+                     (Redoubt__V1__KeyUsageSet *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__key_attribute_update__init
+                     (Redoubt__V1__KeyAttributeUpdate         *message)
+{
+  static const Redoubt__V1__KeyAttributeUpdate init_value = REDOUBT__V1__KEY_ATTRIBUTE_UPDATE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__key_attribute_update__get_packed_size
+                     (const Redoubt__V1__KeyAttributeUpdate *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_attribute_update__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__key_attribute_update__pack
+                     (const Redoubt__V1__KeyAttributeUpdate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_attribute_update__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__key_attribute_update__pack_to_buffer
+                     (const Redoubt__V1__KeyAttributeUpdate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__key_attribute_update__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__KeyAttributeUpdate *
+       redoubt__v1__key_attribute_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__KeyAttributeUpdate *)
+     protobuf_c_message_unpack (&redoubt__v1__key_attribute_update__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__key_attribute_update__free_unpacked
+                     (Redoubt__V1__KeyAttributeUpdate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__key_attribute_update__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__approval_operation__sign__init
+                     (Redoubt__V1__ApprovalOperation__Sign         *message)
+{
+  static const Redoubt__V1__ApprovalOperation__Sign init_value = REDOUBT__V1__APPROVAL_OPERATION__SIGN__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__approval_operation__decrypt__init
+                     (Redoubt__V1__ApprovalOperation__Decrypt         *message)
+{
+  static const Redoubt__V1__ApprovalOperation__Decrypt init_value = REDOUBT__V1__APPROVAL_OPERATION__DECRYPT__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__approval_operation__mac__init
+                     (Redoubt__V1__ApprovalOperation__Mac         *message)
+{
+  static const Redoubt__V1__ApprovalOperation__Mac init_value = REDOUBT__V1__APPROVAL_OPERATION__MAC__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__approval_operation__block__init
+                     (Redoubt__V1__ApprovalOperation__Block         *message)
+{
+  static const Redoubt__V1__ApprovalOperation__Block init_value = REDOUBT__V1__APPROVAL_OPERATION__BLOCK__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__approval_operation__unblock__init
+                     (Redoubt__V1__ApprovalOperation__Unblock         *message)
+{
+  static const Redoubt__V1__ApprovalOperation__Unblock init_value = REDOUBT__V1__APPROVAL_OPERATION__UNBLOCK__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__approval_operation__init
+                     (Redoubt__V1__ApprovalOperation         *message)
+{
+  static const Redoubt__V1__ApprovalOperation init_value = REDOUBT__V1__APPROVAL_OPERATION__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approval_operation__get_packed_size
+                     (const Redoubt__V1__ApprovalOperation *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_operation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approval_operation__pack
+                     (const Redoubt__V1__ApprovalOperation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_operation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approval_operation__pack_to_buffer
+                     (const Redoubt__V1__ApprovalOperation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_operation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApprovalOperation *
+       redoubt__v1__approval_operation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApprovalOperation *)
+     protobuf_c_message_unpack (&redoubt__v1__approval_operation__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approval_operation__free_unpacked
+                     (Redoubt__V1__ApprovalOperation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approval_operation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__approval_decision__init
+                     (Redoubt__V1__ApprovalDecision         *message)
+{
+  static const Redoubt__V1__ApprovalDecision init_value = REDOUBT__V1__APPROVAL_DECISION__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approval_decision__get_packed_size
+                     (const Redoubt__V1__ApprovalDecision *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_decision__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approval_decision__pack
+                     (const Redoubt__V1__ApprovalDecision *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_decision__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approval_decision__pack_to_buffer
+                     (const Redoubt__V1__ApprovalDecision *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_decision__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApprovalDecision *
+       redoubt__v1__approval_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApprovalDecision *)
+     protobuf_c_message_unpack (&redoubt__v1__approval_decision__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approval_decision__free_unpacked
+                     (Redoubt__V1__ApprovalDecision *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approval_decision__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__approval_request__init
+                     (Redoubt__V1__ApprovalRequest         *message)
+{
+  static const Redoubt__V1__ApprovalRequest init_value = REDOUBT__V1__APPROVAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__approval_request__get_packed_size
+                     (const Redoubt__V1__ApprovalRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__approval_request__pack
+                     (const Redoubt__V1__ApprovalRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__approval_request__pack_to_buffer
+                     (const Redoubt__V1__ApprovalRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__approval_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ApprovalRequest *
+       redoubt__v1__approval_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ApprovalRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__approval_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__approval_request__free_unpacked
+                     (Redoubt__V1__ApprovalRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__approval_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor redoubt__v1__signature_scheme__ecdsa__field_descriptors[3] =
 {
   {
@@ -1571,7 +1826,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor =
   (ProtobufCMessageInit) redoubt__v1__key_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__error_detail__field_descriptors[2] =
+static const ProtobufCFieldDescriptor redoubt__v1__error_detail__field_descriptors[3] =
 {
   {
     "code",
@@ -1597,15 +1852,28 @@ static const ProtobufCFieldDescriptor redoubt__v1__error_detail__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ErrorDetail, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__error_detail__field_indices_by_name[] = {
   0,   /* field[0] = code */
   1,   /* field[1] = message */
+  2,   /* field[2] = pending_request */
 };
 static const ProtobufCIntRange redoubt__v1__error_detail__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__error_detail__descriptor =
 {
@@ -1615,11 +1883,819 @@ const ProtobufCMessageDescriptor redoubt__v1__error_detail__descriptor =
   "Redoubt__V1__ErrorDetail",
   "redoubt.v1",
   sizeof(Redoubt__V1__ErrorDetail),
-  2,
+  3,
   redoubt__v1__error_detail__field_descriptors,
   redoubt__v1__error_detail__field_indices_by_name,
   1,  redoubt__v1__error_detail__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__error_detail__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__key_usage_set__field_descriptors[1] =
+{
+  {
+    "usages",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Redoubt__V1__KeyUsageSet, n_usages),
+    offsetof(Redoubt__V1__KeyUsageSet, usages),
+    &redoubt__v1__key_usage__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__key_usage_set__field_indices_by_name[] = {
+  0,   /* field[0] = usages */
+};
+static const ProtobufCIntRange redoubt__v1__key_usage_set__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__key_usage_set__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.KeyUsageSet",
+  "KeyUsageSet",
+  "Redoubt__V1__KeyUsageSet",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__KeyUsageSet),
+  1,
+  redoubt__v1__key_usage_set__field_descriptors,
+  redoubt__v1__key_usage_set__field_indices_by_name,
+  1,  redoubt__v1__key_usage_set__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__key_usage_set__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__key_attribute_update__field_descriptors[9] =
+{
+  {
+    "label",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _label_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, label),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "usages",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyAttributeUpdate, usages),
+    &redoubt__v1__key_usage_set__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extractable",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _extractable_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, extractable),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sensitive",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _sensitive_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, sensitive),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "modifiable",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _modifiable_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, modifiable),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "destroyable",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _destroyable_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, destroyable),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_before_time",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyAttributeUpdate, not_before_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expire_time",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyAttributeUpdate, expire_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "minimum_version",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _minimum_version_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, minimum_version),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__key_attribute_update__field_indices_by_name[] = {
+  5,   /* field[5] = destroyable */
+  7,   /* field[7] = expire_time */
+  2,   /* field[2] = extractable */
+  0,   /* field[0] = label */
+  8,   /* field[8] = minimum_version */
+  4,   /* field[4] = modifiable */
+  6,   /* field[6] = not_before_time */
+  3,   /* field[3] = sensitive */
+  1,   /* field[1] = usages */
+};
+static const ProtobufCIntRange redoubt__v1__key_attribute_update__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__key_attribute_update__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.KeyAttributeUpdate",
+  "KeyAttributeUpdate",
+  "Redoubt__V1__KeyAttributeUpdate",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__KeyAttributeUpdate),
+  9,
+  redoubt__v1__key_attribute_update__field_descriptors,
+  redoubt__v1__key_attribute_update__field_indices_by_name,
+  1,  redoubt__v1__key_attribute_update__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__key_attribute_update__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_operation__sign__field_descriptors[2] =
+{
+  {
+    "input",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Sign, input),
+    &redoubt__v1__signing_input__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scheme",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Sign, scheme),
+    &redoubt__v1__signature_scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_operation__sign__field_indices_by_name[] = {
+  0,   /* field[0] = input */
+  1,   /* field[1] = scheme */
+};
+static const ProtobufCIntRange redoubt__v1__approval_operation__sign__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__sign__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation.Sign",
+  "Sign",
+  "Redoubt__V1__ApprovalOperation__Sign",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation__Sign),
+  2,
+  redoubt__v1__approval_operation__sign__field_descriptors,
+  redoubt__v1__approval_operation__sign__field_indices_by_name,
+  1,  redoubt__v1__approval_operation__sign__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__sign__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_operation__decrypt__field_descriptors[3] =
+{
+  {
+    "ciphertext",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Decrypt, ciphertext),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scheme",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Decrypt, scheme),
+    &redoubt__v1__encryption_scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "aad",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Decrypt, aad),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_operation__decrypt__field_indices_by_name[] = {
+  2,   /* field[2] = aad */
+  0,   /* field[0] = ciphertext */
+  1,   /* field[1] = scheme */
+};
+static const ProtobufCIntRange redoubt__v1__approval_operation__decrypt__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__decrypt__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation.Decrypt",
+  "Decrypt",
+  "Redoubt__V1__ApprovalOperation__Decrypt",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation__Decrypt),
+  3,
+  redoubt__v1__approval_operation__decrypt__field_descriptors,
+  redoubt__v1__approval_operation__decrypt__field_indices_by_name,
+  1,  redoubt__v1__approval_operation__decrypt__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__decrypt__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_operation__mac__field_descriptors[2] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Mac, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalOperation__Mac, hash),
+    &redoubt__v1__hash_algorithm__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_operation__mac__field_indices_by_name[] = {
+  0,   /* field[0] = data */
+  1,   /* field[1] = hash */
+};
+static const ProtobufCIntRange redoubt__v1__approval_operation__mac__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__mac__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation.Mac",
+  "Mac",
+  "Redoubt__V1__ApprovalOperation__Mac",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation__Mac),
+  2,
+  redoubt__v1__approval_operation__mac__field_descriptors,
+  redoubt__v1__approval_operation__mac__field_indices_by_name,
+  1,  redoubt__v1__approval_operation__mac__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__mac__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define redoubt__v1__approval_operation__block__field_descriptors NULL
+#define redoubt__v1__approval_operation__block__field_indices_by_name NULL
+#define redoubt__v1__approval_operation__block__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__block__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation.Block",
+  "Block",
+  "Redoubt__V1__ApprovalOperation__Block",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation__Block),
+  0,
+  redoubt__v1__approval_operation__block__field_descriptors,
+  redoubt__v1__approval_operation__block__field_indices_by_name,
+  0,  redoubt__v1__approval_operation__block__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__block__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define redoubt__v1__approval_operation__unblock__field_descriptors NULL
+#define redoubt__v1__approval_operation__unblock__field_indices_by_name NULL
+#define redoubt__v1__approval_operation__unblock__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__unblock__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation.Unblock",
+  "Unblock",
+  "Redoubt__V1__ApprovalOperation__Unblock",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation__Unblock),
+  0,
+  redoubt__v1__approval_operation__unblock__field_descriptors,
+  redoubt__v1__approval_operation__unblock__field_indices_by_name,
+  0,  redoubt__v1__approval_operation__unblock__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__unblock__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_operation__field_descriptors[7] =
+{
+  {
+    "sign",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, sign),
+    &redoubt__v1__approval_operation__sign__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decrypt",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, decrypt),
+    &redoubt__v1__approval_operation__decrypt__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mac",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, mac),
+    &redoubt__v1__approval_operation__mac__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "block",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, block),
+    &redoubt__v1__approval_operation__block__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unblock",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, unblock),
+    &redoubt__v1__approval_operation__unblock__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "update",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, update),
+    &redoubt__v1__key_attribute_update__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "set_policy",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalOperation, operation_case),
+    offsetof(Redoubt__V1__ApprovalOperation, set_policy),
+    &redoubt__v1__key_policy__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_operation__field_indices_by_name[] = {
+  3,   /* field[3] = block */
+  1,   /* field[1] = decrypt */
+  2,   /* field[2] = mac */
+  6,   /* field[6] = set_policy */
+  0,   /* field[0] = sign */
+  4,   /* field[4] = unblock */
+  5,   /* field[5] = update */
+};
+static const ProtobufCIntRange redoubt__v1__approval_operation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_operation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalOperation",
+  "ApprovalOperation",
+  "Redoubt__V1__ApprovalOperation",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalOperation),
+  7,
+  redoubt__v1__approval_operation__field_descriptors,
+  redoubt__v1__approval_operation__field_indices_by_name,
+  1,  redoubt__v1__approval_operation__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_operation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_decision__field_descriptors[3] =
+{
+  {
+    "approver",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalDecision, approver),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "approve",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalDecision, approve),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalDecision, time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_decision__field_indices_by_name[] = {
+  1,   /* field[1] = approve */
+  0,   /* field[0] = approver */
+  2,   /* field[2] = time */
+};
+static const ProtobufCIntRange redoubt__v1__approval_decision__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_decision__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalDecision",
+  "ApprovalDecision",
+  "Redoubt__V1__ApprovalDecision",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalDecision),
+  3,
+  redoubt__v1__approval_decision__field_descriptors,
+  redoubt__v1__approval_decision__field_indices_by_name,
+  1,  redoubt__v1__approval_decision__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_decision__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__approval_request__field_descriptors[17] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operation",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, operation),
+    &redoubt__v1__approval_operation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operation_digest",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, operation_digest),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requester",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, requester),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "create_time",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, create_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, status),
+    &redoubt__v1__approval_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, rule),
+    &redoubt__v1__approval_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decisions",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ApprovalRequest, n_decisions),
+    offsetof(Redoubt__V1__ApprovalRequest, decisions),
+    &redoubt__v1__approval_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "executable_time",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, executable_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finish_time",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, finish_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "result",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, result),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "result_version",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, result_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failure",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, failure),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "approve_challenge",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, approve_challenge),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reject_challenge",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, reject_challenge),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ApprovalRequest, partition),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__approval_request__field_indices_by_name[] = {
+  14,   /* field[14] = approve_challenge */
+  5,   /* field[5] = create_time */
+  8,   /* field[8] = decisions */
+  9,   /* field[9] = executable_time */
+  13,   /* field[13] = failure */
+  10,   /* field[10] = finish_time */
+  0,   /* field[0] = id */
+  1,   /* field[1] = key_id */
+  2,   /* field[2] = operation */
+  3,   /* field[3] = operation_digest */
+  16,   /* field[16] = partition */
+  15,   /* field[15] = reject_challenge */
+  4,   /* field[4] = requester */
+  11,   /* field[11] = result */
+  12,   /* field[12] = result_version */
+  7,   /* field[7] = rule */
+  6,   /* field[6] = status */
+};
+static const ProtobufCIntRange redoubt__v1__approval_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 17 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__approval_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalRequest",
+  "ApprovalRequest",
+  "Redoubt__V1__ApprovalRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ApprovalRequest),
+  17,
+  redoubt__v1__approval_request__field_descriptors,
+  redoubt__v1__approval_request__field_indices_by_name,
+  1,  redoubt__v1__approval_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__approval_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue redoubt__v1__key_algorithm__enum_values_by_number[20] =
@@ -2002,5 +3078,43 @@ const ProtobufCEnumDescriptor redoubt__v1__error_code__descriptor =
   redoubt__v1__error_code__enum_values_by_name,
   5,
   redoubt__v1__error_code__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue redoubt__v1__approval_status__enum_values_by_number[7] =
+{
+  { "APPROVAL_STATUS_UNSPECIFIED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_UNSPECIFIED", 0 },
+  { "APPROVAL_STATUS_PENDING", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING", 1 },
+  { "APPROVAL_STATUS_APPROVED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_APPROVED", 2 },
+  { "APPROVAL_STATUS_EXECUTED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_EXECUTED", 3 },
+  { "APPROVAL_STATUS_REJECTED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED", 4 },
+  { "APPROVAL_STATUS_EXPIRED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_EXPIRED", 5 },
+  { "APPROVAL_STATUS_FAILED", "REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_FAILED", 6 },
+};
+static const ProtobufCIntRange redoubt__v1__approval_status__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex redoubt__v1__approval_status__enum_values_by_name[7] =
+{
+  { "APPROVAL_STATUS_APPROVED", 2 },
+  { "APPROVAL_STATUS_EXECUTED", 3 },
+  { "APPROVAL_STATUS_EXPIRED", 5 },
+  { "APPROVAL_STATUS_FAILED", 6 },
+  { "APPROVAL_STATUS_PENDING", 1 },
+  { "APPROVAL_STATUS_REJECTED", 4 },
+  { "APPROVAL_STATUS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor redoubt__v1__approval_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ApprovalStatus",
+  "ApprovalStatus",
+  "Redoubt__V1__ApprovalStatus",
+  "redoubt.v1",
+  7,
+  redoubt__v1__approval_status__enum_values_by_number,
+  7,
+  redoubt__v1__approval_status__enum_values_by_name,
+  1,
+  redoubt__v1__approval_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

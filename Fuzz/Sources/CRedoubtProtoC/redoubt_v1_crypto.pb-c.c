@@ -1772,7 +1772,7 @@ const ProtobufCMessageDescriptor redoubt__v1__sign_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__sign_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__sign_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor redoubt__v1__sign_response__field_descriptors[3] =
 {
   {
     "signature",
@@ -1798,15 +1798,28 @@ static const ProtobufCFieldDescriptor redoubt__v1__sign_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__SignResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__sign_response__field_indices_by_name[] = {
   1,   /* field[1] = key_version */
+  2,   /* field[2] = pending_request */
   0,   /* field[0] = signature */
 };
 static const ProtobufCIntRange redoubt__v1__sign_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__sign_response__descriptor =
 {
@@ -1816,7 +1829,7 @@ const ProtobufCMessageDescriptor redoubt__v1__sign_response__descriptor =
   "Redoubt__V1__SignResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__SignResponse),
-  2,
+  3,
   redoubt__v1__sign_response__field_descriptors,
   redoubt__v1__sign_response__field_indices_by_name,
   1,  redoubt__v1__sign_response__number_ranges,
@@ -2143,7 +2156,7 @@ const ProtobufCMessageDescriptor redoubt__v1__decrypt_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__decrypt_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__decrypt_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__decrypt_response__field_descriptors[2] =
 {
   {
     "plaintext",
@@ -2157,14 +2170,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__decrypt_response__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__DecryptResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__decrypt_response__field_indices_by_name[] = {
+  1,   /* field[1] = pending_request */
   0,   /* field[0] = plaintext */
 };
 static const ProtobufCIntRange redoubt__v1__decrypt_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__decrypt_response__descriptor =
 {
@@ -2174,7 +2200,7 @@ const ProtobufCMessageDescriptor redoubt__v1__decrypt_response__descriptor =
   "Redoubt__V1__DecryptResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__DecryptResponse),
-  1,
+  2,
   redoubt__v1__decrypt_response__field_descriptors,
   redoubt__v1__decrypt_response__field_indices_by_name,
   1,  redoubt__v1__decrypt_response__number_ranges,
@@ -2245,7 +2271,7 @@ const ProtobufCMessageDescriptor redoubt__v1__mac_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__mac_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__mac_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__mac_response__field_descriptors[2] =
 {
   {
     "tag",
@@ -2259,14 +2285,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__mac_response__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__MacResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__mac_response__field_indices_by_name[] = {
+  1,   /* field[1] = pending_request */
   0,   /* field[0] = tag */
 };
 static const ProtobufCIntRange redoubt__v1__mac_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__mac_response__descriptor =
 {
@@ -2276,7 +2315,7 @@ const ProtobufCMessageDescriptor redoubt__v1__mac_response__descriptor =
   "Redoubt__V1__MacResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__MacResponse),
-  1,
+  2,
   redoubt__v1__mac_response__field_descriptors,
   redoubt__v1__mac_response__field_indices_by_name,
   1,  redoubt__v1__mac_response__number_ranges,

@@ -412,51 +412,6 @@ void   redoubt__v1__list_keys_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__list_keys_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   redoubt__v1__key_usage_set__init
-                     (Redoubt__V1__KeyUsageSet         *message)
-{
-  static const Redoubt__V1__KeyUsageSet init_value = REDOUBT__V1__KEY_USAGE_SET__INIT;
-  *message = init_value;
-}
-size_t redoubt__v1__key_usage_set__get_packed_size
-                     (const Redoubt__V1__KeyUsageSet *message)
-{
-  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
-  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
-}
-size_t redoubt__v1__key_usage_set__pack
-                     (const Redoubt__V1__KeyUsageSet *message,
-                      uint8_t       *out)
-{
-  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
-  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
-}
-size_t redoubt__v1__key_usage_set__pack_to_buffer
-                     (const Redoubt__V1__KeyUsageSet *message,
-                      ProtobufCBuffer *buffer)
-{
-  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
-  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
-}
-Redoubt__V1__KeyUsageSet *
-       redoubt__v1__key_usage_set__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data)
-{
-  return (Redoubt__V1__KeyUsageSet *)
-     protobuf_c_message_unpack (&redoubt__v1__key_usage_set__descriptor,
-                                allocator, len, data);
-}
-void   redoubt__v1__key_usage_set__free_unpacked
-                     (Redoubt__V1__KeyUsageSet *message,
-                      ProtobufCAllocator *allocator)
-{
-  if(!message)
-    return;
-  assert(message->base.descriptor == &redoubt__v1__key_usage_set__descriptor);
-  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
-}
 void   redoubt__v1__update_key_request__init
                      (Redoubt__V1__UpdateKeyRequest         *message)
 {
@@ -1855,44 +1810,6 @@ const ProtobufCMessageDescriptor redoubt__v1__list_keys_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__list_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_usage_set__field_descriptors[1] =
-{
-  {
-    "usages",
-    1,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_ENUM,
-    offsetof(Redoubt__V1__KeyUsageSet, n_usages),
-    offsetof(Redoubt__V1__KeyUsageSet, usages),
-    &redoubt__v1__key_usage__descriptor,
-    NULL,
-    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-};
-static const unsigned redoubt__v1__key_usage_set__field_indices_by_name[] = {
-  0,   /* field[0] = usages */
-};
-static const ProtobufCIntRange redoubt__v1__key_usage_set__number_ranges[1 + 1] =
-{
-  { 1, 0 },
-  { 0, 1 }
-};
-const ProtobufCMessageDescriptor redoubt__v1__key_usage_set__descriptor =
-{
-  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "redoubt.v1.KeyUsageSet",
-  "KeyUsageSet",
-  "Redoubt__V1__KeyUsageSet",
-  "redoubt.v1",
-  sizeof(Redoubt__V1__KeyUsageSet),
-  1,
-  redoubt__v1__key_usage_set__field_descriptors,
-  redoubt__v1__key_usage_set__field_indices_by_name,
-  1,  redoubt__v1__key_usage_set__number_ranges,
-  (ProtobufCMessageInit) redoubt__v1__key_usage_set__init,
-  NULL,NULL,NULL    /* reserved[123] */
-};
 static const ProtobufCFieldDescriptor redoubt__v1__update_key_request__field_descriptors[10] =
 {
   {
@@ -2048,7 +1965,7 @@ const ProtobufCMessageDescriptor redoubt__v1__update_key_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__update_key_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__update_key_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__update_key_response__field_descriptors[2] =
 {
   {
     "key",
@@ -2062,14 +1979,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__update_key_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__UpdateKeyResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__update_key_response__field_indices_by_name[] = {
   0,   /* field[0] = key */
+  1,   /* field[1] = pending_request */
 };
 static const ProtobufCIntRange redoubt__v1__update_key_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__update_key_response__descriptor =
 {
@@ -2079,7 +2009,7 @@ const ProtobufCMessageDescriptor redoubt__v1__update_key_response__descriptor =
   "Redoubt__V1__UpdateKeyResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__UpdateKeyResponse),
-  1,
+  2,
   redoubt__v1__update_key_response__field_descriptors,
   redoubt__v1__update_key_response__field_indices_by_name,
   1,  redoubt__v1__update_key_response__number_ranges,
@@ -2200,7 +2130,7 @@ const ProtobufCMessageDescriptor redoubt__v1__block_key_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__block_key_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__block_key_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__block_key_response__field_descriptors[2] =
 {
   {
     "key",
@@ -2214,14 +2144,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__block_key_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__BlockKeyResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__block_key_response__field_indices_by_name[] = {
   0,   /* field[0] = key */
+  1,   /* field[1] = pending_request */
 };
 static const ProtobufCIntRange redoubt__v1__block_key_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__block_key_response__descriptor =
 {
@@ -2231,7 +2174,7 @@ const ProtobufCMessageDescriptor redoubt__v1__block_key_response__descriptor =
   "Redoubt__V1__BlockKeyResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__BlockKeyResponse),
-  1,
+  2,
   redoubt__v1__block_key_response__field_descriptors,
   redoubt__v1__block_key_response__field_indices_by_name,
   1,  redoubt__v1__block_key_response__number_ranges,
@@ -2276,7 +2219,7 @@ const ProtobufCMessageDescriptor redoubt__v1__unblock_key_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__unblock_key_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__unblock_key_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__unblock_key_response__field_descriptors[2] =
 {
   {
     "key",
@@ -2290,14 +2233,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__unblock_key_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__UnblockKeyResponse, pending_request),
+    &redoubt__v1__approval_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__unblock_key_response__field_indices_by_name[] = {
   0,   /* field[0] = key */
+  1,   /* field[1] = pending_request */
 };
 static const ProtobufCIntRange redoubt__v1__unblock_key_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__unblock_key_response__descriptor =
 {
@@ -2307,7 +2263,7 @@ const ProtobufCMessageDescriptor redoubt__v1__unblock_key_response__descriptor =
   "Redoubt__V1__UnblockKeyResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__UnblockKeyResponse),
-  1,
+  2,
   redoubt__v1__unblock_key_response__field_descriptors,
   redoubt__v1__unblock_key_response__field_indices_by_name,
   1,  redoubt__v1__unblock_key_response__number_ranges,

@@ -22,68 +22,46 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from redoubt.v1 import common_pb2 as redoubt_dot_v1_dot_common__pb2
-from redoubt.v1 import key_pb2 as redoubt_dot_v1_dot_key__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19redoubt/v1/approval.proto\x12\nredoubt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17redoubt/v1/common.proto\x1a\x14redoubt/v1/key.proto\"C\n\x08\x41pprover\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\npublic_key\x18\x02 \x01(\x0b\x32\x15.redoubt.v1.PublicKey\"A\n\x17RegisterApproverRequest\x12&\n\x08\x61pprover\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.Approver\"B\n\x18RegisterApproverResponse\x12&\n\x08\x61pprover\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.Approver\"\x16\n\x14ListApproversRequest\"@\n\x15ListApproversResponse\x12\'\n\tapprovers\x18\x01 \x03(\x0b\x32\x14.redoubt.v1.Approver\"%\n\x15RemoveApproverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16RemoveApproverResponse\"\x95\x03\n\x12KeyAttributeUpdate\x12\x12\n\x05label\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\'\n\x06usages\x18\x02 \x01(\x0b\x32\x17.redoubt.v1.KeyUsageSet\x12\x18\n\x0b\x65xtractable\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x16\n\tsensitive\x18\x04 \x01(\x08H\x02\x88\x01\x01\x12\x17\n\nmodifiable\x18\x05 \x01(\x08H\x03\x88\x01\x01\x12\x18\n\x0b\x64\x65stroyable\x18\x06 \x01(\x08H\x04\x88\x01\x01\x12\x33\n\x0fnot_before_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x0fminimum_version\x18\t \x01(\rH\x05\x88\x01\x01\x42\x08\n\x06_labelB\x0e\n\x0c_extractableB\x0c\n\n_sensitiveB\r\n\x0b_modifiableB\x0e\n\x0c_destroyableB\x12\n\x10_minimum_version\"\x99\x05\n\x11\x41pprovalOperation\x12\x32\n\x04sign\x18\x01 \x01(\x0b\x32\".redoubt.v1.ApprovalOperation.SignH\x00\x12\x38\n\x07\x64\x65\x63rypt\x18\x02 \x01(\x0b\x32%.redoubt.v1.ApprovalOperation.DecryptH\x00\x12\x30\n\x03mac\x18\x03 \x01(\x0b\x32!.redoubt.v1.ApprovalOperation.MacH\x00\x12\x34\n\x05\x62lock\x18\x04 \x01(\x0b\x32#.redoubt.v1.ApprovalOperation.BlockH\x00\x12\x38\n\x07unblock\x18\x05 \x01(\x0b\x32%.redoubt.v1.ApprovalOperation.UnblockH\x00\x12\x30\n\x06update\x18\x06 \x01(\x0b\x32\x1e.redoubt.v1.KeyAttributeUpdateH\x00\x12+\n\nset_policy\x18\x07 \x01(\x0b\x32\x15.redoubt.v1.KeyPolicyH\x00\x1a\\\n\x04Sign\x12\'\n\x05input\x18\x01 \x01(\x0b\x32\x18.redoubt.v1.SigningInput\x12+\n\x06scheme\x18\x02 \x01(\x0b\x32\x1b.redoubt.v1.SignatureScheme\x1aX\n\x07\x44\x65\x63rypt\x12\x12\n\nciphertext\x18\x01 \x01(\x0c\x12,\n\x06scheme\x18\x02 \x01(\x0e\x32\x1c.redoubt.v1.EncryptionScheme\x12\x0b\n\x03\x61\x61\x64\x18\x03 \x01(\x0c\x1a<\n\x03Mac\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\'\n\x04hash\x18\x02 \x01(\x0e\x32\x19.redoubt.v1.HashAlgorithm\x1a\x07\n\x05\x42lock\x1a\t\n\x07UnblockB\x0b\n\toperation\"_\n\x10\x41pprovalDecision\x12\x10\n\x08\x61pprover\x18\x01 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x02 \x01(\x08\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa9\x04\n\x0f\x41pprovalRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x30\n\toperation\x18\x03 \x01(\x0b\x32\x1d.redoubt.v1.ApprovalOperation\x12\x18\n\x10operation_digest\x18\x04 \x01(\x0c\x12\x11\n\trequester\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06status\x18\x07 \x01(\x0e\x32\x1a.redoubt.v1.ApprovalStatus\x12&\n\x04rule\x18\x08 \x01(\x0b\x32\x18.redoubt.v1.ApprovalRule\x12/\n\tdecisions\x18\t \x03(\x0b\x32\x1c.redoubt.v1.ApprovalDecision\x12\x33\n\x0f\x65xecutable_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06result\x18\x0c \x01(\x0c\x12\x16\n\x0eresult_version\x18\r \x01(\r\x12\x0f\n\x07\x66\x61ilure\x18\x0e \x01(\t\x12\x19\n\x11\x61pprove_challenge\x18\x0f \x01(\x0c\x12\x18\n\x10reject_challenge\x18\x10 \x01(\x0c\x12\x11\n\tpartition\x18\x11 \x01(\t\"X\n\x14SubmitRequestRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x30\n\toperation\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.ApprovalOperation\"E\n\x15SubmitRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"B\n\x12GetRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\"t\n\x13ListRequestsRequest\x12*\n\x06status\x18\x01 \x01(\x0e\x32\x1a.redoubt.v1.ApprovalStatus\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"^\n\x14ListRequestsResponse\x12-\n\x08requests\x18\x01 \x03(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x14\x44\x65\x63ideRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pprover\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"E\n\x15\x44\x65\x63ideRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest*\xe1\x01\n\x0e\x41pprovalStatus\x12\x1f\n\x1b\x41PPROVAL_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41PPROVAL_STATUS_PENDING\x10\x01\x12\x1c\n\x18\x41PPROVAL_STATUS_APPROVED\x10\x02\x12\x1c\n\x18\x41PPROVAL_STATUS_EXECUTED\x10\x03\x12\x1c\n\x18\x41PPROVAL_STATUS_REJECTED\x10\x04\x12\x1b\n\x17\x41PPROVAL_STATUS_EXPIRED\x10\x05\x12\x1a\n\x16\x41PPROVAL_STATUS_FAILED\x10\x06\x32\xc2\x05\n\x0f\x41pprovalService\x12]\n\x10RegisterApprover\x12#.redoubt.v1.RegisterApproverRequest\x1a$.redoubt.v1.RegisterApproverResponse\x12T\n\rListApprovers\x12 .redoubt.v1.ListApproversRequest\x1a!.redoubt.v1.ListApproversResponse\x12W\n\x0eRemoveApprover\x12!.redoubt.v1.RemoveApproverRequest\x1a\".redoubt.v1.RemoveApproverResponse\x12T\n\rSubmitRequest\x12 .redoubt.v1.SubmitRequestRequest\x1a!.redoubt.v1.SubmitRequestResponse\x12K\n\nGetRequest\x12\x1d.redoubt.v1.GetRequestRequest\x1a\x1e.redoubt.v1.GetRequestResponse\x12Q\n\x0cListRequests\x12\x1f.redoubt.v1.ListRequestsRequest\x1a .redoubt.v1.ListRequestsResponse\x12U\n\x0e\x41pproveRequest\x12 .redoubt.v1.DecideRequestRequest\x1a!.redoubt.v1.DecideRequestResponse\x12T\n\rRejectRequest\x12 .redoubt.v1.DecideRequestRequest\x1a!.redoubt.v1.DecideRequestResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19redoubt/v1/approval.proto\x12\nredoubt.v1\x1a\x17redoubt/v1/common.proto\"C\n\x08\x41pprover\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\npublic_key\x18\x02 \x01(\x0b\x32\x15.redoubt.v1.PublicKey\"A\n\x17RegisterApproverRequest\x12&\n\x08\x61pprover\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.Approver\"B\n\x18RegisterApproverResponse\x12&\n\x08\x61pprover\x18\x01 \x01(\x0b\x32\x14.redoubt.v1.Approver\"\x16\n\x14ListApproversRequest\"@\n\x15ListApproversResponse\x12\'\n\tapprovers\x18\x01 \x03(\x0b\x32\x14.redoubt.v1.Approver\"%\n\x15RemoveApproverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16RemoveApproverResponse\"X\n\x14SubmitRequestRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x30\n\toperation\x18\x02 \x01(\x0b\x32\x1d.redoubt.v1.ApprovalOperation\"E\n\x15SubmitRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"B\n\x12GetRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\"t\n\x13ListRequestsRequest\x12*\n\x06status\x18\x01 \x01(\x0e\x32\x1a.redoubt.v1.ApprovalStatus\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"^\n\x14ListRequestsResponse\x12-\n\x08requests\x18\x01 \x03(\x0b\x32\x1b.redoubt.v1.ApprovalRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x14\x44\x65\x63ideRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pprover\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"E\n\x15\x44\x65\x63ideRequestResponse\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.ApprovalRequest2\xc2\x05\n\x0f\x41pprovalService\x12]\n\x10RegisterApprover\x12#.redoubt.v1.RegisterApproverRequest\x1a$.redoubt.v1.RegisterApproverResponse\x12T\n\rListApprovers\x12 .redoubt.v1.ListApproversRequest\x1a!.redoubt.v1.ListApproversResponse\x12W\n\x0eRemoveApprover\x12!.redoubt.v1.RemoveApproverRequest\x1a\".redoubt.v1.RemoveApproverResponse\x12T\n\rSubmitRequest\x12 .redoubt.v1.SubmitRequestRequest\x1a!.redoubt.v1.SubmitRequestResponse\x12K\n\nGetRequest\x12\x1d.redoubt.v1.GetRequestRequest\x1a\x1e.redoubt.v1.GetRequestResponse\x12Q\n\x0cListRequests\x12\x1f.redoubt.v1.ListRequestsRequest\x1a .redoubt.v1.ListRequestsResponse\x12U\n\x0e\x41pproveRequest\x12 .redoubt.v1.DecideRequestRequest\x1a!.redoubt.v1.DecideRequestResponse\x12T\n\rRejectRequest\x12 .redoubt.v1.DecideRequestRequest\x1a!.redoubt.v1.DecideRequestResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'redoubt.v1.approval_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPROVALSTATUS']._serialized_start=2846
-  _globals['_APPROVALSTATUS']._serialized_end=3071
-  _globals['_APPROVER']._serialized_start=121
-  _globals['_APPROVER']._serialized_end=188
-  _globals['_REGISTERAPPROVERREQUEST']._serialized_start=190
-  _globals['_REGISTERAPPROVERREQUEST']._serialized_end=255
-  _globals['_REGISTERAPPROVERRESPONSE']._serialized_start=257
-  _globals['_REGISTERAPPROVERRESPONSE']._serialized_end=323
-  _globals['_LISTAPPROVERSREQUEST']._serialized_start=325
-  _globals['_LISTAPPROVERSREQUEST']._serialized_end=347
-  _globals['_LISTAPPROVERSRESPONSE']._serialized_start=349
-  _globals['_LISTAPPROVERSRESPONSE']._serialized_end=413
-  _globals['_REMOVEAPPROVERREQUEST']._serialized_start=415
-  _globals['_REMOVEAPPROVERREQUEST']._serialized_end=452
-  _globals['_REMOVEAPPROVERRESPONSE']._serialized_start=454
-  _globals['_REMOVEAPPROVERRESPONSE']._serialized_end=478
-  _globals['_KEYATTRIBUTEUPDATE']._serialized_start=481
-  _globals['_KEYATTRIBUTEUPDATE']._serialized_end=886
-  _globals['_APPROVALOPERATION']._serialized_start=889
-  _globals['_APPROVALOPERATION']._serialized_end=1554
-  _globals['_APPROVALOPERATION_SIGN']._serialized_start=1277
-  _globals['_APPROVALOPERATION_SIGN']._serialized_end=1369
-  _globals['_APPROVALOPERATION_DECRYPT']._serialized_start=1371
-  _globals['_APPROVALOPERATION_DECRYPT']._serialized_end=1459
-  _globals['_APPROVALOPERATION_MAC']._serialized_start=1461
-  _globals['_APPROVALOPERATION_MAC']._serialized_end=1521
-  _globals['_APPROVALOPERATION_BLOCK']._serialized_start=1523
-  _globals['_APPROVALOPERATION_BLOCK']._serialized_end=1530
-  _globals['_APPROVALOPERATION_UNBLOCK']._serialized_start=1532
-  _globals['_APPROVALOPERATION_UNBLOCK']._serialized_end=1541
-  _globals['_APPROVALDECISION']._serialized_start=1556
-  _globals['_APPROVALDECISION']._serialized_end=1651
-  _globals['_APPROVALREQUEST']._serialized_start=1654
-  _globals['_APPROVALREQUEST']._serialized_end=2207
-  _globals['_SUBMITREQUESTREQUEST']._serialized_start=2209
-  _globals['_SUBMITREQUESTREQUEST']._serialized_end=2297
-  _globals['_SUBMITREQUESTRESPONSE']._serialized_start=2299
-  _globals['_SUBMITREQUESTRESPONSE']._serialized_end=2368
-  _globals['_GETREQUESTREQUEST']._serialized_start=2370
-  _globals['_GETREQUESTREQUEST']._serialized_end=2409
-  _globals['_GETREQUESTRESPONSE']._serialized_start=2411
-  _globals['_GETREQUESTRESPONSE']._serialized_end=2477
-  _globals['_LISTREQUESTSREQUEST']._serialized_start=2479
-  _globals['_LISTREQUESTSREQUEST']._serialized_end=2595
-  _globals['_LISTREQUESTSRESPONSE']._serialized_start=2597
-  _globals['_LISTREQUESTSRESPONSE']._serialized_end=2691
-  _globals['_DECIDEREQUESTREQUEST']._serialized_start=2693
-  _globals['_DECIDEREQUESTREQUEST']._serialized_end=2772
-  _globals['_DECIDEREQUESTRESPONSE']._serialized_start=2774
-  _globals['_DECIDEREQUESTRESPONSE']._serialized_end=2843
-  _globals['_APPROVALSERVICE']._serialized_start=3074
-  _globals['_APPROVALSERVICE']._serialized_end=3780
+  _globals['_APPROVER']._serialized_start=66
+  _globals['_APPROVER']._serialized_end=133
+  _globals['_REGISTERAPPROVERREQUEST']._serialized_start=135
+  _globals['_REGISTERAPPROVERREQUEST']._serialized_end=200
+  _globals['_REGISTERAPPROVERRESPONSE']._serialized_start=202
+  _globals['_REGISTERAPPROVERRESPONSE']._serialized_end=268
+  _globals['_LISTAPPROVERSREQUEST']._serialized_start=270
+  _globals['_LISTAPPROVERSREQUEST']._serialized_end=292
+  _globals['_LISTAPPROVERSRESPONSE']._serialized_start=294
+  _globals['_LISTAPPROVERSRESPONSE']._serialized_end=358
+  _globals['_REMOVEAPPROVERREQUEST']._serialized_start=360
+  _globals['_REMOVEAPPROVERREQUEST']._serialized_end=397
+  _globals['_REMOVEAPPROVERRESPONSE']._serialized_start=399
+  _globals['_REMOVEAPPROVERRESPONSE']._serialized_end=423
+  _globals['_SUBMITREQUESTREQUEST']._serialized_start=425
+  _globals['_SUBMITREQUESTREQUEST']._serialized_end=513
+  _globals['_SUBMITREQUESTRESPONSE']._serialized_start=515
+  _globals['_SUBMITREQUESTRESPONSE']._serialized_end=584
+  _globals['_GETREQUESTREQUEST']._serialized_start=586
+  _globals['_GETREQUESTREQUEST']._serialized_end=625
+  _globals['_GETREQUESTRESPONSE']._serialized_start=627
+  _globals['_GETREQUESTRESPONSE']._serialized_end=693
+  _globals['_LISTREQUESTSREQUEST']._serialized_start=695
+  _globals['_LISTREQUESTSREQUEST']._serialized_end=811
+  _globals['_LISTREQUESTSRESPONSE']._serialized_start=813
+  _globals['_LISTREQUESTSRESPONSE']._serialized_end=907
+  _globals['_DECIDEREQUESTREQUEST']._serialized_start=909
+  _globals['_DECIDEREQUESTREQUEST']._serialized_end=988
+  _globals['_DECIDEREQUESTRESPONSE']._serialized_start=990
+  _globals['_DECIDEREQUESTRESPONSE']._serialized_end=1059
+  _globals['_APPROVALSERVICE']._serialized_start=1062
+  _globals['_APPROVALSERVICE']._serialized_end=1768
 # @@protoc_insertion_point(module_scope)

@@ -27,9 +27,10 @@ if _version_not_supported:
 
 class ApprovalServiceStub:
     """Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     token of the rule is satisfied and its timelock has passed the operation runs once; the
     requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -86,9 +87,10 @@ class ApprovalServiceStub:
 
 class ApprovalServiceServicer:
     """Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     token of the rule is satisfied and its timelock has passed the operation runs once; the
     requester reads the result with GetRequest. Transitions that only time makes (a timelock
@@ -119,7 +121,8 @@ class ApprovalServiceServicer:
 
     def SubmitRequest(self, request, context):
         """Submits an operation on a key as a request. Crypto user for uses, security officer for
-        block, unblock and modifications. An empty rule executes it at once.
+        block, unblock and modifications. An empty rule executes it at once. A direct call on a
+        governed key submits the same request.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,9 +211,10 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ApprovalService:
     """Runs operations on keys with a KeyPolicy as requests that M-of-N approvers approve by
-    signing a challenge offline. A direct call (Sign, BlockKey, UpdateKey…) on a key whose
-    rule for it is not empty fails with FAILED_PRECONDITION; SubmitRequest returns a request
-    in status PENDING instead. Approvers read it (GetRequest), sign its approve_challenge with
+    signing a challenge offline. A direct call (Sign, Decrypt, Mac, BlockKey, UnblockKey,
+    UpdateKey, and each item of their batches) on a key whose rule for it is not empty creates
+    such a request, as SubmitRequest would, and answers it in `pending_request` (status
+    PENDING) instead of a result; SubmitRequest does the same explicitly. Approvers read it (GetRequest), sign its approve_challenge with
     their own key (`redoubt approve`) and hand the signature in (ApproveRequest). When a
     token of the rule is satisfied and its timelock has passed the operation runs once; the
     requester reads the result with GetRequest. Transitions that only time makes (a timelock

@@ -111,6 +111,16 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_INTERNAL: _ClassVar[ErrorCode]
     ERROR_CODE_UNAVAILABLE: _ClassVar[ErrorCode]
     ERROR_CODE_UNAUTHENTICATED: _ClassVar[ErrorCode]
+
+class ApprovalStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPROVAL_STATUS_UNSPECIFIED: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_PENDING: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_APPROVED: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_EXECUTED: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_REJECTED: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_EXPIRED: _ClassVar[ApprovalStatus]
+    APPROVAL_STATUS_FAILED: _ClassVar[ApprovalStatus]
 KEY_ALGORITHM_UNSPECIFIED: KeyAlgorithm
 KEY_ALGORITHM_AES_128: KeyAlgorithm
 KEY_ALGORITHM_AES_192: KeyAlgorithm
@@ -182,6 +192,13 @@ ERROR_CODE_FAILED_PRECONDITION: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
 ERROR_CODE_UNAVAILABLE: ErrorCode
 ERROR_CODE_UNAUTHENTICATED: ErrorCode
+APPROVAL_STATUS_UNSPECIFIED: ApprovalStatus
+APPROVAL_STATUS_PENDING: ApprovalStatus
+APPROVAL_STATUS_APPROVED: ApprovalStatus
+APPROVAL_STATUS_EXECUTED: ApprovalStatus
+APPROVAL_STATUS_REJECTED: ApprovalStatus
+APPROVAL_STATUS_EXPIRED: ApprovalStatus
+APPROVAL_STATUS_FAILED: ApprovalStatus
 
 class SignatureScheme(_message.Message):
     __slots__ = ("ecdsa", "ed25519", "rsa_pss", "rsa_pkcs1v15", "ml_dsa")
@@ -349,9 +366,134 @@ class KeyInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., never_extractable: _Optional[bool] = ..., always_sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., local: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[KeyState, str]] = ..., latest_version: _Optional[int] = ..., minimum_version: _Optional[int] = ..., persistent: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., public_key: _Optional[_Union[PublicKey, _Mapping]] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
-    __slots__ = ("code", "message")
+    __slots__ = ("code", "message", "pending_request")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     code: ErrorCode
     message: str
-    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
+    pending_request: ApprovalRequest
+    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., pending_request: _Optional[_Union[ApprovalRequest, _Mapping]] = ...) -> None: ...
+
+class KeyUsageSet(_message.Message):
+    __slots__ = ("usages",)
+    USAGES_FIELD_NUMBER: _ClassVar[int]
+    usages: _containers.RepeatedScalarFieldContainer[KeyUsage]
+    def __init__(self, usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ...) -> None: ...
+
+class KeyAttributeUpdate(_message.Message):
+    __slots__ = ("label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    USAGES_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTABLE_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVE_FIELD_NUMBER: _ClassVar[int]
+    MODIFIABLE_FIELD_NUMBER: _ClassVar[int]
+    DESTROYABLE_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    usages: KeyUsageSet
+    extractable: bool
+    sensitive: bool
+    modifiable: bool
+    destroyable: bool
+    not_before_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    minimum_version: int
+    def __init__(self, label: _Optional[str] = ..., usages: _Optional[_Union[KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
+
+class ApprovalOperation(_message.Message):
+    __slots__ = ("sign", "decrypt", "mac", "block", "unblock", "update", "set_policy")
+    class Sign(_message.Message):
+        __slots__ = ("input", "scheme")
+        INPUT_FIELD_NUMBER: _ClassVar[int]
+        SCHEME_FIELD_NUMBER: _ClassVar[int]
+        input: SigningInput
+        scheme: SignatureScheme
+        def __init__(self, input: _Optional[_Union[SigningInput, _Mapping]] = ..., scheme: _Optional[_Union[SignatureScheme, _Mapping]] = ...) -> None: ...
+    class Decrypt(_message.Message):
+        __slots__ = ("ciphertext", "scheme", "aad")
+        CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
+        SCHEME_FIELD_NUMBER: _ClassVar[int]
+        AAD_FIELD_NUMBER: _ClassVar[int]
+        ciphertext: bytes
+        scheme: EncryptionScheme
+        aad: bytes
+        def __init__(self, ciphertext: _Optional[bytes] = ..., scheme: _Optional[_Union[EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ...) -> None: ...
+    class Mac(_message.Message):
+        __slots__ = ("data", "hash")
+        DATA_FIELD_NUMBER: _ClassVar[int]
+        HASH_FIELD_NUMBER: _ClassVar[int]
+        data: bytes
+        hash: HashAlgorithm
+        def __init__(self, data: _Optional[bytes] = ..., hash: _Optional[_Union[HashAlgorithm, str]] = ...) -> None: ...
+    class Block(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
+    class Unblock(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
+    SIGN_FIELD_NUMBER: _ClassVar[int]
+    DECRYPT_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    UNBLOCK_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    SET_POLICY_FIELD_NUMBER: _ClassVar[int]
+    sign: ApprovalOperation.Sign
+    decrypt: ApprovalOperation.Decrypt
+    mac: ApprovalOperation.Mac
+    block: ApprovalOperation.Block
+    unblock: ApprovalOperation.Unblock
+    update: KeyAttributeUpdate
+    set_policy: KeyPolicy
+    def __init__(self, sign: _Optional[_Union[ApprovalOperation.Sign, _Mapping]] = ..., decrypt: _Optional[_Union[ApprovalOperation.Decrypt, _Mapping]] = ..., mac: _Optional[_Union[ApprovalOperation.Mac, _Mapping]] = ..., block: _Optional[_Union[ApprovalOperation.Block, _Mapping]] = ..., unblock: _Optional[_Union[ApprovalOperation.Unblock, _Mapping]] = ..., update: _Optional[_Union[KeyAttributeUpdate, _Mapping]] = ..., set_policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
+
+class ApprovalDecision(_message.Message):
+    __slots__ = ("approver", "approve", "time")
+    APPROVER_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    approver: str
+    approve: bool
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, approver: _Optional[str] = ..., approve: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApprovalRequest(_message.Message):
+    __slots__ = ("id", "key_id", "operation", "operation_digest", "requester", "create_time", "status", "rule", "decisions", "executable_time", "finish_time", "result", "result_version", "failure", "approve_challenge", "reject_challenge", "partition")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTABLE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    REJECT_CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    key_id: str
+    operation: ApprovalOperation
+    operation_digest: bytes
+    requester: str
+    create_time: _timestamp_pb2.Timestamp
+    status: ApprovalStatus
+    rule: ApprovalRule
+    decisions: _containers.RepeatedCompositeFieldContainer[ApprovalDecision]
+    executable_time: _timestamp_pb2.Timestamp
+    finish_time: _timestamp_pb2.Timestamp
+    result: bytes
+    result_version: int
+    failure: str
+    approve_challenge: bytes
+    reject_challenge: bytes
+    partition: str
+    def __init__(self, id: _Optional[str] = ..., key_id: _Optional[str] = ..., operation: _Optional[_Union[ApprovalOperation, _Mapping]] = ..., operation_digest: _Optional[bytes] = ..., requester: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ApprovalStatus, str]] = ..., rule: _Optional[_Union[ApprovalRule, _Mapping]] = ..., decisions: _Optional[_Iterable[_Union[ApprovalDecision, _Mapping]]] = ..., executable_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[bytes] = ..., result_version: _Optional[int] = ..., failure: _Optional[str] = ..., approve_challenge: _Optional[bytes] = ..., reject_challenge: _Optional[bytes] = ..., partition: _Optional[str] = ...) -> None: ...

@@ -18,12 +18,14 @@ class SignRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., input: _Optional[_Union[_common_pb2.SigningInput, _Mapping]] = ..., scheme: _Optional[_Union[_common_pb2.SignatureScheme, _Mapping]] = ...) -> None: ...
 
 class SignResponse(_message.Message):
-    __slots__ = ("signature", "key_version")
+    __slots__ = ("signature", "key_version", "pending_request")
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     signature: bytes
     key_version: int
-    def __init__(self, signature: _Optional[bytes] = ..., key_version: _Optional[int] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, signature: _Optional[bytes] = ..., key_version: _Optional[int] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
     __slots__ = ("key_id", "input", "signature", "scheme", "key_version")
@@ -76,10 +78,12 @@ class DecryptRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., ciphertext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ...) -> None: ...
 
 class DecryptResponse(_message.Message):
-    __slots__ = ("plaintext",)
+    __slots__ = ("plaintext", "pending_request")
     PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     plaintext: bytes
-    def __init__(self, plaintext: _Optional[bytes] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, plaintext: _Optional[bytes] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class MacRequest(_message.Message):
     __slots__ = ("key_id", "data", "hash")
@@ -92,10 +96,12 @@ class MacRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., data: _Optional[bytes] = ..., hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ...) -> None: ...
 
 class MacResponse(_message.Message):
-    __slots__ = ("tag",)
+    __slots__ = ("tag", "pending_request")
     TAG_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     tag: bytes
-    def __init__(self, tag: _Optional[bytes] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, tag: _Optional[bytes] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class VerifyMacRequest(_message.Message):
     __slots__ = ("key_id", "data", "tag", "hash")

@@ -88,12 +88,6 @@ class ListKeysResponse(_message.Message):
     next_page_token: str
     def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.KeyInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
-class KeyUsageSet(_message.Message):
-    __slots__ = ("usages",)
-    USAGES_FIELD_NUMBER: _ClassVar[int]
-    usages: _containers.RepeatedScalarFieldContainer[_common_pb2.KeyUsage]
-    def __init__(self, usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ...) -> None: ...
-
 class UpdateKeyRequest(_message.Message):
     __slots__ = ("key_id", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -108,7 +102,7 @@ class UpdateKeyRequest(_message.Message):
     MINIMUM_VERSION_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     label: str
-    usages: KeyUsageSet
+    usages: _common_pb2.KeyUsageSet
     extractable: bool
     sensitive: bool
     modifiable: bool
@@ -116,13 +110,15 @@ class UpdateKeyRequest(_message.Message):
     not_before_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
     minimum_version: int
-    def __init__(self, key_id: _Optional[str] = ..., label: _Optional[str] = ..., usages: _Optional[_Union[KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, key_id: _Optional[str] = ..., label: _Optional[str] = ..., usages: _Optional[_Union[_common_pb2.KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
 
 class UpdateKeyResponse(_message.Message):
-    __slots__ = ("key",)
+    __slots__ = ("key", "pending_request")
     KEY_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     key: _common_pb2.KeyInfo
-    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class RotateKeyRequest(_message.Message):
     __slots__ = ("key_id",)
@@ -143,10 +139,12 @@ class BlockKeyRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ...) -> None: ...
 
 class BlockKeyResponse(_message.Message):
-    __slots__ = ("key",)
+    __slots__ = ("key", "pending_request")
     KEY_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     key: _common_pb2.KeyInfo
-    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class UnblockKeyRequest(_message.Message):
     __slots__ = ("key_id",)
@@ -155,10 +153,12 @@ class UnblockKeyRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ...) -> None: ...
 
 class UnblockKeyResponse(_message.Message):
-    __slots__ = ("key",)
+    __slots__ = ("key", "pending_request")
     KEY_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REQUEST_FIELD_NUMBER: _ClassVar[int]
     key: _common_pb2.KeyInfo
-    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
+    pending_request: _common_pb2.ApprovalRequest
+    def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class DestroyKeyRequest(_message.Message):
     __slots__ = ("key_id",)

@@ -32,6 +32,16 @@ typedef struct Redoubt__V1__KeyPolicy Redoubt__V1__KeyPolicy;
 typedef struct Redoubt__V1__PublicKey Redoubt__V1__PublicKey;
 typedef struct Redoubt__V1__KeyInfo Redoubt__V1__KeyInfo;
 typedef struct Redoubt__V1__ErrorDetail Redoubt__V1__ErrorDetail;
+typedef struct Redoubt__V1__KeyUsageSet Redoubt__V1__KeyUsageSet;
+typedef struct Redoubt__V1__KeyAttributeUpdate Redoubt__V1__KeyAttributeUpdate;
+typedef struct Redoubt__V1__ApprovalOperation Redoubt__V1__ApprovalOperation;
+typedef struct Redoubt__V1__ApprovalOperation__Sign Redoubt__V1__ApprovalOperation__Sign;
+typedef struct Redoubt__V1__ApprovalOperation__Decrypt Redoubt__V1__ApprovalOperation__Decrypt;
+typedef struct Redoubt__V1__ApprovalOperation__Mac Redoubt__V1__ApprovalOperation__Mac;
+typedef struct Redoubt__V1__ApprovalOperation__Block Redoubt__V1__ApprovalOperation__Block;
+typedef struct Redoubt__V1__ApprovalOperation__Unblock Redoubt__V1__ApprovalOperation__Unblock;
+typedef struct Redoubt__V1__ApprovalDecision Redoubt__V1__ApprovalDecision;
+typedef struct Redoubt__V1__ApprovalRequest Redoubt__V1__ApprovalRequest;
 
 
 /* --- enums --- */
@@ -390,6 +400,40 @@ typedef enum _Redoubt__V1__ErrorCode {
   REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNAUTHENTICATED = 16
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__ERROR_CODE)
 } Redoubt__V1__ErrorCode;
+/*
+ * Where a request stands.
+ */
+typedef enum _Redoubt__V1__ApprovalStatus {
+  /*
+   * Not set; never sent by the server.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_UNSPECIFIED = 0,
+  /*
+   * Waiting for approvals.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_PENDING = 1,
+  /*
+   * A token is satisfied; waiting for its timelock.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_APPROVED = 2,
+  /*
+   * The operation ran; the requester may read the result.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_EXECUTED = 3,
+  /*
+   * Rejections left no token satisfiable.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_REJECTED = 4,
+  /*
+   * No token was satisfied before its timeout.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_EXPIRED = 5,
+  /*
+   * The operation ran and failed (for example, the key was blocked); see `failure`.
+   */
+  REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_FAILED = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__APPROVAL_STATUS)
+} Redoubt__V1__ApprovalStatus;
 
 /* --- messages --- */
 
@@ -878,10 +922,364 @@ struct  Redoubt__V1__ErrorDetail
    * What went wrong, for a person; never holds secrets.
    */
   char *message;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__ERROR_DETAIL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__error_detail__descriptor) \
-    , REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string }
+    , REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * A set of key usages, possibly empty; a message so that "unset" and "empty" differ.
+ */
+struct  Redoubt__V1__KeyUsageSet
+{
+  ProtobufCMessage base;
+  /*
+   * The usages.
+   */
+  size_t n_usages;
+  Redoubt__V1__KeyUsage *usages;
+};
+#define REDOUBT__V1__KEY_USAGE_SET__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_usage_set__descriptor) \
+    , 0,NULL }
+
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL_LABEL = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL__CASE)
+} Redoubt__V1__KeyAttributeUpdate__LabelCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE_EXTRACTABLE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE__CASE)
+} Redoubt__V1__KeyAttributeUpdate__ExtractableCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE_SENSITIVE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE__CASE)
+} Redoubt__V1__KeyAttributeUpdate__SensitiveCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE_MODIFIABLE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE__CASE)
+} Redoubt__V1__KeyAttributeUpdate__ModifiableCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE_DESTROYABLE = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE__CASE)
+} Redoubt__V1__KeyAttributeUpdate__DestroyableCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION_MINIMUM_VERSION = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__CASE)
+} Redoubt__V1__KeyAttributeUpdate__MinimumVersionCase;
+
+/*
+ * Attribute changes, only towards stricter (as UpdateKeyRequest).
+ */
+struct  Redoubt__V1__KeyAttributeUpdate
+{
+  ProtobufCMessage base;
+  /*
+   * A non-empty subset of the current usages.
+   */
+  Redoubt__V1__KeyUsageSet *usages;
+  /*
+   * Only later.
+   */
+  Google__Protobuf__Timestamp *not_before_time;
+  /*
+   * Only earlier.
+   */
+  Google__Protobuf__Timestamp *expire_time;
+  Redoubt__V1__KeyAttributeUpdate__LabelCase _label_case;
+  union {
+    char *label;
+  };
+  Redoubt__V1__KeyAttributeUpdate__ExtractableCase _extractable_case;
+  union {
+    protobuf_c_boolean extractable;
+  };
+  Redoubt__V1__KeyAttributeUpdate__SensitiveCase _sensitive_case;
+  union {
+    protobuf_c_boolean sensitive;
+  };
+  Redoubt__V1__KeyAttributeUpdate__ModifiableCase _modifiable_case;
+  union {
+    protobuf_c_boolean modifiable;
+  };
+  Redoubt__V1__KeyAttributeUpdate__DestroyableCase _destroyable_case;
+  union {
+    protobuf_c_boolean destroyable;
+  };
+  Redoubt__V1__KeyAttributeUpdate__MinimumVersionCase _minimum_version_case;
+  union {
+    uint32_t minimum_version;
+  };
+};
+#define REDOUBT__V1__KEY_ATTRIBUTE_UPDATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_attribute_update__descriptor) \
+    , NULL, NULL, NULL, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__NOT_SET, {0} }
+
+
+/*
+ * Signs.
+ */
+struct  Redoubt__V1__ApprovalOperation__Sign
+{
+  ProtobufCMessage base;
+  /*
+   * What to sign; required.
+   */
+  Redoubt__V1__SigningInput *input;
+  /*
+   * How; required.
+   */
+  Redoubt__V1__SignatureScheme *scheme;
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__SIGN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__sign__descriptor) \
+    , NULL, NULL }
+
+
+/*
+ * Decrypts a ciphertext of CryptoService.Encrypt.
+ */
+struct  Redoubt__V1__ApprovalOperation__Decrypt
+{
+  ProtobufCMessage base;
+  /*
+   * The versioned ciphertext.
+   */
+  ProtobufCBinaryData ciphertext;
+  /*
+   * The scheme; required.
+   */
+  Redoubt__V1__EncryptionScheme scheme;
+  /*
+   * Additional authenticated data.
+   */
+  ProtobufCBinaryData aad;
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__DECRYPT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__decrypt__descriptor) \
+    , {0,NULL}, REDOUBT__V1__ENCRYPTION_SCHEME__ENCRYPTION_SCHEME_UNSPECIFIED, {0,NULL} }
+
+
+/*
+ * Computes a MAC tag.
+ */
+struct  Redoubt__V1__ApprovalOperation__Mac
+{
+  ProtobufCMessage base;
+  /*
+   * The data.
+   */
+  ProtobufCBinaryData data;
+  /*
+   * The hash; required.
+   */
+  Redoubt__V1__HashAlgorithm hash;
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__MAC__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__mac__descriptor) \
+    , {0,NULL}, REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED }
+
+
+/*
+ * Blocks the key.
+ */
+struct  Redoubt__V1__ApprovalOperation__Block
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__BLOCK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__block__descriptor) \
+     }
+
+
+/*
+ * Unblocks the key.
+ */
+struct  Redoubt__V1__ApprovalOperation__Unblock
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__UNBLOCK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__unblock__descriptor) \
+     }
+
+
+typedef enum {
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION__NOT_SET = 0,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_SIGN = 1,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_DECRYPT = 2,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_MAC = 3,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_BLOCK = 4,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_UNBLOCK = 5,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_UPDATE = 6,
+  REDOUBT__V1__APPROVAL_OPERATION__OPERATION_SET_POLICY = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__APPROVAL_OPERATION__OPERATION__CASE)
+} Redoubt__V1__ApprovalOperation__OperationCase;
+
+/*
+ * An operation that runs once approved.
+ */
+struct  Redoubt__V1__ApprovalOperation
+{
+  ProtobufCMessage base;
+  Redoubt__V1__ApprovalOperation__OperationCase operation_case;
+  union {
+    /*
+     * A use.
+     */
+    Redoubt__V1__ApprovalOperation__Sign *sign;
+    /*
+     * A use.
+     */
+    Redoubt__V1__ApprovalOperation__Decrypt *decrypt;
+    /*
+     * A use.
+     */
+    Redoubt__V1__ApprovalOperation__Mac *mac;
+    /*
+     * Governed by the block rule.
+     */
+    Redoubt__V1__ApprovalOperation__Block *block;
+    /*
+     * Governed by the unblock rule.
+     */
+    Redoubt__V1__ApprovalOperation__Unblock *unblock;
+    /*
+     * Governed by the modify rule.
+     */
+    Redoubt__V1__KeyAttributeUpdate *update;
+    /*
+     * Replaces the policy; governed by the modify rule.
+     */
+    Redoubt__V1__KeyPolicy *set_policy;
+  };
+};
+#define REDOUBT__V1__APPROVAL_OPERATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_operation__descriptor) \
+    , REDOUBT__V1__APPROVAL_OPERATION__OPERATION__NOT_SET, {0} }
+
+
+/*
+ * One approver's decision.
+ */
+struct  Redoubt__V1__ApprovalDecision
+{
+  ProtobufCMessage base;
+  /*
+   * The approver.
+   */
+  char *approver;
+  /*
+   * True for an approval, false for a rejection.
+   */
+  protobuf_c_boolean approve;
+  /*
+   * When it was recorded.
+   */
+  Google__Protobuf__Timestamp *time;
+};
+#define REDOUBT__V1__APPROVAL_DECISION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_decision__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * A request.
+ */
+struct  Redoubt__V1__ApprovalRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The request id (`r` and 32 hex digits).
+   */
+  char *id;
+  /*
+   * The key.
+   */
+  char *key_id;
+  /*
+   * The operation, with its exact data.
+   */
+  Redoubt__V1__ApprovalOperation *operation;
+  /*
+   * SHA-256 of the operation's canonical data, as bound by the challenges.
+   */
+  ProtobufCBinaryData operation_digest;
+  /*
+   * The requester's user id.
+   */
+  char *requester;
+  /*
+   * When it was submitted.
+   */
+  Google__Protobuf__Timestamp *create_time;
+  /*
+   * The status.
+   */
+  Redoubt__V1__ApprovalStatus status;
+  /*
+   * The rule that governs it, as it was at submission.
+   */
+  Redoubt__V1__ApprovalRule *rule;
+  /*
+   * The decisions so far, one per approver.
+   */
+  size_t n_decisions;
+  Redoubt__V1__ApprovalDecision **decisions;
+  /*
+   * When an approved request may run.
+   */
+  Google__Protobuf__Timestamp *executable_time;
+  /*
+   * When it ran, failed, was rejected or expired.
+   */
+  Google__Protobuf__Timestamp *finish_time;
+  /*
+   * The signature, plaintext or tag of an executed use; only for the requester.
+   */
+  ProtobufCBinaryData result;
+  /*
+   * The key version that signed, for signatures.
+   */
+  uint32_t result_version;
+  /*
+   * Why a FAILED request failed.
+   */
+  char *failure;
+  /*
+   * The bytes an approver signs to approve (see ApprovalChallenge in the docs).
+   */
+  ProtobufCBinaryData approve_challenge;
+  /*
+   * The bytes an approver signs to reject.
+   */
+  ProtobufCBinaryData reject_challenge;
+  /*
+   * The partition.
+   */
+  char *partition;
+};
+#define REDOUBT__V1__APPROVAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__approval_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, {0,NULL}, (char *)protobuf_c_empty_string, NULL, REDOUBT__V1__APPROVAL_STATUS__APPROVAL_STATUS_UNSPECIFIED, NULL, 0,NULL, NULL, NULL, {0,NULL}, 0, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 /* Redoubt__V1__SignatureScheme__Ecdsa methods */
@@ -1089,6 +1487,116 @@ Redoubt__V1__ErrorDetail *
 void   redoubt__v1__error_detail__free_unpacked
                      (Redoubt__V1__ErrorDetail *message,
                       ProtobufCAllocator *allocator);
+/* Redoubt__V1__KeyUsageSet methods */
+void   redoubt__v1__key_usage_set__init
+                     (Redoubt__V1__KeyUsageSet         *message);
+size_t redoubt__v1__key_usage_set__get_packed_size
+                     (const Redoubt__V1__KeyUsageSet   *message);
+size_t redoubt__v1__key_usage_set__pack
+                     (const Redoubt__V1__KeyUsageSet   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__key_usage_set__pack_to_buffer
+                     (const Redoubt__V1__KeyUsageSet   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__KeyUsageSet *
+       redoubt__v1__key_usage_set__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__key_usage_set__free_unpacked
+                     (Redoubt__V1__KeyUsageSet *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__KeyAttributeUpdate methods */
+void   redoubt__v1__key_attribute_update__init
+                     (Redoubt__V1__KeyAttributeUpdate         *message);
+size_t redoubt__v1__key_attribute_update__get_packed_size
+                     (const Redoubt__V1__KeyAttributeUpdate   *message);
+size_t redoubt__v1__key_attribute_update__pack
+                     (const Redoubt__V1__KeyAttributeUpdate   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__key_attribute_update__pack_to_buffer
+                     (const Redoubt__V1__KeyAttributeUpdate   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__KeyAttributeUpdate *
+       redoubt__v1__key_attribute_update__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__key_attribute_update__free_unpacked
+                     (Redoubt__V1__KeyAttributeUpdate *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ApprovalOperation__Sign methods */
+void   redoubt__v1__approval_operation__sign__init
+                     (Redoubt__V1__ApprovalOperation__Sign         *message);
+/* Redoubt__V1__ApprovalOperation__Decrypt methods */
+void   redoubt__v1__approval_operation__decrypt__init
+                     (Redoubt__V1__ApprovalOperation__Decrypt         *message);
+/* Redoubt__V1__ApprovalOperation__Mac methods */
+void   redoubt__v1__approval_operation__mac__init
+                     (Redoubt__V1__ApprovalOperation__Mac         *message);
+/* Redoubt__V1__ApprovalOperation__Block methods */
+void   redoubt__v1__approval_operation__block__init
+                     (Redoubt__V1__ApprovalOperation__Block         *message);
+/* Redoubt__V1__ApprovalOperation__Unblock methods */
+void   redoubt__v1__approval_operation__unblock__init
+                     (Redoubt__V1__ApprovalOperation__Unblock         *message);
+/* Redoubt__V1__ApprovalOperation methods */
+void   redoubt__v1__approval_operation__init
+                     (Redoubt__V1__ApprovalOperation         *message);
+size_t redoubt__v1__approval_operation__get_packed_size
+                     (const Redoubt__V1__ApprovalOperation   *message);
+size_t redoubt__v1__approval_operation__pack
+                     (const Redoubt__V1__ApprovalOperation   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__approval_operation__pack_to_buffer
+                     (const Redoubt__V1__ApprovalOperation   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ApprovalOperation *
+       redoubt__v1__approval_operation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__approval_operation__free_unpacked
+                     (Redoubt__V1__ApprovalOperation *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ApprovalDecision methods */
+void   redoubt__v1__approval_decision__init
+                     (Redoubt__V1__ApprovalDecision         *message);
+size_t redoubt__v1__approval_decision__get_packed_size
+                     (const Redoubt__V1__ApprovalDecision   *message);
+size_t redoubt__v1__approval_decision__pack
+                     (const Redoubt__V1__ApprovalDecision   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__approval_decision__pack_to_buffer
+                     (const Redoubt__V1__ApprovalDecision   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ApprovalDecision *
+       redoubt__v1__approval_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__approval_decision__free_unpacked
+                     (Redoubt__V1__ApprovalDecision *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ApprovalRequest methods */
+void   redoubt__v1__approval_request__init
+                     (Redoubt__V1__ApprovalRequest         *message);
+size_t redoubt__v1__approval_request__get_packed_size
+                     (const Redoubt__V1__ApprovalRequest   *message);
+size_t redoubt__v1__approval_request__pack
+                     (const Redoubt__V1__ApprovalRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__approval_request__pack_to_buffer
+                     (const Redoubt__V1__ApprovalRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ApprovalRequest *
+       redoubt__v1__approval_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__approval_request__free_unpacked
+                     (Redoubt__V1__ApprovalRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Redoubt__V1__SignatureScheme__Ecdsa_Closure)
@@ -1136,6 +1644,36 @@ typedef void (*Redoubt__V1__KeyInfo_Closure)
 typedef void (*Redoubt__V1__ErrorDetail_Closure)
                  (const Redoubt__V1__ErrorDetail *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__KeyUsageSet_Closure)
+                 (const Redoubt__V1__KeyUsageSet *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__KeyAttributeUpdate_Closure)
+                 (const Redoubt__V1__KeyAttributeUpdate *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation__Sign_Closure)
+                 (const Redoubt__V1__ApprovalOperation__Sign *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation__Decrypt_Closure)
+                 (const Redoubt__V1__ApprovalOperation__Decrypt *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation__Mac_Closure)
+                 (const Redoubt__V1__ApprovalOperation__Mac *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation__Block_Closure)
+                 (const Redoubt__V1__ApprovalOperation__Block *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation__Unblock_Closure)
+                 (const Redoubt__V1__ApprovalOperation__Unblock *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalOperation_Closure)
+                 (const Redoubt__V1__ApprovalOperation *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalDecision_Closure)
+                 (const Redoubt__V1__ApprovalDecision *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ApprovalRequest_Closure)
+                 (const Redoubt__V1__ApprovalRequest *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1152,6 +1690,7 @@ extern const ProtobufCEnumDescriptor    redoubt__v1__wrap_scheme__descriptor;
 extern const ProtobufCEnumDescriptor    redoubt__v1__key_state__descriptor;
 extern const ProtobufCEnumDescriptor    redoubt__v1__role__descriptor;
 extern const ProtobufCEnumDescriptor    redoubt__v1__error_code__descriptor;
+extern const ProtobufCEnumDescriptor    redoubt__v1__approval_status__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ecdsa__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ed25519__descriptor;
@@ -1167,6 +1706,16 @@ extern const ProtobufCMessageDescriptor redoubt__v1__key_policy__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__public_key__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__error_detail__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__key_usage_set__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__key_attribute_update__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__sign__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__decrypt__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__mac__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__block__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_operation__unblock__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_decision__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__approval_request__descriptor;
 
 PROTOBUF_C__END_DECLS
 

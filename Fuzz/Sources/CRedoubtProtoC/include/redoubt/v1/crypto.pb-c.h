@@ -104,10 +104,15 @@ struct  Redoubt__V1__SignResponse
    * The key version that made it; pass it to Verify after a rotation.
    */
   uint32_t key_version;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__SIGN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__sign_response__descriptor) \
-    , {0,NULL}, 0 }
+    , {0,NULL}, 0, NULL }
 
 
 typedef enum {
@@ -248,10 +253,15 @@ struct  Redoubt__V1__DecryptResponse
    * The decrypted data.
    */
   ProtobufCBinaryData plaintext;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__DECRYPT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__decrypt_response__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, NULL }
 
 
 /*
@@ -288,10 +298,15 @@ struct  Redoubt__V1__MacResponse
    * The versioned blob (see common.proto) naming the key version; its body is the HMAC.
    */
   ProtobufCBinaryData tag;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__MAC_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__mac_response__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, NULL }
 
 
 /*

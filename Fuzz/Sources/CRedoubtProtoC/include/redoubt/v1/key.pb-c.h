@@ -26,7 +26,6 @@ typedef struct Redoubt__V1__GetKeyRequest Redoubt__V1__GetKeyRequest;
 typedef struct Redoubt__V1__GetKeyResponse Redoubt__V1__GetKeyResponse;
 typedef struct Redoubt__V1__ListKeysRequest Redoubt__V1__ListKeysRequest;
 typedef struct Redoubt__V1__ListKeysResponse Redoubt__V1__ListKeysResponse;
-typedef struct Redoubt__V1__KeyUsageSet Redoubt__V1__KeyUsageSet;
 typedef struct Redoubt__V1__UpdateKeyRequest Redoubt__V1__UpdateKeyRequest;
 typedef struct Redoubt__V1__UpdateKeyResponse Redoubt__V1__UpdateKeyResponse;
 typedef struct Redoubt__V1__RotateKeyRequest Redoubt__V1__RotateKeyRequest;
@@ -266,23 +265,6 @@ struct  Redoubt__V1__ListKeysResponse
     , 0,NULL, (char *)protobuf_c_empty_string }
 
 
-/*
- * A set of key usages, possibly empty; a message so that "unset" and "empty" differ.
- */
-struct  Redoubt__V1__KeyUsageSet
-{
-  ProtobufCMessage base;
-  /*
-   * The usages.
-   */
-  size_t n_usages;
-  Redoubt__V1__KeyUsage *usages;
-};
-#define REDOUBT__V1__KEY_USAGE_SET__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_usage_set__descriptor) \
-    , 0,NULL }
-
-
 typedef enum {
   REDOUBT__V1__UPDATE_KEY_REQUEST___LABEL__NOT_SET = 0,
   REDOUBT__V1__UPDATE_KEY_REQUEST___LABEL_LABEL = 2
@@ -382,10 +364,15 @@ struct  Redoubt__V1__UpdateKeyResponse
    * The key.
    */
   Redoubt__V1__KeyInfo *key;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__UPDATE_KEY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__update_key_response__descriptor) \
-    , NULL }
+    , NULL, NULL }
 
 
 /*
@@ -446,10 +433,15 @@ struct  Redoubt__V1__BlockKeyResponse
    * The key, in state BLOCKED.
    */
   Redoubt__V1__KeyInfo *key;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__BLOCK_KEY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__block_key_response__descriptor) \
-    , NULL }
+    , NULL, NULL }
 
 
 /*
@@ -478,10 +470,15 @@ struct  Redoubt__V1__UnblockKeyResponse
    * The key, in state ACTIVE.
    */
   Redoubt__V1__KeyInfo *key;
+  /*
+   * Set instead of the result when the key's policy needs approvals: a request was created
+   * with status PENDING; fetch it with ApprovalService.GetRequest.
+   */
+  Redoubt__V1__ApprovalRequest *pending_request;
 };
 #define REDOUBT__V1__UNBLOCK_KEY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__unblock_key_response__descriptor) \
-    , NULL }
+    , NULL, NULL }
 
 
 /*
@@ -863,25 +860,6 @@ Redoubt__V1__ListKeysResponse *
                       const uint8_t       *data);
 void   redoubt__v1__list_keys_response__free_unpacked
                      (Redoubt__V1__ListKeysResponse *message,
-                      ProtobufCAllocator *allocator);
-/* Redoubt__V1__KeyUsageSet methods */
-void   redoubt__v1__key_usage_set__init
-                     (Redoubt__V1__KeyUsageSet         *message);
-size_t redoubt__v1__key_usage_set__get_packed_size
-                     (const Redoubt__V1__KeyUsageSet   *message);
-size_t redoubt__v1__key_usage_set__pack
-                     (const Redoubt__V1__KeyUsageSet   *message,
-                      uint8_t             *out);
-size_t redoubt__v1__key_usage_set__pack_to_buffer
-                     (const Redoubt__V1__KeyUsageSet   *message,
-                      ProtobufCBuffer     *buffer);
-Redoubt__V1__KeyUsageSet *
-       redoubt__v1__key_usage_set__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   redoubt__v1__key_usage_set__free_unpacked
-                     (Redoubt__V1__KeyUsageSet *message,
                       ProtobufCAllocator *allocator);
 /* Redoubt__V1__UpdateKeyRequest methods */
 void   redoubt__v1__update_key_request__init
@@ -1292,9 +1270,6 @@ typedef void (*Redoubt__V1__ListKeysRequest_Closure)
 typedef void (*Redoubt__V1__ListKeysResponse_Closure)
                  (const Redoubt__V1__ListKeysResponse *message,
                   void *closure_data);
-typedef void (*Redoubt__V1__KeyUsageSet_Closure)
-                 (const Redoubt__V1__KeyUsageSet *message,
-                  void *closure_data);
 typedef void (*Redoubt__V1__UpdateKeyRequest_Closure)
                  (const Redoubt__V1__UpdateKeyRequest *message,
                   void *closure_data);
@@ -1508,7 +1483,6 @@ extern const ProtobufCMessageDescriptor redoubt__v1__get_key_request__descriptor
 extern const ProtobufCMessageDescriptor redoubt__v1__get_key_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__list_keys_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__list_keys_response__descriptor;
-extern const ProtobufCMessageDescriptor redoubt__v1__key_usage_set__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__update_key_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__update_key_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__rotate_key_request__descriptor;
