@@ -197,6 +197,24 @@ func expectHSMError<T>(_ code: HSMError.Code, _ fragments: String..., sourceLoca
     }
 }
 
+/// Expects `body`, a direct operation on a governed key, to throw ``HSMError/approvalPending(_:)``:
+/// FAILED_PRECONDITION naming the request, carrying a well-formed PENDING request for `kind` on
+/// `key`. Returns that request.
+@discardableResult
+func expectApprovalPending<T>(_ kind: ApprovalOperation.Kind, key: String, sourceLocation: SourceLocation = #_sourceLocation,
+                              _ body: () async throws -> T) async throws -> ApprovalRequest {
+    let error = await expectHSMError(.failedPrecondition, "governed by an approval policy", "PENDING",
+                                     sourceLocation: sourceLocation, body)
+    let request = try #require(error?.pendingRequest, "the error carries no pending request", sourceLocation: sourceLocation)
+    #expect(request.status == .pending, sourceLocation: sourceLocation)
+    #expect(ApprovalRequest.isRequestID(request.id), "'\(request.id)' is not a request id", sourceLocation: sourceLocation)
+    #expect(request.keyID == key, sourceLocation: sourceLocation)
+    #expect(request.operation.kind == kind, sourceLocation: sourceLocation)
+    #expect(request.result == nil, sourceLocation: sourceLocation)
+    #expect(error?.message.contains(request.id) == true, sourceLocation: sourceLocation)
+    return request
+}
+
 /// Now plus `offset`, in whole seconds (stored dates keep milliseconds at best).
 func wholeSeconds(_ offset: TimeInterval = 0, from now: Date = Date()) -> Date {
     Date(timeIntervalSince1970: (now.timeIntervalSince1970 + offset).rounded(.down))

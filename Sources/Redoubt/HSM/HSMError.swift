@@ -51,11 +51,30 @@ public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     /// What went wrong, for a person.
     public var message: String
+    /// The request a direct operation on a governed key created instead of running
+    /// (``approvalPending(_:)``); `nil` for every other error.
+    ///
+    /// A sign, decrypt, MAC, block, unblock or update of a key whose policy rule for it is not
+    /// empty does not run: it is submitted as an ``ApprovalRequest`` with status
+    /// ``ApprovalStatus/pending``, and the call throws this error carrying it. Fetch the request
+    /// with ``ApprovalHSM/getRequest(_:id:)`` for its status and, once executed, its result.
+    public var pendingRequest: ApprovalRequest?
 
     /// Creates an error.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+        self.pendingRequest = nil
+    }
+
+    /// FAILED_PRECONDITION carrying `request`: the direct operation was submitted as that
+    /// request instead of running (``pendingRequest``). The message names the key and the
+    /// request id only, never the operation's data.
+    public static func approvalPending(_ request: ApprovalRequest) -> HSMError {
+        var error = HSMError(.failedPrecondition, "key '\(request.keyID)' is governed by an approval policy: request \(request.id) is "
+            + "\(request.status.rawValue); it runs once approved (GetRequest for status and result)")
+        error.pendingRequest = request
+        return error
     }
 
     /// `"<CODE>: <message>"`.

@@ -14,7 +14,8 @@ extension LocalHSM {
         case .destroyed: throw HSMError.precondition("key '\(r.id)' is destroyed (in the trash)")
         }
         if !approved, let policy = r.policy, !policy.use.isEmpty {
-            throw HSMError.precondition("key '\(r.id)' is governed by an approval policy: submit the operation as a request (submitRequest) and collect its approvals")
+            // Sign, decrypt and MAC become requests before they get here; the other uses have none.
+            throw HSMError.precondition("key '\(r.id)' is governed by an approval policy: only sign, decrypt and MAC run on it, each as an approved request")
         }
         let now = self.now
         if let nb = r.notBefore, now < nb { throw HSMError.precondition("key '\(r.id)' is not valid before \(nb)") }
@@ -38,18 +39,26 @@ extension LocalHSM {
     }
 
     /// Runs a key use for a crypto user: loads the key, runs `body`, audits the outcome.
-    func use<T>(_ session: SessionToken, _ keyID: String, _ operation: String,
+    /// A use that can be a request (`submits`) on a key whose use rule is not empty does not run:
+    /// it is submitted as that request (audited as a submission) and
+    /// ``HSMError/approvalPending(_:)`` thrown.
+    func use<T>(_ session: SessionToken, _ keyID: String, _ operation: String, submits request: ApprovalOperation? = nil,
                 _ body: (Caller, LoadedKey) async throws -> T) async throws -> T {
         let caller = try await authenticate(session)
+        let pending: ApprovalRequest
         do {
             // A refused role or an unknown key is audited too: probing leaves a trace.
             guard caller.role == .cryptoUser else {
                 throw HSMError.denied("using keys needs the CRYPTO_USER role; this session is \(caller.role.rawValue)")
             }
             let key = try await loadKey(caller, keyID)
-            let result = try await body(caller, key)
-            try await recordUse(caller, operation, key: keyID, result: "ok")
-            return result
+            if let request, Self.governs(key.record, request.kind) {
+                pending = try await submit(caller, keyID, request, loaded: key)
+            } else {
+                let result = try await body(caller, key)
+                try await recordUse(caller, operation, key: keyID, result: "ok")
+                return result
+            }
         } catch let error as HSMError {
             try? await recordUse(caller, operation, key: keyID, result: error.code.description)
             throw error
@@ -58,10 +67,11 @@ extension LocalHSM {
             try? await recordUse(caller, operation, key: keyID, result: mapped.code.description)
             throw mapped
         }
+        throw HSMError.approvalPending(pending)
     }
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
-        try await use(session, key, "key.sign") { _, k in try signing(k, input: input, scheme: scheme) }
+        try await use(session, key, "key.sign", submits: .sign(input: input, scheme: scheme)) { _, k in try signing(k, input: input, scheme: scheme) }
     }
 
     /// Signs with `k` (for a direct call, or a request's execution when `approved`).
@@ -104,7 +114,7 @@ extension LocalHSM {
     }
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
-        try await use(session, key, "key.decrypt") { _, k in
+        try await use(session, key, "key.decrypt", submits: .decrypt(ciphertext: ciphertext, scheme: scheme, aad: aad)) { _, k in
             try decrypting(k, ciphertext: ciphertext, scheme: scheme, aad: aad)
         }
     }
@@ -126,7 +136,7 @@ extension LocalHSM {
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
-        try await use(session, key, "key.mac") { _, k in try macing(k, data: data, hash: hash) }
+        try await use(session, key, "key.mac", submits: .mac(data: data, hash: hash)) { _, k in try macing(k, data: data, hash: hash) }
     }
 
     /// MACs with `k` (for a direct call, or a request's execution when `approved`).

@@ -4,9 +4,12 @@ import RedoubtStore
 extension LocalHSM {
     /// Applies a change to a key (read from the store, so concurrent changes are seen), commits it
     /// with its audit record, and updates the cache.
-    /// A key whose policy has a rule for `governed` refuses the direct change.
+    /// A key whose policy has a rule for `submits` does not change: the change is submitted as a
+    /// request and ``HSMError/approvalPending(_:)`` thrown. A key whose policy has a rule for
+    /// `governed` (a change with no request of its own) refuses it.
     func mutateKey(_ session: SessionToken, _ id: String, _ operation: String, roles: Set<Role> = [.securityOfficer],
-                   newMaterial: LoadedMaterial? = nil, governed: ApprovalOperation.Kind? = nil,
+                   newMaterial: LoadedMaterial? = nil, submits request: ApprovalOperation? = nil,
+                   governed: ApprovalOperation.Kind? = nil,
                    _ change: (inout KeyRecord, _ now: Date) throws -> Void) async throws -> KeyInfo {
         let caller = try await authorize(session, roles, operation.replacingOccurrences(of: "key.", with: "") + " of keys")
         var loaded = try await loadKey(caller, id)
@@ -19,14 +22,12 @@ extension LocalHSM {
             loaded.record = try RecordCoding.decode(KeyRecord.self, object.data)
             loaded.revision = object.revision
         }
-        if let governed, let policy = loaded.record.policy, !policy.rule(for: governed).isEmpty {
-            switch governed {
-            case .block, .unblock, .update:
-                throw HSMError.precondition("key '\(id)' is governed by an approval policy: submit the \(governed.rawValue) as a request (submitRequest) and collect its approvals")
-            default:
-                // Rotating and destroying change the key too, and have no request of their own.
-                throw HSMError.precondition("key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
-            }
+        if let request, Self.governs(loaded.record, request.kind) {
+            throw HSMError.approvalPending(try await submit(caller, id, request, loaded: loaded))
+        }
+        if let governed, Self.governs(loaded.record, governed) {
+            // Rotating and destroying change the key too, and have no request of their own.
+            throw HSMError.precondition("key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
         }
         try change(&loaded.record, now)
         if let newMaterial, let v = loaded.record.versions.last?.version {
@@ -49,7 +50,7 @@ extension LocalHSM {
     }
 
     public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.update", governed: .update) { r, _ in try Self.apply(update, to: &r) }
+        try await mutateKey(session, id, "key.update", submits: .update(update)) { r, _ in try Self.apply(update, to: &r) }
     }
 
     /// Applies an attribute change, refusing anything that is not stricter.
@@ -128,11 +129,11 @@ extension LocalHSM {
     }
 
     public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.block", governed: .block) { r, _ in try Self.block(&r) }
+        try await mutateKey(session, id, "key.block", submits: .block) { r, _ in try Self.block(&r) }
     }
 
     public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.unblock", governed: .unblock) { r, _ in try Self.unblock(&r) }
+        try await mutateKey(session, id, "key.unblock", submits: .unblock) { r, _ in try Self.unblock(&r) }
     }
 
     static func block(_ r: inout KeyRecord) throws {

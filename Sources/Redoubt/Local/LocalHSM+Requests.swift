@@ -23,12 +23,17 @@ extension LocalHSM {
     // MARK: Submitting
 
     public func submitRequest(_ session: SessionToken, key: String, operation: ApprovalOperation) async throws -> ApprovalRequest {
-        let caller = try await authenticate(session)
+        try await submit(try await authenticate(session), key, operation)
+    }
+
+    /// Submits `operation` on `key` as a request: for ``submitRequest(_:key:operation:)``, and for
+    /// a direct call on a governed key (which passes the key it has `loaded` already).
+    func submit(_ caller: Caller, _ key: String, _ operation: ApprovalOperation, loaded: LoadedKey? = nil) async throws -> ApprovalRequest {
         guard caller.role == operation.submitter else {
             throw HSMError.denied("submitting a \(operation.kind.rawValue) request needs the \(operation.submitter.rawValue) role; this session is \(caller.role.rawValue)")
         }
         try Self.checkRequestData(operation)
-        let loaded = try await loadKey(caller, key)
+        let loaded = if let loaded { loaded } else { try await loadKey(caller, key) }
         guard loaded.persistent else { throw HSMError.precondition("key '\(key)' is a session object; session objects are not governed") }
         let rule = loaded.record.policy?.rule(for: operation.kind) ?? .none
         switch operation {
@@ -50,6 +55,11 @@ extension LocalHSM {
         let settled = try await settle(caller, record, revision: nil,
                                        audit: [auditOp(caller, "request.submit", object: record.id)])
         return try await view(caller, settled)
+    }
+
+    /// Whether `key`'s policy has a non-empty rule for `kind`: a direct call of it becomes a request.
+    static func governs(_ key: KeyRecord, _ kind: ApprovalOperation.Kind) -> Bool {
+        key.policy.map { !$0.rule(for: kind).isEmpty } ?? false
     }
 
     static func checkRequestData(_ operation: ApprovalOperation) throws {

@@ -14,11 +14,12 @@ struct ApprovalLifecycleTests {
             let policy = KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1), block: ApprovalKit.rule(["bob"], quorum: 1),
                                    unblock: ApprovalKit.rule(["cat", "dan"], quorum: 2))
             let key = try await kit.governedSigner(policy)
-            await expectHSMError(.failedPrecondition, "governed") { try await kit.hsm.blockKey(kit.officer, id: key.id) }
             await expectHSMError(.permissionDenied) { try await kit.hsm.submitRequest(kit.user, key: key.id, operation: .block) }
+            await expectHSMError(.permissionDenied) { try await kit.hsm.blockKey(kit.user, id: key.id) }
             let pendingSign = try await kit.submitSign(key)
-            let block = try await kit.hsm.submitRequest(kit.officer, key: key.id, operation: .block)
-            #expect(block.status == .pending)
+            // The direct call submits the block as a request.
+            let block = try await expectApprovalPending(.block, key: key.id) { try await kit.hsm.blockKey(kit.officer, id: key.id) }
+            #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .active)
             #expect(try await kit.approve("bob", block).status == .executed)
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .blocked)
             // The sign approved while blocked fails; new uses are refused up front.
@@ -30,8 +31,7 @@ struct ApprovalLifecycleTests {
             await expectHSMError(.failedPrecondition, "blocked") {
                 try await kit.hsm.sign(kit.user, key: key.id, input: .message(message), scheme: .ed25519)
             }
-            await expectHSMError(.failedPrecondition, "governed") { try await kit.hsm.unblockKey(kit.officer, id: key.id) }
-            let unblock = try await kit.hsm.submitRequest(kit.officer, key: key.id, operation: .unblock)
+            let unblock = try await expectApprovalPending(.unblock, key: key.id) { try await kit.hsm.unblockKey(kit.officer, id: key.id) }
             #expect(try await kit.approve("cat", unblock).status == .pending)
             #expect(try await kit.approve("dan", unblock).status == .executed)
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .active)
@@ -47,11 +47,14 @@ struct ApprovalLifecycleTests {
     func modify() async throws {
         try await ApprovalKit.with(clock) { kit in
             let key = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1), modify: ApprovalKit.rule(["bob"], quorum: 1)))
-            await expectHSMError(.failedPrecondition, "governed") { try await kit.hsm.updateKey(kit.officer, id: key.id, update: KeyAttributeUpdate(label: "renamed")) }
             // Rotating and destroying change the key too: not while the modify rule needs approvals.
             await expectHSMError(.failedPrecondition, "modify rule") { try await kit.hsm.destroyKey(kit.officer, id: key.id) }
             await expectHSMError(.failedPrecondition, "modify rule") { try await kit.hsm.rotateKey(kit.officer, id: key.id) }
-            let rename = try await kit.hsm.submitRequest(kit.officer, key: key.id, operation: .update(KeyAttributeUpdate(label: "renamed")))
+            let rename = try await expectApprovalPending(.update, key: key.id) {
+                try await kit.hsm.updateKey(kit.officer, id: key.id, update: KeyAttributeUpdate(label: "renamed"))
+            }
+            #expect(rename.operation == .update(KeyAttributeUpdate(label: "renamed")))
+            #expect(try await kit.hsm.getKey(kit.officer, id: key.id).label == "governed")
             try await kit.approve("bob", rename)
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).label == "renamed")
             // A new policy: the use rule becomes empty.

@@ -8,15 +8,14 @@ import Testing
 struct ApprovalRuleTests {
     let clock = TestClock()
 
-    @Test("a direct use of a governed key is refused; M-1 approvals never execute, and the request expires at its timeout")
+    @Test("a direct use of a governed key becomes a pending request; M-1 approvals never execute, and the request expires at its timeout")
     func quorumMinusOne() async throws {
         try await ApprovalKit.with(clock) { kit in
             // Within the session idle timeout (30 minutes), so the sessions live through the clock moves.
             let key = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["ann", "bob", "cat"], quorum: 2, timeout: 1200)))
-            await expectHSMError(.failedPrecondition, "governed", "submitRequest") {
+            let request = try await expectApprovalPending(.sign, key: key.id) {
                 try await kit.hsm.sign(kit.user, key: key.id, input: .message(message), scheme: .ed25519)
             }
-            let request = try await kit.submitSign(key)
             #expect(request.status == .pending)
             #expect(request.result == nil)
             let afterOne = try await kit.approve("ann", request)
