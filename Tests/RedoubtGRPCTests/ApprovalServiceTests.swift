@@ -2,7 +2,7 @@ import Foundation
 import GRPCCore
 import Redoubt
 @testable import RedoubtBehaviourSuite
-import RedoubtGRPC
+@testable import RedoubtGRPC
 import RedoubtProto
 import Testing
 
@@ -34,9 +34,12 @@ struct ApprovalServiceTests {
             let key = try await remote.generateKey(officer, spec: KeySpec(algorithm: .ed25519, label: "treasury", extractable: true, policy: policy))
             #expect(key.policy == policy)
             #expect(!key.extractable)
-            await expectHSMError(.failedPrecondition, "governed") {
+            // A direct Sign answers the request it created, as LocalHSM throws it.
+            let direct = try await expectApprovalPending(.sign, key: key.id) {
                 try await remote.sign(f.alpha.user.token, key: key.id, input: .message(message), scheme: .ed25519)
             }
+            #expect(direct.operation == .sign(input: .message(message), scheme: .ed25519))
+            #expect(try await remote.getRequest(officer, id: direct.id).status == .pending)
             let request = try await remote.submitRequest(f.alpha.user.token, key: key.id,
                                                          operation: .sign(input: .message(message), scheme: .ed25519))
             #expect(request.status == .pending)
@@ -65,5 +68,56 @@ struct ApprovalServiceTests {
         }
         await remote.close()
         await served.stop()
+    }
+
+    @Test("over the broker a governed Sign, BlockKey and SignBatch item answer the pending request they created, not an error status")
+    func pendingOverTheBroker() async throws {
+        try await BrokerHarness.run { h in
+            let t = try await h.tenant()
+            let officer = SessionToken(t.officerToken), user = SessionToken(t.userToken)
+            let ann = try PrivateKey.generate(.ed25519)
+            _ = try await h.hsm.registerApprover(officer, name: "ann", publicKey: ann.publicKey)
+            let rule = ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["ann"], quorum: 1)], timelock: 0, timeout: 3600)])
+            let governed = try await h.hsm.generateKey(officer, spec: KeySpec(algorithm: .ed25519, label: "g", policy: KeyPolicy(use: rule, block: rule)))
+            let plain = try await h.key(t, .ed25519)
+
+            // The raw RPC: OK, only pending_request set.
+            let signed = try await h.crypto.sign(Redoubt_V1_SignRequest(key: governed.id, input: .message(message), scheme: .ed25519), metadata: t.user)
+            #expect(signed.hasPendingRequest)
+            #expect(signed.pendingRequest.status == .pending)
+            #expect(ApprovalRequest.isRequestID(signed.pendingRequest.id))
+            #expect(signed.pendingRequest.keyID == governed.id)
+            #expect(signed.signature.isEmpty && signed.keyVersion == 0)
+            #expect(try await h.hsm.getRequest(user, id: signed.pendingRequest.id).status == .pending)
+
+            let blocked = try await h.keys.blockKey(Redoubt_V1_BlockKeyRequest(keyID: governed.id), metadata: t.officer)
+            #expect(blocked.hasPendingRequest && !blocked.hasKey)
+            #expect(blocked.pendingRequest.status == .pending)
+            #expect(try await h.hsm.getKey(officer, id: governed.id).state == .active)
+
+            // A batch: the governed item carries its own request in its ErrorDetail; the other signs.
+            let items = [Redoubt_V1_SignRequest(key: governed.id, input: .message(message), scheme: .ed25519),
+                         Redoubt_V1_SignRequest(key: plain.id, input: .message(message), scheme: .ed25519)]
+            let batch = try await h.crypto.signBatch(Redoubt_V1_SignBatchRequest(items: items), metadata: t.user)
+            #expect(batch.items.count == 2)
+            let detail = batch.items.first?.error ?? Redoubt_V1_ErrorDetail()
+            #expect(detail.code == .failedPrecondition)
+            #expect(detail.hasPendingRequest && detail.pendingRequest.status == .pending)
+            #expect(detail.message.contains(detail.pendingRequest.id))
+            #expect(![signed.pendingRequest.id, blocked.pendingRequest.id, ""].contains(detail.pendingRequest.id))
+            switch batch.outcomes.first {
+            case .failure(let error)?: #expect(error.pendingRequest?.id == detail.pendingRequest.id)
+            default: Issue.record("the governed item did not fail: \(String(describing: batch.outcomes.first))")
+            }
+            let second = try #require(try? batch.outcomes.last?.get())
+            #expect(try await h.hsm.verify(user, key: plain.id, input: .message(message), signature: second.signature, scheme: .ed25519, version: nil))
+
+            // The request of the raw Sign runs once approved; its requester fetches the signature.
+            let request = try await h.hsm.getRequest(user, id: signed.pendingRequest.id)
+            let approval = try SigningKey(ann).signature(for: .message(request.approveChallenge), scheme: .ed25519)
+            #expect(try await h.hsm.approveRequest(officer, id: request.id, approver: "ann", signature: approval).status == .executed)
+            let result = try #require(try await h.hsm.getRequest(user, id: request.id).result)
+            #expect(try VerifyingKey(try #require(governed.publicKey)).isValidSignature(result.data, for: .message(message), scheme: .ed25519))
+        }
     }
 }

@@ -46,7 +46,7 @@ extension RemoteHSM {
 
     public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
         let request = Redoubt_V1_UpdateKeyRequest(id: id, update: update)
-        return try await call(.session(session)) { try await keys.updateKey(request, metadata: $0, options: $1) } decode: {
+        return try await governedCall(.session(session)) { try await keys.updateKey(request, metadata: $0, options: $1) } decode: {
             try $0.decodedKey()
         }
     }
@@ -56,11 +56,17 @@ extension RemoteHSM {
     }
 
     public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await keyCall(session, Redoubt_V1_BlockKeyRequest(keyID: id)) { try await keys.blockKey($0, metadata: $1, options: $2) }
+        let request = Redoubt_V1_BlockKeyRequest(keyID: id)
+        return try await governedCall(.session(session)) { try await keys.blockKey(request, metadata: $0, options: $1) } decode: {
+            try $0.decodedKey()
+        }
     }
 
     public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await keyCall(session, Redoubt_V1_UnblockKeyRequest(keyID: id)) { try await keys.unblockKey($0, metadata: $1, options: $2) }
+        let request = Redoubt_V1_UnblockKeyRequest(keyID: id)
+        return try await governedCall(.session(session)) { try await keys.unblockKey(request, metadata: $0, options: $1) } decode: {
+            try $0.decodedKey()
+        }
     }
 
     public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
@@ -103,7 +109,7 @@ extension RemoteHSM {
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
         let request = Redoubt_V1_SignRequest(key: key, input: input, scheme: scheme)
-        return try await call(.session(session)) { try await crypto.sign(request, metadata: $0, options: $1) } decode: { $0.model }
+        return try await governedCall(.session(session)) { try await crypto.sign(request, metadata: $0, options: $1) } decode: { $0.model }
     }
 
     public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
@@ -119,12 +125,12 @@ extension RemoteHSM {
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
         let request = Redoubt_V1_DecryptRequest(key: key, ciphertext: ciphertext, scheme: scheme, aad: aad)
-        return try await call(.session(session)) { try await crypto.decrypt(request, metadata: $0, options: $1) } decode: { $0.plaintext }
+        return try await governedCall(.session(session)) { try await crypto.decrypt(request, metadata: $0, options: $1) } decode: { $0.plaintext }
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
         let request = Redoubt_V1_MacRequest(key: key, data: data, hash: hash)
-        return try await call(.session(session)) { try await crypto.mac(request, metadata: $0, options: $1) } decode: { $0.tag }
+        return try await governedCall(.session(session)) { try await crypto.mac(request, metadata: $0, options: $1) } decode: { $0.tag }
     }
 
     public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {

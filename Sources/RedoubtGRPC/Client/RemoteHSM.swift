@@ -141,6 +141,21 @@ public final class RemoteHSM: HSM {
         }
     }
 
+    /// ``call(_:_:decode:)`` for an operation that a key's policy may turn into a request: a
+    /// response with `pending_request` set throws ``HSMError/approvalPending(_:)``, as the HSM
+    /// itself would, instead of decoding a result.
+    func governedCall<Response: PendingRequestCarrier, Result>(
+        _ bearer: Bearer,
+        _ send: (Metadata, CallOptions) async throws -> Response,
+        decode: (Response) throws -> Result
+    ) async throws -> Result {
+        let outcome: Swift.Result<Result, HSMError> = try await call(bearer, send) { response in
+            if let pending = try StatusMapping.pendingError(for: response) { return .failure(pending) }
+            return .success(try decode(response))
+        }
+        return try outcome.get()
+    }
+
     /// Every item of a paged List RPC: asks for the largest pages and follows `next_page_token`.
     func allPages<Item>(_ fetch: (_ pageToken: String) async throws -> (items: [Item], next: String)) async throws -> [Item] {
         var all: [Item] = []

@@ -272,3 +272,34 @@ extension Redoubt_V1_DecideRequestRequest {
         self.signature = signature
     }
 }
+
+/// A response (or batch ErrorDetail) that carries `pending_request` instead of its result when
+/// the key's policy needs approvals: the operation was submitted as a request with status PENDING.
+protocol PendingRequestCarrier: SwiftProtobuf.Message {
+    /// The request created instead of the result.
+    var pendingRequest: Redoubt_V1_ApprovalRequest { get set }
+    /// Whether `pending_request` is set.
+    var hasPendingRequest: Bool { get }
+}
+
+extension PendingRequestCarrier {
+    /// The message with only `pending_request` set, to `request`.
+    init(pending request: ApprovalRequest) {
+        self.init()
+        pendingRequest = request.proto
+    }
+
+    /// The request of `pending_request`; `nil` when it is unset (the message holds a result).
+    func decodedPendingRequest(at path: FieldPath = .root) throws -> ApprovalRequest? {
+        guard hasPendingRequest else { return nil }
+        return try ApprovalRequest(proto: pendingRequest, at: path + "pending_request")
+    }
+}
+
+extension Redoubt_V1_SignResponse: PendingRequestCarrier {}
+extension Redoubt_V1_DecryptResponse: PendingRequestCarrier {}
+extension Redoubt_V1_MacResponse: PendingRequestCarrier {}
+extension Redoubt_V1_UpdateKeyResponse: PendingRequestCarrier {}
+extension Redoubt_V1_BlockKeyResponse: PendingRequestCarrier {}
+extension Redoubt_V1_UnblockKeyResponse: PendingRequestCarrier {}
+extension Redoubt_V1_ErrorDetail: PendingRequestCarrier {}

@@ -45,6 +45,23 @@ struct BrokerCore: Sendable {
         }
     }
 
+    /// A unary handler of an operation that a key's policy may turn into a request (Sign,
+    /// Decrypt, Mac, UpdateKey, BlockKey, UnblockKey): as ``unary(_:_:_:)``, except that a
+    /// governed operation answers OK with only `pending_request` set (``StatusMapping/pendingAnswer(for:as:)``).
+    func governedUnary<Request: Sendable, Response: PendingRequestCarrier>(
+        _ request: ServerRequest<Request>, _ context: ServerContext,
+        _ body: (Request, SessionToken) async throws -> Response
+    ) async throws -> ServerResponse<Response> {
+        try await unary(request, context) { message, token in
+            do {
+                return try await body(message, token)
+            } catch {
+                guard let answer = StatusMapping.pendingAnswer(for: error, as: Response.self) else { throw error }
+                return answer
+            }
+        }
+    }
+
     // MARK: Reading the call
 
     /// The session token of `authorization: Bearer <token>`; UNAUTHENTICATED if missing or malformed.

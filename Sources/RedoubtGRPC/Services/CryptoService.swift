@@ -50,7 +50,7 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
 
     func sign(request: ServerRequest<Redoubt_V1_SignRequest>,
               context: ServerContext) async throws -> ServerResponse<Redoubt_V1_SignResponse> {
-        try await core.unary(request, context) { try await sign($0, at: .root, $1) }
+        try await core.governedUnary(request, context) { try await sign($0, at: .root, $1) }
     }
 
     func verify(request: ServerRequest<Redoubt_V1_VerifyRequest>,
@@ -65,12 +65,12 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
 
     func decrypt(request: ServerRequest<Redoubt_V1_DecryptRequest>,
                  context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecryptResponse> {
-        try await core.unary(request, context) { try await decrypt($0, at: .root, $1) }
+        try await core.governedUnary(request, context) { try await decrypt($0, at: .root, $1) }
     }
 
     func mac(request: ServerRequest<Redoubt_V1_MacRequest>,
              context: ServerContext) async throws -> ServerResponse<Redoubt_V1_MacResponse> {
-        try await core.unary(request, context) { try await mac($0, at: .root, $1) }
+        try await core.governedUnary(request, context) { try await mac($0, at: .root, $1) }
     }
 
     func verifyMac(request: ServerRequest<Redoubt_V1_VerifyMacRequest>,

@@ -47,7 +47,7 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
 
     func updateKey(request: ServerRequest<Redoubt_V1_UpdateKeyRequest>,
                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UpdateKeyResponse> {
-        try await core.unary(request, context) { message, token in
+        try await core.governedUnary(request, context) { message, token in
             let (id, update) = try message.decoded()
             return Redoubt_V1_UpdateKeyResponse(try await core.hsm.updateKey(token, id: id, update: update))
         }
@@ -62,14 +62,14 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
 
     func blockKey(request: ServerRequest<Redoubt_V1_BlockKeyRequest>,
                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_BlockKeyResponse> {
-        try await core.unary(request, context) { message, token in
+        try await core.governedUnary(request, context) { message, token in
             Redoubt_V1_BlockKeyResponse(try await core.hsm.blockKey(token, id: try message.decodedKeyID()))
         }
     }
 
     func unblockKey(request: ServerRequest<Redoubt_V1_UnblockKeyRequest>,
                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UnblockKeyResponse> {
-        try await core.unary(request, context) { message, token in
+        try await core.governedUnary(request, context) { message, token in
             Redoubt_V1_UnblockKeyResponse(try await core.hsm.unblockKey(token, id: try message.decodedKeyID()))
         }
     }

@@ -48,6 +48,20 @@ enum StatusMapping {
         }
     }
 
+    /// The OK answer of a unary RPC whose HSM call threw `error`: for an ``HSMError`` with a
+    /// ``HSMError/pendingRequest`` (a governed operation submitted as a request), the response
+    /// with only `pending_request` set; `nil` for every other error, which stays a status.
+    static func pendingAnswer<Response: PendingRequestCarrier>(for error: any Error, as _: Response.Type) -> Response? {
+        guard let request = (error as? HSMError)?.pendingRequest else { return nil }
+        return Response(pending: request)
+    }
+
+    /// The model error of a response with `pending_request` set: ``HSMError/approvalPending(_:)``,
+    /// as the HSM itself throws it; `nil` for a response holding its result.
+    static func pendingError(for response: some PendingRequestCarrier) throws -> HSMError? {
+        try response.decodedPendingRequest().map { HSMError.approvalPending($0) }
+    }
+
     /// The ErrorDetail for a failed batch or stream item of `method`; logs unexpected errors.
     /// Cancellation, which the proto's codes lack, reads UNAVAILABLE "the call was cancelled".
     static func errorDetail(for error: any Error, method: String, logger: Logger) -> Redoubt_V1_ErrorDetail {
@@ -137,15 +151,18 @@ extension Redoubt_V1_ErrorDetail {
         self.init()
         code = HSMError.Code.protoMapping.proto(error.code)
         message = error.message
+        if let request = error.pendingRequest { pendingRequest = request.proto }
     }
 }
 
 extension HSMError {
     /// The error of a batch or stream item's ErrorDetail; a code this client does not know
-    /// (or none) becomes INTERNAL with the message kept.
+    /// (or none) becomes INTERNAL with the message kept. A `pending_request` that decodes is
+    /// kept as ``HSMError/pendingRequest``.
     init(_ detail: Redoubt_V1_ErrorDetail) {
         if let code = try? HSMError.Code.protoMapping.model(detail.code, at: .root) {
             self.init(code, detail.message)
+            pendingRequest = try? detail.decodedPendingRequest()
         } else {
             self.init(.internalError, "error code \(detail.code.rawValue): \(detail.message)")
         }
