@@ -55,6 +55,34 @@ struct ApprovalConversionTests {
         #expect(try ApprovalRequest(proto: proto, at: .root + "request") == request)
     }
 
+    @Test("a pending request travels in a response's and an ErrorDetail's pending_request and comes back as the same error")
+    func pendingRequests() throws {
+        let request = ApprovalRequest(id: "r" + String(repeating: "0f", count: 16), partition: "alpha", keyID: "k_1",
+                                      operation: .block, requester: "u_1", createdAt: date, status: .pending, rule: policy.block, decisions: [])
+        let error = HSMError.approvalPending(request)
+        #expect(error.code == .failedPrecondition && error.pendingRequest == request)
+        #expect(error.message.contains(request.id) && error.message.contains("k_1") && error.message.contains("PENDING"))
+        #expect(HSMError(.failedPrecondition, "x").pendingRequest == nil)
+
+        // Server: OK with only pending_request set; any other error stays a status.
+        let answer = try #require(StatusMapping.pendingAnswer(for: error, as: Redoubt_V1_BlockKeyResponse.self))
+        #expect(answer.hasPendingRequest && !answer.hasKey)
+        #expect(StatusMapping.pendingAnswer(for: HSMError(.failedPrecondition, "blocked"), as: Redoubt_V1_SignResponse.self) == nil)
+        // Client: the same error back; a response holding its result is no error.
+        #expect(try StatusMapping.pendingError(for: answer) == error)
+        #expect(try StatusMapping.pendingError(for: Redoubt_V1_SignResponse()) == nil)
+        // A pending_request that does not decode is the broker's fault, not a pending request.
+        var broken = Redoubt_V1_SignResponse(pending: request)
+        broken.pendingRequest.status = .unspecified
+        #expect(throws: HSMError.self) { try StatusMapping.pendingError(for: broken) }
+
+        // Batch items: ErrorDetail keeps code, message and request both ways.
+        let detail = Redoubt_V1_ErrorDetail(error)
+        #expect(detail.code == .failedPrecondition && detail.pendingRequest.id == request.id)
+        #expect(HSMError(detail) == error)
+        #expect(!Redoubt_V1_ErrorDetail(HSMError(.notFound, "no key")).hasPendingRequest)
+    }
+
     @Test("oversized policies and unset operations are INVALID_ARGUMENT naming the field")
     func refusals() {
         var rule = Redoubt_V1_ApprovalRule()

@@ -2,18 +2,25 @@ import Foundation
 
 /// An ``HSM`` that runs operations on governed keys as requests approved by M-of-N approvers.
 ///
-/// A key whose ``KeyPolicy`` has a non-empty rule for an operation refuses the direct call
-/// (FAILED_PRECONDITION); the caller submits it with ``submitRequest(_:key:operation:)`` instead
-/// and gets a ``ApprovalRequest`` in status ``ApprovalStatus/pending``. Approvers fetch the
+/// A direct sign, decrypt, MAC, block, unblock or update of a key whose ``KeyPolicy`` has a
+/// non-empty rule for it does not run: it is submitted as a request, exactly as
+/// ``submitRequest(_:key:operation:)`` would, and the call throws
+/// ``HSMError/approvalPending(_:)`` carrying that ``ApprovalRequest`` (status
+/// ``ApprovalStatus/pending``) in ``HSMError/pendingRequest``. ``submitRequest(_:key:operation:)``
+/// does the same explicitly and returns the request. Approvers fetch the
 /// request, sign its ``ApprovalRequest/approveChallenge`` offline and hand in the signature;
 /// once a token of the rule is satisfied and its timelock has passed the operation runs, exactly
 /// once, and the requester fetches the result with ``getRequest(_:id:)``.
 ///
 /// ```swift
-/// let request = try await hsm.submitRequest(user, key: key.id, operation: .sign(input: .message(data), scheme: .ed25519))
-/// // … each approver signs request.approveChallenge with its own key, offline …
-/// _ = try await hsm.approveRequest(approverSession, id: request.id, approver: "ann", signature: signature)
-/// let done = try await hsm.getRequest(user, id: request.id)   // .executed, with done.result
+/// do {
+///     let signature = try await hsm.sign(user, key: key.id, input: .message(data), scheme: .ed25519)
+/// } catch let error as HSMError {
+///     guard let request = error.pendingRequest else { throw error }   // submitted, PENDING
+///     // … each approver signs request.approveChallenge with its own key, offline …
+///     _ = try await hsm.approveRequest(approverSession, id: request.id, approver: "ann", signature: annSignature)
+///     let done = try await hsm.getRequest(user, id: request.id)   // .executed, with done.result
+/// }
 /// ```
 ///
 /// Transitions that depend only on time (a timelock passing, a timeout expiring) are made

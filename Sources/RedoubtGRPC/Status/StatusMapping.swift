@@ -21,6 +21,12 @@ import RedoubtProto
 /// | UNIMPLEMENTED, UNKNOWN, DATA_LOSS | INTERNAL, the message kept |
 /// | the client's own `RuntimeError` (closed, transport down) | UNAVAILABLE |
 /// | a response the client cannot decode | INTERNAL "the broker sent a malformed response: …" |
+///
+/// One exception to "an error is a status": an ``HSMError`` with a ``HSMError/pendingRequest``
+/// (a governed operation submitted as a request) answers a unary RPC OK with only
+/// `pending_request` set (``pendingAnswer(for:as:)``), and the client turns that response back
+/// into the same error (``pendingError(for:)``); in a batch or stream item it travels in the
+/// ErrorDetail's `pending_request`.
 enum StatusMapping {
     /// Each model code and its gRPC status code.
     static let codes: [(model: HSMError.Code, rpc: RPCError.Code)] = [
