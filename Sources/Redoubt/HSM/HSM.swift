@@ -91,12 +91,18 @@ public protocol HSM: Sendable {
     /// Lists keys, a page at a time, ordered by id.
     func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo]
     /// Changes attributes, only towards stricter.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo
     /// Adds a new version; new signatures and ciphertexts use it.
     func rotateKey(_ session: SessionToken, id: String) async throws -> KeyInfo
     /// Blocks every use until unblocked.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
     /// Unblocks.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
     /// Moves a key to the trash.
     func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo
@@ -114,14 +120,20 @@ public protocol HSM: Sendable {
     // MARK: Cryptographic operations
 
     /// Signs with the latest version.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
     /// Verifies with the given version (latest if nil).
     func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?) async throws -> Bool
     /// Encrypts with the latest version; the output names the version.
     func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
     /// Decrypts with the version the ciphertext names.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
     /// HMAC with the latest version; the output names the version.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
     /// Checks a tag from ``mac(_:key:data:hash:)``.
     func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
