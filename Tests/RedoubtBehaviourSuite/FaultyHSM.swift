@@ -186,3 +186,13 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
         try await pass("verifyAudit") { try await inner.verifyAudit(session) }
     }
 }
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`; whether it held.
+func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

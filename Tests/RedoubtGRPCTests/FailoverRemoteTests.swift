@@ -19,6 +19,26 @@ struct FailoverRemoteTests {
 
     static let logger = Logger(label: "redoubt.failover.remote.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    static let passphrase = "failover passphrase"
+
+    /// Nodes with cheap password hashing.
+    static var nodeConfiguration: LocalHSM.Configuration {
+        var configuration = LocalHSM.Configuration.defaults
+        configuration.passwordCostLog2 = 10
+        return configuration
+    }
+
+    /// A temporary store and its first node.
+    static func initialized() async throws -> (SQLiteStore, InitializedHSM) {
+        let store = try SQLiteStore.temporary()
+        do {
+            return (store, try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: nodeConfiguration))
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
     static func serve(_ hsm: any HSM) async throws -> Served {
         var limits = BrokerConfiguration.Limits()
         limits.requestsPerSecond = 0
@@ -40,11 +60,8 @@ struct FailoverRemoteTests {
 
     @Test("two brokers on one store: one stops mid-run, signing goes on with no failed call; its probe says so")
     func brokerStops() async throws {
-        var configuration = LocalHSM.Configuration.defaults
-        configuration.passwordCostLog2 = 10
-        let store = try SQLiteStore.temporary()
-        let created = try await LocalHSM.initialize(store: store, passphrase: "failover passphrase", configuration: configuration)
-        let second = try await LocalHSM.open(store: store, unseal: .passphrase("failover passphrase"), configuration: configuration)
+        let (store, created) = try await Self.initialized()
+        let second = try await LocalHSM.open(store: store, unseal: .passphrase(Self.passphrase), configuration: Self.nodeConfiguration)
         let brokers = [try await Self.serve(created.hsm), try await Self.serve(second)]
         let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(5))) }
         let hsm = try FailoverHSM(endpoints: remotes.enumerated().map {
@@ -100,10 +117,7 @@ struct FailoverRemoteTests {
 
     @Test("the caller's deadline travels: RemoteHSM sends what is left, the broker hands it to the HSM, expiry is DEADLINE_EXCEEDED")
     func deadlinePropagation() async throws {
-        var configuration = LocalHSM.Configuration.defaults
-        configuration.passwordCostLog2 = 10
-        let store = try SQLiteStore.temporary()
-        let created = try await LocalHSM.initialize(store: store, passphrase: "deadline passphrase", configuration: configuration)
+        let (store, created) = try await Self.initialized()
         let node = FaultyHSM(created.hsm, name: "node")
         let served = try await Self.serve(node)
         let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(30)))
@@ -143,14 +157,4 @@ struct FailoverRemoteTests {
         try await created.hsm.close()
         try await store.close()
     }
-}
-
-/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`; whether it held.
-private func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

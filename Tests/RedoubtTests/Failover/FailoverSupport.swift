@@ -68,13 +68,3 @@ struct FailoverCluster: Sendable {
 
 /// A logger that says nothing (routing tests fail nodes on purpose).
 let quietLogger = Logger(label: "redoubt.failover.test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`; whether it held.
-func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
