@@ -63,10 +63,11 @@ struct FailoverRemoteTests {
         let (store, created) = try await Self.initialized()
         let second = try await LocalHSM.open(store: store, unseal: .passphrase(Self.passphrase), configuration: Self.nodeConfiguration)
         let brokers = [try await Self.serve(created.hsm), try await Self.serve(second)]
-        let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(5))) }
+        let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(60))) }
         let hsm = try FailoverHSM(endpoints: remotes.enumerated().map {
             FailoverEndpoint(name: "broker-\($0.offset)", site: "loopback", hsm: $0.element, probe: $0.element)
-        }, configuration: .init(mode: .random, healthCheckInterval: .milliseconds(50), attemptTimeout: .seconds(2)), logger: Self.logger)
+        }, configuration: .init(mode: .random, healthCheckInterval: .milliseconds(50), callTimeout: .seconds(120),
+                             attemptTimeout: .seconds(10)), logger: Self.logger)
         hsm.start()
         do {
             // The first probe also connects, which on a busy machine may take longer than a probe may.
@@ -121,12 +122,12 @@ struct FailoverRemoteTests {
         let (store, created) = try await Self.initialized()
         let node = FaultyHSM(created.hsm, name: "node")
         let served = try await Self.serve(node)
-        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(30)))
+        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(120)))
         do {
             let session = try await remote.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
-            // No deadline of the caller's: the broker sees RemoteHSM's own call timeout (30 s).
+            // No deadline of the caller's: the broker sees RemoteHSM's own call timeout (120 s; long, for busy machines).
             let own = try #require(node.deadlinesSeen.last ?? nil).timeIntervalSinceNow
-            #expect(own > 20 && own <= 30.5, "deadline seen \(own) s away")
+            #expect(own > 60 && own <= 120.5, "deadline seen \(own) s away")
 
             let deadline = Date().addingTimeInterval(5)
             _ = try await HSMCallContext.$deadline.withValue(deadline) { try await remote.listPartitions(session.token) }
