@@ -5,7 +5,8 @@ import Testing
 /// The behaviour every ``HSM`` must have, written against the protocol only, as a reusable suite.
 ///
 /// Each way of reaching keys runs every case against its own factory — ``LocalHSM`` in-process
-/// (RedoubtTests), `RemoteHSM` through a real broker (RedoubtGRPCTests), later a failover router.
+/// (RedoubtTests), `RemoteHSM` through a real broker (RedoubtGRPCTests), `FailoverHSM` over three LocalHSMs
+/// on one store in every routing mode (RedoubtTests).
 /// This target is a plain library so that every test target shares the one suite; its
 /// declarations are internal and reached with `@testable import RedoubtBehaviourSuite`:
 ///

@@ -199,6 +199,9 @@ struct ConversionTests {
         #expect(StatusMapping.rpcError(for: CancellationError(), method: "m", logger: logger).code == .cancelled)
         #expect(StatusMapping.modelError(for: RPCError(code: .cancelled, message: "")) is CancellationError)
         #expect((StatusMapping.modelError(for: RPCError(code: .deadlineExceeded, message: "x")) as? HSMError)?.code == .unavailable)
+        // DEADLINE_EXCEEDED leaves the server as itself; in a batch item (whose codes lack it) as UNAVAILABLE.
+        #expect(RPCError(HSMError(.deadlineExceeded, "late")).code == .deadlineExceeded)
+        #expect(HSMError(Redoubt_V1_ErrorDetail(HSMError(.deadlineExceeded, "late"))) == HSMError(.unavailable, "deadline exceeded: late"))
         var unknown = Redoubt_V1_ErrorDetail()
         unknown.code = .UNRECOGNIZED(99)
         #expect(HSMError(unknown).code == .internalError)
@@ -207,6 +210,14 @@ struct ConversionTests {
     @Test("source addresses and bearer tokens are read from the call")
     func callFacts() throws {
         #expect(BrokerCore.sourceAddress("ipv4:127.0.0.1:5000") == "127.0.0.1")
+        #expect(BrokerCore.timeout(["grpc-timeout": "1500m"]) == 1.5)
+        #expect(BrokerCore.timeout(["grpc-timeout": "2S"]) == 2)
+        #expect(BrokerCore.timeout(["grpc-timeout": "1H"]) == 3600)
+        #expect(BrokerCore.timeout(["grpc-timeout": "250000u"]) == 0.25)
+        for bad in ["", "S", "123456789S", "1.5S", "10x", "-1S"] {
+            #expect(BrokerCore.timeout(["grpc-timeout": "\(bad)"]) == nil, "\(bad)")
+        }
+        #expect(BrokerCore.timeout([:]) == nil)
         #expect(BrokerCore.sourceAddress("ipv6:[::1]:5000") == "::1")
         #expect(BrokerCore.sourceAddress("ipv6:[fe80::1%25eth0]:5000") == "fe80::1")
         #expect(BrokerCore.sourceAddress("in-process:123") == nil)

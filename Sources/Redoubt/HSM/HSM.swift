@@ -168,4 +168,17 @@ public enum HSMCallContext {
     /// it from the connection. Partitions with ``PartitionSettings/allowedSources`` refuse
     /// calls from elsewhere.
     @TaskLocal public static var sourceAddress: String?
+
+    /// When the caller stops waiting for an answer, if it said so: the broker sets it from the
+    /// incoming call's `grpc-timeout`, and a caller may set it around any call. A `RemoteHSM`
+    /// sends no call with a longer timeout than what is left, and a `FailoverHSM` starts no
+    /// attempt after it; once it has passed they fail with ``HSMError/Code/deadlineExceeded``.
+    /// `LocalHSM` does not look at it (its calls do not wait on other machines).
+    ///
+    /// ```swift
+    /// try await HSMCallContext.$deadline.withValue(Date().addingTimeInterval(0.5)) {
+    ///     try await hsm.sign(token, key: keyID, input: .message(data), scheme: .ecdsa(.sha256))
+    /// }
+    /// ```
+    @TaskLocal public static var deadline: Date?
 }

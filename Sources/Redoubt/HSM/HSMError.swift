@@ -19,6 +19,7 @@ public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
             case failedPrecondition = "FAILED_PRECONDITION"
             case resourceExhausted = "RESOURCE_EXHAUSTED"
             case unavailable = "UNAVAILABLE"
+            case deadlineExceeded = "DEADLINE_EXCEEDED"
             case internalError = "INTERNAL"
         }
         private let wrapped: Wrapped
@@ -40,6 +41,9 @@ public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let resourceExhausted = Code(.resourceExhausted)
         /// The store or a node cannot be reached; retrying may help.
         public static let unavailable = Code(.unavailable)
+        /// The caller's deadline (``HSMCallContext/deadline``, or a router's call timeout) passed
+        /// before an answer came; the operation may or may not have happened.
+        public static let deadlineExceeded = Code(.deadlineExceeded)
         /// A failure the caller cannot fix; details are in the log, not here.
         public static let internalError = Code(.internalError)
 

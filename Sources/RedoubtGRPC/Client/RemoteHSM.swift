@@ -24,7 +24,10 @@ import RedoubtProto
 ///   takes the certificate of the mutual-TLS connection (``RemoteHSMConfiguration/TLS/clientIdentity``)
 ///   and ignores the fingerprint given here, which therefore cannot pick another certificate.
 /// - Each call has a deadline of ``RemoteHSMConfiguration/callTimeout``; past it the call fails
-///   with UNAVAILABLE "deadline exceeded: …" (see the client side of the status mapping).
+///   with UNAVAILABLE "deadline exceeded: …" (see the client side of the status mapping): another
+///   node may answer in time. When the caller set a sooner ``Redoubt/HSMCallContext/deadline``,
+///   the call's gRPC timeout is what is left of it, and once it has passed the call fails with
+///   ``Redoubt/HSMError/Code/deadlineExceeded`` (without a round trip if it passed before sending).
 /// - `listPartitions` and `listUsers` read every page; `listKeys` reads the one page its filter
 ///   describes.
 ///
@@ -43,7 +46,7 @@ public final class RemoteHSM: HSM {
 
     /// The settings it was made with.
     public let configuration: RemoteHSMConfiguration
-    private let client: GRPCClient<Transport>
+    let client: GRPCClient<Transport>
     private let connections: Task<Void, Never>
     private let options: CallOptions
 
@@ -128,11 +131,12 @@ public final class RemoteHSM: HSM {
         decode: (Response) throws -> Result
     ) async throws -> Result {
         let metadata = try bearer.metadata()
+        let (options, deadline) = try callOptions()
         let response: Response
         do {
             response = try await send(metadata, options)
         } catch {
-            throw StatusMapping.modelError(forCall: error)
+            throw Self.modelError(forCall: error, deadline: deadline)
         }
         do {
             return try decode(response)
@@ -154,6 +158,32 @@ public final class RemoteHSM: HSM {
             return .success(try decode(response))
         }
         return try outcome.get()
+    }
+
+    /// The options of a call: the configured timeout, or what is left of the caller's
+    /// ``Redoubt/HSMCallContext/deadline`` when that is sooner (then also returned).
+    func callOptions() throws -> (CallOptions, Date?) {
+        guard let deadline = HSMCallContext.deadline else { return (options, nil) }
+        let remaining = deadline.timeIntervalSinceNow
+        guard remaining > 0 else {
+            throw HSMError(.deadlineExceeded, "the caller's deadline passed before the call was sent")
+        }
+        let left = Duration.nanoseconds(Int64(min(remaining, 1e9) * 1e9))
+        guard left < configuration.callTimeout else { return (options, nil) }
+        var options = self.options
+        options.timeout = left
+        return (options, deadline)
+    }
+
+    /// The model error of a failed call; DEADLINE_EXCEEDED when the caller's deadline (if it set
+    /// the call's timeout) ran out, rather than the UNAVAILABLE of this client's own timeout.
+    static func modelError(forCall error: any Error, deadline: Date?) -> any Error {
+        let mapped = StatusMapping.modelError(forCall: error)
+        guard let deadline, let model = mapped as? HSMError, model.code == .unavailable else { return mapped }
+        if (error as? RPCError)?.code == .deadlineExceeded || Date() >= deadline {
+            return HSMError(.deadlineExceeded, model.message)
+        }
+        return mapped
     }
 
     /// Every item of a paged List RPC: asks for the largest pages and follows `next_page_token`.

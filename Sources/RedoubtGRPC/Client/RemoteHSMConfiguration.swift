@@ -70,7 +70,9 @@ public struct RemoteHSMConfiguration: Sendable {
     public var endpoint: String
     /// TLS; `nil`: plaintext, allowed only to a loopback address (127.0.0.0/8, ::1, localhost).
     public var tls: TLS?
-    /// How long each call may take before it fails with UNAVAILABLE "deadline exceeded".
+    /// How long each call may take before it fails with UNAVAILABLE "deadline exceeded" (a call
+    /// made with a sooner ``Redoubt/HSMCallContext/deadline`` gets only what is left of that, and
+    /// fails with DEADLINE_EXCEEDED past it).
     public var callTimeout: Duration
 
     /// A configuration; calls time out after 30 seconds unless told otherwise.

@@ -43,7 +43,7 @@ struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
 
     func createBackup(request: ServerRequest<Redoubt_V1_CreateBackupRequest>,
                       context: ServerContext) async throws -> StreamingServerResponse<Redoubt_V1_CreateBackupResponse> {
-        let job: BackupJob = try await core.run(context) {
+        let job: BackupJob = try await core.run(context, metadata: request.metadata) {
             guard let target else { throw RPCError(code: .unimplemented, message: "backups are not available on this broker") }
             let token = try BrokerCore.sessionToken(request.metadata)
             let (path, partition, overwrite) = try request.message.decoded()
@@ -51,7 +51,7 @@ struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
                              partition: partition, overwrite: overwrite)
         }
         return StreamingServerResponse { writer in
-            try await core.run(context) {
+            try await core.run(context, metadata: request.metadata) {
                 let (progress, sink) = AsyncStream.makeStream(of: BackupProgress.self, bufferingPolicy: .bufferingNewest(16))
                 try await withThrowingTaskGroup(of: BackupSummary.self) { group in
                     group.addTask {

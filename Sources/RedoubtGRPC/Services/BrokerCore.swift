@@ -9,7 +9,7 @@ import X509
 
 /// What every service of the broker shares — the HSM, the limits, the logger — and the one
 /// wrapper every handler runs in: it reads the session token, sets the caller's source address
-/// for the HSM, and maps every thrown error to a status (``StatusMapping``).
+/// and deadline for the HSM, and maps every thrown error to a status (``StatusMapping``).
 struct BrokerCore: Sendable {
     /// The HSM served.
     let hsm: any HSM
@@ -22,12 +22,17 @@ struct BrokerCore: Sendable {
     static let missingTokenMessage =
         "missing `authorization: Bearer <session token>` metadata; open a session with SessionService.OpenSession first"
 
-    /// Runs `body` as the handler of the call in `context`: with the caller's source address set
-    /// (``HSMCallContext/sourceAddress``), every error mapped to a status.
-    func run<T>(_ context: ServerContext, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body` as the handler of the call in `context`: with the caller's source address
+    /// (``HSMCallContext/sourceAddress``) and, if the call has a `grpc-timeout`, its deadline
+    /// (``HSMCallContext/deadline``, which a FailoverHSM or RemoteHSM behind the broker passes
+    /// on), every error mapped to a status.
+    func run<T>(_ context: ServerContext, metadata: Metadata, _ body: () async throws -> T) async throws -> T {
+        let deadline = Self.timeout(metadata).map { Date().addingTimeInterval($0) }
         do {
             return try await HSMCallContext.$sourceAddress.withValue(Self.sourceAddress(context.remotePeer)) {
-                try await body()
+                try await HSMCallContext.$deadline.withValue(deadline ?? HSMCallContext.deadline) {
+                    try await body()
+                }
             }
         } catch {
             throw StatusMapping.rpcError(for: error, method: context.descriptor.fullyQualifiedMethod, logger: logger)
@@ -39,7 +44,7 @@ struct BrokerCore: Sendable {
         _ request: ServerRequest<Request>, _ context: ServerContext,
         _ body: (Request, SessionToken) async throws -> Response
     ) async throws -> ServerResponse<Response> {
-        try await run(context) {
+        try await run(context, metadata: request.metadata) {
             let token = try Self.sessionToken(request.metadata)
             return ServerResponse(message: try await body(request.message, token))
         }
@@ -63,6 +68,25 @@ struct BrokerCore: Sendable {
     }
 
     // MARK: Reading the call
+
+    /// The call's `grpc-timeout` in seconds (1 to 8 digits and a unit: `H`, `M`, `S`, `m`, `u`,
+    /// `n`), `nil` if absent or malformed. grpc-swift checks the same header to end the call;
+    /// it does not expose the deadline to handlers, so it is read here.
+    static func timeout(_ metadata: Metadata) -> TimeInterval? {
+        guard let value = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }) else { return nil }
+        let digits = value.dropLast()
+        guard (1...8).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), let amount = Double(digits),
+              let unit = value.last else { return nil }
+        switch unit {
+        case "H": return amount * 3600
+        case "M": return amount * 60
+        case "S": return amount
+        case "m": return amount / 1e3
+        case "u": return amount / 1e6
+        case "n": return amount / 1e9
+        default: return nil
+        }
+    }
 
     /// The session token of `authorization: Bearer <token>`; UNAUTHENTICATED if missing or malformed.
     static func sessionToken(_ metadata: Metadata) throws -> SessionToken {

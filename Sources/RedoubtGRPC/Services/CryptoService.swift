@@ -159,9 +159,9 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
 
     func signStream(request: StreamingServerRequest<Redoubt_V1_SignStreamRequest>,
                     context: ServerContext) async throws -> StreamingServerResponse<Redoubt_V1_SignStreamResponse> {
-        let token = try await core.run(context) { try BrokerCore.sessionToken(request.metadata) }
+        let token = try await core.run(context, metadata: request.metadata) { try BrokerCore.sessionToken(request.metadata) }
         return StreamingServerResponse { writer in
-            try await core.run(context) {
+            try await core.run(context, metadata: request.metadata) {
                 try await signStream(request.messages, writer, token, method: context.descriptor.fullyQualifiedMethod)
             }
             return [:]

@@ -10,7 +10,7 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
 
     func openSession(request: ServerRequest<Redoubt_V1_OpenSessionRequest>,
                      context: ServerContext) async throws -> ServerResponse<Redoubt_V1_OpenSessionResponse> {
-        try await core.run(context) {
+        try await core.run(context, metadata: request.metadata) {
             let apiKey = try BrokerCore.bearer(request.metadata)
             let password = try request.message.passwordCredential()
             let credential: Credential

@@ -5,7 +5,9 @@ import RedoubtProto
 
 /// The one place where errors become gRPC statuses, and statuses become errors again.
 ///
-/// Server side: an ``HSMError`` keeps its code and message (the codes have the same names);
+/// Server side: an ``HSMError`` keeps its code and message (the codes have the same names;
+/// DEADLINE_EXCEEDED, which `redoubt.v1.ErrorCode` lacks, reads UNAVAILABLE "deadline exceeded: …"
+/// in a batch item's ErrorDetail);
 /// `CancellationError` becomes CANCELLED; an `RPCError` passes through unchanged; anything else
 /// is INTERNAL "internal error", its cause logged with the method name and never sent.
 ///
@@ -15,7 +17,7 @@ import RedoubtProto
 /// | --- | --- |
 /// | the nine codes of ``HSMError/Code`` | that ``HSMError`` |
 /// | CANCELLED | `CancellationError` |
-/// | DEADLINE_EXCEEDED | UNAVAILABLE "deadline exceeded: …" (another node may answer in time) |
+/// | DEADLINE_EXCEEDED | UNAVAILABLE "deadline exceeded: …" (another node may answer in time); RemoteHSM makes it DEADLINE_EXCEEDED when the caller's ``HSMCallContext/deadline`` set the timeout |
 /// | ABORTED | UNAVAILABLE (a conflict; retrying may help) |
 /// | OUT_OF_RANGE | INVALID_ARGUMENT |
 /// | UNIMPLEMENTED, UNKNOWN, DATA_LOSS | INTERNAL, the message kept |
@@ -35,6 +37,13 @@ enum StatusMapping {
         (.failedPrecondition, .failedPrecondition), (.resourceExhausted, .resourceExhausted),
         (.unavailable, .unavailable), (.internalError, .internalError),
     ]
+
+    /// The gRPC status code of a model code: the table, and DEADLINE_EXCEEDED (server side only:
+    /// a client reads DEADLINE_EXCEEDED as UNAVAILABLE, since another node may answer in time).
+    static func rpcCode(_ model: HSMError.Code) -> RPCError.Code {
+        if model == .deadlineExceeded { return .deadlineExceeded }
+        return codes.first(where: { $0.model == model })?.rpc ?? .internalError
+    }
 
     /// The message every unexpected failure shows the caller.
     static let internalMessage = "internal error"
@@ -135,8 +144,7 @@ enum StatusMapping {
 extension RPCError {
     /// The status of an ``HSMError``: the same code, the same message.
     init(_ error: HSMError) {
-        let code = StatusMapping.codes.first(where: { $0.model == error.code })?.rpc ?? .internalError
-        self.init(code: code, message: error.message)
+        self.init(code: StatusMapping.rpcCode(error.code), message: error.message)
     }
 }
 
@@ -155,8 +163,13 @@ extension Redoubt_V1_ErrorDetail {
     /// The detail of an ``HSMError``.
     init(_ error: HSMError) {
         self.init()
-        code = HSMError.Code.protoMapping.proto(error.code)
-        message = error.message
+        if error.code == .deadlineExceeded {
+            code = HSMError.Code.protoMapping.proto(.unavailable)
+            message = "deadline exceeded: \(error.message)"
+        } else {
+            code = HSMError.Code.protoMapping.proto(error.code)
+            message = error.message
+        }
         if let request = error.pendingRequest { pendingRequest = request.proto }
     }
 }
