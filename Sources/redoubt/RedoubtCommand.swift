@@ -20,6 +20,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Redoubt against a baseline run side by side.",
-        subcommands: [CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self]
+        subcommands: [CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self, FailoverBenchCommand.self]
     )
 }

@@ -63,7 +63,7 @@ import Synchronization
 /// Logs (info) ejections, re-admissions and health changes, naming endpoints only.
 public final class FailoverHSM: HSM, Sendable {
     /// How the endpoint of an attempt is chosen.
-    public enum Mode: String, Sendable, CaseIterable {
+    public enum Mode: String, Sendable, CaseIterable, Codable {
         /// At random among the endpoints in rotation.
         case random
         /// The lowest priority number in rotation (ties at random, another site first); the next

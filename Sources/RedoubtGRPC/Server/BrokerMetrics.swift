@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import Redoubt
 import Synchronization
 
 /// The broker's metrics, through swift-metrics into a Prometheus registry of its own (no
@@ -138,5 +139,22 @@ extension BrokerMetrics {
         Metrics.Gauge(label: "redoubt_backup_last_success_timestamp_seconds", dimensions: [], factory: factory)
             .record(finishedAt.timeIntervalSince1970)
         Metrics.Gauge(label: "redoubt_backup_last_size_bytes", dimensions: [], factory: factory).record(Double(bytes))
+    }
+}
+
+extension BrokerMetrics {
+    /// Records the state of a router's nodes (a broker in front of nodes):
+    ///
+    /// - `redoubt_router_node_up{node, site}`: 1 while the node takes calls (healthy, not ejected);
+    /// - `redoubt_router_node_ejected{node, site}`: 1 while ejected after consecutive failures;
+    /// - `redoubt_router_node_requests{node, site}`, `redoubt_router_node_failures{node, site}`: attempts sent and failed.
+    public func recordRouter(_ statuses: [FailoverEndpointStatus]) {
+        for s in statuses {
+            let dimensions = [("node", s.name), ("site", s.site)]
+            Metrics.Gauge(label: "redoubt_router_node_up", dimensions: dimensions, factory: factory).record(s.healthy && !s.ejected ? 1 : 0)
+            Metrics.Gauge(label: "redoubt_router_node_ejected", dimensions: dimensions, factory: factory).record(s.ejected ? 1 : 0)
+            Metrics.Gauge(label: "redoubt_router_node_requests", dimensions: dimensions, factory: factory).record(Double(s.requests))
+            Metrics.Gauge(label: "redoubt_router_node_failures", dimensions: dimensions, factory: factory).record(Double(s.failures))
+        }
     }
 }

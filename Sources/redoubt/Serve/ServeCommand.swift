@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @Option(help: "A JSON file listing HSM nodes (name, site, priority, endpoint, tls): serve a router over them instead of a local store.")
+    var nodes: String?
+
     @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8443; port 0 picks a free one).")
     var listen: String?
 
@@ -89,6 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Refuse a bad address before touching the store.
         _ = try Self.checked { () throws(BrokerConfigurationError) in try configuration.validatedAddress() }
 
+        if let nodes {
+            try await serveRouter(nodesFile: nodes, configuration: configuration, logger: logger)
+            return
+        }
         let (hsm, sqlite, dev) = try await openOrInitialise(logger: logger)
         let backups = backupDirectory ?? store.directory + "/backups"
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -196,7 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevSetup?) {
+    static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevSetup?) {
         var lines = ["redoubt broker listening on \(endpoint) (\(configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"))"]
         if let metrics = configuration.metrics { lines.append("metrics: http://\(metrics)/metrics") }
         if let dev {
