@@ -57,10 +57,18 @@ struct ClusterProcessTests {
             throw ServeProcessTests.TestFailure("server \(arguments) did not start: \(output)")
         }
 
-        func stop(_ signal: Int32 = SIGTERM) {
-            guard let process = state.withLock({ $0.process }) else { return }
-            if process.isRunning { kill(process.processIdentifier, signal) }
-            process.waitUntilExit()
+        /// Sends `signal` and waits for the process to end, without blocking a thread.
+        func stop(_ signal: Int32 = SIGTERM) async {
+            signalOnly(signal)
+            while state.withLock({ $0.process?.isRunning ?? false }) {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
+        /// Sends `signal` without waiting (for `defer`).
+        func signalOnly(_ signal: Int32 = SIGKILL) {
+            guard let process = state.withLock({ $0.process }), process.isRunning else { return }
+            kill(process.processIdentifier, signal)
         }
     }
 
@@ -124,7 +132,7 @@ struct ClusterProcessTests {
         let common = ["--dev", "--data", dir.path, "--rate", "0", "--log-level", "error"]
         let nodes = [Server(common), Server(common), Server(common)]
         let names = ["east-1", "east-2", "west-1"]
-        defer { nodes.forEach { $0.stop(SIGKILL) } }
+        defer { nodes.forEach { $0.signalOnly(SIGKILL) } }
         for node in nodes { try await node.start() }   // the first initialises the shared store
 
         let nodesFile = dir.appendingPathComponent("nodes.json")
@@ -135,7 +143,7 @@ struct ClusterProcessTests {
             .write(to: nodesFile)
         let metricsPort = try Self.freePort()
         let broker = Server(["--nodes", nodesFile.path, "--rate", "0", "--metrics", "127.0.0.1:\(metricsPort)"])
-        defer { broker.stop(SIGKILL) }
+        defer { broker.signalOnly(SIGKILL) }
         try await broker.start()
         #expect(broker.output.contains("routing (priority) over east-1@east, east-2@east, west-1@west"))
 
@@ -177,11 +185,11 @@ struct ClusterProcessTests {
 
         try await Task.sleep(for: .seconds(1.5))
         // One node.
-        nodes[0].stop(SIGKILL)
+        await nodes[0].stop(SIGKILL)
         try await Self.waitForMetrics(port: metricsPort, seconds: 10, "east-1 down") { Self.gauge($0, "redoubt_router_node_up", node: "east-1") == 0 }
         try await Task.sleep(for: .seconds(1))
         // The whole east site: only west-1 is left.
-        nodes[1].stop(SIGKILL)
+        await nodes[1].stop(SIGKILL)
         try await Self.waitForMetrics(port: metricsPort, seconds: 10, "east-2 down") { Self.gauge($0, "redoubt_router_node_up", node: "east-2") == 0 }
         let westBefore = requests(try await Self.metrics(port: metricsPort), "west-1")
         try await Task.sleep(for: .seconds(1.5))
@@ -219,8 +227,8 @@ struct ClusterProcessTests {
         #expect(shared.calls.withLock { $0 } > 100)
 
         await client.close()
-        broker.stop(SIGTERM)
-        nodes.forEach { $0.stop(SIGTERM) }
+        await broker.stop(SIGTERM)
+        for node in nodes { await node.stop(SIGTERM) }
         #expect(Date().timeIntervalSince(started) < 120, "the whole run must stay bounded")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import RedoubtProto
+@testable import RedoubtBehaviourSuite
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -48,9 +49,9 @@ struct ServeProcessTests {
             try process.run()
         }
 
-        func stop(_ sig: Int32 = SIGTERM) -> (status: Int32, stdout: String, stderr: String) {
+        func stop(_ sig: Int32 = SIGTERM) async -> (status: Int32, stdout: String, stderr: String) {
             if process.isRunning { kill(process.processIdentifier, sig) }
-            process.waitUntilExit()
+            await process.exited()
             return (process.terminationStatus,
                     String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
                     String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
@@ -76,7 +77,7 @@ struct ServeProcessTests {
             guard child.process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let out = child.stop()
+        let out = await child.stop()
         throw TestFailure("no endpoint in \(file.path); status \(out.status)\nstdout: \(out.stdout)\nstderr: \(out.stderr)")
     }
 
@@ -105,7 +106,7 @@ struct ServeProcessTests {
         }
         #expect(role == .cryptoUser)
 
-        let out = child.stop(SIGTERM)
+        let out = await child.stop(SIGTERM)
         #expect(out.status == 0, "stderr: \(out.stderr)")
         #expect(out.stderr.contains("DEVELOPMENT MODE"))
         #expect(out.stdout.contains("listening on 127.0.0.1:\(port)"))
@@ -117,7 +118,7 @@ struct ServeProcessTests {
         let again = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
         let creds2 = try await Self.credentials(in: dir, child: again, since: before)
         #expect(creds2["api_key"] == creds["api_key"])
-        #expect(again.stop(SIGTERM).status == 0)
+        #expect(await again.stop(SIGTERM).status == 0)
     }
 
     @Test("plaintext on a non-loopback address is refused before anything starts")
@@ -125,7 +126,7 @@ struct ServeProcessTests {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "0.0.0.0:0"])
-        let out = child.stop(0)
+        let out = await child.stop(0)
         #expect(out.status != 0)
         #expect(out.stderr.contains("without TLS"), "\(out.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
@@ -149,10 +150,10 @@ struct ServeProcessTests {
         run.standardOutput = out
         run.standardError = err
         try run.run()
-        run.waitUntilExit()
+        await run.exited()
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(child.stop(SIGTERM).status == 0)
+        #expect(await child.stop(SIGTERM).status == 0)
         #expect(run.terminationStatus == 0, "python (\(python)) failed: \(stderr)")
         #expect(stdout.contains("KEY_ALGORITHM_EC_P256"))
         #expect(stdout.contains("verified: True; altered message verified: False"), "\(stdout)")

@@ -131,7 +131,7 @@ struct SQLiteStoreTests {
 
         input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
         try input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }   // not waitUntilExit: it would block a pool thread
         #expect(process.terminationStatus == 0)
 
         // Its commit is visible, and writes proceed again.

@@ -83,7 +83,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         if let store { common += ["--store", store] }
         let nodes = [NodeProcess(name: "east-1", arguments: common), NodeProcess(name: "east-2", arguments: common),
                      NodeProcess(name: "west-1", arguments: common)]
-        defer { nodes.forEach { $0.stop(SIGKILL) } }
+        defer { nodes.forEach { $0.signalOnly(SIGKILL) } }
         note("starting 3 nodes…")
         try await nodes[0].start()   // initialises the shared dev store
         try await nodes[1].start()
@@ -122,7 +122,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         let tally = Tally()
         let killer = Task {
             try await clock.sleep(until: killAt)
-            nodes[0].stop(SIGKILL)
+            await nodes[0].stop(SIGKILL)
         }
         let calls = try await withThrowingTaskGroup(of: [Call].self) { group in
             for w in 0..<workers {

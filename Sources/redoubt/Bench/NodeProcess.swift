@@ -62,11 +62,16 @@ final class NodeProcess: Sendable {
         throw BenchError("node \(name) did not start listening: \(state.withLock { $0.output })")
     }
 
-    /// Sends `signal` (SIGKILL: a crash) and waits for the process to end.
-    func stop(_ signal: Int32 = SIGTERM) {
-        guard let process = state.withLock({ $0.process }) else { return }
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
+    /// Sends `signal` (SIGKILL: a crash) and waits for the process to end, without blocking a thread.
+    func stop(_ signal: Int32 = SIGTERM) async {
+        signalOnly(signal)
+        while isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    /// Sends `signal` without waiting (for `defer`).
+    func signalOnly(_ signal: Int32 = SIGKILL) {
+        guard let process = state.withLock({ $0.process }), process.isRunning else { return }
+        kill(process.processIdentifier, signal)
     }
 
     /// Whether the process is running.

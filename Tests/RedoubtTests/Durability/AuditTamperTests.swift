@@ -1,5 +1,6 @@
 import Foundation
 import Redoubt
+@testable import RedoubtBehaviourSuite
 import RedoubtStore
 import Testing
 
@@ -7,12 +8,12 @@ import Testing
 /// tampered with by hand: an altered, a dropped and a reordered record are each detected.
 @Suite("Audit tampering")
 struct AuditTamperTests {
-    static func sqlite(_ db: String, _ sql: String) throws {
+    static func sqlite(_ db: String, _ sql: String) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         p.arguments = [db, sql]
         try p.run()
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0, "sqlite3 failed on: \(sql)")
     }
 
@@ -32,12 +33,12 @@ struct AuditTamperTests {
         // Tamper with the partition's log (not the operator's), behind the HSM's back.
         switch how {
         case "alter":
-            try Self.sqlite(db, "UPDATE audit SET payload = CAST(replace(CAST(payload AS TEXT), 'ok', 'no') AS BLOB) WHERE partition = 'vault' AND seq = 4;")
+            try await Self.sqlite(db, "UPDATE audit SET payload = CAST(replace(CAST(payload AS TEXT), 'ok', 'no') AS BLOB) WHERE partition = 'vault' AND seq = 4;")
         case "drop":
-            try Self.sqlite(db, "DELETE FROM audit WHERE partition = 'vault' AND seq = 3;")
+            try await Self.sqlite(db, "DELETE FROM audit WHERE partition = 'vault' AND seq = 3;")
         default:
             // Records 3 and 4 trade places (each keeps its own payload and hash).
-            try Self.sqlite(db, """
+            try await Self.sqlite(db, """
                 CREATE TEMP TABLE t AS SELECT seq, payload, hash FROM audit WHERE partition = 'vault' AND seq IN (3, 4);
                 UPDATE audit SET payload = (SELECT payload FROM t WHERE seq = 4), hash = (SELECT hash FROM t WHERE seq = 4)
                   WHERE partition = 'vault' AND seq = 3;

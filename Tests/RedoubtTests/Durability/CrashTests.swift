@@ -1,5 +1,6 @@
 import Foundation
 import Redoubt
+@testable import RedoubtBehaviourSuite
 import RedoubtStore
 import Testing
 
@@ -52,7 +53,7 @@ struct CrashTests {
             // Let it run for a random while, then kill it mid-flight.
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &rng)))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.exited()
             #expect(process.terminationReason == .uncaughtSignal, "round \(round): the child should have been killed")
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             // A line is acknowledged only when complete (the kill may cut the last one).
