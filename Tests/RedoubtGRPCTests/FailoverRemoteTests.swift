@@ -132,7 +132,9 @@ struct FailoverRemoteTests {
             let deadline = Date().addingTimeInterval(5)
             _ = try await HSMCallContext.$deadline.withValue(deadline) { try await remote.listPartitions(session.token) }
             let seen = try #require(node.deadlinesSeen.last ?? nil)
-            #expect(abs(seen.timeIntervalSince(deadline)) < 1, "the broker saw \(seen), the caller set \(deadline)")
+            // The broker computes it from grpc-timeout on arrival, so it is late by the transit time.
+            #expect(seen.timeIntervalSince(deadline) > -0.5 && seen.timeIntervalSince(deadline) < 3,
+                    "the broker saw \(seen), the caller set \(deadline)")
 
             node.fault = .slow(.seconds(6))
             let started = Date()

@@ -219,8 +219,9 @@ struct FailoverHSMTests {
         }) { cluster, _, f in
             // A fresh router: nothing measured yet.
             let hsm = try FailoverHSM(endpoints: cluster.endpoints(), configuration: .init(mode: .latency), logger: quietLogger)
-            cluster.nodes[0].fault = .slow(.milliseconds(40))
-            cluster.nodes[1].fault = .slow(.milliseconds(40))
+            // Far slower than a loaded machine makes the fast one look.
+            cluster.nodes[0].fault = .slow(.milliseconds(400))
+            cluster.nodes[1].fault = .slow(.milliseconds(400))
             for _ in 0..<60 { _ = try await hsm.random(f.alpha.user.token, count: 8) }
             let counts = cluster.nodes.map { $0.calls("random") }
             #expect(counts[2] >= 40, "calls per node: \(counts)")
