@@ -238,9 +238,3 @@ public final class SQLiteStore: ObjectStore {
         }
     }
 }
-
-extension StoreError {
-    static var closed: StoreError {
-        .unavailable("the store is closed")
-    }
-}
