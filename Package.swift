@@ -199,6 +199,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // `redoubt serve --store postgres://…` on throw-away databases (RedoubtStoreTests' helper, symlinked).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

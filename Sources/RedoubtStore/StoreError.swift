@@ -103,6 +103,15 @@ extension StoreError {
         StoreError(code: .invalidArgument, message: message)
     }
 
+    /// Checks the `limit` of a read: throws ``Code/invalidArgument`` when it is
+    /// negative; returns false when it is 0 (nothing to read).
+    static func rowsWanted(limit: Int) throws -> Bool {
+        guard limit >= 0 else {
+            throw invalidArgument("limit must not be negative")
+        }
+        return limit > 0
+    }
+
     /// Any operation on a closed store.
     static var closed: StoreError {
         .unavailable("the store is closed")

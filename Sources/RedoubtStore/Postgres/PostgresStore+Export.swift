@@ -56,7 +56,8 @@ struct PostgresExportSource: ExportSource {
     /// Closing the connection ends the read-only transaction.
     func release(_ connection: PostgresConnection) {
         let closing: EventLoopFuture<Void> = connection.close()
-        closing.whenComplete { _ in }
+        // PostgresNIO asserts that a connection is closed before it is freed: hold it until then.
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// Reads the page of `phase`, in key order after the phase's last key.

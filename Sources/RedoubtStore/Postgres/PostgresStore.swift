@@ -92,10 +92,7 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
     public func list(
         partition: String, kind: String, label: String?, after id: String?, limit: Int
     ) async throws -> [StoredObject] {
-        guard limit >= 0 else {
-            throw StoreError.invalidArgument("limit must not be negative")
-        }
-        guard limit > 0 else {
+        guard try StoreError.rowsWanted(limit: limit) else {
             return []
         }
         return try await core.withConnection { connection in
@@ -111,10 +108,7 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
 
     /// Returns up to `limit` audit entries of `partition` from `sequence` on.
     public func audit(partition: String, from sequence: Int64, limit: Int) async throws -> [AuditEntry] {
-        guard limit >= 0 else {
-            throw StoreError.invalidArgument("limit must not be negative")
-        }
-        guard limit > 0 else {
+        guard try StoreError.rowsWanted(limit: limit) else {
             return []
         }
         return try await core.withConnection { connection in
