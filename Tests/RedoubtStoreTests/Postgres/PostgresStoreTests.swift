@@ -139,7 +139,7 @@ struct PostgresStoreTests {
     func serverGone() async throws {
         // A port nothing listens on: bind one, then let it go.
         let password = "s3cr3t-Pa55word-for-tests"
-        let url = "postgres://redoubt:\(password)@127.0.0.1:\(try closedPort())/redoubt?sslmode=disable"
+        let url = "postgres://redoubt:\(password)@127.0.0.1:\(try await closedPort())/redoubt?sslmode=disable"
         let start = ContinuousClock.now
         let error = await expectStoreError(.unavailable) {
             try await PostgresStore.connect(url: url, options: PostgresStore.Options(connectTimeout: .milliseconds(500)))
@@ -155,7 +155,7 @@ struct PostgresStoreTests {
         try await PostgresTestDatabases.with { databases in
             let url = try await databases.makeDatabase()
             let store = try await PostgresStore.connect(
-                url: url, options: PostgresStore.Options(connectTimeout: .milliseconds(500)))
+                url: url, options: PostgresStore.Options(connectTimeout: .milliseconds(1500)))
             try await store.commit([.insert(key("k"), label: nil, data: bytes("x"))])
             // Forbid new connections to this database, then end the existing ones: the server is gone for it.
             let name = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
@@ -174,7 +174,7 @@ struct PostgresStoreTests {
                 }
                 let counter = await expectStoreError(.unavailable) {
                     // Once the listener has noticed, the counter needs a query too.
-                    try await Task.sleep(for: .milliseconds(600))
+                    try await Task.sleep(for: .milliseconds(200))
                     return try await store.changeCounter()
                 }
                 for error in [read, commit, counter] {
@@ -219,11 +219,11 @@ struct PostgresStoreTests {
 }
 
 /// A loopback port that nothing listens on (bound, then released).
-private func closedPort() throws -> Int {
-    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).wait()
+private func closedPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
     let port = channel.localAddress?.port ?? 1
-    try channel.close().wait()
+    try await channel.close().get()
     return port
 }
 

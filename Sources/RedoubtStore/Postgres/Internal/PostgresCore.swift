@@ -19,6 +19,8 @@ final class PostgresCore: Sendable {
         var cachedCounter: Int64?
         /// Whether the listening connection is up and was subscribed before ``cachedCounter`` was read.
         var listenerHealthy = false
+        /// When a lease last got a connection: while leases are granted, waiting for one is not a timeout.
+        var lastLeaseGranted: ContinuousClock.Instant?
     }
 
     /// The NOTIFY channel every commit signals with its new change counter.
@@ -105,32 +107,57 @@ final class PostgresCore: Sendable {
     }
 
     /// ``withConnection(_:)`` without the open check and error mapping (for migration and the listener).
+    ///
+    /// The lease runs in its own task so that a timeout returns at once: PostgresNIO's pool
+    /// may miss a cancellation that races with the request and keep it for a minute. A lease
+    /// that times out never runs `body`. Waiting in the queue behind busy connections is not
+    /// a timeout while other leases are being granted (the server is up, just busy).
     func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let started = LeaseFlag()
-        let timeout = options.connectTimeout
-        let target = "\(url.host):\(url.port)"
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await self.client.withConnection { connection in
-                    started.set()
+        let flag = LeaseFlag()
+        let outcome = LeaseOutcome<T>()
+        let lease = Task { [client] in
+            do {
+                let value = try await client.withConnection { connection in
+                    guard flag.start() else {
+                        throw CancellationError()
+                    }
+                    self.state.withLock { $0.lastLeaseGranted = .now }
                     return try await body(connection)
                 }
+                outcome.finish(.success(value))
+            } catch {
+                outcome.finish(.failure(error))
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                guard started.isSet else {
-                    throw StoreError.unavailable(
-                        "no connection to the PostgreSQL server at \(target) within \(timeout)")
+        }
+        let timeout = options.connectTimeout
+        let target = "\(url.host):\(url.port)"
+        return try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: timeout)
+                        let granted = self.state.withLock { $0.lastLeaseGranted }
+                        if let granted, ContinuousClock.now - granted < timeout {
+                            continue
+                        }
+                        if flag.expire() {
+                            lease.cancel()
+                            outcome.finish(.failure(StoreError.unavailable(
+                                "no connection to the PostgreSQL server at \(target) within \(timeout)")))
+                        }
+                        return
+                    }
                 }
-                return nil
+                let value = try await outcome.value()
+                group.cancelAll()
+                return value
             }
-            while let result = try await group.next() {
-                if let value = result {
-                    group.cancelAll()
-                    return value
-                }
+        } onCancel: {
+            // Return at once: the pool may take a while to notice the lease's cancellation.
+            if flag.expire() {
+                outcome.finish(.failure(CancellationError()))
             }
-            throw StoreError.unavailable("the PostgreSQL operation ended without a result")
+            lease.cancel()
         }
     }
 
@@ -190,15 +217,62 @@ final class PostgresCore: Sendable {
     }
 }
 
-/// Set once a pooled connection has been handed over, so the lease timeout no longer applies.
+/// Whether a lease started (got its connection) or expired (timed out) first: only one can happen.
 final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-
-    func set() {
-        value.withLock { $0 = true }
+    private enum State {
+        case waiting, started, expired
     }
 
-    var isSet: Bool {
-        value.withLock { $0 }
+    private let state = Mutex(State.waiting)
+
+    /// Marks the lease started; false if it already expired (then the body must not run).
+    func start() -> Bool {
+        state.withLock { state in
+            guard case .waiting = state else { return false }
+            state = .started
+            return true
+        }
+    }
+
+    /// Marks the lease expired; false if it already started.
+    func expire() -> Bool {
+        state.withLock { state in
+            guard case .waiting = state else { return false }
+            state = .expired
+            return true
+        }
+    }
+}
+
+/// The result of a lease, delivered once to whoever waits for it.
+final class LeaseOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<T, any Error>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Delivers `result` unless one was delivered already.
+    func finish(_ result: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    /// Waits for the result.
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let result: Result<T, any Error>? = state.withLock { state in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
     }
 }

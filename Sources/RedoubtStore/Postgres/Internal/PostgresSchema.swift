@@ -14,6 +14,11 @@ enum PostgresSchema {
 
     /// Applies what is missing; refuses a database holding a migration this build does not know.
     static func migrate(on connection: PostgresConnection) async throws {
+        // Ids and labels must round-trip any Unicode text and sort bytewise, as in SQLite.
+        let encoding = try await connection.query("SHOW server_encoding", logger: PostgresCore.quiet).collect()
+        guard try encoding.first?.decode(String.self) == "UTF8" else {
+            throw StoreError.invalidArgument("the PostgreSQL database must use the UTF8 encoding (CREATE DATABASE … ENCODING 'UTF8')")
+        }
         try await PostgresCore.transaction(on: connection, begin: "BEGIN") { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: PostgresCore.quiet)
             try await connection.query(PostgresQuery(unsafeSQL: """
