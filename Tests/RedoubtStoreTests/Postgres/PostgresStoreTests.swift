@@ -144,7 +144,8 @@ struct PostgresStoreTests {
         let error = await expectStoreError(.unavailable) {
             try await PostgresStore.connect(url: url, options: PostgresStore.Options(connectTimeout: .milliseconds(500)))
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Bounded by the store's timeout, not the pool's one-minute retry (slack for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(20))
         let text = "\(String(describing: error)) \(String(reflecting: error))"
         #expect(!text.contains(password))
         #expect(error?.message.isEmpty == false)
@@ -155,7 +156,7 @@ struct PostgresStoreTests {
         try await PostgresTestDatabases.with { databases in
             let url = try await databases.makeDatabase()
             let store = try await PostgresStore.connect(
-                url: url, options: PostgresStore.Options(connectTimeout: .milliseconds(1500)))
+                url: url, options: PostgresStore.Options(connectTimeout: .seconds(4)))
             try await store.commit([.insert(key("k"), label: nil, data: bytes("x"))])
             // Forbid new connections to this database, then end the existing ones: the server is gone for it.
             let name = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
@@ -167,7 +168,7 @@ struct PostgresStoreTests {
                     logger: PostgresTestDatabases.logger)
             }
             let password = try #require(URLComponents(string: url)?.password)
-            for _ in 0..<2 {
+            do {
                 let read = await expectStoreError(.unavailable) { try await store.get(key("k")) }
                 let commit = await expectStoreError(.unavailable) {
                     try await store.commit([.insert(key("j"), label: nil, data: Data())])

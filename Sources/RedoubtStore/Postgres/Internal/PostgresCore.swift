@@ -112,7 +112,12 @@ final class PostgresCore: Sendable {
     /// may miss a cancellation that races with the request and keep it for a minute. A lease
     /// that times out never runs `body`. Waiting in the queue behind busy connections is not
     /// a timeout while other leases are being granted (the server is up, just busy).
-    func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    ///
+    /// Cancelling the caller cancels a running `body` only when `cancelsBody` (the listener);
+    /// otherwise `body` finishes, so a cancelled commit is never left half-done.
+    func leased<T: Sendable>(
+        cancelsBody: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let flag = LeaseFlag()
         let outcome = LeaseOutcome<T>()
         let lease = Task { [client] in
@@ -153,11 +158,13 @@ final class PostgresCore: Sendable {
                 return value
             }
         } onCancel: {
-            // Return at once: the pool may take a while to notice the lease's cancellation.
+            // Still waiting for a connection: return at once (the pool may take a while to notice).
             if flag.expire() {
+                lease.cancel()
                 outcome.finish(.failure(CancellationError()))
+            } else if cancelsBody {
+                lease.cancel()
             }
-            lease.cancel()
         }
     }
 
