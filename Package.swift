@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // System libraries, installed by scripts/bootstrap (Debian packages).
@@ -57,12 +58,15 @@ let package = Package(
                 "CSecp256k1",
             ]
         ),
-        // The durable store of sealed objects: SQLite (GRDB) now, PostgreSQL later.
+        // The durable store of sealed objects: SQLite (GRDB, embedded default) and PostgreSQL
+        // (postgres-nio, several nodes) behind one protocol.
         .target(
             name: "RedoubtStore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The HSM model: sealing, partitions, users, sessions, keys, audit, backup; LocalHSM.
@@ -156,7 +160,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RedoubtStoreTests",
-            dependencies: ["RedoubtStore"]
+            dependencies: [
+                "RedoubtStore",
+                // Test databases are created and dropped directly (Postgres/PostgresTestDatabases.swift).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "RedoubtTests",
@@ -173,6 +181,8 @@ let package = Package(
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                // Nodes over one PostgreSQL database (Postgres/, sharing RedoubtStoreTests' test databases).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
@@ -189,6 +199,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // `redoubt serve --store postgres://…` on throw-away databases (RedoubtStoreTests' helper, symlinked).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

@@ -46,6 +46,30 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     }
 }
 
+extension AuditEntry {
+    /// The entry that appends `payload` to the chain of `partition` whose
+    /// latest entry has `head` (`nil` for an empty chain): the one place every
+    /// backend numbers and hashes a new entry.
+    ///
+    /// - Throws: ``StoreError/Code/corrupt`` if the chain already ends at `Int64.max`.
+    static func appending(payload: Data, to partition: String, head: (sequence: Int64, hash: Data)?) throws -> AuditEntry {
+        var sequence: Int64 = 1
+        if let head {
+            let (next, overflow) = head.sequence.addingReportingOverflow(1)
+            guard !overflow else {
+                throw StoreError.corrupt("the audit chain of partition \"\(partition)\" is full")
+            }
+            sequence = next
+        }
+        let previousHash = head?.hash ?? genesisHash
+        return AuditEntry(
+            partition: partition,
+            sequence: sequence,
+            payload: payload,
+            hash: chainHash(previousHash: previousHash, sequence: sequence, payload: payload))
+    }
+}
+
 extension AuditEntry: CustomStringConvertible {
     /// A description with partition, sequence, payload size and hash prefix; never the payload.
     public var description: String {

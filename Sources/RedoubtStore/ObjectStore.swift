@@ -2,8 +2,9 @@ import Foundation
 
 /// The durable store of sealed objects, audit chains and request claims.
 ///
-/// Implementations: ``SQLiteStore`` (embedded, the default); a PostgreSQL
-/// backend implements the same protocol. All methods are `async` and may be
+/// Implementations: ``SQLiteStore`` (embedded, the default) and
+/// ``PostgresStore`` (one database shared by several nodes); both pass the
+/// same conformance suite. All methods are `async` and may be
 /// called concurrently. Writes happen only through ``commit(_:)``, which applies
 /// a ``WriteBatch`` atomically with optimistic-concurrency preconditions.
 ///

@@ -102,4 +102,48 @@ extension StoreError {
     static func invalidArgument(_ message: String) -> StoreError {
         StoreError(code: .invalidArgument, message: message)
     }
+
+    /// Checks the `limit` of a read: throws ``Code/invalidArgument`` when it is
+    /// negative; returns false when it is 0 (nothing to read).
+    static func rowsWanted(limit: Int) throws -> Bool {
+        guard limit >= 0 else {
+            throw invalidArgument("limit must not be negative")
+        }
+        return limit > 0
+    }
+
+    /// Any operation on a closed store.
+    static var closed: StoreError {
+        .unavailable("the store is closed")
+    }
+}
+
+// MARK: - Precondition failures, worded the same by every backend
+
+extension StoreError {
+    /// An insert of a key that exists.
+    static func alreadyExists(_ key: ObjectKey) -> StoreError {
+        .conflict("the object already exists", object: key)
+    }
+
+    /// An update of an object already at `Int64.max`.
+    static func revisionExhausted(_ key: ObjectKey) -> StoreError {
+        .conflict("the object's revision cannot be incremented further", object: key)
+    }
+
+    /// A precondition on `key` at `expected` that did not hold; `actual` is nil when the object is missing.
+    static func revisionMismatch(_ key: ObjectKey, expected: Int64, actual: Int64?) -> StoreError {
+        guard let actual else {
+            return .notFound("the object does not exist", object: key)
+        }
+        return .conflict("expected revision \(expected), found \(actual)", object: key)
+    }
+
+    /// A claim of a request id already claimed, for `claimed`.
+    static func requestClaimed(partition: String, requestID: String, claimed: ObjectKey?) -> StoreError {
+        StoreError(
+            code: .duplicateRequest,
+            message: "request id \"\(requestID)\" is already claimed in partition \"\(partition)\"",
+            object: claimed)
+    }
 }

@@ -127,7 +127,7 @@ final class ImportChannel: Sendable {
 struct Importer {
     static let chunkSize = 256
 
-    private var auditHeads: [String: AuditEntry] = [:]
+    private var validator = ImportValidator()
 
     /// Runs the whole import on the writer connection.
     static func run(_ db: Database, channel: ImportChannel) {
@@ -135,7 +135,7 @@ struct Importer {
         do {
             try db.inTransaction(.immediate) {
                 guard try Queries.isEmpty(db) else {
-                    throw StoreError(code: .notEmpty, message: "import needs an empty store")
+                    throw ImportValidator.notEmpty
                 }
                 var importer = Importer()
                 while true {
@@ -165,31 +165,22 @@ struct Importer {
 
     private mutating func insert(_ records: [StoreRecord], in db: Database) throws {
         for record in records {
+            try validator.check(record)
             switch record {
             case .object(let object):
-                guard object.revision >= 1 else {
-                    throw StoreError.corrupt("backup object has revision \(object.revision)", object: object.key)
-                }
                 do {
                     try BatchWriter.insert(
                         object.key, label: object.label, revision: object.revision, data: object.data, in: db)
                 } catch let error as StoreError where error.code == .conflict {
-                    throw StoreError.corrupt("backup holds the same object twice", object: object.key)
+                    throw ImportValidator.duplicateObject(object.key)
                 }
             case .audit(let entry):
-                let verdict = verifyAuditChain([entry], previous: auditHeads[entry.partition])
-                guard verdict == .valid else {
-                    let reason = if case .broken(_, let reason) = verdict { reason } else { "" }
-                    throw StoreError.corrupt(
-                        "backup audit chain of partition \"\(entry.partition)\" is broken: \(reason)")
-                }
                 try BatchWriter.insertAudit(entry, in: db)
-                auditHeads[entry.partition] = entry
             case .requestClaim(let partition, let requestID, let object):
                 do {
                     try BatchWriter.claim(partition: partition, requestID: requestID, object: object, in: db)
                 } catch let error as StoreError where error.code == .duplicateRequest {
-                    throw StoreError.corrupt("backup holds request id \"\(requestID)\" twice in partition \"\(partition)\"")
+                    throw ImportValidator.duplicateClaim(partition: partition, requestID: requestID)
                 }
             }
         }

@@ -94,10 +94,7 @@ public final class SQLiteStore: ObjectStore {
     public func list(
         partition: String, kind: String, label: String?, after id: String?, limit: Int
     ) async throws -> [StoredObject] {
-        guard limit >= 0 else {
-            throw StoreError.invalidArgument("limit must not be negative")
-        }
-        guard limit > 0 else {
+        guard try StoreError.rowsWanted(limit: limit) else {
             return []
         }
         return try await read { db in
@@ -112,10 +109,7 @@ public final class SQLiteStore: ObjectStore {
 
     /// Returns up to `limit` audit entries of `partition` from `sequence` on.
     public func audit(partition: String, from sequence: Int64, limit: Int) async throws -> [AuditEntry] {
-        guard limit >= 0 else {
-            throw StoreError.invalidArgument("limit must not be negative")
-        }
-        guard limit > 0 else {
+        guard try StoreError.rowsWanted(limit: limit) else {
             return []
         }
         return try await read { db in
@@ -236,11 +230,5 @@ public final class SQLiteStore: ObjectStore {
         return try await pool.writeWithoutTransaction { db in
             try String.fetchOne(db, sql: "PRAGMA \(name)")
         }
-    }
-}
-
-extension StoreError {
-    static var closed: StoreError {
-        .unavailable("the store is closed")
     }
 }

@@ -32,13 +32,19 @@ struct InitCommand: AsyncParsableCommand {
         guard passphrase != nil || split != nil || store.dev else {
             throw ValidationError("choose how to seal: --passphrase-file (or REDOUBT_PASSPHRASE), --shares M/N, or --dev")
         }
-        let sqlite = try store.openStore(create: true)
+        let objectStore = try await store.openStore(create: true)
         var logger = Logger(label: "redoubt")
         logger.logLevel = .warning
-        let created = try await LocalHSM.initialize(store: sqlite, passphrase: passphrase, shares: split,
+        let created: InitializedHSM
+        do {
+            created = try await LocalHSM.initialize(store: objectStore, passphrase: passphrase, shares: split,
                                                     devKeyFile: store.dev ? store.devKeyPath : nil, logger: logger)
-        try await created.hsm.close()
-        try await sqlite.close()
+            try await created.hsm.close()
+            try await objectStore.close()
+        } catch {
+            try? await objectStore.close()
+            throw error
+        }
         if store.dev {
             FileHandle.standardError.write(Data("""
             *** DEVELOPMENT MODE: the master key is in \(store.devKeyPath). Anyone who can read it can \
@@ -46,7 +52,7 @@ struct InitCommand: AsyncParsableCommand {
 
             """.utf8))
         }
-        print("initialised \(store.databasePath)")
+        print("initialised \(try store.location())")
         print("operator API key (shown once; store it safely): \(created.operatorAPIKey)")
         for (i, share) in created.shares.enumerated() {
             print("share \(i + 1) of \(created.shares.count): \(share)")

@@ -40,22 +40,26 @@ struct BackupCommand: AsyncParsableCommand {
         @Option(name: .customLong("in"), help: "Backup file.") var input: String
 
         func run() async throws {
-            if FileManager.default.fileExists(atPath: store.databasePath) {
-                throw ValidationError("\(store.databasePath) exists: restore into a new data directory")
+            let location = try store.location()
+            if case .sqlite(let path) = location, FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(path) exists: restore into a new data directory")
             }
-            let sqlite = try store.openStore(create: true)
+            // A PostgreSQL store must be empty: the restore's import refuses one holding data.
+            let objectStore = try await store.openStore(create: true)
             do {
-                let hsm = try await LocalHSM.restore(from: input, into: sqlite, unseal: try store.unsealMethod(),
+                let hsm = try await LocalHSM.restore(from: input, into: objectStore, unseal: try store.unsealMethod(),
                                                      progress: BackupCommand.progressPrinter())
                 try await hsm.close()
-                try await sqlite.close()
+                try await objectStore.close()
             } catch {
-                try? await sqlite.close()
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.databasePath + suffix) }
+                try? await objectStore.close()
+                if case .sqlite(let path) = location {
+                    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                }
                 throw error
             }
             FileHandle.standardError.write(Data("\n".utf8))
-            print("restored \(input) into \(store.databasePath)")
+            print("restored \(input) into \(location)")
         }
     }
 }

@@ -6,8 +6,12 @@ import RedoubtStore
 
 /// Where the local store is and how to unseal it.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Data directory holding redoubt.sqlite (env REDOUBT_DATA; default ./redoubt-data).")
+    @Option(name: .long, help: "Data directory holding redoubt.sqlite, dev key and credentials (env REDOUBT_DATA; default ./redoubt-data).")
     var data: String?
+
+    @Option(name: .customLong("store"),
+            help: "Keep the store in PostgreSQL instead of DATA/redoubt.sqlite: postgres://user:password@host:port/db?sslmode=disable|require|verify-full (or env REDOUBT_STORE, which keeps the password out of ps).")
+    var storeURL: String?
 
     @Option(name: .long, help: "File holding the unseal passphrase (or env REDOUBT_PASSPHRASE).")
     var passphraseFile: String?
@@ -22,17 +26,23 @@ struct StoreOptions: ParsableArguments {
         data ?? ProcessInfo.processInfo.environment["REDOUBT_DATA"] ?? "redoubt-data"
     }
 
-    var databasePath: String { directory + "/redoubt.sqlite" }
     var devKeyPath: String { directory + "/dev-unseal.key" }
 
-    func openStore(create: Bool = false) throws -> SQLiteStore {
+    /// The store selected by --store / REDOUBT_STORE, else the SQLite file in the data directory.
+    func location() throws -> StoreLocation {
+        try StoreLocation(argument: storeURL ?? ProcessInfo.processInfo.environment["REDOUBT_STORE"], directory: directory)
+    }
+
+    /// Opens the store; with `create`, makes the data directory first (it holds dev keys and backups either way).
+    func openStore(create: Bool = false) async throws -> any ObjectStore {
+        let location = try location()
         if create {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-        } else if !FileManager.default.fileExists(atPath: databasePath) {
-            throw ValidationError("no store at \(databasePath): run `redoubt init --data \(directory)` first")
+        } else if !location.mayExist {
+            throw ValidationError("no store at \(location): run `redoubt init --data \(directory)` first")
         }
-        return try SQLiteStore(path: databasePath)
+        return try await location.open()
     }
 
     func passphrase() throws -> String? {
@@ -60,8 +70,8 @@ struct StoreOptions: ParsableArguments {
         throw ValidationError("to unseal, give --passphrase-file, REDOUBT_PASSPHRASE, --shares-file, or --dev")
     }
 
-    func openHSM() async throws -> (LocalHSM, SQLiteStore) {
-        let store = try openStore()
+    func openHSM() async throws -> (LocalHSM, any ObjectStore) {
+        let store = try await openStore()
         var logger = Logger(label: "redoubt")
         logger.logLevel = .warning
         do {
@@ -93,17 +103,17 @@ struct SessionOptions: ParsableArguments {
 /// Runs a body with an unsealed HSM and an open session, closing both afterwards.
 func withSession<T>(_ store: StoreOptions, _ session: SessionOptions,
                     _ body: (LocalHSM, SessionToken) async throws -> T) async throws -> T {
-    let (hsm, sqlite) = try await store.openHSM()
+    let (hsm, objectStore) = try await store.openHSM()
     do {
         let s = try await session.open(hsm)
         let result = try await body(hsm, s.token)
         try? await hsm.closeSession(s.token)
         try await hsm.close()
-        try await sqlite.close()
+        try await objectStore.close()
         return result
     } catch {
         try? await hsm.close()
-        try? await sqlite.close()
+        try? await objectStore.close()
         throw error
     }
 }

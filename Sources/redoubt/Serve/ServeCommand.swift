@@ -14,7 +14,7 @@ import Synchronization
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the broker: the redoubt.v1 gRPC API over the HSM in --data.",
+        abstract: "Run the broker: the redoubt.v1 gRPC API over the HSM in --data (or --store postgres://…).",
         discussion: """
         Production: `redoubt init` first, then `redoubt serve --data DIR --listen 0.0.0.0:8443 \
         --tls-cert server.pem --tls-key server.key [--client-ca clients.pem]` with the unseal passphrase \
@@ -24,6 +24,11 @@ struct ServeCommand: AsyncParsableCommand {
         Development: `redoubt serve --dev --data DIR --listen 127.0.0.1:PORT` initialises DIR on first run \
         (unsealed by a key file: never for production), creates a partition `dev` with a crypto user, and \
         writes DIR/dev-credentials.json with the endpoint, partition and API key.
+
+        Several nodes: `--store postgres://user:password@host:5432/db?sslmode=verify-full` (or env \
+        REDOUBT_STORE) keeps the store in PostgreSQL instead of DATA/redoubt.sqlite; --data still holds \
+        the dev key, dev credentials and backups. A change made through one node reaches the others \
+        within about a quarter of a second.
 
         Plaintext is refused on anything but a loopback address. SIGTERM or SIGINT shut down gracefully: \
         no new calls, calls in flight finish, then exit.
@@ -96,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await serveRouter(nodesFile: nodes, configuration: configuration, logger: logger)
             return
         }
-        let (hsm, sqlite, dev) = try await openOrInitialise(logger: logger)
+        let (hsm, objectStore, dev) = try await openOrInitialise(logger: logger)
         let backups = backupDirectory ?? store.directory + "/backups"
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits, backups: hsm,
@@ -128,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await hsm.close()
-        try await sqlite.close()
+        try await objectStore.close()
         logger.info("stopped")
     }
 
@@ -166,13 +171,17 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Opens the store; with --dev, initialises it first if it is new.
-    private func openOrInitialise(logger: Logger) async throws -> (LocalHSM, SQLiteStore, DevSetup?) {
+    ///
+    /// With `--store postgres://…` the data directory still holds the dev key and credentials:
+    /// a directory without a dev key initialises the database, one with it opens the database
+    /// (so several dev brokers given the same --data share one PostgreSQL store).
+    private func openOrInitialise(logger: Logger) async throws -> (LocalHSM, any ObjectStore, DevSetup?) {
         var hsmLogger = Logger(label: "redoubt.hsm")
         hsmLogger.logLevel = .warning
         guard store.dev else {
-            let sqlite = try store.openStore()
-            do { return (try await LocalHSM.open(store: sqlite, unseal: try store.unsealMethod(), logger: hsmLogger), sqlite, nil) } catch {
-                try? await sqlite.close()
+            let objectStore = try await store.openStore()
+            do { return (try await LocalHSM.open(store: objectStore, unseal: try store.unsealMethod(), logger: hsmLogger), objectStore, nil) } catch {
+                try? await objectStore.close()
                 throw error
             }
         }
@@ -184,23 +193,39 @@ struct ServeCommand: AsyncParsableCommand {
         ************************************************************************************
 
         """.utf8))
-        let fresh = !FileManager.default.fileExists(atPath: store.databasePath)
-        let sqlite = try store.openStore(create: fresh)
+        let location = try store.location()
+        let fresh = switch location {
+        case .sqlite(let path): !FileManager.default.fileExists(atPath: path)
+        case .postgres: !FileManager.default.fileExists(atPath: store.devKeyPath)
+        }
+        let objectStore = try await store.openStore(create: fresh)
         do {
             if fresh {
-                let created = try await LocalHSM.initialize(store: sqlite, passphrase: nil, devKeyFile: store.devKeyPath, logger: hsmLogger)
+                let created: InitializedHSM
+                do {
+                    created = try await LocalHSM.initialize(store: objectStore, passphrase: nil, devKeyFile: store.devKeyPath, logger: hsmLogger)
+                } catch {
+                    throw Self.devInitialisationError(error, location: location, directory: store.directory)
+                }
                 let setup = try await DevSetup.create(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey, directory: store.directory)
-                logger.notice("initialised a development store", metadata: ["redoubt.data": "\(store.directory)"])
-                return (created.hsm, sqlite, setup)
+                logger.notice("initialised a development store", metadata: ["redoubt.data": "\(store.directory)", "redoubt.store": "\(location)"])
+                return (created.hsm, objectStore, setup)
             }
-            let hsm = try await LocalHSM.open(store: sqlite, unseal: .devKeyFile(store.devKeyPath), logger: hsmLogger)
+            let hsm = try await LocalHSM.open(store: objectStore, unseal: .devKeyFile(store.devKeyPath), logger: hsmLogger)
             let setup = try DevSetup.load(directory: store.directory)
             try setup.writeCredentials(endpoint: "")   // filled in once listening
-            return (hsm, sqlite, setup)
+            return (hsm, objectStore, setup)
         } catch {
-            try? await sqlite.close()
+            try? await objectStore.close()
             throw error
         }
+    }
+
+    /// A store initialised through another data directory cannot be unsealed with this one's dev key.
+    static func devInitialisationError(_ error: any Error, location: StoreLocation, directory: String) -> any Error {
+        guard let error = error as? HSMError, error.code == .alreadyExists else { return error }
+        return ValidationError("\(location) is already initialised, and \(directory) has no dev key for it: "
+                               + "pass the --data directory it was initialised with")
     }
 
     static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevSetup?) {

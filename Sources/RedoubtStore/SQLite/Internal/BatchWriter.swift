@@ -94,7 +94,7 @@ enum BatchWriter {
             """)
         try statement.execute(arguments: [key.partition, key.kind, key.id, label, revision, data])
         guard db.changesCount == 1 else {
-            throw StoreError.conflict("the object already exists", object: key)
+            throw StoreError.alreadyExists(key)
         }
     }
 
@@ -106,7 +106,7 @@ enum BatchWriter {
             guard try Queries.revision(db, key: key) == expectedRevision else {
                 throw try revisionMismatch(key, expected: expectedRevision, in: db)
             }
-            throw StoreError.conflict("the object's revision cannot be incremented further", object: key)
+            throw StoreError.revisionExhausted(key)
         }
         let statement = try db.cachedStatement(sql: """
             UPDATE objects SET label = ?, data = COALESCE(?, x''), revision = revision + 1
@@ -137,45 +137,25 @@ enum BatchWriter {
 
     /// The error for a precondition on `key` at `expected` that did not hold.
     private static func revisionMismatch(_ key: ObjectKey, expected: Int64, in db: Database) throws -> StoreError {
-        guard let actual = try Queries.revision(db, key: key) else {
-            return StoreError.notFound("the object does not exist", object: key)
-        }
-        return StoreError.conflict("expected revision \(expected), found \(actual)", object: key)
+        StoreError.revisionMismatch(key, expected: expected, actual: try Queries.revision(db, key: key))
     }
 
     /// Appends to the chain of `partition`: reads the head, hashes, inserts.
     private static func appendAudit(partition: String, payload: Data,
                                     heads: inout [String: (sequence: Int64, hash: Data)], in db: Database) throws -> Int64 {
-        var sequence: Int64 = 1
-        var previousHash = AuditEntry.genesisHash
-        var headSequence: Int64?
-        if let cached = heads[partition] {
-            headSequence = cached.sequence
-            previousHash = cached.hash
-        } else {
-            let head = try db.cachedStatement(sql: """
+        var head = heads[partition]
+        if head == nil {
+            let statement = try db.cachedStatement(sql: """
                 SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
                 """)
-            if let row = try Row.fetchOne(head, arguments: [partition]) {
-                headSequence = try row.decode(atIndex: 0)
-                previousHash = try row.decode(atIndex: 1)
+            if let row = try Row.fetchOne(statement, arguments: [partition]) {
+                head = (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
             }
         }
-        if let headSequence {
-            let (next, overflow) = headSequence.addingReportingOverflow(1)
-            guard !overflow else {
-                throw StoreError.corrupt("the audit chain of partition \"\(partition)\" is full")
-            }
-            sequence = next
-        }
-        let entry = AuditEntry(
-            partition: partition,
-            sequence: sequence,
-            payload: payload,
-            hash: AuditEntry.chainHash(previousHash: previousHash, sequence: sequence, payload: payload))
+        let entry = try AuditEntry.appending(payload: payload, to: partition, head: head)
         try insertAudit(entry, in: db)
-        heads[partition] = (sequence, entry.hash)
-        return sequence
+        heads[partition] = (entry.sequence, entry.hash)
+        return entry.sequence
     }
 
     /// Inserts an audit entry as is (also used by import).
@@ -195,10 +175,7 @@ enum BatchWriter {
         try statement.execute(arguments: [partition, requestID, object.partition, object.kind, object.id])
         guard db.changesCount == 1 else {
             let claimed = try Queries.requestClaim(db, partition: partition, requestID: requestID)
-            throw StoreError(
-                code: .duplicateRequest,
-                message: "request id \"\(requestID)\" is already claimed in partition \"\(partition)\"",
-                object: claimed)
+            throw StoreError.requestClaimed(partition: partition, requestID: requestID, claimed: claimed)
         }
     }
 

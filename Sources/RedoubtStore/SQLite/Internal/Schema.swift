@@ -1,45 +1,15 @@
 internal import GRDB
 
-/// The versioned SQLite schema. Migrations are append-only: never edit one
-/// that has shipped, add `v2-…` instead.
+/// The versioned SQLite schema: ``Migrations/all`` registered with GRDB under
+/// their shared names, so files written before the list moved stay valid.
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        // Statements are idempotent so that two processes racing to migrate the
-        // same new file cannot fail on "table already exists".
-        migrator.registerMigration("v1-objects-audit-requests") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS objects (
-                    partition TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    id TEXT NOT NULL,
-                    label TEXT,
-                    revision INTEGER NOT NULL CHECK (revision >= 1),
-                    data BLOB NOT NULL,
-                    PRIMARY KEY (partition, kind, id)
-                ) STRICT;
-                CREATE INDEX IF NOT EXISTS objects_by_label ON objects (partition, kind, label, id);
-                CREATE TABLE IF NOT EXISTS audit (
-                    partition TEXT NOT NULL,
-                    seq INTEGER NOT NULL CHECK (seq >= 1),
-                    payload BLOB NOT NULL,
-                    hash BLOB NOT NULL,
-                    PRIMARY KEY (partition, seq)
-                ) STRICT;
-                CREATE TABLE IF NOT EXISTS request_ids (
-                    partition TEXT NOT NULL,
-                    request_id TEXT NOT NULL,
-                    obj_partition TEXT NOT NULL,
-                    obj_kind TEXT NOT NULL,
-                    obj_id TEXT NOT NULL,
-                    PRIMARY KEY (partition, request_id)
-                ) STRICT;
-                CREATE TABLE IF NOT EXISTS meta (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    change_counter INTEGER NOT NULL
-                ) STRICT;
-                INSERT OR IGNORE INTO meta (id, change_counter) VALUES (1, 0);
-                """)
+        for migration in Migrations.all {
+            let sql = migration.sqlite
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: sql)
+            }
         }
         return migrator
     }

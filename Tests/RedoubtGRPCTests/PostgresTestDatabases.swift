@@ -1,0 +1,1 @@
+../RedoubtStoreTests/Postgres/PostgresTestDatabases.swift
