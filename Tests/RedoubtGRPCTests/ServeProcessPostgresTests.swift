@@ -17,7 +17,7 @@ struct ServeProcessPostgresTests {
         let child = try ServeProcessTests.Child([
             "serve", "--dev", "--data", dir.path, "--store", "mysql://root:hunter2@db/x", "--listen", "127.0.0.1:0",
         ])
-        let out = child.stop(0)
+        let out = await child.stop(0)
         #expect(out.status != 0)
         #expect(out.stderr.contains("postgres://"), "\(out.stderr)")
         #expect(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"))
@@ -59,7 +59,7 @@ struct ServeProcessPostgresTests {
                 }
                 #expect(role == .cryptoUser, "broker on port \(port)")
             }
-            for out in [first.stop(SIGTERM), second.stop(SIGTERM)] {
+            for out in [await first.stop(SIGTERM), await second.stop(SIGTERM)] {
                 #expect(out.status == 0, "stderr: \(out.stderr)")
                 #expect(!out.stdout.contains(password) && !out.stderr.contains(password), "the password must not be printed")
             }
