@@ -108,31 +108,10 @@ public struct RouterConfiguration: Sendable, Codable, Hashable {
 
     /// Reads a JSON file; the error names the file and what is wrong.
     public static func load(path: String) throws(BrokerConfigurationError) -> RouterConfiguration {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .init("cannot read nodes file \(path): \(error.localizedDescription)")
-        }
-        guard data.count <= 1 << 20 else { throw .init("nodes file \(path) is larger than 1 MiB") }
-        let decoded: RouterConfiguration
-        do { decoded = try JSONDecoder().decode(RouterConfiguration.self, from: data) } catch let DecodingError.keyNotFound(key, context) {
-            throw .init("nodes file \(path): missing \"\(Self.render(context.codingPath + [key]))\"")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw .init("nodes file \(path): wrong type at \(Self.render(context.codingPath))")
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            throw .init("nodes file \(path): bad value at \(Self.render(context.codingPath)) (mode is random, priority or latency)")
-        } catch {
-            throw .init("nodes file \(path) is not valid JSON for a node list")
-        }
+        let decoded = try JSONSettingsFile.decode(RouterConfiguration.self, path: path, kind: "nodes file", what: "a node list",
+                                                  badValueHint: " (mode is random, priority or latency)")
         try decoded.validate()
         return decoded
-    }
-
-    /// `nodes[0].site` for a decoding path.
-    static func render(_ path: [any CodingKey]) -> String {
-        path.reduce("") { text, key in
-            if let index = key.intValue { return text + "[\(index)]" }
-            return text.isEmpty ? key.stringValue : text + "." + key.stringValue
-        }
     }
 
     /// Checks the settings; the message names what is wrong.

@@ -140,18 +140,7 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
 
     /// Reads a JSON config file; the error names the file and what is wrong.
     public static func load(path: String) throws(BrokerConfigurationError) -> BrokerConfiguration {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .init("cannot read config file \(path): \(error.localizedDescription)")
-        }
-        guard data.count <= 1 << 20 else { throw .init("config file \(path) is larger than 1 MiB") }
-        do { return try JSONDecoder().decode(BrokerConfiguration.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
-            throw .init("config file \(path): missing \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw .init("config file \(path): wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
-        } catch {
-            throw .init("config file \(path) is not valid JSON for a broker configuration")
-        }
+        try JSONSettingsFile.decode(BrokerConfiguration.self, path: path, kind: "config file", what: "a broker configuration")
     }
 
     /// The address to listen on, checked: a non-loopback address needs TLS.
@@ -163,6 +152,38 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
         try limits.validate()
         try backupSchedule?.validate()
         return address
+    }
+}
+
+/// Reading a JSON settings file (the broker's config, the router's node list), with errors that
+/// name the file and the field.
+enum JSONSettingsFile {
+    /// Decodes `path` (at most 1 MiB); `kind` names the file ("config file"), `what` its content,
+    /// `badValueHint` is added to an error about an unusable value.
+    static func decode<T: Decodable>(_ type: T.Type, path: String, kind: String, what: String,
+                                     badValueHint: String = "") throws(BrokerConfigurationError) -> T {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .init("cannot read \(kind) \(path): \(error.localizedDescription)")
+        }
+        guard data.count <= 1 << 20 else { throw .init("\(kind) \(path) is larger than 1 MiB") }
+        do { return try JSONDecoder().decode(T.self, from: data) } catch let DecodingError.keyNotFound(key, context) {
+            throw .init("\(kind) \(path): missing \"\(render(context.codingPath + [key]))\"")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw .init("\(kind) \(path): wrong type at \(render(context.codingPath))")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw .init("\(kind) \(path): bad value at \(render(context.codingPath))\(badValueHint)")
+        } catch {
+            throw .init("\(kind) \(path) is not valid JSON for \(what)")
+        }
+    }
+
+    /// `nodes[0].site` for a decoding path.
+    static func render(_ path: [any CodingKey]) -> String {
+        path.reduce("") { text, key in
+            if let index = key.intValue { return text + "[\(index)]" }
+            return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+        }
     }
 }
 
