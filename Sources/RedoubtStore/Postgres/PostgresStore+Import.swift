@@ -12,7 +12,8 @@ extension PostgresStore {
     /// rethrown unchanged.
     public func importAll(_ records: some AsyncSequence<StoreRecord, Error> & Sendable) async throws {
         do {
-            let counter = try await core.inTransaction { connection in
+            // Not bounded by the operation timeout: a large backup may take longer.
+            let counter = try await core.inTransaction(bounded: false) { connection in
                 _ = try await connection.query(
                     "SELECT change_counter FROM meta WHERE id = 1 FOR UPDATE", logger: PostgresCore.quiet
                 ).collect()

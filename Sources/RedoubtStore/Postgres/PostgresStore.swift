@@ -31,7 +31,7 @@ import Synchronization
 /// ```
 public final class PostgresStore: ObjectStore, CustomStringConvertible {
     let core: PostgresCore
-    /// `client.run()` and the change listener: started by ``connect(url:options:)``, ended by ``close()``.
+    /// `client.run()` and the change listener (in that order): started by ``connect(url:options:)``, ended by ``close()``.
     private let background: Mutex<[Task<Void, Never>]>
 
     private init(core: PostgresCore) {
@@ -55,7 +55,7 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
         let store = PostgresStore(core: PostgresCore(url: parsed, options: options))
         store.start()
         do {
-            try await store.core.leased { connection in
+            try await store.core.leased(bodyTimeout: options.operationTimeout) { connection in
                 try await PostgresSchema.migrate(on: connection)
                 store.core.observe(counter: try await PostgresCore.queryCounter(on: connection))
             }
@@ -163,6 +163,10 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
     // MARK: - Lifecycle
 
     /// Waits for operations in flight, then closes every connection and ends the background tasks.
+    ///
+    /// The listener ends first (its connection is closed with it), then the pool. Each is given
+    /// ``Options/connectTimeout`` to end; one that does not is left behind rather than holding
+    /// the caller.
     public func close() async throws {
         guard core.markClosed() else {
             return
@@ -172,11 +176,25 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
             defer { tasks = [] }
             return tasks
         }
-        for task in tasks {
+        for task in tasks.reversed() {
             task.cancel()
+            await Self.wait(for: task, upTo: core.options.connectTimeout)
         }
-        for task in tasks {
+    }
+
+    /// Returns when `task` has ended or after `limit`, whichever is first.
+    private static func wait(for task: Task<Void, Never>, upTo limit: Duration) async {
+        let ended = LeaseOutcome<Void>()
+        let waiter = Task {
             await task.value
+            ended.finish(.success(()))
         }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            ended.finish(.success(()))
+        }
+        try? await ended.value()
+        waiter.cancel()
+        timer.cancel()
     }
 }

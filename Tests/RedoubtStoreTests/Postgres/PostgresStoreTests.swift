@@ -156,7 +156,7 @@ struct PostgresStoreTests {
         try await PostgresTestDatabases.with { databases in
             let url = try await databases.makeDatabase()
             let store = try await PostgresStore.connect(
-                url: url, options: PostgresStore.Options(connectTimeout: .seconds(4)))
+                url: url, options: PostgresStore.Options(connectTimeout: .seconds(4), operationTimeout: .seconds(8)))
             try await store.commit([.insert(key("k"), label: nil, data: bytes("x"))])
             // Forbid new connections to this database, then end the existing ones: the server is gone for it.
             let name = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
@@ -188,6 +188,53 @@ struct PostgresStoreTests {
                 try await connection.query(
                     PostgresQuery(unsafeSQL: "ALTER DATABASE \(name) ALLOW_CONNECTIONS true"), logger: PostgresTestDatabases.logger)
             }
+        }
+    }
+
+    @Test("a commit the server does not finish in time fails with unavailable, is not applied, and the store goes on")
+    func operationTimeout() async throws {
+        try await PostgresTestDatabases.with { databases in
+            let url = try await databases.makeDatabase()
+            let store = try await PostgresStore.connect(
+                url: url, options: PostgresStore.Options(connectTimeout: .seconds(1), operationTimeout: .seconds(2)))
+            try await store.commit([.insert(key("before"), label: nil, data: bytes("x"))])
+            let counterBefore = try await store.changeCounter()
+            // Another client holds the lock every commit takes first: the store's commit waits on the server.
+            let (error, waited) = try await databases.admin(url: url) { holder in
+                try await holder.query("BEGIN", logger: PostgresTestDatabases.logger)
+                _ = try await holder.query(
+                    "SELECT change_counter FROM meta WHERE id = 1 FOR UPDATE", logger: PostgresTestDatabases.logger
+                ).collect()
+                let start = ContinuousClock.now
+                let error = await expectStoreError(.unavailable) {
+                    try await store.commit([.insert(key("stuck"), label: nil, data: bytes("y"))])
+                }
+                let waited = ContinuousClock.now - start
+                try await holder.query("ROLLBACK", logger: PostgresTestDatabases.logger)
+                return (error, waited)
+            }
+            #expect(waited >= .seconds(2), "gave up after \(waited), before the operation timeout")
+            #expect(waited < .seconds(15), "took \(waited): the operation timeout did not bound the commit")
+            #expect(error?.message.contains("did not complete the operation within") == true, "\(String(describing: error))")
+            // Its connection was closed, so the server rolled the commit back; the store still works.
+            #expect(try await store.get(key("stuck")) == nil)
+            try await store.commit([.insert(key("after"), label: nil, data: bytes("z"))])
+            #expect(try await store.get(key("after")) != nil)
+            #expect(try await store.changeCounter() == counterBefore + 1)
+            try await store.close()
+        }
+    }
+
+    @Test("operation and connect timeouts are validated")
+    func timeoutOptions() async throws {
+        for options in [
+            PostgresStore.Options(connectTimeout: .seconds(10), operationTimeout: .seconds(5)),
+            PostgresStore.Options(operationTimeout: .seconds(7200)),
+        ] {
+            let error = await expectStoreError(.invalidArgument) {
+                try await PostgresStore.connect(url: "postgres://u:p@127.0.0.1:1/x", options: options)
+            }
+            #expect(error?.message.contains("operationTimeout") == true)
         }
     }
 

@@ -14,7 +14,7 @@ struct ChangeListener: Sendable {
     func run() async {
         while !Task.isCancelled, core.isOpen {
             do {
-                try await core.leased(cancelsBody: true) { connection in
+                try await core.leased(cancelsBody: true, bodyTimeout: nil) { connection in
                     try await listen(on: connection)
                 }
             } catch {

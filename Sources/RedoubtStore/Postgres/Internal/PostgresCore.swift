@@ -93,14 +93,17 @@ final class PostgresCore: Sendable {
     ///
     /// Waiting for a connection is bounded by ``PostgresStore/Options/connectTimeout``:
     /// an unreachable server gives ``StoreError/Code/unavailable`` then, instead
-    /// of the pool's own minute-long retry. Errors are mapped to ``StoreError``.
+    /// of the pool's own minute-long retry. When `bounded`, the whole operation is
+    /// bounded by ``PostgresStore/Options/operationTimeout`` too. Errors are mapped
+    /// to ``StoreError``.
     func withConnection<T: Sendable>(
+        bounded: Bool = true,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try begin()
         defer { end() }
         do {
-            return try await leased(body)
+            return try await leased(bodyTimeout: bounded ? options.operationTimeout : nil, body)
         } catch {
             throw StoreError.postgresMapping(error)
         }
@@ -108,50 +111,61 @@ final class PostgresCore: Sendable {
 
     /// ``withConnection(_:)`` without the open check and error mapping (for migration and the listener).
     ///
-    /// The lease runs in its own task so that a timeout returns at once: PostgresNIO's pool
-    /// may miss a cancellation that races with the request and keep it for a minute. A lease
-    /// that times out never runs `body`. Waiting in the queue behind busy connections is not
-    /// a timeout while other leases are being granted (the server is up, just busy).
+    /// Every step is bounded, so no caller can wait forever on a server or a pool in trouble:
+    /// - Waiting for a connection ends after ``PostgresStore/Options/connectTimeout`` with
+    ///   ``StoreError/Code/unavailable``, unless other leases are being granted meanwhile (the
+    ///   server is up, just busy); even then it ends at `bodyTimeout`.
+    /// - A `body` still running at `bodyTimeout` (from the call) is abandoned: its connection is
+    ///   closed (the server rolls back a transaction it did not commit, and queries stuck on it
+    ///   fail) and the caller gets ``StoreError/Code/unavailable``. `nil` (the listener, an import)
+    ///   leaves `body` unbounded.
+    /// - A `body` whose connection has closed under it is abandoned the same way after
+    ///   ``closedConnectionGrace`` (PostgresNIO may never fail a query on a connection the
+    ///   server terminated).
+    /// - The lease runs in its own task, so a timeout returns at once: PostgresNIO's pool may
+    ///   miss a cancellation that races with the request and keep it for a minute. A lease that
+    ///   times out never runs `body`.
     ///
-    /// Cancelling the caller cancels a running `body` only when `cancelsBody` (the listener);
-    /// otherwise `body` finishes, so a cancelled commit is never left half-done.
+    /// Cancelling the caller cancels a running `body` only when `cancelsBody` (the listener: its
+    /// connection is closed too, so a `LISTEN` that misses the cancellation cannot hold the store's
+    /// close); otherwise `body` finishes, so a cancelled commit is never left half-done.
     func leased<T: Sendable>(
-        cancelsBody: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        cancelsBody: Bool = false, bodyTimeout: Duration?,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let flag = LeaseFlag()
         let outcome = LeaseOutcome<T>()
         let lease = Task { [client] in
             do {
                 let value = try await client.withConnection { connection in
-                    guard flag.start() else {
+                    guard flag.start(on: connection) else {
                         throw CancellationError()
                     }
                     self.state.withLock { $0.lastLeaseGranted = .now }
-                    return try await body(connection)
+                    let result: Result<T, any Error>
+                    do {
+                        result = .success(try await body(connection))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    // An abandoned connection goes back to the pool closed, never half-way through.
+                    if !flag.finish() {
+                        try? await connection.close()
+                    }
+                    return try result.get()
                 }
                 outcome.finish(.success(value))
             } catch {
                 outcome.finish(.failure(error))
             }
         }
-        let timeout = options.connectTimeout
         let target = "\(url.host):\(url.port)"
+        let started = ContinuousClock.now
         return try await withTaskCancellationHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while true {
-                        try await Task.sleep(for: timeout)
-                        let granted = self.state.withLock { $0.lastLeaseGranted }
-                        if let granted, ContinuousClock.now - granted < timeout {
-                            continue
-                        }
-                        if flag.expire() {
-                            lease.cancel()
-                            outcome.finish(.failure(StoreError.unavailable(
-                                "no connection to the PostgreSQL server at \(target) within \(timeout)")))
-                        }
-                        return
-                    }
+                    try await self.watch(
+                        flag, outcome, lease, started: started, bodyTimeout: bodyTimeout, target: target)
                 }
                 let value = try await outcome.value()
                 group.cancelAll()
@@ -164,16 +178,91 @@ final class PostgresCore: Sendable {
                 outcome.finish(.failure(CancellationError()))
             } else if cancelsBody {
                 lease.cancel()
+                if let connection = flag.abandon() {
+                    outcome.finish(.failure(CancellationError()))
+                    Task { try? await connection.close() }
+                }
             }
         }
     }
 
+    /// The watchdog of one ``leased(cancelsBody:bodyTimeout:_:)`` call: expires a lease that waits
+    /// too long for a connection and abandons a body that runs past `bodyTimeout` or outlives its connection.
+    private func watch<T: Sendable>(
+        _ flag: LeaseFlag, _ outcome: LeaseOutcome<T>, _ lease: Task<Void, Never>,
+        started: ContinuousClock.Instant, bodyTimeout: Duration?, target: String
+    ) async throws {
+        let timeout = options.connectTimeout
+        let deadline = bodyTimeout.map { started + $0 }
+        // Waiting for a connection.
+        while flag.isWaiting {
+            var wake = ContinuousClock.now + timeout
+            if let deadline { wake = min(wake, deadline) }
+            try await Task.sleep(until: wake, clock: .continuous)
+            let now = ContinuousClock.now
+            let granted = state.withLock { $0.lastLeaseGranted }
+            let othersServed = granted.map { now - $0 < timeout } ?? false
+            let pastDeadline = deadline.map { now >= $0 } ?? false
+            if othersServed, !pastDeadline {
+                continue
+            }
+            if flag.expire() {
+                lease.cancel()
+                outcome.finish(.failure(StoreError.unavailable(
+                    "no connection to the PostgreSQL server at \(target) within \(timeout)")))
+                return
+            }
+        }
+        // The body runs. PostgresNIO can leave a query waiting forever on a connection the server
+        // closed (seen when a backend is terminated mid-query): a body whose connection has been
+        // closed for a whole poll interval is abandoned, as is one past its deadline.
+        var closedSince: ContinuousClock.Instant?
+        while let connection = flag.runningConnection {
+            let now = ContinuousClock.now
+            if let deadline, now >= deadline, let bodyTimeout {
+                abandon(flag, outcome, lease, because:
+                    "the PostgreSQL server at \(target) did not complete the operation within \(bodyTimeout); "
+                        + "its connection was closed (a commit in it may or may not have been applied)")
+                return
+            }
+            if connection.isClosed {
+                if let closedSince, now - closedSince >= Self.closedConnectionGrace {
+                    abandon(flag, outcome, lease, because:
+                        "the connection to the PostgreSQL server at \(target) was lost during the operation "
+                            + "(a commit in it may or may not have been applied)")
+                    return
+                }
+                closedSince = closedSince ?? now
+            }
+            var wake = now + Self.closedConnectionGrace
+            if let deadline { wake = min(wake, deadline) }
+            try await Task.sleep(until: wake, clock: .continuous)
+        }
+    }
+
+    /// How long a body may go on after its connection closed before it is abandoned (it normally
+    /// fails at once with the connection's error).
+    static let closedConnectionGrace: Duration = .milliseconds(500)
+
+    /// Gives up on a running body: the caller gets `unavailable`, the connection is closed.
+    private func abandon<T: Sendable>(
+        _ flag: LeaseFlag, _ outcome: LeaseOutcome<T>, _ lease: Task<Void, Never>, because message: String
+    ) {
+        guard let connection = flag.abandon() else {
+            return
+        }
+        outcome.finish(.failure(StoreError.unavailable(message)))
+        lease.cancel()
+        // Not awaited here: the caller's task group waits for this watchdog.
+        Task { try? await connection.close() }
+    }
+
     /// Runs `body` in one transaction on a pooled connection: COMMIT if it returns, ROLLBACK if it throws.
     func inTransaction<T: Sendable>(
-        _ begin: String = "BEGIN",
+        _ begin: String = "BEGIN", bounded: Bool = true,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withConnection { connection in
+        try await withConnection(bounded: bounded) { connection in
             try await Self.transaction(on: connection, begin: begin, body)
         }
     }
@@ -224,19 +313,28 @@ final class PostgresCore: Sendable {
     }
 }
 
-/// Whether a lease started (got its connection) or expired (timed out) first: only one can happen.
+/// Where one lease is: waiting for a connection, then expired (timed out first) or started;
+/// a started one then finished, or was abandoned (its body ran too long or was cancelled).
+/// Only one of each pair can happen.
 final class LeaseFlag: Sendable {
     private enum State {
-        case waiting, started, expired
+        case waiting, expired, started(PostgresConnection), finished, abandoned
     }
 
     private let state = Mutex(State.waiting)
 
-    /// Marks the lease started; false if it already expired (then the body must not run).
-    func start() -> Bool {
+    var isWaiting: Bool {
+        state.withLock { state in
+            if case .waiting = state { return true }
+            return false
+        }
+    }
+
+    /// Marks the lease started on `connection`; false if it already expired (then the body must not run).
+    func start(on connection: PostgresConnection) -> Bool {
         state.withLock { state in
             guard case .waiting = state else { return false }
-            state = .started
+            state = .started(connection)
             return true
         }
     }
@@ -247,6 +345,32 @@ final class LeaseFlag: Sendable {
             guard case .waiting = state else { return false }
             state = .expired
             return true
+        }
+    }
+
+    /// The connection of a running body, nil before it starts and after it ends.
+    var runningConnection: PostgresConnection? {
+        state.withLock { state in
+            if case .started(let connection) = state { return connection }
+            return nil
+        }
+    }
+
+    /// Marks the body finished; false if it was abandoned first (its connection must be closed).
+    func finish() -> Bool {
+        state.withLock { state in
+            guard case .started = state else { return false }
+            state = .finished
+            return true
+        }
+    }
+
+    /// Marks a running body abandoned and returns its connection (to close); nil if it is not running.
+    func abandon() -> PostgresConnection? {
+        state.withLock { state in
+            guard case .started(let connection) = state else { return nil }
+            state = .abandoned
+            return connection
         }
     }
 }
