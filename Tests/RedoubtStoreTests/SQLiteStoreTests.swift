@@ -111,13 +111,22 @@ struct SQLiteStoreTests {
             SELECT 'locked';
 
             """.utf8))
-        // Blocks until the other process reports that it holds the lock.
-        var reply = ""
-        while !reply.contains("locked") {
-            let chunk = output.fileHandleForReading.availableData
-            try #require(!chunk.isEmpty, "sqlite3 exited early")
-            reply += String(decoding: chunk, as: UTF8.self)
+        // Waits until the other process reports that it holds the lock. The blocking reads run on
+        // a Dispatch thread: on the 2 threads of the test's cooperative pool they stalled every
+        // other test's timers.
+        let handle = output.fileHandleForReading
+        let reply = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            DispatchQueue.global().async {
+                var reply = ""
+                while !reply.contains("locked") {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    reply += String(decoding: chunk, as: UTF8.self)
+                }
+                continuation.resume(returning: reply)
+            }
         }
+        try #require(reply.contains("locked"), "sqlite3 exited early: \(reply)")
 
         let clock = ContinuousClock()
         let started = clock.now
