@@ -13,6 +13,35 @@ extension LocalHSM {
         ObjectKey(partition: partition, kind: ObjectKind.request, id: id)
     }
 
+    /// The identity a request record is sealed under (not its result's: the two blobs cannot be swapped).
+    private func requestRecordIdentity(_ partition: String, _ id: String) -> SealIdentity {
+        SealIdentity(partition: partition, kind: ObjectKind.request + ".record", objectID: id, version: 1)
+    }
+
+    /// A request record as stored: sealed whole under the partition key, since the data to sign,
+    /// decrypt or MAC is the requester's and may be confidential.
+    func sealedRequest(_ r: RequestRecord) async throws -> Data {
+        let sealer = try await sealer(for: r.partition)
+        do {
+            return try sealer.seal(try RecordCoding.encode(r), identity: requestRecordIdentity(r.partition, r.id))
+        } catch {
+            throw HSMError(.internalError, "cannot seal request '\(r.id)'")
+        }
+    }
+
+    /// Opens a stored request record (``sealedRequest(_:)``).
+    func openRequest(_ object: StoredObject) async throws -> RequestRecord {
+        let sealer = try await sealer(for: object.key.partition)
+        let plain: Data
+        do {
+            plain = try sealer.openData(object.data, identity: requestRecordIdentity(object.key.partition, object.key.id))
+        } catch {
+            logger.error("request record does not open", metadata: ["redoubt.request": "\(object.key.id)"])
+            throw HSMError(.internalError, "request '\(object.key.id)' cannot be unsealed")
+        }
+        return try RecordCoding.decode(RequestRecord.self, plain)
+    }
+
     /// Now, down to the millisecond: what the store keeps of a date, so that a request's times
     /// compare the same before and after a round trip through it.
     var requestNow: Date { Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
@@ -96,7 +125,7 @@ extension LocalHSM {
                 try await store.list(partition: caller.partition, kind: ObjectKind.request, label: filter.keyID, after: after, limit: filter.limit)
             }
             for object in page {
-                let record = try RecordCoding.decode(RequestRecord.self, object.data)
+                let record = try await openRequest(object)
                 guard Self.visible(record, to: caller, name: name) else { continue }
                 let settled = try await settleLazily(caller, record, revision: object.revision)
                 if let status = filter.status, settled.status != status { continue }
@@ -134,7 +163,7 @@ extension LocalHSM {
               let object = try await Self.storeCall({ try await store.get(requestKey(caller.partition, id)) }) else {
             throw HSMError.notFound("no request '\(id.prefix(40))'")
         }
-        let record = try RecordCoding.decode(RequestRecord.self, object.data)
+        let record = try await openRequest(object)
         guard Self.visible(record, to: caller, name: try await callerName(caller)) else { throw HSMError.notFound("no request '\(id)'") }
         return (record, object.revision)
     }
@@ -237,7 +266,7 @@ extension LocalHSM {
                 guard let object = try await Self.storeCall({ try await store.get(requestKey(record.partition, record.id)) }) else {
                     throw HSMError.notFound("no request '\(record.id)'")
                 }
-                record = try RecordCoding.decode(RequestRecord.self, object.data)
+                record = try await openRequest(object)
                 revision = object.revision
             }
         }
@@ -271,7 +300,7 @@ extension LocalHSM {
             keyChanged = changed
         }
         let key = requestKey(r.partition, r.id)
-        let data = try RecordCoding.encode(r)
+        let data = try await sealedRequest(r)
         let write: WriteOperation = revision.map { .update(key, expectedRevision: $0, label: r.keyID, data: data) }
             ?? .insert(key, label: r.keyID, data: data)
         try await commitAudited([write] + ops)
