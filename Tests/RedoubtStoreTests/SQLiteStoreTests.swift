@@ -89,7 +89,7 @@ struct SQLiteStoreTests {
     @Test(
         "a real second process holding the write lock makes commits wait, then fail after the busy timeout",
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3")),
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(5)))
     func anotherProcessHoldsTheLock() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("store.sqlite")
@@ -229,7 +229,9 @@ struct SQLiteStoreTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
-    @Test("pending commits finish before close", .timeLimit(.minutes(1)))
+    // The time limits here catch a hang, not slowness: in a full run on 2 cores every test of the
+    // first minute waits 45-75 s for a thread, so one minute was too tight.
+    @Test("pending commits finish before close", .timeLimit(.minutes(5)))
     func closeDrainsPendingCommits() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("store.sqlite")
