@@ -1,17 +1,35 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Dependencies only the store, the broker, the CLI and the tests use (see the "Server" trait).
+let server: TargetDependencyCondition? = .when(traits: ["Server"])
+
 let package = Package(
     name: "redoubt",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RedoubtCrypto", targets: ["RedoubtCrypto"]),
         .library(name: "RedoubtStore", targets: ["RedoubtStore"]),
+        // The vocabulary every door shares: the HSM protocol, its types and errors, FailoverHSM.
+        .library(name: "RedoubtCore", targets: ["RedoubtCore"]),
+        // The embedded HSM: LocalHSM over a store.
         .library(name: "Redoubt", targets: ["Redoubt"]),
-        .library(name: "RedoubtGRPC", targets: ["RedoubtGRPC"]),
+        // RemoteHSM: a client of a broker. Links neither the store nor the server.
+        .library(name: "RedoubtClient", targets: ["RedoubtClient"]),
+        // The broker: gRPC services over any HSM.
+        .library(name: "RedoubtBroker", targets: ["RedoubtBroker"]),
+        // The HSM behaviour suite (Swift Testing), for any implementation of the HSM protocol.
+        .library(name: "RedoubtTesting", targets: ["RedoubtTesting"]),
         // The generated gRPC/protobuf code of Protos/ (also what Fuzz/'s differential target decodes with).
         .library(name: "RedoubtProto", targets: ["RedoubtProto"]),
         .executable(name: "redoubt", targets: ["redoubt"]),
+    ],
+    traits: [
+        // The store, LocalHSM's backups, the broker and the CLI. An app that only calls a broker
+        // depends on this package with `traits: []` and its graph then holds none of their packages
+        // (GRDB, PostgresNIO, Prometheus, argument-parser…): see Examples/ClientOnly.
+        .trait(name: "Server", description: "The store, the broker and the CLI, and the packages they need (on by default)."),
+        .default(enabledTraits: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -29,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries, installed by scripts/bootstrap (Debian packages).
@@ -64,21 +83,34 @@ let package = Package(
             name: "RedoubtStore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift", condition: server),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The HSM model: sealing, partitions, users, sessions, keys, audit, backup; LocalHSM.
+        // The vocabulary every door shares: the HSM protocol, its value types, HSMError,
+        // HSMCallContext, the approval types and FailoverHSM. No store, no NIO, no gRPC.
+        .target(
+            name: "RedoubtCore",
+            dependencies: [
+                "RedoubtCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The embedded HSM: sealing, partitions, users, sessions, keys, audit, backup; LocalHSM.
         .target(
             name: "Redoubt",
             dependencies: [
+                "RedoubtCore",
                 "RedoubtCrypto",
                 "RedoubtStore",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Code generated from Protos/ by scripts/generate-protos (committed; never edited by hand).
@@ -90,25 +122,39 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
-        // The broker (gRPC services over any HSM, auth, limits, health, metrics) and RemoteHSM:
-        // the only place that maps between protobuf messages and the model.
+        // RemoteHSM and the one map between protobuf messages and the model (Convert/, Status/),
+        // which the broker uses with `package` access.
         .target(
-            name: "RedoubtGRPC",
+            name: "RedoubtClient",
             dependencies: [
-                "Redoubt",
-                "RedoubtCrypto",
+                "RedoubtCore",
                 "RedoubtProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        // The broker: gRPC services over any HSM, auth, limits, health, metrics, scheduled backups.
+        .target(
+            name: "RedoubtBroker",
+            dependencies: [
+                "Redoubt",
+                "RedoubtClient",
+                "RedoubtProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics", condition: server),
+                .product(name: "Prometheus", package: "swift-prometheus", condition: server),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio", condition: server),
+                .product(name: "NIOPosix", package: "swift-nio", condition: server),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: server),
+                .product(name: "X509", package: "swift-certificates", condition: server),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
@@ -119,13 +165,15 @@ let package = Package(
                 "Redoubt",
                 "RedoubtCrypto",
                 "RedoubtStore",
-                "RedoubtGRPC",
+                "RedoubtClient",
+                "RedoubtBroker",
                 "RedoubtProto",
                 "CRedoubtOpenSSL",
                 "CSecp256k1",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: server),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -138,23 +186,20 @@ let package = Package(
         // The same signing through a broker: RemoteHSM instead of LocalHSM, one line apart.
         .executableTarget(
             name: "RemoteSigner",
-            dependencies: ["Redoubt", "RedoubtGRPC"],
+            dependencies: ["RedoubtClient"],
             path: "Examples/RemoteSigner"
         ),
-        // The implementation-independent behaviour suite every HSM runs (LocalHSM in RedoubtTests,
-        // RemoteHSM over a real broker in RedoubtGRPCTests): a plain library target so that both
-        // test targets share it without copies. Its declarations stay internal; test targets
-        // reach them with `@testable import` (debug builds, as `swift test` does).
+        // The implementation-independent behaviour suite every HSM runs (LocalHSM, RemoteHSM over a
+        // real broker, FailoverHSM), a product so that a third-party HSM implementation runs it too.
         .target(
-            name: "RedoubtBehaviourSuite",
-            dependencies: ["Redoubt"],
-            path: "Tests/RedoubtBehaviourSuite"
+            name: "RedoubtTesting",
+            dependencies: ["RedoubtCore"]
         ),
         .testTarget(
             name: "RedoubtCryptoTests",
             dependencies: [
                 "RedoubtCrypto",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PropertyBased", package: "swift-property-based", condition: server),
             ],
             resources: [.copy("Vectors")]
         ),
@@ -163,44 +208,45 @@ let package = Package(
             dependencies: [
                 "RedoubtStore",
                 // Test databases are created and dropped directly (Postgres/PostgresTestDatabases.swift).
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
             ]
         ),
         .testTarget(
             name: "RedoubtTests",
             dependencies: [
-                "Redoubt", "RedoubtCrypto", "RedoubtStore", "RedoubtBehaviourSuite",
+                "Redoubt", "RedoubtCrypto", "RedoubtStore", "RedoubtTesting",
                 // For FuzzFailCases/, which compiles the fuzz targets' own checks (symlinks into Fuzz/).
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 // FuzzBrokerRequest's replay: the broker's services, also over the in-process transport.
-                "RedoubtGRPC", "RedoubtProto",
+                "RedoubtClient", "RedoubtBroker", "RedoubtProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 // Nodes over one PostgreSQL database (Postgres/, sharing RedoubtStoreTests' test databases).
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
             ]
         ),
         .testTarget(
             name: "RedoubtGRPCTests",
             dependencies: [
-                "RedoubtGRPC",
+                "RedoubtClient",
+                "RedoubtBroker",
                 "Redoubt",
                 "RedoubtCrypto",
                 "RedoubtStore",
                 "RedoubtProto",
-                "RedoubtBehaviourSuite",
+                "RedoubtTesting",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "X509", package: "swift-certificates", condition: server),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // `redoubt serve --store postgres://…` on throw-away databases (RedoubtStoreTests' helper, symlinked).
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
             ]
         ),
     ],

@@ -71,7 +71,7 @@ let package = Package(
                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
               ] : [])
               + (name == "FuzzBrokerRequest" ? [
-                  .product(name: "RedoubtGRPC", package: mainPackage),
+                  .product(name: "RedoubtBroker", package: mainPackage),
                   .product(name: "RedoubtProto", package: mainPackage),
                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                   .product(name: "GRPCCore", package: "grpc-swift-2"),

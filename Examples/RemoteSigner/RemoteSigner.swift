@@ -9,8 +9,7 @@
 // The API key (a crypto user's) comes from the environment, not the command line, so that it
 // does not show in `ps`. Without CA.pem the connection is plaintext, allowed only to loopback.
 import Foundation
-import Redoubt
-import RedoubtGRPC
+import RedoubtClient
 
 @main
 struct RemoteSigner {

@@ -1,9 +1,5 @@
-@_exported import RedoubtCrypto
+@_exported import RedoubtCore
 
-/// Redoubt: the HSM model over the cryptographic engine and the durable store.
-///
-/// `import Redoubt` brings the engine (``RedoubtCrypto``) with it.
-public enum RedoubtVersion {
-    /// The library version.
-    public static let current = "0.1.0"
-}
+// Redoubt: the embedded HSM — `LocalHSM` over the cryptographic engine and the durable store:
+// sealing, partitions, users, sessions, keys, approvals, audit and backup.
+// `import Redoubt` brings `RedoubtCore` (the `HSM` protocol and its types) and `RedoubtCrypto`.

@@ -51,7 +51,7 @@ public nonisolated struct Redoubt_V1_AuditRecord: Sendable {
   /// The session id, or "-".
   public var sessionID: String = String()
 
-  /// What: the operation's name (for example "key.sign", "key.create", "session.open").
+  /// What: the operation's name (for example "key.sign", "key.generate", "session.open").
   public var operation: String = String()
 
   /// Which key or other object, if any, else "-".

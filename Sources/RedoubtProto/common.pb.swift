@@ -691,8 +691,14 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
   /// Not set; never sent by the server (gRPC's OK needs no error).
   case unspecified // = 0
 
+  /// The caller cancelled the call before an answer came; the operation may or may not have run.
+  case cancelled // = 1
+
   /// Malformed or out-of-range input; the message names the field.
   case invalidArgument // = 3
+
+  /// The caller's deadline passed before an answer came; the operation may or may not have run.
+  case deadlineExceeded // = 4
 
   /// No such object visible to the caller (a key of another partition included).
   case notFound // = 5
@@ -708,6 +714,9 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
 
   /// The object's state forbids it: blocked, expired, wrong usage, read-only partition…
   case failedPrecondition // = 9
+
+  /// A concurrent change to the same object won the race; nothing was changed, retrying may succeed.
+  case aborted // = 10
 
   /// A failure the caller cannot fix; the details are in the server's log.
   case `internal` // = 13
@@ -726,12 +735,15 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
   public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
+    case 1: self = .cancelled
     case 3: self = .invalidArgument
+    case 4: self = .deadlineExceeded
     case 5: self = .notFound
     case 6: self = .alreadyExists
     case 7: self = .permissionDenied
     case 8: self = .resourceExhausted
     case 9: self = .failedPrecondition
+    case 10: self = .aborted
     case 13: self = .internal
     case 14: self = .unavailable
     case 16: self = .unauthenticated
@@ -742,12 +754,15 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
   public var rawValue: Int {
     switch self {
     case .unspecified: return 0
+    case .cancelled: return 1
     case .invalidArgument: return 3
+    case .deadlineExceeded: return 4
     case .notFound: return 5
     case .alreadyExists: return 6
     case .permissionDenied: return 7
     case .resourceExhausted: return 8
     case .failedPrecondition: return 9
+    case .aborted: return 10
     case .internal: return 13
     case .unavailable: return 14
     case .unauthenticated: return 16
@@ -758,12 +773,15 @@ public nonisolated enum Redoubt_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseIter
   // The compiler won't synthesize support with the UNRECOGNIZED case.
   public static let allCases: [Redoubt_V1_ErrorCode] = [
     .unspecified,
+    .cancelled,
     .invalidArgument,
+    .deadlineExceeded,
     .notFound,
     .alreadyExists,
     .permissionDenied,
     .resourceExhausted,
     .failedPrecondition,
+    .aborted,
     .internal,
     .unavailable,
     .unauthenticated,
@@ -2008,7 +2026,7 @@ nonisolated extension Redoubt_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Redoubt_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{2}\u{3}ERROR_CODE_INVALID_ARGUMENT\0\u{2}\u{2}ERROR_CODE_NOT_FOUND\0\u{1}ERROR_CODE_ALREADY_EXISTS\0\u{1}ERROR_CODE_PERMISSION_DENIED\0\u{1}ERROR_CODE_RESOURCE_EXHAUSTED\0\u{1}ERROR_CODE_FAILED_PRECONDITION\0\u{2}\u{4}ERROR_CODE_INTERNAL\0\u{1}ERROR_CODE_UNAVAILABLE\0\u{2}\u{2}ERROR_CODE_UNAUTHENTICATED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}ERROR_CODE_CANCELLED\0\u{2}\u{2}ERROR_CODE_INVALID_ARGUMENT\0\u{1}ERROR_CODE_DEADLINE_EXCEEDED\0\u{1}ERROR_CODE_NOT_FOUND\0\u{1}ERROR_CODE_ALREADY_EXISTS\0\u{1}ERROR_CODE_PERMISSION_DENIED\0\u{1}ERROR_CODE_RESOURCE_EXHAUSTED\0\u{1}ERROR_CODE_FAILED_PRECONDITION\0\u{1}ERROR_CODE_ABORTED\0\u{2}\u{3}ERROR_CODE_INTERNAL\0\u{1}ERROR_CODE_UNAVAILABLE\0\u{2}\u{2}ERROR_CODE_UNAUTHENTICATED\0")
 }
 
 nonisolated extension Redoubt_V1_ApprovalStatus: SwiftProtobuf._ProtoNameProviding {

@@ -1,7 +1,8 @@
 import Foundation
 import Redoubt
 import RedoubtCrypto
-@testable import RedoubtGRPC
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import SwiftProtobuf
 import Testing

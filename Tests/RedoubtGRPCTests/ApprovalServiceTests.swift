@@ -1,8 +1,9 @@
 import Foundation
 import GRPCCore
 import Redoubt
-@testable import RedoubtBehaviourSuite
-@testable import RedoubtGRPC
+@testable import RedoubtTesting
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// `redoubt approver-key generate` and `redoubt approve` as an approver runs them, offline.

@@ -5,8 +5,8 @@ import Synchronization
 import Logging
 import Redoubt
 import RedoubtCrypto
-import RedoubtGRPC
-@testable import RedoubtBehaviourSuite
+import RedoubtBroker
+@testable import RedoubtTesting
 import RedoubtProto
 import RedoubtStore
 import Testing
@@ -49,8 +49,8 @@ struct BrokerHarness: Sendable {
             try? await store.close()
             throw error
         }
-        let broker = BrokerServices(hsm: created.hsm, limits: limits, backups: backups ? created.hsm : nil,
-                                    backupDirectory: backups ? directory : nil, logger: Logger(label: "redoubt.broker.test"))
+        let broker = BrokerServices(hsm: created.hsm, limits: limits, backups: backups ? .directory(directory) : nil,
+                                    logger: Logger(label: "redoubt.broker.test"))
         var serverLimits = BrokerConfiguration.Limits()
         serverLimits.maximumBatchItems = limits.maximumBatchItems
         serverLimits.maximumPayloadBytes = limits.maximumPayloadBytes

@@ -5,7 +5,7 @@ import FoundationNetworking
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
-import RedoubtGRPC
+import RedoubtBroker
 import RedoubtProto
 import Testing
 

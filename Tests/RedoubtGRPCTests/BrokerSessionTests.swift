@@ -1,8 +1,8 @@
 import Foundation
 import GRPCCore
-import RedoubtGRPC
+import RedoubtBroker
 import RedoubtProto
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// Sessions over the deployed broker with mutual TLS: client-certificate principals, expiry,

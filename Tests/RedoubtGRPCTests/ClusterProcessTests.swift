@@ -3,7 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Redoubt
-import RedoubtGRPC
+import RedoubtBroker
 import Synchronization
 import Testing
 #if canImport(Glibc)

@@ -3,7 +3,8 @@ import GRPCCore
 import Logging
 import Redoubt
 import RedoubtCrypto
-@testable import RedoubtGRPC
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import SwiftProtobuf
 import Testing
@@ -190,8 +191,17 @@ struct ConversionTests {
         for (model, rpc) in StatusMapping.codes {
             let error = RPCError(HSMError(model, "m"))
             #expect(error.code == rpc && error.message == "m")
-            #expect(StatusMapping.modelError(for: error) as? HSMError == HSMError(model, "m"))
-            #expect(HSMError(Redoubt_V1_ErrorDetail(HSMError(model, "m"))) == HSMError(model, "m"))
+            let back = StatusMapping.modelError(for: error) as? HSMError
+            #expect(back?.code == model && back?.message == "m")
+        }
+        // Every model code travels in a batch item's ErrorDetail as itself, message kept, cause not sent.
+        for model in [HSMError.Code.invalidArgument, .unauthenticated, .permissionDenied, .notFound, .alreadyExists,
+                      .failedPrecondition, .resourceExhausted, .unavailable, .deadlineExceeded, .cancelled, .aborted, .internalError] {
+            struct Cause: Error {}
+            let detail = Redoubt_V1_ErrorDetail(HSMError(model, "m", underlying: Cause()))
+            #expect(detail.code.rawValue == RPCError(HSMError(model, "m")).code.rawValue, "\(model): the proto number is gRPC's")
+            let back = HSMError(detail)
+            #expect(back.code == model && back.message == "m" && back.underlying == nil, "\(model)")
         }
         struct Secret: Error {}
         let logger = Logger(label: "test")
@@ -199,9 +209,11 @@ struct ConversionTests {
         #expect(StatusMapping.rpcError(for: CancellationError(), method: "m", logger: logger).code == .cancelled)
         #expect(StatusMapping.modelError(for: RPCError(code: .cancelled, message: "")) is CancellationError)
         #expect((StatusMapping.modelError(for: RPCError(code: .deadlineExceeded, message: "x")) as? HSMError)?.code == .unavailable)
-        // DEADLINE_EXCEEDED leaves the server as itself; in a batch item (whose codes lack it) as UNAVAILABLE.
+        // DEADLINE_EXCEEDED, CANCELLED and ABORTED leave the server as themselves.
         #expect(RPCError(HSMError(.deadlineExceeded, "late")).code == .deadlineExceeded)
-        #expect(HSMError(Redoubt_V1_ErrorDetail(HSMError(.deadlineExceeded, "late"))) == HSMError(.unavailable, "deadline exceeded: late"))
+        #expect(RPCError(HSMError(.cancelled, "gone")).code == .cancelled)
+        #expect(RPCError(HSMError(.aborted, "raced")).code == .aborted)
+        #expect(StatusMapping.errorDetail(for: CancellationError(), method: "m", logger: logger).code == .cancelled)
         var unknown = Redoubt_V1_ErrorDetail()
         unknown.code = .UNRECOGNIZED(99)
         #expect(HSMError(unknown).code == .internalError)

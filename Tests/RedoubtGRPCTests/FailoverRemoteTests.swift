@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import Redoubt
-@testable import RedoubtBehaviourSuite
-import RedoubtGRPC
+@testable import RedoubtTesting
+import RedoubtBroker
 import RedoubtStore
 import Testing
 
@@ -39,10 +39,10 @@ struct FailoverRemoteTests {
         }
     }
 
-    static func serve(_ hsm: any HSM) async throws -> Served {
+    static func serve(_ hsm: any HSM, backups: BackupDestination? = nil) async throws -> Served {
         var limits = BrokerConfiguration.Limits()
         limits.requestsPerSecond = 0
-        let broker = try Broker(services: BrokerServices(hsm: hsm, logger: logger).services,
+        let broker = try Broker(services: BrokerServices(hsm: hsm, backups: backups, logger: logger).services,
                                 configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger)
         let serving = Task { try await broker.run() }
         let stop: @Sendable () async -> Void = {
@@ -160,5 +160,42 @@ struct FailoverRemoteTests {
         await served.stop()
         try await created.hsm.close()
         try await store.close()
+    }
+
+    @Test("a broker in front of a node serves CreateBackup: the node writes the file in its own backup folder; bad paths stop at the front")
+    func backupThroughRouterBroker() async throws {
+        let (store, created) = try await Self.initialized()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-node-backups-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let node = FaultyHSM(created.hsm, name: "node")
+        let nodeBroker = try await Self.serve(node, backups: .directory(folder))
+        let toNode = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(nodeBroker.port)", callTimeout: .seconds(60)))
+        let router = try FailoverHSM(endpoints: [FailoverEndpoint(name: "node", site: "loopback", hsm: toNode, probe: toNode)],
+                                     logger: Self.logger)
+        let front = try await Self.serve(router, backups: .nodes)
+        let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(front.port)", callTimeout: .seconds(60)))
+        do {
+            let session = try await client.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
+            let report = try await client.createBackup(session.token, path: "via-front.rdbk")
+            let expected = folder.resolvingSymlinksInPath().appendingPathComponent("via-front.rdbk").path
+            #expect(report.path == expected)
+            #expect(report.recordCount > 0 && report.byteCount > 0 && report.partition == nil)
+            #expect(FileManager.default.fileExists(atPath: expected))
+            #expect(node.calls("createBackup") == 1)
+            for bad in ["/tmp/escape.rdbk", "../escape.rdbk", "a/../../escape.rdbk"] {
+                await expectHSMError(.invalidArgument, "path") { _ = try await client.createBackup(session.token, path: bad) }
+            }
+            #expect(node.calls("createBackup") == 1, "a refused path never reaches the node")
+        } catch {
+            Issue.record("\(error)")
+        }
+        await client.close()
+        await front.stop()
+        await router.close()
+        await toNode.close()
+        await nodeBroker.stop()
+        try await created.hsm.close()
+        try await store.close()
+        try? FileManager.default.removeItem(at: folder)
     }
 }

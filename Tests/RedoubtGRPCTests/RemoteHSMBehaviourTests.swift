@@ -2,8 +2,8 @@ import Foundation
 import GRPCCore
 import Logging
 import Redoubt
-@testable import RedoubtBehaviourSuite
-import RedoubtGRPC
+@testable import RedoubtTesting
+import RedoubtBroker
 import RedoubtStore
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-import RedoubtGRPC
+import RedoubtBroker
 import Testing
 
 /// `redoubt serve --nodes FILE`: the node list is read strictly, and every mistake is named.

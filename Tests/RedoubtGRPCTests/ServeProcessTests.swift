@@ -2,7 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import RedoubtProto
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 #if canImport(Glibc)
 import Glibc

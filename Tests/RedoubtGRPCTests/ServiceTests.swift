@@ -2,7 +2,8 @@ import Foundation
 import GRPCCore
 import Redoubt
 import RedoubtCrypto
-@testable import RedoubtGRPC
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import SwiftProtobuf
 import Testing

@@ -3036,33 +3036,39 @@ const ProtobufCEnumDescriptor redoubt__v1__role__descriptor =
   redoubt__v1__role__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue redoubt__v1__error_code__enum_values_by_number[10] =
+static const ProtobufCEnumValue redoubt__v1__error_code__enum_values_by_number[13] =
 {
   { "ERROR_CODE_UNSPECIFIED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED", 0 },
+  { "ERROR_CODE_CANCELLED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_CANCELLED", 1 },
   { "ERROR_CODE_INVALID_ARGUMENT", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT", 3 },
+  { "ERROR_CODE_DEADLINE_EXCEEDED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_DEADLINE_EXCEEDED", 4 },
   { "ERROR_CODE_NOT_FOUND", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND", 5 },
   { "ERROR_CODE_ALREADY_EXISTS", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_ALREADY_EXISTS", 6 },
   { "ERROR_CODE_PERMISSION_DENIED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_PERMISSION_DENIED", 7 },
   { "ERROR_CODE_RESOURCE_EXHAUSTED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_RESOURCE_EXHAUSTED", 8 },
   { "ERROR_CODE_FAILED_PRECONDITION", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_FAILED_PRECONDITION", 9 },
+  { "ERROR_CODE_ABORTED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_ABORTED", 10 },
   { "ERROR_CODE_INTERNAL", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_INTERNAL", 13 },
   { "ERROR_CODE_UNAVAILABLE", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNAVAILABLE", 14 },
   { "ERROR_CODE_UNAUTHENTICATED", "REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNAUTHENTICATED", 16 },
 };
 static const ProtobufCIntRange redoubt__v1__error_code__value_ranges[] = {
-{0, 0},{3, 1},{5, 2},{13, 7},{16, 9},{0, 10}
+{0, 0},{3, 2},{13, 10},{16, 12},{0, 13}
 };
-static const ProtobufCEnumValueIndex redoubt__v1__error_code__enum_values_by_name[10] =
+static const ProtobufCEnumValueIndex redoubt__v1__error_code__enum_values_by_name[13] =
 {
-  { "ERROR_CODE_ALREADY_EXISTS", 3 },
-  { "ERROR_CODE_FAILED_PRECONDITION", 6 },
-  { "ERROR_CODE_INTERNAL", 7 },
-  { "ERROR_CODE_INVALID_ARGUMENT", 1 },
-  { "ERROR_CODE_NOT_FOUND", 2 },
-  { "ERROR_CODE_PERMISSION_DENIED", 4 },
-  { "ERROR_CODE_RESOURCE_EXHAUSTED", 5 },
-  { "ERROR_CODE_UNAUTHENTICATED", 9 },
-  { "ERROR_CODE_UNAVAILABLE", 8 },
+  { "ERROR_CODE_ABORTED", 9 },
+  { "ERROR_CODE_ALREADY_EXISTS", 5 },
+  { "ERROR_CODE_CANCELLED", 1 },
+  { "ERROR_CODE_DEADLINE_EXCEEDED", 3 },
+  { "ERROR_CODE_FAILED_PRECONDITION", 8 },
+  { "ERROR_CODE_INTERNAL", 10 },
+  { "ERROR_CODE_INVALID_ARGUMENT", 2 },
+  { "ERROR_CODE_NOT_FOUND", 4 },
+  { "ERROR_CODE_PERMISSION_DENIED", 6 },
+  { "ERROR_CODE_RESOURCE_EXHAUSTED", 7 },
+  { "ERROR_CODE_UNAUTHENTICATED", 12 },
+  { "ERROR_CODE_UNAVAILABLE", 11 },
   { "ERROR_CODE_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor redoubt__v1__error_code__descriptor =
@@ -3072,11 +3078,11 @@ const ProtobufCEnumDescriptor redoubt__v1__error_code__descriptor =
   "ErrorCode",
   "Redoubt__V1__ErrorCode",
   "redoubt.v1",
-  10,
+  13,
   redoubt__v1__error_code__enum_values_by_number,
-  10,
+  13,
   redoubt__v1__error_code__enum_values_by_name,
-  5,
+  4,
   redoubt__v1__error_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -1,5 +1,5 @@
 // The broker's request path: bytes decoded as each unary redoubt.v1 request message and dispatched
-// to the broker's services (RedoubtGRPC's BrokerServices) over an in-process LocalHSM and a
+// to the broker's services (RedoubtBroker's BrokerServices) over an in-process LocalHSM and a
 // throwaway SQLite store: decode → validate → HSM dispatch → error mapping.
 //
 // Dispatch: a GRPCServer with the broker's services and a GRPCClient over grpc-swift-2's in-process
@@ -64,7 +64,7 @@ import GRPCProtobuf
 import Logging
 import Redoubt
 import RedoubtCrypto
-import RedoubtGRPC
+import RedoubtBroker
 import RedoubtProto
 import RedoubtStore
 import Synchronization
@@ -276,7 +276,7 @@ private func makeWorld() -> World {
             keys.append(FixtureKey(id: info.id, info: info, make: make))
         }
         let logger = Logger(label: "fuzz-broker") { _ in CapturingLogHandler() }
-        let broker = BrokerServices(hsm: hsm, limits: .defaults, backups: nil, backupDirectory: nil, logger: logger)
+        let broker = BrokerServices(hsm: hsm, limits: .defaults, backups: nil, logger: logger)
         try await hsm.close()  // commits queued audit records now, not during the first input
         _ = store.take()
         let aliceSessionID = aliceSession.id

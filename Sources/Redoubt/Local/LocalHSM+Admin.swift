@@ -31,8 +31,8 @@ extension LocalHSM {
             .insert(key, label: id, data: try RecordCoding.encode(record)),
             .insert(ObjectKey(partition: id, kind: ObjectKind.user, id: officer.id), label: officer.name, data: try RecordCoding.encode(officer)),
             .insert(ObjectKey(partition: id, kind: ObjectKind.credential, id: credential.id), label: nil, data: try RecordCoding.encode(credential)),
-            .appendAudit(partition: id, payload: auditPayload(officerCaller, "partition.create", object: id, result: "ok")),
-        ], audit: caller, "partition.create", object: id)
+            .appendAudit(partition: id, payload: auditPayload(officerCaller, .partitionCreate, object: id, result: "ok")),
+        ], audit: caller, .partitionCreate, object: id)
         state.withLock { $0.sealers[id] = ObjectSealer(partitionKey) }
         return CreatedPartition(partition: record.info, securityOfficer: officer.info, securityOfficerAPIKey: apiKey)
     }
@@ -58,7 +58,7 @@ extension LocalHSM {
         let result = try await commitManaged([
             .update(ObjectKey(partition: "", kind: ObjectKind.partition, id: id), expectedRevision: revision, label: id,
                     data: try RecordCoding.encode(record)),
-        ], audit: caller, "partition.update", object: id)
+        ], audit: caller, .partitionUpdate, object: id)
         let updated = record
         state.withLock { $0.partitions[id] = (updated, result.revisions[ObjectKey(partition: "", kind: ObjectKind.partition, id: id)] ?? revision + 1) }
         return record.info
@@ -117,7 +117,7 @@ extension LocalHSM {
         }
         ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: user.id), label: name,
                            data: try RecordCoding.encode(user)))
-        try await commitManaged(ops, audit: caller, "user.add", object: user.id)
+        try await commitManaged(ops, audit: caller, .userAdd, object: user.id)
         return NewUser(user: user.info, apiKey: apiKey)
     }
 
@@ -150,7 +150,7 @@ extension LocalHSM {
             }
             after = page.count == 500 ? page.last?.key.id : nil
         } while after != nil
-        try await commitManaged(ops, audit: caller, "user.remove", object: id)
+        try await commitManaged(ops, audit: caller, .userRemove, object: id)
         // Its sessions end (here at once; elsewhere when caches refresh and the lookup fails).
         state.withLock { s in
             for (sid, rec) in s.sessions where rec.user == id {

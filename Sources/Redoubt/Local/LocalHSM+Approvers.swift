@@ -1,7 +1,7 @@
 import Foundation
 import RedoubtStore
 
-extension LocalHSM: ApprovalHSM {
+extension LocalHSM {
     func approverKey(_ partition: String, _ name: String) -> ObjectKey {
         ObjectKey(partition: partition, kind: ObjectKind.approver, id: name)
     }
@@ -38,7 +38,7 @@ extension LocalHSM: ApprovalHSM {
         }
         let record = ApproverRecord(name: name, publicKey: publicKey.spkiDER, createdAt: now, createdBy: caller.user)
         try await commitManaged([.insert(approverKey(caller.partition, name), label: name, data: try RecordCoding.encode(record))],
-                                audit: caller, "approver.register", object: name)
+                                audit: caller, .approverRegister, object: name)
         return Approver(name: name, publicKey: publicKey)
     }
 
@@ -81,6 +81,6 @@ extension LocalHSM: ApprovalHSM {
             after = last.key.id
         }
         try await commitManaged([.delete(approverKey(caller.partition, name), expectedRevision: object.revision)],
-                                audit: caller, "approver.remove", object: name)
+                                audit: caller, .approverRemove, object: name)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import RedoubtStore
 
 /// A key use waiting for its group commit; encoded only when committed, off the caller's path.
@@ -7,6 +8,8 @@ struct PendingUse: Sendable {
     var actor: String
     var role: Role
     var session: String
+    /// The operation's name as written (``AuditOperation/rawValue``): a record put back after a
+    /// failed commit comes from its payload.
     var operation: String
     var object: String
     var result: String
@@ -20,10 +23,17 @@ struct AuditBuffer: Sendable {
 }
 
 extension LocalHSM {
-    /// One audit record as canonical JSON (fixed key order), built byte by byte: thousands are
-    /// encoded per group commit.
-    func auditPayload(actor: String, role: String, session: String, operation: String, object: String, result: String,
+    /// One audit record as canonical JSON (fixed key order).
+    func auditPayload(actor: String, role: String, session: String, operation: AuditOperation, object: String, result: String,
                       time: Date? = nil) -> Data {
+        auditPayload(actor: actor, role: role, session: session, operationName: operation.rawValue, object: object,
+                     result: result, time: time)
+    }
+
+    /// One audit record as canonical JSON (fixed key order), built byte by byte: thousands are
+    /// encoded per group commit. `operationName` is an ``AuditOperation/rawValue`` (a queued record keeps it so).
+    private func auditPayload(actor: String, role: String, session: String, operationName: String, object: String,
+                              result: String, time: Date? = nil) -> Data {
         let ms = Int64(((time ?? now).timeIntervalSince1970 * 1000).rounded())
         var out: [UInt8] = []
         out.reserveCapacity(160 + actor.utf8.count + object.utf8.count)
@@ -36,7 +46,7 @@ extension LocalHSM {
         }
         field("actor", actor, first: true)
         field("object", object)
-        field("operation", operation)
+        field("operation", operationName)
         field("result", result)
         field("role", role)
         field("session", session)
@@ -44,7 +54,7 @@ extension LocalHSM {
         return Data(out)
     }
 
-    func auditPayload(_ caller: Caller, _ operation: String, object: String, result: String) -> Data {
+    func auditPayload(_ caller: Caller, _ operation: AuditOperation, object: String, result: String) -> Data {
         auditPayload(actor: caller.user, role: caller.role.rawValue, session: caller.session, operation: operation,
                      object: object, result: result)
     }
@@ -67,10 +77,10 @@ extension LocalHSM {
 
     /// Queues a key-use record. The queue is committed by ``run()`` every
     /// ``Configuration/auditMaxDelay``; without it, by the call that finds the queue full or old.
-    func recordUse(_ caller: Caller, _ operation: String, key: String, result: String) async throws {
+    func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
         let now = self.now
         let use = PendingUse(partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
-                             operation: operation, object: key, result: result, time: now)
+                             operation: operation.rawValue, object: key, result: result, time: now)
         let limit = runningFlusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
         let maxDelay = runningFlusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
         let due = auditBuffer.withLock { b -> Bool in
@@ -89,8 +99,8 @@ extension LocalHSM {
         }
         return uses.map {
             .appendAudit(partition: $0.partition, payload: auditPayload(actor: $0.actor, role: $0.role.rawValue, session: $0.session,
-                                                                      operation: $0.operation, object: $0.object, result: $0.result,
-                                                                      time: $0.time))
+                                                                      operationName: $0.operation, object: $0.object,
+                                                                      result: $0.result, time: $0.time))
         }
     }
 
@@ -126,7 +136,8 @@ extension LocalHSM {
     /// Commits a management change together with its audit record and any queued key-use records
     /// (so the chain keeps their order).
     @discardableResult
-    func commitManaged(_ operations: [WriteOperation], audit caller: Caller, _ operation: String, object: String) async throws -> CommitResult {
+    func commitManaged(_ operations: [WriteOperation], audit caller: Caller, _ operation: AuditOperation,
+                       object: String) async throws -> CommitResult {
         try await commitAudited(operations + [
             .appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: "ok")),
         ])
@@ -165,12 +176,16 @@ extension LocalHSM {
     /// Commits queued key-use audit records every ``Configuration/auditMaxDelay`` until cancelled,
     /// so callers never wait for them. Run it beside the HSM (a task group or a service group);
     /// without it, callers commit the queue themselves when it fills.
+    ///
+    /// `LocalHSM` is a swift-service-lifecycle `Service`: in a service group, a graceful shutdown
+    /// ends the loop too, after a last flush.
     public func run() async throws {
         flusherRunning.withLock { $0 += 1 }
         defer { flusherRunning.withLock { $0 -= 1 } }
-        while !Task.isCancelled {
+        let delay = Duration.milliseconds(Int(configuration.auditMaxDelay * 1000))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await Task.sleep(for: .milliseconds(Int(configuration.auditMaxDelay * 1000)))
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             } catch {
                 break
             }
@@ -216,3 +231,5 @@ struct AuditPayload: Decodable {
     var actor, object, operation, result, role, session: String
     var time: Int64
 }
+
+extension LocalHSM: Service {}

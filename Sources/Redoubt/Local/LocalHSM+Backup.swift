@@ -3,6 +3,13 @@ import Logging
 import RedoubtStore
 
 extension LocalHSM {
+    /// Writes a sealed backup (``backup(_:to:partition:overwrite:progress:)``) and reports it;
+    /// the ``HSM`` protocol's form, which a broker serves.
+    public func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+                             progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport {
+        BackupReport(try await backup(session, to: path, partition: partition, overwrite: overwrite, progress: progress), path: path)
+    }
+
     /// Writes a backup to one file (operator only): compressed, sealed under a key derived from
     /// the master key, integrity-checked, versioned. Pending audit records are committed first, so
     /// the backup holds them.
@@ -14,19 +21,19 @@ extension LocalHSM {
     public func backup(_ session: SessionToken, to path: String, partition: String? = nil, overwrite: Bool = false,
                        progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
         let caller = try await authorize(session, [.operator], "backups")
-        return try await writeBackup(by: caller, "backup.create", to: path, partition: partition, overwrite: overwrite, progress: progress)
+        return try await writeBackup(by: caller, .backupCreate, to: path, partition: partition, overwrite: overwrite, progress: progress)
     }
 
     /// Writes a backup of the whole store on the node's own authority (no session): what a
-    /// broker's backup schedule runs. Audited at cluster level as `backup.scheduled` by the
+    /// broker's backup schedule runs. Audited at cluster level as `backup.create_scheduled` by the
     /// user `scheduler`; otherwise the same file as ``backup(_:to:partition:overwrite:progress:)``.
     @discardableResult
     public func scheduledBackup(to path: String, overwrite: Bool = false) async throws -> BackupSummary {
         let caller = Caller(session: "scheduler", partition: "", user: "scheduler", role: .operator)
-        return try await writeBackup(by: caller, "backup.scheduled", to: path, partition: nil, overwrite: overwrite, progress: nil)
+        return try await writeBackup(by: caller, .backupCreateScheduled, to: path, partition: nil, overwrite: overwrite, progress: nil)
     }
 
-    private func writeBackup(by caller: Caller, _ operation: String, to path: String, partition: String?, overwrite: Bool,
+    private func writeBackup(by caller: Caller, _ operation: AuditOperation, to path: String, partition: String?, overwrite: Bool,
                              progress: (@Sendable (BackupProgress) -> Void)?) async throws -> BackupSummary {
         if let partition { _ = try await partitionRecord(partition) }
         if !overwrite && FileManager.default.fileExists(atPath: path) {

@@ -42,7 +42,7 @@ extension LocalHSM {
     /// A use that can be a request (`submits`) on a key whose use rule is not empty does not run:
     /// it is submitted as that request (audited as a submission) and
     /// ``HSMError/approvalPending(_:)`` thrown.
-    func use<T>(_ session: SessionToken, _ keyID: String, _ operation: String, submits request: ApprovalOperation? = nil,
+    func use<T>(_ session: SessionToken, _ keyID: String, _ operation: AuditOperation, submits request: ApprovalOperation? = nil,
                 _ body: (Caller, LoadedKey) async throws -> T) async throws -> T {
         let caller = try await authenticate(session)
         let pending: ApprovalRequest
@@ -71,7 +71,7 @@ extension LocalHSM {
     }
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
-        try await use(session, key, "key.sign", submits: .sign(input: input, scheme: scheme)) { _, k in try signing(k, input: input, scheme: scheme) }
+        try await use(session, key, .keySign, submits: .sign(input: input, scheme: scheme)) { _, k in try signing(k, input: input, scheme: scheme) }
     }
 
     /// Signs with `k` (for a direct call, or a request's execution when `approved`).
@@ -83,7 +83,7 @@ extension LocalHSM {
 
     public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
                        version: Int?) async throws -> Bool {
-        try await use(session, key, "key.verify") { _, k in
+        try await use(session, key, .keyVerify) { _, k in
             let (material, _) = try usableMaterial(k, .verify, originating: false, version: version)
             guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot verify") }
             do {
@@ -95,7 +95,7 @@ extension LocalHSM {
     }
 
     public func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
-        try await use(session, key, "key.encrypt") { _, k in
+        try await use(session, key, .keyEncrypt) { _, k in
             let (material, version) = try usableMaterial(k, .encrypt, originating: true)
             switch (material, scheme) {
             case (.secret(let s), .aesGCM): return VersionedBlob.encode(version: version, try s.encrypt(plaintext, scheme: .aesGCM, aad: aad))
@@ -114,7 +114,7 @@ extension LocalHSM {
     }
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
-        try await use(session, key, "key.decrypt", submits: .decrypt(ciphertext: ciphertext, scheme: scheme, aad: aad)) { _, k in
+        try await use(session, key, .keyDecrypt, submits: .decrypt(ciphertext: ciphertext, scheme: scheme, aad: aad)) { _, k in
             try decrypting(k, ciphertext: ciphertext, scheme: scheme, aad: aad)
         }
     }
@@ -136,7 +136,7 @@ extension LocalHSM {
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
-        try await use(session, key, "key.mac", submits: .mac(data: data, hash: hash)) { _, k in try macing(k, data: data, hash: hash) }
+        try await use(session, key, .keyMAC, submits: .mac(data: data, hash: hash)) { _, k in try macing(k, data: data, hash: hash) }
     }
 
     /// MACs with `k` (for a direct call, or a request's execution when `approved`).
@@ -147,7 +147,7 @@ extension LocalHSM {
     }
 
     public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
-        try await use(session, key, "key.verify_mac") { _, k in
+        try await use(session, key, .keyVerifyMAC) { _, k in
             let (version, body) = try VersionedBlob.decode(tag, what: "tag")
             let (material, _) = try usableMaterial(k, .mac, originating: false, version: version)
             guard case .secret(let s) = material else { throw HSMError.precondition("key '\(key)' is not a secret key") }
@@ -156,35 +156,35 @@ extension LocalHSM {
     }
 
     public func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
-        let secret: SecretBytes = try await use(session, key, "key.derive") { _, k in
+        let secret: SecretBytes = try await use(session, key, .keyDerive) { _, k in
             let (material, _) = try usableMaterial(k, .derive, originating: true)
             guard case .privateKey(let p) = material else { throw HSMError.precondition("key '\(key)' cannot derive") }
             return try AgreementKey(p).deriveKey(with: peer, derivation: derivation)
         }
-        return try await storeDerived(session, secret, spec: spec, operation: "key.derive")
+        return try await storeDerived(session, secret, spec: spec, creation: .storeDerived)
     }
 
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
-        let result: Encapsulation = try await use(session, key, "key.encapsulate") { _, k in
+        let result: Encapsulation = try await use(session, key, .keyEncapsulate) { _, k in
             let (material, _) = try usableMaterial(k, .encapsulate, originating: true)
             guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot encapsulate") }
             return try EncapsulationKey(pub).encapsulate()
         }
-        let info = try await storeDerived(session, result.sharedSecret, spec: spec, operation: "key.encapsulate")
+        let info = try await storeDerived(session, result.sharedSecret, spec: spec, creation: .storeEncapsulated)
         return EncapsulationResult(key: info, encapsulated: result.encapsulated)
     }
 
     public func decapsulate(_ session: SessionToken, key: String, encapsulated: Data, spec: KeySpec) async throws -> KeyInfo {
-        let secret: SecretBytes = try await use(session, key, "key.decapsulate") { _, k in
+        let secret: SecretBytes = try await use(session, key, .keyDecapsulate) { _, k in
             let (material, _) = try usableMaterial(k, .decapsulate, originating: false)
             guard case .privateKey(let p) = material else { throw HSMError.precondition("key '\(key)' cannot decapsulate") }
             return try DecapsulationKey(p).decapsulate(encapsulated)
         }
-        return try await storeDerived(session, secret, spec: spec, operation: "key.decapsulate")
+        return try await storeDerived(session, secret, spec: spec, creation: .storeDecapsulated)
     }
 
     /// A derived or agreed secret becomes a secret key object (AES of the right length, or a generic secret).
-    func storeDerived(_ session: SessionToken, _ secret: SecretBytes, spec: KeySpec, operation: String) async throws -> KeyInfo {
+    func storeDerived(_ session: SessionToken, _ secret: SecretBytes, spec: KeySpec, creation: KeyCreation) async throws -> KeyInfo {
         let caller = try await authenticate(session)
         try requireKeyCreator(caller)
         guard spec.algorithm.isSymmetric else { throw HSMError.invalid("spec.algorithm must be a secret-key algorithm for a derived key") }
@@ -192,7 +192,7 @@ extension LocalHSM {
         do { key = try SecretKey(algorithm: spec.algorithm, material: secret) } catch let e as CryptoError {
             throw HSMError.invalid("the derived secret does not fit \(spec.algorithm): \(e.message)")
         }
-        return try await createKey(caller, spec: spec, material: .secret(key), local: true, operation: operation + ".store")
+        return try await createKey(caller, spec: spec, material: .secret(key), local: true, creation: creation)
     }
 
     public func random(_ session: SessionToken, count: Int) async throws -> Data {
@@ -200,7 +200,7 @@ extension LocalHSM {
         try HSMArgumentChecks.randomCount(count)
         do {
             let bytes = try Random.bytes(count: count)
-            try await recordUse(caller, "random", key: "-", result: "ok")
+            try await recordUse(caller, .randomGenerate, key: "-", result: "ok")
             return bytes
         } catch let e as CryptoError { throw HSMError(e) }
     }

@@ -7,11 +7,11 @@ extension LocalHSM {
     /// A key whose policy has a rule for `submits` does not change: the change is submitted as a
     /// request and ``HSMError/approvalPending(_:)`` thrown. A key whose policy has a rule for
     /// `governed` (a change with no request of its own) refuses it.
-    func mutateKey(_ session: SessionToken, _ id: String, _ operation: String, roles: Set<Role> = [.securityOfficer],
+    func mutateKey(_ session: SessionToken, _ id: String, _ operation: AuditOperation, roles: Set<Role> = [.securityOfficer],
                    newMaterial: LoadedMaterial? = nil, submits request: ApprovalOperation? = nil,
                    governed: ApprovalOperation.Kind? = nil,
                    _ change: (inout KeyRecord, _ now: Date) throws -> Void) async throws -> KeyInfo {
-        let caller = try await authorize(session, roles, operation.replacingOccurrences(of: "key.", with: "") + " of keys")
+        let caller = try await authorize(session, roles, operation.rawValue.replacingOccurrences(of: "key.", with: "") + " of keys")
         var loaded = try await loadKey(caller, id)
         if loaded.persistent {
             let (partition, _) = try await partitionRecord(caller.partition)
@@ -50,7 +50,7 @@ extension LocalHSM {
     }
 
     public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.update", submits: .update(update)) { r, _ in try Self.apply(update, to: &r) }
+        try await mutateKey(session, id, .keyUpdate, submits: .update(update)) { r, _ in try Self.apply(update, to: &r) }
     }
 
     /// Applies an attribute change, refusing anything that is not stricter.
@@ -122,18 +122,18 @@ extension LocalHSM {
         let versionRecord = current.persistent
             ? try await sealed(material, partition: caller.partition, id: id, version: nextVersion)
             : KeyVersionRecord(version: nextVersion, createdAt: now, sealed: nil, publicKey: material.publicKey?.spkiDER)
-        return try await mutateKey(session, id, "key.rotate", newMaterial: material, governed: .setPolicy) { r, _ in
+        return try await mutateKey(session, id, .keyRotate, newMaterial: material, governed: .setPolicy) { r, _ in
             guard r.latestVersion + 1 == nextVersion else { throw HSMError(.failedPrecondition, "the key was rotated concurrently; retry") }
             r.versions.append(versionRecord)
         }
     }
 
     public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.block", submits: .block) { r, _ in try Self.block(&r) }
+        try await mutateKey(session, id, .keyBlock, submits: .block) { r, _ in try Self.block(&r) }
     }
 
     public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.unblock", submits: .unblock) { r, _ in try Self.unblock(&r) }
+        try await mutateKey(session, id, .keyUnblock, submits: .unblock) { r, _ in try Self.unblock(&r) }
     }
 
     static func block(_ r: inout KeyRecord) throws {
@@ -147,7 +147,7 @@ extension LocalHSM {
     }
 
     public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.destroy", governed: .setPolicy) { r, now in
+        try await mutateKey(session, id, .keyDestroy, governed: .setPolicy) { r, now in
             guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
             guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
             r.stateBeforeDestroy = r.state
@@ -157,7 +157,7 @@ extension LocalHSM {
     }
 
     public func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, "key.restore", governed: .setPolicy) { r, _ in
+        try await mutateKey(session, id, .keyRestore, governed: .setPolicy) { r, _ in
             guard r.state == .destroyed else { throw HSMError.precondition("key '\(r.id)' is not in the trash") }
             // A key blocked before it was destroyed comes back blocked.
             r.state = r.stateBeforeDestroy ?? .active
@@ -179,13 +179,13 @@ extension LocalHSM {
                 throw HSMError.notFound("no key '\(id)'")
             }
             try await commitManaged([.delete(objectKey(caller.partition, id), expectedRevision: object.revision)],
-                                    audit: caller, "key.purge", object: id)
+                                    audit: caller, .keyPurge, object: id)
             state.withLock {
                 $0.keys[Self.cacheKey(caller.partition, id)] = nil
                 if let n = $0.keyCounts[caller.partition] { $0.keyCounts[caller.partition] = max(0, n - 1) }
             }
         } else {
-            try await commitManaged([], audit: caller, "key.purge", object: id)
+            try await commitManaged([], audit: caller, .keyPurge, object: id)
             state.withLock { $0.sessionObjects[caller.session]?[id] = nil }
         }
     }
@@ -213,7 +213,7 @@ extension LocalHSM {
                 throw HSMError.precondition("a \(wrapping.record.algorithm) key cannot wrap with \(scheme.rawValue)")
             }
         } catch let e as CryptoError { throw HSMError(e) }
-        try await recordUse(caller, "key.export_wrapped", key: id, result: "ok")
+        try await recordUse(caller, .keyExportWrapped, key: id, result: "ok")
         return VersionedBlob.encode(version: version, wrapped)
     }
 
@@ -224,7 +224,7 @@ extension LocalHSM {
         guard !target.record.sensitive else { throw HSMError.precondition("key '\(id)' is sensitive: it leaves the HSM only wrapped") }
         guard let material = target.materials[target.record.latestVersion] else { throw HSMError(.internalError, "key '\(id)' has no material") }
         let bytes = try material.exportable()
-        try await recordUse(caller, "key.export_plaintext", key: id, result: "ok")
+        try await recordUse(caller, .keyExportPlaintext, key: id, result: "ok")
         return bytes
     }
 

@@ -5,7 +5,7 @@ extension LocalHSM {
     static func cacheKey(_ partition: String, _ id: String) -> String { partition + "/" + id }
 
     static func isKeyID(_ id: String) -> Bool {
-        id.utf8.count == 33 && id.hasPrefix("k") && id.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        KeyIdentifier.isValid(id)
     }
 
     func objectKey(_ partition: String, _ id: String) -> ObjectKey { ObjectKey(partition: partition, kind: ObjectKind.key, id: id) }
@@ -92,7 +92,7 @@ extension LocalHSM {
         }
     }
 
-    func createKey(_ caller: Caller, spec: KeySpec, material: LoadedMaterial, local: Bool, operation: String) async throws -> KeyInfo {
+    func createKey(_ caller: Caller, spec: KeySpec, material: LoadedMaterial, local: Bool, creation: KeyCreation) async throws -> KeyInfo {
         try requireKeyCreator(caller)
         let (partition, _) = try await partitionRecord(caller.partition)
         if caller.role == .cryptoUser && !partition.settings.cryptoUsersMayCreateKeys {
@@ -125,7 +125,7 @@ extension LocalHSM {
         record.policy = spec.policy
         var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
         guard spec.persistent else {
-            try await commitManaged([], audit: caller, operation + ".session", object: id)
+            try await commitManaged([], audit: caller, creation.session, object: id)
             state.withLock { $0.sessionObjects[caller.session, default: [:]][id] = loaded }
             return loaded.info
         }
@@ -154,7 +154,7 @@ extension LocalHSM {
             ops.append(.claimRequestID(partition: caller.partition, requestID: requestID, object: objectKey(caller.partition, id)))
         }
         do {
-            let result = try await commitManaged(ops, audit: caller, operation, object: id)
+            let result = try await commitManaged(ops, audit: caller, creation.stored, object: id)
             committed = true
             loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? 1
         } catch let error as HSMError where error.code == .alreadyExists {
@@ -177,7 +177,7 @@ extension LocalHSM {
         do { material = try LoadedMaterial.generate(spec.algorithm, secretByteCount: spec.secretByteCount) } catch let e as CryptoError {
             throw HSMError(e)
         }
-        return try await createKey(caller, spec: spec, material: material, local: true, operation: "key.generate")
+        return try await createKey(caller, spec: spec, material: material, local: true, creation: .generate)
     }
 
     public func importKey(_ session: SessionToken, spec requested: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
@@ -217,12 +217,12 @@ extension LocalHSM {
                 if case .privateKey(let k) = loaded, k.algorithm != spec.algorithm {
                     throw HSMError.invalid("the wrapped key is \(k.algorithm), the spec says \(spec.algorithm)")
                 }
-                try await recordUse(caller, "key.unwrap", key: wrappingID, result: "ok")
+                try await recordUse(caller, .keyUnwrap, key: wrappingID, result: "ok")
             }
         } catch let e as CryptoError {
             throw HSMError(e)
         }
-        return try await createKey(caller, spec: spec, material: loaded, local: false, operation: "key.import")
+        return try await createKey(caller, spec: spec, material: loaded, local: false, creation: .importKey)
     }
 
     // MARK: Reading keys
@@ -263,4 +263,19 @@ extension LocalHSM {
         }
         return pub
     }
+}
+
+/// How a new key object comes to be, as its audit record names it: once for a stored key, once for
+/// a session object.
+struct KeyCreation: Sendable {
+    /// The record of a stored (persistent) key.
+    var stored: AuditOperation
+    /// The record of a session object.
+    var session: AuditOperation
+
+    static let generate = KeyCreation(stored: .keyGenerate, session: .keyGenerateSession)
+    static let importKey = KeyCreation(stored: .keyImport, session: .keyImportSession)
+    static let storeDerived = KeyCreation(stored: .keyStoreDerived, session: .keyStoreDerivedSession)
+    static let storeEncapsulated = KeyCreation(stored: .keyStoreEncapsulated, session: .keyStoreEncapsulatedSession)
+    static let storeDecapsulated = KeyCreation(stored: .keyStoreDecapsulated, session: .keyStoreDecapsulatedSession)
 }

@@ -62,7 +62,7 @@ extension LocalHSM {
                     data: try RecordCoding.encode(credential)),
         ])
         batch.operations.append(.appendAudit(partition: "", payload: hsm.auditPayload(
-            actor: operatorUser.id, role: "-", session: "-", operation: "cluster.init", object: envelope.keyID, result: "ok")))
+            actor: operatorUser.id, role: "-", session: "-", operation: .clusterInit, object: envelope.keyID, result: "ok")))
         try await hsm.commit(batch)
         return InitializedHSM(hsm: hsm, operatorAPIKey: apiKey, operatorID: operatorUser.id,
                               shares: shareList.map { $0.textRepresentation })

@@ -82,7 +82,7 @@ extension LocalHSM {
                                    requester: caller.user, requesterRole: caller.role, createdAt: requestNow, status: .pending, rule: rule,
                                    decisions: [], executableAt: nil, finishedAt: nil, sealedResult: nil, resultVersion: nil, failure: nil)
         let settled = try await settle(caller, record, revision: nil,
-                                       audit: [auditOp(caller, "request.submit", object: record.id)])
+                                       audit: [auditOp(caller, .requestSubmit, object: record.id)])
         return try await view(caller, settled)
     }
 
@@ -202,7 +202,7 @@ extension LocalHSM {
             return try await decideChecked(caller, id, approver, signature, decision)
         } catch {
             let code = (error as? HSMError)?.code.description ?? HSMError.Code.internalError.description
-            try? await recordUse(caller, "request.\(decision.rawValue)", key: String(id.prefix(40)), result: code)
+            try? await recordUse(caller, Self.auditOperation(decision), key: String(id.prefix(40)), result: code)
             throw error
         }
     }
@@ -242,7 +242,7 @@ extension LocalHSM {
             record.decisions.append(StoredDecision(approver: approver, decision: decision, at: requestNow, signature: signature))
             do {
                 let settled = try await settle(caller, record, revision: revision,
-                                               audit: [auditOp(caller, "request.\(decision.rawValue)", object: "\(id):\(approver)")])
+                                               audit: [auditOp(caller, Self.auditOperation(decision), object: "\(id):\(approver)")])
                 return try await view(caller, settled)
             } catch where Self.isConflict(error) {
                 continue
@@ -251,9 +251,17 @@ extension LocalHSM {
         throw HSMError(.unavailable, "request '\(id)' keeps changing concurrently; retry")
     }
 
+    /// The record of an approver's decision.
+    static func auditOperation(_ decision: ApprovalChallenge.Decision) -> AuditOperation {
+        switch decision {
+        case .approve: return .requestApprove
+        case .reject: return .requestReject
+        }
+    }
+
     // MARK: Advancing
 
-    func auditOp(_ caller: Caller, _ operation: String, object: String, result: String = "ok") -> WriteOperation {
+    func auditOp(_ caller: Caller, _ operation: AuditOperation, object: String, result: String = "ok") -> WriteOperation {
         .appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: result))
     }
 
@@ -285,15 +293,15 @@ extension LocalHSM {
         case .approve(let at):
             r.status = .approved
             r.executableAt = at
-            ops.append(auditOp(caller, "request.approved", object: r.id))
+            ops.append(auditOp(caller, .requestGrant, object: r.id))
         case .reject:
             r.status = .rejected
             r.finishedAt = requestNow
-            ops.append(auditOp(caller, "request.rejected", object: r.id))
+            ops.append(auditOp(caller, .requestDeny, object: r.id))
         case .expire:
             r.status = .expired
             r.finishedAt = requestNow
-            ops.append(auditOp(caller, "request.expire", object: r.id))
+            ops.append(auditOp(caller, .requestExpire, object: r.id))
         case .execute:
             let (executionOps, changed) = try await execute(caller, &r)
             ops += executionOps
@@ -315,7 +323,7 @@ extension LocalHSM {
     /// expired, no longer allowed) fails the request; a store failure is thrown.
     func execute(_ caller: Caller, _ r: inout RequestRecord) async throws -> ([WriteOperation], Bool) {
         let actor = Caller(session: caller.session, partition: r.partition, user: r.requester, role: r.requesterRole)
-        let keyOperation = "key." + (r.operation.kind == .setPolicy ? "set_policy" : r.operation.kind.rawValue)
+        let keyOperation = Self.auditOperation(r.operation.kind)
         var ops: [WriteOperation] = []
         var keyChanged = false
         r.finishedAt = requestNow
@@ -344,7 +352,7 @@ extension LocalHSM {
             }
             r.status = .executed
             ops.append(auditOp(actor, keyOperation, object: r.keyID))
-            ops.append(auditOp(caller, "request.execute", object: r.id))
+            ops.append(auditOp(caller, .requestExecute, object: r.id))
         } catch {
             let refused = (error as? HSMError) ?? (error as? CryptoError).map { HSMError($0) }
             let refusals: [HSMError.Code] = [.failedPrecondition, .invalidArgument, .notFound]
@@ -352,12 +360,25 @@ extension LocalHSM {
                 throw error
             }
             ops = [auditOp(actor, keyOperation, object: r.keyID, result: refused.code.description),
-                   auditOp(caller, "request.execute", object: r.id, result: refused.code.description)]
+                   auditOp(caller, .requestExecute, object: r.id, result: refused.code.description)]
             keyChanged = false
             r.status = .failed
             r.failure = refused.message
         }
         return (ops, keyChanged)
+    }
+
+    /// The record of the key use or change an approved request of `kind` makes.
+    static func auditOperation(_ kind: ApprovalOperation.Kind) -> AuditOperation {
+        switch kind {
+        case .sign: return .keySign
+        case .decrypt: return .keyDecrypt
+        case .mac: return .keyMAC
+        case .block: return .keyBlock
+        case .unblock: return .keyUnblock
+        case .update: return .keyUpdate
+        case .setPolicy: return .keySetPolicy
+        }
     }
 
     /// The key write of an approved block, unblock or modification, at the key's current revision.

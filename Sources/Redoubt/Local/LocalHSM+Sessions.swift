@@ -113,7 +113,7 @@ extension LocalHSM {
         try await commitAudited([
             .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
             .appendAudit(partition: partition, payload: auditPayload(actor: user.id, role: user.role.rawValue, session: sessionID,
-                                                                     operation: "session.open", object: record.id, result: "ok")),
+                                                                     operation: .sessionOpen, object: record.id, result: "ok")),
         ])
         if record.failedAttempts > 0 {
             // Best effort: a concurrent failure may win the race, which only errs on the safe side.
@@ -135,7 +135,7 @@ extension LocalHSM {
         let revision = try await currentRevision(key)
         try await commitAudited([
             .delete(key, expectedRevision: revision),
-            .appendAudit(partition: caller.partition, payload: auditPayload(caller, "session.close", object: caller.session, result: "ok")),
+            .appendAudit(partition: caller.partition, payload: auditPayload(caller, .sessionClose, object: caller.session, result: "ok")),
         ])
         state.withLock {
             $0.sessions[caller.session] = nil
@@ -162,7 +162,7 @@ extension LocalHSM {
                 try await commitAudited([
                     .update(key, expectedRevision: object.revision, label: object.label, data: data),
                     .appendAudit(partition: partition, payload: auditPayload(actor: record.user, role: "-", session: "-",
-                                                                             operation: "session.open", object: record.id, result: result)),
+                                                                             operation: .sessionOpen, object: record.id, result: result)),
                 ])
                 return
             } catch {

@@ -94,25 +94,25 @@ public final class LocalHSM: HSM, Sendable {
     /// The message of a lost optimistic race (a store conflict).
     static let conflictMessage = "the object changed concurrently; retry"
 
-    /// Whether `error` is a lost optimistic race.
+    /// Whether `error` is a lost optimistic race (``HSMError/Code/aborted``).
     static func isConflict(_ error: any Error) -> Bool {
-        (error as? HSMError).map { $0.code == .failedPrecondition && $0.message == conflictMessage } ?? false
+        (error as? HSMError)?.code == .aborted
     }
 
     /// Runs a store call, turning store failures into HSM errors.
     static func storeCall<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StoreError {
             switch error.code {
-            case .conflict: throw HSMError(.failedPrecondition, conflictMessage)
-            case .notFound: throw HSMError.notFound("no such object")
-            case .duplicateRequest: throw HSMError(.alreadyExists, "request id already used")
-            case .invalidArgument: throw HSMError.invalid(error.message)
-            default: throw HSMError(.unavailable, "the store is unavailable: \(error.message)")
+            case .conflict: throw HSMError(.aborted, conflictMessage, underlying: error)
+            case .notFound: throw HSMError(.notFound, "no such object", underlying: error)
+            case .duplicateRequest: throw HSMError(.alreadyExists, "request id already used", underlying: error)
+            case .invalidArgument: throw HSMError(.invalidArgument, error.message, underlying: error)
+            default: throw HSMError(.unavailable, "the store is unavailable: \(error.message)", underlying: error)
             }
         } catch let error as HSMError {
             throw error
         } catch {
-            throw HSMError(.unavailable, "the store is unavailable")
+            throw HSMError(.unavailable, "the store is unavailable", underlying: error)
         }
     }
 

@@ -12,24 +12,6 @@ enum ObjectKind {
     static let request = "request"
 }
 
-/// The JSON coding used for every record the model stores.
-enum RecordCoding {
-    static func encode<T: Encodable>(_ value: T) throws -> Data {
-        let e = JSONEncoder()
-        e.dateEncodingStrategy = .millisecondsSince1970
-        e.outputFormatting = [.sortedKeys]
-        do { return try e.encode(value) } catch { throw HSMError(.internalError, "cannot encode a record") }
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .millisecondsSince1970
-        do { return try d.decode(type, from: data) } catch {
-            throw HSMError(.internalError, "a stored \(type) record is damaged")
-        }
-    }
-}
-
 /// A partition, stored at cluster level.
 struct PartitionRecord: Codable, Sendable {
     var id: String

@@ -5,7 +5,7 @@ import Glibc
 #endif
 import Logging
 import Redoubt
-import RedoubtGRPC
+import RedoubtBroker
 import Synchronization
 
 /// `redoubt bench failover`: three nodes in two sites on loopback, a router in this process,

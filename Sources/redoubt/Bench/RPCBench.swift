@@ -4,7 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import Redoubt
-import RedoubtGRPC
+import RedoubtBroker
 import RedoubtProto
 import RedoubtStore
 import Synchronization

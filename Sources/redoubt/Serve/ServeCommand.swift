@@ -5,8 +5,9 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import ServiceLifecycle
 import Redoubt
-import RedoubtGRPC
+import RedoubtBroker
 import RedoubtStore
 import Synchronization
 
@@ -104,31 +105,35 @@ struct ServeCommand: AsyncParsableCommand {
         let (hsm, objectStore, dev) = try await openOrInitialise(logger: logger)
         let backups = backupDirectory ?? store.directory + "/backups"
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits, backups: hsm,
-                                      backupDirectory: URL(fileURLWithPath: backups, isDirectory: true), logger: logger)
+        let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits,
+                                      backups: .directory(URL(fileURLWithPath: backups, isDirectory: true)), logger: logger)
         let broker = try Self.checked { () throws(BrokerConfigurationError) in
             try Broker(services: services.services, configuration: configuration, logger: logger)
         }
-        let signals = Self.onTerminationSignals { broker.beginGracefulShutdown() }
+        // One service group: the HSM's audit flusher, the backup scheduler and the broker, shut down
+        // gracefully in reverse order (the broker finishes its calls first, the last audit records
+        // are flushed last). SIGTERM/SIGINT begin it; a second signal exits at once.
+        var running: [any Service] = [hsm]
+        if let schedule = configuration.backupSchedule {
+            running.append(BackupScheduler(writer: hsm, schedule: schedule, metrics: broker.metrics, logger: logger))
+            logger.notice("scheduled backups", metadata: ["directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
+                                                           "retain": "\(schedule.retain)"])
+        }
+        running.append(broker)
+        let group = ServiceGroup(configuration: .init(services: running.map { .init(service: $0) }, logger: logger))
+        let signals = Self.onTerminationSignals { Task { await group.triggerGracefulShutdown() } }
         defer { signals.forEach { $0.cancel() } }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await hsm.run() }   // the audit flusher
-            if let schedule = configuration.backupSchedule {
-                let scheduler = BackupScheduler(writer: hsm, schedule: schedule, metrics: broker.metrics, logger: logger)
-                group.addTask { await scheduler.run() }
-                logger.notice("scheduled backups", metadata: ["directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
-                                                               "retain": "\(schedule.retain)"])
-            }
-            group.addTask {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
                 let port = try await broker.listeningPort()
                 let endpoint = HostAndPort(host: (try? HostAndPort(parsing: configuration.listen, what: "listen").host) ?? "127.0.0.1", port: port)
                 if let dev { try dev.writeCredentials(endpoint: "\(endpoint)") }
                 Self.announce(endpoint: endpoint, configuration: configuration, dev: dev)
             }
-            try await broker.run()
-            group.cancelAll()
-            while let result = await group.nextResult() {
+            try await group.run()
+            tasks.cancelAll()
+            while let result = await tasks.nextResult() {
                 if case .failure(let error) = result, !(error is CancellationError) { throw error }
             }
         }

@@ -4,7 +4,8 @@ import GRPCNIOTransportHTTP2
 import Logging
 import Redoubt
 import RedoubtCrypto
-@testable import RedoubtGRPC
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import RedoubtStore
 import Testing
@@ -85,7 +86,7 @@ struct AdversarialArena: Sendable {
     }
 
     private static func broker(_ hsm: LocalHSM, backups: URL, limits: BrokerConfiguration.Limits, logger: Logger) throws -> Broker {
-        let services = BrokerServices(hsm: hsm, limits: limits.serviceLimits, backups: hsm, backupDirectory: backups, logger: logger)
+        let services = BrokerServices(hsm: hsm, limits: limits.serviceLimits, backups: .directory(backups), logger: logger)
         return try Broker(services: services.services, configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import GRPCCore
 import Redoubt
-@testable import RedoubtGRPC
+@testable import RedoubtClient
+@testable import RedoubtBroker
 import RedoubtProto
 import Testing
 

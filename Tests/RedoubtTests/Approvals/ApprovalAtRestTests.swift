@@ -1,6 +1,7 @@
 import Foundation
 @testable import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtCore
+@testable import RedoubtTesting
 import RedoubtStore
 import Testing
 
@@ -16,7 +17,7 @@ struct ApprovalAtRestTests {
             let secretMessage = Data("wire 1,000,000 to account 12345678 — confidential".utf8)
             let pending = try await kit.submitSign(key, secretMessage)
             let objectKey = ObjectKey(partition: pending.partition, kind: "request", id: pending.id)
-            let stored = try #require(try await kit.hsm.store.get(objectKey))
+            let stored = try #require(try await kit.local.store.get(objectKey))
             #expect(stored.data.range(of: secretMessage) == nil, "the data to sign is in the clear in the store")
             #expect(stored.data.range(of: Data(secretMessage.base64EncodedString().utf8)) == nil, "the data to sign is in the store in base64")
             #expect(stored.data.range(of: Data(pending.id.utf8)) == nil, "the record is not sealed")
@@ -25,7 +26,7 @@ struct ApprovalAtRestTests {
             try await kit.approve("ann", pending)
             let executed = try await kit.fetch(pending)
             try kit.expectSigned(executed, by: key, secretMessage)
-            let after = try #require(try await kit.hsm.store.get(objectKey))
+            let after = try #require(try await kit.local.store.get(objectKey))
             #expect(after.data.range(of: secretMessage) == nil)
             let signature = try #require(executed.result?.data)
             #expect(after.data.range(of: signature) == nil, "the result is in the clear in the store")
@@ -33,7 +34,7 @@ struct ApprovalAtRestTests {
             // A flipped byte in the sealed record: refused as unreadable, never read as another request.
             var damaged = after.data
             damaged[damaged.count / 2] ^= 0x01
-            try await kit.hsm.store.commit([.update(objectKey, expectedRevision: after.revision, label: key.id, data: damaged)])
+            try await kit.local.store.commit([.update(objectKey, expectedRevision: after.revision, label: key.id, data: damaged)])
             await expectHSMError(.internalError, "cannot be unsealed") { try await kit.fetch(pending) }
         }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// A direct call of an operation a key's policy governs: it returns a PENDING request instead of
-/// a result (``HSMError/approvalPending(_:)``), the same request ``ApprovalHSM/submitRequest(_:key:operation:)`` makes.
+/// a result (``HSMError/approvalPending(_:)``), the same request ``HSM/submitRequest(_:key:operation:)`` makes.
 @Suite("Approvals: direct calls on governed keys")
 struct ApprovalDirectCallTests {
     let clock = TestClock()
@@ -19,8 +19,8 @@ struct ApprovalDirectCallTests {
             #expect(pending.operation == .sign(input: .message(message), scheme: .ed25519))
             #expect(pending.rule == ApprovalKit.rule(["ann", "april"], quorum: 2))
             // Audited as a submission, not as a use: nothing was signed.
-            #expect(try await kit.audited("request.submit", pending.id).count == 1)
-            #expect(try await kit.audited("key.sign", key.id).isEmpty)
+            #expect(try await kit.audited(.requestSubmit, pending.id).count == 1)
+            #expect(try await kit.audited(.keySign, key.id).isEmpty)
             // The requester and the approvers the rule names see it.
             #expect(try await kit.fetch(pending).status == .pending)
             let april = kit.f.alpha.approver.token
@@ -31,8 +31,8 @@ struct ApprovalDirectCallTests {
             #expect(done.status == .executed)
             try kit.expectSigned(try await kit.fetch(pending), by: key)
             // Once: one execution, one use, and no more decisions.
-            #expect(try await kit.audited("request.execute", pending.id).count == 1)
-            #expect(try await kit.audited("key.sign", key.id).count == 1)
+            #expect(try await kit.audited(.requestExecute, pending.id).count == 1)
+            #expect(try await kit.audited(.keySign, key.id).count == 1)
             await expectHSMError(.failedPrecondition, "EXECUTED") { try await kit.approve("ann", pending) }
             // Each direct call is a request of its own.
             let second = try await expectApprovalPending(.sign, key: key.id) {
@@ -52,11 +52,11 @@ struct ApprovalDirectCallTests {
                                              scheme: .ed25519, version: nil))
             let block = try await expectApprovalPending(.block, key: key.id) { try await kit.hsm.blockKey(kit.officer, id: key.id) }
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .active)
-            #expect(try await kit.audited("request.submit", block.id).count == 1)
-            #expect(try await kit.audited("key.block", key.id).isEmpty)
+            #expect(try await kit.audited(.requestSubmit, block.id).count == 1)
+            #expect(try await kit.audited(.keyBlock, key.id).isEmpty)
             #expect(try await kit.approve("bob", block).status == .executed)
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .blocked)
-            #expect(try await kit.audited("key.block", key.id).count == 1)
+            #expect(try await kit.audited(.keyBlock, key.id).count == 1)
             // The unblock rule is empty: unblocking runs at once.
             #expect(try await kit.hsm.unblockKey(kit.officer, id: key.id).state == .active)
         }

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// Block, unblock and modify through their rules; policies at creation; export; the challenge format.
@@ -38,8 +38,8 @@ struct ApprovalLifecycleTests {
             let again = try await kit.submitSign(key)
             try await kit.approve("ann", again)
             try kit.expectSigned(try await kit.fetch(again), by: key)
-            #expect(try await kit.audited("key.block", key.id).count == 1)
-            #expect(try await kit.audited("key.unblock", key.id).count == 1)
+            #expect(try await kit.audited(.keyBlock, key.id).count == 1)
+            #expect(try await kit.audited(.keyUnblock, key.id).count == 1)
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// Quorums, groups, tokens, timelocks and timeouts, on a hand-moved clock.
@@ -27,8 +27,8 @@ struct ApprovalRuleTests {
             #expect(expired.status == .expired)
             #expect(expired.result == nil)
             await expectHSMError(.failedPrecondition, "EXPIRED") { try await kit.approve("bob", request) }
-            #expect(try await kit.audited("request.execute", request.id).isEmpty)
-            #expect(try await kit.audited("request.expire", request.id).count == 1)
+            #expect(try await kit.audited(.requestExecute, request.id).isEmpty)
+            #expect(try await kit.audited(.requestExpire, request.id).count == 1)
         }
     }
 
@@ -45,8 +45,8 @@ struct ApprovalRuleTests {
             #expect(done.result == nil, "the result is for the requester only")
             try kit.expectSigned(try await kit.fetch(request), by: key)
             #expect(try await kit.fetch(request, as: kit.officer).result == nil)
-            #expect(try await kit.audited("request.execute", request.id).count == 1)
-            #expect(try await kit.audited("key.sign", key.id).count == 1)
+            #expect(try await kit.audited(.requestExecute, request.id).count == 1)
+            #expect(try await kit.audited(.keySign, key.id).count == 1)
         }
     }
 
@@ -120,7 +120,7 @@ struct ApprovalRuleTests {
             let rejected = try await kit.reject("bob", request)
             #expect(rejected.status == .rejected)
             await expectHSMError(.failedPrecondition, "REJECTED") { try await kit.approve("cat", request) }
-            #expect(try await kit.audited("request.execute", request.id).isEmpty)
+            #expect(try await kit.audited(.requestExecute, request.id).isEmpty)
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import RedoubtStore
 import Testing
 
@@ -55,7 +55,7 @@ struct ApprovalSecurityTests {
             #expect(after.status == .pending)
             #expect(after.decisions.isEmpty)
             let refused = try await kit.hsm.auditRecords(kit.f.alpha.auditor.token, from: 1, limit: 1000)
-                .filter { $0.operation == "request.approve" && $0.result != "ok" }
+                .filter { $0.operation == AuditOperation.requestApprove.rawValue && $0.result != "ok" }
             #expect(refused.count >= 6)
             // The genuine approvals still work.
             try await kit.approve("ann", request)
@@ -124,9 +124,9 @@ struct ApprovalSecurityTests {
                 }
                 #expect(!outcomes.contains("other") && !outcomes.contains("read failed"), "\(outcomes)")
                 try kit.expectSigned(try await kit.fetch(request), by: key)
-                #expect(try await kit.audited("request.execute", request.id).count == 1)
+                #expect(try await kit.audited(.requestExecute, request.id).count == 1)
             }
-            #expect(try await kit.audited("key.sign", key.id).count == 3)
+            #expect(try await kit.audited(.keySign, key.id).count == 3)
         }
     }
 

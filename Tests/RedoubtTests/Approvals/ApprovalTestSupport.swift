@@ -1,13 +1,13 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// A fixture with registered approvers (each with its own private key, as an approver would keep
 /// offline) and shorthands for policies, requests and signed decisions.
 struct ApprovalKit: Sendable {
     let f: HSMFixture
-    let hsm: LocalHSM
+    let hsm: any HSM
     /// Approver names to their offline private keys: Ed25519, P-256 and ML-DSA-65 all appear.
     let keys: [String: PrivateKey]
 
@@ -15,7 +15,7 @@ struct ApprovalKit: Sendable {
         "ann": .ed25519, "bob": .p256, "cat": .mldsa65, "dan": .ed25519, "eve": .p256, "april": .ed25519,
     ]
 
-    static func make(_ f: HSMFixture, _ hsm: LocalHSM) async throws -> ApprovalKit {
+    static func make(_ f: HSMFixture, _ hsm: any HSM) async throws -> ApprovalKit {
         var keys: [String: PrivateKey] = [:]
         for (name, algorithm) in algorithms.sorted(by: { $0.key < $1.key }) {
             let key = try PrivateKey.generate(algorithm)
@@ -34,6 +34,8 @@ struct ApprovalKit: Sendable {
     }
 
     var officer: SessionToken { f.alpha.officer.token }
+    /// The HSM as the LocalHSM it is in the suites that look at its store.
+    var local: LocalHSM { get throws { try #require(hsm as? LocalHSM) } }
     var user: SessionToken { f.alpha.user.token }
 
     /// One token of one group.
@@ -76,8 +78,10 @@ struct ApprovalKit: Sendable {
     }
 
     /// Audit records of alpha with this operation and object.
-    func audited(_ operation: String, _ object: String) async throws -> [AuditRecord] {
-        try await hsm.auditRecords(f.alpha.auditor.token, from: 1, limit: 1000).filter { $0.operation == operation && $0.object == object }
+    func audited(_ operation: AuditOperation, _ object: String) async throws -> [AuditRecord] {
+        try await hsm.auditRecords(f.alpha.auditor.token, from: 1, limit: 1000).filter {
+            $0.operation == operation.rawValue && $0.object == object
+        }
     }
 
     /// Checks that an executed sign request's result is a valid signature of `data` by `key`.

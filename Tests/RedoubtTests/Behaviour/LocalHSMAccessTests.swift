@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// Source-address restrictions and client-certificate credentials: facts only the transport

@@ -1,5 +1,5 @@
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// Runs the implementation-independent suite against ``LocalHSM`` over a temporary SQLite store.

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// LocalHSM behaviour that needs the clock in hand: lockout, session lifetimes, key validity dates.

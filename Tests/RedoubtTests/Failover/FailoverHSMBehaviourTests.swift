@@ -1,5 +1,5 @@
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// The implementation-independent suite against ``FailoverHSM`` over three LocalHSMs on one

@@ -1,6 +1,6 @@
 import Foundation
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import Testing
 
 /// FailoverHSM over three LocalHSMs sharing one store, each behind a fault-injecting wrapper.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Redoubt
+@testable import RedoubtCore
 import Testing
 
 /// The router's state machine and retry budget, without I/O and with a hand-set `now`.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Redoubt
-@testable import RedoubtBehaviourSuite
+@testable import RedoubtTesting
 import RedoubtStore
 import Testing
 

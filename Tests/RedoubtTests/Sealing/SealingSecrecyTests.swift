@@ -1,5 +1,6 @@
 import Foundation
 @testable import Redoubt
+@testable import RedoubtCore
 import Testing
 
 @Suite("Sealing types never print secrets")

@@ -56,7 +56,7 @@ struct  Redoubt__V1__AuditRecord
    */
   char *session_id;
   /*
-   * What: the operation's name (for example "key.sign", "key.create", "session.open").
+   * What: the operation's name (for example "key.sign", "key.generate", "session.open").
    */
   char *operation;
   /*

@@ -363,9 +363,17 @@ typedef enum _Redoubt__V1__ErrorCode {
    */
   REDOUBT__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED = 0,
   /*
+   * The caller cancelled the call before an answer came; the operation may or may not have run.
+   */
+  REDOUBT__V1__ERROR_CODE__ERROR_CODE_CANCELLED = 1,
+  /*
    * Malformed or out-of-range input; the message names the field.
    */
   REDOUBT__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT = 3,
+  /*
+   * The caller's deadline passed before an answer came; the operation may or may not have run.
+   */
+  REDOUBT__V1__ERROR_CODE__ERROR_CODE_DEADLINE_EXCEEDED = 4,
   /*
    * No such object visible to the caller (a key of another partition included).
    */
@@ -386,6 +394,10 @@ typedef enum _Redoubt__V1__ErrorCode {
    * The object's state forbids it: blocked, expired, wrong usage, read-only partition…
    */
   REDOUBT__V1__ERROR_CODE__ERROR_CODE_FAILED_PRECONDITION = 9,
+  /*
+   * A concurrent change to the same object won the race; nothing was changed, retrying may succeed.
+   */
+  REDOUBT__V1__ERROR_CODE__ERROR_CODE_ABORTED = 10,
   /*
    * A failure the caller cannot fix; the details are in the server's log.
    */

@@ -1,0 +1,32 @@
+// ClientOnly: asks a broker for 32 random bytes through RemoteHSM, with nothing but RedoubtClient.
+//
+//   REDOUBT_API_KEY=rdk1.… swift run ClientOnly HOST:PORT PARTITION
+import Foundation
+import RedoubtClient
+
+@main
+struct ClientOnly {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard arguments.count == 2, let apiKey = ProcessInfo.processInfo.environment["REDOUBT_API_KEY"] else {
+            FileHandle.standardError.write(Data("usage: REDOUBT_API_KEY=rdk1.… ClientOnly HOST:PORT PARTITION\n".utf8))
+            exit(2)
+        }
+        do {
+            let hsm = try RemoteHSM(configuration: .init(endpoint: arguments[0]))
+            do {
+                let session = try await hsm.openSession(partition: arguments[1], credential: .apiKey(apiKey))
+                let bytes = try await hsm.random(session.token, count: 32)
+                print(bytes.map { String(format: "%02x", $0) }.joined())
+                try await hsm.closeSession(session.token)
+            } catch {
+                await hsm.close()
+                throw error
+            }
+            await hsm.close()
+        } catch {
+            FileHandle.standardError.write(Data("ClientOnly: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}

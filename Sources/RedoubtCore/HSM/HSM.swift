@@ -1,0 +1,233 @@
+import Foundation
+
+/// How a key encrypts: a symmetric cipher, or RSA-OAEP for RSA keys.
+public enum EncryptionScheme: String, Sendable, Hashable, Codable, CaseIterable {
+    /// AES-GCM (AES keys), with AAD.
+    case aesGCM = "AES-GCM"
+    /// ChaCha20-Poly1305 (32-byte generic secrets), with AAD.
+    case chaCha20Poly1305 = "CHACHA20-POLY1305"
+    /// AES-CBC with PKCS#7 padding (AES keys), no AAD.
+    case aesCBCPKCS7 = "AES-CBC-PKCS7"
+    /// RSA-OAEP with SHA-256 (RSA keys), no AAD.
+    case rsaOAEPSHA256 = "RSA-OAEP-SHA256"
+}
+
+/// A user just added, with its API key (shown once).
+public struct NewUser: Sendable {
+    /// The user.
+    public var user: UserInfo
+    /// The user's API key; stored only as a hash.
+    public var apiKey: String
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(user: UserInfo, apiKey: String) {
+        self.user = user
+        self.apiKey = apiKey
+    }
+}
+
+/// The result of encapsulating: the new shared-secret key object and the ciphertext to send.
+public struct EncapsulationResult: Sendable {
+    /// The shared secret, stored as a generic-secret key object.
+    public var key: KeyInfo
+    /// The encapsulated key for the holder of the private key.
+    public var encapsulated: Data
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(key: KeyInfo, encapsulated: Data) {
+        self.key = key
+        self.encapsulated = encapsulated
+    }
+}
+
+/// An HSM: sessions, partitions, users, keys, cryptographic operations and audit.
+///
+/// Every way of reaching keys implements this protocol: ``LocalHSM`` (in-process, over a
+/// store), a gRPC client of a broker, and a failover router over several HSMs. Every call
+/// but ``openSession(partition:credential:)`` carries the session token it returned; the
+/// session's role and partition decide what the call may do.
+///
+/// ```swift
+/// let session = try await hsm.openSession(partition: "payments", credential: .apiKey(key))
+/// let k = try await hsm.generateKey(session.token, spec: KeySpec(algorithm: .p256, label: "signer"))
+/// let sig = try await hsm.sign(session.token, key: k.id, input: .message(data), scheme: .ecdsa(.sha256))
+/// ```
+public protocol HSM: Sendable {
+    // MARK: Sessions
+
+    /// Opens a session on `partition` (`""` for the operator) with a credential.
+    func openSession(partition: String, credential: Credential) async throws -> SessionInfo
+    /// Ends a session; its session objects are gone.
+    func closeSession(_ session: SessionToken) async throws
+
+    // MARK: Partitions (operator)
+
+    /// Creates a partition and its first security officer.
+    func createPartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> CreatedPartition
+    /// Lists partitions.
+    func listPartitions(_ session: SessionToken) async throws -> [PartitionInfo]
+    /// Changes a partition's switches.
+    func updatePartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> PartitionInfo
+
+    // MARK: Users (security officer; the operator for operators)
+
+    /// Adds a user with an API key and, optionally, a password and a client certificate (the
+    /// SHA-256 of its DER encoding) that opens sessions over mutual TLS.
+    func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
+                 clientCertificateSHA256: Data?) async throws -> NewUser
+    /// Lists the users of the session's partition.
+    func listUsers(_ session: SessionToken) async throws -> [UserInfo]
+    /// Removes a user; its sessions end.
+    func removeUser(_ session: SessionToken, id: String) async throws
+
+    // MARK: Keys
+
+    /// Generates a key.
+    func generateKey(_ session: SessionToken, spec: KeySpec) async throws -> KeyInfo
+    /// Imports a key.
+    func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo
+    /// Reads a key's metadata.
+    func getKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Lists keys, a page at a time, ordered by id.
+    func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo]
+    /// Changes attributes, only towards stricter.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo
+    /// Adds a new version; new signatures and ciphertexts use it.
+    func rotateKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Blocks every use until unblocked.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Unblocks.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Moves a key to the trash.
+    func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Restores a key from the trash.
+    func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo
+    /// Deletes a trashed key for good.
+    func purgeKey(_ session: SessionToken, id: String) async throws
+    /// The public key of an asymmetric key (latest version unless given).
+    func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey
+    /// The key wrapped under another key of the partition (only if extractable and the partition allows export).
+    func exportWrapped(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> Data
+    /// The key bytes in the clear (only if extractable, not sensitive, and the partition allows export).
+    func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes
+
+    // MARK: Cryptographic operations
+
+    /// Signs with the latest version.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
+    /// Verifies with the given version (latest if nil).
+    func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?) async throws -> Bool
+    /// Encrypts with the latest version; the output names the version.
+    func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    /// Decrypts with the version the ciphertext names.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    /// HMAC with the latest version; the output names the version.
+    /// On a key whose approval policy governs it, submits a request instead and throws
+    /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
+    func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
+    /// Checks a tag from ``mac(_:key:data:hash:)``.
+    func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
+    /// ECDH with a peer public key, then the KDF; the result becomes a new secret key object.
+    func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
+    /// ML-KEM encapsulation to a key of the partition; the shared secret becomes a new key object.
+    func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult
+    /// ML-KEM decapsulation; the shared secret becomes a new key object.
+    func decapsulate(_ session: SessionToken, key: String, encapsulated: Data, spec: KeySpec) async throws -> KeyInfo
+    /// Random bytes (1 to 1 MiB).
+    func random(_ session: SessionToken, count: Int) async throws -> Data
+
+    // MARK: Audit
+
+    /// Audit records of the session's partition from `sequence` on.
+    func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord]
+    /// Verifies the partition's whole hash chain.
+    func verifyAudit(_ session: SessionToken) async throws -> AuditVerification
+
+    // MARK: Approvals (see <doc:Approvals>)
+    //
+    // A direct sign, decrypt, MAC, block, unblock or update of a key whose ``KeyPolicy`` has a
+    // non-empty rule for it does not run: it is submitted as a request, exactly as
+    // ``submitRequest(_:key:operation:)`` would, and the call throws ``HSMError/approvalPending(_:)``
+    // carrying that ``ApprovalRequest`` in ``HSMError/pendingRequest``. Approvers fetch the request,
+    // sign its ``ApprovalRequest/approveChallenge`` offline and hand in the signature; once a token
+    // of the rule is satisfied and its timelock has passed the operation runs, exactly once, and the
+    // requester fetches the result with ``getRequest(_:id:)``. Transitions that depend only on time
+    // (a timelock passing, a timeout expiring) are made lazily by the next call that reads or
+    // decides on the request.
+
+    /// Registers an approver of the session's partition (security officer): a name and an
+    /// Ed25519, P-256 or ML-DSA-65 public key.
+    func registerApprover(_ session: SessionToken, name: String, publicKey: PublicKey) async throws -> Approver
+    /// Lists the partition's approvers (security officer, auditor).
+    func listApprovers(_ session: SessionToken) async throws -> [Approver]
+    /// Removes an approver that no key policy names (security officer).
+    func removeApprover(_ session: SessionToken, name: String) async throws
+    /// Submits an operation on a key as a request. If the key's rule for it is empty, the
+    /// operation runs at once and the request comes back executed.
+    func submitRequest(_ session: SessionToken, key: String, operation: ApprovalOperation) async throws -> ApprovalRequest
+    /// Reads a request: the requester (with the result), the security officer and auditors, and
+    /// approvers its rule names.
+    func getRequest(_ session: SessionToken, id: String) async throws -> ApprovalRequest
+    /// Lists requests visible to the session, ordered by id.
+    func listRequests(_ session: SessionToken, filter: ApprovalRequestFilter) async throws -> [ApprovalRequest]
+    /// Hands in `approver`'s signature of the request's approve challenge.
+    func approveRequest(_ session: SessionToken, id: String, approver: String, signature: Data) async throws -> ApprovalRequest
+    /// Hands in `approver`'s signature of the request's reject challenge.
+    func rejectRequest(_ session: SessionToken, id: String, approver: String, signature: Data) async throws -> ApprovalRequest
+
+    // MARK: Backup (operator)
+
+    /// Writes a sealed backup of `partition` (`nil`: the whole store) to `path` where the HSM's
+    /// store lives, reporting progress; needs an operator session.
+    ///
+    /// `path` is a file path on the machine that holds the store: for ``LocalHSM`` any path this
+    /// process may write (the file must not exist unless `overwrite`); through a broker, a
+    /// relative path inside the broker's backup folder (the broker refuses absolute paths and
+    /// `..`). A ``FailoverHSM`` sends it to one node, without retrying elsewhere.
+    func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+                      progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport
+}
+
+extension HSM {
+    /// Adds a user with an API key and, optionally, a password.
+    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?) async throws -> NewUser {
+        try await addUser(session, name: name, role: role, password: password, clientCertificateSHA256: nil)
+    }
+
+    /// Writes a sealed backup without reporting progress.
+    public func createBackup(_ session: SessionToken, path: String, partition: String? = nil, overwrite: Bool = false) async throws -> BackupReport {
+        try await createBackup(session, path: path, partition: partition, overwrite: overwrite) { _ in }
+    }
+}
+
+/// Facts about the current call that the transport knows and the HSM checks, carried in
+/// task-local values so that every ``HSM`` implementation sees them without extra parameters.
+public enum HSMCallContext {
+    /// The address the call came from (`203.0.113.7`, `2001:db8::1`), if known; the broker sets
+    /// it from the connection. Partitions with ``PartitionSettings/allowedSources`` refuse
+    /// calls from elsewhere.
+    @TaskLocal public static var sourceAddress: String?
+
+    /// When the caller stops waiting for an answer, if it said so: the broker sets it from the
+    /// incoming call's `grpc-timeout`, and a caller may set it around any call. A `RemoteHSM`
+    /// sends no call with a longer timeout than what is left, and a `FailoverHSM` starts no
+    /// attempt after it; once it has passed they fail with ``HSMError/Code/deadlineExceeded``.
+    /// `LocalHSM` does not look at it (its calls do not wait on other machines).
+    ///
+    /// ```swift
+    /// try await HSMCallContext.$deadline.withValue(Date().addingTimeInterval(0.5)) {
+    ///     try await hsm.sign(token, key: keyID, input: .message(data), scheme: .ecdsa(.sha256))
+    /// }
+    /// ```
+    @TaskLocal public static var deadline: Date?
+}
