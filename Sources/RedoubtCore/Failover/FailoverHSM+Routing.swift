@@ -56,7 +56,7 @@ extension FailoverHSM {
         let attempts = retry == .safe ? min(configuration.maxAttempts, endpoints.count) : 1
         let affinity = session.map(Self.affinityKey)
         let preferred = state.withLock { s -> Int? in
-            s.budget.recordRequest(started)
+            s.budget.recordRequest(configuration.clock())
             return affinity.flatMap { s.affinity[$0] }
         }
         var tried = Set<Int>()
@@ -67,13 +67,14 @@ extension FailoverHSM {
         for attempt in 0..<attempts {
             let now = Date()
             guard now < deadline else { throw Self.expired(operation, deadline: deadline, since: started, last: last?.error) }
+            let clockNow = configuration.clock()   // the router's own time (ejections, budget, latency)
             if attempt > 0 {
-                guard state.withLock({ $0.budget.withdraw(now) }) else {
+                guard state.withLock({ $0.budget.withdraw(clockNow) }) else {
                     throw HSMError(.unavailable, "retry budget exhausted; last error: \(Self.describe(last?.error))")
                 }
             }
             let picked = state.withLock { s -> Int? in
-                let index = s.pick(configuration.mode, tried: tried, triedSites: triedSites, preferred: preferred, now: now, using: &rng)
+                let index = s.pick(configuration.mode, tried: tried, triedSites: triedSites, preferred: preferred, now: clockNow, using: &rng)
                 if let index { s.began(index) }
                 return index
             }
@@ -88,11 +89,12 @@ extension FailoverHSM {
                 await Self.attempt(until: attemptDeadline) { try await body(hsm) }
             }
             let finished = Date()
+            let clockFinished = configuration.clock()
             switch outcome {
             case .success(let value):
                 let event = state.withLock { s -> FailoverState.Event? in
                     if pins, let affinity { s.pin(affinity, to: index) }
-                    return s.answered(index, latency: finished.timeIntervalSince(now), now: finished)
+                    return s.answered(index, latency: clockFinished.timeIntervalSince(clockNow), now: clockFinished)
                 }
                 log(event.map { [$0] } ?? [])
                 return value
@@ -100,17 +102,17 @@ extension FailoverHSM {
                 if Task.isCancelled { throw CancellationError() }
                 switch Self.classify(error, attemptExpired: finished >= attemptDeadline) {
                 case .answer:
-                    let event = state.withLock { $0.answered(index, latency: nil, now: finished) }
+                    let event = state.withLock { $0.answered(index, latency: nil, now: clockFinished) }
                     log(event.map { [$0] } ?? [])
                     throw error
                 case .transport:
-                    let event = state.withLock { $0.transportFailure(index, now: finished) }
+                    let event = state.withLock { $0.transportFailure(index, now: clockFinished) }
                     log(event.map { [$0] } ?? [])
                     last = (index, error)
                 }
             case .timedOut:
                 if Task.isCancelled { throw CancellationError() }
-                let event = state.withLock { $0.transportFailure(index, now: finished) }
+                let event = state.withLock { $0.transportFailure(index, now: clockFinished) }
                 log(event.map { [$0] } ?? [])
                 last = (index, HSMError(.unavailable, "endpoint '\(endpoints[index].name)' did not answer in time"))
             }

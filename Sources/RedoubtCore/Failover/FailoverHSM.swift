@@ -104,6 +104,10 @@ public final class FailoverHSM: HSM, Sendable {
         /// In ``Mode/latency``, the share of calls sent to a random endpoint in rotation instead of
         /// the fastest, so that every endpoint's latency stays measured.
         public var latencyExploration: Double
+        /// The clock of ejection and re-admission, the retry budget and measured latency: `Date()`
+        /// unless a test gives a manual one. Deadlines (``HSMCallContext/deadline``, ``callTimeout``)
+        /// are always on the wall clock.
+        public var clock: @Sendable () -> Date = { Date() }
 
         /// A configuration; the defaults are those of ``defaults``.
         public init(mode: Mode = .random, healthCheckInterval: Duration = .milliseconds(500),
@@ -247,7 +251,7 @@ public final class FailoverHSM: HSM, Sendable {
             return all
         }
         guard !Task.isCancelled else { return }
-        let now = Date()
+        let now = configuration.clock()
         let events = state.withLock { s in answers.flatMap { s.probed($0.0, serving: $0.1, now: now) } }
         log(events)
     }
@@ -256,7 +260,7 @@ public final class FailoverHSM: HSM, Sendable {
 
     /// What the router knows about each endpoint now, in the order given.
     public func endpointStatus() -> [FailoverEndpointStatus] {
-        let now = Date()
+        let now = configuration.clock()
         return state.withLock { $0.status(now) }
     }
 

@@ -110,9 +110,11 @@ struct FailoverHSMTests {
 
     @Test("N transport failures eject a node; it is re-admitted after the backoff once its probe serves again")
     func ejectionAndReadmission() async throws {
-        let configuration = FailoverHSM.Configuration(mode: .priority, healthCheckInterval: .milliseconds(20),
+        let clock = TestClock()
+        var configuration = FailoverHSM.Configuration(mode: .priority, healthCheckInterval: .milliseconds(20),
                                                       ejectAfterConsecutiveFailures: 3, ejectionBaseDuration: .milliseconds(800),
                                                       maxEjection: .seconds(5))
+        configuration.clock = { clock.now }
         try await FailoverCluster.withFixture(router: {
             try FailoverHSM(endpoints: $0.endpoints(priority: { $0 }), configuration: configuration, logger: quietLogger)
         }) { cluster, hsm, f in
@@ -126,17 +128,17 @@ struct FailoverHSMTests {
                 #expect(hsm.endpointStatus()[0].consecutiveFailures == i)
                 #expect(!hsm.endpointStatus()[0].ejected)
             }
-            var before = Date()
+            var before = clock.now
             _ = try await hsm.random(token, count: 8)
             let ejected = hsm.endpointStatus()[0]
-            #expect(ejected.ejected && (ejected.ejectedUntil?.timeIntervalSince(before) ?? 0) >= 0.8)
+            #expect(ejected.ejected && abs((ejected.ejectedUntil?.timeIntervalSince(before) ?? 0) - 0.8) < 0.001)
             // Recovered, but the probe says not serving: the backoff passes and it stays out.
             node.serving = false
             node.fault = .none
             for _ in 0..<5 { _ = try await hsm.random(token, count: 8) }
             #expect(node.calls("random") == 3)
             #expect(await eventually { !hsm.endpointStatus()[0].healthy })
-            try await Task.sleep(for: .milliseconds(1000))
+            clock.advance(by: 1)   // the backoff (0.8 s) has passed
             _ = try await hsm.random(token, count: 8)
             #expect(node.calls("random") == 3)
             #expect(hsm.endpointStatus()[0].ejected)
@@ -150,20 +152,21 @@ struct FailoverHSMTests {
 
             // A second ejection lasts twice as long.
             node.fault = .down
-            before = Date()
+            before = clock.now
             for _ in 0..<3 { _ = try await hsm.random(token, count: 8) }
             let again = hsm.endpointStatus()[0]
             let until = try #require(again.ejectedUntil)
-            #expect(again.ejected && until.timeIntervalSince(before) >= 1.6 && until.timeIntervalSinceNow <= 1.6,
-                    "second ejection ends \(until.timeIntervalSinceNow) s from now")
+            #expect(again.ejected && abs(until.timeIntervalSince(before) - 1.6) < 0.001, "second ejection ends \(until.timeIntervalSince(before)) s after it began")
             await hsm.close()
         }
     }
 
     @Test("without a probe an ejected node is re-admitted on trial after the backoff; a failed trial ejects it again")
     func trialReadmission() async throws {
-        let configuration = FailoverHSM.Configuration(mode: .priority, ejectAfterConsecutiveFailures: 2,
+        let clock = TestClock()
+        var configuration = FailoverHSM.Configuration(mode: .priority, ejectAfterConsecutiveFailures: 2,
                                                       ejectionBaseDuration: .milliseconds(100), maxEjection: .seconds(5))
+        configuration.clock = { clock.now }
         try await FailoverCluster.withFixture(router: { cluster in
             let endpoints = cluster.nodes.enumerated().map { FailoverEndpoint(name: $1.name, site: "s", priority: $0, hsm: $1) }
             return try FailoverHSM(endpoints: endpoints, configuration: configuration, logger: quietLogger)
@@ -172,14 +175,17 @@ struct FailoverHSMTests {
             cluster.nodes[0].fault = .down
             for _ in 0..<2 { _ = try await hsm.random(token, count: 8) }
             #expect(hsm.endpointStatus()[0].ejected)
-            try await Task.sleep(for: .milliseconds(150))
-            let before = Date()
+            #expect(cluster.nodes[0].calls("random") == 2)
+            _ = try await hsm.random(token, count: 8)  // still ejected: the next node answers
+            #expect(cluster.nodes[0].calls("random") == 2)
+            clock.advance(by: 0.15)   // the backoff (0.1 s) has passed
+            let before = clock.now
             _ = try await hsm.random(token, count: 8)  // the trial fails: ejected again, for twice as long
             #expect(cluster.nodes[0].calls("random") == 3)
             let until = try #require(hsm.endpointStatus()[0].ejectedUntil)
-            #expect(until.timeIntervalSince(before) >= 0.2 && until.timeIntervalSinceNow <= 0.2, "ends \(until.timeIntervalSinceNow) s from now")
+            #expect(abs(until.timeIntervalSince(before) - 0.2) < 0.001, "ends \(until.timeIntervalSince(before)) s after the trial")
             cluster.nodes[0].fault = .none
-            #expect(await eventually { hsm.endpointStatus()[0].ejectedUntil.map { $0 < Date() } ?? true })
+            clock.advance(by: 0.25)
             _ = try await hsm.random(token, count: 8)  // the trial succeeds: back in rotation
             #expect(cluster.nodes[0].calls("random") == 4)
             #expect(!hsm.endpointStatus()[0].ejected)
