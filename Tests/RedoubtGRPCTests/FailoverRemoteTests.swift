@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Redoubt
 @testable import RedoubtTesting
 import RedoubtBroker
@@ -197,5 +198,26 @@ struct FailoverRemoteTests {
         try await created.hsm.close()
         try await store.close()
         try? FileManager.default.removeItem(at: folder)
+    }
+
+    @Test("a RemoteHSM on its own event-loop group: calls run on it, close() ends them, then the group shuts down")
+    func ownEventLoopGroup() async throws {
+        let (store, created) = try await Self.initialized()
+        let served = try await Self.serve(created.hsm)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(60)),
+                                   eventLoopGroup: group)
+        do {
+            let session = try await remote.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
+            #expect(try await remote.listPartitions(session.token).isEmpty)
+        } catch {
+            Issue.record("\(error)")
+        }
+        await remote.close()
+        await expectHSMError(.unavailable) { try await remote.listPartitions(SessionToken("closed")) }
+        try await group.shutdownGracefully()
+        await served.stop()
+        try await created.hsm.close()
+        try await store.close()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import RedoubtCore
 import RedoubtProto
 
@@ -63,12 +64,15 @@ public final class RemoteHSM: HSM {
     /// connection loop in a background task (it connects on the first call and reconnects as
     /// needed). Call ``close()`` when done.
     ///
+    /// - Parameter eventLoopGroup: the NIO threads its connections run on; by default NIO's
+    ///   shared singleton group. A host that must own its threads (a library loaded into another
+    ///   program) passes its own group and shuts it down after ``close()``.
     /// - Throws: ``HSMError`` INVALID_ARGUMENT naming the setting that is unusable: an
     ///   endpoint that is not `HOST:PORT`, plaintext to a non-loopback address, unreadable or
     ///   unusable certificates or key, a timeout of zero.
-    public init(configuration: RemoteHSMConfiguration) throws {
+    public init(configuration: RemoteHSMConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil) throws {
         self.configuration = configuration
-        let client = GRPCClient(transport: try configuration.makeTransport())
+        let client = GRPCClient(transport: try configuration.makeTransport(eventLoopGroup: eventLoopGroup))
         self.client = client
         var options = CallOptions.defaults
         options.timeout = configuration.callTimeout

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import RedoubtCore
 
 /// Where a ``RemoteHSM`` finds its broker and how it secures the connection.
@@ -83,7 +84,7 @@ public struct RemoteHSMConfiguration: Sendable {
     }
 
     /// The transport these settings describe; INVALID_ARGUMENT naming the setting that is unusable.
-    func makeTransport() throws -> HTTP2ClientTransport.Posix {
+    func makeTransport(eventLoopGroup: (any EventLoopGroup)? = nil) throws -> HTTP2ClientTransport.Posix {
         let address: HostAndPort
         do {
             address = try HostAndPort(parsing: endpoint, what: "endpoint")
@@ -115,6 +116,9 @@ public struct RemoteHSMConfiguration: Sendable {
             target = .dns(host: address.host, port: address.port)
         }
         do {
+            if let eventLoopGroup {
+                return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config, eventLoopGroup: eventLoopGroup)
+            }
             return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
         } catch {
             // The TLS context is built here: unreadable or mismatched certificates and keys.
