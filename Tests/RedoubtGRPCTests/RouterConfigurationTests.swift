@@ -8,7 +8,7 @@ import Testing
 struct RouterConfigurationTests {
     func load(_ json: String) throws(BrokerConfigurationError) -> RouterConfiguration {
         let path = NSTemporaryDirectory() + "redoubt-nodes-\(UUID().uuidString).json"
-        FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
         return try RouterConfiguration.load(path: path)
     }
