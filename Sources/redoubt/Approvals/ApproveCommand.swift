@@ -11,11 +11,20 @@ struct ApproveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve",
         abstract: "Sign an approval challenge with an approver key file (offline).",
-        discussion: "Prints the base64 signature. The challenge names the request, partition, key, operation and the SHA-256 of its data: check them before signing.")
+        discussion: """
+        Needs no HSM and no network. Prints the base64 signature on standard output, to hand in with \
+        `redoubt requests approve` (or `reject`). The challenge names the request, partition, key, \
+        operation and the SHA-256 of its data, shown on standard error: check them before signing.
 
-    @Option(name: .customLong("key-file"), help: "The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).")
+        \(examples(
+            "redoubt requests challenge r0123… > r0123.challenge",
+            "redoubt approve --key-file ann.pem --challenge r0123.challenge",
+            "redoubt requests challenge r0123… --reject \\\n| redoubt approve --key-file ann.pem --challenge - --reject"))
+        """)
+
+    @Option(name: .customLong("key-file"), help: ArgumentHelp("The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).", valueName: "file"))
     var keyFile: String
-    @Option(help: "The challenge file (raw bytes or base64), or - for standard input.")
+    @Option(help: ArgumentHelp("The challenge file (raw bytes or base64, from `redoubt requests challenge`), or - for standard input.", valueName: "file"))
     var challenge: String
     @Flag(help: "Sign a rejection (the request's reject challenge) instead of an approval.")
     var reject = false
@@ -60,15 +69,21 @@ struct ApproveCommand: ParsableCommand {
 /// `redoubt approver-key …`: approver key files.
 struct ApproverKeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "approver-key", abstract: "Make approver key files (offline).", subcommands: [Generate.self])
+        commandName: "approver-key", abstract: "Make approver key files (offline).",
+        discussion: examples(
+            "redoubt approver-key generate --out ann.pem > ann.pub.pem",
+            "redoubt approvers add ann --public-key ann.pub.pem \\\n--partition payments --api-key $OFFICER_KEY"),
+        subcommands: [Generate.self])
 
     /// `redoubt approver-key generate`.
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate an approver key: writes the private key (PKCS#8 PEM, mode 0600), prints the public key (PEM) to register.")
+            abstract: "Generate an approver key: writes the private key (PKCS#8 PEM, mode 0600), prints the public key (PEM) to register.",
+            discussion: examples("redoubt approver-key generate --out ann.pem > ann.pub.pem",
+                                 "redoubt approver-key generate --out bob.pem --algorithm ml-dsa-65"))
 
-        @Option(help: "Where to write the private key; must not exist.") var out: String
-        @Option(help: "ed25519, p256 or ml-dsa-65.") var algorithm: String = "ed25519"
+        @Option(help: ArgumentHelp("Where to write the private key; must not exist.", valueName: "file")) var out: String
+        @Option(help: ArgumentHelp("ed25519, p256 or ml-dsa-65.", valueName: "algorithm")) var algorithm: String = "ed25519"
 
         func run() throws {
             let algorithms: [String: KeyAlgorithm] = ["ed25519": .ed25519, "p256": .p256, "ml-dsa-65": .mldsa65]

@@ -8,11 +8,18 @@ import RedoubtStore
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a store: the cluster master key (sealed) and the first operator.",
+        abstract: "Create a store: the cluster master key (sealed) and the first operator (local only).",
         discussion: """
+        Works on the local store only (--data DIR or --store postgres://…), never through a broker. \
         The master key is sealed under a passphrase (--passphrase-file or REDOUBT_PASSPHRASE, at least \
         12 characters) and/or split into M-of-N shares for a key ceremony (--shares M/N; give one to \
-        each custodian). --dev keeps a key file in the data directory instead: development only.
+        each custodian). --dev keeps a key file in the data directory instead: development only. \
+        Prints the operator's API key once: keep it, it creates partitions.
+
+        \(examples(
+            "redoubt init --data /var/lib/redoubt \\\n--passphrase-file /etc/redoubt/passphrase",
+            "redoubt init --data /var/lib/redoubt --passphrase-file pass.txt --shares 3/5",
+            "redoubt init --data ./dev --dev"))
         """
     )
 
@@ -60,41 +67,67 @@ struct InitCommand: AsyncParsableCommand {
     }
 }
 
-/// `redoubt partition …`.
+/// `redoubt partitions …`.
 struct PartitionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "partition", abstract: "Create and list partitions (operator).",
-        subcommands: [Create.self, List.self])
+        commandName: "partitions", abstract: "Create and list partitions (operator).",
+        discussion: """
+        Needs the operator's API key (from `redoubt init`) and no --partition.
 
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a partition and its first security officer.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
+        \(examples(
+            "redoubt partitions create payments --api-key $OPERATOR_KEY \\\n--data ./hsm --dev",
+            "redoubt partitions list --api-key $OPERATOR_KEY --endpoint 127.0.0.1:8443"))
+        """,
+        subcommands: [Create.self, List.self],
+        aliases: ["partition"])
+
+    struct Create: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a partition and its first security officer; prints the officer's API key once.",
+            discussion: examples(
+                "redoubt partitions create payments",
+                "redoubt partitions create archive --no-export --max-objects 1000 --json"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "Partition id (1-64 of A-Z a-z 0-9 . _ -).") var id: String
         @Flag(help: "Refuse key import.") var noImport = false
         @Flag(help: "Refuse key export.") var noExport = false
-        @Option(help: "Maximum number of stored keys.") var maxObjects: Int = PartitionSettings.defaults.maximumObjects
+        @Option(help: ArgumentHelp("Maximum number of stored keys.", valueName: "n")) var maxObjects: Int = PartitionSettings.defaults.maximumObjects
 
-        func run() async throws {
+        func run(hsm: any HSM, session: SessionToken) async throws {
             var settings = PartitionSettings.defaults
             settings.importAllowed = !noImport
             settings.exportAllowed = !noExport
             settings.maximumObjects = maxObjects
-            let created = try await withSession(store, session) { hsm, token in
-                try await hsm.createPartition(token, id: id, settings: settings)
+            let created = try await hsm.createPartition(session, id: id, settings: settings)
+            if output.json {
+                struct Created: Encodable {
+                    var partition: PartitionJSON
+                    var securityOfficer: UserJSON
+                    var securityOfficerApiKey: String
+                }
+                try printJSON(Created(partition: PartitionJSON(created.partition), securityOfficer: UserJSON(created.securityOfficer),
+                                      securityOfficerApiKey: created.securityOfficerAPIKey))
+            } else {
+                print("partition \(created.partition.id) created")
+                print("security officer \(created.securityOfficer.id) API key (shown once): \(created.securityOfficerAPIKey)")
             }
-            print("partition \(created.partition.id) created")
-            print("security officer \(created.securityOfficer.id) API key (shown once): \(created.securityOfficerAPIKey)")
         }
     }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List partitions.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
+    struct List: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List partitions and their settings.",
+            discussion: examples("redoubt partitions list", "redoubt partitions list --json | jq -r '.partitions[].id'"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
 
-        func run() async throws {
-            let partitions = try await withSession(store, session) { hsm, token in try await hsm.listPartitions(token) }
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            let partitions = try await hsm.listPartitions(session)
+            if output.json {
+                try printJSON(["partitions": partitions.map(PartitionJSON.init)])
+                return
+            }
             for p in partitions {
                 print("\(p.id)\timport=\(p.settings.importAllowed)\texport=\(p.settings.exportAllowed)\tmax_objects=\(p.settings.maximumObjects)")
             }
@@ -102,58 +135,137 @@ struct PartitionCommand: AsyncParsableCommand {
     }
 }
 
-/// `redoubt user add`.
+/// `redoubt users …`.
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users (security officer; the operator for operators).",
-        subcommands: [Add.self, List.self])
+        commandName: "users", abstract: "Add, list and remove users (security officer; the operator for operators).",
+        discussion: """
+        The security officer manages the users of its partition (--partition); the operator, without \
+        --partition, manages operators.
 
-    struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user; prints its API key once.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
+        \(examples(
+            "redoubt users add app --role crypto-user \\\n--partition payments --api-key $OFFICER_KEY",
+            "redoubt users list --partition payments --api-key $OFFICER_KEY \\\n--endpoint 127.0.0.1:8443 --json",
+            "redoubt users remove u0123… \\\n--partition payments --api-key $OFFICER_KEY"))
+        """,
+        subcommands: [Add.self, List.self, Remove.self],
+        aliases: ["user"])
+
+    struct Add: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user; prints its API key once.",
+            discussion: """
+            With --client-cert, the user can also open sessions over mutual TLS with that certificate \
+            (`--tls-cert`/`--tls-key` and no API key).
+
+            \(examples(
+                "redoubt users add app --role crypto-user",
+                "redoubt users add eve --role auditor --password-file eve.txt --json",
+                "redoubt users add batch --role crypto-user --client-cert batch.pem"))
+            """)
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "User name.") var name: String
-        @Option(help: "Role: \(Role.allValueStrings.joined(separator: ", ")).") var role: Role
-        @Option(help: "File holding a password for the user (optional).") var passwordFile: String?
+        @Option(help: ArgumentHelp("Role: \(Role.allValueStrings.joined(separator: ", ")).", valueName: "role")) var role: Role
+        @Option(help: ArgumentHelp("File holding a password for the user (optional).", valueName: "file")) var passwordFile: String?
+        @Option(help: ArgumentHelp("The user's client certificate (PEM), which then opens sessions over mutual TLS.", valueName: "file"))
+        var clientCert: String?
 
-        func run() async throws {
+        func run(hsm: any HSM, session: SessionToken) async throws {
             let password = try passwordFile.map { f -> String in
                 guard let t = try? String(contentsOfFile: f, encoding: .utf8) else { throw ValidationError("cannot read \(f)") }
                 return t.trimmingCharacters(in: .newlines)
             }
-            let user = try await withSession(store, session) { hsm, token in
-                try await hsm.addUser(token, name: name, role: role, password: password)
-            }
-            print("user \(user.user.name) (\(user.user.id), \(user.user.role.rawValue)) API key (shown once): \(user.apiKey)")
-        }
-    }
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users of the partition.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-
-        func run() async throws {
-            for u in try await withSession(store, session, { hsm, token in try await hsm.listUsers(token) }) {
-                print("\(u.id)\t\(u.name)\t\(u.role.rawValue)")
+            let fingerprint = try clientCert.map(certificateFingerprint)
+            let user = try await hsm.addUser(session, name: name, role: role, password: password, clientCertificateSHA256: fingerprint)
+            if output.json {
+                struct Added: Encodable {
+                    var user: UserJSON
+                    var apiKey: String
+                }
+                try printJSON(Added(user: UserJSON(user.user), apiKey: user.apiKey))
+            } else {
+                print("user \(user.user.name) (\(user.user.id), \(user.user.role.rawValue)) API key (shown once): \(user.apiKey)")
             }
         }
     }
+
+    struct List: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the partition's users: id, name, role.",
+            discussion: examples("redoubt users list", "redoubt users list --json \\\n| jq -r '.users[] | select(.role == \"AUDITOR\") | .name'"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            let users = try await hsm.listUsers(session)
+            if output.json {
+                try printJSON(["users": users.map(UserJSON.init)])
+                return
+            }
+            for u in users { print("\(u.id)\t\(u.name)\t\(u.role.rawValue)") }
+        }
+    }
+
+    struct Remove: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a user; its sessions end and its API keys stop working.",
+            discussion: examples("redoubt users list", "redoubt users remove u0123…"))
+        @OptionGroup var options: HSMOptions
+        @Argument(help: "User id (from `redoubt users list`).") var id: String
+
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            try await hsm.removeUser(session, id: id)
+            print("removed \(id)")
+        }
+    }
+}
+
+/// The SHA-256 of the DER encoding of the first certificate in a PEM file.
+func certificateFingerprint(_ path: String) throws -> Data {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+    let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
+    guard let start = text.range(of: begin), let stop = text.range(of: end, range: start.upperBound..<text.endIndex),
+          let der = Data(base64Encoded: text[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }) else {
+        throw ValidationError("\(path) holds no PEM certificate")
+    }
+    return Hashing.digest(der, .sha256)
 }
 
 /// `redoubt audit verify|list`.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read and verify the partition's hash-chained audit log.",
+        discussion: """
+        Auditors, the security officer and (for the cluster log, without --partition) the operator \
+        read the log.
+
+        \(examples(
+            "redoubt audit verify --partition payments --api-key $AUDITOR_KEY",
+            "redoubt audit list --from 100 --limit 50",
+            "redoubt audit list --json --endpoint 127.0.0.1:8443 \\\n| jq '.records[] | select(.result != \"ok\")'"))
+        """,
         subcommands: [Verify.self, List.self])
 
-    struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Verify the whole chain; exit 1 if broken.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
+    struct Verify: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the whole hash chain; exit 1 if it is broken.",
+            discussion: examples("redoubt audit verify", "redoubt audit verify --json"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
 
-        func run() async throws {
-            let result = try await withSession(store, session) { hsm, token in try await hsm.verifyAudit(token) }
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            let result = try await hsm.verifyAudit(session)
+            if output.json {
+                struct Verification: Encodable {
+                    var records: Int64
+                    var intact: Bool
+                    var failure: String?
+                }
+                try printJSON(Verification(records: result.records, intact: result.isValid, failure: result.failure))
+                if !result.isValid { throw ExitCode(1) }
+                return
+            }
             if let failure = result.failure {
                 print("audit chain BROKEN after \(result.records) records: \(failure)")
                 throw ExitCode(1)
@@ -162,15 +274,21 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print audit records.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Option(help: "First sequence number.") var from: Int64 = 1
-        @Option(help: "At most this many.") var limit: Int = 100
+    struct List: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print audit records: sequence, time, actor, role, operation, object, result.",
+            discussion: examples("redoubt audit list", "redoubt audit list --from 1 --limit 1000 --json"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: ArgumentHelp("First sequence number.", valueName: "n")) var from: Int64 = 1
+        @Option(help: ArgumentHelp("At most this many records.", valueName: "n")) var limit: Int = 100
 
-        func run() async throws {
-            let records = try await withSession(store, session) { hsm, token in try await hsm.auditRecords(token, from: from, limit: limit) }
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            let records = try await hsm.auditRecords(session, from: from, limit: limit)
+            if output.json {
+                try printJSON(["records": records])
+                return
+            }
             let f = ISO8601DateFormatter()
             for r in records {
                 print("\(r.sequence)\t\(f.string(from: r.time))\t\(r.actor)\t\(r.role)\t\(r.operation)\t\(r.object)\t\(r.result)")

@@ -5,146 +5,226 @@ import Redoubt
 /// `redoubt keys …`.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Create and manage keys.",
+        commandName: "keys", abstract: "Create, list and manage the partition's keys.",
+        discussion: """
+        Keys live in a partition: give --partition and the API key of a crypto user (or the security \
+        officer) with --api-key, or set REDOUBT_PARTITION and REDOUBT_API_KEY. Every subcommand works on \
+        the local store (--data DIR) or through a broker (--endpoint HOST:PORT).
+
+        \(examples(
+            "redoubt keys create --algorithm EC-P256 --label signer \\\n--data ./hsm --dev --partition payments --api-key $KEY",
+            "redoubt keys list --endpoint hsm.example.net:8443 --tls-ca ca.pem \\\n--partition payments --api-key $KEY",
+            "redoubt keys get k0123… --json | jq .public_key"))
+        """,
         subcommands: [Create.self, List.self, Show.self, Rotate.self, Block.self, Unblock.self, Destroy.self,
                       Restore.self, Purge.self, Public.self])
 
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate a key.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Option(help: "Algorithm: \(KeyAlgorithm.allValueStrings.joined(separator: ", ")).") var algorithm: KeyAlgorithm
-        @Option(help: "Label.") var label: String
-        @Option(help: "Usages, comma-separated (sign,verify,encrypt,decrypt,wrap,unwrap,derive,mac,encapsulate,decapsulate); default: all the algorithm can do.")
+    struct Create: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a key in the HSM.",
+            discussion: """
+            Prints the new key's attributes (with --json, the key as JSON). The key is sensitive and not \
+            extractable unless --extractable / --not-sensitive say otherwise. --policy puts the key under an \
+            approval policy: a JSON file {"use": {"tokens": [{"groups": [{"approvers": ["ann", "bob"], \
+            "quorum": 2}], "timeout": 3600, "timelock": 0}]}, "block": …, "unblock": …, "modify": …}; \
+            rules left out need no approval.
+
+            \(examples(
+                "redoubt keys create --algorithm EC-P256 --label signer",
+                "redoubt keys create --algorithm AES-256 --label backups \\\n--usage encrypt,decrypt --json",
+                "redoubt keys create --algorithm ED25519 --label treasury \\\n--policy two-of-three.json --endpoint 127.0.0.1:8443"))
+            """)
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: ArgumentHelp("Key algorithm.", valueName: "algorithm"))
+        var algorithm: KeyAlgorithm
+        @Option(help: ArgumentHelp("Label (1-128 printable characters; need not be unique).", valueName: "label")) var label: String
+        @Option(help: ArgumentHelp("Usages, comma-separated (sign,verify,encrypt,decrypt,wrap,unwrap,derive,mac,encapsulate,decapsulate); default: all the algorithm can do.",
+                                   valueName: "list"))
         var usage: String?
         @Flag(help: "Allow wrapped export.") var extractable = false
         @Flag(help: "Allow export in the clear (needs --extractable).") var notSensitive = false
-        @Option(help: "Client request id: a retry returns the same key.") var requestId: String?
+        @Option(help: ArgumentHelp("Client request id: a retry with the same id returns the same key.", valueName: "id")) var requestId: String?
+        @Option(help: ArgumentHelp("Approval policy (JSON file, see above) governing the key's use, block, unblock and changes.", valueName: "file"))
+        var policy: String?
 
-        func run() async throws {
+        func run(hsm: any HSM, session: SessionToken) async throws {
             let spec = KeySpec(algorithm: algorithm, label: label, usage: try usage.map(parseUsage), extractable: extractable,
-                               sensitive: !notSensitive, requestID: requestId)
-            let key = try await withSession(store, session) { hsm, token in try await hsm.generateKey(token, spec: spec) }
-            print(describe(key))
+                               sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy))
+            let key = try await hsm.generateKey(session, spec: spec)
+            try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
         }
     }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List keys.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Option(help: "Only this label.") var label: String?
-        @Flag(help: "Include the trash.") var includeDestroyed = false
+    struct List: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List keys: id, algorithm, state, latest version, label.",
+            discussion: """
+            One key per line, tab-separated; with --json, {"keys": [...]} with every attribute.
 
-        func run() async throws {
-            let keys = try await withSession(store, session) { hsm, token in
-                try await hsm.listKeys(token, filter: KeyFilter(label: label, includeDestroyed: includeDestroyed, limit: 1000))
+            \(examples(
+                "redoubt keys list",
+                "redoubt keys list --label signer --include-destroyed",
+                "redoubt keys list --json --endpoint 127.0.0.1:8443 | jq -r '.keys[].id'"))
+            """)
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: ArgumentHelp("Only keys with this label.", valueName: "label")) var label: String?
+        @Flag(help: "Include the trash (destroyed, not yet purged keys).") var includeDestroyed = false
+
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            var keys: [KeyInfo] = []
+            var filter = KeyFilter(label: label, includeDestroyed: includeDestroyed, limit: 1000)
+            while true {
+                let page = try await hsm.listKeys(session, filter: filter)
+                keys += page
+                guard page.count == filter.limit, let last = page.last else { break }
+                filter.after = last.id
             }
-            for k in keys { print("\(k.id)\t\(k.algorithm.rawValue)\t\(k.state.rawValue)\tv\(k.latestVersion)\t\(k.label)") }
+            if output.json {
+                try printJSON(["keys": keys.map(KeyJSON.init)])
+            } else {
+                for k in keys { print("\(k.id)\t\(k.algorithm.rawValue)\t\(k.state.rawValue)\tv\(k.latestVersion)\t\(k.label)") }
+            }
         }
     }
 
-    struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a key's attributes.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        func run() async throws {
-            print(describe(try await withSession(store, session) { hsm, token in try await hsm.getKey(token, id: id) }))
+    struct Show: HSMCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get", abstract: "Show a key's attributes.",
+            discussion: examples("redoubt keys get k0123…", "redoubt keys get k0123… --json"),
+            aliases: ["show"])
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            let key = try await hsm.getKey(session, id: id)
+            try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
         }
     }
 
     struct Rotate: KeyActionCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a new version.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a new version; new signatures and ciphertexts use it.",
+            discussion: examples("redoubt keys rotate k0123…"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+        static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
             try await hsm.rotateKey(token, id: id)
         }
     }
 
     struct Block: KeyActionCommand {
-        static let configuration = CommandConfiguration(abstract: "Block every use.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
+        static let configuration = CommandConfiguration(
+            abstract: "Block every use of a key until it is unblocked.",
+            discussion: examples("redoubt keys block k0123…"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+        static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
             try await hsm.blockKey(token, id: id)
         }
     }
 
     struct Unblock: KeyActionCommand {
-        static let configuration = CommandConfiguration(abstract: "Unblock.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
+        static let configuration = CommandConfiguration(
+            abstract: "Unblock a blocked key.",
+            discussion: examples("redoubt keys unblock k0123…"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+        static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
             try await hsm.unblockKey(token, id: id)
         }
     }
 
     struct Destroy: KeyActionCommand {
-        static let configuration = CommandConfiguration(abstract: "Move to the trash (restorable until purged).")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a key to the trash (restorable until purged).",
+            discussion: examples("redoubt keys destroy k0123…", "redoubt keys restore k0123…"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+        static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
             try await hsm.destroyKey(token, id: id)
         }
     }
 
     struct Restore: KeyActionCommand {
-        static let configuration = CommandConfiguration(abstract: "Restore from the trash.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a key from the trash.",
+            discussion: examples("redoubt keys list --include-destroyed", "redoubt keys restore k0123…"))
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Key id.") var id: String
+        static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo {
             try await hsm.restoreKey(token, id: id)
         }
     }
 
-    struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a trashed key for good.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        func run() async throws {
-            try await withSession(store, session) { hsm, token in try await hsm.purgeKey(token, id: id) }
+    struct Purge: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a trashed key for good.",
+            discussion: examples("redoubt keys destroy k0123… && redoubt keys purge k0123…"))
+        @OptionGroup var options: HSMOptions
+        @Argument(help: "Key id.") var id: String
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            try await hsm.purgeKey(session, id: id)
             print("purged \(id)")
         }
     }
 
-    struct Public: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the public key as PEM.")
-        @OptionGroup var store: StoreOptions
-        @OptionGroup var session: SessionOptions
-        @Argument var id: String
-        func run() async throws {
-            print(try await withSession(store, session) { hsm, token in try await hsm.exportPublicKey(token, id: id, version: nil) }.pem,
-                  terminator: "")
+    struct Public: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a key's public key as PEM.",
+            discussion: examples("redoubt keys public k0123… > signer.pub.pem", "redoubt keys public k0123… --key-version 1"))
+        @OptionGroup var options: HSMOptions
+        @Argument(help: "Key id.") var id: String
+        @Option(help: ArgumentHelp("Key version (default: latest).", valueName: "n")) var keyVersion: Int?
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            print(try await hsm.exportPublicKey(session, id: id, version: keyVersion).pem, terminator: "")
         }
     }
 }
 
 /// A command that applies one action to one key and prints the result.
-protocol KeyActionCommand: AsyncParsableCommand {
-    var store: StoreOptions { get }
-    var session: SessionOptions { get }
+protocol KeyActionCommand: HSMCommand {
+    var output: OutputOptions { get }
     var id: String { get }
-    static func act(_ hsm: LocalHSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo
+    static func act(_ hsm: any HSM, _ token: SessionToken, _ id: String) async throws -> KeyInfo
 }
 
 extension KeyActionCommand {
-    func run() async throws {
-        print(describe(try await withSession(store, session) { hsm, token in try await Self.act(hsm, token, id) }))
+    func run(hsm: any HSM, session: SessionToken) async throws {
+        let key = try await Self.act(hsm, session, id)
+        try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
     }
 }
 
+/// A key policy from a JSON file; rules left out, and timelocks, default to none.
+func readPolicy(_ path: String) throws -> KeyPolicy {
+    struct Token: Decodable {
+        var groups: [ApproverGroup]
+        var timelock: TimeInterval?
+        var timeout: TimeInterval
+    }
+    struct Rule: Decodable { var tokens: [Token] }
+    struct File: Decodable { var use, block, unblock, modify: Rule? }
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the policy file \(path)") }
+    let file: File
+    do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+        throw ValidationError("\(path) is not a key policy: \(error)")
+    }
+    func rule(_ r: Rule?) -> ApprovalRule {
+        ApprovalRule(tokens: (r?.tokens ?? []).map { ApprovalToken(groups: $0.groups, timelock: $0.timelock ?? 0, timeout: $0.timeout) })
+    }
+    return KeyPolicy(use: rule(file.use), block: rule(file.block), unblock: rule(file.unblock), modify: rule(file.modify))
+}
+
 func parseUsage(_ text: String) throws -> KeyUsage {
-    let names: [String: KeyUsage] = ["sign": .sign, "verify": .verify, "encrypt": .encrypt, "decrypt": .decrypt, "wrap": .wrap,
-                                     "unwrap": .unwrap, "derive": .derive, "mac": .mac, "encapsulate": .encapsulate,
-                                     "decapsulate": .decapsulate]
+    let names = Dictionary(uniqueKeysWithValues: usageNames)
     var usage: KeyUsage = []
     for part in text.split(separator: ",") {
         guard let u = names[part.trimmingCharacters(in: .whitespaces).lowercased()] else {
@@ -195,86 +275,117 @@ func parseScheme(_ name: String?, for algorithm: KeyAlgorithm) throws -> Signatu
 }
 
 /// `redoubt sign`.
-struct SignCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sign", abstract: "Sign a file; prints the base64 signature.")
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var session: SessionOptions
-    @Option(help: "Key id.") var key: String
-    @Option(name: .customLong("in"), help: "Input file, or - for standard input.") var input: String = "-"
-    @Option(help: "Scheme (default by algorithm).") var scheme: String?
+struct SignCommand: HSMCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign", abstract: "Sign a file; prints the base64 signature.",
+        discussion: """
+        Prints the signature (base64) on standard output and the key version that made it on standard \
+        error. The scheme defaults by algorithm: ECDSA with SHA-256 (SHA-384 for P-384, SHA-512 for \
+        P-521), Ed25519, RSA-PSS with SHA-256, ML-DSA. On a key under an approval policy the signature \
+        is submitted as a request instead (see `redoubt requests`).
 
-    func run() async throws {
+        \(examples(
+            "redoubt sign --key k0123… --in invoice.pdf > invoice.sig",
+            "echo -n hello | redoubt sign --key k0123… --scheme ecdsa-sha256-raw",
+            "redoubt sign --key k0123… --in invoice.pdf \\\n--endpoint hsm.example.net:8443 --tls-ca ca.pem"))
+        """)
+    @OptionGroup var options: HSMOptions
+    @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
+    @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
+    @Option(help: ArgumentHelp("Scheme (default by algorithm): ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa.",
+                               valueName: "scheme"))
+    var scheme: String?
+
+    func run(hsm: any HSM, session: SessionToken) async throws {
         let data = try readInput(input)
-        let result = try await withSession(store, session) { hsm, token in
-            let info = try await hsm.getKey(token, id: key)
-            return try await hsm.sign(token, key: key, input: .message(data), scheme: try parseScheme(scheme, for: info.algorithm))
-        }
+        let info = try await hsm.getKey(session, id: key)
+        let result = try await hsm.sign(session, key: key, input: .message(data), scheme: try parseScheme(scheme, for: info.algorithm))
         print(result.signature.base64EncodedString())
         FileHandle.standardError.write(Data("key version \(result.version)\n".utf8))
     }
 }
 
 /// `redoubt verify`.
-struct VerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Verify a signature; exit 1 if invalid.")
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var session: SessionOptions
-    @Option(help: "Key id.") var key: String
-    @Option(name: .customLong("in"), help: "Input file, or - for standard input.") var input: String = "-"
-    @Option(help: "The base64 signature.") var signature: String
-    @Option(help: "Scheme (default by algorithm).") var scheme: String?
-    @Option(help: "Key version (default: latest).") var keyVersion: Int?
+struct VerifyCommand: HSMCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Verify a signature; exit 1 if invalid.",
+        discussion: """
+        Prints "valid" (exit 0) or "invalid" (exit 1).
 
-    func run() async throws {
+        \(examples(
+            "redoubt verify --key k0123… --in invoice.pdf \\\n--signature \"$(cat invoice.sig)\"",
+            "redoubt verify --key k0123… --in invoice.pdf \\\n--signature MEUCIQ… --key-version 1"))
+        """)
+    @OptionGroup var options: HSMOptions
+    @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
+    @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
+    @Option(help: ArgumentHelp("The signature (base64).", valueName: "base64")) var signature: String
+    @Option(help: ArgumentHelp("Scheme (default by algorithm; see `redoubt sign --help`).", valueName: "scheme")) var scheme: String?
+    @Option(help: ArgumentHelp("Key version (default: latest).", valueName: "n")) var keyVersion: Int?
+
+    func validate() throws {
+        guard Data(base64Encoded: signature) != nil else { throw ValidationError("--signature is not base64") }
+    }
+
+    func run(hsm: any HSM, session: SessionToken) async throws {
         guard let sig = Data(base64Encoded: signature) else { throw ValidationError("--signature is not base64") }
         let data = try readInput(input)
-        let ok = try await withSession(store, session) { hsm, token in
-            let info = try await hsm.getKey(token, id: key)
-            return try await hsm.verify(token, key: key, input: .message(data), signature: sig,
-                                        scheme: try parseScheme(scheme, for: info.algorithm), version: keyVersion)
-        }
+        let info = try await hsm.getKey(session, id: key)
+        let ok = try await hsm.verify(session, key: key, input: .message(data), signature: sig,
+                                      scheme: try parseScheme(scheme, for: info.algorithm), version: keyVersion)
         print(ok ? "valid" : "invalid")
         if !ok { throw ExitCode(1) }
     }
 }
 
 /// `redoubt encrypt` / `redoubt decrypt`.
-struct EncryptCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "encrypt", abstract: "Encrypt a file.")
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var session: SessionOptions
-    @Option(help: "Key id.") var key: String
-    @Option(name: .customLong("in"), help: "Input file, or -.") var input: String = "-"
-    @Option(name: .customLong("out"), help: "Output file, or -.") var output: String = "-"
-    @Option(help: "Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.") var scheme: String = "AES-GCM"
-    @Option(help: "Additional authenticated data (text).") var aad: String = ""
+struct EncryptCommand: HSMCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encrypt", abstract: "Encrypt a file.",
+        discussion: """
+        The ciphertext names the key version; `redoubt decrypt` needs the same scheme and --aad.
 
-    func run() async throws {
+        \(examples(
+            "redoubt encrypt --key k0123… --in secrets.tar --out secrets.tar.enc",
+            "redoubt encrypt --key k0123… --in note.txt --out note.enc --aad customer-42"))
+        """)
+    @OptionGroup var options: HSMOptions
+    @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
+    @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
+    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String = "-"
+    @Option(help: ArgumentHelp("Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.", valueName: "scheme")) var scheme: String = "AES-GCM"
+    @Option(help: ArgumentHelp("Additional authenticated data (text).", valueName: "text")) var aad: String = ""
+
+    func run(hsm: any HSM, session: SessionToken) async throws {
         guard let s = EncryptionScheme(rawValue: scheme.uppercased()) else { throw ValidationError("unknown scheme \(scheme)") }
         let data = try readInput(input)
-        let out = try await withSession(store, session) { hsm, token in
-            try await hsm.encrypt(token, key: key, plaintext: data, scheme: s, aad: Data(aad.utf8))
-        }
+        let out = try await hsm.encrypt(session, key: key, plaintext: data, scheme: s, aad: Data(aad.utf8))
         try writeOutput(out, output)
     }
 }
 
-struct DecryptCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Decrypt a file.")
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var session: SessionOptions
-    @Option(help: "Key id.") var key: String
-    @Option(name: .customLong("in"), help: "Input file, or -.") var input: String = "-"
-    @Option(name: .customLong("out"), help: "Output file, or -.") var output: String = "-"
-    @Option(help: "Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.") var scheme: String = "AES-GCM"
-    @Option(help: "Additional authenticated data (text).") var aad: String = ""
+struct DecryptCommand: HSMCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decrypt", abstract: "Decrypt a file.",
+        discussion: """
+        On a key under an approval policy the decryption is submitted as a request instead (see \
+        `redoubt requests`).
 
-    func run() async throws {
+        \(examples(
+            "redoubt decrypt --key k0123… --in secrets.tar.enc --out secrets.tar",
+            "redoubt decrypt --key k0123… --in note.enc --aad customer-42"))
+        """)
+    @OptionGroup var options: HSMOptions
+    @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
+    @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
+    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String = "-"
+    @Option(help: ArgumentHelp("Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.", valueName: "scheme")) var scheme: String = "AES-GCM"
+    @Option(help: ArgumentHelp("Additional authenticated data (text).", valueName: "text")) var aad: String = ""
+
+    func run(hsm: any HSM, session: SessionToken) async throws {
         guard let s = EncryptionScheme(rawValue: scheme.uppercased()) else { throw ValidationError("unknown scheme \(scheme)") }
         let data = try readInput(input)
-        let out = try await withSession(store, session) { hsm, token in
-            try await hsm.decrypt(token, key: key, ciphertext: data, scheme: s, aad: Data(aad.utf8))
-        }
+        let out = try await hsm.decrypt(session, key: key, ciphertext: data, scheme: s, aad: Data(aad.utf8))
         try writeOutput(out, output)
     }
 }

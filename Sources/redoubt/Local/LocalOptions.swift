@@ -6,17 +6,21 @@ import RedoubtStore
 
 /// Where the local store is and how to unseal it.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Data directory holding redoubt.sqlite, dev key and credentials (env REDOUBT_DATA; default ./redoubt-data).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Data directory holding redoubt.sqlite, the dev key and dev credentials (or env REDOUBT_DATA; default ./redoubt-data).",
+        valueName: "dir"))
     var data: String?
 
     @Option(name: .customLong("store"),
-            help: "Keep the store in PostgreSQL instead of DATA/redoubt.sqlite: postgres://user:password@host:port/db?sslmode=disable|require|verify-full (or env REDOUBT_STORE, which keeps the password out of ps).")
+            help: ArgumentHelp(
+                "Keep the store in PostgreSQL instead of DATA/redoubt.sqlite: postgres://user:password@host:port/db?sslmode=disable|require|verify-full (or env REDOUBT_STORE, which keeps the password out of ps).",
+                valueName: "url"))
     var storeURL: String?
 
-    @Option(name: .long, help: "File holding the unseal passphrase (or env REDOUBT_PASSPHRASE).")
+    @Option(name: .long, help: ArgumentHelp("File holding the unseal passphrase (or env REDOUBT_PASSPHRASE).", valueName: "file"))
     var passphraseFile: String?
 
-    @Option(name: .long, help: "File with key-ceremony shares, one per line.")
+    @Option(name: .long, help: ArgumentHelp("File with key-ceremony shares, one per line, to unseal with.", valueName: "file"))
     var sharesFile: String?
 
     @Flag(name: .long, help: "Development mode: unseal with DATA/dev-unseal.key. Never for production.")
@@ -85,24 +89,30 @@ struct StoreOptions: ParsableArguments {
 
 /// Which credential opens the session, on which partition.
 struct SessionOptions: ParsableArguments {
-    @Option(name: .long, help: "API key (or env REDOUBT_API_KEY).")
+    @Option(name: .long, help: ArgumentHelp("API key that opens the session (or env REDOUBT_API_KEY).", valueName: "key"))
     var apiKey: String?
 
-    @Option(name: .long, help: "Partition (or env REDOUBT_PARTITION); omit for the operator.")
+    @Option(name: .long, help: ArgumentHelp("Partition to work in (or env REDOUBT_PARTITION); omit for the operator.", valueName: "id"))
     var partition: String?
 
-    func open(_ hsm: LocalHSM) async throws -> SessionInfo {
+    /// Opens a session with the API key; without one, with the client certificate of a
+    /// mutual-TLS connection when `clientCertificate` says there is one.
+    func open(_ hsm: any HSM, clientCertificate: Bool = false) async throws -> SessionInfo {
+        let partition = self.partition ?? ProcessInfo.processInfo.environment["REDOUBT_PARTITION"] ?? ""
         guard let key = apiKey ?? ProcessInfo.processInfo.environment["REDOUBT_API_KEY"] else {
+            // The broker takes the certificate of the connection; the fingerprint here is not used.
+            if clientCertificate { return try await hsm.openSession(partition: partition, credential: .clientCertificate(sha256: Data())) }
             throw ValidationError("give --api-key or set REDOUBT_API_KEY")
         }
-        let partition = self.partition ?? ProcessInfo.processInfo.environment["REDOUBT_PARTITION"] ?? ""
         return try await hsm.openSession(partition: partition, credential: .apiKey(key))
     }
 }
 
-/// Runs a body with an unsealed HSM and an open session, closing both afterwards.
-func withSession<T>(_ store: StoreOptions, _ session: SessionOptions,
-                    _ body: (LocalHSM, SessionToken) async throws -> T) async throws -> T {
+/// Runs a body with the unsealed local HSM and an open session, closing both afterwards: for
+/// the commands that only ever work on the local store (`debug`). Everything else goes
+/// through ``HSMCommand`` and works on a broker too.
+func withLocalSession<T>(_ store: StoreOptions, _ session: SessionOptions,
+                         _ body: (LocalHSM, SessionToken) async throws -> T) async throws -> T {
     let (hsm, objectStore) = try await store.openHSM()
     do {
         let s = try await session.open(hsm)
@@ -128,7 +138,7 @@ func readInput(_ path: String) throws -> Data {
 /// Writes an output file, or standard output for "-".
 func writeOutput(_ data: Data, _ path: String) throws {
     if path == "-" {
-        FileHandle.standardOutput.write(data)
+        try FileHandle.standardOutput.write(contentsOf: data)
     } else {
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw ValidationError("cannot write \(path)")
