@@ -86,9 +86,7 @@ struct CLIOverAnyHSMTests {
         async let stderr = readAll(err.fileHandleForReading)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        let timedOut = process.isRunning
+        let timedOut = await !process.exited(within: timeout)
         if timedOut { kill(process.processIdentifier, SIGKILL) }
         await process.exited()
         let run = Run(status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
@@ -265,9 +263,7 @@ struct CLIOverAnyHSMTests {
     static func stop(_ child: ServeProcessTests.Child) async -> Int32 {
         let process = child.process
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if await !process.exited(within: .seconds(20)) { kill(process.processIdentifier, SIGKILL) }
         await process.exited()
         return process.terminationStatus
     }

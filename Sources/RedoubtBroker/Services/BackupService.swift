@@ -48,7 +48,7 @@ struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
             guard let target else { throw RPCError(code: .unimplemented, message: "backups are not available on this broker") }
             let token = try BrokerCore.sessionToken(request.metadata)
             let (path, partition, overwrite) = try request.message.decoded()
-            return BackupJob(token: token, target: target, path: try target.resolve(path, at: .root + "path"),
+            return BackupJob(token: token, path: try target.resolve(path, at: .root + "path"),
                              partition: partition, overwrite: overwrite)
         }
         return StreamingServerResponse { writer in
@@ -76,7 +76,6 @@ struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
 /// One CreateBackup call, checked and resolved.
 private struct BackupJob: Sendable {
     let token: SessionToken
-    let target: BackupTarget
     let path: String
     let partition: String?
     let overwrite: Bool
