@@ -54,35 +54,38 @@ let package = Package(
             cSettings: [.unsafeFlags(["-fsanitize=address", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
-    ] + fuzzTargets.map { name in
-        .executableTarget(
-            name: name,
-            dependencies: [
-                "FuzzSupport",
-                .product(name: "RedoubtCrypto", package: mainPackage),
-                .product(name: "RedoubtStore", package: mainPackage),
-                .product(name: "Redoubt", package: mainPackage),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ] + (name == "FuzzBackupReader" ? ["CFuzzZstd"] : [])
-              + (name == "FuzzProtoDifferential" ? [
-                  "CRedoubtProtoC",
-                  .product(name: "RedoubtProto", package: mainPackage),
-                  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-              ] : [])
-              + (name == "FuzzBrokerRequest" ? [
-                  .product(name: "RedoubtBroker", package: mainPackage),
-                  .product(name: "RedoubtProto", package: mainPackage),
-                  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                  .product(name: "GRPCCore", package: "grpc-swift-2"),
-                  .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
-                  .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-                  .product(name: "Logging", package: "swift-log"),
-              ] : []),
-            // Compiles the libFuzzer entry points. The main package's FuzzFailCaseTests compiles the
-            // same files without it, and replays FailCases/ through each target's one-input function.
-            swiftSettings: [.define("REDOUBT_FUZZ_TARGET")]
-        )
-    },
+    ]
+        + fuzzTargets.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "FuzzSupport",
+                    .product(name: "RedoubtCrypto", package: mainPackage),
+                    .product(name: "RedoubtStore", package: mainPackage),
+                    .product(name: "Redoubt", package: mainPackage),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "_CryptoExtras", package: "swift-crypto"),
+                ] + (name == "FuzzBackupReader" ? ["CFuzzZstd"] : [])
+                    + (name == "FuzzProtoDifferential"
+                        ? [
+                            "CRedoubtProtoC",
+                            .product(name: "RedoubtProto", package: mainPackage),
+                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                        ] : [])
+                    + (name == "FuzzBrokerRequest"
+                        ? [
+                            .product(name: "RedoubtBroker", package: mainPackage),
+                            .product(name: "RedoubtProto", package: mainPackage),
+                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                            .product(name: "GRPCCore", package: "grpc-swift-2"),
+                            .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                            .product(name: "Logging", package: "swift-log"),
+                        ] : []),
+                // Compiles the libFuzzer entry points. The main package's FuzzFailCaseTests compiles the
+                // same files without it, and replays FailCases/ through each target's one-input function.
+                swiftSettings: [.define("REDOUBT_FUZZ_TARGET")]
+            )
+        },
     swiftLanguageModes: [.v6]
 )

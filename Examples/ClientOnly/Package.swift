@@ -18,7 +18,7 @@ let package = Package(
         .executableTarget(
             name: "ClientOnly",
             dependencies: [.product(name: "RedoubtClient", package: redoubt)]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,7 +21,8 @@ struct EmbeddedSigner {
     }
 
     static func run() async throws {
-        let dir = CommandLine.arguments.dropFirst().first
+        let dir =
+            CommandLine.arguments.dropFirst().first
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-example-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: dir + "/redoubt.sqlite")
@@ -53,8 +54,9 @@ struct EmbeddedSigner {
         let key = try await hsm.generateKey(session.token, spec: KeySpec(algorithm: .p256, label: "invoice-signer"))
         let message = Data("pay 100 EUR to ACME".utf8)
         let signed = try await hsm.sign(session.token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
-        let ok = try await hsm.verify(session.token, key: key.id, input: .message(message), signature: signed.signature,
-                                      scheme: .ecdsa(.sha256), version: signed.version)
+        let ok = try await hsm.verify(
+            session.token, key: key.id, input: .message(message), signature: signed.signature,
+            scheme: .ecdsa(.sha256), version: signed.version)
         print("key \(key.id) (\(key.algorithm)) signed \(message.count) bytes: \(signed.signature.count)-byte signature, valid: \(ok)")
         if let pem = key.publicKey?.pem { print(pem) }
 

@@ -43,8 +43,9 @@ struct RemoteSigner {
         let key = try await hsm.generateKey(session.token, spec: KeySpec(algorithm: .p256, label: "invoice-signer", persistent: false))
         let message = Data("pay 100 EUR to ACME".utf8)
         let signed = try await hsm.sign(session.token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
-        let ok = try await hsm.verify(session.token, key: key.id, input: .message(message), signature: signed.signature,
-                                      scheme: .ecdsa(.sha256), version: signed.version)
+        let ok = try await hsm.verify(
+            session.token, key: key.id, input: .message(message), signature: signed.signature,
+            scheme: .ecdsa(.sha256), version: signed.version)
         print("session key \(key.id) (\(key.algorithm)) signed \(message.count) bytes: \(signed.signature.count)-byte signature, valid: \(ok)")
         try await hsm.closeSession(session.token)
     }

@@ -84,6 +84,6 @@ enum Migrations {
                     change_counter BIGINT NOT NULL
                 );
                 INSERT INTO meta (id, change_counter) VALUES (1, 0);
-                """),
+                """)
     ]
 }

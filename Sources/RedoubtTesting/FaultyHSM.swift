@@ -209,8 +209,10 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func rejectRequest(_ session: SessionToken, id: String, approver: String, signature: Data) async throws -> ApprovalRequest {
         try await pass("rejectRequest") { try await inner.rejectRequest(session, id: id, approver: approver, signature: signature) }
     }
-    func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
-                      progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport {
+    func createBackup(
+        _ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+        progress: @escaping @Sendable (BackupProgress) -> Void
+    ) async throws -> BackupReport {
         try await pass("createBackup") {
             try await inner.createBackup(session, path: path, partition: partition, overwrite: overwrite, progress: progress)
         }

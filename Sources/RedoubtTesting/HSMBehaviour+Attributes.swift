@@ -28,13 +28,15 @@ extension HSMFixture {
         let signOnly = try await generate(KeySpec(algorithm: .p256, label: "sign-only", usage: [.sign]))
         let signature = try await hsm.sign(token, key: signOnly.id, input: .message(message), scheme: .ecdsa(.sha256))
         await expectHSMError(.failedPrecondition, "verify") {
-            try await hsm.verify(token, key: signOnly.id, input: .message(message), signature: signature.signature,
-                                 scheme: .ecdsa(.sha256), version: nil)
+            try await hsm.verify(
+                token, key: signOnly.id, input: .message(message), signature: signature.signature,
+                scheme: .ecdsa(.sha256), version: nil)
         }
         let peer = try await hsm.exportPublicKey(token, id: verifyOnly.id, version: nil)
         await expectHSMError(.failedPrecondition, "derive") {
-            try await hsm.deriveKey(token, key: signOnly.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
-                                    spec: KeySpec(algorithm: .aes256, label: "derived"))
+            try await hsm.deriveKey(
+                token, key: signOnly.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
+                spec: KeySpec(algorithm: .aes256, label: "derived"))
         }
         let decryptOnly = try await generate(KeySpec(algorithm: .aes256, label: "decrypt-only", usage: [.decrypt]))
         await expectHSMError(.failedPrecondition, "encrypt") {
@@ -74,8 +76,9 @@ extension HSMFixture {
         let sensitive = try await generate(KeySpec(algorithm: .aes256, label: "sensitive", extractable: true, sensitive: true))
         await expectHSMError(.failedPrecondition, "sensitive") { try await hsm.exportPlaintext(token, id: sensitive.id) }
         let blob = try await hsm.exportWrapped(token, id: sensitive.id, wrappingKey: wrapper.id, scheme: .aesKWP)
-        let copy = try await hsm.importKey(token, spec: KeySpec(algorithm: .aes256, label: "copy"),
-                                           material: .wrapped(blob, wrappingKey: wrapper.id, scheme: .aesKWP))
+        let copy = try await hsm.importKey(
+            token, spec: KeySpec(algorithm: .aes256, label: "copy"),
+            material: .wrapped(blob, wrappingKey: wrapper.id, scheme: .aesKWP))
         let ciphertext = try await hsm.encrypt(token, key: sensitive.id, plaintext: message, scheme: .aesGCM, aad: Data("a".utf8))
         #expect(try await hsm.decrypt(token, key: copy.id, ciphertext: ciphertext, scheme: .aesGCM, aad: Data("a".utf8)) == message)
 
@@ -115,8 +118,9 @@ extension HSMFixture {
         #expect(!reread.neverExtractable && !reread.alwaysSensitive)
 
         // Imported keys were outside the HSM once: neither flag, and not local.
-        let imported = try await hsm.importKey(token, spec: KeySpec(algorithm: .aes256, label: "imported"),
-                                               material: .secret(try SecretBytes.random(count: 32)))
+        let imported = try await hsm.importKey(
+            token, spec: KeySpec(algorithm: .aes256, label: "imported"),
+            material: .secret(try SecretBytes.random(count: 32)))
         #expect(!imported.local && !imported.neverExtractable && !imported.alwaysSensitive)
         #expect(!imported.extractable && imported.sensitive)
         let pkcs8 = try PrivateKey.generate(.p256).pkcs8Representation().exportedBytes()
@@ -131,8 +135,10 @@ extension HSMFixture {
         let key = try await generate(KeySpec(algorithm: .p256, label: "before", extractable: true, sensitive: false))
         #expect(key.usage == [.sign, .verify, .derive])
 
-        func allowed(_ what: String, _ update: KeyAttributeUpdate, sourceLocation: SourceLocation = #_sourceLocation,
-                     _ check: (KeyInfo) -> Bool) async throws {
+        func allowed(
+            _ what: String, _ update: KeyAttributeUpdate, sourceLocation: SourceLocation = #_sourceLocation,
+            _ check: (KeyInfo) -> Bool
+        ) async throws {
             let updated = try await hsm.updateKey(officer, id: key.id, update: update)
             #expect(check(updated), "\(what): not applied in the answer", sourceLocation: sourceLocation)
             #expect(check(try await hsm.getKey(alpha.user.token, id: key.id)), "\(what): not applied", sourceLocation: sourceLocation)
@@ -143,7 +149,8 @@ extension HSMFixture {
                 try await hsm.updateKey(officer, id: key.id, update: update)
             }
             #expect(error != nil, "\(what) was allowed", sourceLocation: sourceLocation)
-            #expect(KeyAttributes(try await hsm.getKey(officer, id: key.id)) == before, "\(what): a refused update changed the key", sourceLocation: sourceLocation)
+            #expect(
+                KeyAttributes(try await hsm.getKey(officer, id: key.id)) == before, "\(what): a refused update changed the key", sourceLocation: sourceLocation)
         }
 
         try await allowed("label", KeyAttributeUpdate(label: "after")) { $0.label == "after" }

@@ -148,10 +148,11 @@ extension HSMFixture {
             try await hsm.sign(alpha.officer.token, key: signer.id, input: .message(message), scheme: .ecdsa(.sha256))
         }
         let series = try await auditLog().dropFirst(start).map(Expected.init)
-        #expect(series == [
-            Expected(.keySign, alpha.user, missing, "NOT_FOUND"),
-            Expected(.keySign, alpha.officer, signer.id, "PERMISSION_DENIED"),
-        ])
+        #expect(
+            series == [
+                Expected(.keySign, alpha.user, missing, "NOT_FOUND"),
+                Expected(.keySign, alpha.officer, signer.id, "PERMISSION_DENIED"),
+            ])
     }
 
     func auditIsolation() async throws {
@@ -172,12 +173,14 @@ extension HSMFixture {
         let betaLog = try await auditLog(beta)
         #expect(!alphaLog.isEmpty && !betaLog.isEmpty)
         for record in betaLog {
-            #expect(!alphaActors.contains(record.actor) && !alphaSessions.contains(record.session) && record.object != alphaKey.id
+            #expect(
+                !alphaActors.contains(record.actor) && !alphaSessions.contains(record.session) && record.object != alphaKey.id
                     && record.object != "alpha", "alpha in beta's log: \(Expected(record))")
         }
         for record in alphaLog {
-            #expect(!betaActors.contains(record.actor) && !betaSessions.contains(record.session) && record.object != betaKey.id,
-                    "beta in alpha's log: \(Expected(record))")
+            #expect(
+                !betaActors.contains(record.actor) && !betaSessions.contains(record.session) && record.object != betaKey.id,
+                "beta in alpha's log: \(Expected(record))")
         }
         #expect(betaLog.contains { $0.operation == AuditOperation.keySign.rawValue && $0.object == betaKey.id })
         #expect(alphaLog.contains { $0.operation == AuditOperation.keyBlock.rawValue && $0.object == alphaKey.id })

@@ -41,8 +41,9 @@ extension HSMFixture {
                 #expect(asMessage, "\(algorithm) \(scheme): a digest signature does not verify against the message")
                 let outside = try VerifyingKey(publicKey).isValidSignature(result.signature, for: input, scheme: scheme)
                 #expect(outside, "\(algorithm) \(scheme): the exported public key rejects the signature")
-                let other = try await hsm.verify(user, key: key.id, input: .message(Data("attack at dusk".utf8)),
-                                                 signature: result.signature, scheme: scheme, version: nil)
+                let other = try await hsm.verify(
+                    user, key: key.id, input: .message(Data("attack at dusk".utf8)),
+                    signature: result.signature, scheme: scheme, version: nil)
                 #expect(!other, "\(algorithm) \(scheme): a signature verifies another message")
                 let changed = try await hsm.verify(user, key: key.id, input: input, signature: result.signature.tampered, scheme: scheme, version: nil)
                 #expect(!changed, "\(algorithm) \(scheme): a changed signature verifies")
@@ -54,7 +55,8 @@ extension HSMFixture {
         await expectHSMError(.failedPrecondition, "digest") { try await hsm.sign(user, key: ed.id, input: .digest(digest), scheme: .ed25519) }
         let p256 = try await generate(KeySpec(algorithm: .p256, label: "p256"))
         await expectHSMError(.invalidArgument) { try await hsm.sign(user, key: p256.id, input: .digest(Data(count: 5)), scheme: .ecdsa(.sha256)) }
-        #expect(try await hsm.verify(user, key: p256.id, input: .message(message), signature: Data([0x30, 0x00]), scheme: .ecdsa(.sha256), version: nil) == false)
+        #expect(
+            try await hsm.verify(user, key: p256.id, input: .message(message), signature: Data([0x30, 0x00]), scheme: .ecdsa(.sha256), version: nil) == false)
     }
 
     func encryption() async throws {
@@ -63,15 +65,20 @@ extension HSMFixture {
         let aes = try await generate(KeySpec(algorithm: .aes256, label: "aes"))
         let chacha = try await generate(KeySpec(algorithm: .genericSecret, label: "chacha", secretByteCount: 32))
         let rsa = try await generate(KeySpec(algorithm: .rsa2048, label: "rsa"))
-        let cases: [(KeyInfo, EncryptionScheme, Data)] = [(aes, .aesGCM, aad), (chacha, .chaCha20Poly1305, aad), (aes, .aesCBCPKCS7, Data()),
-                                                         (rsa, .rsaOAEPSHA256, Data())]
+        let cases: [(KeyInfo, EncryptionScheme, Data)] = [
+            (aes, .aesGCM, aad), (chacha, .chaCha20Poly1305, aad), (aes, .aesCBCPKCS7, Data()),
+            (rsa, .rsaOAEPSHA256, Data()),
+        ]
         for (key, scheme, aad) in cases {
             let ciphertext = try await hsm.encrypt(user, key: key.id, plaintext: message, scheme: scheme, aad: aad)
             #expect(!ciphertext.isEmpty && ciphertext.range(of: message) == nil, "\(scheme): the plaintext shows")
             #expect(try await hsm.encrypt(user, key: key.id, plaintext: message, scheme: scheme, aad: aad) != ciphertext, "\(scheme) is deterministic")
             #expect(try await hsm.decrypt(user, key: key.id, ciphertext: ciphertext, scheme: scheme, aad: aad) == message, "\(scheme)")
-            #expect(try await hsm.decrypt(user, key: key.id, ciphertext: try await hsm.encrypt(user, key: key.id, plaintext: Data(), scheme: scheme, aad: aad),
-                                          scheme: scheme, aad: aad).isEmpty, "\(scheme): empty plaintext")
+            #expect(
+                try await hsm.decrypt(
+                    user, key: key.id, ciphertext: try await hsm.encrypt(user, key: key.id, plaintext: Data(), scheme: scheme, aad: aad),
+                    scheme: scheme, aad: aad
+                ).isEmpty, "\(scheme): empty plaintext")
             if scheme == .aesGCM || scheme == .chaCha20Poly1305 {
                 await expectHSMError(.invalidArgument, "decryption") {
                     try await hsm.decrypt(user, key: key.id, ciphertext: ciphertext, scheme: scheme, aad: Data("record 43".utf8))
@@ -160,7 +167,8 @@ extension HSMFixture {
         let key = try await generate(KeySpec(algorithm: .mlkem768, label: "kem"))
         #expect(key.publicKey?.algorithm == .mlkem768)
         let sent = try await hsm.encapsulate(user, key: key.id, spec: KeySpec(algorithm: .genericSecret, label: "sender"))
-        let received = try await hsm.decapsulate(user, key: key.id, encapsulated: sent.encapsulated, spec: KeySpec(algorithm: .genericSecret, label: "receiver"))
+        let received = try await hsm.decapsulate(
+            user, key: key.id, encapsulated: sent.encapsulated, spec: KeySpec(algorithm: .genericSecret, label: "receiver"))
         #expect(sent.key.algorithm == .genericSecret && received.algorithm == .genericSecret)
         #expect(try await sameSecret(sent.key.id, received.id), "encapsulation and decapsulation disagree")
 
@@ -168,14 +176,16 @@ extension HSMFixture {
         #expect(again.encapsulated != sent.encapsulated)
         #expect(try await sameSecret(sent.key.id, again.key.id) == false)
         // ML-KEM rejects implicitly: a changed ciphertext yields an unrelated key, not an error.
-        let forged = try await hsm.decapsulate(user, key: key.id, encapsulated: sent.encapsulated.tampered, spec: KeySpec(algorithm: .genericSecret, label: "forged"))
+        let forged = try await hsm.decapsulate(
+            user, key: key.id, encapsulated: sent.encapsulated.tampered, spec: KeySpec(algorithm: .genericSecret, label: "forged"))
         #expect(try await sameSecret(sent.key.id, forged.id) == false)
         await expectHSMError(.invalidArgument) {
             try await hsm.decapsulate(user, key: key.id, encapsulated: Data(count: 10), spec: KeySpec(algorithm: .genericSecret, label: "short"))
         }
         // The shared secret as an AES-256 key works too.
         let aesSent = try await hsm.encapsulate(user, key: key.id, spec: KeySpec(algorithm: .aes256, label: "aes-sender"))
-        let aesReceived = try await hsm.decapsulate(user, key: key.id, encapsulated: aesSent.encapsulated, spec: KeySpec(algorithm: .aes256, label: "aes-receiver"))
+        let aesReceived = try await hsm.decapsulate(
+            user, key: key.id, encapsulated: aesSent.encapsulated, spec: KeySpec(algorithm: .aes256, label: "aes-receiver"))
         let sealed = try await hsm.encrypt(user, key: aesSent.key.id, plaintext: message, scheme: .aesGCM, aad: Data())
         #expect(try await hsm.decrypt(user, key: aesReceived.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == message)
     }

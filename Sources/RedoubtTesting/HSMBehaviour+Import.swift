@@ -19,8 +19,9 @@ extension HSMFixture {
         let user = alpha.user.token
         for (algorithm, scheme) in [(KeyAlgorithm.p256, SignatureScheme.ecdsa(.sha256)), (.ed25519, .ed25519), (.mldsa65, .mldsa())] {
             let local = try PrivateKey.generate(algorithm)
-            let info = try await hsm.importKey(user, spec: KeySpec(algorithm: algorithm, label: "imported"),
-                                               material: .pkcs8(try local.pkcs8Representation().exportedBytes()))
+            let info = try await hsm.importKey(
+                user, spec: KeySpec(algorithm: algorithm, label: "imported"),
+                material: .pkcs8(try local.pkcs8Representation().exportedBytes()))
             #expect(info.algorithm == algorithm && !info.local && info.latestVersion == 1)
             #expect(info.publicKey == local.publicKey)
             let signature = try await hsm.sign(user, key: info.id, input: .message(message), scheme: scheme)
@@ -63,15 +64,18 @@ extension HSMFixture {
             try await hsm.importKey(user, spec: KeySpec(algorithm: .ed25519, label: "mismatch", usage: [.verify]), material: .publicKey(local.publicKey))
         }
         // Even when marked extractable it has nothing secret to export.
-        let loose = try await hsm.importKey(user, spec: KeySpec(algorithm: .p256, label: "loose", usage: [.verify], extractable: true, sensitive: false),
-                                            material: .publicKey(local.publicKey))
+        let loose = try await hsm.importKey(
+            user, spec: KeySpec(algorithm: .p256, label: "loose", usage: [.verify], extractable: true, sensitive: false),
+            material: .publicKey(local.publicKey))
         await expectHSMError(.failedPrecondition, "public") { try await hsm.exportPlaintext(user, id: loose.id) }
 
         // An RSA public key encrypts; the matching private key (imported too) decrypts.
         let rsa = try PrivateKey.generate(.rsa2048)
-        let encryptor = try await hsm.importKey(user, spec: KeySpec(algorithm: .rsa2048, label: "rsa-pub", usage: [.encrypt]), material: .publicKey(rsa.publicKey))
-        let decryptor = try await hsm.importKey(user, spec: KeySpec(algorithm: .rsa2048, label: "rsa-priv", usage: [.decrypt]),
-                                                material: .pkcs8(try rsa.pkcs8Representation().exportedBytes()))
+        let encryptor = try await hsm.importKey(
+            user, spec: KeySpec(algorithm: .rsa2048, label: "rsa-pub", usage: [.encrypt]), material: .publicKey(rsa.publicKey))
+        let decryptor = try await hsm.importKey(
+            user, spec: KeySpec(algorithm: .rsa2048, label: "rsa-priv", usage: [.decrypt]),
+            material: .pkcs8(try rsa.pkcs8Representation().exportedBytes()))
         let sealed = try await hsm.encrypt(user, key: encryptor.id, plaintext: message, scheme: .rsaOAEPSHA256, aad: Data())
         #expect(try await hsm.decrypt(user, key: decryptor.id, ciphertext: sealed, scheme: .rsaOAEPSHA256, aad: Data()) == message)
         await expectHSMError(.failedPrecondition) {
@@ -115,20 +119,23 @@ extension HSMFixture {
 
         for (wrapper, scheme) in [(aesWrapper, WrapScheme.aesKW), (aesWrapper, .aesKWP), (aesWrapper, .aesGCM), (rsaWrapper, .rsaOAEP)] {
             let blob = try await hsm.exportWrapped(user, id: target.id, wrappingKey: wrapper.id, scheme: scheme)
-            let copy = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes256, label: "copy"), material: .wrapped(blob, wrappingKey: wrapper.id, scheme: scheme))
+            let copy = try await hsm.importKey(
+                user, spec: KeySpec(algorithm: .aes256, label: "copy"), material: .wrapped(blob, wrappingKey: wrapper.id, scheme: scheme))
             #expect(!copy.local && !copy.extractable, "\(scheme)")
             #expect(try await hsm.decrypt(user, key: copy.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == message, "\(scheme)")
             await expectHSMError(.invalidArgument) {
-                try await hsm.importKey(user, spec: KeySpec(algorithm: .aes256, label: "forged"),
-                                        material: .wrapped(blob.tampered, wrappingKey: wrapper.id, scheme: scheme))
+                try await hsm.importKey(
+                    user, spec: KeySpec(algorithm: .aes256, label: "forged"),
+                    material: .wrapped(blob.tampered, wrappingKey: wrapper.id, scheme: scheme))
             }
         }
 
         // A private key travels the same way and signs as itself.
         let signer = try await generate(KeySpec(algorithm: .p256, label: "signer", extractable: true))
         let blob = try await hsm.exportWrapped(user, id: signer.id, wrappingKey: aesWrapper.id, scheme: .aesKWP)
-        let copy = try await hsm.importKey(user, spec: KeySpec(algorithm: .p256, label: "signer-copy"),
-                                           material: .wrapped(blob, wrappingKey: aesWrapper.id, scheme: .aesKWP))
+        let copy = try await hsm.importKey(
+            user, spec: KeySpec(algorithm: .p256, label: "signer-copy"),
+            material: .wrapped(blob, wrappingKey: aesWrapper.id, scheme: .aesKWP))
         #expect(copy.publicKey == signer.publicKey)
         let signature = try await hsm.sign(user, key: copy.id, input: .message(message), scheme: .ecdsa(.sha256))
         #expect(try await hsm.verify(user, key: signer.id, input: .message(message), signature: signature.signature, scheme: .ecdsa(.sha256), version: nil))

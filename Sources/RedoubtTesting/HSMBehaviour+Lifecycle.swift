@@ -37,7 +37,10 @@ extension HSMFixture {
         }
         let uses: [(String, () async throws -> Void)] = [
             ("sign", { _ = try await hsm.sign(user, key: signer.id, input: .message(message), scheme: .ecdsa(.sha256)) }),
-            ("verify", { _ = try await hsm.verify(user, key: signer.id, input: .message(message), signature: signature, scheme: .ecdsa(.sha256), version: nil) }),
+            (
+                "verify",
+                { _ = try await hsm.verify(user, key: signer.id, input: .message(message), signature: signature, scheme: .ecdsa(.sha256), version: nil) }
+            ),
             ("derive", { _ = try await hsm.deriveKey(user, key: signer.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32), spec: secretSpec) }),
             ("encrypt", { _ = try await hsm.encrypt(user, key: aes.id, plaintext: message, scheme: .aesGCM, aad: Data()) }),
             ("decrypt", { _ = try await hsm.decrypt(user, key: aes.id, ciphertext: ciphertext, scheme: .aesGCM, aad: Data()) }),
@@ -47,9 +50,13 @@ extension HSMFixture {
             ("decapsulate", { _ = try await hsm.decapsulate(user, key: kem.id, encapsulated: encapsulated, spec: secretSpec) }),
             ("export in the clear", { _ = try await hsm.exportPlaintext(user, id: target.id) }),
             ("export wrapped", { _ = try await hsm.exportWrapped(user, id: target.id, wrappingKey: kem.id, scheme: .aesKWP) }),
-            ("unwrap with a blocked key", {
-                _ = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes128, label: "in"), material: .wrapped(wrapped, wrappingKey: aes.id, scheme: .aesKWP))
-            }),
+            (
+                "unwrap with a blocked key",
+                {
+                    _ = try await hsm.importKey(
+                        user, spec: KeySpec(algorithm: .aes128, label: "in"), material: .wrapped(wrapped, wrappingKey: aes.id, scheme: .aesKWP))
+                }
+            ),
         ]
         for (what, use) in uses {
             let error = await expectHSMError(.failedPrecondition, "blocked") { try await use() }
@@ -184,8 +191,9 @@ extension HSMFixture {
     func rotationLimits() async throws {
         let officer = alpha.officer.token
         let user = alpha.user.token
-        let imported = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes256, label: "imported"),
-                                               material: .secret(try SecretBytes.random(count: 32)))
+        let imported = try await hsm.importKey(
+            user, spec: KeySpec(algorithm: .aes256, label: "imported"),
+            material: .secret(try SecretBytes.random(count: 32)))
         await expectHSMError(.failedPrecondition, "imported") { try await hsm.rotateKey(officer, id: imported.id) }
         #expect(try await hsm.getKey(user, id: imported.id).latestVersion == 1)
         let pkcs8 = try PrivateKey.generate(.ed25519).pkcs8Representation().exportedBytes()

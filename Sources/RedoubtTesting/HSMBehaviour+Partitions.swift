@@ -58,7 +58,10 @@ extension HSMFixture {
         let changes: [(String, () async throws -> Void)] = [
             ("generate", { _ = try await hsm.generateKey(user, spec: KeySpec(algorithm: .p256, label: "new")) }),
             ("generate as officer", { _ = try await hsm.generateKey(officer, spec: KeySpec(algorithm: .p256, label: "new")) }),
-            ("import", { _ = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes256, label: "new"), material: .secret(try SecretBytes.random(count: 32))) }),
+            (
+                "import",
+                { _ = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes256, label: "new"), material: .secret(try SecretBytes.random(count: 32))) }
+            ),
             ("update", { _ = try await hsm.updateKey(officer, id: signer.id, update: KeyAttributeUpdate(label: "renamed")) }),
             ("rotate", { _ = try await hsm.rotateKey(officer, id: signer.id) }),
             ("block", { _ = try await hsm.blockKey(officer, id: signer.id) }),
@@ -176,9 +179,12 @@ extension HSMFixture {
             ("exportPlaintext", { _ = try await hsm.exportPlaintext(betaUser, id: $0) }),
             ("exportWrapped", { _ = try await hsm.exportWrapped(betaUser, id: $0, wrappingKey: betaKey.id, scheme: .aesKWP) }),
             ("wrap with", { _ = try await hsm.exportWrapped(betaUser, id: betaKey.id, wrappingKey: $0, scheme: .aesKWP) }),
-            ("unwrap with", {
-                _ = try await hsm.importKey(betaUser, spec: spec, material: .wrapped(Data(count: 40), wrappingKey: $0, scheme: .aesKWP))
-            }),
+            (
+                "unwrap with",
+                {
+                    _ = try await hsm.importKey(betaUser, spec: spec, material: .wrapped(Data(count: 40), wrappingKey: $0, scheme: .aesKWP))
+                }
+            ),
             ("updateKey", { _ = try await hsm.updateKey(betaOfficer, id: $0, update: KeyAttributeUpdate(label: "mine")) }),
             ("rotateKey", { _ = try await hsm.rotateKey(betaOfficer, id: $0) }),
             ("blockKey", { _ = try await hsm.blockKey(betaOfficer, id: $0) }),
@@ -191,8 +197,9 @@ extension HSMFixture {
                 let missing = await expectHSMError(.notFound) { try await call(unknown) }
                 let foreign = await expectHSMError(.notFound) { try await call(target) }
                 #expect(foreign != nil, "\(what) reached another partition's key")
-                #expect(foreign?.message.replacingOccurrences(of: target, with: "<id>") == missing?.message.replacingOccurrences(of: unknown, with: "<id>"),
-                        "\(what): another partition's key reads differently from a missing one")
+                #expect(
+                    foreign?.message.replacingOccurrences(of: target, with: "<id>") == missing?.message.replacingOccurrences(of: unknown, with: "<id>"),
+                    "\(what): another partition's key reads differently from a missing one")
             }
         }
         // Nothing happened to alpha's keys.

@@ -19,8 +19,10 @@ struct Denial: Sendable {
     var fragment: String
     var call: @Sendable (SessionToken) async throws -> Void
 
-    init(_ who: String, _ what: String, _ fragment: String, code: HSMError.Code = .permissionDenied,
-         _ call: @escaping @Sendable (SessionToken) async throws -> Void) {
+    init(
+        _ who: String, _ what: String, _ fragment: String, code: HSMError.Code = .permissionDenied,
+        _ call: @escaping @Sendable (SessionToken) async throws -> Void
+    ) {
         self.who = who
         self.what = what
         self.code = code
@@ -173,8 +175,10 @@ extension HSMFixture {
         #expect(try await hsm.unblockKey(alpha.officer.token, id: t.signer.id).state == .active)
         #expect(try await hsm.exportPublicKey(alpha.officer.token, id: t.signer.id, version: nil) == t.signer.publicKey)
         // Crypto user: every use, and creating keys (allowed by default).
-        #expect(try await hsm.verify(alpha.user.token, key: t.signer.id, input: .message(message), signature: t.signature,
-                                     scheme: .ecdsa(.sha256), version: nil))
+        #expect(
+            try await hsm.verify(
+                alpha.user.token, key: t.signer.id, input: .message(message), signature: t.signature,
+                scheme: .ecdsa(.sha256), version: nil))
         #expect(try await hsm.decrypt(alpha.user.token, key: t.aes.id, ciphertext: t.ciphertext, scheme: .aesGCM, aad: Data()) == message)
         #expect(try await hsm.exportPlaintext(alpha.user.token, id: t.aes.id).count == 32)
         _ = try await generate(KeySpec(algorithm: .ed25519, label: "user-made"))

@@ -154,8 +154,10 @@ extension HSMFixture {
 
         // Usable in its own session.
         let signature = try await hsm.sign(owner, key: ephemeral.id, input: .message(message), scheme: .ecdsa(.sha256))
-        #expect(try await hsm.verify(owner, key: ephemeral.id, input: .message(message), signature: signature.signature,
-                                     scheme: .ecdsa(.sha256), version: nil))
+        #expect(
+            try await hsm.verify(
+                owner, key: ephemeral.id, input: .message(message), signature: signature.signature,
+                scheme: .ecdsa(.sha256), version: nil))
         #expect(try await hsm.getKey(owner, id: ephemeral.id).id == ephemeral.id)
 
         // Invisible to another session of the same user, and never listed (it is not stored).
@@ -163,7 +165,8 @@ extension HSMFixture {
         let unknown = unknownKeyID()
         let missing = await expectHSMError(.notFound) { try await hsm.getKey(other, id: unknown) }
         let hidden = await expectHSMError(.notFound) { try await hsm.getKey(other, id: ephemeral.id) }
-        #expect(hidden?.message.replacingOccurrences(of: ephemeral.id, with: "<id>")
+        #expect(
+            hidden?.message.replacingOccurrences(of: ephemeral.id, with: "<id>")
                 == missing?.message.replacingOccurrences(of: unknown, with: "<id>"))
         await expectHSMError(.notFound) {
             try await hsm.sign(other, key: ephemeral.id, input: .message(message), scheme: .ecdsa(.sha256))

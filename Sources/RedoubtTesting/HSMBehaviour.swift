@@ -138,8 +138,9 @@ struct HSMFixture: Sendable {
                 let session = try await hsm.openSession(partition: id, credential: .apiKey(new.apiKey))
                 return Member(user: new.user, apiKey: new.apiKey, session: session)
             }
-            return Tenant(id: id, officer: officer, user: try await add(userName, .cryptoUser, password: userPassword),
-                          auditor: try await add("audrey", .auditor), approver: try await add("april", .approver))
+            return Tenant(
+                id: id, officer: officer, user: try await add(userName, .cryptoUser, password: userPassword),
+                auditor: try await add("audrey", .auditor), approver: try await add("april", .approver))
         }
         let alpha = try await tenant("alpha")
         let beta = try await tenant("beta")
@@ -199,8 +200,10 @@ func unknownKeyID() -> String {
 /// returns it for more checks. Any other error type is a failure too (it would leak past the
 /// one mapping place).
 @discardableResult
-func expectHSMError<T>(_ code: HSMError.Code, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                       _ body: () async throws -> T) async -> HSMError? {
+func expectHSMError<T>(
+    _ code: HSMError.Code, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
+) async -> HSMError? {
     do {
         _ = try await body()
         Issue.record("expected \(code) (\(fragments.joined(separator: ", "))), but the call succeeded", sourceLocation: sourceLocation)
@@ -208,8 +211,9 @@ func expectHSMError<T>(_ code: HSMError.Code, _ fragments: String..., sourceLoca
     } catch let error as HSMError {
         #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
         for fragment in fragments {
-            #expect(error.message.contains(fragment), "message \"\(error.message)\" does not name \"\(fragment)\"",
-                    sourceLocation: sourceLocation)
+            #expect(
+                error.message.contains(fragment), "message \"\(error.message)\" does not name \"\(fragment)\"",
+                sourceLocation: sourceLocation)
         }
         return error
     } catch {
@@ -222,10 +226,13 @@ func expectHSMError<T>(_ code: HSMError.Code, _ fragments: String..., sourceLoca
 /// FAILED_PRECONDITION naming the request, carrying a well-formed PENDING request for `kind` on
 /// `key`. Returns that request.
 @discardableResult
-func expectApprovalPending<T>(_ kind: ApprovalOperation.Kind, key: String, sourceLocation: SourceLocation = #_sourceLocation,
-                              _ body: () async throws -> T) async throws -> ApprovalRequest {
-    let error = await expectHSMError(.failedPrecondition, "governed by an approval policy", "PENDING",
-                                     sourceLocation: sourceLocation, body)
+func expectApprovalPending<T>(
+    _ kind: ApprovalOperation.Kind, key: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
+) async throws -> ApprovalRequest {
+    let error = await expectHSMError(
+        .failedPrecondition, "governed by an approval policy", "PENDING",
+        sourceLocation: sourceLocation, body)
     let request = try #require(error?.pendingRequest, "the error carries no pending request", sourceLocation: sourceLocation)
     #expect(request.status == .pending, sourceLocation: sourceLocation)
     #expect(ApprovalRequest.isRequestID(request.id), "'\(request.id)' is not a request id", sourceLocation: sourceLocation)
@@ -255,8 +262,10 @@ struct KeyAttributes: Equatable, CustomStringConvertible {
     init(_ key: KeyInfo) {
         label = key.label
         usage = key.usage
-        flags = [key.extractable, key.sensitive, key.neverExtractable, key.alwaysSensitive, key.modifiable, key.destroyable, key.local,
-                 key.persistent]
+        flags = [
+            key.extractable, key.sensitive, key.neverExtractable, key.alwaysSensitive, key.modifiable, key.destroyable, key.local,
+            key.persistent,
+        ]
         notBefore = key.notBefore
         expiresAt = key.expiresAt
         state = key.state

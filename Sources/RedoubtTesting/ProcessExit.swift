@@ -25,7 +25,10 @@ extension Process {
             return true
         }
         return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await signal.wait(); return true }
+            group.addTask {
+                await signal.wait()
+                return true
+            }
             group.addTask {
                 try? await Task.sleep(for: limit)
                 return false

@@ -95,10 +95,12 @@ struct SecrecyTests {
         return bytes.suffix(32)
     }
 
-    @Test("Raw private values never appear, whatever the algorithm", arguments: [
-        (KeyAlgorithm.p256, 32), (.p384, 48), (.secp256k1, 32), (.brainpoolP256r1, 32), (.ed25519, 32),
-        (.x25519, 32), (.mldsa65, 32), (.mlkem768, 64),
-    ])
+    @Test(
+        "Raw private values never appear, whatever the algorithm",
+        arguments: [
+            (KeyAlgorithm.p256, 32), (.p384, 48), (.secp256k1, 32), (.brainpoolP256r1, 32), (.ed25519, 32),
+            (.x25519, 32), (.mldsa65, 32), (.mlkem768, 64),
+        ])
     func knownRawValues(_ algorithm: KeyAlgorithm, _ width: Int) throws {
         var raw = try Random.bytes(count: width)
         raw[0] &= 0x7f  // below every curve order

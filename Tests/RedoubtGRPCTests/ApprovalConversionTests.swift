@@ -13,8 +13,9 @@ struct ApprovalConversionTests {
     let date = Date(timeIntervalSince1970: 1_750_000_000.125)
     let policy = KeyPolicy(
         use: ApprovalRule(tokens: [
-            ApprovalToken(groups: [ApproverGroup(approvers: ["ann", "bob"], quorum: 2), ApproverGroup(approvers: ["cat"], quorum: 1)],
-                          timelock: 90.5, timeout: 3600),
+            ApprovalToken(
+                groups: [ApproverGroup(approvers: ["ann", "bob"], quorum: 2), ApproverGroup(approvers: ["cat"], quorum: 1)],
+                timelock: 90.5, timeout: 3600),
             ApprovalToken(groups: [ApproverGroup(approvers: ["dan"], quorum: 1)], timeout: 60),
         ]),
         block: ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["eve"], quorum: 1)], timeout: 30)]))
@@ -45,11 +46,14 @@ struct ApprovalConversionTests {
         for operation in operations {
             #expect(try ApprovalOperation(proto: operation.proto, isSet: true, at: .root + "operation", limit: 1000) == operation)
         }
-        let request = ApprovalRequest(id: "r" + String(repeating: "ab", count: 16), partition: "alpha", keyID: "k" + String(repeating: "cd", count: 16),
-                                      operation: operations[0], requester: "u_1", createdAt: date, status: .executed, rule: policy.use,
-                                      decisions: [ApprovalDecision(approver: "ann", decision: .approve, at: date),
-                                                  ApprovalDecision(approver: "cat", decision: .reject, at: date)],
-                                      executableAt: date, finishedAt: date, result: ApprovalResult(data: Data([9]), version: 3))
+        let request = ApprovalRequest(
+            id: "r" + String(repeating: "ab", count: 16), partition: "alpha", keyID: "k" + String(repeating: "cd", count: 16),
+            operation: operations[0], requester: "u_1", createdAt: date, status: .executed, rule: policy.use,
+            decisions: [
+                ApprovalDecision(approver: "ann", decision: .approve, at: date),
+                ApprovalDecision(approver: "cat", decision: .reject, at: date),
+            ],
+            executableAt: date, finishedAt: date, result: ApprovalResult(data: Data([9]), version: 3))
         let proto = request.proto
         #expect(proto.approveChallenge == request.approveChallenge)
         #expect(proto.operationDigest == request.operationDigest)
@@ -58,8 +62,9 @@ struct ApprovalConversionTests {
 
     @Test("a pending request travels in a response's and an ErrorDetail's pending_request and comes back as the same error")
     func pendingRequests() throws {
-        let request = ApprovalRequest(id: "r" + String(repeating: "0f", count: 16), partition: "alpha", keyID: "k_1",
-                                      operation: .block, requester: "u_1", createdAt: date, status: .pending, rule: policy.block, decisions: [])
+        let request = ApprovalRequest(
+            id: "r" + String(repeating: "0f", count: 16), partition: "alpha", keyID: "k_1",
+            operation: .block, requester: "u_1", createdAt: date, status: .pending, rule: policy.block, decisions: [])
         let error = HSMError.approvalPending(request)
         #expect(error.code == .failedPrecondition && error.pendingRequest == request)
         #expect(error.message.contains(request.id) && error.message.contains("k_1") && error.message.contains("PENDING"))

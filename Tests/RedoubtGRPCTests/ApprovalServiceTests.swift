@@ -30,8 +30,12 @@ struct ApprovalServiceTests {
             _ = try await remote.registerApprover(officer, name: "bob", publicKey: bob.publicKey)
             #expect(try await remote.listApprovers(officer).map(\.name).sorted() == ["ann", "bob"])
 
-            let policy = KeyPolicy(use: ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["ann", "bob"], quorum: 2)],
-                                                                            timelock: 0, timeout: 3600)]))
+            let policy = KeyPolicy(
+                use: ApprovalRule(tokens: [
+                    ApprovalToken(
+                        groups: [ApproverGroup(approvers: ["ann", "bob"], quorum: 2)],
+                        timelock: 0, timeout: 3600)
+                ]))
             let key = try await remote.generateKey(officer, spec: KeySpec(algorithm: .ed25519, label: "treasury", extractable: true, policy: policy))
             #expect(key.policy == policy)
             #expect(!key.extractable)
@@ -41,8 +45,9 @@ struct ApprovalServiceTests {
             }
             #expect(direct.operation == .sign(input: .message(message), scheme: .ed25519))
             #expect(try await remote.getRequest(officer, id: direct.id).status == .pending)
-            let request = try await remote.submitRequest(f.alpha.user.token, key: key.id,
-                                                         operation: .sign(input: .message(message), scheme: .ed25519))
+            let request = try await remote.submitRequest(
+                f.alpha.user.token, key: key.id,
+                operation: .sign(input: .message(message), scheme: .ed25519))
             #expect(request.status == .pending)
             #expect(request.operation == .sign(input: .message(message), scheme: .ed25519))
             let challenge = try ApprovalChallenge.parse(request.approveChallenge)
@@ -97,8 +102,10 @@ struct ApprovalServiceTests {
             #expect(try await h.hsm.getKey(officer, id: governed.id).state == .active)
 
             // A batch: the governed item carries its own request in its ErrorDetail; the other signs.
-            let items = [Redoubt_V1_SignRequest(key: governed.id, input: .message(message), scheme: .ed25519),
-                         Redoubt_V1_SignRequest(key: plain.id, input: .message(message), scheme: .ed25519)]
+            let items = [
+                Redoubt_V1_SignRequest(key: governed.id, input: .message(message), scheme: .ed25519),
+                Redoubt_V1_SignRequest(key: plain.id, input: .message(message), scheme: .ed25519),
+            ]
             let batch = try await h.crypto.signBatch(Redoubt_V1_SignBatchRequest(items: items), metadata: t.user)
             #expect(batch.items.count == 2)
             let detail = batch.items.first?.error ?? Redoubt_V1_ErrorDetail()

@@ -26,8 +26,9 @@ struct ApproveCommandTests {
         await process.exited()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     @Test("a generated key file signs a challenge that the printed public key verifies; decisions must match", arguments: ["ed25519", "p256", "ml-dsa-65"])
@@ -43,9 +44,10 @@ struct ApproveCommandTests {
         #expect(mode == 0o600)
         #expect(try await Self.run(["approver-key", "generate", "--out", keyFile]).status != 0, "an existing key file is never overwritten")
 
-        let challenge = ApprovalChallenge(requestID: "r" + String(repeating: "1f", count: 16), partition: "payments",
-                                          keyID: "k" + String(repeating: "2e", count: 16), operation: .sign,
-                                          operationDigest: Data(repeating: 9, count: 32), decision: .approve)
+        let challenge = ApprovalChallenge(
+            requestID: "r" + String(repeating: "1f", count: 16), partition: "payments",
+            keyID: "k" + String(repeating: "2e", count: 16), operation: .sign,
+            operationDigest: Data(repeating: 9, count: 32), decision: .approve)
         let challengeFile = dir.appendingPathComponent("challenge.bin")
         try challenge.bytes.write(to: challengeFile)
         let signed = try await Self.run(["approve", "--key-file", keyFile, "--challenge", challengeFile.path])
@@ -57,8 +59,9 @@ struct ApproveCommandTests {
         // Base64 on standard input works too; --reject needs a reject challenge.
         var reject = challenge
         reject.decision = .reject
-        let rejected = try await Self.run(["approve", "--key-file", keyFile, "--challenge", "-", "--reject"],
-                                    stdin: Data(reject.bytes.base64EncodedString().utf8))
+        let rejected = try await Self.run(
+            ["approve", "--key-file", keyFile, "--challenge", "-", "--reject"],
+            stdin: Data(reject.bytes.base64EncodedString().utf8))
         #expect(rejected.status == 0, "\(rejected.stderr)")
         let rejection = try #require(Data(base64Encoded: rejected.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(approver.isValidSignature(rejection, for: reject.bytes))

@@ -34,8 +34,9 @@ struct BackupScheduleTests {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let metrics = BrokerMetrics()
-        let scheduler = BackupScheduler(writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 2),
-                                        metrics: metrics, logger: Logger(label: "test"))
+        let scheduler = BackupScheduler(
+            writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 2),
+            metrics: metrics, logger: Logger(label: "test"))
         var written: [String] = []
         for _ in 0..<3 { written.append(try await scheduler.runOnce()) }
         let kept = try BackupScheduler.backups(in: directory)
@@ -50,8 +51,9 @@ struct BackupScheduleTests {
         #expect(text.contains("redoubt_backup_last_success_timestamp_seconds"))
 
         // A target that cannot be written: the run fails, is counted, and older backups survive.
-        let blocked = BackupScheduler(writer: hsm, schedule: BackupSchedule(directory: written[1] + "/inside-a-file", interval: 1, retain: 1),
-                                      metrics: metrics, logger: Logger(label: "test"))
+        let blocked = BackupScheduler(
+            writer: hsm, schedule: BackupSchedule(directory: written[1] + "/inside-a-file", interval: 1, retain: 1),
+            metrics: metrics, logger: Logger(label: "test"))
         await #expect(throws: (any Error).self) { try await blocked.runOnce() }
         #expect(metrics.prometheusText().contains(#"redoubt_backups_total{result="error"} 1"#))
         #expect(try BackupScheduler.backups(in: directory).count == 2)
@@ -64,8 +66,9 @@ struct BackupScheduleTests {
         let (hsm, store, _) = try await Self.node()
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let scheduler = BackupScheduler(writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 5),
-                                        metrics: nil, logger: Logger(label: "test"))
+        let scheduler = BackupScheduler(
+            writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 5),
+            metrics: nil, logger: Logger(label: "test"))
         let running = Task { await scheduler.run() }
         let deadline = Date().addingTimeInterval(20)
         while (try? BackupScheduler.backups(in: directory).count) ?? 0 < 2, Date() < deadline {
@@ -91,8 +94,9 @@ struct BackupScheduleTests {
         let rotated = try await hsm.rotateKey(fixture.alpha.officer.token, id: keys[0].id)
         keys[0] = rotated
         let betaKey = try await hsm.generateKey(fixture.beta.user.token, spec: KeySpec(algorithm: .p256, label: "beta"))
-        let scheduler = BackupScheduler(writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 3),
-                                        metrics: nil, logger: Logger(label: "test"))
+        let scheduler = BackupScheduler(
+            writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 3),
+            metrics: nil, logger: Logger(label: "test"))
         try await scheduler.runOnce()
         let latest = try await scheduler.runOnce()
         // Made after the latest backup: the restore is a point in time, so this one is absent.
@@ -102,8 +106,9 @@ struct BackupScheduleTests {
         let restoredStore = try SQLiteStore.temporary()
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
-        let restored = try await LocalHSM.restore(from: latest, into: restoredStore, unseal: .passphrase(Self.passphrase),
-                                                  configuration: configuration)
+        let restored = try await LocalHSM.restore(
+            from: latest, into: restoredStore, unseal: .passphrase(Self.passphrase),
+            configuration: configuration)
         // The same users log in to the restored store with their API keys.
         let again = try await restored.openSession(partition: "alpha", credential: .apiKey(fixture.alpha.user.apiKey)).token
         let restoredKeys = try await restored.listKeys(again, filter: KeyFilter(limit: 1000))
@@ -135,12 +140,16 @@ struct BackupScheduleTests {
         switch key.algorithm {
         case .p256, .secp256k1:
             let signature = try await restored.0.sign(restored.1, key: key.id, input: .message(data), scheme: .ecdsa(.sha256))
-            #expect(try await original.0.verify(original.1, key: key.id, input: .message(data), signature: signature.signature,
-                                                scheme: .ecdsa(.sha256), version: nil))
+            #expect(
+                try await original.0.verify(
+                    original.1, key: key.id, input: .message(data), signature: signature.signature,
+                    scheme: .ecdsa(.sha256), version: nil))
         case .ed25519:
             let signature = try await restored.0.sign(restored.1, key: key.id, input: .message(data), scheme: .ed25519)
-            #expect(try await original.0.verify(original.1, key: key.id, input: .message(data), signature: signature.signature,
-                                                scheme: .ed25519, version: nil))
+            #expect(
+                try await original.0.verify(
+                    original.1, key: key.id, input: .message(data), signature: signature.signature,
+                    scheme: .ed25519, version: nil))
         case .aes256:
             let sealed = try await original.0.encrypt(original.1, key: key.id, plaintext: data, scheme: .aesGCM, aad: Data())
             #expect(try await restored.0.decrypt(restored.1, key: key.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == data)

@@ -216,8 +216,9 @@ struct BadInputTests {
             _ = try await h.crypto.encapsulate(r, metadata: t.user)
         },
         Case(rpc: "Decapsulate", code: .invalidArgument, fragment: "encapsulated_key is 1001 bytes") { h, t, k in
-            _ = try await h.crypto.decapsulate(Redoubt_V1_DecapsulateRequest(key: k.id, encapsulated: big, spec: KeySpec(algorithm: .aes256, label: "d")),
-                                               metadata: t.user)
+            _ = try await h.crypto.decapsulate(
+                Redoubt_V1_DecapsulateRequest(key: k.id, encapsulated: big, spec: KeySpec(algorithm: .aes256, label: "d")),
+                metadata: t.user)
         },
         Case(rpc: "SignBatch", code: .invalidArgument, fragment: "items has 11 items; the limit is 10") { h, t, k in
             let items = (0..<11).map { _ in Redoubt_V1_SignRequest(key: k.id, input: .message(Data([1])), scheme: .ed25519) }
@@ -234,8 +235,10 @@ struct BadInputTests {
             _ = try await h.crypto.verifyBatch(Redoubt_V1_VerifyBatchRequest(items: items), metadata: t.user)
         },
         Case(rpc: "EncryptBatch", code: .invalidArgument, fragment: "items[1].aad is 1001 bytes") { h, t, k in
-            let items = [Redoubt_V1_EncryptRequest(key: k.id, plaintext: Data(), scheme: .aesGCM, aad: Data()),
-                         Redoubt_V1_EncryptRequest(key: k.id, plaintext: Data(), scheme: .aesGCM, aad: big)]
+            let items = [
+                Redoubt_V1_EncryptRequest(key: k.id, plaintext: Data(), scheme: .aesGCM, aad: Data()),
+                Redoubt_V1_EncryptRequest(key: k.id, plaintext: Data(), scheme: .aesGCM, aad: big),
+            ]
             _ = try await h.crypto.encryptBatch(Redoubt_V1_EncryptBatchRequest(items: items), metadata: t.user)
         },
         Case(rpc: "DecryptBatch", code: .unauthenticated, fragment: missingToken) { h, _, k in
@@ -243,15 +246,19 @@ struct BadInputTests {
             _ = try await h.crypto.decryptBatch(Redoubt_V1_DecryptBatchRequest(items: items))
         },
         Case(rpc: "MacBatch", code: .invalidArgument, fragment: "items[0].data is 1001 bytes") { h, t, k in
-            _ = try await h.crypto.macBatch(Redoubt_V1_MacBatchRequest(items: [Redoubt_V1_MacRequest(key: k.id, data: big, hash: .sha256)]),
-                                            metadata: t.user)
+            _ = try await h.crypto.macBatch(
+                Redoubt_V1_MacBatchRequest(items: [Redoubt_V1_MacRequest(key: k.id, data: big, hash: .sha256)]),
+                metadata: t.user)
         },
         Case(rpc: "SignStream", code: .unauthenticated, fragment: missingToken) { h, _, k in
-            try await h.crypto.signStream(requestProducer: { writer in
-                try await writer.write(Redoubt_V1_SignStreamRequest(id: 1, request: Redoubt_V1_SignRequest(key: k.id, input: .message(Data([1])), scheme: .ed25519)))
-            }, onResponse: { response in
-                for try await _ in response.messages {}
-            })
+            try await h.crypto.signStream(
+                requestProducer: { writer in
+                    try await writer.write(
+                        Redoubt_V1_SignStreamRequest(id: 1, request: Redoubt_V1_SignRequest(key: k.id, input: .message(Data([1])), scheme: .ed25519)))
+                },
+                onResponse: { response in
+                    for try await _ in response.messages {}
+                })
         },
         // AuditService
         Case(rpc: "ListAuditRecords", code: .invalidArgument, fragment: "from_sequence is -1") { h, t, _ in
@@ -325,12 +332,14 @@ struct BadInputTests {
         },
         // BackupService
         Case(rpc: "CreateBackup", code: .invalidArgument, fragment: "path must stay inside the server's backup folder") { h, t, _ in
-            try await h.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "a/../../etc/x", partition: nil, overwrite: true),
-                                             metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
+            try await h.backups.createBackup(
+                Redoubt_V1_CreateBackupRequest(path: "a/../../etc/x", partition: nil, overwrite: true),
+                metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
         },
         Case(rpc: "CreateBackup", code: .invalidArgument, fragment: "path is absolute") { h, t, _ in
-            try await h.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "/tmp/x.rdbk", partition: nil, overwrite: true),
-                                             metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
+            try await h.backups.createBackup(
+                Redoubt_V1_CreateBackupRequest(path: "/tmp/x.rdbk", partition: nil, overwrite: true),
+                metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
         },
     ]
 
@@ -338,10 +347,12 @@ struct BadInputTests {
     func everyRPC() async throws {
         // Every RPC of every service has at least one case.
         let rpcs = Set(Self.cases.map(\.rpc))
-        let all = [Redoubt_V1_SessionService.Method.descriptors, Redoubt_V1_PartitionService.Method.descriptors,
-                   Redoubt_V1_UserService.Method.descriptors, Redoubt_V1_KeyService.Method.descriptors,
-                   Redoubt_V1_CryptoService.Method.descriptors, Redoubt_V1_AuditService.Method.descriptors,
-                   Redoubt_V1_BackupService.Method.descriptors, Redoubt_V1_ApprovalService.Method.descriptors].flatMap { $0.map(\.method) }
+        let all = [
+            Redoubt_V1_SessionService.Method.descriptors, Redoubt_V1_PartitionService.Method.descriptors,
+            Redoubt_V1_UserService.Method.descriptors, Redoubt_V1_KeyService.Method.descriptors,
+            Redoubt_V1_CryptoService.Method.descriptors, Redoubt_V1_AuditService.Method.descriptors,
+            Redoubt_V1_BackupService.Method.descriptors, Redoubt_V1_ApprovalService.Method.descriptors,
+        ].flatMap { $0.map(\.method) }
         #expect(Set(all).subtracting(rpcs).isEmpty, "no bad-input case for \(Set(all).subtracting(rpcs).sorted())")
 
         try await BrokerHarness.run(limits: Self.limits) { h in
@@ -377,8 +388,11 @@ struct BadInputTests {
             let after = try await h.snapshot(t)
             #expect(after.keys == before.keys)
             #expect(after.auditRecords == before.auditRecords + 2)
-            #expect(try await h.crypto.sign(Redoubt_V1_SignRequest(key: ec.id, input: .message(Data([1])), scheme: .ecdsa(.sha256)),
-                                            metadata: t.user).keyVersion == 1)
+            #expect(
+                try await h.crypto.sign(
+                    Redoubt_V1_SignRequest(key: ec.id, input: .message(Data([1])), scheme: .ecdsa(.sha256)),
+                    metadata: t.user
+                ).keyVersion == 1)
         }
     }
 
@@ -387,8 +401,9 @@ struct BadInputTests {
         try await BrokerHarness.run(backups: false) { h in
             let t = try await h.tenant()
             await expectStatus(.unimplemented, "backups are not available on this broker") {
-                try await h.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "x", partition: nil, overwrite: false),
-                                                 metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
+                try await h.backups.createBackup(
+                    Redoubt_V1_CreateBackupRequest(path: "x", partition: nil, overwrite: false),
+                    metadata: t.operatorMetadata, onResponse: { for try await _ in $0.messages {} })
             }
         }
     }

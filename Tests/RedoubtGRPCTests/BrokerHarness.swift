@@ -33,8 +33,10 @@ struct BrokerHarness: Sendable {
     var approvals: Redoubt_V1_ApprovalService.Client<Transport> { .init(wrapping: grpc) }
 
     /// Runs `body` against a fresh broker; shuts everything down afterwards.
-    static func run(limits: BrokerLimits = .defaults, backups: Bool = true, clock: TestClock? = nil, tls: TLSFixtures? = nil,
-                    _ body: @Sendable (BrokerHarness) async throws -> Void) async throws {
+    static func run(
+        limits: BrokerLimits = .defaults, backups: Bool = true, clock: TestClock? = nil, tls: TLSFixtures? = nil,
+        _ body: @Sendable (BrokerHarness) async throws -> Void
+    ) async throws {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
         if let clock { configuration.clock = { clock.now } }
@@ -49,8 +51,9 @@ struct BrokerHarness: Sendable {
             try? await store.close()
             throw error
         }
-        let broker = BrokerServices(hsm: created.hsm, limits: limits, backups: backups ? .directory(directory) : nil,
-                                    logger: Logger(label: "redoubt.broker.test"))
+        let broker = BrokerServices(
+            hsm: created.hsm, limits: limits, backups: backups ? .directory(directory) : nil,
+            logger: Logger(label: "redoubt.broker.test"))
         var serverLimits = BrokerConfiguration.Limits()
         serverLimits.maximumBatchItems = limits.maximumBatchItems
         serverLimits.maximumPayloadBytes = limits.maximumPayloadBytes
@@ -58,12 +61,13 @@ struct BrokerHarness: Sendable {
         serverLimits.requestsPerSecond = 0
         let server: Broker
         do {
-            server = try Broker(services: broker.services,
-                                configuration: BrokerConfiguration(
-                                    listen: "127.0.0.1:0",
-                                    tls: tls.map { .init(certificateChain: $0.server.certificatePath, privateKey: $0.server.keyPath, clientCA: $0.caPath) },
-                                    limits: serverLimits),
-                                logger: Logger(label: "redoubt.broker.test"))
+            server = try Broker(
+                services: broker.services,
+                configuration: BrokerConfiguration(
+                    listen: "127.0.0.1:0",
+                    tls: tls.map { .init(certificateChain: $0.server.certificatePath, privateKey: $0.server.keyPath, clientCA: $0.caPath) },
+                    limits: serverLimits),
+                logger: Logger(label: "redoubt.broker.test"))
         } catch {
             try? await created.hsm.close()
             try? await store.close()
@@ -74,16 +78,24 @@ struct BrokerHarness: Sendable {
                 group.addTask { try await server.run() }
                 defer { server.beginGracefulShutdown() }
                 let port = try await server.listeningPort()
-                let security: HTTP2ClientTransport.Posix.TransportSecurity = tls.map { tls in
-                    .mTLS(certificateChain: [.bytes(Array(tls.client.certificatePEM.utf8), format: .pem)],
-                          privateKey: .bytes(Array(tls.client.keyPEM.utf8), format: .pem)) {
-                        $0.trustRoots = .certificates([.bytes(Array(tls.caPEM.utf8), format: .pem)])
-                    }
-                } ?? .plaintext
-                try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
-                                                                                  transportSecurity: security)) { client in
-                    try await body(BrokerHarness(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey,
-                                                 backupDirectory: directory, grpc: client))
+                let security: HTTP2ClientTransport.Posix.TransportSecurity =
+                    tls.map { tls in
+                        .mTLS(
+                            certificateChain: [.bytes(Array(tls.client.certificatePEM.utf8), format: .pem)],
+                            privateKey: .bytes(Array(tls.client.keyPEM.utf8), format: .pem)
+                        ) {
+                            $0.trustRoots = .certificates([.bytes(Array(tls.caPEM.utf8), format: .pem)])
+                        }
+                    } ?? .plaintext
+                try await withGRPCClient(
+                    transport: try HTTP2ClientTransport.Posix(
+                        target: .ipv4(address: "127.0.0.1", port: port),
+                        transportSecurity: security)
+                ) { client in
+                    try await body(
+                        BrokerHarness(
+                            hsm: created.hsm, operatorAPIKey: created.operatorAPIKey,
+                            backupDirectory: directory, grpc: client))
                 }
             }
         } catch {
@@ -135,8 +147,9 @@ struct BrokerHarness: Sendable {
 
     /// Generates a key in-process (quick setup for crypto tests).
     func key(_ tenant: Tenant, _ algorithm: KeyAlgorithm, extractable: Bool = false, sensitive: Bool = true) async throws -> KeyInfo {
-        try await hsm.generateKey(SessionToken(tenant.userToken),
-                                  spec: KeySpec(algorithm: algorithm, label: "k", extractable: extractable, sensitive: sensitive))
+        try await hsm.generateKey(
+            SessionToken(tenant.userToken),
+            spec: KeySpec(algorithm: algorithm, label: "k", extractable: extractable, sensitive: sensitive))
     }
 
     // MARK: Observing the store
@@ -156,8 +169,10 @@ struct BrokerHarness: Sendable {
 }
 
 /// Expects `body` to fail with `code` and a message containing `fragment`.
-func expectStatus(_ code: RPCError.Code, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation,
-                  _ body: () async throws -> Void) async {
+func expectStatus(
+    _ code: RPCError.Code, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
     do {
         try await body()
         Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)

@@ -16,11 +16,16 @@ struct BrokerServerTests {
     static let logger = Logger(label: "test.broker")
 
     /// Runs a broker with `services` while `body` runs, then shuts it down gracefully.
-    static func withBroker<T: Sendable>(_ configuration: BrokerConfiguration, services: [any RegistrableRPCService] = [],
-                                        _ body: @Sendable (Broker, Int) async throws -> T) async throws -> T {
+    static func withBroker<T: Sendable>(
+        _ configuration: BrokerConfiguration, services: [any RegistrableRPCService] = [],
+        _ body: @Sendable (Broker, Int) async throws -> T
+    ) async throws -> T {
         let broker = try Broker(services: services, configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await broker.run(); return nil }
+            group.addTask {
+                try await broker.run()
+                return nil
+            }
             let port = try await broker.listeningPort()
             do {
                 let result = try await body(broker, port)
@@ -35,12 +40,20 @@ struct BrokerServerTests {
         }
     }
 
-    static func check<Transport: ClientTransport>(_ transport: Transport, service: String = "") async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+    static func check<Transport: ClientTransport>(_ transport: Transport, service: String = "") async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus
+    {
         try await withGRPCClient(transport: transport) { client in
             var request = Grpc_Health_V1_HealthCheckRequest()
             request.service = service
             return try await Grpc_Health_V1_Health.Client(wrapping: client)
-                .check(request, options: { var o = CallOptions.defaults; o.timeout = .seconds(30); return o }()).status   // generous: CI machines are busy
+                .check(
+                    request,
+                    options: {
+                        var o = CallOptions.defaults
+                        o.timeout = .seconds(30)
+                        return o
+                    }()
+                ).status  // generous: CI machines are busy
         }
     }
 
@@ -51,8 +64,19 @@ struct BrokerServerTests {
             (BrokerConfiguration(listen: "10.1.2.3:8443"), "without TLS"),
             (BrokerConfiguration(listen: "127.0.0.1"), "HOST:PORT"),
             (BrokerConfiguration(listen: "127.0.0.1:70000"), "port of 0 to 65535"),
-            (BrokerConfiguration(listen: "127.0.0.1:1", limits: { var l = BrokerConfiguration.Limits(); l.maximumBatchItems = 0; return l }()), "maximumBatchItems"),
-            (BrokerConfiguration(listen: "[::1]:1", tls: .init(certificateChain: "/nonexistent.pem", privateKey: "/nonexistent.key")), "cannot read /nonexistent.pem"),
+            (
+                BrokerConfiguration(
+                    listen: "127.0.0.1:1",
+                    limits: {
+                        var l = BrokerConfiguration.Limits()
+                        l.maximumBatchItems = 0
+                        return l
+                    }()), "maximumBatchItems"
+            ),
+            (
+                BrokerConfiguration(listen: "[::1]:1", tls: .init(certificateChain: "/nonexistent.pem", privateKey: "/nonexistent.key")),
+                "cannot read /nonexistent.pem"
+            ),
         ]
         for (configuration, expected) in refusals {
             let error = #expect(throws: BrokerConfigurationError.self) {
@@ -70,7 +94,8 @@ struct BrokerServerTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = dir.appendingPathComponent("good.json").path
-        try #"{"listen": "127.0.0.1:9000", "metrics": "127.0.0.1:9100", "tls": {"certificateChain": "a.pem", "privateKey": "a.key", "clientCA": "ca.pem"}, "limits": {"maximumBatchItems": 50}}"#
+        try
+            #"{"listen": "127.0.0.1:9000", "metrics": "127.0.0.1:9100", "tls": {"certificateChain": "a.pem", "privateKey": "a.key", "clientCA": "ca.pem"}, "limits": {"maximumBatchItems": 50}}"#
             .write(toFile: good, atomically: true, encoding: .utf8)
         let c = try BrokerConfiguration.load(path: good)
         #expect(c.listen == "127.0.0.1:9000")
@@ -97,8 +122,9 @@ struct BrokerServerTests {
             #expect(try await Self.check(transport) == .serving)
             #expect(broker.health.isServing)
             let unknown = await #expect(throws: RPCError.self) {
-                _ = try await Self.check(try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
-                                         service: "no.such.Service")
+                _ = try await Self.check(
+                    try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+                    service: "no.such.Service")
             }
             #expect(unknown?.code == .notFound)
 
@@ -141,22 +167,30 @@ struct BrokerServerTests {
     func mutualTLS() async throws {
         let tls = try TLSFixtures.make()
         defer { tls.remove() }
-        let configuration = BrokerConfiguration(listen: "127.0.0.1:0", tls: .init(certificateChain: tls.server.certificatePath,
-                                                                                  privateKey: tls.server.keyPath, clientCA: tls.caPath))
+        let configuration = BrokerConfiguration(
+            listen: "127.0.0.1:0",
+            tls: .init(
+                certificateChain: tls.server.certificatePath,
+                privateKey: tls.server.keyPath, clientCA: tls.caPath))
         try await Self.withBroker(configuration) { (_: Broker, port: Int) async throws -> Void in
             func transport(_ identity: TLSFixtures.Identity?) throws -> HTTP2ClientTransport.Posix {
                 let trust: TLSConfig.TrustRootsSource = .certificates([.bytes(Array(tls.caPEM.utf8), format: .pem)])
                 guard let identity else {
-                    return try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
-                                                         transportSecurity: .tls { $0.trustRoots = trust })
+                    return try HTTP2ClientTransport.Posix(
+                        target: .ipv4(address: "127.0.0.1", port: port),
+                        transportSecurity: .tls { $0.trustRoots = trust })
                 }
                 return try HTTP2ClientTransport.Posix(
                     target: .ipv4(address: "127.0.0.1", port: port),
-                    transportSecurity: .mTLS(certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
-                                             privateKey: .bytes(Array(identity.keyPEM.utf8), format: .pem)) { $0.trustRoots = trust })
+                    transportSecurity: .mTLS(
+                        certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
+                        privateKey: .bytes(Array(identity.keyPEM.utf8), format: .pem)
+                    ) { $0.trustRoots = trust })
             }
             #expect(try await Self.check(try transport(tls.client)) == .serving)
-            for (name, identity) in [("no certificate", nil), ("rogue CA", tls.rogueClient), ("expired", tls.expiredClient)] as [(String, TLSFixtures.Identity?)] {
+            for (name, identity) in [("no certificate", nil), ("rogue CA", tls.rogueClient), ("expired", tls.expiredClient)]
+                as [(String, TLSFixtures.Identity?)]
+            {
                 let error = await #expect(throws: RPCError.self, "\(name)") { _ = try await Self.check(try transport(identity)) }
                 #expect(error?.code == .unavailable, "\(name)")
             }
@@ -168,7 +202,9 @@ struct BrokerServerTests {
         let broker = try Broker(services: [], configuration: BrokerConfiguration(listen: "127.0.0.1:0"), logger: Self.logger)
         async let serving: Void = broker.run()
         let port = try await broker.listeningPort()
-        let statuses = try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+        let statuses = try await withGRPCClient(
+            transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in
             try await Grpc_Health_V1_Health.Client(wrapping: client).watch(Grpc_Health_V1_HealthCheckRequest()) { response in
                 var seen: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
                 for try await message in response.messages {

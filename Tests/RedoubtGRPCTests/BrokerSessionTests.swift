@@ -53,7 +53,7 @@ struct BrokerSessionTests {
             var list = Redoubt_V1_ListKeysRequest()
             list.pageSize = 10
             _ = try await h.keys.listKeys(list, metadata: t.user)
-            clock.advance(by: 31 * 60)   // past the 30-minute idle timeout
+            clock.advance(by: 31 * 60)  // past the 30-minute idle timeout
             await expectStatus(.unauthenticated, "expired") { _ = try await h.keys.listKeys(list, metadata: t.user) }
 
             // A new session works; kept busy, it still ends at its maximum lifetime (12 hours).
@@ -63,7 +63,7 @@ struct BrokerSessionTests {
                 clock.advance(by: 29 * 60)
                 _ = try await h.partitions.listPartitions(partitions, metadata: op)
             }
-            clock.advance(by: 29 * 60)   // 12 h 6 min after opening
+            clock.advance(by: 29 * 60)  // 12 h 6 min after opening
             await expectStatus(.unauthenticated, "expired") { _ = try await h.partitions.listPartitions(partitions, metadata: op) }
         }
     }

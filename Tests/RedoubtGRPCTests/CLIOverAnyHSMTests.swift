@@ -89,8 +89,9 @@ struct CLIOverAnyHSMTests {
         let timedOut = await !process.exited(within: timeout)
         if timedOut { kill(process.processIdentifier, SIGKILL) }
         await process.exited()
-        let run = Run(status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
-                      stderr: String(decoding: await stderr, as: UTF8.self))
+        let run = Run(
+            status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
+            stderr: String(decoding: await stderr, as: UTF8.self))
         if timedOut { throw TestFailure("redoubt \(arguments.joined(separator: " ")) took longer than \(timeout)\n\(run)") }
         return run
     }
@@ -165,7 +166,8 @@ struct CLIOverAnyHSMTests {
         let approvers = try #require(try await succeed(["approvers", "list", "--json"] + officer).json()["approvers"] as? [[String: Any]])
         let policy = target.scratch.appendingPathComponent("policy.json")
         try Data(#"{"use": {"tokens": [{"groups": [{"approvers": ["ann"], "quorum": 1}], "timeout": 3600}]}}"#.utf8).write(to: policy)
-        let governed = try await succeed(["keys", "create", "--algorithm", "ED25519", "--label", "treasury", "--policy", policy.path, "--json"] + officer).json()
+        let governed = try await succeed(["keys", "create", "--algorithm", "ED25519", "--label", "treasury", "--policy", policy.path, "--json"] + officer)
+            .json()
         let governedID = try #require(governed["id"] as? String)
         #expect(governed["policy"] != nil)
         let pending = try await redoubt(["sign", "--key", governedID, "--in", message.path] + user)
@@ -175,15 +177,18 @@ struct CLIOverAnyHSMTests {
         let before = try await succeed(["requests", "get", requestID, "--json"] + officer).json()
         let challenge = try await succeed(["requests", "challenge", requestID] + officer)
         let approval = try await succeed(["approve", "--key-file", approverFile, "--challenge", "-"], stdin: Data(challenge.stdout.utf8))
-        let approved = try await succeed(["requests", "approve", requestID, "--approver", "ann", "--signature", "-"] + officer,
-                                         stdin: Data(approval.stdout.utf8))
+        let approved = try await succeed(
+            ["requests", "approve", requestID, "--approver", "ann", "--signature", "-"] + officer,
+            stdin: Data(approval.stdout.utf8))
         #expect(approved.line.hasPrefix("request \(requestID): "), "\(approved)")
         let result = target.scratch.appendingPathComponent("treasury.sig")
         try await succeed(["requests", "result", requestID, "--out", result.path] + user)
         // A governed key only signs (through requests): check the signature with its public key.
         let publicKey = try PublicKey(pem: try await succeed(["keys", "public", governedID] + user).stdout)
-        let governedValid = try VerifyingKey(publicKey).isValidSignature(try Data(contentsOf: result), for: .message(try Data(contentsOf: message)),
-                                                                         scheme: .ed25519) ? "valid" : "invalid"
+        let governedValid =
+            try VerifyingKey(publicKey).isValidSignature(
+                try Data(contentsOf: result), for: .message(try Data(contentsOf: message)),
+                scheme: .ed25519) ? "valid" : "invalid"
         let requests = try #require(try await succeed(["requests", "list", "--json"] + officer).json()["requests"] as? [[String: Any]])
 
         // The auditor reads and verifies the log.
@@ -228,11 +233,14 @@ struct CLIOverAnyHSMTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data").path
         let initialised = try await succeed(["init", "--dev", "--data", data])
-        let operatorKey = try #require(initialised.stdout.split(separator: "\n").first { $0.hasPrefix("operator API key") }?
-            .split(separator: " ").last.map(String.init), "\(initialised)")
+        let operatorKey = try #require(
+            initialised.stdout.split(separator: "\n").first { $0.hasPrefix("operator API key") }?
+                .split(separator: " ").last.map(String.init), "\(initialised)")
         let backup = dir.appendingPathComponent("cli.rbk").path
-        return try await body(Target(name: "local", connection: ["--data", data, "--dev"], operatorAPIKey: operatorKey,
-                                     backupArgument: backup, backupFile: backup, scratch: dir))
+        return try await body(
+            Target(
+                name: "local", connection: ["--data", data, "--dev"], operatorAPIKey: operatorKey,
+                backupArgument: backup, backupFile: backup, scratch: dir))
     }
 
     /// A `redoubt serve --dev` broker on a free port: every command with `--endpoint HOST:PORT`.
@@ -247,9 +255,11 @@ struct CLIOverAnyHSMTests {
             let credentials = try await ServeProcessTests.credentials(in: data, child: child)
             let endpoint = try #require(credentials["endpoint"])
             let operatorKey = try #require(credentials["operator_api_key"])
-            result = try await body(Target(name: "broker", connection: ["--endpoint", endpoint], operatorAPIKey: operatorKey,
-                                           backupArgument: "cli.rbk", backupFile: data.appendingPathComponent("backups/cli.rbk").path,
-                                           scratch: dir))
+            result = try await body(
+                Target(
+                    name: "broker", connection: ["--endpoint", endpoint], operatorAPIKey: operatorKey,
+                    backupArgument: "cli.rbk", backupFile: data.appendingPathComponent("backups/cli.rbk").path,
+                    scratch: dir))
         } catch {
             _ = await stop(child)
             throw error
@@ -304,9 +314,11 @@ struct CLIOverAnyHSMTests {
 
     @Test("every command's help has an abstract and examples")
     func helpHasExamples() async throws {
-        let commands = [["keys", "create"], ["keys", "list"], ["keys", "get"], ["sign"], ["verify"], ["partitions", "create"],
-                        ["users", "add"], ["users", "list"], ["audit", "list"], ["audit", "verify"], ["backup", "create"],
-                        ["requests", "list"], ["requests", "get"], ["approvers", "add"], ["init"]]
+        let commands = [
+            ["keys", "create"], ["keys", "list"], ["keys", "get"], ["sign"], ["verify"], ["partitions", "create"],
+            ["users", "add"], ["users", "list"], ["audit", "list"], ["audit", "verify"], ["backup", "create"],
+            ["requests", "list"], ["requests", "get"], ["approvers", "add"], ["init"],
+        ]
         let root = try await Self.succeed(["--help"])
         #expect(root.stdout.contains("--endpoint") && root.stdout.contains("REDOUBT_ENDPOINT"))
         for command in commands {

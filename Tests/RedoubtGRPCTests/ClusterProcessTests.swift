@@ -38,7 +38,10 @@ struct ClusterProcessTests {
             process.environment = env
             pipe.fileHandleForReading.readabilityHandler = { [self] handle in
                 let chunk = handle.availableData
-                guard !chunk.isEmpty else { handle.readabilityHandler = nil; return }
+                guard !chunk.isEmpty else {
+                    handle.readabilityHandler = nil
+                    return
+                }
                 self.state.withLock { s in
                     s.output += String(decoding: chunk, as: UTF8.self)
                     if s.port == nil, let range = s.output.range(of: "listening on 127.0.0.1:") {
@@ -133,7 +136,7 @@ struct ClusterProcessTests {
         let nodes = [Server(common), Server(common), Server(common)]
         let names = ["east-1", "east-2", "west-1"]
         defer { nodes.forEach { $0.signalOnly(SIGKILL) } }
-        for node in nodes { try await node.start() }   // the first initialises the shared store
+        for node in nodes { try await node.start() }  // the first initialises the shared store
 
         let nodesFile = dir.appendingPathComponent("nodes.json")
         let list = zip(names, nodes).map { name, node in

@@ -57,9 +57,10 @@ struct ConversionTests {
 
     @Test("KeySpec round-trips, defaults apply to unset fields")
     func keySpec() throws {
-        let spec = KeySpec(algorithm: .genericSecret, label: "mac key", usage: [.mac], extractable: true, sensitive: false,
-                           modifiable: false, destroyable: false, notBefore: date, expiresAt: date.addingTimeInterval(86400),
-                           secretByteCount: 48, persistent: false, requestID: "req-1")
+        let spec = KeySpec(
+            algorithm: .genericSecret, label: "mac key", usage: [.mac], extractable: true, sensitive: false,
+            modifiable: false, destroyable: false, notBefore: date, expiresAt: date.addingTimeInterval(86400),
+            secretByteCount: 48, persistent: false, requestID: "req-1")
         #expect(try KeySpec(proto: spec.proto, requestID: spec.protoRequestID, at: .root + "spec") == spec)
         var minimal = Redoubt_V1_KeySpec()
         minimal.algorithm = .ecP256
@@ -73,10 +74,11 @@ struct ConversionTests {
     @Test("KeyInfo and PublicKey round-trip")
     func keyInfo() throws {
         let pub = try PrivateKey.generate(.p256).publicKey
-        let info = KeyInfo(id: "k_1", label: "l", algorithm: .p256, usage: [.sign, .verify], extractable: false, sensitive: true,
-                           neverExtractable: true, alwaysSensitive: true, modifiable: true, destroyable: true, local: true,
-                           notBefore: date, expiresAt: nil, state: .blocked, latestVersion: 3, minimumVersion: 2,
-                           persistent: true, createdAt: date, publicKey: pub)
+        let info = KeyInfo(
+            id: "k_1", label: "l", algorithm: .p256, usage: [.sign, .verify], extractable: false, sensitive: true,
+            neverExtractable: true, alwaysSensitive: true, modifiable: true, destroyable: true, local: true,
+            notBefore: date, expiresAt: nil, state: .blocked, latestVersion: 3, minimumVersion: 2,
+            persistent: true, createdAt: date, publicKey: pub)
         #expect(try KeyInfo(proto: info.proto, at: .root + "key") == info)
         #expect(try PublicKey(proto: pub.proto, at: .root + "peer") == pub)
         var mismatch = pub.proto
@@ -89,8 +91,10 @@ struct ConversionTests {
 
     @Test("signature schemes, inputs and derivations round-trip; unset ECDSA parameters take their defaults")
     func schemes() throws {
-        let schemes: [SignatureScheme] = [.ecdsa(.sha384, encoding: .raw, lowS: .strict), .ecdsa(.sha256), .ed25519,
-                                          .rsaPSS(.sha512), .rsaPKCS1v15(.sha256), .mldsa(context: Data([1, 2]))]
+        let schemes: [SignatureScheme] = [
+            .ecdsa(.sha384, encoding: .raw, lowS: .strict), .ecdsa(.sha256), .ed25519,
+            .rsaPSS(.sha512), .rsaPKCS1v15(.sha256), .mldsa(context: Data([1, 2])),
+        ]
         for s in schemes { #expect(try SignatureScheme(proto: s.proto, at: .root + "scheme") == s) }
         var e = Redoubt_V1_SignatureScheme.Ecdsa()
         e.hash = .sha256
@@ -115,9 +119,10 @@ struct ConversionTests {
 
     @Test("partition settings: round trip, defaults when creating, unchanged when updating")
     func partitionSettings() throws {
-        let settings = PartitionSettings(importAllowed: false, exportAllowed: false, readOnly: true, maximumObjects: 7,
-                                         cryptoUsersMayCreateKeys: false, maximumSessionLifetime: 3600.5,
-                                         sessionIdleTimeout: 60, allowedSources: ["10.0.0.0/8"])
+        let settings = PartitionSettings(
+            importAllowed: false, exportAllowed: false, readOnly: true, maximumObjects: 7,
+            cryptoUsersMayCreateKeys: false, maximumSessionLifetime: 3600.5,
+            sessionIdleTimeout: 60, allowedSources: ["10.0.0.0/8"])
         #expect(try PartitionSettings(proto: settings.proto, over: .defaults, at: .root + "settings") == settings)
         #expect(try PartitionSettings(proto: Redoubt_V1_PartitionSettings(), over: settings, at: .root) == settings)
         #expect(try PartitionSettings(proto: Redoubt_V1_PartitionSettings(), over: .defaults, at: .root) == .defaults)
@@ -132,22 +137,26 @@ struct ConversionTests {
     func admin() throws {
         let user = UserInfo(id: "u_1", name: "bob", role: .auditor, partition: "p", hasPassword: true, hasClientCertificate: true)
         #expect(try UserInfo(proto: user.proto, at: .root) == user)
-        let session = SessionInfo(token: SessionToken("rds1.a.b"), id: "s", partition: "p", user: "u", role: .cryptoUser,
-                                  expiresAt: date, idleTimeout: 1800)
+        let session = SessionInfo(
+            token: SessionToken("rds1.a.b"), id: "s", partition: "p", user: "u", role: .cryptoUser,
+            expiresAt: date, idleTimeout: 1800)
         #expect(try SessionInfo(proto: session.proto) == session)
-        let record = AuditRecord(sequence: 9, time: date, actor: "u", role: "CRYPTO_USER", session: "s",
-                                 operation: "key.sign", object: "k", result: "ok")
+        let record = AuditRecord(
+            sequence: 9, time: date, actor: "u", role: "CRYPTO_USER", session: "s",
+            operation: "key.sign", object: "k", result: "ok")
         #expect(try AuditRecord(proto: record.proto, at: .root) == record)
         for v in [AuditVerification(records: 5), AuditVerification(records: 2, failure: "record 2: bad hash")] {
             #expect(AuditVerification(proto: v.proto) == v)
         }
         let progress = BackupProgress(phase: .writing, recordsDone: 3, recordsTotal: 9, bytesDone: 100, bytesTotal: nil)
         #expect(try BackupProgress(proto: progress.proto, at: .root) == progress)
-        let report = BackupReport(path: "/b/x.bak", formatVersion: 1, createdAt: Date(timeIntervalSince1970: 1_750_000_000),
-                                  partition: "p", masterKeyID: "m", recordCount: 4, chunkCount: 1, byteCount: 99)
+        let report = BackupReport(
+            path: "/b/x.bak", formatVersion: 1, createdAt: Date(timeIntervalSince1970: 1_750_000_000),
+            partition: "p", masterKeyID: "m", recordCount: 4, chunkCount: 1, byteCount: 99)
         #expect(try BackupReport(proto: report.proto, at: .root) == report)
-        let update = KeyAttributeUpdate(label: "n", usage: [.verify], extractable: false, sensitive: true, modifiable: false,
-                                        destroyable: false, notBefore: date, expiresAt: date, minimumVersion: 2)
+        let update = KeyAttributeUpdate(
+            label: "n", usage: [.verify], extractable: false, sensitive: true, modifiable: false,
+            destroyable: false, notBefore: date, expiresAt: date, minimumVersion: 2)
         #expect(try KeyAttributeUpdate(proto: Redoubt_V1_UpdateKeyRequest(id: "k", update: update), at: .root) == update)
         #expect(try KeyAttributeUpdate(proto: Redoubt_V1_UpdateKeyRequest(id: "k", update: KeyAttributeUpdate()), at: .root) == KeyAttributeUpdate())
     }
@@ -166,7 +175,10 @@ struct ConversionTests {
         let spec = KeySpec(algorithm: .aes256, label: "w", requestID: "r")
         let imported = try Redoubt_V1_ImportKeyRequest(spec: spec, material: .wrapped(Data([9]), wrappingKey: "kw", scheme: .aesKWP)).decoded(limit: 10)
         #expect(imported.spec == spec)
-        guard case .wrapped(let blob, let wrappingKey, let scheme) = imported.material else { Issue.record("wrong material"); return }
+        guard case .wrapped(let blob, let wrappingKey, let scheme) = imported.material else {
+            Issue.record("wrong material")
+            return
+        }
         #expect(blob == Data([9]) && wrappingKey == "kw" && scheme == .aesKWP)
         let (request, bearer) = Redoubt_V1_OpenSessionRequest.opening(partition: "p", credential: .password(user: "u", password: "pw"))
         #expect(bearer == nil)
@@ -195,8 +207,10 @@ struct ConversionTests {
             #expect(back?.code == model && back?.message == "m")
         }
         // Every model code travels in a batch item's ErrorDetail as itself, message kept, cause not sent.
-        for model in [HSMError.Code.invalidArgument, .unauthenticated, .permissionDenied, .notFound, .alreadyExists,
-                      .failedPrecondition, .resourceExhausted, .unavailable, .deadlineExceeded, .cancelled, .aborted, .internalError] {
+        for model in [
+            HSMError.Code.invalidArgument, .unauthenticated, .permissionDenied, .notFound, .alreadyExists,
+            .failedPrecondition, .resourceExhausted, .unavailable, .deadlineExceeded, .cancelled, .aborted, .internalError,
+        ] {
             struct Cause: Error {}
             let detail = Redoubt_V1_ErrorDetail(HSMError(model, "m", underlying: Cause()))
             #expect(detail.code.rawValue == RPCError(HSMError(model, "m")).code.rawValue, "\(model): the proto number is gRPC's")

@@ -43,8 +43,9 @@ struct FailoverRemoteTests {
     static func serve(_ hsm: any HSM, backups: BackupDestination? = nil) async throws -> Served {
         var limits = BrokerConfiguration.Limits()
         limits.requestsPerSecond = 0
-        let broker = try Broker(services: BrokerServices(hsm: hsm, backups: backups, logger: logger).services,
-                                configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger)
+        let broker = try Broker(
+            services: BrokerServices(hsm: hsm, backups: backups, logger: logger).services,
+            configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger)
         let serving = Task { try await broker.run() }
         let stop: @Sendable () async -> Void = {
             broker.beginGracefulShutdown()
@@ -65,10 +66,13 @@ struct FailoverRemoteTests {
         let second = try await LocalHSM.open(store: store, unseal: .passphrase(Self.passphrase), configuration: Self.nodeConfiguration)
         let brokers = [try await Self.serve(created.hsm), try await Self.serve(second)]
         let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(60))) }
-        let hsm = try FailoverHSM(endpoints: remotes.enumerated().map {
-            FailoverEndpoint(name: "broker-\($0.offset)", site: "loopback", hsm: $0.element, probe: $0.element)
-        }, configuration: .init(mode: .random, healthCheckInterval: .milliseconds(50), callTimeout: .seconds(120),
-                             attemptTimeout: .seconds(10)), logger: Self.logger)
+        let hsm = try FailoverHSM(
+            endpoints: remotes.enumerated().map {
+                FailoverEndpoint(name: "broker-\($0.offset)", site: "loopback", hsm: $0.element, probe: $0.element)
+            },
+            configuration: .init(
+                mode: .random, healthCheckInterval: .milliseconds(50), callTimeout: .seconds(120),
+                attemptTimeout: .seconds(10)), logger: Self.logger)
         hsm.start()
         do {
             // The first probe also connects, which on a busy machine may take longer than a probe may.
@@ -105,8 +109,10 @@ struct FailoverRemoteTests {
             #expect(await eventually { hsm.endpointStatus()[1].healthy })
             // The surviving node verifies what was signed through the router.
             let signature = try await hsm.sign(token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
-            #expect(try await remotes[1].verify(token, key: key.id, input: .message(message), signature: signature.signature,
-                                                scheme: .ecdsa(.sha256), version: nil))
+            #expect(
+                try await remotes[1].verify(
+                    token, key: key.id, input: .message(message), signature: signature.signature,
+                    scheme: .ecdsa(.sha256), version: nil))
         } catch {
             Issue.record("\(error)")
         }
@@ -134,8 +140,9 @@ struct FailoverRemoteTests {
             _ = try await HSMCallContext.$deadline.withValue(deadline) { try await remote.listPartitions(session.token) }
             let seen = try #require(node.deadlinesSeen.last ?? nil)
             // The broker computes it from grpc-timeout on arrival, so it is late by the transit time.
-            #expect(seen.timeIntervalSince(deadline) > -0.5 && seen.timeIntervalSince(deadline) < 3,
-                    "the broker saw \(seen), the caller set \(deadline)")
+            #expect(
+                seen.timeIntervalSince(deadline) > -0.5 && seen.timeIntervalSince(deadline) < 3,
+                "the broker saw \(seen), the caller set \(deadline)")
 
             node.fault = .slow(.seconds(6))
             let started = Date()
@@ -171,8 +178,9 @@ struct FailoverRemoteTests {
         let node = FaultyHSM(created.hsm, name: "node")
         let nodeBroker = try await Self.serve(node, backups: .directory(folder))
         let toNode = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(nodeBroker.port)", callTimeout: .seconds(60)))
-        let router = try FailoverHSM(endpoints: [FailoverEndpoint(name: "node", site: "loopback", hsm: toNode, probe: toNode)],
-                                     logger: Self.logger)
+        let router = try FailoverHSM(
+            endpoints: [FailoverEndpoint(name: "node", site: "loopback", hsm: toNode, probe: toNode)],
+            logger: Self.logger)
         let front = try await Self.serve(router, backups: .nodes)
         let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(front.port)", callTimeout: .seconds(60)))
         do {
@@ -205,8 +213,9 @@ struct FailoverRemoteTests {
         let (store, created) = try await Self.initialized()
         let served = try await Self.serve(created.hsm)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(60)),
-                                   eventLoopGroup: group)
+        let remote = try RemoteHSM(
+            configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(60)),
+            eventLoopGroup: group)
         do {
             let session = try await remote.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
             #expect(try await remote.listPartitions(session.token).isEmpty)

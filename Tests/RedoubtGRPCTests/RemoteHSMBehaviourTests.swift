@@ -34,13 +34,17 @@ enum RemoteHSMSupport {
         limits.requestsPerSecond = 0
         let broker: Broker
         do {
-            broker = try Broker(services: BrokerServices(hsm: created.hsm, logger: logger).services,
-                                configuration: BrokerConfiguration(
-                                    listen: "127.0.0.1:0",
-                                    tls: tls.map { .init(certificateChain: $0.server.certificatePath, privateKey: $0.server.keyPath,
-                                                         clientCA: mutual ? $0.caPath : nil) },
-                                    limits: limits),
-                                logger: logger)
+            broker = try Broker(
+                services: BrokerServices(hsm: created.hsm, logger: logger).services,
+                configuration: BrokerConfiguration(
+                    listen: "127.0.0.1:0",
+                    tls: tls.map {
+                        .init(
+                            certificateChain: $0.server.certificatePath, privateKey: $0.server.keyPath,
+                            clientCA: mutual ? $0.caPath : nil)
+                    },
+                    limits: limits),
+                logger: logger)
         } catch {
             try? await created.hsm.close()
             try? await store.close()
@@ -93,7 +97,11 @@ struct RemoteHSMBehaviourTests {
     func behaviour(_ testCase: HSMBehaviour.Case) async throws {
         let suite = HSMBehaviour { try await RemoteHSMSupport.environment() }
         if let known = Self.knownDifferences[testCase.name] {
-            try await withKnownIssue(Comment(rawValue: known.reason)) { try await testCase.run(suite) } matching: { known.issue($0) }
+            try await withKnownIssue(Comment(rawValue: known.reason)) {
+                try await testCase.run(suite)
+            } matching: {
+                known.issue($0)
+            }
         } else {
             try await testCase.run(suite)
         }
@@ -153,8 +161,10 @@ struct RemoteHSMTransportTests {
         defer { tls.remove() }
         let served = try await RemoteHSMSupport.serve(tls: tls)
         do {
-            let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)",
-                                                            tls: .init(trustRoots: .bytes(Data(tls.caPEM.utf8)))))
+            let remote = try RemoteHSM(
+                configuration: .init(
+                    endpoint: "127.0.0.1:\(served.port)",
+                    tls: .init(trustRoots: .bytes(Data(tls.caPEM.utf8)))))
             let op = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             let created = try await remote.createPartition(op.token, id: "tls", settings: .defaults)
             let officer = try await remote.openSession(partition: "tls", credential: .apiKey(created.securityOfficerAPIKey))
@@ -162,13 +172,17 @@ struct RemoteHSMTransportTests {
             let session = try await remote.openSession(partition: "tls", credential: .apiKey(user.apiKey))
             let key = try await remote.generateKey(session.token, spec: KeySpec(algorithm: .p256, label: "over tls"))
             let signature = try await remote.sign(session.token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
-            #expect(try await remote.verify(session.token, key: key.id, input: .message(message), signature: signature.signature,
-                                            scheme: .ecdsa(.sha256), version: signature.version))
+            #expect(
+                try await remote.verify(
+                    session.token, key: key.id, input: .message(message), signature: signature.signature,
+                    scheme: .ecdsa(.sha256), version: signature.version))
             await remote.close()
 
             // Another CA's roots (here, the system's) do not trust the broker; plaintext cannot talk to it.
-            for configuration in [RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", tls: .init(), callTimeout: .seconds(5)),
-                                  RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(5))] {
+            for configuration in [
+                RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", tls: .init(), callTimeout: .seconds(5)),
+                RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(5)),
+            ] {
                 let stranger = try RemoteHSM(configuration: configuration)
                 await expectHSMError(.unavailable) { try await stranger.openSession(partition: "", credential: .apiKey(served.operatorAPIKey)) }
                 await stranger.close()
@@ -186,10 +200,13 @@ struct RemoteHSMTransportTests {
         defer { tls.remove() }
         let served = try await RemoteHSMSupport.serve(tls: tls, mutual: true)
         do {
-            let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", tls: .init(
-                trustRoots: .file(tls.caPath),
-                clientIdentity: .init(certificateChain: .file(tls.client.certificatePath), privateKey: .file(tls.client.keyPath)),
-                serverHostname: "localhost")))
+            let remote = try RemoteHSM(
+                configuration: .init(
+                    endpoint: "127.0.0.1:\(served.port)",
+                    tls: .init(
+                        trustRoots: .file(tls.caPath),
+                        clientIdentity: .init(certificateChain: .file(tls.client.certificatePath), privateKey: .file(tls.client.keyPath)),
+                        serverHostname: "localhost")))
             let op = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             let created = try await remote.createPartition(op.token, id: "mtls", settings: .defaults)
             _ = try await remote.createPartition(op.token, id: "other", settings: .defaults)
@@ -205,8 +222,9 @@ struct RemoteHSMTransportTests {
                 try await remote.openSession(partition: "mtls", credential: .clientCertificate(sha256: tls.client.sha256))
             }
 
-            let service = try await remote.addUser(officer.token, name: "payments-service", role: .cryptoUser, password: nil,
-                                                   clientCertificateSHA256: tls.client.sha256)
+            let service = try await remote.addUser(
+                officer.token, name: "payments-service", role: .cryptoUser, password: nil,
+                clientCertificateSHA256: tls.client.sha256)
             #expect(service.user.hasClientCertificate)
             let session = try await remote.openSession(partition: "mtls", credential: .clientCertificate(sha256: tls.client.sha256))
             #expect(session.user == service.user.id)

@@ -24,10 +24,11 @@ struct RouterConfigurationTests {
 
     @Test("a good file: defaults filled in, nodes in order, a router with one client per node")
     func goodFile() async throws {
-        let c = try load(#"""
-        {"nodes": [{"name": "east-1", "site": "east", "endpoint": "127.0.0.1:9001"},
-                   {"name": "west-1", "site": "west", "priority": 2, "endpoint": "[::1]:9002"}]}
-        """#)
+        let c = try load(
+            #"""
+            {"nodes": [{"name": "east-1", "site": "east", "endpoint": "127.0.0.1:9001"},
+                       {"name": "west-1", "site": "west", "priority": 2, "endpoint": "[::1]:9002"}]}
+            """#)
         #expect(c.mode == .priority)
         #expect(c.healthCheckInterval == 0.5 && c.callTimeout == 10)
         #expect(c.nodes.map(\.name) == ["east-1", "west-1"])
@@ -45,14 +46,16 @@ struct RouterConfigurationTests {
         expectRefused(#"{"mode": "priority"}"#, #"missing "nodes""#)
         expectRefused(#"{"nodes": [{"name": "a", "endpoint": "127.0.0.1:1"}]}"#, #"missing "nodes[0].site""#)
         expectRefused(#"{"mode": "fastest", "nodes": [{"name": "a", "site": "s", "endpoint": "127.0.0.1:1"}]}"#, "mode is random, priority or latency")
-        expectRefused(#"{"nodes": [{"name": "a", "site": "s", "endpoint": "127.0.0.1:1"}, {"name": "a", "site": "t", "endpoint": "127.0.0.1:2"}]}"#,
-                      "nodes[1].name 'a' is used twice")
+        expectRefused(
+            #"{"nodes": [{"name": "a", "site": "s", "endpoint": "127.0.0.1:1"}, {"name": "a", "site": "t", "endpoint": "127.0.0.1:2"}]}"#,
+            "nodes[1].name 'a' is used twice")
         expectRefused(#"{"nodes": [{"name": "a", "site": "s", "endpoint": "10.0.0.1:8443"}]}"#, "plaintext to a node is allowed only on a loopback")
         expectRefused(#"{"nodes": [{"name": "a", "site": "s", "endpoint": "nowhere"}]}"#, "nodes[0].endpoint must be HOST:PORT")
         expectRefused(#"{"nodes": [{"name": "a", "site": "s", "endpoint": "127.0.0.1:0"}]}"#, "port other than 0")
         expectRefused(#"{"healthCheckInterval": 0, "nodes": [{"name": "a", "site": "s", "endpoint": "127.0.0.1:1"}]}"#, "healthCheckInterval")
-        expectRefused(#"{"nodes": [{"name": "a", "site": "s", "endpoint": "10.0.0.1:1", "tls": {"certificateChain": "c.pem"}}]}"#,
-                      "both certificateChain and privateKey")
+        expectRefused(
+            #"{"nodes": [{"name": "a", "site": "s", "endpoint": "10.0.0.1:1", "tls": {"certificateChain": "c.pem"}}]}"#,
+            "both certificateChain and privateKey")
         expectRefused("not json", "not valid JSON")
     }
 }

@@ -24,8 +24,9 @@ struct ServeProcessPostgresTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
     }
 
-    @Test("two dev brokers given one data directory share one PostgreSQL store; the password is never printed",
-          .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
+    @Test(
+        "two dev brokers given one data directory share one PostgreSQL store; the password is never printed",
+        .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
     func twoDevBrokersShareOneDatabase() async throws {
         try await PostgresTestDatabases.with { databases in
             let url = try await databases.makeDatabase()
@@ -50,8 +51,10 @@ struct ServeProcessPostgresTests {
 
             // The dev user made by the first broker opens sessions on both.
             for port in [firstPort, secondPort] {
-                let role = try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(
-                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+                let role = try await withGRPCClient(
+                    transport: try HTTP2ClientTransport.Posix(
+                        target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                ) { client in
                     var request = Redoubt_V1_OpenSessionRequest()
                     request.partitionID = "dev"
                     return try await Redoubt_V1_SessionService.Client(wrapping: client)

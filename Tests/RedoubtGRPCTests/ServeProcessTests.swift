@@ -52,9 +52,11 @@ struct ServeProcessTests {
         func stop(_ sig: Int32 = SIGTERM) async -> (status: Int32, stdout: String, stderr: String) {
             if process.isRunning { kill(process.processIdentifier, sig) }
             await process.exited()
-            return (process.terminationStatus,
-                    String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                    String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            return (
+                process.terminationStatus,
+                String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            )
         }
     }
 
@@ -70,8 +72,9 @@ struct ServeProcessTests {
         for _ in 0..<600 {
             let modified = (try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date) ?? .distantPast
             if modified > since, let data = FileManager.default.contents(atPath: file.path),
-               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-               let endpoint = json["endpoint"] as? String, !endpoint.isEmpty {
+                let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let endpoint = json["endpoint"] as? String, !endpoint.isEmpty
+            {
                 return json.compactMapValues { $0 as? String }
             }
             guard child.process.isRunning else { break }
@@ -98,7 +101,9 @@ struct ServeProcessTests {
         #expect(mode == 0o600)
 
         let port = try Self.port(try #require(creds["endpoint"]))
-        let role = try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+        let role = try await withGRPCClient(
+            transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in
             var request = Redoubt_V1_OpenSessionRequest()
             request.partitionID = "dev"
             return try await Redoubt_V1_SessionService.Client(wrapping: client)
@@ -113,7 +118,8 @@ struct ServeProcessTests {
         #expect(!out.stdout.contains(creds["api_key"] ?? "unset") && !out.stderr.contains(creds["api_key"] ?? "unset"), "the API key must not be printed")
 
         // A second start reuses the store and the same credentials.
-        let before = try #require(FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-credentials.json").path)[.modificationDate] as? Date)
+        let before = try #require(
+            FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-credentials.json").path)[.modificationDate] as? Date)
         try await Task.sleep(for: .milliseconds(20))
         let again = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
         let creds2 = try await Self.credentials(in: dir, child: again, since: before)

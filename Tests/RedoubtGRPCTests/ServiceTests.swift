@@ -80,11 +80,15 @@ struct ServiceTests {
     @Test func keyService() async throws {
         try await BrokerHarness.run { h in
             let t = try await h.tenant()
-            let created = try await h.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "signer", requestID: "r1")),
-                                                     metadata: t.user).key
+            let created = try await h.keys.createKey(
+                Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "signer", requestID: "r1")),
+                metadata: t.user
+            ).key
             #expect(created.algorithm == .ecP256 && created.hasPublicKey)
-            let retried = try await h.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "signer", requestID: "r1")),
-                                                     metadata: t.user).key
+            let retried = try await h.keys.createKey(
+                Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "signer", requestID: "r1")),
+                metadata: t.user
+            ).key
             #expect(retried.id == created.id)
             #expect(try await h.keys.getKey(Redoubt_V1_GetKeyRequest(keyID: created.id), metadata: t.user).key == created)
             var update = Redoubt_V1_UpdateKeyRequest()
@@ -103,17 +107,26 @@ struct ServiceTests {
             importPublic.spkiDer = pub.spkiDer
             let imported = try await h.keys.importKey(importPublic, metadata: t.user).key
             #expect(Set(imported.usages) == [.verify])
-            let secret = try await h.keys.importKey(Redoubt_V1_ImportKeyRequest(spec: KeySpec(algorithm: .aes256, label: "s", extractable: true, sensitive: false),
-                                                                                 material: .secret(SecretBytes(Data(repeating: 3, count: 32)))),
-                                                    metadata: t.user).key
-            #expect(try await h.keys.exportPlaintext(Redoubt_V1_ExportPlaintextRequest(keyID: secret.id), metadata: t.user).keyMaterial
+            let secret = try await h.keys.importKey(
+                Redoubt_V1_ImportKeyRequest(
+                    spec: KeySpec(algorithm: .aes256, label: "s", extractable: true, sensitive: false),
+                    material: .secret(SecretBytes(Data(repeating: 3, count: 32)))),
+                metadata: t.user
+            ).key
+            #expect(
+                try await h.keys.exportPlaintext(Redoubt_V1_ExportPlaintextRequest(keyID: secret.id), metadata: t.user).keyMaterial
                     == Data(repeating: 3, count: 32))
             let kek = try await h.key(t, .aes256)
-            let wrapped = try await h.keys.exportWrapped(Redoubt_V1_ExportWrappedRequest(id: secret.id, wrappingKey: kek.id, scheme: .aesKWP),
-                                                         metadata: t.user).wrappedKey
-            let unwrapped = try await h.keys.importKey(Redoubt_V1_ImportKeyRequest(spec: KeySpec(algorithm: .aes256, label: "u"),
-                                                                                   material: .wrapped(wrapped, wrappingKey: kek.id, scheme: .aesKWP)),
-                                                       metadata: t.user).key
+            let wrapped = try await h.keys.exportWrapped(
+                Redoubt_V1_ExportWrappedRequest(id: secret.id, wrappingKey: kek.id, scheme: .aesKWP),
+                metadata: t.user
+            ).wrappedKey
+            let unwrapped = try await h.keys.importKey(
+                Redoubt_V1_ImportKeyRequest(
+                    spec: KeySpec(algorithm: .aes256, label: "u"),
+                    material: .wrapped(wrapped, wrappingKey: kek.id, scheme: .aesKWP)),
+                metadata: t.user
+            ).key
             #expect(!unwrapped.local)
             // Paging over keys.
             var list = Redoubt_V1_ListKeysRequest()
@@ -138,13 +151,22 @@ struct ServiceTests {
             let t = try await h.tenant()
             let signer = try await h.key(t, .p256)
             let message = SigningInput.message(Data("hello".utf8))
-            let signed = try await h.crypto.sign(Redoubt_V1_SignRequest(key: signer.id, input: message, scheme: .ecdsa(.sha256, encoding: .raw)), metadata: t.user)
+            let signed = try await h.crypto.sign(
+                Redoubt_V1_SignRequest(key: signer.id, input: message, scheme: .ecdsa(.sha256, encoding: .raw)), metadata: t.user)
             #expect(signed.signature.count == 64 && signed.keyVersion == 1)
-            #expect(try await h.crypto.verify(Redoubt_V1_VerifyRequest(key: signer.id, input: message, signature: signed.signature,
-                                                                       scheme: .ecdsa(.sha256, encoding: .raw), version: 1), metadata: t.user).valid)
+            #expect(
+                try await h.crypto.verify(
+                    Redoubt_V1_VerifyRequest(
+                        key: signer.id, input: message, signature: signed.signature,
+                        scheme: .ecdsa(.sha256, encoding: .raw), version: 1), metadata: t.user
+                ).valid)
             let aes = try await h.key(t, .aes256)
-            let ct = try await h.crypto.encrypt(Redoubt_V1_EncryptRequest(key: aes.id, plaintext: Data("p".utf8), scheme: .aesGCM, aad: Data([1])), metadata: t.user).ciphertext
-            #expect(try await h.crypto.decrypt(Redoubt_V1_DecryptRequest(key: aes.id, ciphertext: ct, scheme: .aesGCM, aad: Data([1])), metadata: t.user).plaintext == Data("p".utf8))
+            let ct = try await h.crypto.encrypt(
+                Redoubt_V1_EncryptRequest(key: aes.id, plaintext: Data("p".utf8), scheme: .aesGCM, aad: Data([1])), metadata: t.user
+            ).ciphertext
+            #expect(
+                try await h.crypto.decrypt(Redoubt_V1_DecryptRequest(key: aes.id, ciphertext: ct, scheme: .aesGCM, aad: Data([1])), metadata: t.user).plaintext
+                    == Data("p".utf8))
             let secret = try await h.key(t, .genericSecret)
             let tag = try await h.crypto.mac(Redoubt_V1_MacRequest(key: secret.id, data: Data([5]), hash: .sha256), metadata: t.user).tag
             #expect(try await h.crypto.verifyMac(Redoubt_V1_VerifyMacRequest(key: secret.id, data: Data([5]), tag: tag, hash: .sha256), metadata: t.user).valid)
@@ -152,20 +174,29 @@ struct ServiceTests {
             // Wrap and unwrap.
             let movable = try await h.key(t, .aes128, extractable: true)
             let blob = try await h.crypto.wrap(Redoubt_V1_WrapRequest(id: movable.id, wrappingKey: aes.id, scheme: .aesGCM), metadata: t.user).wrappedKey
-            let back = try await h.crypto.unwrap(Redoubt_V1_UnwrapRequest(wrappedKey: blob, wrappingKey: aes.id, scheme: .aesGCM,
-                                                                          spec: KeySpec(algorithm: .aes128, label: "back")), metadata: t.user).key
+            let back = try await h.crypto.unwrap(
+                Redoubt_V1_UnwrapRequest(
+                    wrappedKey: blob, wrappingKey: aes.id, scheme: .aesGCM,
+                    spec: KeySpec(algorithm: .aes128, label: "back")), metadata: t.user
+            ).key
             #expect(back.algorithm == .aes128)
             // Key agreement with a peer.
             let ecdh = try await h.key(t, .p256)
             let peer = try PrivateKey.generate(.p256).publicKey
-            let derived = try await h.crypto.deriveKey(Redoubt_V1_DeriveKeyRequest(key: ecdh.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
-                                                                                   spec: KeySpec(algorithm: .aes256, label: "d")), metadata: t.user).key
+            let derived = try await h.crypto.deriveKey(
+                Redoubt_V1_DeriveKeyRequest(
+                    key: ecdh.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
+                    spec: KeySpec(algorithm: .aes256, label: "d")), metadata: t.user
+            ).key
             #expect(derived.algorithm == .aes256)
             // ML-KEM.
             let kem = try await h.key(t, .mlkem768)
-            let enc = try await h.crypto.encapsulate(Redoubt_V1_EncapsulateRequest(key: kem.id, spec: KeySpec(algorithm: .aes256, label: "e")), metadata: t.user)
-            let dec = try await h.crypto.decapsulate(Redoubt_V1_DecapsulateRequest(key: kem.id, encapsulated: enc.encapsulatedKey,
-                                                                                   spec: KeySpec(algorithm: .aes256, label: "f")), metadata: t.user)
+            let enc = try await h.crypto.encapsulate(
+                Redoubt_V1_EncapsulateRequest(key: kem.id, spec: KeySpec(algorithm: .aes256, label: "e")), metadata: t.user)
+            let dec = try await h.crypto.decapsulate(
+                Redoubt_V1_DecapsulateRequest(
+                    key: kem.id, encapsulated: enc.encapsulatedKey,
+                    spec: KeySpec(algorithm: .aes256, label: "f")), metadata: t.user)
             #expect(dec.key.algorithm == .aes256 && enc.key.algorithm == .aes256)
         }
     }
@@ -186,29 +217,36 @@ struct ServiceTests {
                 case (37, .failure(let e)): #expect(e.code == .notFound)
                 case (50, .failure(let e)): #expect(e.code == .invalidArgument && e.message.hasPrefix("items[50].scheme"))
                 case (_, .success(let r)):
-                    let valid = try await h.hsm.verify(SessionToken(t.userToken), key: signer.id, input: .message(Data("m\(i)".utf8)),
-                                                       signature: r.signature, scheme: .ed25519, version: nil)
+                    let valid = try await h.hsm.verify(
+                        SessionToken(t.userToken), key: signer.id, input: .message(Data("m\(i)".utf8)),
+                        signature: r.signature, scheme: .ed25519, version: nil)
                     #expect(valid, "item \(i) is out of order")
                 default: Issue.record("item \(i): unexpected \(outcome)")
                 }
             }
             let verify = (0..<3).map { i in
-                Redoubt_V1_VerifyRequest(key: signer.id, input: .message(Data("m\(i)".utf8)),
-                                         signature: (try? outcomes[i].get().signature) ?? Data(), scheme: .ed25519, version: nil)
+                Redoubt_V1_VerifyRequest(
+                    key: signer.id, input: .message(Data("m\(i)".utf8)),
+                    signature: (try? outcomes[i].get().signature) ?? Data(), scheme: .ed25519, version: nil)
             }
             let verified = try await h.crypto.verifyBatch(Redoubt_V1_VerifyBatchRequest(items: verify), metadata: t.user)
             #expect(verified.outcomes.allSatisfy { (try? $0.get().valid) == true })
             let aes = try await h.key(t, .aes256)
-            let encrypted = try await h.crypto.encryptBatch(Redoubt_V1_EncryptBatchRequest(items: (0..<5).map {
-                Redoubt_V1_EncryptRequest(key: aes.id, plaintext: Data([UInt8($0)]), scheme: .aesGCM, aad: Data())
-            }), metadata: t.user)
-            let decrypted = try await h.crypto.decryptBatch(Redoubt_V1_DecryptBatchRequest(items: encrypted.outcomes.map {
-                Redoubt_V1_DecryptRequest(key: aes.id, ciphertext: (try? $0.get().ciphertext) ?? Data(), scheme: .aesGCM, aad: Data())
-            }), metadata: t.user)
+            let encrypted = try await h.crypto.encryptBatch(
+                Redoubt_V1_EncryptBatchRequest(
+                    items: (0..<5).map {
+                        Redoubt_V1_EncryptRequest(key: aes.id, plaintext: Data([UInt8($0)]), scheme: .aesGCM, aad: Data())
+                    }), metadata: t.user)
+            let decrypted = try await h.crypto.decryptBatch(
+                Redoubt_V1_DecryptBatchRequest(
+                    items: encrypted.outcomes.map {
+                        Redoubt_V1_DecryptRequest(key: aes.id, ciphertext: (try? $0.get().ciphertext) ?? Data(), scheme: .aesGCM, aad: Data())
+                    }), metadata: t.user)
             #expect(decrypted.outcomes.map { try? $0.get().plaintext } == (0..<5).map { Data([UInt8($0)]) })
             let secret = try await h.key(t, .genericSecret)
-            let macs = try await h.crypto.macBatch(Redoubt_V1_MacBatchRequest(items: [Redoubt_V1_MacRequest(key: secret.id, data: Data(), hash: .sha512)]),
-                                                   metadata: t.user)
+            let macs = try await h.crypto.macBatch(
+                Redoubt_V1_MacBatchRequest(items: [Redoubt_V1_MacRequest(key: secret.id, data: Data(), hash: .sha512)]),
+                metadata: t.user)
             #expect(macs.outcomes.count == 1)
             // An invalid session fails the whole call.
             await expectStatus(.unauthenticated, "") {
@@ -223,25 +261,34 @@ struct ServiceTests {
             let t = try await h.tenant()
             let signer = try await h.key(t, .ed25519)
             let count = 50
-            let answers = try await h.crypto.signStream(metadata: t.user, requestProducer: { writer in
-                for i in 0..<count {
-                    var request = Redoubt_V1_SignRequest(key: signer.id, input: .message(Data("m\(i)".utf8)), scheme: .ed25519)
-                    if i == 7 { request.keyID = "" }
-                    try await writer.write(Redoubt_V1_SignStreamRequest(id: UInt64(1000 + i), request: request))
-                }
-            }, onResponse: { response in
-                var answers: [UInt64: Result<SignatureResult, HSMError>] = [:]
-                for try await answer in response.messages { answers[answer.id] = answer.outcome }
-                return answers
-            })
+            let answers = try await h.crypto.signStream(
+                metadata: t.user,
+                requestProducer: { writer in
+                    for i in 0..<count {
+                        var request = Redoubt_V1_SignRequest(key: signer.id, input: .message(Data("m\(i)".utf8)), scheme: .ed25519)
+                        if i == 7 { request.keyID = "" }
+                        try await writer.write(Redoubt_V1_SignStreamRequest(id: UInt64(1000 + i), request: request))
+                    }
+                },
+                onResponse: { response in
+                    var answers: [UInt64: Result<SignatureResult, HSMError>] = [:]
+                    for try await answer in response.messages { answers[answer.id] = answer.outcome }
+                    return answers
+                })
             #expect(answers.count == count)
-            if case .failure(let e)? = answers[1007] { #expect(e.code == .invalidArgument && e.message.contains("request.key_id")) } else {
+            if case .failure(let e)? = answers[1007] {
+                #expect(e.code == .invalidArgument && e.message.contains("request.key_id"))
+            } else {
                 Issue.record("request 7 should fail")
             }
             if case .success(let r)? = answers[1003] {
-                #expect(try await h.hsm.verify(SessionToken(t.userToken), key: signer.id, input: .message(Data("m3".utf8)),
-                                               signature: r.signature, scheme: .ed25519, version: nil))
-            } else { Issue.record("request 3 should succeed") }
+                #expect(
+                    try await h.hsm.verify(
+                        SessionToken(t.userToken), key: signer.id, input: .message(Data("m3".utf8)),
+                        signature: r.signature, scheme: .ed25519, version: nil))
+            } else {
+                Issue.record("request 3 should succeed")
+            }
         }
     }
 
@@ -263,15 +310,20 @@ struct ServiceTests {
         try await BrokerHarness.run { h in
             let t = try await h.tenant()
             _ = try await h.key(t, .aes256)
-            let events = try await h.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "one.rdbk", partition: nil, overwrite: false),
-                                                          metadata: t.operatorMetadata, onResponse: { response in
-                var events: [Redoubt_V1_CreateBackupResponse] = []
-                for try await event in response.messages { events.append(event) }
-                return events
-            })
+            let events = try await h.backups.createBackup(
+                Redoubt_V1_CreateBackupRequest(path: "one.rdbk", partition: nil, overwrite: false),
+                metadata: t.operatorMetadata,
+                onResponse: { response in
+                    var events: [Redoubt_V1_CreateBackupResponse] = []
+                    for try await event in response.messages { events.append(event) }
+                    return events
+                })
             #expect(events.isEmpty == false)
             #expect(events.dropLast().allSatisfy { if case .progress = $0.event { true } else { false } })
-            guard case .summary(let summary)? = events.last?.event else { Issue.record("no summary"); return }
+            guard case .summary(let summary)? = events.last?.event else {
+                Issue.record("no summary")
+                return
+            }
             #expect(summary.recordCount > 0 && summary.sizeBytes > 0 && summary.partitionID.isEmpty)
             #expect(summary.path.hasSuffix("/one.rdbk"))
             #expect(FileManager.default.fileExists(atPath: summary.path))

@@ -45,8 +45,10 @@ struct TLSFixtures: Sendable {
             return (cert, key)
         }
 
-        func issue(_ name: String, by ca: (Certificate, P256.Signing.PrivateKey), server: Bool,
-                   validFrom: Date = now.addingTimeInterval(-3600), until: Date = now.addingTimeInterval(86400)) throws -> (Certificate, P256.Signing.PrivateKey) {
+        func issue(
+            _ name: String, by ca: (Certificate, P256.Signing.PrivateKey), server: Bool,
+            validFrom: Date = now.addingTimeInterval(-3600), until: Date = now.addingTimeInterval(86400)
+        ) throws -> (Certificate, P256.Signing.PrivateKey) {
             let key = P256.Signing.PrivateKey()
             let subject = try DistinguishedName { CommonName(name) }
             let extensions = try Certificate.Extensions {
@@ -74,8 +76,9 @@ struct TLSFixtures: Sendable {
             try keyPEM.write(toFile: keyPath, atomically: true, encoding: .utf8)
             var serializer = DER.Serializer()
             try serializer.serialize(pair.0)
-            return Identity(certificatePEM: certPEM, keyPEM: keyPEM, certificatePath: certPath, keyPath: keyPath,
-                            sha256: Data(SHA256.hash(data: serializer.serializedBytes)))
+            return Identity(
+                certificatePEM: certPEM, keyPEM: keyPEM, certificatePath: certPath, keyPath: keyPath,
+                sha256: Data(SHA256.hash(data: serializer.serializedBytes)))
         }
 
         let ca = try authority("Redoubt Test CA")
@@ -88,8 +91,11 @@ struct TLSFixtures: Sendable {
             server: try write("server", try issue("redoubt broker", by: ca, server: true)),
             client: try write("client", try issue("payments-service", by: ca, server: false)),
             rogueClient: try write("rogue", try issue("payments-service", by: rogue, server: false)),
-            expiredClient: try write("expired", try issue("old-service", by: ca, server: false,
-                                                          validFrom: now.addingTimeInterval(-7200), until: now.addingTimeInterval(-3600))))
+            expiredClient: try write(
+                "expired",
+                try issue(
+                    "old-service", by: ca, server: false,
+                    validFrom: now.addingTimeInterval(-7200), until: now.addingTimeInterval(-3600))))
     }
 
     func remove() {

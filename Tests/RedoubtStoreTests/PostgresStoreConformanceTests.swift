@@ -17,8 +17,9 @@ struct PostgresStoreConformanceTests {
         }
     }
 
-    @Test(.enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"),
-          arguments: ObjectStoreConformance.cases)
+    @Test(
+        .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"),
+        arguments: ObjectStoreConformance.cases)
     func conformance(_ testCase: ObjectStoreConformance.Case) async throws {
         try await PostgresTestDatabases.with { databases in
             try await testCase.run(ObjectStoreConformance { try await databases.makeStore() })

@@ -105,12 +105,14 @@ struct SQLiteStoreTests {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        input.fileHandleForWriting.write(Data("""
-            BEGIN IMMEDIATE;
-            UPDATE meta SET change_counter = change_counter + 1000;
-            SELECT 'locked';
+        input.fileHandleForWriting.write(
+            Data(
+                """
+                BEGIN IMMEDIATE;
+                UPDATE meta SET change_counter = change_counter + 1000;
+                SELECT 'locked';
 
-            """.utf8))
+                """.utf8))
         // Waits until the other process reports that it holds the lock. The blocking reads run on
         // a Dispatch thread: on the 2 threads of the test's cooperative pool they stalled every
         // other test's timers.
@@ -140,7 +142,7 @@ struct SQLiteStoreTests {
 
         input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
         try input.fileHandleForWriting.close()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }   // not waitUntilExit: it would block a pool thread
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }  // not waitUntilExit: it would block a pool thread
         #expect(process.terminationStatus == 0)
 
         // Its commit is visible, and writes proceed again.
@@ -193,12 +195,14 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
-    @Test("invalid options are rejected", arguments: [
-        SQLiteStore.Options(maxBatchesPerTransaction: 0),
-        SQLiteStore.Options(maximumReaderCount: 0),
-        SQLiteStore.Options(busyTimeout: .seconds(-1)),
-        SQLiteStore.Options(busyTimeout: .seconds(100_000_000)),
-    ])
+    @Test(
+        "invalid options are rejected",
+        arguments: [
+            SQLiteStore.Options(maxBatchesPerTransaction: 0),
+            SQLiteStore.Options(maximumReaderCount: 0),
+            SQLiteStore.Options(busyTimeout: .seconds(-1)),
+            SQLiteStore.Options(busyTimeout: .seconds(100_000_000)),
+        ])
     func invalidOptions(_ options: SQLiteStore.Options) async throws {
         let directory = try TemporaryDirectory()
         await expectStoreError(.invalidArgument) { try SQLiteStore(path: directory.path("s.sqlite"), options: options) }
@@ -285,7 +289,9 @@ struct SQLiteStoreTests {
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let statistics = store.groupCommitStatistics
-        print("SQLiteStore, \(callers) callers: \(callers * perCaller) commits in \(seconds) s = \(Int(Double(callers * perCaller) / seconds))/s, \(statistics.transactions) transactions")
+        print(
+            "SQLiteStore, \(callers) callers: \(callers * perCaller) commits in \(seconds) s = \(Int(Double(callers * perCaller) / seconds))/s, \(statistics.transactions) transactions"
+        )
         try await store.close()
     }
 }

@@ -52,8 +52,10 @@ func fuzzApprovalChallenge(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let operation = input.pick(ApprovalOperation.Kind.allCases)
         let digest = Data(input.take(Int(input.byte() % 40)))
         let decision: ApprovalChallenge.Decision = input.bool() ? .approve : .reject
-        checkBuilt(ApprovalChallenge(requestID: requestID, partition: partition, keyID: keyID, operation: operation,
-                                     operationDigest: digest, decision: decision))
+        checkBuilt(
+            ApprovalChallenge(
+                requestID: requestID, partition: partition, keyID: keyID, operation: operation,
+                operationDigest: digest, decision: decision))
     default:
         checkPolicy(Data(input.rest()))
     }
@@ -80,7 +82,8 @@ private func checkParse(_ bytes: [UInt8]) {
 }
 
 private func checkBuilt(_ challenge: ApprovalChallenge) {
-    let wellFormed = ApprovalRequest.isRequestID(challenge.requestID) && Approver.isValidName(challenge.partition)
+    let wellFormed =
+        ApprovalRequest.isRequestID(challenge.requestID) && Approver.isValidName(challenge.partition)
         && challenge.keyID.utf8.count == 33 && challenge.keyID.hasPrefix("k")
         && challenge.keyID.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
         && challenge.operationDigest.count == 32
@@ -122,16 +125,18 @@ private func checkPolicy(_ json: Data) {
 // MARK: Seeds
 
 private func makeApprovalSeeds() throws -> [(name: String, bytes: [UInt8])] {
-    let sample = ApprovalChallenge(requestID: "r" + String(repeating: "0f", count: 16), partition: "payments",
-                                   keyID: "k" + String(repeating: "a5", count: 16), operation: .sign,
-                                   operationDigest: Data(repeating: 0x42, count: 32), decision: .approve)
+    let sample = ApprovalChallenge(
+        requestID: "r" + String(repeating: "0f", count: 16), partition: "payments",
+        keyID: "k" + String(repeating: "a5", count: 16), operation: .sign,
+        operationDigest: Data(repeating: 0x42, count: 32), decision: .approve)
     var reject = sample
     reject.decision = .reject
     reject.operation = .setPolicy
-    let policy = KeyPolicy(use: ApprovalRule(tokens: [
-        ApprovalToken(groups: [ApproverGroup(approvers: ["ann", "bob", "cat"], quorum: 2)], timelock: 60, timeout: 3600),
-        ApprovalToken(groups: [ApproverGroup(approvers: ["dan"], quorum: 1), ApproverGroup(approvers: ["eve"], quorum: 1)], timeout: 600),
-    ]), block: ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["ann"], quorum: 1)], timeout: 60)]))
+    let policy = KeyPolicy(
+        use: ApprovalRule(tokens: [
+            ApprovalToken(groups: [ApproverGroup(approvers: ["ann", "bob", "cat"], quorum: 2)], timelock: 60, timeout: 3600),
+            ApprovalToken(groups: [ApproverGroup(approvers: ["dan"], quorum: 1), ApproverGroup(approvers: ["eve"], quorum: 1)], timeout: 600),
+        ]), block: ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["ann"], quorum: 1)], timeout: 60)]))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     func field(_ s: String) -> [UInt8] { [UInt8(s.utf8.count)] + Array(s.utf8) }
@@ -139,12 +144,24 @@ private func makeApprovalSeeds() throws -> [(name: String, bytes: [UInt8])] {
         ("parse-approve", [0] + Array(sample.bytes)),
         ("parse-reject", [0] + Array(reject.bytes)),
         ("parse-prefix-only", [0] + Array(ApprovalChallenge.prefix)),
-        ("build-valid", [1] + field(sample.requestID) + field(sample.partition) + field(sample.keyID) + [0, 32]
-            + Array(repeating: 7, count: 32) + [1]),
-        ("build-short-digest", [1] + field(sample.requestID) + field("p") + field(sample.keyID) + [3, 31]
-            + Array(repeating: 7, count: 31) + [0]),
+        (
+            "build-valid",
+            [1] + field(sample.requestID) + field(sample.partition) + field(sample.keyID) + [0, 32]
+                + Array(repeating: 7, count: 32) + [1]
+        ),
+        (
+            "build-short-digest",
+            [1] + field(sample.requestID) + field("p") + field(sample.keyID) + [3, 31]
+                + Array(repeating: 7, count: 31) + [0]
+        ),
         ("policy", [2] + Array(try encoder.encode(policy))),
         ("policy-empty", [2] + Array(try encoder.encode(KeyPolicy()))),
-        ("policy-bad-quorum", [2] + Array(#"{"use":{"tokens":[{"groups":[{"approvers":["a"],"quorum":2}],"timelock":0,"timeout":5}]},"block":{"tokens":[]},"unblock":{"tokens":[]},"modify":{"tokens":[]}}"#.utf8)),
+        (
+            "policy-bad-quorum",
+            [2]
+                + Array(
+                    #"{"use":{"tokens":[{"groups":[{"approvers":["a"],"quorum":2}],"timelock":0,"timeout":5}]},"block":{"tokens":[]},"unblock":{"tokens":[]},"modify":{"tokens":[]}}"#
+                        .utf8)
+        ),
     ]
 }

@@ -93,8 +93,10 @@ private func position(_ verdict: AuditChainVerdict) -> Int64? {
 private func checkAgainstReference(_ entries: [AuditEntry], previous: AuditEntry?) {
     let actual = verifyAuditChain(entries, previous: previous)
     let expected = reference(entries, previous: previous)
-    fuzzCheck(position(actual) == position(expected),
-              "verifyAuditChain says \(actual), the reference \(expected), for \(entries.count) entries starting at \(entries.first.map { String($0.sequence) } ?? "-") after \(previous.map { String($0.sequence) } ?? "none")")
+    fuzzCheck(
+        position(actual) == position(expected),
+        "verifyAuditChain says \(actual), the reference \(expected), for \(entries.count) entries starting at \(entries.first.map { String($0.sequence) } ?? "-") after \(previous.map { String($0.sequence) } ?? "none")"
+    )
 }
 
 // MARK: Arbitrary entries
@@ -122,7 +124,8 @@ private func arbitrary(_ input: inout FuzzInput) {
         default: sequence = Int64.max - Int64(input.byte())
         }
         let payload = Data(input.shortField())
-        let hash = input.byte() % 2 == 0
+        let hash =
+            input.byte() % 2 == 0
             ? AuditEntry.chainHash(previousHash: lastHash, sequence: sequence, payload: payload)
             : Data(input.shortField())
         let entry = AuditEntry(partition: partition, sequence: sequence, payload: payload, hash: hash)
@@ -147,8 +150,9 @@ private func built(_ input: inout FuzzInput) {
     if flags & 1 != 0 {
         let sequence = flags & 2 != 0 ? input.integer(Int64.self) : 1 + Int64(input.uint16())
         let payload = Data("previous".utf8)
-        previous = AuditEntry(partition: partition, sequence: sequence, payload: payload,
-                              hash: AuditEntry.chainHash(previousHash: Data(FixedKeys.bytes("chain", count: 32)), sequence: sequence, payload: payload))
+        previous = AuditEntry(
+            partition: partition, sequence: sequence, payload: payload,
+            hash: AuditEntry.chainHash(previousHash: Data(FixedKeys.bytes("chain", count: 32)), sequence: sequence, payload: payload))
     }
     let count = Int(input.byte() % 8) + 1
     var entries: [AuditEntry] = []
@@ -175,8 +179,9 @@ private func built(_ input: inout FuzzInput) {
         fuzzCheck(verifyAuditChain(head, previous: previous) == .valid, "a prefix of a valid chain is not valid")
         let before = k == 0 ? previous : entries[k - 1]
         if before?.sequence == Int64.max { continue }  // an entry at Int64.max has no successor, so it cannot be `previous`
-        fuzzCheck(verifyAuditChain(tail, previous: before) == .valid,
-                  "a suffix of a valid chain, given the entry before it, is not valid")
+        fuzzCheck(
+            verifyAuditChain(tail, previous: before) == .valid,
+            "a suffix of a valid chain, given the entry before it, is not valid")
     }
     let at = entries[index].sequence
     func expectBroken(_ damaged: [AuditEntry], _ what: String) {
@@ -219,8 +224,12 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
     var seeds: [(name: String, bytes: [UInt8])] = []
     seeds.append(("built-4", [1] + short("tenant-a") + [0, 3] + payloads.flatMap(short) + [2, 0x10]))
     seeds.append(("built-continues", [1] + short("p") + [1, 0x01, 0x00, 1] + payloads.prefix(2).flatMap(short) + [1, 0x80]))
-    seeds.append(("built-near-max", [1] + short("") + [3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 3]
-        + payloads.flatMap(short) + [0, 1]))
+    seeds.append(
+        (
+            "built-near-max",
+            [1] + short("") + [3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 3]
+                + payloads.flatMap(short) + [0, 1]
+        ))
     // Arbitrary: a correct run of "p" (sequence kind 2 = the next one, hash kind 0 = correct).
     var run: [UInt8] = [0, 0]
     for payload in payloads { run += [1, 2] + short(payload) + [0] }

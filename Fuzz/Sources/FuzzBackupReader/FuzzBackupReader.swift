@@ -64,8 +64,9 @@ private func makeFixture(_ envelope: MasterKeyEnvelope) throws -> Fixture {
     let master = try MasterKey.unseal(envelope: envelope, passphrase: passphrase)
     guard let slot = envelope.passphrase else { fuzzFail("fixture envelope has no passphrase slot") }
     // The documented passphrase slot: scrypt(NFC passphrase, salt) seals the key, AAD "redoubt/master/v1" 0x00 key id.
-    let kek = try _CryptoExtras.KDF.Scrypt.deriveKey(from: Data(passphrase.utf8), salt: slot.salt, outputByteCount: 32,
-                                       rounds: slot.scrypt.n, blockSize: slot.scrypt.r, parallelism: slot.scrypt.p)
+    let kek = try _CryptoExtras.KDF.Scrypt.deriveKey(
+        from: Data(passphrase.utf8), salt: slot.salt, outputByteCount: 32,
+        rounds: slot.scrypt.n, blockSize: slot.scrypt.r, parallelism: slot.scrypt.p)
     let aad = Data("redoubt/master/v1".utf8) + [0] + Data(envelope.keyID.utf8)
     let bytes = try AES.GCM.open(try AES.GCM.SealedBox(combined: slot.sealedKey), using: kek, authenticating: aad)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-fuzz-backup-\(getpid())").path
@@ -80,9 +81,11 @@ private func makeFixture(_ envelope: MasterKeyEnvelope) throws -> Fixture {
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
     Warmup.preferMemoryTemporaryDirectory()
-    Warmup.prepare(target: "FuzzBackupReader", build: {
-        _ = fixture.directory
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzBackupReader",
+        build: {
+            _ = fixture.directory
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -130,8 +133,9 @@ private func check(path: String, fixture: Fixture, restoreAlways: Bool, deep: Bo
     }
     fuzzCheck(header == summary.header, "readHeader and verify disagree on the header")
     let records = readAll(path, master)
-    fuzzCheck(records.count == summary.header.recordCount,
-              "a verified backup declares \(summary.header.recordCount) records but reads \(records.count)")
+    fuzzCheck(
+        records.count == summary.header.recordCount,
+        "a verified backup declares \(summary.header.recordCount) records but reads \(records.count)")
     guard deep else { return }
 
     // Re-encode: what verified is written again, verifies, and reads back equal.
@@ -150,8 +154,9 @@ private func check(path: String, fixture: Fixture, restoreAlways: Bool, deep: Bo
     // Verify's promise: the records import into an empty store, which exports the same set.
     switch restore(path, master) {
     case .success(let exported):
-        fuzzCheck(Set(exported) == Set(records) && exported.count == records.count,
-                  "a verified backup imports, but the store exports other records")
+        fuzzCheck(
+            Set(exported) == Set(records) && exported.count == records.count,
+            "a verified backup imports, but the store exports other records")
     case .failure(let error):
         fuzzFail("a backup that verifies is refused by a restore into an empty store: \(error)")
     }
@@ -224,28 +229,35 @@ private func structured(_ input: inout FuzzInput, fixture: Fixture) -> [UInt8] {
     var chunks: [[UInt8]] = []
     for _ in 0..<chunkCount { chunks.append(input.field()) }
     let trailing = flags & 32 != 0 ? input.rest() : []
-    let count = declared ?? chunks.reduce(0) { total, chunk in
-        let elements = (try? JSONSerialization.jsonObject(with: Data(chunk), options: [.fragmentsAllowed])) as? [Any]
-        return total + (elements?.count ?? 0)
-    }
-    return buildFile(chunks: chunks, compress: flags & 1 != 0, markLast: flags & 2 == 0, withEnvelope: flags & 4 != 0,
-                     scope: scope, recordCount: count, trailing: trailing, fixture: fixture)
+    let count =
+        declared
+        ?? chunks.reduce(0) { total, chunk in
+            let elements = (try? JSONSerialization.jsonObject(with: Data(chunk), options: [.fragmentsAllowed])) as? [Any]
+            return total + (elements?.count ?? 0)
+        }
+    return buildFile(
+        chunks: chunks, compress: flags & 1 != 0, markLast: flags & 2 == 0, withEnvelope: flags & 4 != 0,
+        scope: scope, recordCount: count, trailing: trailing, fixture: fixture)
 }
 
-private func buildFile(chunks: [[UInt8]], compress: Bool, markLast: Bool, withEnvelope: Bool, scope: String,
-                       recordCount: Int, trailing: [UInt8], fixture: Fixture) -> [UInt8] {
+private func buildFile(
+    chunks: [[UInt8]], compress: Bool, markLast: Bool, withEnvelope: Bool, scope: String,
+    recordCount: Int, trailing: [UInt8], fixture: Fixture
+) -> [UInt8] {
     let salt = Data(FixedKeys.bytes("backup salt", count: 32))
-    let header = HeaderJSON(createdAt: Date(timeIntervalSince1970: 1_800_000_000), scope: scope, masterKeyID: fixture.master.keyID,
-                            recordCount: recordCount, salt: salt,
-                            masterEnvelope: withEnvelope ? try? fixture.envelope.serialized() : nil)
+    let header = HeaderJSON(
+        createdAt: Date(timeIntervalSince1970: 1_800_000_000), scope: scope, masterKeyID: fixture.master.keyID,
+        recordCount: recordCount, salt: salt,
+        masterEnvelope: withEnvelope ? try? fixture.envelope.serialized() : nil)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     encoder.dateEncodingStrategy = .iso8601
     guard let body = try? encoder.encode(header) else { fuzzFail("cannot encode a header") }
     var file = Array("REDOUBT-BACKUP\n".utf8) + [0, 1] + bigEndian(UInt32(body.count)) + Array(body)
     let headerHash = Array(SHA256.hash(data: file))
-    let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: fixture.masterBytes, salt: salt, info: Data("redoubt/backup/v1".utf8),
-                                     outputByteCount: 32)
+    let key = HKDF<SHA256>.deriveKey(
+        inputKeyMaterial: fixture.masterBytes, salt: salt, info: Data("redoubt/backup/v1".utf8),
+        outputByteCount: 32)
     for (index, plaintext) in chunks.enumerated() {
         let last = markLast && index == chunks.count - 1
         let aad = headerHash + bigEndian(UInt32(index)) + [last ? 1 : 0]

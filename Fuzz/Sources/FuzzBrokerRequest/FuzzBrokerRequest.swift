@@ -250,8 +250,9 @@ private func makeWorld() -> World {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
         configuration.clock = { frozenNow }
-        let initialized = try await LocalHSM.initialize(store: store, passphrase: nil, shares: (threshold: 2, count: 2),
-                                                        configuration: configuration)
+        let initialized = try await LocalHSM.initialize(
+            store: store, passphrase: nil, shares: (threshold: 2, count: 2),
+            configuration: configuration)
         let hsm = initialized.hsm
         let operatorSession = try await hsm.openSession(partition: "", credential: .apiKey(initialized.operatorAPIKey))
         let created = try await hsm.createPartition(operatorSession.token, id: partitionID, settings: .defaults)
@@ -264,10 +265,16 @@ private func makeWorld() -> World {
             { try await $0.generateKey($1, spec: KeySpec(algorithm: .p256, label: "fixture-p256")) },
             { try await $0.generateKey($1, spec: KeySpec(algorithm: .ed25519, label: "fixture-ed25519")) },
             { try await $0.generateKey($1, spec: KeySpec(algorithm: .aes256, label: "fixture-aes", extractable: true)) },
-            { try await $0.importKey($1, spec: KeySpec(algorithm: .genericSecret, label: "fixture-hmac", extractable: true, sensitive: false),
-                                     material: .secret(SecretBytes(hmacSecret))) },
-            { try await $0.importKey($1, spec: KeySpec(algorithm: .rsa2048, label: "fixture-rsa", extractable: true),
-                                     material: .pkcs8(Data(try FixedKeys.privateKey(.rsa2048).pkcs8Representation().exportedBytes()))) },
+            {
+                try await $0.importKey(
+                    $1, spec: KeySpec(algorithm: .genericSecret, label: "fixture-hmac", extractable: true, sensitive: false),
+                    material: .secret(SecretBytes(hmacSecret)))
+            },
+            {
+                try await $0.importKey(
+                    $1, spec: KeySpec(algorithm: .rsa2048, label: "fixture-rsa", extractable: true),
+                    material: .pkcs8(Data(try FixedKeys.privateKey(.rsa2048).pkcs8Representation().exportedBytes())))
+            },
             { try await $0.generateKey($1, spec: KeySpec(algorithm: .mlkem768, label: "fixture-mlkem")) },
         ]
         var keys: [FixtureKey] = []
@@ -280,13 +287,14 @@ private func makeWorld() -> World {
         try await hsm.close()  // commits queued audit records now, not during the first input
         _ = store.take()
         let aliceSessionID = aliceSession.id
-        return World(store: store, hsm: hsm, handlers: Handlers(broker.services),
-                     inProcess: useInProcessTransport ? InProcessBroker(services: broker.services) : nil,
-                     operatorAPIKey: initialized.operatorAPIKey, officerAPIKey: created.securityOfficerAPIKey,
-                     aliceAPIKey: alice.apiKey, operatorToken: operatorSession.token, officerToken: officer.token,
-                     aliceToken: aliceSession.token, garbageToken: SessionToken("rds1.\(aliceSessionID).bm90LXRoZS1zZWNyZXQtYXQtYWxs"),
-                     officerID: created.securityOfficer.id, aliceID: alice.user.id, bobID: bob.user.id, keys: keys,
-                     settings: created.partition.settings)
+        return World(
+            store: store, hsm: hsm, handlers: Handlers(broker.services),
+            inProcess: useInProcessTransport ? InProcessBroker(services: broker.services) : nil,
+            operatorAPIKey: initialized.operatorAPIKey, officerAPIKey: created.securityOfficerAPIKey,
+            aliceAPIKey: alice.apiKey, operatorToken: operatorSession.token, officerToken: officer.token,
+            aliceToken: aliceSession.token, garbageToken: SessionToken("rds1.\(aliceSessionID).bm90LXRoZS1zZWNyZXQtYXQtYWxs"),
+            officerID: created.securityOfficer.id, aliceID: alice.user.id, bobID: bob.user.id, keys: keys,
+            settings: created.partition.settings)
     }
 }
 
@@ -322,8 +330,16 @@ private var world: World {
 
 /// What a rejected request must leave as it was.
 private struct Snapshot: Sendable, Equatable {
-    struct Key: Sendable, Equatable { var id: String; var state: KeyState; var latestVersion: Int }
-    struct User: Sendable, Equatable { var id: String; var name: String; var role: Role }
+    struct Key: Sendable, Equatable {
+        var id: String
+        var state: KeyState
+        var latestVersion: Int
+    }
+    struct User: Sendable, Equatable {
+        var id: String
+        var name: String
+        var role: Role
+    }
     var keys: [Key]
     var users: [User]
     var partitions: [String: PartitionSettings]
@@ -336,10 +352,11 @@ private func takeSnapshot(_ w: World) throws -> Snapshot {
         let keys = try await hsm.listKeys(officer, filter: KeyFilter(includeDestroyed: true, limit: 1000))
         let users = try await hsm.listUsers(officer)
         let partitions = try await hsm.listPartitions(op)
-        return Snapshot(keys: keys.map { .init(id: $0.id, state: $0.state, latestVersion: $0.latestVersion) },
-                        users: users.map { .init(id: $0.id, name: $0.name, role: $0.role) }.sorted { $0.id < $1.id },
-                        partitions: Dictionary(partitions.map { ($0.id, $0.settings) }, uniquingKeysWith: { a, _ in a }),
-                        counter: try await store.changeCounter())
+        return Snapshot(
+            keys: keys.map { .init(id: $0.id, state: $0.state, latestVersion: $0.latestVersion) },
+            users: users.map { .init(id: $0.id, name: $0.name, role: $0.role) }.sorted { $0.id < $1.id },
+            partitions: Dictionary(partitions.map { ($0.id, $0.settings) }, uniquingKeysWith: { a, _ in a }),
+            counter: try await store.changeCounter())
     }.get()
 }
 
@@ -408,16 +425,19 @@ private func rpc<Req: Message & Sendable, Res: Message & Sendable>(
         if let broker = world.inProcess {
             let client = broker.client
             result = runBlocking {
-                try await client.unary(request: ClientRequest(message: request, metadata: metadata), descriptor: method,
-                                       serializer: ProtobufSerializer<Req>(), deserializer: ProtobufDeserializer<Res>(),
-                                       options: .defaults) { try $0.message }
+                try await client.unary(
+                    request: ClientRequest(message: request, metadata: metadata), descriptor: method,
+                    serializer: ProtobufSerializer<Req>(), deserializer: ProtobufDeserializer<Res>(),
+                    options: .defaults
+                ) { try $0.message }
             }
         } else {
             let handlers = world.handlers
             result = runBlocking {
                 try await withServerContextRPCCancellationHandle { cancellation in
-                    let context = ServerContext(descriptor: method, remotePeer: "in-process:fuzz", localPeer: "in-process:broker",
-                                                cancellation: cancellation)
+                    let context = ServerContext(
+                        descriptor: method, remotePeer: "in-process:fuzz", localPeer: "in-process:broker",
+                        cancellation: cancellation)
                     return try await direct(handlers, ServerRequest(metadata: metadata, message: request), context).message
                 }
             }
@@ -446,119 +466,203 @@ private typealias CS = Redoubt_V1_CryptoService.Method
 
 private let rpcs: [RPC] = [
     // SessionService
-    rpc(Redoubt_V1_SessionService.Method.OpenSession.descriptor, Redoubt_V1_OpenSessionRequest.self, Redoubt_V1_OpenSessionResponse.self,
-        mutating: true) { try await $0.session.openSession(request: $1, context: $2) },
-    rpc(Redoubt_V1_SessionService.Method.CloseSession.descriptor, Redoubt_V1_CloseSessionRequest.self, Redoubt_V1_CloseSessionResponse.self,
-        mutating: true) { try await $0.session.closeSession(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_SessionService.Method.OpenSession.descriptor, Redoubt_V1_OpenSessionRequest.self, Redoubt_V1_OpenSessionResponse.self,
+        mutating: true
+    ) { try await $0.session.openSession(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_SessionService.Method.CloseSession.descriptor, Redoubt_V1_CloseSessionRequest.self, Redoubt_V1_CloseSessionResponse.self,
+        mutating: true
+    ) { try await $0.session.closeSession(request: $1, context: $2) },
     // PartitionService
-    rpc(Redoubt_V1_PartitionService.Method.CreatePartition.descriptor, Redoubt_V1_CreatePartitionRequest.self,
-        Redoubt_V1_CreatePartitionResponse.self, mutating: true) { try await $0.partition.createPartition(request: $1, context: $2) },
-    rpc(Redoubt_V1_PartitionService.Method.ListPartitions.descriptor, Redoubt_V1_ListPartitionsRequest.self,
-        Redoubt_V1_ListPartitionsResponse.self, mutating: false) { try await $0.partition.listPartitions(request: $1, context: $2) },
-    rpc(Redoubt_V1_PartitionService.Method.UpdatePartition.descriptor, Redoubt_V1_UpdatePartitionRequest.self,
-        Redoubt_V1_UpdatePartitionResponse.self, mutating: true) { try await $0.partition.updatePartition(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_PartitionService.Method.CreatePartition.descriptor, Redoubt_V1_CreatePartitionRequest.self,
+        Redoubt_V1_CreatePartitionResponse.self, mutating: true
+    ) { try await $0.partition.createPartition(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_PartitionService.Method.ListPartitions.descriptor, Redoubt_V1_ListPartitionsRequest.self,
+        Redoubt_V1_ListPartitionsResponse.self, mutating: false
+    ) { try await $0.partition.listPartitions(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_PartitionService.Method.UpdatePartition.descriptor, Redoubt_V1_UpdatePartitionRequest.self,
+        Redoubt_V1_UpdatePartitionResponse.self, mutating: true
+    ) { try await $0.partition.updatePartition(request: $1, context: $2) },
     // UserService
-    rpc(Redoubt_V1_UserService.Method.AddUser.descriptor, Redoubt_V1_AddUserRequest.self, Redoubt_V1_AddUserResponse.self,
-        mutating: true) { try await $0.user.addUser(request: $1, context: $2) },
-    rpc(Redoubt_V1_UserService.Method.ListUsers.descriptor, Redoubt_V1_ListUsersRequest.self, Redoubt_V1_ListUsersResponse.self,
-        mutating: false) { try await $0.user.listUsers(request: $1, context: $2) },
-    rpc(Redoubt_V1_UserService.Method.RemoveUser.descriptor, Redoubt_V1_RemoveUserRequest.self, Redoubt_V1_RemoveUserResponse.self,
-        mutating: true, substitute: { m, s in if let user = s.user { m.userID = user } }) { try await $0.user.removeUser(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_UserService.Method.AddUser.descriptor, Redoubt_V1_AddUserRequest.self, Redoubt_V1_AddUserResponse.self,
+        mutating: true
+    ) { try await $0.user.addUser(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_UserService.Method.ListUsers.descriptor, Redoubt_V1_ListUsersRequest.self, Redoubt_V1_ListUsersResponse.self,
+        mutating: false
+    ) { try await $0.user.listUsers(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_UserService.Method.RemoveUser.descriptor, Redoubt_V1_RemoveUserRequest.self, Redoubt_V1_RemoveUserResponse.self,
+        mutating: true, substitute: { m, s in if let user = s.user { m.userID = user } }
+    ) { try await $0.user.removeUser(request: $1, context: $2) },
     // KeyService
-    rpc(KS.CreateKey.descriptor, Redoubt_V1_CreateKeyRequest.self, Redoubt_V1_CreateKeyResponse.self, mutating: true,
-        excluded: { m, _ in isRSA(m.spec.algorithm) }) { try await $0.key.createKey(request: $1, context: $2) },
-    rpc(KS.ImportKey.descriptor, Redoubt_V1_ImportKeyRequest.self, Redoubt_V1_ImportKeyResponse.self, mutating: true,
-        substitute: { m, s in if case .wrapped = m.material, let key = s.key { m.wrapped.wrappingKeyID = key } }) {
+    rpc(
+        KS.CreateKey.descriptor, Redoubt_V1_CreateKeyRequest.self, Redoubt_V1_CreateKeyResponse.self, mutating: true,
+        excluded: { m, _ in isRSA(m.spec.algorithm) }
+    ) { try await $0.key.createKey(request: $1, context: $2) },
+    rpc(
+        KS.ImportKey.descriptor, Redoubt_V1_ImportKeyRequest.self, Redoubt_V1_ImportKeyResponse.self, mutating: true,
+        substitute: { m, s in if case .wrapped = m.material, let key = s.key { m.wrapped.wrappingKeyID = key } }
+    ) {
         try await $0.key.importKey(request: $1, context: $2)
     },
-    rpc(KS.GetKey.descriptor, Redoubt_V1_GetKeyRequest.self, Redoubt_V1_GetKeyResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.getKey(request: $1, context: $2) },
+    rpc(
+        KS.GetKey.descriptor, Redoubt_V1_GetKeyRequest.self, Redoubt_V1_GetKeyResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.getKey(request: $1, context: $2) },
     rpc(KS.ListKeys.descriptor, Redoubt_V1_ListKeysRequest.self, Redoubt_V1_ListKeysResponse.self, mutating: false) {
         try await $0.key.listKeys(request: $1, context: $2)
     },
-    rpc(KS.UpdateKey.descriptor, Redoubt_V1_UpdateKeyRequest.self, Redoubt_V1_UpdateKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.updateKey(request: $1, context: $2) },
-    rpc(KS.RotateKey.descriptor, Redoubt_V1_RotateKeyRequest.self, Redoubt_V1_RotateKeyResponse.self, mutating: true,
+    rpc(
+        KS.UpdateKey.descriptor, Redoubt_V1_UpdateKeyRequest.self, Redoubt_V1_UpdateKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.updateKey(request: $1, context: $2) },
+    rpc(
+        KS.RotateKey.descriptor, Redoubt_V1_RotateKeyRequest.self, Redoubt_V1_RotateKeyResponse.self, mutating: true,
         substitute: { setKey(&$0.keyID, $1) },
-        excluded: { m, w in w.keys.contains { $0.id == m.keyID && $0.info.algorithm.isRSA } }) {
+        excluded: { m, w in w.keys.contains { $0.id == m.keyID && $0.info.algorithm.isRSA } }
+    ) {
         try await $0.key.rotateKey(request: $1, context: $2)
     },
-    rpc(KS.BlockKey.descriptor, Redoubt_V1_BlockKeyRequest.self, Redoubt_V1_BlockKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.blockKey(request: $1, context: $2) },
-    rpc(KS.UnblockKey.descriptor, Redoubt_V1_UnblockKeyRequest.self, Redoubt_V1_UnblockKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.unblockKey(request: $1, context: $2) },
-    rpc(KS.DestroyKey.descriptor, Redoubt_V1_DestroyKeyRequest.self, Redoubt_V1_DestroyKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.destroyKey(request: $1, context: $2) },
-    rpc(KS.RestoreKey.descriptor, Redoubt_V1_RestoreKeyRequest.self, Redoubt_V1_RestoreKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.restoreKey(request: $1, context: $2) },
-    rpc(KS.PurgeKey.descriptor, Redoubt_V1_PurgeKeyRequest.self, Redoubt_V1_PurgeKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.purgeKey(request: $1, context: $2) },
-    rpc(KS.ExportPublicKey.descriptor, Redoubt_V1_ExportPublicKeyRequest.self, Redoubt_V1_ExportPublicKeyResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.exportPublicKey(request: $1, context: $2) },
-    rpc(KS.ExportWrapped.descriptor, Redoubt_V1_ExportWrappedRequest.self, Redoubt_V1_ExportWrappedResponse.self, mutating: false,
-        substitute: { m, s in setKey(&m.keyID, s); if let w = s.wrappingKey { m.wrappingKeyID = w } }) {
+    rpc(
+        KS.BlockKey.descriptor, Redoubt_V1_BlockKeyRequest.self, Redoubt_V1_BlockKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.blockKey(request: $1, context: $2) },
+    rpc(
+        KS.UnblockKey.descriptor, Redoubt_V1_UnblockKeyRequest.self, Redoubt_V1_UnblockKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.unblockKey(request: $1, context: $2) },
+    rpc(
+        KS.DestroyKey.descriptor, Redoubt_V1_DestroyKeyRequest.self, Redoubt_V1_DestroyKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.destroyKey(request: $1, context: $2) },
+    rpc(
+        KS.RestoreKey.descriptor, Redoubt_V1_RestoreKeyRequest.self, Redoubt_V1_RestoreKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.restoreKey(request: $1, context: $2) },
+    rpc(
+        KS.PurgeKey.descriptor, Redoubt_V1_PurgeKeyRequest.self, Redoubt_V1_PurgeKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.purgeKey(request: $1, context: $2) },
+    rpc(
+        KS.ExportPublicKey.descriptor, Redoubt_V1_ExportPublicKeyRequest.self, Redoubt_V1_ExportPublicKeyResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.exportPublicKey(request: $1, context: $2) },
+    rpc(
+        KS.ExportWrapped.descriptor, Redoubt_V1_ExportWrappedRequest.self, Redoubt_V1_ExportWrappedResponse.self, mutating: false,
+        substitute: { m, s in
+            setKey(&m.keyID, s)
+            if let w = s.wrappingKey { m.wrappingKeyID = w }
+        }
+    ) {
         try await $0.key.exportWrapped(request: $1, context: $2)
     },
-    rpc(KS.ExportPlaintext.descriptor, Redoubt_V1_ExportPlaintextRequest.self, Redoubt_V1_ExportPlaintextResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.key.exportPlaintext(request: $1, context: $2) },
+    rpc(
+        KS.ExportPlaintext.descriptor, Redoubt_V1_ExportPlaintextRequest.self, Redoubt_V1_ExportPlaintextResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.key.exportPlaintext(request: $1, context: $2) },
     // CryptoService
-    rpc(CS.Sign.descriptor, Redoubt_V1_SignRequest.self, Redoubt_V1_SignResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.sign(request: $1, context: $2) },
-    rpc(CS.Verify.descriptor, Redoubt_V1_VerifyRequest.self, Redoubt_V1_VerifyResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.verify(request: $1, context: $2) },
-    rpc(CS.Encrypt.descriptor, Redoubt_V1_EncryptRequest.self, Redoubt_V1_EncryptResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.encrypt(request: $1, context: $2) },
-    rpc(CS.Decrypt.descriptor, Redoubt_V1_DecryptRequest.self, Redoubt_V1_DecryptResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.decrypt(request: $1, context: $2) },
-    rpc(CS.Mac.descriptor, Redoubt_V1_MacRequest.self, Redoubt_V1_MacResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.mac(request: $1, context: $2) },
-    rpc(CS.VerifyMac.descriptor, Redoubt_V1_VerifyMacRequest.self, Redoubt_V1_VerifyMacResponse.self, mutating: false,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.verifyMac(request: $1, context: $2) },
-    rpc(CS.Wrap.descriptor, Redoubt_V1_WrapRequest.self, Redoubt_V1_WrapResponse.self, mutating: false,
-        substitute: { m, s in setKey(&m.keyID, s); if let w = s.wrappingKey { m.wrappingKeyID = w } }) {
+    rpc(
+        CS.Sign.descriptor, Redoubt_V1_SignRequest.self, Redoubt_V1_SignResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.sign(request: $1, context: $2) },
+    rpc(
+        CS.Verify.descriptor, Redoubt_V1_VerifyRequest.self, Redoubt_V1_VerifyResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.verify(request: $1, context: $2) },
+    rpc(
+        CS.Encrypt.descriptor, Redoubt_V1_EncryptRequest.self, Redoubt_V1_EncryptResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.encrypt(request: $1, context: $2) },
+    rpc(
+        CS.Decrypt.descriptor, Redoubt_V1_DecryptRequest.self, Redoubt_V1_DecryptResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.decrypt(request: $1, context: $2) },
+    rpc(
+        CS.Mac.descriptor, Redoubt_V1_MacRequest.self, Redoubt_V1_MacResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.mac(request: $1, context: $2) },
+    rpc(
+        CS.VerifyMac.descriptor, Redoubt_V1_VerifyMacRequest.self, Redoubt_V1_VerifyMacResponse.self, mutating: false,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.verifyMac(request: $1, context: $2) },
+    rpc(
+        CS.Wrap.descriptor, Redoubt_V1_WrapRequest.self, Redoubt_V1_WrapResponse.self, mutating: false,
+        substitute: { m, s in
+            setKey(&m.keyID, s)
+            if let w = s.wrappingKey { m.wrappingKeyID = w }
+        }
+    ) {
         try await $0.crypto.wrap(request: $1, context: $2)
     },
-    rpc(CS.Unwrap.descriptor, Redoubt_V1_UnwrapRequest.self, Redoubt_V1_UnwrapResponse.self, mutating: true,
-        substitute: { setKey(&$0.wrappingKeyID, $1) }) { try await $0.crypto.unwrap(request: $1, context: $2) },
-    rpc(CS.DeriveKey.descriptor, Redoubt_V1_DeriveKeyRequest.self, Redoubt_V1_DeriveKeyResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.deriveKey(request: $1, context: $2) },
+    rpc(
+        CS.Unwrap.descriptor, Redoubt_V1_UnwrapRequest.self, Redoubt_V1_UnwrapResponse.self, mutating: true,
+        substitute: { setKey(&$0.wrappingKeyID, $1) }
+    ) { try await $0.crypto.unwrap(request: $1, context: $2) },
+    rpc(
+        CS.DeriveKey.descriptor, Redoubt_V1_DeriveKeyRequest.self, Redoubt_V1_DeriveKeyResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.deriveKey(request: $1, context: $2) },
     rpc(CS.Random.descriptor, Redoubt_V1_RandomRequest.self, Redoubt_V1_RandomResponse.self, mutating: false) {
         try await $0.crypto.random(request: $1, context: $2)
     },
-    rpc(CS.Encapsulate.descriptor, Redoubt_V1_EncapsulateRequest.self, Redoubt_V1_EncapsulateResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.encapsulate(request: $1, context: $2) },
-    rpc(CS.Decapsulate.descriptor, Redoubt_V1_DecapsulateRequest.self, Redoubt_V1_DecapsulateResponse.self, mutating: true,
-        substitute: { setKey(&$0.keyID, $1) }) { try await $0.crypto.decapsulate(request: $1, context: $2) },
-    rpc(CS.SignBatch.descriptor, Redoubt_V1_SignBatchRequest.self, Redoubt_V1_SignBatchResponse.self, mutating: false,
+    rpc(
+        CS.Encapsulate.descriptor, Redoubt_V1_EncapsulateRequest.self, Redoubt_V1_EncapsulateResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.encapsulate(request: $1, context: $2) },
+    rpc(
+        CS.Decapsulate.descriptor, Redoubt_V1_DecapsulateRequest.self, Redoubt_V1_DecapsulateResponse.self, mutating: true,
+        substitute: { setKey(&$0.keyID, $1) }
+    ) { try await $0.crypto.decapsulate(request: $1, context: $2) },
+    rpc(
+        CS.SignBatch.descriptor, Redoubt_V1_SignBatchRequest.self, Redoubt_V1_SignBatchResponse.self, mutating: false,
         substitute: { m, s in for i in m.items.indices { setKey(&m.items[i].keyID, s) } },
-        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }) {
+        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }
+    ) {
         try await $0.crypto.signBatch(request: $1, context: $2)
     },
-    rpc(CS.VerifyBatch.descriptor, Redoubt_V1_VerifyBatchRequest.self, Redoubt_V1_VerifyBatchResponse.self, mutating: false,
+    rpc(
+        CS.VerifyBatch.descriptor, Redoubt_V1_VerifyBatchRequest.self, Redoubt_V1_VerifyBatchResponse.self, mutating: false,
         substitute: { m, s in for i in m.items.indices { setKey(&m.items[i].keyID, s) } },
-        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }) {
+        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }
+    ) {
         try await $0.crypto.verifyBatch(request: $1, context: $2)
     },
-    rpc(CS.EncryptBatch.descriptor, Redoubt_V1_EncryptBatchRequest.self, Redoubt_V1_EncryptBatchResponse.self, mutating: false,
+    rpc(
+        CS.EncryptBatch.descriptor, Redoubt_V1_EncryptBatchRequest.self, Redoubt_V1_EncryptBatchResponse.self, mutating: false,
         substitute: { m, s in for i in m.items.indices { setKey(&m.items[i].keyID, s) } },
-        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }) {
+        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }
+    ) {
         try await $0.crypto.encryptBatch(request: $1, context: $2)
     },
-    rpc(CS.DecryptBatch.descriptor, Redoubt_V1_DecryptBatchRequest.self, Redoubt_V1_DecryptBatchResponse.self, mutating: false,
+    rpc(
+        CS.DecryptBatch.descriptor, Redoubt_V1_DecryptBatchRequest.self, Redoubt_V1_DecryptBatchResponse.self, mutating: false,
         substitute: { m, s in for i in m.items.indices { setKey(&m.items[i].keyID, s) } },
-        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }) {
+        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }
+    ) {
         try await $0.crypto.decryptBatch(request: $1, context: $2)
     },
-    rpc(CS.MacBatch.descriptor, Redoubt_V1_MacBatchRequest.self, Redoubt_V1_MacBatchResponse.self, mutating: false,
+    rpc(
+        CS.MacBatch.descriptor, Redoubt_V1_MacBatchRequest.self, Redoubt_V1_MacBatchResponse.self, mutating: false,
         substitute: { m, s in for i in m.items.indices { setKey(&m.items[i].keyID, s) } },
-        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }) {
+        details: { r in batchDetails(r.items) { if case .error(let e) = $0.result { e } else { nil } } }
+    ) {
         try await $0.crypto.macBatch(request: $1, context: $2)
     },
     // AuditService
-    rpc(Redoubt_V1_AuditService.Method.ListAuditRecords.descriptor, Redoubt_V1_ListAuditRecordsRequest.self,
-        Redoubt_V1_ListAuditRecordsResponse.self, mutating: false) { try await $0.audit.listAuditRecords(request: $1, context: $2) },
-    rpc(Redoubt_V1_AuditService.Method.VerifyAudit.descriptor, Redoubt_V1_VerifyAuditRequest.self,
-        Redoubt_V1_VerifyAuditResponse.self, mutating: false) { try await $0.audit.verifyAudit(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_AuditService.Method.ListAuditRecords.descriptor, Redoubt_V1_ListAuditRecordsRequest.self,
+        Redoubt_V1_ListAuditRecordsResponse.self, mutating: false
+    ) { try await $0.audit.listAuditRecords(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_AuditService.Method.VerifyAudit.descriptor, Redoubt_V1_VerifyAuditRequest.self,
+        Redoubt_V1_VerifyAuditResponse.self, mutating: false
+    ) { try await $0.audit.verifyAudit(request: $1, context: $2) },
 ]
 
 extension KeyAlgorithm {
@@ -595,9 +699,10 @@ func fuzzBrokerRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     let key = w.keys[selector.keyIndex]
     let wrapping = key.info.algorithm == .aes256 ? w.keys[4].id : w.keys[2].id
-    let substitution = Substitution(key: selector.substitute ? key.id : nil,
-                                    wrappingKey: selector.substituteWrapping ? wrapping : nil,
-                                    user: selector.substitute ? w.bobID : nil)
+    let substitution = Substitution(
+        key: selector.substitute ? key.id : nil,
+        wrappingKey: selector.substituteWrapping ? wrapping : nil,
+        user: selector.substitute ? w.bobID : nil)
     var metadata: Metadata = [:]
     switch selector.bearer {
     case .alice: metadata.addString("Bearer \(w.aliceToken.value)", forKey: "authorization")
@@ -658,8 +763,9 @@ func fuzzBrokerRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 fuzzFail("\(call.name) was rejected (\(error.code)) and the fixture can no longer be read: \(failure)")
             }
         }
-        fuzzCheck(after.counter == before.counter + Int64(batches.count),
-                  "\(call.name) was rejected, and the change counter moved by \(after.counter - before.counter) for \(batches.count) audit batches")
+        fuzzCheck(
+            after.counter == before.counter + Int64(batches.count),
+            "\(call.name) was rejected, and the change counter moved by \(after.counter - before.counter) for \(batches.count) audit batches")
         fuzzCheck(after.keys == before.keys, "\(call.name) was rejected (\(error.code): \(error.message)) but the partition's keys changed")
         fuzzCheck(after.users == before.users, "\(call.name) was rejected (\(error.code): \(error.message)) but the users changed")
         fuzzCheck(after.partitions == before.partitions, "\(call.name) was rejected (\(error.code): \(error.message)) but partition settings changed")
@@ -709,8 +815,10 @@ private func rpcCode(_ code: Redoubt_V1_ErrorCode) -> RPCError.Code? {
 
 /// The documented codes (StatusMapping), INTERNAL only as "internal error", no secret in the message.
 private func check(_ code: RPCError.Code, _ message: String, _ what: String, _ w: World) {
-    let documented: [RPCError.Code] = [.invalidArgument, .unauthenticated, .permissionDenied, .notFound, .alreadyExists,
-                                       .failedPrecondition, .resourceExhausted, .unavailable, .internalError]
+    let documented: [RPCError.Code] = [
+        .invalidArgument, .unauthenticated, .permissionDenied, .notFound, .alreadyExists,
+        .failedPrecondition, .resourceExhausted, .unavailable, .internalError,
+    ]
     fuzzCheck(documented.contains(code), "\(what) failed with \(code) (\(message)), not a code the broker documents")
     if code == .internalError {
         // Allowed as the broker documents it; its cause (what the broker logged) goes to stderr.
@@ -856,146 +964,301 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
     func versioned(_ body: Data) -> Data { Data([1, 0, 0, 0, 1]) + body }
 
     add("OpenSession", sel(.aliceAPIKey), Redoubt_V1_OpenSessionRequest.with { $0.partitionID = partitionID })
-    add("OpenSession-password", sel(.none), Redoubt_V1_OpenSessionRequest.with {
-        $0.partitionID = partitionID
-        $0.password = .with { $0.username = "alice"; $0.password = "a long enough password" }
-    })
+    add(
+        "OpenSession-password", sel(.none),
+        Redoubt_V1_OpenSessionRequest.with {
+            $0.partitionID = partitionID
+            $0.password = .with {
+                $0.username = "alice"
+                $0.password = "a long enough password"
+            }
+        })
     add("CloseSession", sel(.garbage), Redoubt_V1_CloseSessionRequest())
-    add("CreatePartition", sel(.operatorSession), Redoubt_V1_CreatePartitionRequest.with {
-        $0.partitionID = "p2"
-        $0.settings.readOnly = false
-        $0.settings.maximumObjects = 10
-        $0.settings.maximumSessionLifetime = .init(seconds: 3600)
-        $0.settings.sessionIdleTimeout = .init(seconds: 600)
-        $0.settings.allowedSources.cidrs = ["10.0.0.0/8", "2001:db8::/32"]
-    })
+    add(
+        "CreatePartition", sel(.operatorSession),
+        Redoubt_V1_CreatePartitionRequest.with {
+            $0.partitionID = "p2"
+            $0.settings.readOnly = false
+            $0.settings.maximumObjects = 10
+            $0.settings.maximumSessionLifetime = .init(seconds: 3600)
+            $0.settings.sessionIdleTimeout = .init(seconds: 600)
+            $0.settings.allowedSources.cidrs = ["10.0.0.0/8", "2001:db8::/32"]
+        })
     add("ListPartitions", sel(.operatorSession), Redoubt_V1_ListPartitionsRequest.with { $0.pageSize = 10 })
-    add("UpdatePartition", sel(.operatorSession), Redoubt_V1_UpdatePartitionRequest.with {
-        $0.partitionID = partitionID
-        $0.settings.exportAllowed = false
-        $0.settings.sessionIdleTimeout = .init(seconds: 900)
-    })
-    add("AddUser", sel(.officer), Redoubt_V1_AddUserRequest.with {
-        $0.name = "carol"
-        $0.role = .auditor
-        $0.password = "a long enough password"
-    })
-    add("AddUser-certificate", sel(.officer), Redoubt_V1_AddUserRequest.with {
-        $0.name = "dave"
-        $0.role = .cryptoUser
-        $0.clientCertificateSha256 = Data(repeating: 0xCE, count: 32)
-    })
+    add(
+        "UpdatePartition", sel(.operatorSession),
+        Redoubt_V1_UpdatePartitionRequest.with {
+            $0.partitionID = partitionID
+            $0.settings.exportAllowed = false
+            $0.settings.sessionIdleTimeout = .init(seconds: 900)
+        })
+    add(
+        "AddUser", sel(.officer),
+        Redoubt_V1_AddUserRequest.with {
+            $0.name = "carol"
+            $0.role = .auditor
+            $0.password = "a long enough password"
+        })
+    add(
+        "AddUser-certificate", sel(.officer),
+        Redoubt_V1_AddUserRequest.with {
+            $0.name = "dave"
+            $0.role = .cryptoUser
+            $0.clientCertificateSha256 = Data(repeating: 0xCE, count: 32)
+        })
     add("ListUsers", sel(.officer), Redoubt_V1_ListUsersRequest.with { $0.pageSize = 5 })
     add("RemoveUser", sel(.officer, key: 0), Redoubt_V1_RemoveUserRequest.with { $0.userID = "u_placeholder" })
-    add("CreateKey", sel(.alice), Redoubt_V1_CreateKeyRequest.with {
-        $0.spec = spec(.ecP256, "created", persistent: false)
-        $0.spec.usages = [.sign, .verify]
-        $0.requestID = "req-1"
-    })
-    add("ImportKey", sel(.alice), Redoubt_V1_ImportKeyRequest.with {
-        $0.spec = spec(.genericSecret, "imported", persistent: false)
-        $0.secret = Data(repeating: 0x42, count: 32)
-    })
-    add("ImportKey-wrapped", sel(.alice, key: aes), Redoubt_V1_ImportKeyRequest.with {
-        $0.spec = spec(.aes128, "unwrapped", persistent: false)
-        $0.wrapped = .with { $0.wrappingKeyID = k; $0.scheme = .aesKw; $0.blob = versioned(Data(repeating: 0xA6, count: 24)) }
-    })
-    add("ImportKey-spki", sel(.alice), Redoubt_V1_ImportKeyRequest.with {
-        $0.spec = spec(.ecP256, "public", persistent: false)
-        $0.spkiDer = FixedKeys.privateKey(.p256).publicKey.spkiDER
-    })
-    add("ImportKey-pkcs8", sel(.alice), Redoubt_V1_ImportKeyRequest.with {
-        $0.spec = spec(.ed25519, "private", persistent: false)
-        $0.pkcs8Der = (try? FixedKeys.privateKey(.ed25519).pkcs8Representation().exportedBytes()) ?? Data()
-    })
+    add(
+        "CreateKey", sel(.alice),
+        Redoubt_V1_CreateKeyRequest.with {
+            $0.spec = spec(.ecP256, "created", persistent: false)
+            $0.spec.usages = [.sign, .verify]
+            $0.requestID = "req-1"
+        })
+    add(
+        "ImportKey", sel(.alice),
+        Redoubt_V1_ImportKeyRequest.with {
+            $0.spec = spec(.genericSecret, "imported", persistent: false)
+            $0.secret = Data(repeating: 0x42, count: 32)
+        })
+    add(
+        "ImportKey-wrapped", sel(.alice, key: aes),
+        Redoubt_V1_ImportKeyRequest.with {
+            $0.spec = spec(.aes128, "unwrapped", persistent: false)
+            $0.wrapped = .with {
+                $0.wrappingKeyID = k
+                $0.scheme = .aesKw
+                $0.blob = versioned(Data(repeating: 0xA6, count: 24))
+            }
+        })
+    add(
+        "ImportKey-spki", sel(.alice),
+        Redoubt_V1_ImportKeyRequest.with {
+            $0.spec = spec(.ecP256, "public", persistent: false)
+            $0.spkiDer = FixedKeys.privateKey(.p256).publicKey.spkiDER
+        })
+    add(
+        "ImportKey-pkcs8", sel(.alice),
+        Redoubt_V1_ImportKeyRequest.with {
+            $0.spec = spec(.ed25519, "private", persistent: false)
+            $0.pkcs8Der = (try? FixedKeys.privateKey(.ed25519).pkcs8Representation().exportedBytes()) ?? Data()
+        })
     add("GetKey", sel(.alice, key: p256), Redoubt_V1_GetKeyRequest.with { $0.keyID = k })
-    add("ListKeys", sel(.alice), Redoubt_V1_ListKeysRequest.with { $0.pageSize = 3; $0.includeDestroyed = true })
-    add("ListKeys-page", sel(.officer), Redoubt_V1_ListKeysRequest.with { $0.pageSize = 2; $0.pageToken = "a2V5OmsxMjM"; $0.label = "fixture-aes" })
-    add("UpdateKey", sel(.officer, key: hmac), Redoubt_V1_UpdateKeyRequest.with {
-        $0.keyID = k
-        $0.label = "renamed"
-        $0.usages.usages = [.mac]
-        $0.modifiable = true
-    })
+    add(
+        "ListKeys", sel(.alice),
+        Redoubt_V1_ListKeysRequest.with {
+            $0.pageSize = 3
+            $0.includeDestroyed = true
+        })
+    add(
+        "ListKeys-page", sel(.officer),
+        Redoubt_V1_ListKeysRequest.with {
+            $0.pageSize = 2
+            $0.pageToken = "a2V5OmsxMjM"
+            $0.label = "fixture-aes"
+        })
+    add(
+        "UpdateKey", sel(.officer, key: hmac),
+        Redoubt_V1_UpdateKeyRequest.with {
+            $0.keyID = k
+            $0.label = "renamed"
+            $0.usages.usages = [.mac]
+            $0.modifiable = true
+        })
     add("RotateKey", sel(.officer, key: p256), Redoubt_V1_RotateKeyRequest.with { $0.keyID = k })
     add("BlockKey", sel(.officer, key: ed25519), Redoubt_V1_BlockKeyRequest.with { $0.keyID = k })
     add("UnblockKey", sel(.officer, key: ed25519), Redoubt_V1_UnblockKeyRequest.with { $0.keyID = k })
     add("DestroyKey", sel(.officer, key: mlkem), Redoubt_V1_DestroyKeyRequest.with { $0.keyID = k })
     add("RestoreKey", sel(.officer, key: mlkem), Redoubt_V1_RestoreKeyRequest.with { $0.keyID = k })
     add("PurgeKey", sel(.officer, key: p256), Redoubt_V1_PurgeKeyRequest.with { $0.keyID = k })
-    add("ExportPublicKey", sel(.alice, key: rsa), Redoubt_V1_ExportPublicKeyRequest.with { $0.keyID = k; $0.keyVersion = 1 })
-    add("ExportWrapped", sel(.alice, key: hmac, wrapping: true), Redoubt_V1_ExportWrappedRequest.with {
-        $0.keyID = k; $0.wrappingKeyID = k; $0.scheme = .aesKwp
-    })
+    add(
+        "ExportPublicKey", sel(.alice, key: rsa),
+        Redoubt_V1_ExportPublicKeyRequest.with {
+            $0.keyID = k
+            $0.keyVersion = 1
+        })
+    add(
+        "ExportWrapped", sel(.alice, key: hmac, wrapping: true),
+        Redoubt_V1_ExportWrappedRequest.with {
+            $0.keyID = k
+            $0.wrappingKeyID = k
+            $0.scheme = .aesKwp
+        })
     add("ExportPlaintext", sel(.alice, key: hmac), Redoubt_V1_ExportPlaintextRequest.with { $0.keyID = k })
     func signing(_ key: String) -> Redoubt_V1_SignRequest {
         .with {
             $0.keyID = key
             $0.input.message = Data("hello".utf8)
-            $0.scheme.ecdsa = .with { $0.hash = .sha256; $0.encoding = .der; $0.lowS = .standard }
+            $0.scheme.ecdsa = .with {
+                $0.hash = .sha256
+                $0.encoding = .der
+                $0.lowS = .standard
+            }
         }
     }
     add("Sign", sel(.alice, key: p256), signing(k))
-    add("Sign-ed25519", sel(.alice, key: ed25519), Redoubt_V1_SignRequest.with {
-        $0.keyID = k; $0.input.message = Data("hello".utf8); $0.scheme.ed25519 = .init()
-    })
-    add("Sign-rsa-pss", sel(.alice, key: rsa), Redoubt_V1_SignRequest.with {
-        $0.keyID = k; $0.input.digest = Data(repeating: 1, count: 32); $0.scheme.rsaPss = .with { $0.hash = .sha256 }
-    })
-    add("Verify", sel(.alice, key: p256), Redoubt_V1_VerifyRequest.with {
-        $0.keyID = k
-        $0.input.message = Data("hello".utf8)
-        $0.signature = Data(MiniDER.ecdsaDER(fromRaw: [UInt8](repeating: 1, count: 64)))
-        $0.scheme.ecdsa = .with { $0.hash = .sha256; $0.encoding = .der }
-        $0.keyVersion = 1
-    })
-    add("Encrypt", sel(.alice, key: aes), Redoubt_V1_EncryptRequest.with {
-        $0.keyID = k; $0.plaintext = Data("secret message".utf8); $0.scheme = .aesGcm; $0.aad = Data("aad".utf8)
-    })
-    add("Decrypt", sel(.alice, key: aes), Redoubt_V1_DecryptRequest.with {
-        $0.keyID = k; $0.ciphertext = versioned(Data(repeating: 7, count: 40)); $0.scheme = .aesGcm
-    })
-    add("Decrypt-rsa", sel(.alice, key: rsa), Redoubt_V1_DecryptRequest.with {
-        $0.keyID = k; $0.ciphertext = versioned(Data(repeating: 7, count: 256)); $0.scheme = .rsaOaepSha256
-    })
-    add("Mac", sel(.alice, key: hmac), Redoubt_V1_MacRequest.with { $0.keyID = k; $0.data = Data("data".utf8); $0.hash = .sha256 })
-    add("VerifyMac", sel(.alice, key: hmac), Redoubt_V1_VerifyMacRequest.with {
-        $0.keyID = k; $0.data = Data("data".utf8); $0.tag = versioned(Data(repeating: 0, count: 32)); $0.hash = .sha256
-    })
-    add("Wrap", sel(.alice, key: hmac, wrapping: true), Redoubt_V1_WrapRequest.with { $0.keyID = k; $0.wrappingKeyID = k; $0.scheme = .aesGcm })
-    add("Unwrap", sel(.alice, key: aes), Redoubt_V1_UnwrapRequest.with {
-        $0.wrappingKeyID = k; $0.scheme = .aesKw; $0.wrappedKey = versioned(Data(repeating: 0xA6, count: 40))
-        $0.spec = spec(.aes256, "unwrapped", persistent: false)
-    })
-    add("DeriveKey", sel(.alice, key: p256), Redoubt_V1_DeriveKeyRequest.with {
-        $0.keyID = k
-        $0.peerPublicKey.algorithm = .ecP256
-        $0.peerPublicKey.spkiDer = FixedKeys.privateKey(.p256).publicKey.spkiDER
-        $0.derivation.hkdf = .with { $0.hash = .sha256; $0.info = Data("info".utf8); $0.outputLengthBytes = 32 }
-        $0.spec = spec(.aes256, "derived", persistent: false)
-    })
+    add(
+        "Sign-ed25519", sel(.alice, key: ed25519),
+        Redoubt_V1_SignRequest.with {
+            $0.keyID = k
+            $0.input.message = Data("hello".utf8)
+            $0.scheme.ed25519 = .init()
+        })
+    add(
+        "Sign-rsa-pss", sel(.alice, key: rsa),
+        Redoubt_V1_SignRequest.with {
+            $0.keyID = k
+            $0.input.digest = Data(repeating: 1, count: 32)
+            $0.scheme.rsaPss = .with { $0.hash = .sha256 }
+        })
+    add(
+        "Verify", sel(.alice, key: p256),
+        Redoubt_V1_VerifyRequest.with {
+            $0.keyID = k
+            $0.input.message = Data("hello".utf8)
+            $0.signature = Data(MiniDER.ecdsaDER(fromRaw: [UInt8](repeating: 1, count: 64)))
+            $0.scheme.ecdsa = .with {
+                $0.hash = .sha256
+                $0.encoding = .der
+            }
+            $0.keyVersion = 1
+        })
+    add(
+        "Encrypt", sel(.alice, key: aes),
+        Redoubt_V1_EncryptRequest.with {
+            $0.keyID = k
+            $0.plaintext = Data("secret message".utf8)
+            $0.scheme = .aesGcm
+            $0.aad = Data("aad".utf8)
+        })
+    add(
+        "Decrypt", sel(.alice, key: aes),
+        Redoubt_V1_DecryptRequest.with {
+            $0.keyID = k
+            $0.ciphertext = versioned(Data(repeating: 7, count: 40))
+            $0.scheme = .aesGcm
+        })
+    add(
+        "Decrypt-rsa", sel(.alice, key: rsa),
+        Redoubt_V1_DecryptRequest.with {
+            $0.keyID = k
+            $0.ciphertext = versioned(Data(repeating: 7, count: 256))
+            $0.scheme = .rsaOaepSha256
+        })
+    add(
+        "Mac", sel(.alice, key: hmac),
+        Redoubt_V1_MacRequest.with {
+            $0.keyID = k
+            $0.data = Data("data".utf8)
+            $0.hash = .sha256
+        })
+    add(
+        "VerifyMac", sel(.alice, key: hmac),
+        Redoubt_V1_VerifyMacRequest.with {
+            $0.keyID = k
+            $0.data = Data("data".utf8)
+            $0.tag = versioned(Data(repeating: 0, count: 32))
+            $0.hash = .sha256
+        })
+    add(
+        "Wrap", sel(.alice, key: hmac, wrapping: true),
+        Redoubt_V1_WrapRequest.with {
+            $0.keyID = k
+            $0.wrappingKeyID = k
+            $0.scheme = .aesGcm
+        })
+    add(
+        "Unwrap", sel(.alice, key: aes),
+        Redoubt_V1_UnwrapRequest.with {
+            $0.wrappingKeyID = k
+            $0.scheme = .aesKw
+            $0.wrappedKey = versioned(Data(repeating: 0xA6, count: 40))
+            $0.spec = spec(.aes256, "unwrapped", persistent: false)
+        })
+    add(
+        "DeriveKey", sel(.alice, key: p256),
+        Redoubt_V1_DeriveKeyRequest.with {
+            $0.keyID = k
+            $0.peerPublicKey.algorithm = .ecP256
+            $0.peerPublicKey.spkiDer = FixedKeys.privateKey(.p256).publicKey.spkiDER
+            $0.derivation.hkdf = .with {
+                $0.hash = .sha256
+                $0.info = Data("info".utf8)
+                $0.outputLengthBytes = 32
+            }
+            $0.spec = spec(.aes256, "derived", persistent: false)
+        })
     add("Random", sel(.alice), Redoubt_V1_RandomRequest.with { $0.lengthBytes = 32 })
-    add("Encapsulate", sel(.alice, key: mlkem), Redoubt_V1_EncapsulateRequest.with {
-        $0.keyID = k; $0.spec = spec(.aes256, "shared", persistent: false)
-    })
-    add("Decapsulate", sel(.alice, key: mlkem), Redoubt_V1_DecapsulateRequest.with {
-        $0.keyID = k; $0.encapsulatedKey = Data(repeating: 3, count: 1088); $0.spec = spec(.aes256, "shared", persistent: false)
-    })
+    add(
+        "Encapsulate", sel(.alice, key: mlkem),
+        Redoubt_V1_EncapsulateRequest.with {
+            $0.keyID = k
+            $0.spec = spec(.aes256, "shared", persistent: false)
+        })
+    add(
+        "Decapsulate", sel(.alice, key: mlkem),
+        Redoubt_V1_DecapsulateRequest.with {
+            $0.keyID = k
+            $0.encapsulatedKey = Data(repeating: 3, count: 1088)
+            $0.spec = spec(.aes256, "shared", persistent: false)
+        })
     add("SignBatch", sel(.alice, key: p256), Redoubt_V1_SignBatchRequest.with { $0.items = [signing(k), signing("missing")] })
-    add("VerifyBatch", sel(.alice, key: ed25519), Redoubt_V1_VerifyBatchRequest.with {
-        $0.items = [.with { $0.keyID = k; $0.input.message = Data("m".utf8); $0.signature = Data(repeating: 0, count: 64); $0.scheme.ed25519 = .init() }]
-    })
-    add("EncryptBatch", sel(.alice, key: aes), Redoubt_V1_EncryptBatchRequest.with {
-        $0.items = [.with { $0.keyID = k; $0.plaintext = Data("a".utf8); $0.scheme = .aesGcm },
-                    .with { $0.keyID = k; $0.plaintext = Data(repeating: 0, count: 16); $0.scheme = .aesCbcPkcs7 }]
-    })
-    add("DecryptBatch", sel(.alice, key: aes), Redoubt_V1_DecryptBatchRequest.with {
-        $0.items = [.with { $0.keyID = k; $0.ciphertext = versioned(Data(repeating: 9, count: 32)); $0.scheme = .aesCbcPkcs7 }]
-    })
-    add("MacBatch", sel(.alice, key: hmac), Redoubt_V1_MacBatchRequest.with {
-        $0.items = [.with { $0.keyID = k; $0.data = Data("x".utf8); $0.hash = .sha512 }]
-    })
-    add("ListAuditRecords", sel(.officer), Redoubt_V1_ListAuditRecordsRequest.with { $0.fromSequence = 1; $0.limit = 10 })
+    add(
+        "VerifyBatch", sel(.alice, key: ed25519),
+        Redoubt_V1_VerifyBatchRequest.with {
+            $0.items = [
+                .with {
+                    $0.keyID = k
+                    $0.input.message = Data("m".utf8)
+                    $0.signature = Data(repeating: 0, count: 64)
+                    $0.scheme.ed25519 = .init()
+                }
+            ]
+        })
+    add(
+        "EncryptBatch", sel(.alice, key: aes),
+        Redoubt_V1_EncryptBatchRequest.with {
+            $0.items = [
+                .with {
+                    $0.keyID = k
+                    $0.plaintext = Data("a".utf8)
+                    $0.scheme = .aesGcm
+                },
+                .with {
+                    $0.keyID = k
+                    $0.plaintext = Data(repeating: 0, count: 16)
+                    $0.scheme = .aesCbcPkcs7
+                },
+            ]
+        })
+    add(
+        "DecryptBatch", sel(.alice, key: aes),
+        Redoubt_V1_DecryptBatchRequest.with {
+            $0.items = [
+                .with {
+                    $0.keyID = k
+                    $0.ciphertext = versioned(Data(repeating: 9, count: 32))
+                    $0.scheme = .aesCbcPkcs7
+                }
+            ]
+        })
+    add(
+        "MacBatch", sel(.alice, key: hmac),
+        Redoubt_V1_MacBatchRequest.with {
+            $0.items = [
+                .with {
+                    $0.keyID = k
+                    $0.data = Data("x".utf8)
+                    $0.hash = .sha512
+                }
+            ]
+        })
+    add(
+        "ListAuditRecords", sel(.officer),
+        Redoubt_V1_ListAuditRecordsRequest.with {
+            $0.fromSequence = 1
+            $0.limit = 10
+        })
     add("VerifyAudit", sel(.officer), Redoubt_V1_VerifyAuditRequest())
 
     return try seeds.map { name, selector, message in

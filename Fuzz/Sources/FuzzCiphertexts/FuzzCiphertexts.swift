@@ -42,9 +42,11 @@ private let kems = [FixedKeys.privateKey(.mlkem768), FixedKeys.privateKey(.mlkem
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
-    Warmup.prepare(target: "FuzzCiphertexts", build: {
-        _ = (secretKeys.count, rsa.algorithm, kems.count)
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzCiphertexts",
+        build: {
+            _ = (secretKeys.count, rsa.algorithm, kems.count)
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -132,8 +134,9 @@ private func fits(_ key: SecretKey, _ scheme: CipherScheme) -> Bool {
 
 private func controlCipher(_ key: SecretKey, _ scheme: CipherScheme, plaintext: [UInt8], aad: [UInt8]) {
     guard fits(key, scheme) else {
-        fuzzCheck(expectOnly(EngineError.self, "encrypt (unfit)", { try key.encrypt(plaintext, scheme: scheme, aad: aad) }) == nil,
-                  "\(scheme) encrypted under an unfit \(key.algorithm) key")
+        fuzzCheck(
+            expectOnly(EngineError.self, "encrypt (unfit)", { try key.encrypt(plaintext, scheme: scheme, aad: aad) }) == nil,
+            "\(scheme) encrypted under an unfit \(key.algorithm) key")
         return
     }
     let aad = scheme == .aesCBCPKCS7 ? [] : aad

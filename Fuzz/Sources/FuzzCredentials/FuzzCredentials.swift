@@ -56,10 +56,13 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
     let created = try await hsm.createPartition(operatorSession.token, id: "p1", settings: .defaults)
     let officer = try await hsm.openSession(partition: "p1", credential: .apiKey(created.securityOfficerAPIKey))
     let alice = try await hsm.addUser(officer.token, name: "alice", role: .cryptoUser, password: "correct horse battery staple")
-    let ids = (credentialID(ofAPIKey: initialized.operatorAPIKey), credentialID(ofAPIKey: created.securityOfficerAPIKey),
-               credentialID(ofAPIKey: alice.apiKey))
-    return World(store: store, hsm: hsm, operatorCredential: ids.0, officerCredential: ids.1, aliceCredential: ids.2,
-                 sessionID: officer.id, existing: [["", ids.0], ["p1", ids.1], ["p1", ids.2], ["p1", "pw.alice"]])
+    let ids = (
+        credentialID(ofAPIKey: initialized.operatorAPIKey), credentialID(ofAPIKey: created.securityOfficerAPIKey),
+        credentialID(ofAPIKey: alice.apiKey)
+    )
+    return World(
+        store: store, hsm: hsm, operatorCredential: ids.0, officerCredential: ids.1, aliceCredential: ids.2,
+        sessionID: officer.id, existing: [["", ids.0], ["p1", ids.1], ["p1", ids.2], ["p1", "pw.alice"]])
 }
 
 // The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
@@ -69,9 +72,11 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
     Warmup.preferMemoryTemporaryDirectory()
-    Warmup.prepare(target: "FuzzCredentials", build: {
-        _ = world.sessionID
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzCredentials",
+        build: {
+            _ = world.sessionID
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -151,8 +156,9 @@ private func attempt(_ credential: Credential, partition: String, names id: Stri
     case .success:
         fuzzFail("openSession succeeded for a fuzzed \(credential) in partition \"\(partition)\"")
     case .failure(let error as HSMError):
-        fuzzCheck(error.code == .unauthenticated || error.code == .resourceExhausted,
-                  "openSession failed with \(error.code) (\(error.message)), expected UNAUTHENTICATED or RESOURCE_EXHAUSTED")
+        fuzzCheck(
+            error.code == .unauthenticated || error.code == .resourceExhausted,
+            "openSession failed with \(error.code) (\(error.message)), expected UNAUTHENTICATED or RESOURCE_EXHAUSTED")
     case .failure(let error):
         fuzzFail("openSession threw \(type(of: error)): \(error); only HSMError may escape")
     }
@@ -160,8 +166,9 @@ private func attempt(_ credential: Credential, partition: String, names id: Stri
     if before == after { return }
     fuzzCheck(exists, "a failed login naming no existing credential changed the store (counter \(before.counter) → \(after.counter))")
     fuzzCheck(after.counter == before.counter + 1, "failed-login bookkeeping made \(after.counter - before.counter) commits, not 1")
-    fuzzCheck(after.credentialRevision == before.credentialRevision.map { $0 + 1 },
-              "failed-login bookkeeping did not bump the credential's revision by one")
+    fuzzCheck(
+        after.credentialRevision == before.credentialRevision.map { $0 + 1 },
+        "failed-login bookkeeping did not bump the credential's revision by one")
     fuzzCheck(after.auditHead == (before.auditHead ?? 0) + 1, "failed-login bookkeeping did not append exactly one audit entry")
 }
 

@@ -44,9 +44,11 @@ private let fixture: (envelope: MasterKeyEnvelope, master: MasterKey) = {
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
-    Warmup.prepare(target: "FuzzMasterKeyShare", build: {
-        _ = fixture.master.keyID
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzMasterKeyShare",
+        build: {
+            _ = fixture.master.keyID
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -90,8 +92,9 @@ private func checkShare(_ text: String) {
     }
     fuzzCheck(again == share, "share text round trip changed the share")
     fuzzCheck(again.textRepresentation == encoded, "share text is not stable across a round trip")
-    fuzzCheck((1...16).contains(Int(share.index)) && (2...16).contains(share.threshold) && share.bytes.count == 32,
-              "an accepted share has out-of-range fields")
+    fuzzCheck(
+        (1...16).contains(Int(share.index)) && (2...16).contains(share.threshold) && share.bytes.count == 32,
+        "an accepted share has out-of-range fields")
 }
 
 private func checkEnvelope(_ data: Data) {
@@ -135,8 +138,9 @@ private func checkUnseal(_ texts: [String]) {
 // MARK: Seeds
 
 private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
-    let created = try MasterKey.create(passphrase: passphrase, shares: (threshold: 2, count: 3), dev: false,
-                                       scrypt: ScryptParameters(n: 1 << 10, r: 8, p: 1))
+    let created = try MasterKey.create(
+        passphrase: passphrase, shares: (threshold: 2, count: 3), dev: false,
+        scrypt: ScryptParameters(n: 1 << 10, r: 8, p: 1))
     try FileManager.default.createDirectory(atPath: (envelopePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let json = try created.envelope.serialized()
     try json.write(to: URL(fileURLWithPath: envelopePath))

@@ -26,9 +26,11 @@ private let algorithms = KeyAlgorithm.allCases
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
-    Warmup.prepare(target: "FuzzPrivateKeyImport", build: {
-        _ = peers.count  // build the fixtures here, not inside an input
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzPrivateKeyImport",
+        build: {
+            _ = peers.count  // build the fixtures here, not inside an input
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -76,7 +78,8 @@ private func checkRoundTrip(_ key: PrivateKey) {
     let pkcs8Again = expectOnly(CryptoError.self, "pkcs8Representation of the re-import") { try again.pkcs8Representation() }
     fuzzCheck(pkcs8Again == pkcs8, "\(key.algorithm): PKCS#8 is not stable across a round trip")
 
-    let pem = "-----BEGIN PRIVATE KEY-----\n" + pkcs8.exportedBytes().base64EncodedString(options: .lineLength64Characters)
+    let pem =
+        "-----BEGIN PRIVATE KEY-----\n" + pkcs8.exportedBytes().base64EncodedString(options: .lineLength64Characters)
         + "\n-----END PRIVATE KEY-----\n"
     let fromPEM = expectOnly(CryptoError.self, "PrivateKey(pkcs8PEM:) of own PKCS#8") { try PrivateKey(pkcs8PEM: pem) }
     fuzzCheck(fromPEM?.publicKey == key.publicKey, "\(key.algorithm): PEM of own PKCS#8 does not re-import to the same key")
@@ -123,8 +126,8 @@ private func checkConsistentPair(_ key: PrivateKey) {
     }
 }
 
-private let peers: [KeyAlgorithm: PrivateKey] = Dictionary(uniqueKeysWithValues:
-    [KeyAlgorithm.p256, .p384, .p521, .x25519].map { ($0, FixedKeys.privateKey($0)) })
+private let peers: [KeyAlgorithm: PrivateKey] = Dictionary(
+    uniqueKeysWithValues: [KeyAlgorithm.p256, .p384, .p521, .x25519].map { ($0, FixedKeys.privateKey($0)) })
 
 // MARK: Seeds
 
@@ -136,7 +139,8 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
         let der = Array(try key.pkcs8Representation().exportedBytes())
         seeds.append(("pkcs8-\(name)", [0] + der))
         if [.p256, .ed25519, .rsa2048, .mldsa65].contains(algorithm) {
-            let pem = "-----BEGIN PRIVATE KEY-----\n" + Data(der).base64EncodedString(options: .lineLength64Characters)
+            let pem =
+                "-----BEGIN PRIVATE KEY-----\n" + Data(der).base64EncodedString(options: .lineLength64Characters)
                 + "\n-----END PRIVATE KEY-----\n"
             seeds.append(("pem-\(name)", [1] + Array(pem.utf8)))
         }

@@ -212,14 +212,17 @@ private func bothAccept(_ name: String, _ message: any SwiftProtobuf.Message, _ 
     // Equal, or equal in text format, which shows unknown fields by number and value: protobuf-c
     // keeps an unknown field's value bytes but re-encodes its tag minimally, swift-protobuf keeps
     // the bytes as they came (a deliberate exception: the same field, spelled differently).
-    fuzzCheck(fromC.isEqualTo(message: message) || fromC.textFormatString() == message.textFormatString(),
-              "\(name): protobuf-c's packing decodes to another message: input \(hexPrefix(bytes)), protobuf-c \(hexPrefix(cEncoding)), swift-protobuf \(hexPrefix(swiftEncoding))")
+    fuzzCheck(
+        fromC.isEqualTo(message: message) || fromC.textFormatString() == message.textFormatString(),
+        "\(name): protobuf-c's packing decodes to another message: input \(hexPrefix(bytes)), protobuf-c \(hexPrefix(cEncoding)), swift-protobuf \(hexPrefix(swiftEncoding))"
+    )
     guard let descriptor = c.descriptor, let cross = CMessage.unpack(descriptor, swiftEncoding) else {
         fuzzFail("\(name): protobuf-c rejects swift-protobuf's re-encoding \(hexPrefix(swiftEncoding))")
     }
     let crossEncoding = cross.packed()
-    fuzzCheck(crossEncoding == cEncoding,
-              "\(name): protobuf-c packs swift-protobuf's re-encoding as \(hexPrefix(crossEncoding)), its own decoding as \(hexPrefix(cEncoding))")
+    fuzzCheck(
+        crossEncoding == cEncoding,
+        "\(name): protobuf-c packs swift-protobuf's re-encoding as \(hexPrefix(crossEncoding)), its own decoding as \(hexPrefix(cEncoding))")
 }
 
 /// The wire type protobuf-c expects for a field of `type` (repeated numbers may also come packed, as 2).
@@ -275,18 +278,27 @@ private func scan(_ bytes: ArraySlice<UInt8>, _ descriptor: UnsafePointer<Protob
     var seenMessages = Set<UInt32>()
     while !rest.isEmpty {
         guard let key = readVarint(&rest) else { return }
-        guard key >> 3 >= 1, key >> 3 <= 536_870_911 else { found.insert(.fieldNumberOutOfRange); return }
+        guard key >> 3 >= 1, key >> 3 <= 536_870_911 else {
+            found.insert(.fieldNumberOutOfRange)
+            return
+        }
         let number = UInt32(key >> 3), wire = key & 7
         var payload: ArraySlice<UInt8> = []
         switch wire {
         case 0: guard readVarint(&rest) != nil else { return }
-        case 1: guard rest.count >= 8 else { return }; rest = rest.dropFirst(8)
-        case 5: guard rest.count >= 4 else { return }; rest = rest.dropFirst(4)
+        case 1:
+            guard rest.count >= 8 else { return }
+            rest = rest.dropFirst(8)
+        case 5:
+            guard rest.count >= 4 else { return }
+            rest = rest.dropFirst(4)
         case 2:
             guard let length = readVarint(&rest), length <= UInt64(rest.count) else { return }
             payload = rest.prefix(Int(length))
             rest = rest.dropFirst(Int(length))
-        case 3: found.insert(.group); return
+        case 3:
+            found.insert(.group)
+            return
         default: return
         }
         guard let field = (0..<Int(descriptor.pointee.n_fields)).lazy.map({ descriptor.pointee.fields[$0] }).first(where: { $0.id == number }) else {
@@ -294,7 +306,10 @@ private func scan(_ bytes: ArraySlice<UInt8>, _ descriptor: UnsafePointer<Protob
         }
         let expected = wireType(of: field.type)
         let packed = field.label == PROTOBUF_C_LABEL_REPEATED && expected != 2 && wire == 2
-        if wire != expected && !packed { found.insert(.wrongWireType); continue }
+        if wire != expected && !packed {
+            found.insert(.wrongWireType)
+            continue
+        }
         if field.type == PROTOBUF_C_TYPE_MESSAGE, let sub = field.descriptor?.assumingMemoryBound(to: ProtobufCMessageDescriptor.self) {
             if field.label != PROTOBUF_C_LABEL_REPEATED, !seenMessages.insert(number).inserted { found.insert(.messageFieldRepeated) }
             scan(payload, sub, depth: depth + 1, into: &found)
@@ -327,9 +342,15 @@ private struct StringScan: SwiftProtobuf.Visitor {
     mutating func visitSingularBoolField(value: Bool, fieldNumber: Int) throws {}
     mutating func visitSingularBytesField(value: Data, fieldNumber: Int) throws {}
     mutating func visitSingularEnumField<E: SwiftProtobuf.Enum>(value: E, fieldNumber: Int) throws {}
-    mutating func visitMapField<KeyType, ValueType: MapValueType>(fieldType: _ProtobufMap<KeyType, ValueType>.Type, value: _ProtobufMap<KeyType, ValueType>.BaseType, fieldNumber: Int) throws {}
-    mutating func visitMapField<KeyType, ValueType>(fieldType: _ProtobufEnumMap<KeyType, ValueType>.Type, value: _ProtobufEnumMap<KeyType, ValueType>.BaseType, fieldNumber: Int) throws {}
-    mutating func visitMapField<KeyType, ValueType>(fieldType: _ProtobufMessageMap<KeyType, ValueType>.Type, value: _ProtobufMessageMap<KeyType, ValueType>.BaseType, fieldNumber: Int) throws {}
+    mutating func visitMapField<KeyType, ValueType: MapValueType>(
+        fieldType: _ProtobufMap<KeyType, ValueType>.Type, value: _ProtobufMap<KeyType, ValueType>.BaseType, fieldNumber: Int
+    ) throws {}
+    mutating func visitMapField<KeyType, ValueType>(
+        fieldType: _ProtobufEnumMap<KeyType, ValueType>.Type, value: _ProtobufEnumMap<KeyType, ValueType>.BaseType, fieldNumber: Int
+    ) throws {}
+    mutating func visitMapField<KeyType, ValueType>(
+        fieldType: _ProtobufMessageMap<KeyType, ValueType>.Type, value: _ProtobufMessageMap<KeyType, ValueType>.BaseType, fieldNumber: Int
+    ) throws {}
     mutating func visitUnknown(bytes: Data) throws {}
 }
 
@@ -346,7 +367,10 @@ private func checkTable() {
 
 private func varint(_ value: UInt64) -> [UInt8] {
     var v = value, out: [UInt8] = []
-    while v >= 0x80 { out.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
+    while v >= 0x80 {
+        out.append(UInt8(v & 0x7f) | 0x80)
+        v >>= 7
+    }
     return out + [UInt8(v)]
 }
 
@@ -362,7 +386,7 @@ private func sample(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, dep
         let number = UInt64(field.id) << 3
         switch field.type {
         case PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_TYPE_UINT64,
-             PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_BOOL, PROTOBUF_C_TYPE_ENUM:
+            PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_BOOL, PROTOBUF_C_TYPE_ENUM:
             out += varint(number) + [1]
         case PROTOBUF_C_TYPE_FIXED32, PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_FLOAT:
             out += varint(number | 5) + [0, 0, 0x80, 0x3f]

@@ -58,9 +58,13 @@ func fuzzPublicKeyImport(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     default:
         let algorithm = input.pick(algorithms)
         let raw = input.rest()
-        guard let key = expectOnly(CryptoError.self, "PublicKey(rawRepresentation:algorithm: \(algorithm))", {
-            try PublicKey(rawRepresentation: raw, algorithm: algorithm)
-        }) else { return 0 }
+        guard
+            let key = expectOnly(
+                CryptoError.self, "PublicKey(rawRepresentation:algorithm: \(algorithm))",
+                {
+                    try PublicKey(rawRepresentation: raw, algorithm: algorithm)
+                })
+        else { return 0 }
         fuzzCheck(key.algorithm == algorithm, "raw import as \(algorithm) gave a \(key.algorithm) key")
         checkCanonical(key, given: raw, encoding: Array(key.rawRepresentation), what: "raw")
         checkRoundTrips(key)
@@ -124,10 +128,18 @@ private func checkUsable(_ key: PublicKey) {
         let scheme: SignatureScheme
         let signature: [UInt8]
         switch algorithm {
-        case .ed25519: scheme = .ed25519; signature = [UInt8](repeating: 0x5a, count: 64)
-        case .mldsa65, .mldsa87: scheme = .mldsa(); signature = [UInt8](repeating: 0x5a, count: algorithm == .mldsa65 ? 3309 : 4627)
-        case .rsa2048, .rsa3072, .rsa4096: scheme = .rsaPSS(.sha256); signature = [UInt8](repeating: 0x5a, count: algorithm.bitSize / 8)
-        default: scheme = .ecdsa(.sha256, encoding: .raw); signature = [UInt8](repeating: 0x5a, count: 2 * ((algorithm.bitSize + 7) / 8))
+        case .ed25519:
+            scheme = .ed25519
+            signature = [UInt8](repeating: 0x5a, count: 64)
+        case .mldsa65, .mldsa87:
+            scheme = .mldsa()
+            signature = [UInt8](repeating: 0x5a, count: algorithm == .mldsa65 ? 3309 : 4627)
+        case .rsa2048, .rsa3072, .rsa4096:
+            scheme = .rsaPSS(.sha256)
+            signature = [UInt8](repeating: 0x5a, count: algorithm.bitSize / 8)
+        default:
+            scheme = .ecdsa(.sha256, encoding: .raw)
+            signature = [UInt8](repeating: 0x5a, count: 2 * ((algorithm.bitSize + 7) / 8))
         }
         expectOnly(CryptoError.self, "\(algorithm) verify") { try verifier.isValidSignature(signature, for: message, scheme: scheme) }
     }
@@ -135,8 +147,9 @@ private func checkUsable(_ key: PublicKey) {
         guard let encrypter = expectOnly(CryptoError.self, "EncryptionKey", { try EncryptionKey(key) }) else {
             fuzzFail("\(algorithm) key cannot take its encryption role")
         }
-        fuzzCheck(expectOnly(CryptoError.self, "RSA-OAEP encrypt", { try encrypter.encrypt(Data([1, 2, 3])) }) != nil,
-                  "an accepted \(algorithm) public key cannot encrypt 3 bytes")
+        fuzzCheck(
+            expectOnly(CryptoError.self, "RSA-OAEP encrypt", { try encrypter.encrypt(Data([1, 2, 3])) }) != nil,
+            "an accepted \(algorithm) public key cannot encrypt 3 bytes")
     }
     if algorithm == .mlkem768 || algorithm == .mlkem1024 {
         let encapsulated = expectOnly(CryptoError.self, "encapsulate") { try EncapsulationKey(key).encapsulate() }

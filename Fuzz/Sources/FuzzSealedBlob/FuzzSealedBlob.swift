@@ -31,8 +31,10 @@ private let fixedIdentity = SealIdentity(partition: "tenant-a", kind: "key", obj
 /// A master key for the wrap/unwrap mode (cheap scrypt: only the wrapping is under test).
 private let master: MasterKey = {
     do {
-        return try MasterKey.create(passphrase: "fuzzing passphrase, not secret", shares: nil, dev: false,
-                                    scrypt: ScryptParameters(n: 1 << 10, r: 1, p: 1)).key
+        return try MasterKey.create(
+            passphrase: "fuzzing passphrase, not secret", shares: nil, dev: false,
+            scrypt: ScryptParameters(n: 1 << 10, r: 1, p: 1)
+        ).key
     } catch {
         fuzzFail("master key: \(error)")
     }
@@ -44,9 +46,11 @@ private let master: MasterKey = {
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
-    Warmup.prepare(target: "FuzzSealedBlob", build: {
-        _ = (sealer.description, master.keyID)
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzSealedBlob",
+        build: {
+            _ = (sealer.description, master.keyID)
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -97,8 +101,9 @@ private func openArbitrary(_ blob: [UInt8], identity: SealIdentity) {
 private func roundTrip(_ plaintext: Data, identity: SealIdentity, position: Int, mask: UInt8, change: UInt8) {
     guard let blob = expectOnly(SealingError.self, "seal", { try sealer.seal(plaintext, identity: identity) }) else {
         // Only an invalid identity (negative version, over-long field) may be refused.
-        fuzzCheck(identity.version < 0 || [identity.partition, identity.kind, identity.objectID].contains { $0.utf8.count > SealIdentity.maximumFieldByteCount },
-                  "seal refused a valid identity")
+        fuzzCheck(
+            identity.version < 0 || [identity.partition, identity.kind, identity.objectID].contains { $0.utf8.count > SealIdentity.maximumFieldByteCount },
+            "seal refused a valid identity")
         return
     }
     let secretBlob = expectOnly(SealingError.self, "seal SecretBytes") { try sealer.seal(SecretBytes(plaintext), identity: identity) }
@@ -128,15 +133,18 @@ private func roundTrip(_ plaintext: Data, identity: SealIdentity, position: Int,
         switch change % 4 {
         case 0: other.partition += "\u{0}"
         case 1: other.kind = String(other.kind.dropLast()) + (other.kind.hasSuffix("x") ? "y" : "x")
-        case 2: other.objectID = other.kind + other.objectID; other.kind = ""
+        case 2:
+            other.objectID = other.kind + other.objectID
+            other.kind = ""
         default: other.version = identity.version == Int.max ? 0 : identity.version + 1
         }
         if other != identity {
             switch outcome(SealingError.self, "open for another identity", { try sealer.openData(blob, identity: other) }) {
             case .success: fuzzFail("a blob sealed for \(identity) opens for \(other)")
             case .failure(let error):
-                fuzzCheck(error.code == .authenticationFailure || error.code == .invalidArgument,
-                          "opening for another identity fails with \(error.code)")
+                fuzzCheck(
+                    error.code == .authenticationFailure || error.code == .invalidArgument,
+                    "opening for another identity fails with \(error.code)")
             }
         }
     }

@@ -68,9 +68,11 @@ private struct Selection {
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
-    Warmup.prepare(target: "FuzzSignatureVerify", build: {
-        _ = signers.count  // generate (import) the keys before the first input, not inside it
-    }, entry: fuzzTestOneInput)
+    Warmup.prepare(
+        target: "FuzzSignatureVerify",
+        build: {
+            _ = signers.count  // generate (import) the keys before the first input, not inside it
+        }, entry: fuzzTestOneInput)
     return 0
 }
 
@@ -172,10 +174,12 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
         for (suffix, flags, context) in variants {
             let selection = Selection(keyIndex: index, flags: flags, family: 0)
             let scheme = selection.scheme(for: algorithm, context: context)
-            let signed: SigningInput = selection.signsDigest
+            let signed: SigningInput =
+                selection.signsDigest
                 ? .digest(Hashing.digest(Data(message), scheme.hash ?? .sha256)) : .message(Data(message))
             let signature = Array(try signer.signature(for: signed, scheme: scheme))
-            let head: [UInt8] = [UInt8(index), flags, 0, UInt8(context.count)] + context
+            let head: [UInt8] =
+                [UInt8(index), flags, 0, UInt8(context.count)] + context
                 + [UInt8(signature.count >> 8), UInt8(signature.count & 0xff)] + signature + [0, 0, 0]
             seeds.append(("sig-\(name)\(suffix)", head + message))
             if suffix == "" || suffix == "-der" || suffix == "-pss" {

@@ -9,8 +9,10 @@ import Darwin
 /// libFuzzer reports the abort as a crash and saves the input. The message
 /// names the invariant, never secret values (there are none worth keeping in
 /// a fuzz process, but the habit is the project's).
-public func fuzzCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-                      file: StaticString = #fileID, line: UInt = #line) {
+public func fuzzCheck(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     guard !condition() else { return }
     fuzzFail(message(), file: file, line: line)
 }
@@ -38,9 +40,11 @@ public func writeToStandardError(_ text: String) {
 /// Runs `body`, which may succeed or throw an `E`; any other error breaks the invariant
 /// "only the module's own error type escapes". Returns the value, or `nil` after an `E`.
 @discardableResult
-public func expectOnly<E: Error, T>(_ errorType: E.Type, _ what: @autoclosure () -> String,
-                                    file: StaticString = #fileID, line: UInt = #line,
-                                    _ body: () throws -> T) -> T? {
+public func expectOnly<E: Error, T>(
+    _ errorType: E.Type, _ what: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line,
+    _ body: () throws -> T
+) -> T? {
     do {
         return try body()
     } catch is E {
@@ -51,9 +55,11 @@ public func expectOnly<E: Error, T>(_ errorType: E.Type, _ what: @autoclosure ()
 }
 
 /// Like ``expectOnly(_:_:file:line:_:)``, returning the error too, for targets that check its code.
-public func outcome<E: Error, T>(_ errorType: E.Type, _ what: @autoclosure () -> String,
-                                 file: StaticString = #fileID, line: UInt = #line,
-                                 _ body: () throws -> T) -> Result<T, E> {
+public func outcome<E: Error, T>(
+    _ errorType: E.Type, _ what: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line,
+    _ body: () throws -> T
+) -> Result<T, E> {
     do {
         return .success(try body())
     } catch let error as E {
@@ -68,7 +74,10 @@ public func hexPrefix(_ bytes: some Sequence<UInt8>, limit: Int = 48) -> String 
     let digits = Array("0123456789abcdef")
     var out = ""
     for (i, b) in bytes.enumerated() {
-        if i == limit { out += "…"; break }
+        if i == limit {
+            out += "…"
+            break
+        }
         out.append(digits[Int(b >> 4)])
         out.append(digits[Int(b & 0xF)])
     }

@@ -11,7 +11,10 @@ public enum MiniDER {
         if n < 0x80 { return [UInt8(n)] }
         var bytes: [UInt8] = []
         var v = n
-        while v > 0 { bytes.insert(UInt8(v & 0xff), at: 0); v >>= 8 }
+        while v > 0 {
+            bytes.insert(UInt8(v & 0xff), at: 0)
+            v >>= 8
+        }
         return [0x80 | UInt8(bytes.count)] + bytes
     }
 
@@ -37,7 +40,10 @@ public enum MiniDER {
         } else {
             let n = Int(first & 0x7f)
             guard n >= 1, n <= 3, cursor + n <= bytes.count, bytes[cursor] != 0 else { return nil }
-            for _ in 0..<n { len = len << 8 | Int(bytes[cursor]); cursor += 1 }
+            for _ in 0..<n {
+                len = len << 8 | Int(bytes[cursor])
+                cursor += 1
+            }
             guard len >= 0x80 else { return nil }
         }
         guard cursor + len <= bytes.count else { return nil }
@@ -48,12 +54,12 @@ public enum MiniDER {
     public static func ecdsaRaw(fromDER der: [UInt8], fieldBytes: Int) -> [UInt8]? {
         guard let seq = read(der, at: 0), seq.tag == 0x30, seq.end == der.count else { return nil }
         guard let r = read(der, at: seq.content.lowerBound), r.tag == 0x02,
-              let s = read(der, at: r.end), s.tag == 0x02, s.end == seq.content.upperBound
+            let s = read(der, at: r.end), s.tag == 0x02, s.end == seq.content.upperBound
         else { return nil }
         func fixed(_ range: Range<Int>) -> [UInt8]? {
             let v = Array(der[range])
-            guard let first = v.first, first & 0x80 == 0 else { return nil }            // empty or negative
-            if v.count > 1, first == 0, v[1] & 0x80 == 0 { return nil }                  // non-minimal
+            guard let first = v.first, first & 0x80 == 0 else { return nil }  // empty or negative
+            if v.count > 1, first == 0, v[1] & 0x80 == 0 { return nil }  // non-minimal
             let trimmed = Array(v.drop(while: { $0 == 0 }))
             guard trimmed.count <= fieldBytes else { return nil }
             return [UInt8](repeating: 0, count: fieldBytes - trimmed.count) + trimmed

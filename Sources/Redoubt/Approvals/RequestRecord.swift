@@ -31,10 +31,11 @@ struct RequestRecord: Codable, Sendable {
     var approverNames: Set<String> { Set(rule.tokens.flatMap { $0.groups.flatMap(\.approvers) }) }
 
     func request(result: ApprovalResult?) -> ApprovalRequest {
-        ApprovalRequest(id: id, partition: partition, keyID: keyID, operation: operation, requester: requester, createdAt: createdAt,
-                        status: status, rule: rule,
-                        decisions: decisions.map { ApprovalDecision(approver: $0.approver, decision: $0.decision, at: $0.at) },
-                        executableAt: executableAt, finishedAt: finishedAt, result: result, failure: failure)
+        ApprovalRequest(
+            id: id, partition: partition, keyID: keyID, operation: operation, requester: requester, createdAt: createdAt,
+            status: status, rule: rule,
+            decisions: decisions.map { ApprovalDecision(approver: $0.approver, decision: $0.decision, at: $0.at) },
+            executableAt: executableAt, finishedAt: finishedAt, result: result, failure: failure)
     }
 }
 

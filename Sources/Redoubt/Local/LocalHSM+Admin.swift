@@ -23,16 +23,18 @@ extension LocalHSM {
             throw HSMError(.internalError, "cannot create the partition key")
         }
         let record = PartitionRecord(id: id, settings: settings, createdAt: now, wrappedKey: wrapped)
-        let officer = UserRecord(id: Identifiers.random("u_"), name: "officer", role: .securityOfficer, partition: id,
-                                 createdAt: now, passwordCredential: nil)
+        let officer = UserRecord(
+            id: Identifiers.random("u_"), name: "officer", role: .securityOfficer, partition: id,
+            createdAt: now, passwordCredential: nil)
         let (credential, apiKey) = makeAPIKey(user: officer.id, partition: id)
         let officerCaller = Caller(session: caller.session, partition: id, user: caller.user, role: caller.role)
-        try await commitManaged([
-            .insert(key, label: id, data: try RecordCoding.encode(record)),
-            .insert(ObjectKey(partition: id, kind: ObjectKind.user, id: officer.id), label: officer.name, data: try RecordCoding.encode(officer)),
-            .insert(ObjectKey(partition: id, kind: ObjectKind.credential, id: credential.id), label: nil, data: try RecordCoding.encode(credential)),
-            .appendAudit(partition: id, payload: auditPayload(officerCaller, .partitionCreate, object: id, result: "ok")),
-        ], audit: caller, .partitionCreate, object: id)
+        try await commitManaged(
+            [
+                .insert(key, label: id, data: try RecordCoding.encode(record)),
+                .insert(ObjectKey(partition: id, kind: ObjectKind.user, id: officer.id), label: officer.name, data: try RecordCoding.encode(officer)),
+                .insert(ObjectKey(partition: id, kind: ObjectKind.credential, id: credential.id), label: nil, data: try RecordCoding.encode(credential)),
+                .appendAudit(partition: id, payload: auditPayload(officerCaller, .partitionCreate, object: id, result: "ok")),
+            ], audit: caller, .partitionCreate, object: id)
         state.withLock { $0.sealers[id] = ObjectSealer(partitionKey) }
         return CreatedPartition(partition: record.info, securityOfficer: officer.info, securityOfficerAPIKey: apiKey)
     }
@@ -55,10 +57,12 @@ extension LocalHSM {
         let settings = try settings.validated()
         var (record, revision) = try await partitionRecord(id)
         record.settings = settings
-        let result = try await commitManaged([
-            .update(ObjectKey(partition: "", kind: ObjectKind.partition, id: id), expectedRevision: revision, label: id,
-                    data: try RecordCoding.encode(record)),
-        ], audit: caller, .partitionUpdate, object: id)
+        let result = try await commitManaged(
+            [
+                .update(
+                    ObjectKey(partition: "", kind: ObjectKind.partition, id: id), expectedRevision: revision, label: id,
+                    data: try RecordCoding.encode(record))
+            ], audit: caller, .partitionUpdate, object: id)
         let updated = record
         state.withLock { $0.partitions[id] = (updated, result.revisions[ObjectKey(partition: "", kind: ObjectKind.partition, id: id)] ?? revision + 1) }
         return record.info
@@ -66,8 +70,10 @@ extension LocalHSM {
 
     // MARK: Users
 
-    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
-                        clientCertificateSHA256: Data?) async throws -> NewUser {
+    public func addUser(
+        _ session: SessionToken, name: String, role: Role, password: String?,
+        clientCertificateSHA256: Data?
+    ) async throws -> NewUser {
         let caller = try await authenticate(session)
         // The operator adds operators; a partition's security officer adds its users.
         switch (caller.role, role) {
@@ -87,18 +93,22 @@ extension LocalHSM {
             try await store.list(partition: caller.partition, kind: ObjectKind.user, label: name, after: nil, limit: 1)
         }
         guard existing.isEmpty else { throw HSMError(.alreadyExists, "a user named '\(name)' already exists") }
-        var user = UserRecord(id: Identifiers.random("u_"), name: name, role: role, partition: caller.partition,
-                              createdAt: now, passwordCredential: nil)
+        var user = UserRecord(
+            id: Identifiers.random("u_"), name: name, role: role, partition: caller.partition,
+            createdAt: now, passwordCredential: nil)
         let (credential, apiKey) = makeAPIKey(user: user.id, partition: caller.partition)
         var ops: [WriteOperation] = [
-            .insert(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: credential.id), label: nil,
-                    data: try RecordCoding.encode(credential)),
+            .insert(
+                ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: credential.id), label: nil,
+                data: try RecordCoding.encode(credential))
         ]
         if let password {
             let pw = try makePassword(user: user.id, name: name, partition: caller.partition, password: password)
             user.passwordCredential = pw.id
-            ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: pw.id), label: nil,
-                               data: try RecordCoding.encode(pw)))
+            ops.append(
+                .insert(
+                    ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: pw.id), label: nil,
+                    data: try RecordCoding.encode(pw)))
         }
         if let fingerprint = clientCertificateSHA256 {
             guard fingerprint.count == 32 else {
@@ -109,14 +119,19 @@ extension LocalHSM {
                 try await store.get(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: id))
             }
             guard taken == nil else { throw HSMError(.alreadyExists, "that client certificate already belongs to a user of this partition") }
-            let record = CredentialRecord(id: id, kind: .certificate, user: user.id, partition: caller.partition, hash: fingerprint,
-                                          salt: nil, costLog2: nil, failedAttempts: 0, lockedUntil: nil)
+            let record = CredentialRecord(
+                id: id, kind: .certificate, user: user.id, partition: caller.partition, hash: fingerprint,
+                salt: nil, costLog2: nil, failedAttempts: 0, lockedUntil: nil)
             user.certificateCredential = id
-            ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: id), label: nil,
-                               data: try RecordCoding.encode(record)))
+            ops.append(
+                .insert(
+                    ObjectKey(partition: caller.partition, kind: ObjectKind.credential, id: id), label: nil,
+                    data: try RecordCoding.encode(record)))
         }
-        ops.append(.insert(ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: user.id), label: name,
-                           data: try RecordCoding.encode(user)))
+        ops.append(
+            .insert(
+                ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: user.id), label: name,
+                data: try RecordCoding.encode(user)))
         try await commitManaged(ops, audit: caller, .userAdd, object: user.id)
         return NewUser(user: user.info, apiKey: apiKey)
     }

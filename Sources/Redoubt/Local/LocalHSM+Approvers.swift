@@ -9,7 +9,8 @@ extension LocalHSM {
     /// The registered approver `name` of `partition`, if any.
     func loadApprover(_ partition: String, _ name: String) async throws -> Approver? {
         guard Approver.isValidName(name),
-              let object = try await Self.storeCall({ try await store.get(approverKey(partition, name)) }) else { return nil }
+            let object = try await Self.storeCall({ try await store.get(approverKey(partition, name)) })
+        else { return nil }
         return try RecordCoding.decode(ApproverRecord.self, object.data).approver()
     }
 
@@ -37,8 +38,9 @@ extension LocalHSM {
             throw HSMError(.alreadyExists, "an approver named '\(name)' already exists")
         }
         let record = ApproverRecord(name: name, publicKey: publicKey.spkiDER, createdAt: now, createdBy: caller.user)
-        try await commitManaged([.insert(approverKey(caller.partition, name), label: name, data: try RecordCoding.encode(record))],
-                                audit: caller, .approverRegister, object: name)
+        try await commitManaged(
+            [.insert(approverKey(caller.partition, name), label: name, data: try RecordCoding.encode(record))],
+            audit: caller, .approverRegister, object: name)
         return Approver(name: name, publicKey: publicKey)
     }
 
@@ -62,7 +64,8 @@ extension LocalHSM {
         let (partition, _) = try await partitionRecord(caller.partition)
         guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
         guard Approver.isValidName(name),
-              let object = try await Self.storeCall({ try await store.get(approverKey(caller.partition, name)) }) else {
+            let object = try await Self.storeCall({ try await store.get(approverKey(caller.partition, name)) })
+        else {
             throw HSMError.notFound("no approver '\(name.prefix(64))'")
         }
         // A key whose policy names the approver would lose a way to satisfy its rules.
@@ -80,7 +83,8 @@ extension LocalHSM {
             guard page.count == 500, let last = page.last else { break }
             after = last.key.id
         }
-        try await commitManaged([.delete(approverKey(caller.partition, name), expectedRevision: object.revision)],
-                                audit: caller, .approverRemove, object: name)
+        try await commitManaged(
+            [.delete(approverKey(caller.partition, name), expectedRevision: object.revision)],
+            audit: caller, .approverRemove, object: name)
     }
 }

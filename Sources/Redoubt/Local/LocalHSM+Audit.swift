@@ -24,16 +24,21 @@ struct AuditBuffer: Sendable {
 
 extension LocalHSM {
     /// One audit record as canonical JSON (fixed key order).
-    func auditPayload(actor: String, role: String, session: String, operation: AuditOperation, object: String, result: String,
-                      time: Date? = nil) -> Data {
-        auditPayload(actor: actor, role: role, session: session, operationName: operation.rawValue, object: object,
-                     result: result, time: time)
+    func auditPayload(
+        actor: String, role: String, session: String, operation: AuditOperation, object: String, result: String,
+        time: Date? = nil
+    ) -> Data {
+        auditPayload(
+            actor: actor, role: role, session: session, operationName: operation.rawValue, object: object,
+            result: result, time: time)
     }
 
     /// One audit record as canonical JSON (fixed key order), built byte by byte: thousands are
     /// encoded per group commit. `operationName` is an ``AuditOperation/rawValue`` (a queued record keeps it so).
-    private func auditPayload(actor: String, role: String, session: String, operationName: String, object: String,
-                              result: String, time: Date? = nil) -> Data {
+    private func auditPayload(
+        actor: String, role: String, session: String, operationName: String, object: String,
+        result: String, time: Date? = nil
+    ) -> Data {
         let ms = Int64(((time ?? now).timeIntervalSince1970 * 1000).rounded())
         var out: [UInt8] = []
         out.reserveCapacity(160 + actor.utf8.count + object.utf8.count)
@@ -55,8 +60,9 @@ extension LocalHSM {
     }
 
     func auditPayload(_ caller: Caller, _ operation: AuditOperation, object: String, result: String) -> Data {
-        auditPayload(actor: caller.user, role: caller.role.rawValue, session: caller.session, operation: operation,
-                     object: object, result: result)
+        auditPayload(
+            actor: caller.user, role: caller.role.rawValue, session: caller.session, operation: operation,
+            object: object, result: result)
     }
 
     static func appendJSONString(_ value: String, to out: inout [UInt8]) {
@@ -67,9 +73,11 @@ extension LocalHSM {
             case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-            default: out.append(byte)   // UTF-8 passes through: JSON is UTF-8
+                out.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    hex[Int(byte >> 4)], hex[Int(byte & 0xf)],
+                ])
+            default: out.append(byte)  // UTF-8 passes through: JSON is UTF-8
             }
         }
         out.append(UInt8(ascii: "\""))
@@ -79,8 +87,9 @@ extension LocalHSM {
     /// ``Configuration/auditMaxDelay``; without it, by the call that finds the queue full or old.
     func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
         let now = self.now
-        let use = PendingUse(partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
-                             operation: operation.rawValue, object: key, result: result, time: now)
+        let use = PendingUse(
+            partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
+            operation: operation.rawValue, object: key, result: result, time: now)
         let limit = runningFlusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
         let maxDelay = runningFlusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
         let due = auditBuffer.withLock { b -> Bool in
@@ -94,13 +103,19 @@ extension LocalHSM {
     /// Takes the queued records (to commit them in a batch of the caller's own).
     func takePendingAudit() -> [WriteOperation] {
         let uses = auditBuffer.withLock { b -> [PendingUse] in
-            defer { b.pending.removeAll(keepingCapacity: true); b.oldest = nil }
+            defer {
+                b.pending.removeAll(keepingCapacity: true)
+                b.oldest = nil
+            }
             return b.pending
         }
         return uses.map {
-            .appendAudit(partition: $0.partition, payload: auditPayload(actor: $0.actor, role: $0.role.rawValue, session: $0.session,
-                                                                      operationName: $0.operation, object: $0.object,
-                                                                      result: $0.result, time: $0.time))
+            .appendAudit(
+                partition: $0.partition,
+                payload: auditPayload(
+                    actor: $0.actor, role: $0.role.rawValue, session: $0.session,
+                    operationName: $0.operation, object: $0.object,
+                    result: $0.result, time: $0.time))
         }
     }
 
@@ -108,10 +123,12 @@ extension LocalHSM {
     func requeue(_ ops: some Sequence<WriteOperation>) {
         let back = ops.compactMap { op -> PendingUse? in
             guard case .appendAudit(let partition, let payload) = op,
-                  let p = try? JSONDecoder().decode(AuditPayload.self, from: payload) else { return nil }
-            return PendingUse(partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
-                              operation: p.operation, object: p.object, result: p.result,
-                              time: Date(timeIntervalSince1970: Double(p.time) / 1000))
+                let p = try? JSONDecoder().decode(AuditPayload.self, from: payload)
+            else { return nil }
+            return PendingUse(
+                partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
+                operation: p.operation, object: p.object, result: p.result,
+                time: Date(timeIntervalSince1970: Double(p.time) / 1000))
         }
         guard !back.isEmpty else { return }
         auditBuffer.withLock { b in
@@ -136,11 +153,14 @@ extension LocalHSM {
     /// Commits a management change together with its audit record and any queued key-use records
     /// (so the chain keeps their order).
     @discardableResult
-    func commitManaged(_ operations: [WriteOperation], audit caller: Caller, _ operation: AuditOperation,
-                       object: String) async throws -> CommitResult {
-        try await commitAudited(operations + [
-            .appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: "ok")),
-        ])
+    func commitManaged(
+        _ operations: [WriteOperation], audit caller: Caller, _ operation: AuditOperation,
+        object: String
+    ) async throws -> CommitResult {
+        try await commitAudited(
+            operations + [
+                .appendAudit(partition: caller.partition, payload: auditPayload(caller, operation, object: object, result: "ok"))
+            ])
     }
 
     /// Commits operations that carry their own audit records, behind the queued key-use records
@@ -168,8 +188,9 @@ extension LocalHSM {
             guard let p = try? JSONDecoder().decode(AuditPayload.self, from: entry.payload) else {
                 throw HSMError(.internalError, "audit record \(entry.sequence) is damaged")
             }
-            return AuditRecord(sequence: entry.sequence, time: Date(timeIntervalSince1970: Double(p.time) / 1000), actor: p.actor,
-                               role: p.role, session: p.session, operation: p.operation, object: p.object, result: p.result)
+            return AuditRecord(
+                sequence: entry.sequence, time: Date(timeIntervalSince1970: Double(p.time) / 1000), actor: p.actor,
+                role: p.role, session: p.session, operation: p.operation, object: p.object, result: p.result)
         }
     }
 

@@ -5,8 +5,10 @@ import RedoubtStore
 extension LocalHSM {
     /// Writes a sealed backup (``backup(_:to:partition:overwrite:progress:)``) and reports it;
     /// the ``HSM`` protocol's form, which a broker serves.
-    public func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
-                             progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport {
+    public func createBackup(
+        _ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+        progress: @escaping @Sendable (BackupProgress) -> Void
+    ) async throws -> BackupReport {
         BackupReport(try await backup(session, to: path, partition: partition, overwrite: overwrite, progress: progress), path: path)
     }
 
@@ -18,8 +20,10 @@ extension LocalHSM {
     ///   record at cluster level); `nil` backs up the whole store. Either restores into an empty
     ///   store of the same cluster (same master key).
     @discardableResult
-    public func backup(_ session: SessionToken, to path: String, partition: String? = nil, overwrite: Bool = false,
-                       progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> BackupSummary {
+    public func backup(
+        _ session: SessionToken, to path: String, partition: String? = nil, overwrite: Bool = false,
+        progress: (@Sendable (BackupProgress) -> Void)? = nil
+    ) async throws -> BackupSummary {
         let caller = try await authorize(session, [.operator], "backups")
         return try await writeBackup(by: caller, .backupCreate, to: path, partition: partition, overwrite: overwrite, progress: progress)
     }
@@ -33,8 +37,10 @@ extension LocalHSM {
         return try await writeBackup(by: caller, .backupCreateScheduled, to: path, partition: nil, overwrite: overwrite, progress: nil)
     }
 
-    private func writeBackup(by caller: Caller, _ operation: AuditOperation, to path: String, partition: String?, overwrite: Bool,
-                             progress: (@Sendable (BackupProgress) -> Void)?) async throws -> BackupSummary {
+    private func writeBackup(
+        by caller: Caller, _ operation: AuditOperation, to path: String, partition: String?, overwrite: Bool,
+        progress: (@Sendable (BackupProgress) -> Void)?
+    ) async throws -> BackupSummary {
         if let partition { _ = try await partitionRecord(partition) }
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw HSMError(.alreadyExists, "\(path) exists: choose another file or allow overwriting")
@@ -48,8 +54,9 @@ extension LocalHSM {
         try await commitManaged([], audit: caller, operation, object: (path as NSString).lastPathComponent)
         do {
             guard let partition else {
-                return try await Backup.write(records: store.exportAll(), to: path, master: master, scope: .store,
-                                              envelope: envelope, overwrite: overwrite, progress: progress)
+                return try await Backup.write(
+                    records: store.exportAll(), to: path, master: master, scope: .store,
+                    envelope: envelope, overwrite: overwrite, progress: progress)
             }
             // The partition's own records, its record at cluster level, and the master envelope.
             let records = store.exportAll().filter { record in
@@ -62,8 +69,9 @@ extension LocalHSM {
                 case .requestClaim(let p, _, _): return p == partition
                 }
             }
-            return try await Backup.write(records: records, to: path, master: master, scope: .partition(partition),
-                                          envelope: envelope, overwrite: overwrite, progress: progress)
+            return try await Backup.write(
+                records: records, to: path, master: master, scope: .partition(partition),
+                envelope: envelope, overwrite: overwrite, progress: progress)
         } catch let error as BackupError {
             throw HSMError(error.code == .invalidArgument ? .invalidArgument : .unavailable, error.message)
         }
@@ -72,9 +80,11 @@ extension LocalHSM {
     /// Restores a backup file into an empty store: checks the whole file first, then imports every
     /// record in one transaction. A damaged, truncated or foreign file is refused and nothing is restored.
     /// - Returns: the HSM over the restored store, unsealed with `unseal`.
-    public static func restore(from path: String, into store: any ObjectStore, unseal: UnsealMethod,
-                               configuration: Configuration = .defaults,
-                               progress: (@Sendable (BackupProgress) -> Void)? = nil) async throws -> LocalHSM {
+    public static func restore(
+        from path: String, into store: any ObjectStore, unseal: UnsealMethod,
+        configuration: Configuration = .defaults,
+        progress: (@Sendable (BackupProgress) -> Void)? = nil
+    ) async throws -> LocalHSM {
         let header: BackupHeader
         do { header = try Backup.readHeader(from: path) } catch let error as BackupError {
             throw HSMError.invalid(error.message)

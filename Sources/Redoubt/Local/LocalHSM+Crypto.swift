@@ -5,8 +5,10 @@ extension LocalHSM {
     /// Originating uses (sign, encrypt, wrap, MAC, derive) stop at expiry; verify, decrypt and
     /// unwrap go on, as NIST SP 800-57 allows for protected data.
     /// A key whose policy governs its use is refused unless `approved` (a request's execution).
-    func usableMaterial(_ key: LoadedKey, _ usage: KeyUsage, originating: Bool, version: Int? = nil,
-                        approved: Bool = false) throws -> (LoadedMaterial, Int) {
+    func usableMaterial(
+        _ key: LoadedKey, _ usage: KeyUsage, originating: Bool, version: Int? = nil,
+        approved: Bool = false
+    ) throws -> (LoadedMaterial, Int) {
         let r = key.record
         switch r.state {
         case .active: break
@@ -32,9 +34,11 @@ extension LocalHSM {
     }
 
     static func usageName(_ usage: KeyUsage) -> String {
-        let names: [(KeyUsage, String)] = [(.sign, "sign"), (.verify, "verify"), (.encrypt, "encrypt"), (.decrypt, "decrypt"),
-                                           (.wrap, "wrap"), (.unwrap, "unwrap"), (.derive, "derive"), (.mac, "mac"),
-                                           (.encapsulate, "encapsulate"), (.decapsulate, "decapsulate")]
+        let names: [(KeyUsage, String)] = [
+            (.sign, "sign"), (.verify, "verify"), (.encrypt, "encrypt"), (.decrypt, "decrypt"),
+            (.wrap, "wrap"), (.unwrap, "unwrap"), (.derive, "derive"), (.mac, "mac"),
+            (.encapsulate, "encapsulate"), (.decapsulate, "decapsulate"),
+        ]
         return names.filter { usage.contains($0.0) }.map(\.1).joined(separator: ", ")
     }
 
@@ -42,8 +46,10 @@ extension LocalHSM {
     /// A use that can be a request (`submits`) on a key whose use rule is not empty does not run:
     /// it is submitted as that request (audited as a submission) and
     /// ``HSMError/approvalPending(_:)`` thrown.
-    func use<T>(_ session: SessionToken, _ keyID: String, _ operation: AuditOperation, submits request: ApprovalOperation? = nil,
-                _ body: (Caller, LoadedKey) async throws -> T) async throws -> T {
+    func use<T>(
+        _ session: SessionToken, _ keyID: String, _ operation: AuditOperation, submits request: ApprovalOperation? = nil,
+        _ body: (Caller, LoadedKey) async throws -> T
+    ) async throws -> T {
         let caller = try await authenticate(session)
         let pending: ApprovalRequest
         do {
@@ -81,8 +87,10 @@ extension LocalHSM {
         return SignatureResult(signature: try SigningKey(pk).signature(for: input, scheme: scheme), version: version)
     }
 
-    public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
-                       version: Int?) async throws -> Bool {
+    public func verify(
+        _ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
+        version: Int?
+    ) async throws -> Bool {
         try await use(session, key, .keyVerify) { _, k in
             let (material, _) = try usableMaterial(k, .verify, originating: false, version: version)
             guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot verify") }

@@ -7,10 +7,12 @@ extension LocalHSM {
     /// A key whose policy has a rule for `submits` does not change: the change is submitted as a
     /// request and ``HSMError/approvalPending(_:)`` thrown. A key whose policy has a rule for
     /// `governed` (a change with no request of its own) refuses it.
-    func mutateKey(_ session: SessionToken, _ id: String, _ operation: AuditOperation, roles: Set<Role> = [.securityOfficer],
-                   newMaterial: LoadedMaterial? = nil, submits request: ApprovalOperation? = nil,
-                   governed: ApprovalOperation.Kind? = nil,
-                   _ change: (inout KeyRecord, _ now: Date) throws -> Void) async throws -> KeyInfo {
+    func mutateKey(
+        _ session: SessionToken, _ id: String, _ operation: AuditOperation, roles: Set<Role> = [.securityOfficer],
+        newMaterial: LoadedMaterial? = nil, submits request: ApprovalOperation? = nil,
+        governed: ApprovalOperation.Kind? = nil,
+        _ change: (inout KeyRecord, _ now: Date) throws -> Void
+    ) async throws -> KeyInfo {
         let caller = try await authorize(session, roles, operation.rawValue.replacingOccurrences(of: "key.", with: "") + " of keys")
         var loaded = try await loadKey(caller, id)
         if loaded.persistent {
@@ -27,17 +29,20 @@ extension LocalHSM {
         }
         if let governed, Self.governs(loaded.record, governed) {
             // Rotating and destroying change the key too, and have no request of their own.
-            throw HSMError.precondition("key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
+            throw HSMError.precondition(
+                "key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
         }
         try change(&loaded.record, now)
         if let newMaterial, let v = loaded.record.versions.last?.version {
             loaded.materials[v] = newMaterial
         }
         if loaded.persistent {
-            let result = try await commitManaged([
-                .update(objectKey(caller.partition, id), expectedRevision: loaded.revision, label: loaded.record.label,
-                        data: try RecordCoding.encode(loaded.record)),
-            ], audit: caller, operation, object: id)
+            let result = try await commitManaged(
+                [
+                    .update(
+                        objectKey(caller.partition, id), expectedRevision: loaded.revision, label: loaded.record.label,
+                        data: try RecordCoding.encode(loaded.record))
+                ], audit: caller, operation, object: id)
             loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? loaded.revision + 1
             let cached = loaded
             state.withLock { $0.keys[Self.cacheKey(caller.partition, id)] = cached }
@@ -55,7 +60,8 @@ extension LocalHSM {
 
     /// Applies an attribute change, refusing anything that is not stricter.
     static func apply(_ update: KeyAttributeUpdate, to r: inout KeyRecord) throws {
-        let securityChange = update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
+        let securityChange =
+            update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
             || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
         guard r.modifiable || (!securityChange && update.label == nil) else {
             // CKA_MODIFIABLE false: nothing changes, the label included.
@@ -115,11 +121,16 @@ extension LocalHSM {
         }
         guard current.record.state == .active else { throw HSMError.precondition("key '\(id)' is \(current.record.state.rawValue.lowercased())") }
         let material: LoadedMaterial
-        do { material = try LoadedMaterial.generate(current.record.algorithm, secretByteCount: current.materials.values.first.flatMap {
-            if case .secret(let k) = $0 { return k.material.count } else { return nil }
-        }) } catch let e as CryptoError { throw HSMError(e) }
+        do {
+            material = try LoadedMaterial.generate(
+                current.record.algorithm,
+                secretByteCount: current.materials.values.first.flatMap {
+                    if case .secret(let k) = $0 { return k.material.count } else { return nil }
+                })
+        } catch let e as CryptoError { throw HSMError(e) }
         let nextVersion = current.record.latestVersion + 1
-        let versionRecord = current.persistent
+        let versionRecord =
+            current.persistent
             ? try await sealed(material, partition: caller.partition, id: id, version: nextVersion)
             : KeyVersionRecord(version: nextVersion, createdAt: now, sealed: nil, publicKey: material.publicKey?.spkiDER)
         return try await mutateKey(session, id, .keyRotate, newMaterial: material, governed: .setPolicy) { r, _ in
@@ -178,8 +189,9 @@ extension LocalHSM {
             guard let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) }) else {
                 throw HSMError.notFound("no key '\(id)'")
             }
-            try await commitManaged([.delete(objectKey(caller.partition, id), expectedRevision: object.revision)],
-                                    audit: caller, .keyPurge, object: id)
+            try await commitManaged(
+                [.delete(objectKey(caller.partition, id), expectedRevision: object.revision)],
+                audit: caller, .keyPurge, object: id)
             state.withLock {
                 $0.keys[Self.cacheKey(caller.partition, id)] = nil
                 if let n = $0.keyCounts[caller.partition] { $0.keyCounts[caller.partition] = max(0, n - 1) }

@@ -18,7 +18,7 @@ extension LocalHSM {
         let ck = Self.cacheKey(caller.partition, id)
         if let cached = state.withLock({ $0.keys[ck] }) { return cached }
         guard !caller.partition.isEmpty,
-              let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) })
+            let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) })
         else { throw HSMError.notFound("no key '\(id)'") }
         let loaded = try await unseal(object, partition: caller.partition)
         state.withLock { $0.keys[ck] = loaded }
@@ -56,8 +56,9 @@ extension LocalHSM {
         let sealer = try await sealer(for: partition)
         let blob: Data
         do {
-            blob = try sealer.seal(try material.exportable(),
-                                   identity: SealIdentity(partition: partition, kind: ObjectKind.key, objectID: id, version: version))
+            blob = try sealer.seal(
+                try material.exportable(),
+                identity: SealIdentity(partition: partition, kind: ObjectKind.key, objectID: id, version: version))
         } catch let e as HSMError { throw e } catch {
             throw HSMError(.internalError, "cannot seal the key")
         }
@@ -104,7 +105,8 @@ extension LocalHSM {
         guard !partition.settings.readOnly || !spec.persistent else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
 
         if spec.persistent, let requestID = spec.requestID,
-           let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) }) {
+            let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) })
+        {
             // A retried create: the key the first attempt made.
             return try await loadKey(caller, claimed.id).info
         }
@@ -116,12 +118,13 @@ extension LocalHSM {
         let extractable = spec.policy == nil && spec.extractable
         let id = Identifiers.random("k")
         let version = try await sealed(material, partition: caller.partition, id: id, version: 1)
-        var record = KeyRecord(id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: extractable,
-                               sensitive: spec.sensitive, neverExtractable: local && !extractable,
-                               alwaysSensitive: local && spec.sensitive, modifiable: spec.modifiable, destroyable: spec.destroyable,
-                               local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active,
-                               stateBeforeDestroy: nil, destroyedAt: nil,
-                               minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
+        var record = KeyRecord(
+            id: id, label: spec.label, algorithm: spec.algorithm, usage: spec.usage, extractable: extractable,
+            sensitive: spec.sensitive, neverExtractable: local && !extractable,
+            alwaysSensitive: local && spec.sensitive, modifiable: spec.modifiable, destroyable: spec.destroyable,
+            local: local, notBefore: spec.notBefore, expiresAt: spec.expiresAt, state: .active,
+            stateBeforeDestroy: nil, destroyedAt: nil,
+            minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
         record.policy = spec.policy
         var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
         guard spec.persistent else {
@@ -159,7 +162,8 @@ extension LocalHSM {
             loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? 1
         } catch let error as HSMError where error.code == .alreadyExists {
             if let requestID = spec.requestID,
-               let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) }) {
+                let claimed = try await Self.storeCall({ try await store.requestClaim(partition: caller.partition, requestID: requestID) })
+            {
                 return try await loadKey(caller, claimed.id).info
             }
             throw error
@@ -188,7 +192,8 @@ extension LocalHSM {
             spec.usage.formIntersection([.verify, .encrypt, .wrap, .encapsulate])
         }
         try requireKeyCreator(caller)
-        if case .publicKey = material {} else {
+        if case .publicKey = material {
+        } else {
             let (partition, _) = try await partitionRecord(caller.partition)
             guard partition.settings.importAllowed else {
                 throw HSMError.precondition("partition '\(partition.id)' does not allow importing private or secret keys")
@@ -258,8 +263,9 @@ extension LocalHSM {
         let key = try await loadKey(caller, id)
         let v = version ?? key.record.latestVersion
         guard let pub = key.materials[v]?.publicKey else {
-            throw key.materials[v] == nil ? HSMError.notFound("key '\(id)' has no version \(v)")
-                                          : HSMError.precondition("key '\(id)' is a secret key and has no public key")
+            throw key.materials[v] == nil
+                ? HSMError.notFound("key '\(id)' has no version \(v)")
+                : HSMError.precondition("key '\(id)' is a secret key and has no public key")
         }
         return pub
     }

@@ -30,9 +30,11 @@ extension LocalHSM {
     /// Initialises an empty store: creates the cluster master key, sealed under a passphrase
     /// and/or split into M-of-N shares (or, for development only, a key file), and the first
     /// operator.
-    public static func initialize(store: any ObjectStore, passphrase: String?, shares: (threshold: Int, count: Int)? = nil,
-                                  devKeyFile: String? = nil, configuration: Configuration = .defaults,
-                                  logger: Logger = Logger(label: "redoubt")) async throws -> InitializedHSM {
+    public static func initialize(
+        store: any ObjectStore, passphrase: String?, shares: (threshold: Int, count: Int)? = nil,
+        devKeyFile: String? = nil, configuration: Configuration = .defaults,
+        logger: Logger = Logger(label: "redoubt")
+    ) async throws -> InitializedHSM {
         if try await storeCall({ try await store.get(envelopeKey) }) != nil {
             throw HSMError(.alreadyExists, "this store is already initialised")
         }
@@ -47,30 +49,40 @@ extension LocalHSM {
             do { try DevKeyFile.write(master, envelope: envelope, to: devKeyFile) } catch {
                 throw HSMError.invalid("cannot write the dev key file at \(devKeyFile): \(error)")
             }
-            logger.warning("DEVELOPMENT MODE: the master key is in a key file; never use this in production",
-                           metadata: ["redoubt.dev_key_file": "\(devKeyFile)"])
+            logger.warning(
+                "DEVELOPMENT MODE: the master key is in a key file; never use this in production",
+                metadata: ["redoubt.dev_key_file": "\(devKeyFile)"])
         }
         let hsm = try await LocalHSM(store: store, master: master, configuration: configuration, logger: logger)
-        let operatorUser = UserRecord(id: Identifiers.random("u_"), name: "operator", role: .operator, partition: "",
-                                      createdAt: hsm.now, passwordCredential: nil)
+        let operatorUser = UserRecord(
+            id: Identifiers.random("u_"), name: "operator", role: .operator, partition: "",
+            createdAt: hsm.now, passwordCredential: nil)
         let (credential, apiKey) = hsm.makeAPIKey(user: operatorUser.id, partition: "")
         var batch = WriteBatch([
             .insert(envelopeKey, label: nil, data: try RecordCoding.encode(envelope)),
-            .insert(ObjectKey(partition: "", kind: ObjectKind.user, id: operatorUser.id), label: operatorUser.name,
-                    data: try RecordCoding.encode(operatorUser)),
-            .insert(ObjectKey(partition: "", kind: ObjectKind.credential, id: credential.id), label: nil,
-                    data: try RecordCoding.encode(credential)),
+            .insert(
+                ObjectKey(partition: "", kind: ObjectKind.user, id: operatorUser.id), label: operatorUser.name,
+                data: try RecordCoding.encode(operatorUser)),
+            .insert(
+                ObjectKey(partition: "", kind: ObjectKind.credential, id: credential.id), label: nil,
+                data: try RecordCoding.encode(credential)),
         ])
-        batch.operations.append(.appendAudit(partition: "", payload: hsm.auditPayload(
-            actor: operatorUser.id, role: "-", session: "-", operation: .clusterInit, object: envelope.keyID, result: "ok")))
+        batch.operations.append(
+            .appendAudit(
+                partition: "",
+                payload: hsm.auditPayload(
+                    actor: operatorUser.id, role: "-", session: "-", operation: .clusterInit, object: envelope.keyID, result: "ok")))
         try await hsm.commit(batch)
-        return InitializedHSM(hsm: hsm, operatorAPIKey: apiKey, operatorID: operatorUser.id,
-                              shares: shareList.map { $0.textRepresentation })
+        return InitializedHSM(
+            hsm: hsm, operatorAPIKey: apiKey, operatorID: operatorUser.id,
+            shares: shareList.map { $0.textRepresentation })
     }
 
     /// Opens an initialised store, unsealing the master key.
-    public static func open(store: any ObjectStore, unseal: UnsealMethod, configuration: Configuration = .defaults,
-                            logger: Logger = Logger(label: "redoubt")) async throws -> LocalHSM {
+    public static func open(
+        store: any ObjectStore, unseal: UnsealMethod, configuration: Configuration = .defaults,
+        logger: Logger = Logger(label: "redoubt")
+    ) async throws -> LocalHSM {
         guard let object = try await storeCall({ try await store.get(envelopeKey) }) else {
             throw HSMError.precondition("this store is not initialised: run `redoubt init` first")
         }

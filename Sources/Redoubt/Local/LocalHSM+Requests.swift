@@ -59,7 +59,8 @@ extension LocalHSM {
     /// a direct call on a governed key (which passes the key it has `loaded` already).
     func submit(_ caller: Caller, _ key: String, _ operation: ApprovalOperation, loaded: LoadedKey? = nil) async throws -> ApprovalRequest {
         guard caller.role == operation.submitter else {
-            throw HSMError.denied("submitting a \(operation.kind.rawValue) request needs the \(operation.submitter.rawValue) role; this session is \(caller.role.rawValue)")
+            throw HSMError.denied(
+                "submitting a \(operation.kind.rawValue) request needs the \(operation.submitter.rawValue) role; this session is \(caller.role.rawValue)")
         }
         try Self.checkRequestData(operation)
         let loaded = if let loaded { loaded } else { try await loadKey(caller, key) }
@@ -78,11 +79,13 @@ extension LocalHSM {
         case .block, .unblock, .update:
             break
         }
-        let record = RequestRecord(id: Identifiers.random("r"), partition: caller.partition, keyID: key, operation: operation,
-                                   requester: caller.user, requesterRole: caller.role, createdAt: requestNow, status: .pending, rule: rule,
-                                   decisions: [], executableAt: nil, finishedAt: nil, sealedResult: nil, resultVersion: nil, failure: nil)
-        let settled = try await settle(caller, record, revision: nil,
-                                       audit: [auditOp(caller, .requestSubmit, object: record.id)])
+        let record = RequestRecord(
+            id: Identifiers.random("r"), partition: caller.partition, keyID: key, operation: operation,
+            requester: caller.user, requesterRole: caller.role, createdAt: requestNow, status: .pending, rule: rule,
+            decisions: [], executableAt: nil, finishedAt: nil, sealedResult: nil, resultVersion: nil, failure: nil)
+        let settled = try await settle(
+            caller, record, revision: nil,
+            audit: [auditOp(caller, .requestSubmit, object: record.id)])
         return try await view(caller, settled)
     }
 
@@ -151,16 +154,19 @@ extension LocalHSM {
 
     /// The caller's user name (an approver session acts as the approver of that name).
     func callerName(_ caller: Caller) async throws -> String {
-        guard let object = try await Self.storeCall({
-            try await store.get(ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: caller.user))
-        }) else { throw HSMError.invalidSession }
+        guard
+            let object = try await Self.storeCall({
+                try await store.get(ObjectKey(partition: caller.partition, kind: ObjectKind.user, id: caller.user))
+            })
+        else { throw HSMError.invalidSession }
         return try RecordCoding.decode(UserRecord.self, object.data).name
     }
 
     /// Reads a request visible to the caller; anything else is "no request".
     func readRequest(_ caller: Caller, _ id: String) async throws -> (RequestRecord, Int64) {
         guard ApprovalRequest.isRequestID(id),
-              let object = try await Self.storeCall({ try await store.get(requestKey(caller.partition, id)) }) else {
+            let object = try await Self.storeCall({ try await store.get(requestKey(caller.partition, id)) })
+        else {
             throw HSMError.notFound("no request '\(id.prefix(40))'")
         }
         let record = try await openRequest(object)
@@ -195,8 +201,10 @@ extension LocalHSM {
     }
 
     /// Records a decision; a refused one is audited too.
-    func decide(_ session: SessionToken, _ id: String, _ approver: String, _ signature: Data,
-                _ decision: ApprovalChallenge.Decision) async throws -> ApprovalRequest {
+    func decide(
+        _ session: SessionToken, _ id: String, _ approver: String, _ signature: Data,
+        _ decision: ApprovalChallenge.Decision
+    ) async throws -> ApprovalRequest {
         let caller = try await authorize(session, [.approver, .securityOfficer, .cryptoUser], "handing in approvals")
         do {
             return try await decideChecked(caller, id, approver, signature, decision)
@@ -207,8 +215,10 @@ extension LocalHSM {
         }
     }
 
-    private func decideChecked(_ caller: Caller, _ id: String, _ approver: String, _ signature: Data,
-                               _ decision: ApprovalChallenge.Decision) async throws -> ApprovalRequest {
+    private func decideChecked(
+        _ caller: Caller, _ id: String, _ approver: String, _ signature: Data,
+        _ decision: ApprovalChallenge.Decision
+    ) async throws -> ApprovalRequest {
         guard Approver.isValidName(approver) else { throw HSMError.invalid("approver is not a valid approver name") }
         guard (1...8192).contains(signature.count) else { throw HSMError.invalid("signature must be 1 to 8192 bytes") }
         if caller.role == .approver {
@@ -232,7 +242,7 @@ extension LocalHSM {
             let step = RequestEvaluation.step(record, now: now)
             if step != .unchanged || record.status != .pending {
                 if step != .unchanged {
-                    do { record = try await settle(caller, record, revision: revision, audit: []) } catch where Self.isConflict(error) { continue }
+                    do { record = try await settle(caller, record, revision: revision, audit: []) } catch  where Self.isConflict(error) { continue }
                 }
                 throw HSMError.precondition("request '\(id)' is \(record.status.rawValue); it takes no more decisions")
             }
@@ -241,10 +251,11 @@ extension LocalHSM {
             }
             record.decisions.append(StoredDecision(approver: approver, decision: decision, at: requestNow, signature: signature))
             do {
-                let settled = try await settle(caller, record, revision: revision,
-                                               audit: [auditOp(caller, Self.auditOperation(decision), object: "\(id):\(approver)")])
+                let settled = try await settle(
+                    caller, record, revision: revision,
+                    audit: [auditOp(caller, Self.auditOperation(decision), object: "\(id):\(approver)")])
                 return try await view(caller, settled)
-            } catch where Self.isConflict(error) {
+            } catch  where Self.isConflict(error) {
                 continue
             }
         }
@@ -270,7 +281,7 @@ extension LocalHSM {
         var (record, revision) = (record, revision)
         for _ in 0..<16 {
             guard RequestEvaluation.step(record, now: now) != .unchanged else { return record }
-            do { return try await settle(caller, record, revision: revision, audit: []) } catch where Self.isConflict(error) {
+            do { return try await settle(caller, record, revision: revision, audit: []) } catch  where Self.isConflict(error) {
                 guard let object = try await Self.storeCall({ try await store.get(requestKey(record.partition, record.id)) }) else {
                     throw HSMError.notFound("no request '\(record.id)'")
                 }
@@ -309,7 +320,8 @@ extension LocalHSM {
         }
         let key = requestKey(r.partition, r.id)
         let data = try await sealedRequest(r)
-        let write: WriteOperation = revision.map { .update(key, expectedRevision: $0, label: r.keyID, data: data) }
+        let write: WriteOperation =
+            revision.map { .update(key, expectedRevision: $0, label: r.keyID, data: data) }
             ?? .insert(key, label: r.keyID, data: data)
         try await commitAudited([write] + ops)
         if keyChanged {
@@ -359,8 +371,10 @@ extension LocalHSM {
             guard let refused, refusals.contains(refused.code), !Self.isConflict(refused) else {
                 throw error
             }
-            ops = [auditOp(actor, keyOperation, object: r.keyID, result: refused.code.description),
-                   auditOp(caller, .requestExecute, object: r.id, result: refused.code.description)]
+            ops = [
+                auditOp(actor, keyOperation, object: r.keyID, result: refused.code.description),
+                auditOp(caller, .requestExecute, object: r.id, result: refused.code.description),
+            ]
             keyChanged = false
             r.status = .failed
             r.failure = refused.message
@@ -400,7 +414,8 @@ extension LocalHSM {
         case .sign, .decrypt, .mac:
             throw HSMError(.internalError, "not a key change")
         }
-        return .update(objectKey(actor.partition, id), expectedRevision: object.revision, label: record.label,
-                       data: try RecordCoding.encode(record))
+        return .update(
+            objectKey(actor.partition, id), expectedRevision: object.revision, label: record.label,
+            data: try RecordCoding.encode(record))
     }
 }

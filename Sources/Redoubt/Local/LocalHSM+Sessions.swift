@@ -18,9 +18,10 @@ extension LocalHSM {
     func makeAPIKey(user: String, partition: String) -> (CredentialRecord, String) {
         let id = Identifiers.random("c", bytes: 12)
         let secret = Identifiers.secret()
-        let record = CredentialRecord(id: id, kind: .apiKey, user: user, partition: partition,
-                                      hash: Data(SHA256.hash(data: Data(secret.utf8))), salt: nil, costLog2: nil,
-                                      failedAttempts: 0, lockedUntil: nil)
+        let record = CredentialRecord(
+            id: id, kind: .apiKey, user: user, partition: partition,
+            hash: Data(SHA256.hash(data: Data(secret.utf8))), salt: nil, costLog2: nil,
+            failedAttempts: 0, lockedUntil: nil)
         return (record, "rdk1.\(id).\(secret)")
     }
 
@@ -31,15 +32,17 @@ extension LocalHSM {
         }
         let salt = Data(try SecretBytes.random(count: 16).exportedBytes())
         let hash = try Self.passwordHash(password, salt: salt, costLog2: configuration.passwordCostLog2)
-        return CredentialRecord(id: "pw.\(name)", kind: .password, user: user, partition: partition, hash: hash, salt: salt,
-                                costLog2: configuration.passwordCostLog2, failedAttempts: 0, lockedUntil: nil)
+        return CredentialRecord(
+            id: "pw.\(name)", kind: .password, user: user, partition: partition, hash: hash, salt: salt,
+            costLog2: configuration.passwordCostLog2, failedAttempts: 0, lockedUntil: nil)
     }
 
     static func passwordHash(_ password: String, salt: Data, costLog2: Int) throws -> Data {
         guard (10...20).contains(costLog2) else { throw HSMError(.internalError, "stored password cost out of range") }
         do {
-            let key = try KDF.Scrypt.deriveKey(from: Data(password.utf8), salt: salt, outputByteCount: 32,
-                                               rounds: 1 << costLog2, blockSize: 8, parallelism: 1)
+            let key = try KDF.Scrypt.deriveKey(
+                from: Data(password.utf8), salt: salt, outputByteCount: 32,
+                rounds: 1 << costLog2, blockSize: 8, parallelism: 1)
             return key.withUnsafeBytes { Data($0) }
         } catch {
             throw HSMError(.internalError, "password hashing failed")
@@ -67,7 +70,9 @@ extension LocalHSM {
             credentialID = Self.certificateCredentialID(sha256)
             secret = ""
         }
-        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") || credentialID.hasPrefix("cert.") else { throw HSMError.invalidCredentials }
+        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") || credentialID.hasPrefix("cert.") else {
+            throw HSMError.invalidCredentials
+        }
         let key = ObjectKey(partition: partition, kind: ObjectKind.credential, id: credentialID)
         guard let object = try await Self.storeCall({ try await store.get(key) }) else {
             throw HSMError.invalidCredentials
@@ -93,9 +98,11 @@ extension LocalHSM {
             await countFailedLogin(key, partition: partition)
             throw HSMError.invalidCredentials
         }
-        guard let userObject = try await Self.storeCall({
-            try await store.get(ObjectKey(partition: partition, kind: ObjectKind.user, id: record.user))
-        }) else { throw HSMError.invalidCredentials }
+        guard
+            let userObject = try await Self.storeCall({
+                try await store.get(ObjectKey(partition: partition, kind: ObjectKind.user, id: record.user))
+            })
+        else { throw HSMError.invalidCredentials }
         let user = try RecordCoding.decode(UserRecord.self, userObject.data)
 
         var lifetime: TimeInterval = 12 * 3600, idle: TimeInterval = 1800
@@ -107,13 +114,17 @@ extension LocalHSM {
         }
         let sessionID = Identifiers.random("s", bytes: 12)
         let sessionSecret = Identifiers.secret()
-        let session = SessionRecord(id: sessionID, partition: partition, user: user.id, role: user.role,
-                                    secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
-                                    expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
+        let session = SessionRecord(
+            id: sessionID, partition: partition, user: user.id, role: user.role,
+            secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
+            expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
         try await commitAudited([
             .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
-            .appendAudit(partition: partition, payload: auditPayload(actor: user.id, role: user.role.rawValue, session: sessionID,
-                                                                     operation: .sessionOpen, object: record.id, result: "ok")),
+            .appendAudit(
+                partition: partition,
+                payload: auditPayload(
+                    actor: user.id, role: user.role.rawValue, session: sessionID,
+                    operation: .sessionOpen, object: record.id, result: "ok")),
         ])
         if record.failedAttempts > 0 {
             // Best effort: a concurrent failure may win the race, which only errs on the safe side.
@@ -124,8 +135,9 @@ extension LocalHSM {
             $0.sessions[sessionID] = session
             $0.sessionPersisted[sessionID] = now
         }
-        return SessionInfo(token: SessionToken("rds1.\(sessionID).\(sessionSecret)"), id: sessionID, partition: partition,
-                           user: user.id, role: user.role, expiresAt: session.expiresAt, idleTimeout: idle)
+        return SessionInfo(
+            token: SessionToken("rds1.\(sessionID).\(sessionSecret)"), id: sessionID, partition: partition,
+            user: user.id, role: user.role, expiresAt: session.expiresAt, idleTimeout: idle)
     }
 
     public func closeSession(_ session: SessionToken) async throws {
@@ -161,12 +173,15 @@ extension LocalHSM {
             do {
                 try await commitAudited([
                     .update(key, expectedRevision: object.revision, label: object.label, data: data),
-                    .appendAudit(partition: partition, payload: auditPayload(actor: record.user, role: "-", session: "-",
-                                                                             operation: .sessionOpen, object: record.id, result: result)),
+                    .appendAudit(
+                        partition: partition,
+                        payload: auditPayload(
+                            actor: record.user, role: "-", session: "-",
+                            operation: .sessionOpen, object: record.id, result: result)),
                 ])
                 return
             } catch {
-                continue   // another attempt changed the credential first: count again on the new revision
+                continue  // another attempt changed the credential first: count again on the new revision
             }
         }
         logger.warning("failed-login bookkeeping gave up after repeated conflicts", metadata: ["redoubt.credential": "\(key.id)"])

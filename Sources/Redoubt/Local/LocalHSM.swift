@@ -36,8 +36,9 @@ public final class LocalHSM: HSM, Sendable {
         /// 250 ms refresh, audit batches of 256 or 100 ms, lockout after 5 failures for 5 minutes,
         /// scrypt N = 2^14, the system clock.
         public static var defaults: Configuration {
-            Configuration(cacheRefreshInterval: 0.25, auditBatchSize: 256, auditMaxDelay: 0.1, lockoutThreshold: 5,
-                          lockoutDuration: 300, passwordCostLog2: 14, clock: { Date() })
+            Configuration(
+                cacheRefreshInterval: 0.25, auditBatchSize: 256, auditMaxDelay: 0.1, lockoutThreshold: 5,
+                lockoutDuration: 300, passwordCostLog2: 14, clock: { Date() })
         }
     }
 
@@ -198,7 +199,8 @@ enum Identifiers {
     /// Partition ids and user names: 1–64 of [A-Za-z0-9._-], starting alphanumeric.
     static func isValidName(_ s: String) -> Bool {
         guard (1...64).contains(s.utf8.count), let first = s.unicodeScalars.first,
-              CharacterSet.alphanumerics.contains(first), first.isASCII else { return false }
+            CharacterSet.alphanumerics.contains(first), first.isASCII
+        else { return false }
         return s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 }

@@ -34,8 +34,9 @@ struct UserRecord: Codable, Sendable {
     var certificateCredential: String?
 
     var info: UserInfo {
-        UserInfo(id: id, name: name, role: role, partition: partition, hasPassword: passwordCredential != nil,
-                 hasClientCertificate: certificateCredential != nil)
+        UserInfo(
+            id: id, name: name, role: role, partition: partition, hasPassword: passwordCredential != nil,
+            hasClientCertificate: certificateCredential != nil)
     }
 }
 
@@ -112,10 +113,11 @@ struct KeyRecord: Codable, Sendable {
     var latestVersion: Int { versions.last?.version ?? 0 }
 
     func info(persistent: Bool) -> KeyInfo {
-        KeyInfo(id: id, label: label, algorithm: algorithm, usage: usage, extractable: extractable, sensitive: sensitive,
-                neverExtractable: neverExtractable, alwaysSensitive: alwaysSensitive, modifiable: modifiable,
-                destroyable: destroyable, local: local, notBefore: notBefore, expiresAt: expiresAt, state: state,
-                latestVersion: latestVersion, minimumVersion: minimumVersion, persistent: persistent, createdAt: createdAt,
-                publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) }, policy: policy)
+        KeyInfo(
+            id: id, label: label, algorithm: algorithm, usage: usage, extractable: extractable, sensitive: sensitive,
+            neverExtractable: neverExtractable, alwaysSensitive: alwaysSensitive, modifiable: modifiable,
+            destroyable: destroyable, local: local, notBefore: notBefore, expiresAt: expiresAt, state: state,
+            latestVersion: latestVersion, minimumVersion: minimumVersion, persistent: persistent, createdAt: createdAt,
+            publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) }, policy: policy)
     }
 }

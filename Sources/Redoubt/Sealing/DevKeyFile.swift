@@ -83,7 +83,8 @@ public enum DevKeyFile {
             let file = try FileDescriptor.openForReading(path: path)
             let status = try file.status()
             guard status.mode & 0o077 == 0 else {
-                throw SealingError.fileAccess("the development key file \(path) may be read by other users (mode \(String(status.mode, radix: 8))): run chmod 600 on it")
+                throw SealingError.fileAccess(
+                    "the development key file \(path) may be read by other users (mode \(String(status.mode, radix: 8))): run chmod 600 on it")
             }
             guard status.size <= 1 << 16 else {
                 throw SealingError.fileAccess("\(path) is too large to be a development key file")

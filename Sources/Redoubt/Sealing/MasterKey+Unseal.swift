@@ -11,7 +11,8 @@ extension MasterKey {
     public static func unseal(envelope: MasterKeyEnvelope, passphrase: String) throws -> MasterKey {
         try envelope.validate()
         guard let slot = envelope.passphrase else {
-            throw SealingError.invalidArgument("this cluster has no passphrase set up: unseal it with its shares\(envelope.dev ? " or its development key file" : "")")
+            throw SealingError.invalidArgument(
+                "this cluster has no passphrase set up: unseal it with its shares\(envelope.dev ? " or its development key file" : "")")
         }
         guard passphrase.utf8.count <= maximumPassphraseByteCount else { throw SealingError.wrongPassphrase }
         let kek = try derivePassphraseKey(passphrase, salt: slot.salt, scrypt: slot.scrypt)
@@ -40,7 +41,8 @@ extension MasterKey {
     public static func unseal(envelope: MasterKeyEnvelope, shares: [MasterKeyShare]) throws -> MasterKey {
         try envelope.validate()
         guard let config = envelope.shares else {
-            throw SealingError.invalidArgument("this cluster has no key shares set up: unseal it with its passphrase\(envelope.dev ? " or its development key file" : "")")
+            throw SealingError.invalidArgument(
+                "this cluster has no key shares set up: unseal it with its passphrase\(envelope.dev ? " or its development key file" : "")")
         }
         var distinct: [UInt8: MasterKeyShare] = [:]
         for share in shares {
@@ -48,7 +50,8 @@ extension MasterKey {
                 throw SealingError.wrongCluster("share \(share.index) belongs to master key \(share.keyID), not to this cluster's key \(envelope.keyID)")
             }
             guard share.threshold == config.threshold else {
-                throw SealingError.invalidShare("share \(share.index) says \(share.threshold) shares unseal, but this cluster needs \(config.threshold): the share is damaged or altered")
+                throw SealingError.invalidShare(
+                    "share \(share.index) says \(share.threshold) shares unseal, but this cluster needs \(config.threshold): the share is damaged or altered")
             }
             guard share.index >= 1, Int(share.index) <= config.count else {
                 throw SealingError.invalidShare("share index \(share.index) is out of range: this cluster has shares 1 to \(config.count)")

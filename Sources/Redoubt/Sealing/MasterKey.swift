@@ -120,7 +120,8 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
 
     static func validateNewPassphrase(_ passphrase: String) throws {
         guard passphrase.count >= minimumPassphraseLength else {
-            throw SealingError.invalidArgument("the passphrase must be at least \(minimumPassphraseLength) characters long, got \(passphrase.count); use several words")
+            throw SealingError.invalidArgument(
+                "the passphrase must be at least \(minimumPassphraseLength) characters long, got \(passphrase.count); use several words")
         }
         guard passphrase.utf8.count <= maximumPassphraseByteCount else {
             throw SealingError.invalidArgument("the passphrase must be at most \(maximumPassphraseByteCount) bytes in UTF-8")

@@ -88,7 +88,9 @@ public struct MasterKeyEnvelope: Codable, Sendable, Hashable {
     /// Checks every field; unseal calls this before using the envelope.
     func validate() throws {
         guard version == Self.currentVersion else {
-            throw SealingError(.unsupportedVersion, "master key envelope version \(version) is not supported (this build reads version \(Self.currentVersion)); upgrade Redoubt")
+            throw SealingError(
+                .unsupportedVersion,
+                "master key envelope version \(version) is not supported (this build reads version \(Self.currentVersion)); upgrade Redoubt")
         }
         guard Bytes.isLowercaseHex(keyID, byteCount: MasterKey.keyIDByteCount) else {
             throw SealingError.malformedEnvelope("the envelope's key id must be 32 lowercase hex digits")

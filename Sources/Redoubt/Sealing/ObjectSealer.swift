@@ -131,7 +131,8 @@ public struct ObjectSealer: Sendable, CustomStringConvertible, CustomReflectable
         }
         let version = bytes[bytes.startIndex + 3]
         guard version == Self.formatVersion else {
-            throw SealingError(.unsupportedVersion, "sealed object format \(version) is not supported (this build reads \(Self.formatVersion)); upgrade Redoubt")
+            throw SealingError(
+                .unsupportedVersion, "sealed object format \(version) is not supported (this build reads \(Self.formatVersion)); upgrade Redoubt")
         }
         guard bytes.count <= SecretKey.maximumMessageCount + Self.overheadByteCount else {
             throw SealingError.malformedBlob("a sealed object is at most \(SecretKey.maximumMessageCount + Self.overheadByteCount) bytes")

@@ -30,7 +30,8 @@ public enum Shamir {
     /// - Throws: ``SealingError/Code/invalidArgument`` for out-of-range parameters.
     public static func split(_ secret: SecretBytes, threshold: Int, count: Int) throws -> [(index: UInt8, bytes: SecretBytes)] {
         guard threshold >= 2 else {
-            throw SealingError.invalidArgument("a Shamir threshold must be at least 2, got \(threshold): a threshold of 1 would make every share the secret itself")
+            throw SealingError.invalidArgument(
+                "a Shamir threshold must be at least 2, got \(threshold): a threshold of 1 would make every share the secret itself")
         }
         guard count >= threshold, count <= 255 else {
             throw SealingError.invalidArgument("a Shamir share count must be between the threshold (\(threshold)) and 255, got \(count)")

@@ -81,8 +81,9 @@ public final class BackupScheduler: Sendable {
     public func runOnce() async throws -> String {
         let started = ContinuousClock.now
         do {
-            try FileManager.default.createDirectory(atPath: schedule.directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: schedule.directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             let name = Self.fileName(at: Date())
             let final = (schedule.directory as NSString).appendingPathComponent(name)
             let partial = (schedule.directory as NSString).appendingPathComponent(".partial-" + name)
@@ -134,8 +135,10 @@ public final class BackupScheduler: Sendable {
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
         let micros = (c.nanosecond ?? 0) / 1000
-        return filePrefix + String(format: "%04d%02d%02d-%02d%02d%02d-%06d", c.year ?? 0, c.month ?? 0, c.day ?? 0,
-                                   c.hour ?? 0, c.minute ?? 0, c.second ?? 0, micros) + fileExtension
+        return filePrefix
+            + String(
+                format: "%04d%02d%02d-%02d%02d%02d-%06d", c.year ?? 0, c.month ?? 0, c.day ?? 0,
+                c.hour ?? 0, c.minute ?? 0, c.second ?? 0, micros) + fileExtension
     }
 }
 

@@ -54,16 +54,20 @@ public final class Broker: Sendable {
         config.rpc.maxRequestPayloadSize = limits.maximumMessageBytes
         config.http2.maxConcurrentStreams = limits.maximumConcurrentStreams
         config.connection.maxIdleTime = .milliseconds(Int64(limits.connectionIdleTimeout * 1000))
-        let socket: GRPCNIOTransportCore.SocketAddress = address.isIPv6
+        let socket: GRPCNIOTransportCore.SocketAddress =
+            address.isIPv6
             ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port)
-        let observer = CallObserver(limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst),
-                                    metrics: metrics, logger: logger)
-        server = GRPCServer(transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),
-                            services: services + [HealthService(status: health)],
-                            interceptors: [observer])
+        let observer = CallObserver(
+            limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst),
+            metrics: metrics, logger: logger)
+        server = GRPCServer(
+            transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),
+            services: services + [HealthService(status: health)],
+            interceptors: [observer])
     }
 
-    private static func transportSecurity(_ tls: BrokerConfiguration.TLSFiles?) throws(BrokerConfigurationError) -> HTTP2ServerTransport.Posix.TransportSecurity {
+    private static func transportSecurity(_ tls: BrokerConfiguration.TLSFiles?) throws(BrokerConfigurationError) -> HTTP2ServerTransport.Posix.TransportSecurity
+    {
         guard let tls else { return .plaintext }
         for (what, path) in [("--tls-cert", tls.certificateChain), ("--tls-key", tls.privateKey), ("--client-ca", tls.clientCA)] {
             guard let path else { continue }
@@ -105,10 +109,12 @@ public final class Broker: Sendable {
             group.addTask {
                 if let port = try? await self.listeningPort() {
                     self.health.setServing(true)
-                    self.logger.info("broker listening", metadata: [
-                        "net.address": "\(HostAndPort(host: self.address.host, port: port))",
-                        "tls": "\(self.configuration.tls == nil ? "off" : (self.configuration.tls?.clientCA == nil ? "on" : "mutual"))",
-                    ])
+                    self.logger.info(
+                        "broker listening",
+                        metadata: [
+                            "net.address": "\(HostAndPort(host: self.address.host, port: port))",
+                            "tls": "\(self.configuration.tls == nil ? "off" : (self.configuration.tls?.clientCA == nil ? "on" : "mutual"))",
+                        ])
                 }
             }
             try await group.waitForAll()

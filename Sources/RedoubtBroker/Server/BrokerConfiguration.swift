@@ -85,8 +85,9 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
 
         /// The limits the services enforce (batch, payload, stream).
         public var serviceLimits: BrokerLimits {
-            BrokerLimits(maximumBatchItems: maximumBatchItems, maximumPayloadBytes: maximumPayloadBytes,
-                         maximumStreamInFlight: maximumStreamInFlight)
+            BrokerLimits(
+                maximumBatchItems: maximumBatchItems, maximumPayloadBytes: maximumPayloadBytes,
+                maximumStreamInFlight: maximumStreamInFlight)
         }
 
         /// Checks the limits are usable; the message says which one is not.
@@ -117,8 +118,10 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
     public var backupSchedule: BackupSchedule?
 
     /// A configuration.
-    public init(listen: String, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults,
-                backupSchedule: BackupSchedule? = nil) {
+    public init(
+        listen: String, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults,
+        backupSchedule: BackupSchedule? = nil
+    ) {
         self.listen = listen
         self.tls = tls
         self.metrics = metrics
@@ -147,7 +150,9 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
     public func validatedAddress() throws(BrokerConfigurationError) -> HostAndPort {
         let address = try HostAndPort(parsing: listen, what: "listen")
         if tls == nil, !address.isLoopback {
-            throw .init("refusing to listen on \(listen) without TLS: plaintext is allowed only on a loopback address (127.0.0.1, ::1, localhost); give --tls-cert and --tls-key")
+            throw .init(
+                "refusing to listen on \(listen) without TLS: plaintext is allowed only on a loopback address (127.0.0.1, ::1, localhost); give --tls-cert and --tls-key"
+            )
         }
         try limits.validate()
         try backupSchedule?.validate()

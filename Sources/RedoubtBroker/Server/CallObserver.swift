@@ -30,8 +30,9 @@ struct CallObserver: ServerInterceptor {
             guard limiter.allow(bucket) else {
                 metrics.record(method: method, code: .resourceExhausted, duration: .zero)
                 logger.notice("rate limit reached", metadata: ["rpc.method": "\(method)", "redoubt.principal": "\(principal)"])
-                throw RPCError(code: .resourceExhausted,
-                               message: "rate limit reached for this session: slow down, or batch operations (SignBatch and friends count as one call)")
+                throw RPCError(
+                    code: .resourceExhausted,
+                    message: "rate limit reached for this session: slow down, or batch operations (SignBatch and friends count as one call)")
             }
         }
         let response: StreamingServerResponse<Output>
@@ -77,10 +78,12 @@ struct CallObserver: ServerInterceptor {
             logger.debug("call", metadata: ["rpc.method": "\(method)", "rpc.ms": "\(Self.milliseconds(elapsed))"])
         } else {
             let level: Logger.Level = (code == .internalError || code == .unknown || code == .dataLoss) ? .error : .info
-            logger.log(level: level, "call failed", metadata: [
-                "rpc.method": "\(method)", "rpc.code": "\(code)", "rpc.ms": "\(Self.milliseconds(elapsed))",
-                "net.peer": "\(context.remotePeer)",
-            ])
+            logger.log(
+                level: level, "call failed",
+                metadata: [
+                    "rpc.method": "\(method)", "rpc.code": "\(code)", "rpc.ms": "\(Self.milliseconds(elapsed))",
+                    "net.peer": "\(context.remotePeer)",
+                ])
         }
     }
 

@@ -11,8 +11,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
 
     private var limit: Int { core.limits.maximumPayloadBytes }
 
-    func registerApprover(request: ServerRequest<Redoubt_V1_RegisterApproverRequest>,
-                          context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RegisterApproverResponse> {
+    func registerApprover(
+        request: ServerRequest<Redoubt_V1_RegisterApproverRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RegisterApproverResponse> {
         try await core.unary(request, context) { message, token in
             let approver = try Approver(proto: message.approver, isSet: message.hasApprover, at: .root + "approver")
             let registered = try await core.hsm.registerApprover(token, name: approver.name, publicKey: approver.publicKey)
@@ -22,8 +24,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func listApprovers(request: ServerRequest<Redoubt_V1_ListApproversRequest>,
-                       context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListApproversResponse> {
+    func listApprovers(
+        request: ServerRequest<Redoubt_V1_ListApproversRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListApproversResponse> {
         try await core.unary(request, context) { _, token in
             var response = Redoubt_V1_ListApproversResponse()
             response.approvers = try await core.hsm.listApprovers(token).map(\.proto)
@@ -31,8 +35,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func removeApprover(request: ServerRequest<Redoubt_V1_RemoveApproverRequest>,
-                        context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RemoveApproverResponse> {
+    func removeApprover(
+        request: ServerRequest<Redoubt_V1_RemoveApproverRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RemoveApproverResponse> {
         try await core.unary(request, context) { message, token in
             guard !message.name.isEmpty else { throw (FieldPath.root + "name").invalid("is empty; send the approver's name") }
             try (FieldPath.root + "name").checkSize(message.name, limit: 64)
@@ -41,8 +47,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func submitRequest(request: ServerRequest<Redoubt_V1_SubmitRequestRequest>,
-                       context: ServerContext) async throws -> ServerResponse<Redoubt_V1_SubmitRequestResponse> {
+    func submitRequest(
+        request: ServerRequest<Redoubt_V1_SubmitRequestRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_SubmitRequestResponse> {
         try await core.unary(request, context) { message, token in
             let key = try requiredID(message.keyID, at: .root + "key_id")
             let operation = try ApprovalOperation(proto: message.operation, isSet: message.hasOperation, at: .root + "operation", limit: limit)
@@ -52,8 +60,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func getRequest(request: ServerRequest<Redoubt_V1_GetRequestRequest>,
-                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_GetRequestResponse> {
+    func getRequest(
+        request: ServerRequest<Redoubt_V1_GetRequestRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_GetRequestResponse> {
         try await core.unary(request, context) { message, token in
             let id = try requiredID(message.requestID, at: .root + "request_id")
             var response = Redoubt_V1_GetRequestResponse()
@@ -62,8 +72,10 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func listRequests(request: ServerRequest<Redoubt_V1_ListRequestsRequest>,
-                      context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListRequestsResponse> {
+    func listRequests(
+        request: ServerRequest<Redoubt_V1_ListRequestsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListRequestsResponse> {
         try await core.unary(request, context) { message, token in
             let filter = try message.filter()
             let requests = try await core.hsm.listRequests(token, filter: filter)
@@ -74,19 +86,25 @@ struct ApprovalService: Redoubt_V1_ApprovalService.ServiceProtocol {
         }
     }
 
-    func approveRequest(request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
-                        context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
+    func approveRequest(
+        request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
         try await decide(request, context, .approve)
     }
 
-    func rejectRequest(request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
-                       context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
+    func rejectRequest(
+        request: ServerRequest<Redoubt_V1_DecideRequestRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
         try await decide(request, context, .reject)
     }
 
     /// ApproveRequest and RejectRequest: the same message, another challenge.
-    private func decide(_ request: ServerRequest<Redoubt_V1_DecideRequestRequest>, _ context: ServerContext,
-                        _ decision: ApprovalChallenge.Decision) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
+    private func decide(
+        _ request: ServerRequest<Redoubt_V1_DecideRequestRequest>, _ context: ServerContext,
+        _ decision: ApprovalChallenge.Decision
+    ) async throws -> ServerResponse<Redoubt_V1_DecideRequestResponse> {
         try await core.unary(request, context) { message, token in
             let (id, approver, signature) = try message.decoded()
             let hsm = core.hsm

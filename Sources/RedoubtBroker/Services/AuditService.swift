@@ -8,16 +8,20 @@ struct AuditService: Redoubt_V1_AuditService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
 
-    func listAuditRecords(request: ServerRequest<Redoubt_V1_ListAuditRecordsRequest>,
-                          context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListAuditRecordsResponse> {
+    func listAuditRecords(
+        request: ServerRequest<Redoubt_V1_ListAuditRecordsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListAuditRecordsResponse> {
         try await core.unary(request, context) { message, token in
             let (from, limit) = try message.decoded()
             return Redoubt_V1_ListAuditRecordsResponse(try await core.hsm.auditRecords(token, from: from, limit: limit))
         }
     }
 
-    func verifyAudit(request: ServerRequest<Redoubt_V1_VerifyAuditRequest>,
-                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_VerifyAuditResponse> {
+    func verifyAudit(
+        request: ServerRequest<Redoubt_V1_VerifyAuditRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_VerifyAuditResponse> {
         try await core.unary(request, context) { _, token in
             try await core.hsm.verifyAudit(token).proto
         }

@@ -42,14 +42,17 @@ struct BackupService: Redoubt_V1_BackupService.ServiceProtocol {
     /// Where backups go; `nil`: UNIMPLEMENTED.
     let target: BackupTarget?
 
-    func createBackup(request: ServerRequest<Redoubt_V1_CreateBackupRequest>,
-                      context: ServerContext) async throws -> StreamingServerResponse<Redoubt_V1_CreateBackupResponse> {
+    func createBackup(
+        request: ServerRequest<Redoubt_V1_CreateBackupRequest>,
+        context: ServerContext
+    ) async throws -> StreamingServerResponse<Redoubt_V1_CreateBackupResponse> {
         let job: BackupJob = try await core.run(context, metadata: request.metadata) {
             guard let target else { throw RPCError(code: .unimplemented, message: "backups are not available on this broker") }
             let token = try BrokerCore.sessionToken(request.metadata)
             let (path, partition, overwrite) = try request.message.decoded()
-            return BackupJob(token: token, path: try target.resolve(path, at: .root + "path"),
-                             partition: partition, overwrite: overwrite)
+            return BackupJob(
+                token: token, path: try target.resolve(path, at: .root + "path"),
+                partition: partition, overwrite: overwrite)
         }
         return StreamingServerResponse { writer in
             try await core.run(context, metadata: request.metadata) {

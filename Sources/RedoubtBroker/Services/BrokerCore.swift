@@ -77,7 +77,8 @@ struct BrokerCore: Sendable {
         guard let value = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }) else { return nil }
         let digits = value.dropLast()
         guard (1...8).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), let amount = Double(digits),
-              let unit = value.last else { return nil }
+            let unit = value.last
+        else { return nil }
         switch unit {
         case "H": return amount * 3600
         case "M": return amount * 60
@@ -131,7 +132,8 @@ struct BrokerCore: Sendable {
     /// The SHA-256 of the DER encoding of the client certificate of a mutual-TLS connection, if any.
     static func clientCertificateSHA256(_ context: ServerContext) -> Data? {
         guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-              let certificate = posix.peerCertificate else { return nil }
+            let certificate = posix.peerCertificate
+        else { return nil }
         var serializer = DER.Serializer()
         guard (try? serializer.serialize(certificate)) != nil else { return nil }
         return Hashing.digest(serializer.serializedBytes, .sha256)

@@ -23,22 +23,25 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     /// Verifies one request.
     func verify(_ message: Redoubt_V1_VerifyRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_VerifyResponse {
         let r = try message.decoded(at: path, limit: limit)
-        return Redoubt_V1_VerifyResponse(valid: try await core.hsm.verify(
-            token, key: r.key, input: r.input, signature: r.signature, scheme: r.scheme, version: r.version))
+        return Redoubt_V1_VerifyResponse(
+            valid: try await core.hsm.verify(
+                token, key: r.key, input: r.input, signature: r.signature, scheme: r.scheme, version: r.version))
     }
 
     /// Encrypts one request.
     func encrypt(_ message: Redoubt_V1_EncryptRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_EncryptResponse {
         let r = try message.decoded(at: path, limit: limit)
-        return Redoubt_V1_EncryptResponse(ciphertext: try await core.hsm.encrypt(
-            token, key: r.key, plaintext: r.plaintext, scheme: r.scheme, aad: r.aad))
+        return Redoubt_V1_EncryptResponse(
+            ciphertext: try await core.hsm.encrypt(
+                token, key: r.key, plaintext: r.plaintext, scheme: r.scheme, aad: r.aad))
     }
 
     /// Decrypts one request.
     func decrypt(_ message: Redoubt_V1_DecryptRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_DecryptResponse {
         let r = try message.decoded(at: path, limit: limit)
-        return Redoubt_V1_DecryptResponse(plaintext: try await core.hsm.decrypt(
-            token, key: r.key, ciphertext: r.ciphertext, scheme: r.scheme, aad: r.aad))
+        return Redoubt_V1_DecryptResponse(
+            plaintext: try await core.hsm.decrypt(
+                token, key: r.key, ciphertext: r.ciphertext, scheme: r.scheme, aad: r.aad))
     }
 
     /// MACs one request.
@@ -49,80 +52,104 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
 
     // MARK: Unary RPCs
 
-    func sign(request: ServerRequest<Redoubt_V1_SignRequest>,
-              context: ServerContext) async throws -> ServerResponse<Redoubt_V1_SignResponse> {
+    func sign(
+        request: ServerRequest<Redoubt_V1_SignRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_SignResponse> {
         try await core.governedUnary(request, context) { try await sign($0, at: .root, $1) }
     }
 
-    func verify(request: ServerRequest<Redoubt_V1_VerifyRequest>,
-                context: ServerContext) async throws -> ServerResponse<Redoubt_V1_VerifyResponse> {
+    func verify(
+        request: ServerRequest<Redoubt_V1_VerifyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_VerifyResponse> {
         try await core.unary(request, context) { try await verify($0, at: .root, $1) }
     }
 
-    func encrypt(request: ServerRequest<Redoubt_V1_EncryptRequest>,
-                 context: ServerContext) async throws -> ServerResponse<Redoubt_V1_EncryptResponse> {
+    func encrypt(
+        request: ServerRequest<Redoubt_V1_EncryptRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_EncryptResponse> {
         try await core.unary(request, context) { try await encrypt($0, at: .root, $1) }
     }
 
-    func decrypt(request: ServerRequest<Redoubt_V1_DecryptRequest>,
-                 context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecryptResponse> {
+    func decrypt(
+        request: ServerRequest<Redoubt_V1_DecryptRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DecryptResponse> {
         try await core.governedUnary(request, context) { try await decrypt($0, at: .root, $1) }
     }
 
-    func mac(request: ServerRequest<Redoubt_V1_MacRequest>,
-             context: ServerContext) async throws -> ServerResponse<Redoubt_V1_MacResponse> {
+    func mac(
+        request: ServerRequest<Redoubt_V1_MacRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_MacResponse> {
         try await core.governedUnary(request, context) { try await mac($0, at: .root, $1) }
     }
 
-    func verifyMac(request: ServerRequest<Redoubt_V1_VerifyMacRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_VerifyMacResponse> {
+    func verifyMac(
+        request: ServerRequest<Redoubt_V1_VerifyMacRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_VerifyMacResponse> {
         try await core.unary(request, context) { message, token in
             let r = try message.decoded(limit: limit)
             return Redoubt_V1_VerifyMacResponse(valid: try await core.hsm.verifyMAC(token, key: r.key, data: r.data, tag: r.tag, hash: r.hash))
         }
     }
 
-    func wrap(request: ServerRequest<Redoubt_V1_WrapRequest>,
-              context: ServerContext) async throws -> ServerResponse<Redoubt_V1_WrapResponse> {
+    func wrap(
+        request: ServerRequest<Redoubt_V1_WrapRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_WrapResponse> {
         try await core.unary(request, context) { message, token in
             let (id, wrappingKey, scheme) = try message.decoded()
             return Redoubt_V1_WrapResponse(wrappedKey: try await core.hsm.exportWrapped(token, id: id, wrappingKey: wrappingKey, scheme: scheme))
         }
     }
 
-    func unwrap(request: ServerRequest<Redoubt_V1_UnwrapRequest>,
-                context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UnwrapResponse> {
+    func unwrap(
+        request: ServerRequest<Redoubt_V1_UnwrapRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_UnwrapResponse> {
         try await core.unary(request, context) { message, token in
             let (spec, material) = try message.decoded(limit: limit)
             return Redoubt_V1_UnwrapResponse(try await core.hsm.importKey(token, spec: spec, material: material))
         }
     }
 
-    func deriveKey(request: ServerRequest<Redoubt_V1_DeriveKeyRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DeriveKeyResponse> {
+    func deriveKey(
+        request: ServerRequest<Redoubt_V1_DeriveKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DeriveKeyResponse> {
         try await core.unary(request, context) { message, token in
             let r = try message.decoded(limit: limit)
             return Redoubt_V1_DeriveKeyResponse(try await core.hsm.deriveKey(token, key: r.key, peer: r.peer, derivation: r.derivation, spec: r.spec))
         }
     }
 
-    func random(request: ServerRequest<Redoubt_V1_RandomRequest>,
-                context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RandomResponse> {
+    func random(
+        request: ServerRequest<Redoubt_V1_RandomRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RandomResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_RandomResponse(data: try await core.hsm.random(token, count: try message.decoded()))
         }
     }
 
-    func encapsulate(request: ServerRequest<Redoubt_V1_EncapsulateRequest>,
-                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_EncapsulateResponse> {
+    func encapsulate(
+        request: ServerRequest<Redoubt_V1_EncapsulateRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_EncapsulateResponse> {
         try await core.unary(request, context) { message, token in
             let (key, spec) = try message.decoded()
             return Redoubt_V1_EncapsulateResponse(try await core.hsm.encapsulate(token, key: key, spec: spec))
         }
     }
 
-    func decapsulate(request: ServerRequest<Redoubt_V1_DecapsulateRequest>,
-                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecapsulateResponse> {
+    func decapsulate(
+        request: ServerRequest<Redoubt_V1_DecapsulateRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DecapsulateResponse> {
         try await core.unary(request, context) { message, token in
             let r = try message.decoded(limit: limit)
             return Redoubt_V1_DecapsulateResponse(try await core.hsm.decapsulate(token, key: r.key, encapsulated: r.encapsulated, spec: r.spec))
@@ -131,35 +158,47 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
 
     // MARK: Batches
 
-    func signBatch(request: ServerRequest<Redoubt_V1_SignBatchRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_SignBatchResponse> {
+    func signBatch(
+        request: ServerRequest<Redoubt_V1_SignBatchRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_SignBatchResponse> {
         try await core.batch(request, context, as: Redoubt_V1_SignBatchResponse.self) { try await sign($0, at: $1, $2) }
     }
 
-    func verifyBatch(request: ServerRequest<Redoubt_V1_VerifyBatchRequest>,
-                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_VerifyBatchResponse> {
+    func verifyBatch(
+        request: ServerRequest<Redoubt_V1_VerifyBatchRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_VerifyBatchResponse> {
         try await core.batch(request, context, as: Redoubt_V1_VerifyBatchResponse.self) { try await verify($0, at: $1, $2) }
     }
 
-    func encryptBatch(request: ServerRequest<Redoubt_V1_EncryptBatchRequest>,
-                      context: ServerContext) async throws -> ServerResponse<Redoubt_V1_EncryptBatchResponse> {
+    func encryptBatch(
+        request: ServerRequest<Redoubt_V1_EncryptBatchRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_EncryptBatchResponse> {
         try await core.batch(request, context, as: Redoubt_V1_EncryptBatchResponse.self) { try await encrypt($0, at: $1, $2) }
     }
 
-    func decryptBatch(request: ServerRequest<Redoubt_V1_DecryptBatchRequest>,
-                      context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DecryptBatchResponse> {
+    func decryptBatch(
+        request: ServerRequest<Redoubt_V1_DecryptBatchRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DecryptBatchResponse> {
         try await core.batch(request, context, as: Redoubt_V1_DecryptBatchResponse.self) { try await decrypt($0, at: $1, $2) }
     }
 
-    func macBatch(request: ServerRequest<Redoubt_V1_MacBatchRequest>,
-                  context: ServerContext) async throws -> ServerResponse<Redoubt_V1_MacBatchResponse> {
+    func macBatch(
+        request: ServerRequest<Redoubt_V1_MacBatchRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_MacBatchResponse> {
         try await core.batch(request, context, as: Redoubt_V1_MacBatchResponse.self) { try await mac($0, at: $1, $2) }
     }
 
     // MARK: SignStream
 
-    func signStream(request: StreamingServerRequest<Redoubt_V1_SignStreamRequest>,
-                    context: ServerContext) async throws -> StreamingServerResponse<Redoubt_V1_SignStreamResponse> {
+    func signStream(
+        request: StreamingServerRequest<Redoubt_V1_SignStreamRequest>,
+        context: ServerContext
+    ) async throws -> StreamingServerResponse<Redoubt_V1_SignStreamResponse> {
         let token = try await core.run(context, metadata: request.metadata) { try BrokerCore.sessionToken(request.metadata) }
         return StreamingServerResponse { writer in
             try await core.run(context, metadata: request.metadata) {
@@ -178,9 +217,11 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     /// Answers each request of `requests` concurrently, at most ``BrokerLimits/maximumStreamInFlight``
     /// outstanding (counted until written); a bad request gets an error answer, a session that
     /// stops being valid ends the stream with UNAUTHENTICATED.
-    private func signStream(_ requests: RPCAsyncSequence<Redoubt_V1_SignStreamRequest, any Error>,
-                            _ writer: RPCWriter<Redoubt_V1_SignStreamResponse>, _ token: SessionToken,
-                            method: String) async throws {
+    private func signStream(
+        _ requests: RPCAsyncSequence<Redoubt_V1_SignStreamRequest, any Error>,
+        _ writer: RPCWriter<Redoubt_V1_SignStreamResponse>, _ token: SessionToken,
+        method: String
+    ) async throws {
         let (answers, answerSink) = AsyncStream.makeStream(of: StreamAnswer.self)
         let (permits, permitSink) = AsyncStream.makeStream(of: Void.self)
         let logger = core.logger
@@ -220,8 +261,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     }
 
     /// The answer to one stream request.
-    private func answer(_ message: Redoubt_V1_SignStreamRequest, _ token: SessionToken,
-                        method: String, logger: Logger) async -> StreamAnswer {
+    private func answer(
+        _ message: Redoubt_V1_SignStreamRequest, _ token: SessionToken,
+        method: String, logger: Logger
+    ) async -> StreamAnswer {
         do {
             guard message.hasRequest else { throw (FieldPath.root + "request").invalid("is unset; send the SignRequest") }
             return .answer(Redoubt_V1_SignStreamResponse(id: message.id, response: try await sign(message.request, at: .root + "request", token)))

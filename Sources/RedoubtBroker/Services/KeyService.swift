@@ -8,30 +8,38 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
 
-    func createKey(request: ServerRequest<Redoubt_V1_CreateKeyRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_CreateKeyResponse> {
+    func createKey(
+        request: ServerRequest<Redoubt_V1_CreateKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_CreateKeyResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_CreateKeyResponse(try await core.hsm.generateKey(token, spec: try message.decoded()))
         }
     }
 
-    func importKey(request: ServerRequest<Redoubt_V1_ImportKeyRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ImportKeyResponse> {
+    func importKey(
+        request: ServerRequest<Redoubt_V1_ImportKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ImportKeyResponse> {
         try await core.unary(request, context) { message, token in
             let (spec, material) = try message.decoded(limit: core.limits.maximumPayloadBytes)
             return Redoubt_V1_ImportKeyResponse(try await core.hsm.importKey(token, spec: spec, material: material))
         }
     }
 
-    func getKey(request: ServerRequest<Redoubt_V1_GetKeyRequest>,
-                context: ServerContext) async throws -> ServerResponse<Redoubt_V1_GetKeyResponse> {
+    func getKey(
+        request: ServerRequest<Redoubt_V1_GetKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_GetKeyResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_GetKeyResponse(try await core.hsm.getKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func listKeys(request: ServerRequest<Redoubt_V1_ListKeysRequest>,
-                  context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListKeysResponse> {
+    func listKeys(
+        request: ServerRequest<Redoubt_V1_ListKeysRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListKeysResponse> {
         try await core.unary(request, context) { message, token in
             var filter = try message.decoded()
             let size = filter.limit
@@ -46,67 +54,85 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
         }
     }
 
-    func updateKey(request: ServerRequest<Redoubt_V1_UpdateKeyRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UpdateKeyResponse> {
+    func updateKey(
+        request: ServerRequest<Redoubt_V1_UpdateKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_UpdateKeyResponse> {
         try await core.governedUnary(request, context) { message, token in
             let (id, update) = try message.decoded()
             return Redoubt_V1_UpdateKeyResponse(try await core.hsm.updateKey(token, id: id, update: update))
         }
     }
 
-    func rotateKey(request: ServerRequest<Redoubt_V1_RotateKeyRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RotateKeyResponse> {
+    func rotateKey(
+        request: ServerRequest<Redoubt_V1_RotateKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RotateKeyResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_RotateKeyResponse(try await core.hsm.rotateKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func blockKey(request: ServerRequest<Redoubt_V1_BlockKeyRequest>,
-                  context: ServerContext) async throws -> ServerResponse<Redoubt_V1_BlockKeyResponse> {
+    func blockKey(
+        request: ServerRequest<Redoubt_V1_BlockKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_BlockKeyResponse> {
         try await core.governedUnary(request, context) { message, token in
             Redoubt_V1_BlockKeyResponse(try await core.hsm.blockKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func unblockKey(request: ServerRequest<Redoubt_V1_UnblockKeyRequest>,
-                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UnblockKeyResponse> {
+    func unblockKey(
+        request: ServerRequest<Redoubt_V1_UnblockKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_UnblockKeyResponse> {
         try await core.governedUnary(request, context) { message, token in
             Redoubt_V1_UnblockKeyResponse(try await core.hsm.unblockKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func destroyKey(request: ServerRequest<Redoubt_V1_DestroyKeyRequest>,
-                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_DestroyKeyResponse> {
+    func destroyKey(
+        request: ServerRequest<Redoubt_V1_DestroyKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DestroyKeyResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_DestroyKeyResponse(try await core.hsm.destroyKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func restoreKey(request: ServerRequest<Redoubt_V1_RestoreKeyRequest>,
-                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RestoreKeyResponse> {
+    func restoreKey(
+        request: ServerRequest<Redoubt_V1_RestoreKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RestoreKeyResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_RestoreKeyResponse(try await core.hsm.restoreKey(token, id: try message.decodedKeyID()))
         }
     }
 
-    func purgeKey(request: ServerRequest<Redoubt_V1_PurgeKeyRequest>,
-                  context: ServerContext) async throws -> ServerResponse<Redoubt_V1_PurgeKeyResponse> {
+    func purgeKey(
+        request: ServerRequest<Redoubt_V1_PurgeKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_PurgeKeyResponse> {
         try await core.unary(request, context) { message, token in
             try await core.hsm.purgeKey(token, id: try message.decodedKeyID())
             return Redoubt_V1_PurgeKeyResponse()
         }
     }
 
-    func exportPublicKey(request: ServerRequest<Redoubt_V1_ExportPublicKeyRequest>,
-                         context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ExportPublicKeyResponse> {
+    func exportPublicKey(
+        request: ServerRequest<Redoubt_V1_ExportPublicKeyRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ExportPublicKeyResponse> {
         try await core.unary(request, context) { message, token in
             let (id, version) = try message.decoded()
             return Redoubt_V1_ExportPublicKeyResponse(try await core.hsm.exportPublicKey(token, id: id, version: version))
         }
     }
 
-    func exportWrapped(request: ServerRequest<Redoubt_V1_ExportWrappedRequest>,
-                       context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ExportWrappedResponse> {
+    func exportWrapped(
+        request: ServerRequest<Redoubt_V1_ExportWrappedRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ExportWrappedResponse> {
         try await core.unary(request, context) { message, token in
             let (id, wrappingKey, scheme) = try message.decoded()
             return Redoubt_V1_ExportWrappedResponse(
@@ -114,8 +140,10 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
         }
     }
 
-    func exportPlaintext(request: ServerRequest<Redoubt_V1_ExportPlaintextRequest>,
-                         context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ExportPlaintextResponse> {
+    func exportPlaintext(
+        request: ServerRequest<Redoubt_V1_ExportPlaintextRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ExportPlaintextResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_ExportPlaintextResponse(try await core.hsm.exportPlaintext(token, id: try message.decodedKeyID()))
         }

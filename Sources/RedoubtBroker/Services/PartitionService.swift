@@ -8,16 +8,20 @@ struct PartitionService: Redoubt_V1_PartitionService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
 
-    func createPartition(request: ServerRequest<Redoubt_V1_CreatePartitionRequest>,
-                         context: ServerContext) async throws -> ServerResponse<Redoubt_V1_CreatePartitionResponse> {
+    func createPartition(
+        request: ServerRequest<Redoubt_V1_CreatePartitionRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_CreatePartitionResponse> {
         try await core.unary(request, context) { message, token in
             let (id, settings) = try message.decoded()
             return try await core.hsm.createPartition(token, id: id, settings: settings).proto
         }
     }
 
-    func listPartitions(request: ServerRequest<Redoubt_V1_ListPartitionsRequest>,
-                        context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListPartitionsResponse> {
+    func listPartitions(
+        request: ServerRequest<Redoubt_V1_ListPartitionsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListPartitionsResponse> {
         try await core.unary(request, context) { message, token in
             let page = try message.decoded()
             let all = try await core.hsm.listPartitions(token)
@@ -26,8 +30,10 @@ struct PartitionService: Redoubt_V1_PartitionService.ServiceProtocol {
         }
     }
 
-    func updatePartition(request: ServerRequest<Redoubt_V1_UpdatePartitionRequest>,
-                         context: ServerContext) async throws -> ServerResponse<Redoubt_V1_UpdatePartitionResponse> {
+    func updatePartition(
+        request: ServerRequest<Redoubt_V1_UpdatePartitionRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_UpdatePartitionResponse> {
         try await core.unary(request, context) { message, token in
             let id = try message.decodedID()
             // The HSM takes whole settings; unset fields keep the current values.

@@ -9,8 +9,10 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
 
-    func openSession(request: ServerRequest<Redoubt_V1_OpenSessionRequest>,
-                     context: ServerContext) async throws -> ServerResponse<Redoubt_V1_OpenSessionResponse> {
+    func openSession(
+        request: ServerRequest<Redoubt_V1_OpenSessionRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_OpenSessionResponse> {
         try await core.run(context, metadata: request.metadata) {
             let apiKey = try BrokerCore.bearer(request.metadata)
             let password = try request.message.passwordCredential()
@@ -24,7 +26,10 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
                 credential = password
             case (nil, nil):
                 guard let fingerprint = BrokerCore.clientCertificateSHA256(context) else {
-                    throw HSMError(.unauthenticated, "no credential: send an API key as `authorization: Bearer <api key>`, a password credential, or connect with a registered client certificate")
+                    throw HSMError(
+                        .unauthenticated,
+                        "no credential: send an API key as `authorization: Bearer <api key>`, a password credential, or connect with a registered client certificate"
+                    )
                 }
                 credential = .clientCertificate(sha256: fingerprint)
             }
@@ -33,8 +38,10 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
         }
     }
 
-    func closeSession(request: ServerRequest<Redoubt_V1_CloseSessionRequest>,
-                      context: ServerContext) async throws -> ServerResponse<Redoubt_V1_CloseSessionResponse> {
+    func closeSession(
+        request: ServerRequest<Redoubt_V1_CloseSessionRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_CloseSessionResponse> {
         try await core.unary(request, context) { _, token in
             try await core.hsm.closeSession(token)
             return Redoubt_V1_CloseSessionResponse()

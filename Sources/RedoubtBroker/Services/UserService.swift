@@ -8,17 +8,23 @@ struct UserService: Redoubt_V1_UserService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
 
-    func addUser(request: ServerRequest<Redoubt_V1_AddUserRequest>,
-                 context: ServerContext) async throws -> ServerResponse<Redoubt_V1_AddUserResponse> {
+    func addUser(
+        request: ServerRequest<Redoubt_V1_AddUserRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_AddUserResponse> {
         try await core.unary(request, context) { message, token in
             let user = try message.decoded()
-            return try await core.hsm.addUser(token, name: user.name, role: user.role, password: user.password,
-                                              clientCertificateSHA256: user.clientCertificateSHA256).proto
+            return try await core.hsm.addUser(
+                token, name: user.name, role: user.role, password: user.password,
+                clientCertificateSHA256: user.clientCertificateSHA256
+            ).proto
         }
     }
 
-    func listUsers(request: ServerRequest<Redoubt_V1_ListUsersRequest>,
-                   context: ServerContext) async throws -> ServerResponse<Redoubt_V1_ListUsersResponse> {
+    func listUsers(
+        request: ServerRequest<Redoubt_V1_ListUsersRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListUsersResponse> {
         try await core.unary(request, context) { message, token in
             let page = try message.decoded()
             let all = try await core.hsm.listUsers(token)
@@ -27,8 +33,10 @@ struct UserService: Redoubt_V1_UserService.ServiceProtocol {
         }
     }
 
-    func removeUser(request: ServerRequest<Redoubt_V1_RemoveUserRequest>,
-                    context: ServerContext) async throws -> ServerResponse<Redoubt_V1_RemoveUserResponse> {
+    func removeUser(
+        request: ServerRequest<Redoubt_V1_RemoveUserRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_RemoveUserResponse> {
         try await core.unary(request, context) { message, token in
             try await core.hsm.removeUser(token, id: try message.decoded())
             return Redoubt_V1_RemoveUserResponse()

@@ -9,7 +9,9 @@ extension RemoteHSM {
     public func registerApprover(_ session: SessionToken, name: String, publicKey: PublicKey) async throws -> Approver {
         var request = Redoubt_V1_RegisterApproverRequest()
         request.approver = Approver(name: name, publicKey: publicKey).proto
-        return try await call(.session(session)) { try await approvals.registerApprover(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await approvals.registerApprover(request, metadata: $0, options: $1)
+        } decode: {
             try Approver(proto: $0.approver, isSet: $0.hasApprover, at: .root + "approver")
         }
     }
@@ -25,14 +27,19 @@ extension RemoteHSM {
     public func removeApprover(_ session: SessionToken, name: String) async throws {
         var request = Redoubt_V1_RemoveApproverRequest()
         request.name = name
-        try await call(.session(session)) { try await approvals.removeApprover(request, metadata: $0, options: $1) } decode: { _ in }
+        try await call(.session(session)) {
+            try await approvals.removeApprover(request, metadata: $0, options: $1)
+        } decode: { _ in
+        }
     }
 
     public func submitRequest(_ session: SessionToken, key: String, operation: ApprovalOperation) async throws -> ApprovalRequest {
         var request = Redoubt_V1_SubmitRequestRequest()
         request.keyID = key
         request.operation = operation.proto
-        return try await call(.session(session)) { try await approvals.submitRequest(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await approvals.submitRequest(request, metadata: $0, options: $1)
+        } decode: {
             try ApprovalRequest(proto: $0.request, isSet: $0.hasRequest, at: .root + "request")
         }
     }
@@ -40,7 +47,9 @@ extension RemoteHSM {
     public func getRequest(_ session: SessionToken, id: String) async throws -> ApprovalRequest {
         var request = Redoubt_V1_GetRequestRequest()
         request.requestID = id
-        return try await call(.session(session)) { try await approvals.getRequest(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await approvals.getRequest(request, metadata: $0, options: $1)
+        } decode: {
             try ApprovalRequest(proto: $0.request, isSet: $0.hasRequest, at: .root + "request")
         }
     }
@@ -51,21 +60,27 @@ extension RemoteHSM {
             throw HSMError(.invalidArgument, "limit must be 1 to \(HSMArgumentChecks.maximumPageSize)")
         }
         let request = Redoubt_V1_ListRequestsRequest(filter)
-        return try await call(.session(session)) { try await approvals.listRequests(request, metadata: $0, options: $1) } decode: { response in
+        return try await call(.session(session)) {
+            try await approvals.listRequests(request, metadata: $0, options: $1)
+        } decode: { response in
             try response.requests.enumerated().map { i, r in try ApprovalRequest(proto: r, at: (FieldPath.root + "requests")[i]) }
         }
     }
 
     public func approveRequest(_ session: SessionToken, id: String, approver: String, signature: Data) async throws -> ApprovalRequest {
         let request = Redoubt_V1_DecideRequestRequest(id: id, approver: approver, signature: signature)
-        return try await call(.session(session)) { try await approvals.approveRequest(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await approvals.approveRequest(request, metadata: $0, options: $1)
+        } decode: {
             try ApprovalRequest(proto: $0.request, isSet: $0.hasRequest, at: .root + "request")
         }
     }
 
     public func rejectRequest(_ session: SessionToken, id: String, approver: String, signature: Data) async throws -> ApprovalRequest {
         let request = Redoubt_V1_DecideRequestRequest(id: id, approver: approver, signature: signature)
-        return try await call(.session(session)) { try await approvals.rejectRequest(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await approvals.rejectRequest(request, metadata: $0, options: $1)
+        } decode: {
             try ApprovalRequest(proto: $0.request, isSet: $0.hasRequest, at: .root + "request")
         }
     }
@@ -75,8 +90,10 @@ extension RemoteHSM {
     /// Asks the broker to write a backup into its backup folder; `path` is relative to that folder.
     /// The call is not bounded by ``RemoteHSMConfiguration/callTimeout`` (a large store takes
     /// longer), only by the caller's ``HSMCallContext/deadline``, if set.
-    public func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
-                             progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport {
+    public func createBackup(
+        _ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+        progress: @escaping @Sendable (BackupProgress) -> Void
+    ) async throws -> BackupReport {
         let request = Redoubt_V1_CreateBackupRequest(path: path, partition: partition, overwrite: overwrite)
         let metadata = try Bearer.session(session).metadata()
         var (options, deadline) = try callOptions()

@@ -13,13 +13,19 @@ extension RemoteHSM {
         _ session: SessionToken, _ request: Request,
         _ send: (Request, Metadata, CallOptions) async throws -> Response
     ) async throws -> KeyInfo {
-        try await call(.session(session)) { try await send(request, $0, $1) } decode: { try $0.decodedKey() }
+        try await call(.session(session)) {
+            try await send(request, $0, $1)
+        } decode: {
+            try $0.decodedKey()
+        }
     }
 
     public func generateKey(_ session: SessionToken, spec: KeySpec) async throws -> KeyInfo {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_CreateKeyRequest(spec: spec)
-        return try await call(.session(session)) { try await keys.createKey(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.createKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -27,7 +33,9 @@ extension RemoteHSM {
     public func importKey(_ session: SessionToken, spec: KeySpec, material: KeyMaterial) async throws -> KeyInfo {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_ImportKeyRequest(spec: spec, material: material)
-        return try await call(.session(session)) { try await keys.importKey(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.importKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -39,14 +47,18 @@ extension RemoteHSM {
     public func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo] {
         try HSMArgumentChecks.keyList(filter)
         let request = Redoubt_V1_ListKeysRequest(filter)
-        return try await call(.session(session)) { try await keys.listKeys(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.listKeys(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decoded().keys
         }
     }
 
     public func updateKey(_ session: SessionToken, id: String, update: KeyAttributeUpdate) async throws -> KeyInfo {
         let request = Redoubt_V1_UpdateKeyRequest(id: id, update: update)
-        return try await governedCall(.session(session)) { try await keys.updateKey(request, metadata: $0, options: $1) } decode: {
+        return try await governedCall(.session(session)) {
+            try await keys.updateKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -57,14 +69,18 @@ extension RemoteHSM {
 
     public func blockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
         let request = Redoubt_V1_BlockKeyRequest(keyID: id)
-        return try await governedCall(.session(session)) { try await keys.blockKey(request, metadata: $0, options: $1) } decode: {
+        return try await governedCall(.session(session)) {
+            try await keys.blockKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
 
     public func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
         let request = Redoubt_V1_UnblockKeyRequest(keyID: id)
-        return try await governedCall(.session(session)) { try await keys.unblockKey(request, metadata: $0, options: $1) } decode: {
+        return try await governedCall(.session(session)) {
+            try await keys.unblockKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -79,19 +95,26 @@ extension RemoteHSM {
 
     public func purgeKey(_ session: SessionToken, id: String) async throws {
         let request = Redoubt_V1_PurgeKeyRequest(keyID: id)
-        try await call(.session(session)) { try await keys.purgeKey(request, metadata: $0, options: $1) } decode: { _ in }
+        try await call(.session(session)) {
+            try await keys.purgeKey(request, metadata: $0, options: $1)
+        } decode: { _ in
+        }
     }
 
     public func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey {
         let request = Redoubt_V1_ExportPublicKeyRequest(id: id, version: version)
-        return try await call(.session(session)) { try await keys.exportPublicKey(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.exportPublicKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decoded()
         }
     }
 
     public func exportWrapped(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> Data {
         let request = Redoubt_V1_ExportWrappedRequest(id: id, wrappingKey: wrappingKey, scheme: scheme)
-        return try await call(.session(session)) { try await keys.exportWrapped(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.exportWrapped(request, metadata: $0, options: $1)
+        } decode: {
             $0.wrappedKey
         }
     }
@@ -100,7 +123,9 @@ extension RemoteHSM {
     /// travel inside the TLS connection only.
     public func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes {
         let request = Redoubt_V1_ExportPlaintextRequest(keyID: id)
-        return try await call(.session(session)) { try await keys.exportPlaintext(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await keys.exportPlaintext(request, metadata: $0, options: $1)
+        } decode: {
             SecretBytes($0.keyMaterial)
         }
     }
@@ -109,39 +134,67 @@ extension RemoteHSM {
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
         let request = Redoubt_V1_SignRequest(key: key, input: input, scheme: scheme)
-        return try await governedCall(.session(session)) { try await crypto.sign(request, metadata: $0, options: $1) } decode: { $0.model }
+        return try await governedCall(.session(session)) {
+            try await crypto.sign(request, metadata: $0, options: $1)
+        } decode: {
+            $0.model
+        }
     }
 
-    public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
-                       version: Int?) async throws -> Bool {
+    public func verify(
+        _ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
+        version: Int?
+    ) async throws -> Bool {
         let request = Redoubt_V1_VerifyRequest(key: key, input: input, signature: signature, scheme: scheme, version: version)
-        return try await call(.session(session)) { try await crypto.verify(request, metadata: $0, options: $1) } decode: { $0.valid }
+        return try await call(.session(session)) {
+            try await crypto.verify(request, metadata: $0, options: $1)
+        } decode: {
+            $0.valid
+        }
     }
 
     public func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
         let request = Redoubt_V1_EncryptRequest(key: key, plaintext: plaintext, scheme: scheme, aad: aad)
-        return try await call(.session(session)) { try await crypto.encrypt(request, metadata: $0, options: $1) } decode: { $0.ciphertext }
+        return try await call(.session(session)) {
+            try await crypto.encrypt(request, metadata: $0, options: $1)
+        } decode: {
+            $0.ciphertext
+        }
     }
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
         let request = Redoubt_V1_DecryptRequest(key: key, ciphertext: ciphertext, scheme: scheme, aad: aad)
-        return try await governedCall(.session(session)) { try await crypto.decrypt(request, metadata: $0, options: $1) } decode: { $0.plaintext }
+        return try await governedCall(.session(session)) {
+            try await crypto.decrypt(request, metadata: $0, options: $1)
+        } decode: {
+            $0.plaintext
+        }
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
         let request = Redoubt_V1_MacRequest(key: key, data: data, hash: hash)
-        return try await governedCall(.session(session)) { try await crypto.mac(request, metadata: $0, options: $1) } decode: { $0.tag }
+        return try await governedCall(.session(session)) {
+            try await crypto.mac(request, metadata: $0, options: $1)
+        } decode: {
+            $0.tag
+        }
     }
 
     public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
         let request = Redoubt_V1_VerifyMacRequest(key: key, data: data, tag: tag, hash: hash)
-        return try await call(.session(session)) { try await crypto.verifyMac(request, metadata: $0, options: $1) } decode: { $0.valid }
+        return try await call(.session(session)) {
+            try await crypto.verifyMac(request, metadata: $0, options: $1)
+        } decode: {
+            $0.valid
+        }
     }
 
     public func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_DeriveKeyRequest(key: key, peer: peer, derivation: derivation, spec: spec)
-        return try await call(.session(session)) { try await crypto.deriveKey(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await crypto.deriveKey(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -149,7 +202,9 @@ extension RemoteHSM {
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_EncapsulateRequest(key: key, spec: spec)
-        return try await call(.session(session)) { try await crypto.encapsulate(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await crypto.encapsulate(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decoded()
         }
     }
@@ -157,7 +212,9 @@ extension RemoteHSM {
     public func decapsulate(_ session: SessionToken, key: String, encapsulated: Data, spec: KeySpec) async throws -> KeyInfo {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_DecapsulateRequest(key: key, encapsulated: encapsulated, spec: spec)
-        return try await call(.session(session)) { try await crypto.decapsulate(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await crypto.decapsulate(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decodedKey()
         }
     }
@@ -165,6 +222,10 @@ extension RemoteHSM {
     public func random(_ session: SessionToken, count: Int) async throws -> Data {
         try HSMArgumentChecks.randomCount(count)
         let request = Redoubt_V1_RandomRequest(count: count)
-        return try await call(.session(session)) { try await crypto.random(request, metadata: $0, options: $1) } decode: { $0.data }
+        return try await call(.session(session)) {
+            try await crypto.random(request, metadata: $0, options: $1)
+        } decode: {
+            $0.data
+        }
     }
 }

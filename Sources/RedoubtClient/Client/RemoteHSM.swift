@@ -211,7 +211,9 @@ public final class RemoteHSM: HSM {
 
     public func openSession(partition: String, credential: Credential) async throws -> SessionInfo {
         let (request, bearer) = Redoubt_V1_OpenSessionRequest.opening(partition: partition, credential: credential)
-        return try await call(.credential(bearer)) { try await sessions.openSession(request, metadata: $0, options: $1) } decode: {
+        return try await call(.credential(bearer)) {
+            try await sessions.openSession(request, metadata: $0, options: $1)
+        } decode: {
             try SessionInfo(proto: $0)
         }
     }
@@ -219,14 +221,17 @@ public final class RemoteHSM: HSM {
     public func closeSession(_ session: SessionToken) async throws {
         try await call(.session(session)) {
             try await sessions.closeSession(Redoubt_V1_CloseSessionRequest(), metadata: $0, options: $1)
-        } decode: { _ in }
+        } decode: { _ in
+        }
     }
 
     // MARK: - Partitions
 
     public func createPartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> CreatedPartition {
         let request = Redoubt_V1_CreatePartitionRequest(id: id, settings: settings)
-        return try await call(.session(session)) { try await partitions.createPartition(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await partitions.createPartition(request, metadata: $0, options: $1)
+        } decode: {
             try CreatedPartition(proto: $0)
         }
     }
@@ -234,7 +239,9 @@ public final class RemoteHSM: HSM {
     public func listPartitions(_ session: SessionToken) async throws -> [PartitionInfo] {
         try await allPages { token in
             let request = Redoubt_V1_ListPartitionsRequest(pageSize: HSMArgumentChecks.maximumPageSize, pageToken: token)
-            return try await call(.session(session)) { try await partitions.listPartitions(request, metadata: $0, options: $1) } decode: {
+            return try await call(.session(session)) {
+                try await partitions.listPartitions(request, metadata: $0, options: $1)
+            } decode: {
                 (try $0.decoded(), $0.nextPageToken)
             }
         }
@@ -242,17 +249,23 @@ public final class RemoteHSM: HSM {
 
     public func updatePartition(_ session: SessionToken, id: String, settings: PartitionSettings) async throws -> PartitionInfo {
         let request = Redoubt_V1_UpdatePartitionRequest(id: id, settings: settings)
-        return try await call(.session(session)) { try await partitions.updatePartition(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await partitions.updatePartition(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decoded()
         }
     }
 
     // MARK: - Users
 
-    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
-                        clientCertificateSHA256: Data?) async throws -> NewUser {
+    public func addUser(
+        _ session: SessionToken, name: String, role: Role, password: String?,
+        clientCertificateSHA256: Data?
+    ) async throws -> NewUser {
         let request = Redoubt_V1_AddUserRequest(name: name, role: role, password: password, clientCertificateSHA256: clientCertificateSHA256)
-        return try await call(.session(session)) { try await users.addUser(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await users.addUser(request, metadata: $0, options: $1)
+        } decode: {
             try NewUser(proto: $0)
         }
     }
@@ -260,7 +273,9 @@ public final class RemoteHSM: HSM {
     public func listUsers(_ session: SessionToken) async throws -> [UserInfo] {
         try await allPages { token in
             let request = Redoubt_V1_ListUsersRequest(pageSize: HSMArgumentChecks.maximumPageSize, pageToken: token)
-            return try await call(.session(session)) { try await users.listUsers(request, metadata: $0, options: $1) } decode: {
+            return try await call(.session(session)) {
+                try await users.listUsers(request, metadata: $0, options: $1)
+            } decode: {
                 (try $0.decoded(), $0.nextPageToken)
             }
         }
@@ -268,7 +283,10 @@ public final class RemoteHSM: HSM {
 
     public func removeUser(_ session: SessionToken, id: String) async throws {
         let request = Redoubt_V1_RemoveUserRequest(id: id)
-        try await call(.session(session)) { try await users.removeUser(request, metadata: $0, options: $1) } decode: { _ in }
+        try await call(.session(session)) {
+            try await users.removeUser(request, metadata: $0, options: $1)
+        } decode: { _ in
+        }
     }
 
     // MARK: - Audit
@@ -276,7 +294,9 @@ public final class RemoteHSM: HSM {
     public func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord] {
         try HSMArgumentChecks.auditRead(from: sequence, limit: limit)
         let request = Redoubt_V1_ListAuditRecordsRequest(from: sequence, limit: limit)
-        return try await call(.session(session)) { try await audit.listAuditRecords(request, metadata: $0, options: $1) } decode: {
+        return try await call(.session(session)) {
+            try await audit.listAuditRecords(request, metadata: $0, options: $1)
+        } decode: {
             try $0.decoded()
         }
     }
@@ -284,6 +304,8 @@ public final class RemoteHSM: HSM {
     public func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
         try await call(.session(session)) {
             try await audit.verifyAudit(Redoubt_V1_VerifyAuditRequest(), metadata: $0, options: $1)
-        } decode: { AuditVerification(proto: $0) }
+        } decode: {
+            AuditVerification(proto: $0)
+        }
     }
 }

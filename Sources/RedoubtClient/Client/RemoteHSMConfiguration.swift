@@ -103,7 +103,9 @@ public struct RemoteHSMConfiguration: Sendable {
             }
         } else {
             guard address.isLoopback else {
-                throw HSMError(.invalidArgument, "refusing to connect to \(endpoint) without TLS: plaintext is allowed only to a loopback address (127.0.0.1, ::1, localhost); set tls")
+                throw HSMError(
+                    .invalidArgument,
+                    "refusing to connect to \(endpoint) without TLS: plaintext is allowed only to a loopback address (127.0.0.1, ::1, localhost); set tls")
             }
             security = .plaintext
         }
@@ -122,7 +124,10 @@ public struct RemoteHSMConfiguration: Sendable {
             return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
         } catch {
             // The TLS context is built here: unreadable or mismatched certificates and keys.
-            throw HSMError(.invalidArgument, "tls: cannot use the certificates or key given (\(tls.map(Self.describe) ?? "plaintext")); check they are PEM and that the key matches the certificate")
+            throw HSMError(
+                .invalidArgument,
+                "tls: cannot use the certificates or key given (\(tls.map(Self.describe) ?? "plaintext")); check they are PEM and that the key matches the certificate"
+            )
         }
     }
 

@@ -108,8 +108,9 @@ public struct RouterConfiguration: Sendable, Codable, Hashable {
 
     /// Reads a JSON file; the error names the file and what is wrong.
     public static func load(path: String) throws(BrokerConfigurationError) -> RouterConfiguration {
-        let decoded = try JSONSettingsFile.decode(RouterConfiguration.self, path: path, kind: "nodes file", what: "a node list",
-                                                  badValueHint: " (mode is random, priority or latency)")
+        let decoded = try JSONSettingsFile.decode(
+            RouterConfiguration.self, path: path, kind: "nodes file", what: "a node list",
+            badValueHint: " (mode is random, priority or latency)")
         try decoded.validate()
         return decoded
     }
@@ -150,8 +151,10 @@ public struct RouterConfiguration: Sendable, Codable, Hashable {
                     },
                     serverHostname: files.serverHostname)
             }
-            let client = try RemoteHSM(configuration: RemoteHSMConfiguration(endpoint: node.endpoint, tls: tls,
-                                                                             callTimeout: .milliseconds(Int64(callTimeout * 1000))))
+            let client = try RemoteHSM(
+                configuration: RemoteHSMConfiguration(
+                    endpoint: node.endpoint, tls: tls,
+                    callTimeout: .milliseconds(Int64(callTimeout * 1000))))
             clients.append(client)
             endpoints.append(FailoverEndpoint(name: node.name, site: node.site, priority: node.priority, hsm: client, probe: client))
         }

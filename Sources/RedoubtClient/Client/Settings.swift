@@ -8,8 +8,10 @@ import Foundation
 package enum JSONSettingsFile {
     /// Decodes `path` (at most 1 MiB); `kind` names the file ("config file"), `what` its content,
     /// `badValueHint` is added to an error about an unusable value.
-    package static func decode<T: Decodable>(_ type: T.Type, path: String, kind: String, what: String,
-                                     badValueHint: String = "") throws(BrokerConfigurationError) -> T {
+    package static func decode<T: Decodable>(
+        _ type: T.Type, path: String, kind: String, what: String,
+        badValueHint: String = ""
+    ) throws(BrokerConfigurationError) -> T {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .init("cannot read \(kind) \(path): \(error.localizedDescription)")

@@ -8,10 +8,11 @@ import SwiftProtobuf
 extension SessionInfo {
     /// The session of an OpenSessionResponse.
     package init(proto p: Redoubt_V1_OpenSessionResponse, at path: FieldPath = .root) throws {
-        self.init(token: SessionToken(p.token), id: p.sessionID, partition: p.partitionID, user: p.userID,
-                  role: try Role.protoMapping.model(p.role, at: path + "role"),
-                  expiresAt: try p.expireTime.date(at: path + "expire_time"),
-                  idleTimeout: try p.idleTimeout.timeInterval(at: path + "idle_timeout"))
+        self.init(
+            token: SessionToken(p.token), id: p.sessionID, partition: p.partitionID, user: p.userID,
+            role: try Role.protoMapping.model(p.role, at: path + "role"),
+            expiresAt: try p.expireTime.date(at: path + "expire_time"),
+            idleTimeout: try p.idleTimeout.timeInterval(at: path + "idle_timeout"))
     }
 
     /// The OpenSessionResponse.
@@ -72,8 +73,9 @@ extension PartitionSettings {
 extension PartitionInfo {
     /// A partition of a response (its settings complete, missing fields taking the defaults).
     package init(proto p: Redoubt_V1_PartitionInfo, at path: FieldPath) throws {
-        self.init(id: p.id, settings: try PartitionSettings(proto: p.settings, over: .defaults, at: path + "settings"),
-                  createdAt: try p.createTime.date(at: path + "create_time"))
+        self.init(
+            id: p.id, settings: try PartitionSettings(proto: p.settings, over: .defaults, at: path + "settings"),
+            createdAt: try p.createTime.date(at: path + "create_time"))
     }
 
     /// The proto partition.
@@ -89,8 +91,9 @@ extension PartitionInfo {
 extension UserInfo {
     /// A user of a response.
     package init(proto p: Redoubt_V1_UserInfo, at path: FieldPath) throws {
-        self.init(id: p.id, name: p.name, role: try Role.protoMapping.model(p.role, at: path + "role"),
-                  partition: p.partitionID, hasPassword: p.hasPassword_p, hasClientCertificate: p.hasClientCertificate_p)
+        self.init(
+            id: p.id, name: p.name, role: try Role.protoMapping.model(p.role, at: path + "role"),
+            partition: p.partitionID, hasPassword: p.hasPassword_p, hasClientCertificate: p.hasClientCertificate_p)
     }
 
     /// The proto user.
@@ -109,9 +112,10 @@ extension UserInfo {
 extension CreatedPartition {
     /// The partition of a CreatePartitionResponse.
     package init(proto p: Redoubt_V1_CreatePartitionResponse, at path: FieldPath = .root) throws {
-        self.init(partition: try PartitionInfo(proto: p.partition, at: path + "partition"),
-                  securityOfficer: try UserInfo(proto: p.securityOfficer, at: path + "security_officer"),
-                  securityOfficerAPIKey: p.securityOfficerApiKey)
+        self.init(
+            partition: try PartitionInfo(proto: p.partition, at: path + "partition"),
+            securityOfficer: try UserInfo(proto: p.securityOfficer, at: path + "security_officer"),
+            securityOfficerAPIKey: p.securityOfficerApiKey)
     }
 
     /// The CreatePartitionResponse.
@@ -142,8 +146,9 @@ extension NewUser {
 extension AuditRecord {
     /// A record of a response.
     package init(proto p: Redoubt_V1_AuditRecord, at path: FieldPath) throws {
-        self.init(sequence: p.sequence, time: try p.time.date(at: path + "time"), actor: p.actor, role: p.role,
-                  session: p.sessionID, operation: p.operation, object: p.object, result: p.result)
+        self.init(
+            sequence: p.sequence, time: try p.time.date(at: path + "time"), actor: p.actor, role: p.role,
+            session: p.sessionID, operation: p.operation, object: p.object, result: p.result)
     }
 
     /// The proto record.
@@ -164,8 +169,9 @@ extension AuditRecord {
 extension AuditVerification {
     /// The outcome of a VerifyAuditResponse (an invalid chain without a reason gets one).
     package init(proto p: Redoubt_V1_VerifyAuditResponse) {
-        self.init(records: p.recordsChecked,
-                  failure: p.valid ? nil : (p.failure.isEmpty ? "the chain is broken" : p.failure))
+        self.init(
+            records: p.recordsChecked,
+            failure: p.valid ? nil : (p.failure.isEmpty ? "the chain is broken" : p.failure))
     }
 
     /// The VerifyAuditResponse.
@@ -181,10 +187,11 @@ extension AuditVerification {
 extension BackupProgress {
     /// The progress of a CreateBackupResponse.
     package init(proto p: Redoubt_V1_BackupProgress, at path: FieldPath) throws {
-        self.init(phase: try BackupProgress.Phase.protoMapping.model(p.phase, at: path + "phase"),
-                  recordsDone: Int(clamping: p.recordsDone),
-                  recordsTotal: p.hasRecordsTotal ? Int(clamping: p.recordsTotal) : nil,
-                  bytesDone: p.bytesDone, bytesTotal: p.hasBytesTotal ? p.bytesTotal : nil)
+        self.init(
+            phase: try BackupProgress.Phase.protoMapping.model(p.phase, at: path + "phase"),
+            recordsDone: Int(clamping: p.recordsDone),
+            recordsTotal: p.hasRecordsTotal ? Int(clamping: p.recordsTotal) : nil,
+            bytesDone: p.bytesDone, bytesTotal: p.hasBytesTotal ? p.bytesTotal : nil)
     }
 
     /// The proto progress.
@@ -202,9 +209,10 @@ extension BackupProgress {
 extension BackupReport {
     /// The report of a BackupSummary.
     package init(proto p: Redoubt_V1_BackupSummary, at path: FieldPath) throws {
-        self.init(path: p.path, formatVersion: Int(p.formatVersion), createdAt: try p.createTime.date(at: path + "create_time"),
-                  partition: p.partitionID.isEmpty ? nil : p.partitionID, masterKeyID: p.masterKeyID,
-                  recordCount: p.recordCount, chunkCount: p.chunkCount, byteCount: p.sizeBytes)
+        self.init(
+            path: p.path, formatVersion: Int(p.formatVersion), createdAt: try p.createTime.date(at: path + "create_time"),
+            partition: p.partitionID.isEmpty ? nil : p.partitionID, masterKeyID: p.masterKeyID,
+            recordCount: p.recordCount, chunkCount: p.chunkCount, byteCount: p.sizeBytes)
     }
 
     /// The proto summary.

@@ -158,8 +158,10 @@ extension Redoubt_V1_AddUserRequest {
         guard !name.isEmpty else { throw (path + "name").invalid("is empty; send the new user's name") }
         if hasPassword { try (path + "password").checkSize(password, limit: 1024) }
         if hasClientCertificateSha256 { try (path + "client_certificate_sha256").checkSize(clientCertificateSha256, limit: 64) }
-        return (name, try Role.protoMapping.model(role, at: path + "role"),
-                hasPassword ? password : nil, hasClientCertificateSha256 ? clientCertificateSha256 : nil)
+        return (
+            name, try Role.protoMapping.model(role, at: path + "role"),
+            hasPassword ? password : nil, hasClientCertificateSha256 ? clientCertificateSha256 : nil
+        )
     }
 }
 

@@ -8,19 +8,22 @@ import SwiftProtobuf
 
 extension ApprovalStatus {
     /// ``ApprovalStatus`` ⇄ `redoubt.v1.ApprovalStatus`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_ApprovalStatus, ApprovalStatus>(prefix: "APPROVAL_STATUS", pairs: [
-        (.pending, .pending, "PENDING"), (.approved, .approved, "APPROVED"), (.executed, .executed, "EXECUTED"),
-        (.rejected, .rejected, "REJECTED"), (.expired, .expired, "EXPIRED"), (.failed, .failed, "FAILED"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_ApprovalStatus, ApprovalStatus>(
+        prefix: "APPROVAL_STATUS",
+        pairs: [
+            (.pending, .pending, "PENDING"), (.approved, .approved, "APPROVED"), (.executed, .executed, "EXECUTED"),
+            (.rejected, .rejected, "REJECTED"), (.expired, .expired, "EXPIRED"), (.failed, .failed, "FAILED"),
+        ])
 }
 
 extension KeyPolicy {
     /// A policy of a request; the HSM checks sizes, quorums and names, naming the field.
     package init(proto p: Redoubt_V1_KeyPolicy, at path: FieldPath) throws {
-        self.init(use: try ApprovalRule(proto: p.use, at: path + "use"),
-                  block: try ApprovalRule(proto: p.block, at: path + "block"),
-                  unblock: try ApprovalRule(proto: p.unblock, at: path + "unblock"),
-                  modify: try ApprovalRule(proto: p.modify, at: path + "modify"))
+        self.init(
+            use: try ApprovalRule(proto: p.use, at: path + "use"),
+            block: try ApprovalRule(proto: p.block, at: path + "block"),
+            unblock: try ApprovalRule(proto: p.unblock, at: path + "unblock"),
+            modify: try ApprovalRule(proto: p.modify, at: path + "modify"))
     }
 
     /// The proto policy.
@@ -59,9 +62,10 @@ extension ApprovalToken {
             throw (path + "groups").invalid("holds \(p.groups.count) groups; the limit is \(KeyPolicy.maximumGroups)")
         }
         guard p.hasTimeout else { throw (path + "timeout").invalid("is unset; say how long approvals may take") }
-        self.init(groups: try p.groups.enumerated().map { i, g in try ApproverGroup(proto: g, at: (path + "groups")[i]) },
-                  timelock: p.hasTimelock ? try p.timelock.timeInterval(at: path + "timelock") : 0,
-                  timeout: try p.timeout.timeInterval(at: path + "timeout"))
+        self.init(
+            groups: try p.groups.enumerated().map { i, g in try ApproverGroup(proto: g, at: (path + "groups")[i]) },
+            timelock: p.hasTimelock ? try p.timelock.timeInterval(at: path + "timelock") : 0,
+            timeout: try p.timeout.timeInterval(at: path + "timeout"))
     }
 
     /// The proto token.
@@ -120,13 +124,15 @@ extension ApprovalOperation {
         }
         switch operation {
         case .sign(let s):
-            self = .sign(input: try SigningInput(proto: s.input, isSet: s.hasInput, at: path + "sign.input", limit: limit),
-                         scheme: try SignatureScheme(proto: s.scheme, isSet: s.hasScheme, at: path + "sign.scheme"))
+            self = .sign(
+                input: try SigningInput(proto: s.input, isSet: s.hasInput, at: path + "sign.input", limit: limit),
+                scheme: try SignatureScheme(proto: s.scheme, isSet: s.hasScheme, at: path + "sign.scheme"))
         case .decrypt(let d):
             try (path + "decrypt.ciphertext").checkSize(d.ciphertext, limit: limit)
             try (path + "decrypt.aad").checkSize(d.aad, limit: limit)
-            self = .decrypt(ciphertext: d.ciphertext, scheme: try EncryptionScheme.protoMapping.model(d.scheme, at: path + "decrypt.scheme"),
-                            aad: d.aad)
+            self = .decrypt(
+                ciphertext: d.ciphertext, scheme: try EncryptionScheme.protoMapping.model(d.scheme, at: path + "decrypt.scheme"),
+                aad: d.aad)
         case .mac(let m):
             try (path + "mac.data").checkSize(m.data, limit: limit)
             self = .mac(data: m.data, hash: try HashAlgorithm.protoMapping.model(m.hash, at: path + "mac.hash"))
@@ -222,8 +228,9 @@ extension ApprovalRequest {
             status: status,
             rule: try ApprovalRule(proto: p.rule, at: path + "rule"),
             decisions: try p.decisions.enumerated().map { i, d in
-                ApprovalDecision(approver: d.approver, decision: d.approve ? .approve : .reject,
-                                 at: try d.time.date(at: (path + "decisions")[i] + "time"))
+                ApprovalDecision(
+                    approver: d.approver, decision: d.approve ? .approve : .reject,
+                    at: try d.time.date(at: (path + "decisions")[i] + "time"))
             },
             executableAt: p.hasExecutableTime ? try p.executableTime.date(at: path + "executable_time") : nil,
             finishedAt: p.hasFinishTime ? try p.finishTime.date(at: path + "finish_time") : nil,

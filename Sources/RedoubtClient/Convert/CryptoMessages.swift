@@ -31,9 +31,11 @@ extension Redoubt_V1_SignRequest: PayloadCheckedRequest {
     /// The key, input and scheme.
     package func decoded(at path: FieldPath = .root, limit: Int) throws -> (key: String, input: SigningInput, scheme: SignatureScheme) {
         try checkPayloads(at: path, limit: limit)
-        return (try requiredID(keyID, at: path + "key_id"),
-                try SigningInput(proto: input, isSet: hasInput, at: path + "input", limit: limit),
-                try SignatureScheme(proto: scheme, isSet: hasScheme, at: path + "scheme"))
+        return (
+            try requiredID(keyID, at: path + "key_id"),
+            try SigningInput(proto: input, isSet: hasInput, at: path + "input", limit: limit),
+            try SignatureScheme(proto: scheme, isSet: hasScheme, at: path + "scheme")
+        )
     }
 }
 
@@ -68,13 +70,16 @@ extension Redoubt_V1_VerifyRequest: PayloadCheckedRequest {
 
     /// The key, input, signature, scheme and version.
     package func decoded(at path: FieldPath = .root, limit: Int)
-        throws -> (key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?) {
+        throws -> (key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?)
+    {
         try checkPayloads(at: path, limit: limit)
-        return (try requiredID(keyID, at: path + "key_id"),
-                try SigningInput(proto: input, isSet: hasInput, at: path + "input", limit: limit),
-                signature,
-                try SignatureScheme(proto: scheme, isSet: hasScheme, at: path + "scheme"),
-                hasKeyVersion ? Int(keyVersion) : nil)
+        return (
+            try requiredID(keyID, at: path + "key_id"),
+            try SigningInput(proto: input, isSet: hasInput, at: path + "input", limit: limit),
+            signature,
+            try SignatureScheme(proto: scheme, isSet: hasScheme, at: path + "scheme"),
+            hasKeyVersion ? Int(keyVersion) : nil
+        )
     }
 }
 
@@ -106,8 +111,10 @@ extension Redoubt_V1_EncryptRequest: PayloadCheckedRequest {
     /// The key, plaintext, scheme and AAD.
     package func decoded(at path: FieldPath = .root, limit: Int) throws -> (key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) {
         try checkPayloads(at: path, limit: limit)
-        return (try requiredID(keyID, at: path + "key_id"), plaintext,
-                try EncryptionScheme.protoMapping.model(scheme, at: path + "scheme"), aad)
+        return (
+            try requiredID(keyID, at: path + "key_id"), plaintext,
+            try EncryptionScheme.protoMapping.model(scheme, at: path + "scheme"), aad
+        )
     }
 }
 
@@ -138,8 +145,10 @@ extension Redoubt_V1_DecryptRequest: PayloadCheckedRequest {
     /// The key, ciphertext, scheme and AAD.
     package func decoded(at path: FieldPath = .root, limit: Int) throws -> (key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) {
         try checkPayloads(at: path, limit: limit)
-        return (try requiredID(keyID, at: path + "key_id"), ciphertext,
-                try EncryptionScheme.protoMapping.model(scheme, at: path + "scheme"), aad)
+        return (
+            try requiredID(keyID, at: path + "key_id"), ciphertext,
+            try EncryptionScheme.protoMapping.model(scheme, at: path + "scheme"), aad
+        )
     }
 }
 
@@ -254,13 +263,16 @@ extension Redoubt_V1_DeriveKeyRequest {
 
     /// The key, peer, derivation and spec.
     package func decoded(at path: FieldPath = .root, limit: Int)
-        throws -> (key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) {
+        throws -> (key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec)
+    {
         try (path + "peer_public_key.spki_der").checkSize(peerPublicKey.spkiDer, limit: limit)
         let key = try requiredID(keyID, at: path + "key_id")
         guard hasPeerPublicKey else { throw (path + "peer_public_key").invalid("is unset; send the peer's public key") }
-        return (key, try PublicKey(proto: peerPublicKey, at: path + "peer_public_key"),
-                try KeyDerivation(proto: derivation, isSet: hasDerivation, at: path + "derivation", limit: limit),
-                try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec"))
+        return (
+            key, try PublicKey(proto: peerPublicKey, at: path + "peer_public_key"),
+            try KeyDerivation(proto: derivation, isSet: hasDerivation, at: path + "derivation", limit: limit),
+            try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec")
+        )
     }
 }
 
@@ -297,8 +309,10 @@ extension Redoubt_V1_EncapsulateRequest {
 
     /// The key and spec.
     package func decoded(at path: FieldPath = .root) throws -> (key: String, spec: KeySpec) {
-        (try requiredID(keyID, at: path + "key_id"),
-         try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec"))
+        (
+            try requiredID(keyID, at: path + "key_id"),
+            try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec")
+        )
     }
 }
 
@@ -329,7 +343,9 @@ extension Redoubt_V1_DecapsulateRequest {
     /// The key, encapsulated key and spec.
     package func decoded(at path: FieldPath = .root, limit: Int) throws -> (key: String, encapsulated: Data, spec: KeySpec) {
         try (path + "encapsulated_key").checkSize(encapsulatedKey, limit: limit)
-        return (try requiredID(keyID, at: path + "key_id"), encapsulatedKey,
-                try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec"))
+        return (
+            try requiredID(keyID, at: path + "key_id"), encapsulatedKey,
+            try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec")
+        )
     }
 }

@@ -45,18 +45,20 @@ package struct EnumMapping<Proto: SwiftProtobuf.Enum & Sendable, Model: Hashable
 
 extension KeyAlgorithm {
     /// ``KeyAlgorithm`` ⇄ `redoubt.v1.KeyAlgorithm`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_KeyAlgorithm, KeyAlgorithm>(prefix: "KEY_ALGORITHM", pairs: [
-        (.aes128, .aes128, "AES_128"), (.aes192, .aes192, "AES_192"), (.aes256, .aes256, "AES_256"),
-        (.genericSecret, .genericSecret, "GENERIC_SECRET"),
-        (.ecP256, .p256, "EC_P256"), (.ecP384, .p384, "EC_P384"), (.ecP521, .p521, "EC_P521"),
-        (.ecSecp256K1, .secp256k1, "EC_SECP256K1"),
-        (.ecBrainpoolP256R1, .brainpoolP256r1, "EC_BRAINPOOL_P256R1"),
-        (.ecBrainpoolP384R1, .brainpoolP384r1, "EC_BRAINPOOL_P384R1"),
-        (.ed25519, .ed25519, "ED25519"), (.x25519, .x25519, "X25519"),
-        (.rsa2048, .rsa2048, "RSA_2048"), (.rsa3072, .rsa3072, "RSA_3072"), (.rsa4096, .rsa4096, "RSA_4096"),
-        (.mlDsa65, .mldsa65, "ML_DSA_65"), (.mlDsa87, .mldsa87, "ML_DSA_87"),
-        (.mlKem768, .mlkem768, "ML_KEM_768"), (.mlKem1024, .mlkem1024, "ML_KEM_1024"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_KeyAlgorithm, KeyAlgorithm>(
+        prefix: "KEY_ALGORITHM",
+        pairs: [
+            (.aes128, .aes128, "AES_128"), (.aes192, .aes192, "AES_192"), (.aes256, .aes256, "AES_256"),
+            (.genericSecret, .genericSecret, "GENERIC_SECRET"),
+            (.ecP256, .p256, "EC_P256"), (.ecP384, .p384, "EC_P384"), (.ecP521, .p521, "EC_P521"),
+            (.ecSecp256K1, .secp256k1, "EC_SECP256K1"),
+            (.ecBrainpoolP256R1, .brainpoolP256r1, "EC_BRAINPOOL_P256R1"),
+            (.ecBrainpoolP384R1, .brainpoolP384r1, "EC_BRAINPOOL_P384R1"),
+            (.ed25519, .ed25519, "ED25519"), (.x25519, .x25519, "X25519"),
+            (.rsa2048, .rsa2048, "RSA_2048"), (.rsa3072, .rsa3072, "RSA_3072"), (.rsa4096, .rsa4096, "RSA_4096"),
+            (.mlDsa65, .mldsa65, "ML_DSA_65"), (.mlDsa87, .mldsa87, "ML_DSA_87"),
+            (.mlKem768, .mlkem768, "ML_KEM_768"), (.mlKem1024, .mlkem1024, "ML_KEM_1024"),
+        ])
 }
 
 /// One bit of ``KeyUsage`` (the model's usage is an option set; the proto's a repeated enum).
@@ -67,14 +69,16 @@ package struct KeyUsageBit: Hashable, Sendable {
 
 extension KeyUsage {
     /// Each single ``KeyUsage`` ⇄ `redoubt.v1.KeyUsage`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_KeyUsage, KeyUsageBit>(prefix: "KEY_USAGE", pairs: [
-        (.sign, KeyUsageBit(usage: .sign), "SIGN"), (.verify, KeyUsageBit(usage: .verify), "VERIFY"),
-        (.encrypt, KeyUsageBit(usage: .encrypt), "ENCRYPT"), (.decrypt, KeyUsageBit(usage: .decrypt), "DECRYPT"),
-        (.wrap, KeyUsageBit(usage: .wrap), "WRAP"), (.unwrap, KeyUsageBit(usage: .unwrap), "UNWRAP"),
-        (.derive, KeyUsageBit(usage: .derive), "DERIVE"), (.mac, KeyUsageBit(usage: .mac), "MAC"),
-        (.encapsulate, KeyUsageBit(usage: .encapsulate), "ENCAPSULATE"),
-        (.decapsulate, KeyUsageBit(usage: .decapsulate), "DECAPSULATE"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_KeyUsage, KeyUsageBit>(
+        prefix: "KEY_USAGE",
+        pairs: [
+            (.sign, KeyUsageBit(usage: .sign), "SIGN"), (.verify, KeyUsageBit(usage: .verify), "VERIFY"),
+            (.encrypt, KeyUsageBit(usage: .encrypt), "ENCRYPT"), (.decrypt, KeyUsageBit(usage: .decrypt), "DECRYPT"),
+            (.wrap, KeyUsageBit(usage: .wrap), "WRAP"), (.unwrap, KeyUsageBit(usage: .unwrap), "UNWRAP"),
+            (.derive, KeyUsageBit(usage: .derive), "DERIVE"), (.mac, KeyUsageBit(usage: .mac), "MAC"),
+            (.encapsulate, KeyUsageBit(usage: .encapsulate), "ENCAPSULATE"),
+            (.decapsulate, KeyUsageBit(usage: .decapsulate), "DECAPSULATE"),
+        ])
 
     /// The usage set of a `repeated KeyUsage` field; `nil` when the list is empty. Refuses
     /// unset or unknown values and duplicates.
@@ -99,9 +103,11 @@ extension KeyUsage {
 
 extension HashAlgorithm {
     /// ``HashAlgorithm`` ⇄ `redoubt.v1.HashAlgorithm`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_HashAlgorithm, HashAlgorithm>(prefix: "HASH_ALGORITHM", pairs: [
-        (.sha256, .sha256, "SHA_256"), (.sha384, .sha384, "SHA_384"), (.sha512, .sha512, "SHA_512"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_HashAlgorithm, HashAlgorithm>(
+        prefix: "HASH_ALGORITHM",
+        pairs: [
+            (.sha256, .sha256, "SHA_256"), (.sha384, .sha384, "SHA_384"), (.sha512, .sha512, "SHA_512"),
+        ])
 }
 
 extension ECDSASignatureEncoding {
@@ -118,39 +124,49 @@ extension LowSPolicy {
 
 extension EncryptionScheme {
     /// ``EncryptionScheme`` ⇄ `redoubt.v1.EncryptionScheme`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_EncryptionScheme, EncryptionScheme>(prefix: "ENCRYPTION_SCHEME", pairs: [
-        (.aesGcm, .aesGCM, "AES_GCM"), (.chacha20Poly1305, .chaCha20Poly1305, "CHACHA20_POLY1305"),
-        (.aesCbcPkcs7, .aesCBCPKCS7, "AES_CBC_PKCS7"), (.rsaOaepSha256, .rsaOAEPSHA256, "RSA_OAEP_SHA256"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_EncryptionScheme, EncryptionScheme>(
+        prefix: "ENCRYPTION_SCHEME",
+        pairs: [
+            (.aesGcm, .aesGCM, "AES_GCM"), (.chacha20Poly1305, .chaCha20Poly1305, "CHACHA20_POLY1305"),
+            (.aesCbcPkcs7, .aesCBCPKCS7, "AES_CBC_PKCS7"), (.rsaOaepSha256, .rsaOAEPSHA256, "RSA_OAEP_SHA256"),
+        ])
 }
 
 extension WrapScheme {
     /// ``WrapScheme`` ⇄ `redoubt.v1.WrapScheme`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_WrapScheme, WrapScheme>(prefix: "WRAP_SCHEME", pairs: [
-        (.aesKw, .aesKW, "AES_KW"), (.aesKwp, .aesKWP, "AES_KWP"), (.aesGcm, .aesGCM, "AES_GCM"),
-        (.rsaOaepSha256, .rsaOAEP, "RSA_OAEP_SHA256"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_WrapScheme, WrapScheme>(
+        prefix: "WRAP_SCHEME",
+        pairs: [
+            (.aesKw, .aesKW, "AES_KW"), (.aesKwp, .aesKWP, "AES_KWP"), (.aesGcm, .aesGCM, "AES_GCM"),
+            (.rsaOaepSha256, .rsaOAEP, "RSA_OAEP_SHA256"),
+        ])
 }
 
 extension KeyState {
     /// ``KeyState`` ⇄ `redoubt.v1.KeyState`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_KeyState, KeyState>(prefix: "KEY_STATE", pairs: [
-        (.active, .active, "ACTIVE"), (.blocked, .blocked, "BLOCKED"), (.destroyed, .destroyed, "DESTROYED"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_KeyState, KeyState>(
+        prefix: "KEY_STATE",
+        pairs: [
+            (.active, .active, "ACTIVE"), (.blocked, .blocked, "BLOCKED"), (.destroyed, .destroyed, "DESTROYED"),
+        ])
 }
 
 extension Role {
     /// ``Role`` ⇄ `redoubt.v1.Role`.
-    package static let protoMapping = EnumMapping<Redoubt_V1_Role, Role>(prefix: "ROLE", pairs: [
-        (.operator, .operator, "OPERATOR"), (.securityOfficer, .securityOfficer, "SECURITY_OFFICER"),
-        (.cryptoUser, .cryptoUser, "CRYPTO_USER"), (.auditor, .auditor, "AUDITOR"), (.approver, .approver, "APPROVER"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_Role, Role>(
+        prefix: "ROLE",
+        pairs: [
+            (.operator, .operator, "OPERATOR"), (.securityOfficer, .securityOfficer, "SECURITY_OFFICER"),
+            (.cryptoUser, .cryptoUser, "CRYPTO_USER"), (.auditor, .auditor, "AUDITOR"), (.approver, .approver, "APPROVER"),
+        ])
 }
 
 extension BackupProgress.Phase {
     /// ``BackupProgress/Phase`` ⇄ `redoubt.v1.BackupPhase`. Reading (restore, verify) is not
     /// an RPC; it is sent as WRITING should it ever occur, as the file is then being handled.
-    package static let protoMapping = EnumMapping<Redoubt_V1_BackupPhase, BackupProgress.Phase>(prefix: "BACKUP_PHASE", pairs: [
-        (.exporting, .exporting, "EXPORTING"), (.writing, .writing, "WRITING"), (.writing, .reading, "WRITING"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_BackupPhase, BackupProgress.Phase>(
+        prefix: "BACKUP_PHASE",
+        pairs: [
+            (.exporting, .exporting, "EXPORTING"), (.writing, .writing, "WRITING"), (.writing, .reading, "WRITING"),
+        ])
 }

@@ -122,8 +122,12 @@ extension Redoubt_V1_ImportKeyRequest {
             return (spec, .secret(SecretBytes(bytes)))
         case .wrapped(let w):
             try (path + "wrapped.blob").checkSize(w.blob, limit: limit)
-            return (spec, .wrapped(w.blob, wrappingKey: try requiredID(w.wrappingKeyID, at: path + "wrapped.wrapping_key_id"),
-                                   scheme: try WrapScheme.protoMapping.model(w.scheme, at: path + "wrapped.scheme")))
+            return (
+                spec,
+                .wrapped(
+                    w.blob, wrappingKey: try requiredID(w.wrappingKeyID, at: path + "wrapped.wrapping_key_id"),
+                    scheme: try WrapScheme.protoMapping.model(w.scheme, at: path + "wrapped.scheme"))
+            )
         }
     }
 }
@@ -156,8 +160,10 @@ extension Redoubt_V1_ListKeysResponse {
 
     /// The keys of the page, and the id the next page starts after (`nil` on the last page).
     package func decoded(at path: FieldPath = .root) throws -> (keys: [KeyInfo], after: String?) {
-        (try keys.enumerated().map { try KeyInfo(proto: $1, at: (path + "keys")[$0]) },
-         try Paging.lastID(nextPageToken, at: path + "next_page_token"))
+        (
+            try keys.enumerated().map { try KeyInfo(proto: $1, at: (path + "keys")[$0]) },
+            try Paging.lastID(nextPageToken, at: path + "next_page_token")
+        )
     }
 }
 
@@ -220,8 +226,10 @@ extension WrapKeyRequest {
 
     /// The key, wrapping key and scheme.
     package func decoded(at path: FieldPath = .root) throws -> (id: String, wrappingKey: String, scheme: WrapScheme) {
-        (try requiredID(keyID, at: path + "key_id"), try requiredID(wrappingKeyID, at: path + "wrapping_key_id"),
-         try WrapScheme.protoMapping.model(scheme, at: path + "scheme"))
+        (
+            try requiredID(keyID, at: path + "key_id"), try requiredID(wrappingKeyID, at: path + "wrapping_key_id"),
+            try WrapScheme.protoMapping.model(scheme, at: path + "scheme")
+        )
     }
 }
 

@@ -66,7 +66,8 @@ extension PublicKey {
         if proto.algorithm != .unspecified {
             let stated = try KeyAlgorithm.protoMapping.model(proto.algorithm, at: path + "algorithm")
             guard stated == algorithm else {
-                throw (path + "algorithm").invalid("is \(KeyAlgorithm.protoMapping.name(stated)) but spki_der holds a \(KeyAlgorithm.protoMapping.name(algorithm)) key")
+                throw (path + "algorithm").invalid(
+                    "is \(KeyAlgorithm.protoMapping.name(stated)) but spki_der holds a \(KeyAlgorithm.protoMapping.name(algorithm)) key")
             }
         }
     }

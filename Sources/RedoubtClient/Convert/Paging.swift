@@ -22,7 +22,8 @@ package enum Paging {
 
     /// The token that continues after `lastID`.
     package static func token(after lastID: String) -> String {
-        "p1." + Data(lastID.utf8).base64EncodedString()
+        "p1."
+            + Data(lastID.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }

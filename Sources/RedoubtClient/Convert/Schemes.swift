@@ -14,9 +14,10 @@ extension SignatureScheme {
         }
         switch scheme {
         case .ecdsa(let e):
-            self = .ecdsa(try HashAlgorithm.protoMapping.model(e.hash, at: path + "ecdsa.hash"),
-                          encoding: try ECDSASignatureEncoding.protoMapping.model(e.encoding, at: path + "ecdsa.encoding", default: .der),
-                          lowS: try LowSPolicy.protoMapping.model(e.lowS, at: path + "ecdsa.low_s", default: .standard))
+            self = .ecdsa(
+                try HashAlgorithm.protoMapping.model(e.hash, at: path + "ecdsa.hash"),
+                encoding: try ECDSASignatureEncoding.protoMapping.model(e.encoding, at: path + "ecdsa.encoding", default: .der),
+                lowS: try LowSPolicy.protoMapping.model(e.lowS, at: path + "ecdsa.low_s", default: .standard))
         case .ed25519:
             self = .ed25519
         case .rsaPss(let r):
@@ -108,8 +109,9 @@ extension KeyDerivation {
         case .hkdf(let h):
             try (path + "hkdf.salt").checkSize(h.salt, limit: limit)
             try (path + "hkdf.info").checkSize(h.info, limit: limit)
-            self = .hkdf(try HashAlgorithm.protoMapping.model(h.hash, at: path + "hkdf.hash"),
-                         salt: h.salt, info: h.info, outputByteCount: Int(h.outputLengthBytes))
+            self = .hkdf(
+                try HashAlgorithm.protoMapping.model(h.hash, at: path + "hkdf.hash"),
+                salt: h.salt, info: h.info, outputByteCount: Int(h.outputLengthBytes))
         }
     }
 

@@ -133,11 +133,13 @@ package enum StatusMapping {
     }
 
     private static func logUnexpected(_ error: any Error, method: String, logger: Logger) {
-        logger.error("broker.unexpected_error", metadata: [
-            "rpc.method": "\(method)",
-            "error.type": "\(String(reflecting: type(of: error)))",
-            "error.description": "\(String(describing: error))",
-        ])
+        logger.error(
+            "broker.unexpected_error",
+            metadata: [
+                "rpc.method": "\(method)",
+                "error.type": "\(String(reflecting: type(of: error)))",
+                "error.description": "\(String(describing: error))",
+            ])
     }
 }
 
@@ -150,15 +152,17 @@ extension RPCError {
 
 extension HSMError.Code {
     /// ``HSMError/Code`` ⇄ `redoubt.v1.ErrorCode` (whose numbers are gRPC's).
-    package static let protoMapping = EnumMapping<Redoubt_V1_ErrorCode, HSMError.Code>(prefix: "ERROR_CODE", pairs: [
-        (.invalidArgument, .invalidArgument, "INVALID_ARGUMENT"), (.notFound, .notFound, "NOT_FOUND"),
-        (.alreadyExists, .alreadyExists, "ALREADY_EXISTS"), (.permissionDenied, .permissionDenied, "PERMISSION_DENIED"),
-        (.resourceExhausted, .resourceExhausted, "RESOURCE_EXHAUSTED"),
-        (.failedPrecondition, .failedPrecondition, "FAILED_PRECONDITION"), (.internal, .internalError, "INTERNAL"),
-        (.unavailable, .unavailable, "UNAVAILABLE"), (.unauthenticated, .unauthenticated, "UNAUTHENTICATED"),
-        (.cancelled, .cancelled, "CANCELLED"), (.deadlineExceeded, .deadlineExceeded, "DEADLINE_EXCEEDED"),
-        (.aborted, .aborted, "ABORTED"),
-    ])
+    package static let protoMapping = EnumMapping<Redoubt_V1_ErrorCode, HSMError.Code>(
+        prefix: "ERROR_CODE",
+        pairs: [
+            (.invalidArgument, .invalidArgument, "INVALID_ARGUMENT"), (.notFound, .notFound, "NOT_FOUND"),
+            (.alreadyExists, .alreadyExists, "ALREADY_EXISTS"), (.permissionDenied, .permissionDenied, "PERMISSION_DENIED"),
+            (.resourceExhausted, .resourceExhausted, "RESOURCE_EXHAUSTED"),
+            (.failedPrecondition, .failedPrecondition, "FAILED_PRECONDITION"), (.internal, .internalError, "INTERNAL"),
+            (.unavailable, .unavailable, "UNAVAILABLE"), (.unauthenticated, .unauthenticated, "UNAUTHENTICATED"),
+            (.cancelled, .cancelled, "CANCELLED"), (.deadlineExceeded, .deadlineExceeded, "DEADLINE_EXCEEDED"),
+            (.aborted, .aborted, "ABORTED"),
+        ])
 }
 
 extension Redoubt_V1_ErrorDetail {

@@ -43,8 +43,10 @@ public struct ApprovalChallenge: Sendable, Hashable {
     public static let maximumByteCount = 512
 
     /// A challenge.
-    public init(requestID: String, partition: String, keyID: String, operation: ApprovalOperation.Kind,
-                operationDigest: Data, decision: Decision) {
+    public init(
+        requestID: String, partition: String, keyID: String, operation: ApprovalOperation.Kind,
+        operationDigest: Data, decision: Decision
+    ) {
         self.requestID = requestID
         self.partition = partition
         self.keyID = keyID
@@ -56,8 +58,10 @@ public struct ApprovalChallenge: Sendable, Hashable {
     /// The canonical bytes to sign.
     public var bytes: Data {
         var out = Self.prefix
-        for field in [Data(requestID.utf8), Data(partition.utf8), Data(keyID.utf8), Data(operation.rawValue.utf8),
-                      operationDigest, Data(decision.rawValue.utf8)] {
+        for field in [
+            Data(requestID.utf8), Data(partition.utf8), Data(keyID.utf8), Data(operation.rawValue.utf8),
+            operationDigest, Data(decision.rawValue.utf8),
+        ] {
             let n = UInt16(clamping: field.count)
             out.append(contentsOf: [UInt8(n >> 8), UInt8(n & 0xff)])
             out.append(field.prefix(Int(n)))
@@ -98,8 +102,9 @@ public struct ApprovalChallenge: Sendable, Hashable {
         guard digest.count == 32 else { throw bad("digest is not 32 bytes") }
         guard let decision = Decision(rawValue: try text("decision")) else { throw bad("decision is neither approve nor reject") }
         guard at == bytes.count else { throw bad("has \(bytes.count - at) bytes after the decision") }
-        return ApprovalChallenge(requestID: requestID, partition: partition, keyID: keyID, operation: operation,
-                                 operationDigest: Data(digest), decision: decision)
+        return ApprovalChallenge(
+            requestID: requestID, partition: partition, keyID: keyID, operation: operation,
+            operationDigest: Data(digest), decision: decision)
     }
 
     private static func bad(_ what: String) -> HSMError { .invalid("challenge \(what)") }

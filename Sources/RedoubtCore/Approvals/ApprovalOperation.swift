@@ -72,21 +72,35 @@ public enum ApprovalOperation: Sendable, Hashable {
         switch self {
         case .sign(let input, let scheme):
             switch input {
-            case .message(let m): putText("message"); putData(m)
-            case .digest(let d): putText("digest"); putData(d)
+            case .message(let m):
+                putText("message")
+                putData(m)
+            case .digest(let d):
+                putText("digest")
+                putData(d)
             }
             let stored = StoredScheme(scheme)
             putText(stored.name)
             putData(stored.context ?? Data())
         case .decrypt(let ciphertext, let scheme, let aad):
-            putData(ciphertext); putText(scheme.rawValue); putData(aad)
+            putData(ciphertext)
+            putText(scheme.rawValue)
+            putData(aad)
         case .mac(let data, let hash):
-            putData(data); putText(hash.rawValue)
+            putData(data)
+            putText(hash.rawValue)
         case .block, .unblock:
             break
         case .update(let u):
-            putOptional(u.label); putOptional(u.usage.map { $0.rawValue }); putOptional(u.extractable); putOptional(u.sensitive)
-            putOptional(u.modifiable); putOptional(u.destroyable); putDate(u.notBefore); putDate(u.expiresAt); putOptional(u.minimumVersion)
+            putOptional(u.label)
+            putOptional(u.usage.map { $0.rawValue })
+            putOptional(u.extractable)
+            putOptional(u.sensitive)
+            putOptional(u.modifiable)
+            putOptional(u.destroyable)
+            putDate(u.notBefore)
+            putDate(u.expiresAt)
+            putOptional(u.minimumVersion)
         case .setPolicy(let policy):
             putData((try? RecordCoding.encode(policy)) ?? Data())
         }
@@ -149,13 +163,21 @@ package struct StoredUpdate: Codable, Sendable {
     package var minimumVersion: Int?
 
     package init(_ u: KeyAttributeUpdate) {
-        label = u.label; usage = u.usage; extractable = u.extractable; sensitive = u.sensitive; modifiable = u.modifiable
-        destroyable = u.destroyable; notBefore = u.notBefore; expiresAt = u.expiresAt; minimumVersion = u.minimumVersion
+        label = u.label
+        usage = u.usage
+        extractable = u.extractable
+        sensitive = u.sensitive
+        modifiable = u.modifiable
+        destroyable = u.destroyable
+        notBefore = u.notBefore
+        expiresAt = u.expiresAt
+        minimumVersion = u.minimumVersion
     }
 
     package var update: KeyAttributeUpdate {
-        KeyAttributeUpdate(label: label, usage: usage, extractable: extractable, sensitive: sensitive, modifiable: modifiable,
-                           destroyable: destroyable, notBefore: notBefore, expiresAt: expiresAt, minimumVersion: minimumVersion)
+        KeyAttributeUpdate(
+            label: label, usage: usage, extractable: extractable, sensitive: sensitive, modifiable: modifiable,
+            destroyable: destroyable, notBefore: notBefore, expiresAt: expiresAt, minimumVersion: minimumVersion)
     }
 }
 
@@ -206,8 +228,13 @@ extension ApprovalOperation: Codable {
             case .digest(let d): s.digest = d
             }
             s.scheme = StoredScheme(scheme)
-        case .decrypt(let c, let scheme, let aad): s.ciphertext = c; s.encryption = scheme; s.aad = aad
-        case .mac(let data, let hash): s.data = data; s.hash = hash
+        case .decrypt(let c, let scheme, let aad):
+            s.ciphertext = c
+            s.encryption = scheme
+            s.aad = aad
+        case .mac(let data, let hash):
+            s.data = data
+            s.hash = hash
         case .block, .unblock: break
         case .update(let u): s.update = StoredUpdate(u)
         case .setPolicy(let p): s.policy = p

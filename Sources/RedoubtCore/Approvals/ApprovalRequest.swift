@@ -80,9 +80,11 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var failure: String?
 
     /// Creates a value (for ``HSM`` implementations and tests).
-    public init(id: String, partition: String, keyID: String, operation: ApprovalOperation, requester: String, createdAt: Date,
-                status: ApprovalStatus, rule: ApprovalRule, decisions: [ApprovalDecision], executableAt: Date? = nil,
-                finishedAt: Date? = nil, result: ApprovalResult? = nil, failure: String? = nil) {
+    public init(
+        id: String, partition: String, keyID: String, operation: ApprovalOperation, requester: String, createdAt: Date,
+        status: ApprovalStatus, rule: ApprovalRule, decisions: [ApprovalDecision], executableAt: Date? = nil,
+        finishedAt: Date? = nil, result: ApprovalResult? = nil, failure: String? = nil
+    ) {
         self.id = id
         self.partition = partition
         self.keyID = keyID
@@ -103,8 +105,9 @@ public struct ApprovalRequest: Sendable, Hashable {
 
     /// The challenge for `decision` on this request.
     public func challenge(_ decision: ApprovalChallenge.Decision) -> ApprovalChallenge {
-        ApprovalChallenge(requestID: id, partition: partition, keyID: keyID, operation: operation.kind,
-                          operationDigest: operationDigest, decision: decision)
+        ApprovalChallenge(
+            requestID: id, partition: partition, keyID: keyID, operation: operation.kind,
+            operationDigest: operationDigest, decision: decision)
     }
 
     /// The bytes an approver signs to approve.

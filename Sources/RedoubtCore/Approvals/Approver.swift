@@ -35,7 +35,8 @@ public struct Approver: Sendable, Hashable {
     /// simply not valid.
     public func isValidSignature(_ signature: Data, for challenge: Data) -> Bool {
         guard let scheme = Self.scheme(for: publicKey.algorithm), signature.count <= 8192,
-              let verifier = try? VerifyingKey(publicKey) else { return false }
+            let verifier = try? VerifyingKey(publicKey)
+        else { return false }
         return (try? verifier.isValidSignature(signature, for: .message(challenge), scheme: scheme)) ?? false
     }
 

@@ -46,8 +46,10 @@ public struct BackupHeader: Sendable, Hashable {
     public var masterEnvelope: Data? = nil
 
     /// Creates a header (for ``HSM`` implementations and tests).
-    public init(formatVersion: UInt16, createdAt: Date, scope: BackupScope, masterKeyID: String, recordCount: Int,
-                salt: Data, masterEnvelope: Data? = nil) {
+    public init(
+        formatVersion: UInt16, createdAt: Date, scope: BackupScope, masterKeyID: String, recordCount: Int,
+        salt: Data, masterEnvelope: Data? = nil
+    ) {
         self.formatVersion = formatVersion
         self.createdAt = createdAt
         self.scope = scope
@@ -130,8 +132,10 @@ public struct BackupReport: Sendable, Hashable {
     public var byteCount: Int64
 
     /// Creates a report.
-    public init(path: String, formatVersion: Int, createdAt: Date, partition: String?, masterKeyID: String,
-                recordCount: Int64, chunkCount: Int64, byteCount: Int64) {
+    public init(
+        path: String, formatVersion: Int, createdAt: Date, partition: String?, masterKeyID: String,
+        recordCount: Int64, chunkCount: Int64, byteCount: Int64
+    ) {
         self.path = path
         self.formatVersion = formatVersion
         self.createdAt = createdAt
@@ -149,9 +153,10 @@ public struct BackupReport: Sendable, Hashable {
         case .store: partition = nil
         case .partition(let id): partition = id
         }
-        self.init(path: path, formatVersion: Int(summary.header.formatVersion), createdAt: summary.header.createdAt,
-                  partition: partition, masterKeyID: summary.header.masterKeyID,
-                  recordCount: Int64(summary.header.recordCount), chunkCount: Int64(summary.chunkCount),
-                  byteCount: summary.byteCount)
+        self.init(
+            path: path, formatVersion: Int(summary.header.formatVersion), createdAt: summary.header.createdAt,
+            partition: partition, masterKeyID: summary.header.masterKeyID,
+            recordCount: Int64(summary.header.recordCount), chunkCount: Int64(summary.chunkCount),
+            byteCount: summary.byteCount)
     }
 }

@@ -66,8 +66,10 @@ public struct FailoverEndpointStatus: Sendable, Hashable {
     public var failures: Int
 
     /// A status value (for tests and implementations of dashboards).
-    public init(name: String, site: String, priority: Int, healthy: Bool, ejected: Bool, ejectedUntil: Date?,
-                consecutiveFailures: Int, latency: Duration?, requests: Int, failures: Int) {
+    public init(
+        name: String, site: String, priority: Int, healthy: Bool, ejected: Bool, ejectedUntil: Date?,
+        consecutiveFailures: Int, latency: Duration?, requests: Int, failures: Int
+    ) {
         self.name = name
         self.site = site
         self.priority = priority

@@ -45,8 +45,10 @@ extension FailoverHSM {
 
     // MARK: Backup
 
-    public func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
-                             progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport {
+    public func createBackup(
+        _ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+        progress: @escaping @Sendable (BackupProgress) -> Void
+    ) async throws -> BackupReport {
         try await route("createBackup", .once, session: session) {
             try await $0.createBackup(session, path: path, partition: partition, overwrite: overwrite, progress: progress)
         }

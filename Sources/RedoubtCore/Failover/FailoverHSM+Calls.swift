@@ -34,8 +34,10 @@ extension FailoverHSM {
 
     // MARK: Users
 
-    public func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
-                        clientCertificateSHA256: Data?) async throws -> NewUser {
+    public func addUser(
+        _ session: SessionToken, name: String, role: Role, password: String?,
+        clientCertificateSHA256: Data?
+    ) async throws -> NewUser {
         try await route("addUser", .once, session: session) {
             try await $0.addUser(session, name: name, role: role, password: password, clientCertificateSHA256: clientCertificateSHA256)
         }
@@ -119,8 +121,10 @@ extension FailoverHSM {
         try await route("sign", .safe, session: session) { try await $0.sign(session, key: key, input: input, scheme: scheme) }
     }
 
-    public func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
-                       version: Int?) async throws -> Bool {
+    public func verify(
+        _ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
+        version: Int?
+    ) async throws -> Bool {
         try await route("verify", .safe, session: session) {
             try await $0.verify(session, key: key, input: input, signature: signature, scheme: scheme, version: version)
         }

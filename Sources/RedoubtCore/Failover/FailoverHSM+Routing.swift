@@ -48,8 +48,10 @@ extension FailoverHSM {
     /// - Parameters:
     ///   - session: the call's session, for session-object affinity.
     ///   - pins: whether a success makes the session stick to the endpoint (it made a session object).
-    package func route<T: Sendable>(_ operation: StaticString, _ retry: Retry, session: SessionToken? = nil, pins: Bool = false,
-                            _ body: @escaping @Sendable (any HSM) async throws -> T) async throws -> T {
+    package func route<T: Sendable>(
+        _ operation: StaticString, _ retry: Retry, session: SessionToken? = nil, pins: Bool = false,
+        _ body: @escaping @Sendable (any HSM) async throws -> T
+    ) async throws -> T {
         let started = Date()
         var deadline = started.addingTimeInterval(configuration.callTimeout.timeInterval)
         if let callers = HSMCallContext.deadline, callers < deadline { deadline = callers }
@@ -67,7 +69,7 @@ extension FailoverHSM {
         for attempt in 0..<attempts {
             let now = Date()
             guard now < deadline else { throw Self.expired(operation, deadline: deadline, since: started, last: last?.error) }
-            let clockNow = configuration.clock()   // the router's own time (ejections, budget, latency)
+            let clockNow = configuration.clock()  // the router's own time (ejections, budget, latency)
             if attempt > 0 {
                 guard state.withLock({ $0.budget.withdraw(clockNow) }) else {
                     throw HSMError(.unavailable, "retry budget exhausted; last error: \(Self.describe(last?.error))")
@@ -122,7 +124,8 @@ extension FailoverHSM {
         // One attempt: its error as it is. Several: which endpoints were tried, and the last error.
         guard tried.count > 1 else { throw last.error }
         let names = tried.sorted().map { "'\(endpoints[$0].name)'" }.joined(separator: ", ")
-        throw HSMError(.unavailable, "every endpoint tried failed (\(names)); last error, from '\(endpoints[last.endpoint].name)': \(Self.describe(last.error))")
+        throw HSMError(
+            .unavailable, "every endpoint tried failed (\(names)); last error, from '\(endpoints[last.endpoint].name)': \(Self.describe(last.error))")
     }
 
     /// DEADLINE_EXCEEDED for `operation`.

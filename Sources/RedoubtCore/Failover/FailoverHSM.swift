@@ -110,11 +110,13 @@ public final class FailoverHSM: HSM, Sendable {
         public var clock: @Sendable () -> Date = { Date() }
 
         /// A configuration; the defaults are those of ``defaults``.
-        public init(mode: Mode = .random, healthCheckInterval: Duration = .milliseconds(500),
-                    healthCheckTimeout: Duration = .seconds(1), ejectAfterConsecutiveFailures: Int = 3,
-                    ejectionBaseDuration: Duration = .seconds(1), maxEjection: Duration = .seconds(30),
-                    retryBudgetRatio: Double = 0.2, minRetriesPerSecond: Double = 10, maxAttempts: Int = 3,
-                    callTimeout: Duration = .seconds(10), attemptTimeout: Duration? = nil, latencyExploration: Double = 0.05) {
+        public init(
+            mode: Mode = .random, healthCheckInterval: Duration = .milliseconds(500),
+            healthCheckTimeout: Duration = .seconds(1), ejectAfterConsecutiveFailures: Int = 3,
+            ejectionBaseDuration: Duration = .seconds(1), maxEjection: Duration = .seconds(30),
+            retryBudgetRatio: Double = 0.2, minRetriesPerSecond: Double = 10, maxAttempts: Int = 3,
+            callTimeout: Duration = .seconds(10), attemptTimeout: Duration? = nil, latencyExploration: Double = 0.05
+        ) {
             self.mode = mode
             self.healthCheckInterval = healthCheckInterval
             self.healthCheckTimeout = healthCheckTimeout
@@ -171,8 +173,10 @@ public final class FailoverHSM: HSM, Sendable {
     ///
     /// - Throws: ``HSMError`` INVALID_ARGUMENT for no endpoints, an empty or repeated name, or an
     ///   unusable setting (named).
-    public init(endpoints: [FailoverEndpoint], configuration: Configuration = .defaults,
-                logger: Logger = Logger(label: "redoubt.failover")) throws {
+    public init(
+        endpoints: [FailoverEndpoint], configuration: Configuration = .defaults,
+        logger: Logger = Logger(label: "redoubt.failover")
+    ) throws {
         guard !endpoints.isEmpty else { throw HSMError(.invalidArgument, "a FailoverHSM needs at least one endpoint") }
         var names = Set<String>()
         for e in endpoints {
@@ -185,14 +189,16 @@ public final class FailoverHSM: HSM, Sendable {
         self.endpoints = endpoints
         self.configuration = configuration
         self.logger = logger
-        let policy = FailoverState.Policy(ejectAfter: configuration.ejectAfterConsecutiveFailures,
-                                          ejectionBase: configuration.ejectionBaseDuration.timeInterval,
-                                          ejectionMax: configuration.maxEjection.timeInterval,
-                                          exploration: configuration.latencyExploration)
-        state = Mutex(FailoverState(
-            endpoints: endpoints.map { .init(name: $0.name, site: $0.site, priority: $0.priority, hasProbe: $0.probe != nil) },
-            policy: policy,
-            budget: RetryBudget(ratio: configuration.retryBudgetRatio, minPerSecond: configuration.minRetriesPerSecond)))
+        let policy = FailoverState.Policy(
+            ejectAfter: configuration.ejectAfterConsecutiveFailures,
+            ejectionBase: configuration.ejectionBaseDuration.timeInterval,
+            ejectionMax: configuration.maxEjection.timeInterval,
+            exploration: configuration.latencyExploration)
+        state = Mutex(
+            FailoverState(
+                endpoints: endpoints.map { .init(name: $0.name, site: $0.site, priority: $0.priority, hasProbe: $0.probe != nil) },
+                policy: policy,
+                budget: RetryBudget(ratio: configuration.retryBudgetRatio, minPerSecond: configuration.minRetriesPerSecond)))
     }
 
     deinit {

@@ -73,8 +73,10 @@ public protocol HSM: Sendable {
 
     /// Adds a user with an API key and, optionally, a password and a client certificate (the
     /// SHA-256 of its DER encoding) that opens sessions over mutual TLS.
-    func addUser(_ session: SessionToken, name: String, role: Role, password: String?,
-                 clientCertificateSHA256: Data?) async throws -> NewUser
+    func addUser(
+        _ session: SessionToken, name: String, role: Role, password: String?,
+        clientCertificateSHA256: Data?
+    ) async throws -> NewUser
     /// Lists the users of the session's partition.
     func listUsers(_ session: SessionToken) async throws -> [UserInfo]
     /// Removes a user; its sessions end.
@@ -194,8 +196,10 @@ public protocol HSM: Sendable {
     /// process may write (the file must not exist unless `overwrite`); through a broker, a
     /// relative path inside the broker's backup folder (the broker refuses absolute paths and
     /// `..`). A ``FailoverHSM`` sends it to one node, without retrying elsewhere.
-    func createBackup(_ session: SessionToken, path: String, partition: String?, overwrite: Bool,
-                      progress: @escaping @Sendable (BackupProgress) -> Void) async throws -> BackupReport
+    func createBackup(
+        _ session: SessionToken, path: String, partition: String?, overwrite: Bool,
+        progress: @escaping @Sendable (BackupProgress) -> Void
+    ) async throws -> BackupReport
 }
 
 extension HSM {

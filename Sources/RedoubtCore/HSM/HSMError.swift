@@ -98,8 +98,10 @@ public struct HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     /// request instead of running (``pendingRequest``). The message names the key and the
     /// request id only, never the operation's data.
     public static func approvalPending(_ request: ApprovalRequest) -> HSMError {
-        var error = HSMError(.failedPrecondition, "key '\(request.keyID)' is governed by an approval policy: request \(request.id) is "
-            + "\(request.status.rawValue); it runs once approved (GetRequest for status and result)")
+        var error = HSMError(
+            .failedPrecondition,
+            "key '\(request.keyID)' is governed by an approval policy: request \(request.id) is "
+                + "\(request.status.rawValue); it runs once approved (GetRequest for status and result)")
         error.pendingRequest = request
         return error
     }

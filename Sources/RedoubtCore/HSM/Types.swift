@@ -101,14 +101,17 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
     /// Import and export allowed, writable, 100,000 objects, crypto users may create keys,
     /// sessions of at most 12 hours and 30 minutes idle, from any address.
     public static var defaults: PartitionSettings {
-        PartitionSettings(importAllowed: true, exportAllowed: true, readOnly: false, maximumObjects: 100_000,
-                          cryptoUsersMayCreateKeys: true, maximumSessionLifetime: 12 * 3600, sessionIdleTimeout: 1800)
+        PartitionSettings(
+            importAllowed: true, exportAllowed: true, readOnly: false, maximumObjects: 100_000,
+            cryptoUsersMayCreateKeys: true, maximumSessionLifetime: 12 * 3600, sessionIdleTimeout: 1800)
     }
 
     /// Creates settings.
-    public init(importAllowed: Bool, exportAllowed: Bool, readOnly: Bool, maximumObjects: Int,
-                cryptoUsersMayCreateKeys: Bool, maximumSessionLifetime: TimeInterval, sessionIdleTimeout: TimeInterval,
-                allowedSources: [String] = []) {
+    public init(
+        importAllowed: Bool, exportAllowed: Bool, readOnly: Bool, maximumObjects: Int,
+        cryptoUsersMayCreateKeys: Bool, maximumSessionLifetime: TimeInterval, sessionIdleTimeout: TimeInterval,
+        allowedSources: [String] = []
+    ) {
         self.importAllowed = importAllowed
         self.exportAllowed = exportAllowed
         self.readOnly = readOnly
@@ -260,10 +263,12 @@ public struct KeySpec: Sendable, Hashable {
 
     /// A spec with the algorithm's full capabilities, sensitive, not extractable, modifiable,
     /// destroyable and persistent.
-    public init(algorithm: KeyAlgorithm, label: String, usage: KeyUsage? = nil, extractable: Bool = false,
-                sensitive: Bool = true, modifiable: Bool = true, destroyable: Bool = true,
-                notBefore: Date? = nil, expiresAt: Date? = nil, secretByteCount: Int? = nil,
-                persistent: Bool = true, requestID: String? = nil, policy: KeyPolicy? = nil) {
+    public init(
+        algorithm: KeyAlgorithm, label: String, usage: KeyUsage? = nil, extractable: Bool = false,
+        sensitive: Bool = true, modifiable: Bool = true, destroyable: Bool = true,
+        notBefore: Date? = nil, expiresAt: Date? = nil, secretByteCount: Int? = nil,
+        persistent: Bool = true, requestID: String? = nil, policy: KeyPolicy? = nil
+    ) {
         self.algorithm = algorithm
         self.label = label
         self.usage = usage ?? algorithm.capabilities
@@ -324,7 +329,11 @@ public struct KeyInfo: Sendable, Hashable {
     public var policy: KeyPolicy?
 
     /// Creates a value (for ``HSM`` implementations and tests).
-    public init(id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool, modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int, minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil, policy: KeyPolicy? = nil) {
+    public init(
+        id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool,
+        modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int,
+        minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil, policy: KeyPolicy? = nil
+    ) {
         self.id = id
         self.label = label
         self.algorithm = algorithm
@@ -373,9 +382,11 @@ public struct KeyAttributeUpdate: Sendable, Hashable {
     public var minimumVersion: Int?
 
     /// An empty update.
-    public init(label: String? = nil, usage: KeyUsage? = nil, extractable: Bool? = nil, sensitive: Bool? = nil,
-                modifiable: Bool? = nil, destroyable: Bool? = nil, notBefore: Date? = nil, expiresAt: Date? = nil,
-                minimumVersion: Int? = nil) {
+    public init(
+        label: String? = nil, usage: KeyUsage? = nil, extractable: Bool? = nil, sensitive: Bool? = nil,
+        modifiable: Bool? = nil, destroyable: Bool? = nil, notBefore: Date? = nil, expiresAt: Date? = nil,
+        minimumVersion: Int? = nil
+    ) {
         self.label = label
         self.usage = usage
         self.extractable = extractable

@@ -70,8 +70,10 @@ final class EVPKey: @unchecked Sendable {
     }
 
     /// Runs a libcrypto `d2i_…` decoder; the whole input must be consumed (trailing bytes are not DER).
-    private static func decode(_ der: some DataProtocol,
-                               _ d2i: (inout UnsafePointer<UInt8>?, Int) -> OpaquePointer?) -> EVPKey? {
+    private static func decode(
+        _ der: some DataProtocol,
+        _ d2i: (inout UnsafePointer<UInt8>?, Int) -> OpaquePointer?
+    ) -> EVPKey? {
         let bytes = Array(der)
         guard !bytes.isEmpty, bytes.count < Int(Int32.max) else { return nil }
         return bytes.withUnsafeBufferPointer { buf -> EVPKey? in
@@ -103,9 +105,12 @@ final class EVPKey: @unchecked Sendable {
                         guard let bld = OSSL_PARAM_BLD_new() else { return nil }
                         defer { OSSL_PARAM_BLD_free(bld) }
                         guard OSSL_PARAM_BLD_push_utf8_string(bld, groupKey, groupName, 0) == 1,
-                              OSSL_PARAM_BLD_push_octet_string(bld, pubKey, p.baseAddress, p.count) == 1,
-                              let params = OSSL_PARAM_BLD_to_param(bld)
-                        else { OpenSSL.clearErrors(); return nil }
+                            OSSL_PARAM_BLD_push_octet_string(bld, pubKey, p.baseAddress, p.count) == 1,
+                            let params = OSSL_PARAM_BLD_to_param(bld)
+                        else {
+                            OpenSSL.clearErrors()
+                            return nil
+                        }
                         defer { OSSL_PARAM_free(params) }
                         return publicKey(fromData: params, type: "EC")
                     }
@@ -116,12 +121,15 @@ final class EVPKey: @unchecked Sendable {
 
     /// Imports a public key of `type` ("EC", "RSA") from a built parameter array.
     private static func publicKey(fromData params: UnsafeMutablePointer<OSSL_PARAM>, type: String) -> EVPKey? {
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else { OpenSSL.clearErrors(); return nil }
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, type, nil) else {
+            OpenSSL.clearErrors()
+            return nil
+        }
         defer { EVP_PKEY_CTX_free(ctx) }
         var key: OpaquePointer?
         guard EVP_PKEY_fromdata_init(ctx) == 1,
-              EVP_PKEY_fromdata(ctx, &key, redoubt_selection_public_key(), params) == 1,
-              let key
+            EVP_PKEY_fromdata(ctx, &key, redoubt_selection_public_key(), params) == 1,
+            let key
         else {
             OpenSSL.clearErrors()
             return nil
@@ -174,7 +182,10 @@ final class EVPKey: @unchecked Sendable {
     /// The public half as SubjectPublicKeyInfo DER.
     func spkiDER() throws -> Data {
         let len = i2d_PUBKEY(pointer, nil)
-        guard len > 0 else { OpenSSL.clearErrors(); throw CryptoError.internalFailure("libcrypto: cannot encode SPKI") }
+        guard len > 0 else {
+            OpenSSL.clearErrors()
+            throw CryptoError.internalFailure("libcrypto: cannot encode SPKI")
+        }
         var out = [UInt8](repeating: 0, count: Int(len))
         _ = out.withUnsafeMutableBufferPointer { buf -> Int32 in
             var p: UnsafeMutablePointer<UInt8>? = buf.baseAddress
@@ -220,8 +231,11 @@ final class EVPKey: @unchecked Sendable {
                 guard let bld = OSSL_PARAM_BLD_new() else { return nil }
                 defer { OSSL_PARAM_BLD_free(bld) }
                 guard OSSL_PARAM_BLD_push_BN(bld, nKey, bnN) == 1, OSSL_PARAM_BLD_push_BN(bld, eKey, bnE) == 1,
-                      let params = OSSL_PARAM_BLD_to_param(bld)
-                else { OpenSSL.clearErrors(); return nil }
+                    let params = OSSL_PARAM_BLD_to_param(bld)
+                else {
+                    OpenSSL.clearErrors()
+                    return nil
+                }
                 defer { OSSL_PARAM_free(params) }
                 return publicKey(fromData: params, type: "RSA")
             }
@@ -348,7 +362,7 @@ extension EVPKey {
     func rsaPairIsConsistent() -> Bool {
         let digest = [UInt8](repeating: 0x5a, count: 32)
         guard let signature = try? sign(digest: digest, padding: .pkcs1, hash: .sha256),
-              let valid = try? verify(signature: signature, digest: digest, padding: .pkcs1, hash: .sha256)
+            let valid = try? verify(signature: signature, digest: digest, padding: .pkcs1, hash: .sha256)
         else { return false }
         return valid
     }
@@ -432,7 +446,10 @@ enum OpenSSLCipher {
         let initOK = key.withUnsafeBytes { k in
             EVP_CipherInit_ex(ctx, cipher, nil, k.bindMemory(to: UInt8.self).baseAddress, nil, encrypt ? 1 : 0)
         }
-        guard initOK == 1 else { OpenSSL.clearErrors(); throw CryptoError.internalFailure("libcrypto: AES-KWP init failed") }
+        guard initOK == 1 else {
+            OpenSSL.clearErrors()
+            throw CryptoError.internalFailure("libcrypto: AES-KWP init failed")
+        }
         var out = [UInt8](repeating: 0, count: inBytes.count + 16)
         var outLen: Int32 = 0
         let rc = out.withUnsafeMutableBufferPointer { o in
@@ -452,7 +469,9 @@ enum OpenSSLCipher {
     static let gcmMaximumNonceCount = 128
 
     /// AES-GCM decryption with any nonce length from 1 to ``gcmMaximumNonceCount`` bytes.
-    static func gcmOpen(key: SecretBytes, nonce: some DataProtocol, ciphertext: some DataProtocol, tag: some DataProtocol, aad: some DataProtocol) throws -> Data {
+    static func gcmOpen(key: SecretBytes, nonce: some DataProtocol, ciphertext: some DataProtocol, tag: some DataProtocol, aad: some DataProtocol) throws
+        -> Data
+    {
         guard let cipher = aesGCM(bits: key.count * 8) else {
             throw CryptoError.invalidKey("AES-GCM needs a 128, 192 or 256-bit AES key")
         }
@@ -467,9 +486,11 @@ enum OpenSSLCipher {
         defer { EVP_CIPHER_CTX_free(ctx) }
         var ok = EVP_DecryptInit_ex(ctx, cipher, nil, nil, nil) == 1
         ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(n.count), nil) == 1
-        ok = ok && key.withUnsafeBytes { k in
-            n.withUnsafeBufferPointer { EVP_DecryptInit_ex(ctx, nil, nil, k.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress) }
-        } == 1
+        ok =
+            ok
+            && key.withUnsafeBytes { k in
+                n.withUnsafeBufferPointer { EVP_DecryptInit_ex(ctx, nil, nil, k.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress) }
+            } == 1
         var outLen: Int32 = 0
         if ok && !a.isEmpty {
             ok = a.withUnsafeBufferPointer { EVP_DecryptUpdate(ctx, nil, &outLen, $0.baseAddress, Int32($0.count)) } == 1
@@ -477,9 +498,10 @@ enum OpenSSLCipher {
         var out = [UInt8](repeating: 0, count: c.count + 16)
         var total = 0
         if ok && !c.isEmpty {
-            ok = out.withUnsafeMutableBufferPointer { o in
-                c.withUnsafeBufferPointer { EVP_DecryptUpdate(ctx, o.baseAddress, &outLen, $0.baseAddress, Int32($0.count)) }
-            } == 1
+            ok =
+                out.withUnsafeMutableBufferPointer { o in
+                    c.withUnsafeBufferPointer { EVP_DecryptUpdate(ctx, o.baseAddress, &outLen, $0.baseAddress, Int32($0.count)) }
+                } == 1
             total = Int(outLen)
         }
         var tagCopy = t

@@ -66,10 +66,11 @@ final class PreparedSecretKey: @unchecked Sendable {
         let ok = out.withUnsafeMutableBytes { o -> Bool in
             guard let base = o.bindMemory(to: UInt8.self).baseAddress else { return false }
             NonceSource.shared.fill(UnsafeMutableRawBufferPointer(start: base, count: 12))
-            return redoubt_gcm_seal(ctx, base,
-                                    aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count),
-                                    plaintext.bindMemory(to: UInt8.self).baseAddress, Int32(plaintext.count),
-                                    base + 12, base + 12 + plaintext.count) == 1
+            return redoubt_gcm_seal(
+                ctx, base,
+                aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count),
+                plaintext.bindMemory(to: UInt8.self).baseAddress, Int32(plaintext.count),
+                base + 12, base + 12 + plaintext.count) == 1
         }
         guard ok else {
             OpenSSL.clearErrors()
@@ -89,9 +90,10 @@ final class PreparedSecretKey: @unchecked Sendable {
         defer { giveBackGCM(gcmOpen, ctx) }
         var out = Data(count: bodyCount)
         let ok = out.withUnsafeMutableBytes { o -> Bool in
-            redoubt_gcm_open(ctx, base, aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count),
-                             base + 12, Int32(bodyCount), o.bindMemory(to: UInt8.self).baseAddress,
-                             base + 12 + bodyCount) == 1
+            redoubt_gcm_open(
+                ctx, base, aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count),
+                base + 12, Int32(bodyCount), o.bindMemory(to: UInt8.self).baseAddress,
+                base + 12 + bodyCount) == 1
         }
         guard ok else {
             OpenSSL.clearErrors()
@@ -133,8 +135,9 @@ final class PreparedSecretKey: @unchecked Sendable {
         var out = Data(count: hash.byteCount)
         var len = 0
         let ok = out.withUnsafeMutableBytes { o in
-            redoubt_hmac_once(ctx, data.bindMemory(to: UInt8.self).baseAddress, data.count,
-                              o.bindMemory(to: UInt8.self).baseAddress, o.count, &len) == 1
+            redoubt_hmac_once(
+                ctx, data.bindMemory(to: UInt8.self).baseAddress, data.count,
+                o.bindMemory(to: UInt8.self).baseAddress, o.count, &len) == 1
         }
         guard ok, len == hash.byteCount else {
             OpenSSL.clearErrors()

@@ -68,8 +68,9 @@ enum Secp256k1 {
         var pubCopy = pub
         var out = [UInt8](repeating: 0, count: 65)
         var len = out.count
-        _ = secp256k1_ec_pubkey_serialize(ctx, &out, &len, &pubCopy,
-                                          UInt32(compressed ? SECP256K1_EC_COMPRESSED : SECP256K1_EC_UNCOMPRESSED))
+        _ = secp256k1_ec_pubkey_serialize(
+            ctx, &out, &len, &pubCopy,
+            UInt32(compressed ? SECP256K1_EC_COMPRESSED : SECP256K1_EC_UNCOMPRESSED))
         return Data(out[0..<len])
     }
 
@@ -98,8 +99,10 @@ enum Secp256k1 {
     }
 
     /// Verifies over a digest. Malformed encodings throw; a wrong signature is `false`.
-    static func verify(signature: [UInt8], digest: [UInt8], publicKey: secp256k1_pubkey,
-                       encoding: ECDSASignatureEncoding, lowS: LowSPolicy) throws -> Bool {
+    static func verify(
+        signature: [UInt8], digest: [UInt8], publicKey: secp256k1_pubkey,
+        encoding: ECDSASignatureEncoding, lowS: LowSPolicy
+    ) throws -> Bool {
         var sig = secp256k1_ecdsa_signature()
         switch encoding {
         case .raw:
@@ -111,7 +114,7 @@ enum Secp256k1 {
         case .der:
             // Strict DER. libsecp256k1 accepts out-of-range values here and fails them at verification.
             guard (try? DERCodec.ecdsaRaw(fromDER: signature, fieldBytes: 32)) != nil,
-                  secp256k1_ecdsa_signature_parse_der(ctx, &sig, signature, signature.count) == 1
+                secp256k1_ecdsa_signature_parse_der(ctx, &sig, signature, signature.count) == 1
             else {
                 throw CryptoError.malformedSignature("secp256k1 signature is not strict DER")
             }

@@ -202,8 +202,12 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
             key = try PrivateKey(rawRepresentation: seed, algorithm: alg.oid == OID.ed25519 ? .ed25519 : .x25519)
         case OID.mldsa65, OID.mldsa87, OID.mlkem768, OID.mlkem1024:
             guard alg.parameters == nil else { throw CryptoError.invalidKey("post-quantum PKCS#8 key: parameters must be absent") }
-            let algorithm: KeyAlgorithm = alg.oid == OID.mldsa65 ? .mldsa65 : alg.oid == OID.mldsa87 ? .mldsa87
-                : alg.oid == OID.mlkem768 ? .mlkem768 : .mlkem1024
+            let algorithm: KeyAlgorithm =
+                alg.oid == OID.mldsa65
+                ? .mldsa65
+                : alg.oid == OID.mldsa87
+                    ? .mldsa87
+                    : alg.oid == OID.mlkem768 ? .mlkem768 : .mlkem1024
             guard let seed = try? DERCodec.parseSeed(inner) else {
                 throw CryptoError.invalidKey("\(algorithm) PKCS#8 key: only the seed and seed+expanded forms are supported")
             }

@@ -78,8 +78,9 @@ extension PublicKey {
         }
         switch j.kty {
         case "EC":
-            guard let crv = j.crv, let algorithm = [KeyAlgorithm.p256, .p384, .p521, .secp256k1, .brainpoolP256r1, .brainpoolP384r1]
-                .first(where: { Self.jwkCurve($0) == crv }), let field = algorithm.ecFieldBytes
+            guard let crv = j.crv,
+                let algorithm = [KeyAlgorithm.p256, .p384, .p521, .secp256k1, .brainpoolP256r1, .brainpoolP384r1]
+                    .first(where: { Self.jwkCurve($0) == crv }), let field = algorithm.ecFieldBytes
             else { throw CryptoError.invalidKey("JWK EC curve \"\(j.crv ?? "")\" is not supported") }
             let x = try member("x", j.x), y = try member("y", j.y)
             guard x.count == field, y.count == field else {
@@ -95,7 +96,7 @@ extension PublicKey {
             try self.init(rsaModulus: try member("n", j.n), exponent: try member("e", j.e))
         case "AKP":
             guard let alg = j.alg, let algorithm = KeyAlgorithm(rawValue: alg),
-                  [.mldsa65, .mldsa87, .mlkem768, .mlkem1024].contains(algorithm)
+                [.mldsa65, .mldsa87, .mlkem768, .mlkem1024].contains(algorithm)
             else { throw CryptoError.invalidKey("JWK AKP algorithm \"\(j.alg ?? "")\" is not supported") }
             try self.init(rawRepresentation: try member("pub", j.pub), algorithm: algorithm)
         default:

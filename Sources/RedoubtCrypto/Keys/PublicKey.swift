@@ -103,17 +103,20 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
             let notOnCurve = bad("point is not on the curve")
             switch algorithm {
             case .p256:
-                storage = .p256(try mapped(notOnCurve) {
-                    uncompressed ? try P256.Signing.PublicKey(x963Representation: bytes) : try P256.Signing.PublicKey(compressedRepresentation: bytes)
-                })
+                storage = .p256(
+                    try mapped(notOnCurve) {
+                        uncompressed ? try P256.Signing.PublicKey(x963Representation: bytes) : try P256.Signing.PublicKey(compressedRepresentation: bytes)
+                    })
             case .p384:
-                storage = .p384(try mapped(notOnCurve) {
-                    uncompressed ? try P384.Signing.PublicKey(x963Representation: bytes) : try P384.Signing.PublicKey(compressedRepresentation: bytes)
-                })
+                storage = .p384(
+                    try mapped(notOnCurve) {
+                        uncompressed ? try P384.Signing.PublicKey(x963Representation: bytes) : try P384.Signing.PublicKey(compressedRepresentation: bytes)
+                    })
             default:
-                storage = .p521(try mapped(notOnCurve) {
-                    uncompressed ? try P521.Signing.PublicKey(x963Representation: bytes) : try P521.Signing.PublicKey(compressedRepresentation: bytes)
-                })
+                storage = .p521(
+                    try mapped(notOnCurve) {
+                        uncompressed ? try P521.Signing.PublicKey(x963Representation: bytes) : try P521.Signing.PublicKey(compressedRepresentation: bytes)
+                    })
             }
         case .secp256k1:
             // libsecp256k1 also parses the X9.62 hybrid form (06/07 ‖ x ‖ y), which RFC 5480 does not allow.
@@ -123,7 +126,7 @@ public struct PublicKey: Sendable, Hashable, CustomStringConvertible {
             storage = .secp256k1(Secp256k1PublicKey(key: key))
         case .brainpoolP256r1, .brainpoolP384r1:
             guard let field = algorithm.ecFieldBytes, let tag = bytes.first,
-                  (tag == 0x04 && bytes.count == 1 + 2 * field) || ((tag == 0x02 || tag == 0x03) && bytes.count == 1 + field)
+                (tag == 0x04 && bytes.count == 1 + 2 * field) || ((tag == 0x02 || tag == 0x03) && bytes.count == 1 + field)
             else { throw bad("not an uncompressed or compressed point of this curve") }
             let group = algorithm == .brainpoolP256r1 ? "brainpoolP256r1" : "brainpoolP384r1"
             guard let key = EVPKey.ecPublicKey(group: group, point: bytes) else { throw bad("point is not on the curve") }

@@ -143,8 +143,10 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
     /// AES-GCM or ChaCha20-Poly1305 decryption with the parts given separately, for
     /// interoperability: AES-GCM accepts nonces of 1 to 128 bytes (the 12-byte
     /// form is recommended); ChaCha20-Poly1305 needs 12. The tag must be 16 bytes.
-    public func open(nonce: some DataProtocol, ciphertext: some DataProtocol, tag: some DataProtocol,
-                     aad: some DataProtocol = Data(), scheme: CipherScheme) throws -> Data {
+    public func open(
+        nonce: some DataProtocol, ciphertext: some DataProtocol, tag: some DataProtocol,
+        aad: some DataProtocol = Data(), scheme: CipherScheme
+    ) throws -> Data {
         guard tag.count == 16 else { throw CryptoError.invalidInput("tag must be 16 bytes, got \(tag.count)") }
         switch scheme {
         case .aesGCM:
@@ -197,9 +199,10 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
             guard wrappedKey.count >= 24, wrappedKey.count % 8 == 0 else {
                 throw CryptoError.invalidInput("AES-KW output is a multiple of 8 bytes, at least 24; got \(wrappedKey.count)")
             }
-            return SecretBytes(symmetricKey: try mapped(.authenticationFailure) {
-                try AES.KeyWrap.unwrap(wrappedKey, using: material.symmetricKey)
-            })
+            return SecretBytes(
+                symmetricKey: try mapped(.authenticationFailure) {
+                    try AES.KeyWrap.unwrap(wrappedKey, using: material.symmetricKey)
+                })
         case .aesKWP:
             guard wrappedKey.count >= 16, wrappedKey.count % 8 == 0 else {
                 throw CryptoError.invalidInput("AES-KWP output is a multiple of 8 bytes, at least 16; got \(wrappedKey.count)")

@@ -17,7 +17,8 @@ public struct EncryptionKey: Sendable, Hashable {
     /// RSA-OAEP-SHA256 encryption of at most ``maximumPlaintextCount`` bytes.
     public func encrypt(_ plaintext: some DataProtocol) throws -> Data {
         guard plaintext.count <= maximumPlaintextCount else {
-            throw CryptoError.invalidInput("RSA-OAEP-SHA256 with \(publicKey.algorithm) encrypts at most \(maximumPlaintextCount) bytes, got \(plaintext.count)")
+            throw CryptoError.invalidInput(
+                "RSA-OAEP-SHA256 with \(publicKey.algorithm) encrypts at most \(maximumPlaintextCount) bytes, got \(plaintext.count)")
         }
         guard case .openssl(let k) = publicKey.storage else { throw CryptoError.internalFailure("RSA key without libcrypto handle") }
         return try k.oaepEncrypt(plaintext)

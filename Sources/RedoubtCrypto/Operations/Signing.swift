@@ -96,8 +96,10 @@ public struct VerifyingKey: Sendable, Hashable, CustomStringConvertible {
         try SignatureRules.check(scheme, for: algorithm, input: input)
         let sig = Array(signature)
         guard sig.count <= 8192 else { throw CryptoError.malformedSignature("signature longer than 8192 bytes") }
-        func ecdsaSignature<S>(_ field: Int, _ enc: ECDSASignatureEncoding,
-                               der: ([UInt8]) throws -> S, raw: ([UInt8]) throws -> S) throws -> S {
+        func ecdsaSignature<S>(
+            _ field: Int, _ enc: ECDSASignatureEncoding,
+            der: ([UInt8]) throws -> S, raw: ([UInt8]) throws -> S
+        ) throws -> S {
             switch enc {
             case .der:
                 do { return try der(sig) } catch { throw CryptoError.malformedSignature("\(algorithm) signature is not strict DER") }
@@ -110,25 +112,30 @@ public struct VerifyingKey: Sendable, Hashable, CustomStringConvertible {
         }
         switch (publicKey.storage, scheme) {
         case (.p256(let k), .ecdsa(let h, let enc, _)):
-            let s = try ecdsaSignature(32, enc, der: { try P256.Signing.ECDSASignature(derRepresentation: $0) },
-                                       raw: { try P256.Signing.ECDSASignature(rawRepresentation: $0) })
+            let s = try ecdsaSignature(
+                32, enc, der: { try P256.Signing.ECDSASignature(derRepresentation: $0) },
+                raw: { try P256.Signing.ECDSASignature(rawRepresentation: $0) })
             return k.isValidSignature(s, for: PrehashedDigest(try input.digest(h)))
         case (.p384(let k), .ecdsa(let h, let enc, _)):
-            let s = try ecdsaSignature(48, enc, der: { try P384.Signing.ECDSASignature(derRepresentation: $0) },
-                                       raw: { try P384.Signing.ECDSASignature(rawRepresentation: $0) })
+            let s = try ecdsaSignature(
+                48, enc, der: { try P384.Signing.ECDSASignature(derRepresentation: $0) },
+                raw: { try P384.Signing.ECDSASignature(rawRepresentation: $0) })
             return k.isValidSignature(s, for: PrehashedDigest(try input.digest(h)))
         case (.p521(let k), .ecdsa(let h, let enc, _)):
-            let s = try ecdsaSignature(66, enc, der: { try P521.Signing.ECDSASignature(derRepresentation: $0) },
-                                       raw: { try P521.Signing.ECDSASignature(rawRepresentation: $0) })
+            let s = try ecdsaSignature(
+                66, enc, der: { try P521.Signing.ECDSASignature(derRepresentation: $0) },
+                raw: { try P521.Signing.ECDSASignature(rawRepresentation: $0) })
             return k.isValidSignature(s, for: PrehashedDigest(try input.digest(h)))
         case (.secp256k1(let k), .ecdsa(let h, let enc, let lowS)):
             return try Secp256k1.verify(signature: sig, digest: try input.digest(h), publicKey: k.key, encoding: enc, lowS: lowS)
         case (.openssl(let k), .ecdsa(let h, let enc, _)):
             let field = algorithm.ecFieldBytes ?? 0
-            let der = try ecdsaSignature(field, enc, der: { d -> [UInt8] in
-                _ = try DERCodec.ecdsaRaw(fromDER: d, fieldBytes: field)
-                return d
-            }, raw: { DERCodec.ecdsaDER(fromRaw: $0) })
+            let der = try ecdsaSignature(
+                field, enc,
+                der: { d -> [UInt8] in
+                    _ = try DERCodec.ecdsaRaw(fromDER: d, fieldBytes: field)
+                    return d
+                }, raw: { DERCodec.ecdsaDER(fromRaw: $0) })
             return try k.verify(signature: der, digest: try input.digest(h), padding: .none, hash: nil)
         case (.openssl(let k), .rsaPSS(let h)):
             return try k.verify(signature: sig, digest: try input.digest(h), padding: .pss, hash: h)

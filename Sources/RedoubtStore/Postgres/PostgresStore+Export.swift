@@ -68,29 +68,35 @@ struct PostgresExportSource: ExportSource {
         case .objects(let after):
             let key = after ?? ObjectKey(partition: "", kind: "", id: "")
             let inclusive = after == nil
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT partition, kind, id, label, revision, data FROM objects
                 WHERE (partition, kind, id) > (\(key.partition), \(key.kind), \(key.id))
                    OR (\(inclusive) AND (partition, kind, id) = (\(key.partition), \(key.kind), \(key.id)))
                 ORDER BY partition, kind, id LIMIT \(limit)
-                """, logger: quiet).collect()
+                """, logger: quiet
+            ).collect()
             return try rows.map { .object(try PostgresQueries.decodeObject($0)) }
         case .audit(let partition, let sequence):
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT partition, seq, payload, hash FROM audit
                 WHERE (partition, seq) > (\(partition), \(sequence))
                 ORDER BY partition, seq LIMIT \(limit)
-                """, logger: quiet).collect()
+                """, logger: quiet
+            ).collect()
             return try rows.map { .audit(try PostgresQueries.decodeAudit($0)) }
         case .claims(let after):
             let position = after ?? ExportPhase.ClaimPosition(partition: "", requestID: "")
             let inclusive = after == nil
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT partition, request_id, obj_partition, obj_kind, obj_id FROM request_ids
                 WHERE (partition, request_id) > (\(position.partition), \(position.requestID))
                    OR (\(inclusive) AND (partition, request_id) = (\(position.partition), \(position.requestID)))
                 ORDER BY partition, request_id LIMIT \(limit)
-                """, logger: quiet).collect()
+                """, logger: quiet
+            ).collect()
             return try rows.map { row in
                 let (partition, requestID, objectPartition, kind, id) = try row.decode(
                     (String, String, String, String, String).self)

@@ -46,27 +46,33 @@ struct SQLiteExportSource: ExportSource {
         case .objects(let after):
             let key = after ?? ObjectKey(partition: "", kind: "", id: "")
             let comparison = after == nil ? ">=" : ">"
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT \(Queries.objectColumns) FROM objects
-                WHERE (partition, kind, id) \(comparison) (?, ?, ?)
-                ORDER BY partition, kind, id LIMIT ?
-                """, arguments: [key.partition, key.kind, key.id, limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Queries.objectColumns) FROM objects
+                    WHERE (partition, kind, id) \(comparison) (?, ?, ?)
+                    ORDER BY partition, kind, id LIMIT ?
+                    """, arguments: [key.partition, key.kind, key.id, limit])
             return try rows.map { .object(try Queries.decodeObject($0)) }
         case .audit(let partition, let sequence):
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT partition, seq, payload, hash FROM audit
-                WHERE (partition, seq) > (?, ?)
-                ORDER BY partition, seq LIMIT ?
-                """, arguments: [partition, sequence, limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT partition, seq, payload, hash FROM audit
+                    WHERE (partition, seq) > (?, ?)
+                    ORDER BY partition, seq LIMIT ?
+                    """, arguments: [partition, sequence, limit])
             return try rows.map { .audit(try Queries.decodeAudit($0)) }
         case .claims(let after):
             let position = after ?? ExportPhase.ClaimPosition(partition: "", requestID: "")
             let comparison = after == nil ? ">=" : ">"
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT partition, request_id, obj_partition, obj_kind, obj_id FROM request_ids
-                WHERE (partition, request_id) \(comparison) (?, ?)
-                ORDER BY partition, request_id LIMIT ?
-                """, arguments: [position.partition, position.requestID, limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT partition, request_id, obj_partition, obj_kind, obj_id FROM request_ids
+                    WHERE (partition, request_id) \(comparison) (?, ?)
+                    ORDER BY partition, request_id LIMIT ?
+                    """, arguments: [position.partition, position.requestID, limit])
             return try rows.map { row in
                 .requestClaim(
                     partition: try row.decode(atIndex: 0),

@@ -12,17 +12,18 @@ struct ApproveCommand: ParsableCommand {
         commandName: "approve",
         abstract: "Sign an approval challenge with an approver key file (offline).",
         discussion: """
-        Needs no HSM and no network. Prints the base64 signature on standard output, to hand in with \
-        `redoubt requests approve` (or `reject`). The challenge names the request, partition, key, \
-        operation and the SHA-256 of its data, shown on standard error: check them before signing.
+            Needs no HSM and no network. Prints the base64 signature on standard output, to hand in with \
+            `redoubt requests approve` (or `reject`). The challenge names the request, partition, key, \
+            operation and the SHA-256 of its data, shown on standard error: check them before signing.
 
-        \(examples(
+            \(examples(
             "redoubt requests challenge r0123… > r0123.challenge",
             "redoubt approve --key-file ann.pem --challenge r0123.challenge",
             "redoubt requests challenge r0123… --reject \\\n| redoubt approve --key-file ann.pem --challenge - --reject"))
-        """)
+            """)
 
-    @Option(name: .customLong("key-file"), help: ArgumentHelp("The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).", valueName: "file"))
+    @Option(
+        name: .customLong("key-file"), help: ArgumentHelp("The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).", valueName: "file"))
     var keyFile: String
     @Option(help: ArgumentHelp("The challenge file (raw bytes or base64, from `redoubt requests challenge`), or - for standard input.", valueName: "file"))
     var challenge: String
@@ -35,18 +36,21 @@ struct ApproveCommand: ParsableCommand {
         let parsed = try Self.parseChallenge(raw)
         let wanted: ApprovalChallenge.Decision = reject ? .reject : .approve
         guard parsed.decision == wanted else {
-            throw ValidationError("the challenge is a \(parsed.decision.rawValue) challenge; \(reject ? "drop" : "add") --reject or fetch the \(wanted.rawValue) challenge")
+            throw ValidationError(
+                "the challenge is a \(parsed.decision.rawValue) challenge; \(reject ? "drop" : "add") --reject or fetch the \(wanted.rawValue) challenge")
         }
         guard let scheme = Approver.scheme(for: key.algorithm) else {
             throw ValidationError("an approver key must be Ed25519, P-256 or ML-DSA-65, not \(key.algorithm)")
         }
         let digest = parsed.operationDigest.map { String(format: "%02x", $0) }.joined()
-        FileHandle.standardError.write(Data("""
-            \(parsed.decision.rawValue) request \(parsed.requestID)
-              partition \(parsed.partition), key \(parsed.keyID), operation \(parsed.operation.rawValue)
-              operation digest (SHA-256) \(digest)
+        FileHandle.standardError.write(
+            Data(
+                """
+                \(parsed.decision.rawValue) request \(parsed.requestID)
+                  partition \(parsed.partition), key \(parsed.keyID), operation \(parsed.operation.rawValue)
+                  operation digest (SHA-256) \(digest)
 
-            """.utf8))
+                """.utf8))
         let signature = try SigningKey(key).signature(for: .message(parsed.bytes), scheme: scheme)
         print(signature.base64EncodedString())
     }
@@ -79,8 +83,9 @@ struct ApproverKeyCommand: ParsableCommand {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate an approver key: writes the private key (PKCS#8 PEM, mode 0600), prints the public key (PEM) to register.",
-            discussion: examples("redoubt approver-key generate --out ann.pem > ann.pub.pem",
-                                 "redoubt approver-key generate --out bob.pem --algorithm ml-dsa-65"))
+            discussion: examples(
+                "redoubt approver-key generate --out ann.pem > ann.pub.pem",
+                "redoubt approver-key generate --out bob.pem --algorithm ml-dsa-65"))
 
         @Option(help: ArgumentHelp("Where to write the private key; must not exist.", valueName: "file")) var out: String
         @Option(help: ArgumentHelp("ed25519, p256 or ml-dsa-65.", valueName: "algorithm")) var algorithm: String = "ed25519"

@@ -7,14 +7,14 @@ struct ApproversCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approvers", abstract: "Register, list and remove the partition's approvers (security officer).",
         discussion: """
-        An approver is a name and a public key (Ed25519, P-256 or ML-DSA-65) that signs the challenges \
-        of requests offline; key policies (`redoubt keys create --policy`) name approvers.
+            An approver is a name and a public key (Ed25519, P-256 or ML-DSA-65) that signs the challenges \
+            of requests offline; key policies (`redoubt keys create --policy`) name approvers.
 
-        \(examples(
+            \(examples(
             "redoubt approver-key generate --out ann.pem > ann.pub.pem",
             "redoubt approvers add ann --public-key ann.pub.pem \\\n--partition payments --api-key $OFFICER_KEY",
             "redoubt approvers list --json --endpoint 127.0.0.1:8443"))
-        """,
+            """,
         subcommands: [Add.self, List.self, Remove.self])
 
     struct Add: HSMCommand {
@@ -33,7 +33,8 @@ struct ApproversCommand: AsyncParsableCommand {
             let key: PublicKey
             do { key = try PublicKey(pem: text) } catch { throw ValidationError("\(publicKey) is not a PEM public key") }
             let approver = try await hsm.registerApprover(session, name: name, publicKey: key)
-            try output.json ? printJSON(ApproverJSON(approver))
+            try output.json
+                ? printJSON(ApproverJSON(approver))
                 : print("approver \(approver.name) registered (\(approver.publicKey.algorithm.rawValue))")
         }
     }
@@ -74,17 +75,17 @@ struct RequestsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "requests", abstract: "Follow, approve and reject requests on keys under an approval policy.",
         discussion: """
-        Signing, decrypting, blocking or unblocking a key whose policy needs approval does not run at \
-        once: `redoubt sign` (and the others) submit a request, print its id and exit with status 3. \
-        Each approver fetches the request's challenge, checks and signs it offline with `redoubt \
-        approve`, and hands the signature in; once the policy is satisfied (and its timelock has \
-        passed) the operation runs, and the requester fetches the result.
+            Signing, decrypting, blocking or unblocking a key whose policy needs approval does not run at \
+            once: `redoubt sign` (and the others) submit a request, print its id and exit with status 3. \
+            Each approver fetches the request's challenge, checks and signs it offline with `redoubt \
+            approve`, and hands the signature in; once the policy is satisfied (and its timelock has \
+            passed) the operation runs, and the requester fetches the result.
 
-        \(examples(
+            \(examples(
             "redoubt requests list --status pending",
             "redoubt requests challenge r0123… \\\n| redoubt approve --key-file ann.pem --challenge - \\\n| redoubt requests approve r0123… --approver ann --signature -",
             "redoubt requests result r0123… --out invoice.sig"))
-        """,
+            """,
         subcommands: [List.self, Get.self, Challenge.self, Approve.self, Reject.self, Result.self])
 
     struct List: HSMCommand {
@@ -93,8 +94,10 @@ struct RequestsCommand: AsyncParsableCommand {
             discussion: examples("redoubt requests list", "redoubt requests list --status pending --key k0123… --json"))
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: ArgumentHelp("Only requests in this status: \(ApprovalStatus.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")).",
-                                   valueName: "status"))
+        @Option(
+            help: ArgumentHelp(
+                "Only requests in this status: \(ApprovalStatus.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")).",
+                valueName: "status"))
         var status: String?
         @Option(help: ArgumentHelp("Only requests for this key.", valueName: "id")) var key: String?
 
@@ -177,7 +180,8 @@ struct RequestsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hand in an approver's signature of the reject challenge.",
             discussion: examples(
-                "redoubt requests challenge r0123… --reject \\\n| redoubt approve --key-file ann.pem --challenge - --reject \\\n| redoubt requests reject r0123… --approver ann --signature -"))
+                "redoubt requests challenge r0123… --reject \\\n| redoubt approve --key-file ann.pem --challenge - --reject \\\n| redoubt requests reject r0123… --approver ann --signature -"
+            ))
         static let decision = ApprovalChallenge.Decision.reject
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
@@ -223,19 +227,22 @@ extension RequestDecisionCommand {
         guard let bytes = Data(base64Encoded: text.filter { !$0.isWhitespace }), !bytes.isEmpty else {
             throw ValidationError("--signature is not base64")
         }
-        let request = switch Self.decision {
-        case .approve: try await hsm.approveRequest(session, id: id, approver: approver, signature: bytes)
-        case .reject: try await hsm.rejectRequest(session, id: id, approver: approver, signature: bytes)
-        }
+        let request =
+            switch Self.decision {
+            case .approve: try await hsm.approveRequest(session, id: id, approver: approver, signature: bytes)
+            case .reject: try await hsm.rejectRequest(session, id: id, approver: approver, signature: bytes)
+            }
         try output.json ? printJSON(RequestJSON(request)) : print("request \(request.id): \(request.status.rawValue)")
     }
 }
 
 /// A request for people: one attribute a line.
 func describe(_ r: ApprovalRequest) -> String {
-    var lines = ["id: \(r.id)", "partition: \(r.partition)", "key: \(r.keyID)",
-                 "operation: \(r.operation.kind.rawValue) (digest \(hex(r.operationDigest)))",
-                 "status: \(r.status.rawValue)", "requester: \(r.requester)", "created_at: \(timestamp(r.createdAt))"]
+    var lines = [
+        "id: \(r.id)", "partition: \(r.partition)", "key: \(r.keyID)",
+        "operation: \(r.operation.kind.rawValue) (digest \(hex(r.operationDigest)))",
+        "status: \(r.status.rawValue)", "requester: \(r.requester)", "created_at: \(timestamp(r.createdAt))",
+    ]
     if let at = r.executableAt { lines.append("executable_at: \(timestamp(at))") }
     if let at = r.finishedAt { lines.append("finished_at: \(timestamp(at))") }
     for (i, token) in r.rule.tokens.enumerated() {

@@ -71,20 +71,28 @@ struct CryptoBench {
             { _ = try key.signature(for: input, scheme: scheme) }
         }
         operations = [
-            Operation(name: "p256-sign", body: sign(p256, .digest(digest), .ecdsa(.sha256)),
-                      peer: .openssl(arguments: ["ecdsap256"], parse: { Self.field($0, tag: "+F4:", index: 3) })),
-            Operation(name: "ed25519-sign", body: sign(ed25519, .message(message), .ed25519),
-                      peer: .openssl(arguments: ["ed25519"], parse: { Self.field($0, tag: "+F6:", index: 4) })),
-            Operation(name: "rsa2048-pss-sign", body: sign(rsa, .digest(digest), .rsaPSS(.sha256)),
-                      peer: .openssl(arguments: ["rsa2048"], parse: { Self.field($0, tag: "+F2:", index: 3) })),
-            Operation(name: "aes256gcm-1k", body: { _ = try aes.encrypt(kib, scheme: .aesGCM) },
-                      peer: .openssl(arguments: ["-bytes", "1024", "-evp", "aes-256-gcm"],
-                                     parse: { Self.field($0, tag: "+F:", index: 3).map { $0 / 1024 } })),
-            Operation(name: "hmac-sha256-1k", body: { _ = hmacKey.mac(kib, hash: .sha256) },
-                      peer: .openssl(arguments: ["-bytes", "1024", "-hmac", "sha256"],
-                                     parse: { Self.field($0, tag: "+F:", index: 3).map { $0 / 1024 } })),
-            Operation(name: "secp256k1-sign", body: sign(secp, .digest(digest), .ecdsa(.sha256)),
-                      peer: .inProcess(name: "libsecp256k1", body: { try secpPeer.sign() })),
+            Operation(
+                name: "p256-sign", body: sign(p256, .digest(digest), .ecdsa(.sha256)),
+                peer: .openssl(arguments: ["ecdsap256"], parse: { Self.field($0, tag: "+F4:", index: 3) })),
+            Operation(
+                name: "ed25519-sign", body: sign(ed25519, .message(message), .ed25519),
+                peer: .openssl(arguments: ["ed25519"], parse: { Self.field($0, tag: "+F6:", index: 4) })),
+            Operation(
+                name: "rsa2048-pss-sign", body: sign(rsa, .digest(digest), .rsaPSS(.sha256)),
+                peer: .openssl(arguments: ["rsa2048"], parse: { Self.field($0, tag: "+F2:", index: 3) })),
+            Operation(
+                name: "aes256gcm-1k", body: { _ = try aes.encrypt(kib, scheme: .aesGCM) },
+                peer: .openssl(
+                    arguments: ["-bytes", "1024", "-evp", "aes-256-gcm"],
+                    parse: { Self.field($0, tag: "+F:", index: 3).map { $0 / 1024 } })),
+            Operation(
+                name: "hmac-sha256-1k", body: { _ = hmacKey.mac(kib, hash: .sha256) },
+                peer: .openssl(
+                    arguments: ["-bytes", "1024", "-hmac", "sha256"],
+                    parse: { Self.field($0, tag: "+F:", index: 3).map { $0 / 1024 } })),
+            Operation(
+                name: "secp256k1-sign", body: sign(secp, .digest(digest), .ecdsa(.sha256)),
+                peer: .inProcess(name: "libsecp256k1", body: { try secpPeer.sign() })),
             Operation(name: "mldsa65-sign", body: sign(mldsa, .message(message), .mldsa()), peer: .none),
         ]
     }
@@ -128,8 +136,9 @@ struct CryptoBench {
             }
             if let peerRate { theirs = max(theirs ?? 0, peerRate) }
         }
-        return Result(op: op.name, redoubt_ops: ours, peer: theirs == nil ? nil : op.peer.name,
-                      peer_ops: theirs, ratio: theirs.map { ours / $0 })
+        return Result(
+            op: op.name, redoubt_ops: ours, peer: theirs == nil ? nil : op.peer.name,
+            peer_ops: theirs, ratio: theirs.map { ours / $0 })
     }
 
     /// `openssl speed -elapsed -mr -seconds N ARGS…`, or nil if openssl is not there.

@@ -7,10 +7,10 @@ struct CryptoBenchCommand: ParsableCommand {
         commandName: "crypto",
         abstract: "Engine ops/s on one thread, beside `openssl speed` and libsecp256k1 in the same run.",
         discussion: """
-        Build with `-c release` (scripts/redoubt does). Each operation runs for --seconds on one \
-        thread, then its peer runs for as long; with --rounds > 1 the best round of each is kept, \
-        which damps noise from other load on the machine.
-        """
+            Build with `-c release` (scripts/redoubt does). Each operation runs for --seconds on one \
+            thread, then its peer runs for as long; with --rounds > 1 the best round of each is kept, \
+            which damps noise from other load on the machine.
+            """
     )
 
     @Option(help: "Seconds per measurement (0.2 to 60).")

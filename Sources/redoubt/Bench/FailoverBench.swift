@@ -15,15 +15,15 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         commandName: "failover",
         abstract: "Kill an HSM node under load and measure what the router's clients see.",
         discussion: """
-        Starts three `redoubt serve --dev` nodes on 127.0.0.1 sharing one store (east-1 and east-2 in site \
-        east, priority 0; west-1 in site west, priority 1), routes to them with a FailoverHSM in this process \
-        (priority mode), and drives P-256 signs and key creations (each with a request id) from --workers \
-        callers. After --seconds it kills east-1 with SIGKILL and keeps going for 2 × --seconds. Then it lists \
-        every key: a key whose creation was acknowledged but is missing is lost; two keys for one request id \
-        are duplicates. Reports throughput and p99 before, during (the first 2 s after the kill) and after, \
-        and the time until throughput is back to 80% of before for 1 s (recovery). Goals: 0 failed \
-        requests, 0 lost, 0 duplicate keys, p99 during failover ≤ 250 ms, recovery ≤ 2 s.
-        """
+            Starts three `redoubt serve --dev` nodes on 127.0.0.1 sharing one store (east-1 and east-2 in site \
+            east, priority 0; west-1 in site west, priority 1), routes to them with a FailoverHSM in this process \
+            (priority mode), and drives P-256 signs and key creations (each with a request id) from --workers \
+            callers. After --seconds it kills east-1 with SIGKILL and keeps going for 2 × --seconds. Then it lists \
+            every key: a key whose creation was acknowledged but is missing is lost; two keys for one request id \
+            are duplicates. Reports throughput and p99 before, during (the first 2 s after the kill) and after, \
+            and the time until throughput is back to 80% of before for 1 s (recovery). Goals: 0 failed \
+            requests, 0 lost, 0 duplicate keys, p99 during failover ≤ 250 ms, recovery ≤ 2 s.
+            """
     )
 
     @Option(help: "Seconds before the kill (the run lasts 3 × this; 1 to 60).") var seconds: Double = 3
@@ -46,7 +46,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
 
     /// One finished call.
     struct Call: Sendable {
-        var at: Double        // seconds since the start, when it finished
+        var at: Double  // seconds since the start, when it finished
         var ms: Double
         var ok: Bool
     }
@@ -81,11 +81,13 @@ struct FailoverBenchCommand: AsyncParsableCommand {
 
         var common = ["--dev", "--data", dir, "--rate", "0", "--log-level", "error"]
         if let store { common += ["--store", store] }
-        let nodes = [NodeProcess(name: "east-1", arguments: common), NodeProcess(name: "east-2", arguments: common),
-                     NodeProcess(name: "west-1", arguments: common)]
+        let nodes = [
+            NodeProcess(name: "east-1", arguments: common), NodeProcess(name: "east-2", arguments: common),
+            NodeProcess(name: "west-1", arguments: common),
+        ]
         defer { nodes.forEach { $0.signalOnly(SIGKILL) } }
         note("starting 3 nodes…")
-        try await nodes[0].start()   // initialises the shared dev store
+        try await nodes[0].start()  // initialises the shared dev store
         try await nodes[1].start()
         try await nodes[2].start()
         let credentials = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/dev-credentials.json"))) as? [String: Any]
@@ -170,8 +172,9 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         let duplicates = labels.values.filter { $0.count > 1 }.count
         await router.close()
 
-        let report = Self.report(calls: calls, killAt: seconds, total: seconds * 3, lost: lost, duplicates: duplicates,
-                                 created: acknowledged.count, errors: tally.errors.withLock { $0 })
+        let report = Self.report(
+            calls: calls, killAt: seconds, total: seconds * 3, lost: lost, duplicates: duplicates,
+            created: acknowledged.count, errors: tally.errors.withLock { $0 })
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -187,10 +190,11 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         func phase(_ from: Double, _ to: Double) -> Phase {
             let inside = calls.filter { $0.at >= from && $0.at < to }
             let sample = RPCBenchCommand.Sample(ops: 0, latencies: inside.map(\.ms))
-            return Phase(ops_per_s: to > from ? Double(inside.filter(\.ok).count) / (to - from) : 0,
-                         p99_ms: sample.percentile(0.99), failed: inside.filter { !$0.ok }.count)
+            return Phase(
+                ops_per_s: to > from ? Double(inside.filter(\.ok).count) / (to - from) : 0,
+                p99_ms: sample.percentile(0.99), failed: inside.filter { !$0.ok }.count)
         }
-        let before = phase(0.5, killAt)   // skip connection warm-up
+        let before = phase(0.5, killAt)  // skip connection warm-up
         let during = phase(killAt, duringEnd)
         let afterPhase = phase(duringEnd, total)
         // Recovery: the first 100 ms window after the kill that starts 10 windows in a row each
@@ -204,18 +208,22 @@ struct FailoverBenchCommand: AsyncParsableCommand {
                 let from = t + Double(i) * window
                 return Double(calls.filter { $0.ok && $0.at >= from && $0.at < from + window }.count) >= target
             }
-            if good { recovery = t - killAt; break }
+            if good {
+                recovery = t - killAt
+                break
+            }
             t += window
         }
         let failed = calls.filter { !$0.ok }.count
         let met = failed == 0 && lost == 0 && duplicates == 0 && during.p99_ms <= 250 && recovery <= 2
         func r(_ x: Double) -> Double { (x * 100).rounded() / 100 }
         func rp(_ p: Phase) -> Phase { Phase(ops_per_s: r(p.ops_per_s), p99_ms: r(p.p99_ms), failed: p.failed) }
-        return Report(failed_requests: failed, lost_keys: lost, duplicate_keys: duplicates, p99_ms_during_failover: r(during.p99_ms),
-                      recovery_seconds: r(recovery), keys_created: created, before: rp(before), during: rp(during), after: rp(afterPhase),
-                      during_ratio: r(before.ops_per_s > 0 ? during.ops_per_s / before.ops_per_s : 0),
-                      after_ratio: r(before.ops_per_s > 0 ? afterPhase.ops_per_s / before.ops_per_s : 0),
-                      goals_met: met, first_errors: errors)
+        return Report(
+            failed_requests: failed, lost_keys: lost, duplicate_keys: duplicates, p99_ms_during_failover: r(during.p99_ms),
+            recovery_seconds: r(recovery), keys_created: created, before: rp(before), during: rp(during), after: rp(afterPhase),
+            during_ratio: r(before.ops_per_s > 0 ? during.ops_per_s / before.ops_per_s : 0),
+            after_ratio: r(before.ops_per_s > 0 ? afterPhase.ops_per_s / before.ops_per_s : 0),
+            goals_met: met, first_errors: errors)
     }
 
     static func table(_ r: Report) -> String {
@@ -227,8 +235,12 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         lines.append(row("during", r.during, String(format: "%.2f", r.during_ratio)))
         lines.append(row("after", r.after, String(format: "%.2f", r.after_ratio)))
         lines.append("")
-        lines.append("failed requests \(r.failed_requests) (goal 0), lost keys \(r.lost_keys) (goal 0), duplicate keys \(r.duplicate_keys) (goal 0) of \(r.keys_created) created")
-        lines.append("p99 during failover \(r.p99_ms_during_failover) ms (goal ≤ 250), recovery \(r.recovery_seconds) s (goal ≤ 2): \(r.goals_met ? "all goals met" : "GOALS NOT MET")")
+        lines.append(
+            "failed requests \(r.failed_requests) (goal 0), lost keys \(r.lost_keys) (goal 0), duplicate keys \(r.duplicate_keys) (goal 0) of \(r.keys_created) created"
+        )
+        lines.append(
+            "p99 during failover \(r.p99_ms_during_failover) ms (goal ≤ 250), recovery \(r.recovery_seconds) s (goal ≤ 2): \(r.goals_met ? "all goals met" : "GOALS NOT MET")"
+        )
         for e in r.first_errors { lines.append("error: \(e)") }
         return lines.joined(separator: "\n")
     }

@@ -10,10 +10,10 @@ struct HSMBenchCommand: AsyncParsableCommand {
         commandName: "hsm",
         abstract: "Ops/s through LocalHSM (sessions, checks, audit) beside the bare engine, and durable key generation.",
         discussion: """
-        Uses a fresh store in a temporary directory (or --data). p256-sign and aes256gcm-1k run on one \
-        task each side; p256-keygen-persisted runs --clients tasks at once, every key sealed and durably \
-        committed (group commit) before it counts.
-        """
+            Uses a fresh store in a temporary directory (or --data). p256-sign and aes256gcm-1k run on one \
+            task each side; p256-keygen-persisted runs --clients tasks at once, every key sealed and durably \
+            committed (group commit) before it counts.
+            """
     )
 
     @Option(help: "Seconds per measurement (0.2 to 60).") var seconds: Double = 2
@@ -64,29 +64,29 @@ struct HSMBenchCommand: AsyncParsableCommand {
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("measuring \(s)…\n".utf8)) } }
 
         if selected("p256-sign") {
-        note("p256-sign")
-        let hsmSign = try await Self.rate(seconds: seconds) {
-            _ = try await hsm.sign(session, key: p256.id, input: .digest(digest), scheme: .ecdsa(.sha256))
-        }
-        let engineSign = try await Self.rate(seconds: seconds) {
-            _ = try engineSigner.signature(for: .digest(digest), scheme: .ecdsa(.sha256))
-        }
-        rows.append(Row(op: "p256-sign", hsm_ops: hsmSign, engine_ops: engineSign, ratio: hsmSign / engineSign))
+            note("p256-sign")
+            let hsmSign = try await Self.rate(seconds: seconds) {
+                _ = try await hsm.sign(session, key: p256.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+            }
+            let engineSign = try await Self.rate(seconds: seconds) {
+                _ = try engineSigner.signature(for: .digest(digest), scheme: .ecdsa(.sha256))
+            }
+            rows.append(Row(op: "p256-sign", hsm_ops: hsmSign, engine_ops: engineSign, ratio: hsmSign / engineSign))
         }
         if selected("aes256gcm-1k") {
-        note("aes256gcm-1k")
-        let hsmAES = try await Self.rate(seconds: seconds) {
-            _ = try await hsm.encrypt(session, key: aes.id, plaintext: kib, scheme: .aesGCM, aad: Data())
-        }
-        let engineAESRate = try await Self.rate(seconds: seconds) { _ = try engineAES.encrypt(kib, scheme: .aesGCM) }
-        rows.append(Row(op: "aes256gcm-1k", hsm_ops: hsmAES, engine_ops: engineAESRate, ratio: hsmAES / engineAESRate))
+            note("aes256gcm-1k")
+            let hsmAES = try await Self.rate(seconds: seconds) {
+                _ = try await hsm.encrypt(session, key: aes.id, plaintext: kib, scheme: .aesGCM, aad: Data())
+            }
+            let engineAESRate = try await Self.rate(seconds: seconds) { _ = try engineAES.encrypt(kib, scheme: .aesGCM) }
+            rows.append(Row(op: "aes256gcm-1k", hsm_ops: hsmAES, engine_ops: engineAESRate, ratio: hsmAES / engineAESRate))
         }
         if selected("p256-keygen-persisted") {
-        note("p256-keygen-persisted (\(clients) clients)")
-        let keygen = try await Self.concurrentRate(seconds: seconds, clients: clients) {
-            _ = try await hsm.generateKey(session, spec: KeySpec(algorithm: .p256, label: "bench-keygen"))
-        }
-        rows.append(Row(op: "p256-keygen-persisted", hsm_ops: keygen, engine_ops: nil, ratio: nil))
+            note("p256-keygen-persisted (\(clients) clients)")
+            let keygen = try await Self.concurrentRate(seconds: seconds, clients: clients) {
+                _ = try await hsm.generateKey(session, spec: KeySpec(algorithm: .p256, label: "bench-keygen"))
+            }
+            rows.append(Row(op: "p256-keygen-persisted", hsm_ops: keygen, engine_ops: nil, ratio: nil))
         }
 
         try await hsm.close()
@@ -97,7 +97,8 @@ struct HSMBenchCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             let rounded = rows.map {
-                Row(op: $0.op, hsm_ops: $0.hsm_ops.rounded(), engine_ops: $0.engine_ops?.rounded(),
+                Row(
+                    op: $0.op, hsm_ops: $0.hsm_ops.rounded(), engine_ops: $0.engine_ops?.rounded(),
                     ratio: $0.ratio.map { ($0 * 1000).rounded() / 1000 })
             }
             print(String(decoding: try encoder.encode(Report(results: rounded)), as: UTF8.self))
@@ -106,8 +107,9 @@ struct HSMBenchCommand: AsyncParsableCommand {
             for r in rows {
                 let e = r.engine_ops.map { String(Int($0.rounded())) } ?? "-"
                 let ratio = r.ratio.map { String(format: "%.2f", $0) } ?? "-"
-                print(r.op.padding(toLength: 22, withPad: " ", startingAt: 0)
-                      + String(Int(r.hsm_ops.rounded())).leftPadded(11) + e.leftPadded(15) + ratio.leftPadded(8))
+                print(
+                    r.op.padding(toLength: 22, withPad: " ", startingAt: 0)
+                        + String(Int(r.hsm_ops.rounded())).leftPadded(11) + e.leftPadded(15) + ratio.leftPadded(8))
             }
         }
     }

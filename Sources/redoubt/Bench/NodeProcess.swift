@@ -40,7 +40,10 @@ final class NodeProcess: Sendable {
         process.environment = env
         pipe.fileHandleForReading.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
-            guard !chunk.isEmpty else { handle.readabilityHandler = nil; return }
+            guard !chunk.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
             self.state.withLock { s in
                 s.output += String(decoding: chunk, as: UTF8.self)
                 if s.port == nil || s.port == 0, let range = s.output.range(of: "listening on 127.0.0.1:") {

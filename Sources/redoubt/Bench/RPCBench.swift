@@ -16,12 +16,12 @@ struct RPCBenchCommand: AsyncParsableCommand {
         commandName: "rpc",
         abstract: "P-256 sign through the broker on loopback, in four modes, against LocalHSM in the same run.",
         discussion: """
-        Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
-        serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
-        grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
-        of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight). Client and server \
-        share this machine's cores. Latency is per call (per batch for batch-100, per request for stream).
-        """
+            Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
+            serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
+            grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
+            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight). Client and server \
+            share this machine's cores. Latency is per call (per batch for batch-100, per request for stream).
+            """
     )
 
     @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
@@ -84,8 +84,11 @@ struct RPCBenchCommand: AsyncParsableCommand {
         let modes = ["unary-1", "unary-64", "batch-100", "stream"].filter { m in only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true }
         var results: [Result] = []
         let seconds = self.seconds
-        try await withGRPCClient(transport: try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
-                                                                          transportSecurity: .plaintext)) { client in
+        try await withGRPCClient(
+            transport: try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port),
+                transportSecurity: .plaintext)
+        ) { client in
             let crypto = Redoubt_V1_CryptoService.Client(wrapping: client)
             for mode in modes {
                 note(mode)
@@ -110,8 +113,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
                 default:
                     sample = try await Self.measureStream(seconds: seconds, inFlight: 256, crypto: crypto, request: request, metadata: metadata)
                 }
-                results.append(Result(mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
-                                      ratio: sample.ops / embedded))
+                results.append(
+                    Result(
+                        mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
+                        ratio: sample.ops / embedded))
             }
         }
         broker.beginGracefulShutdown()
@@ -120,7 +125,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
         try await store.close()
 
         if json {
-            struct Report: Encodable { var embedded_ops: Double; var results: [Result] }
+            struct Report: Encodable {
+                var embedded_ops: Double
+                var results: [Result]
+            }
             func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
             let rounded = results.map { Result(mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio)) }
             let encoder = JSONEncoder()
@@ -130,9 +138,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
             print("embedded (LocalHSM, one caller): \(Int(embedded.rounded())) signs/s")
             print("mode          ops/s    p50 ms    p99 ms   ratio")
             for r in results {
-                print(r.mode.padding(toLength: 10, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
-                      + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
-                      + String(format: "%.2f", r.ratio).leftPadded(8))
+                print(
+                    r.mode.padding(toLength: 10, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
+                        + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
+                        + String(format: "%.2f", r.ratio).leftPadded(8))
             }
         }
     }
@@ -176,41 +185,46 @@ struct RPCBenchCommand: AsyncParsableCommand {
     }
 
     /// One SignStream with up to `inFlight` requests outstanding.
-    static func measureStream(seconds: Double, inFlight: Int, crypto: Redoubt_V1_CryptoService.Client<HTTP2ClientTransport.Posix>,
-                              request: Redoubt_V1_SignRequest, metadata: Metadata) async throws -> Sample {
+    static func measureStream(
+        seconds: Double, inFlight: Int, crypto: Redoubt_V1_CryptoService.Client<HTTP2ClientTransport.Posix>,
+        request: Redoubt_V1_SignRequest, metadata: Metadata
+    ) async throws -> Sample {
         let clock = ContinuousClock()
         let start = clock.now + .milliseconds(300)
         let end = start + .seconds(seconds)
         let sent = Mutex<[UInt64: ContinuousClock.Instant]>([:])
         let window = AsyncStream<Void>.makeStream()
         for _ in 0..<inFlight { window.continuation.yield() }
-        return try await crypto.signStream(metadata: metadata, requestProducer: { writer in
-            var id: UInt64 = 0
-            for await _ in window.stream {
-                if clock.now >= end { break }
-                id += 1
-                var message = Redoubt_V1_SignStreamRequest()
-                message.id = id
-                message.request = request
-                let now = clock.now
-                sent.withLock { $0[id] = now }
-                try await writer.write(message)
-            }
-        }, onResponse: { response in
-            var latencies: [Double] = []
-            var count = 0
-            for try await message in response.messages {
-                guard case .response = message.result else { throw ValidationError("a stream item failed: \(message.error.message)") }
-                let now = clock.now
-                if let t0 = sent.withLock({ $0.removeValue(forKey: message.id) }), t0 >= start, now <= end {
-                    latencies.append(ms(now - t0))
-                    count += 1
+        return try await crypto.signStream(
+            metadata: metadata,
+            requestProducer: { writer in
+                var id: UInt64 = 0
+                for await _ in window.stream {
+                    if clock.now >= end { break }
+                    id += 1
+                    var message = Redoubt_V1_SignStreamRequest()
+                    message.id = id
+                    message.request = request
+                    let now = clock.now
+                    sent.withLock { $0[id] = now }
+                    try await writer.write(message)
                 }
-                window.continuation.yield()
-                if now >= end, sent.withLock({ $0.isEmpty }) { window.continuation.finish() }
-            }
-            window.continuation.finish()
-            return Sample(ops: Double(count) / seconds, latencies: latencies)
-        })
+            },
+            onResponse: { response in
+                var latencies: [Double] = []
+                var count = 0
+                for try await message in response.messages {
+                    guard case .response = message.result else { throw ValidationError("a stream item failed: \(message.error.message)") }
+                    let now = clock.now
+                    if let t0 = sent.withLock({ $0.removeValue(forKey: message.id) }), t0 >= start, now <= end {
+                        latencies.append(ms(now - t0))
+                        count += 1
+                    }
+                    window.continuation.yield()
+                    if now >= end, sent.withLock({ $0.isEmpty }) { window.continuation.finish() }
+                }
+                window.continuation.finish()
+                return Sample(ops: Double(count) / seconds, latencies: latencies)
+            })
     }
 }

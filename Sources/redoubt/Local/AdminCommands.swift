@@ -10,17 +10,17 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a store: the cluster master key (sealed) and the first operator (local only).",
         discussion: """
-        Works on the local store only (--data DIR or --store postgres://…), never through a broker. \
-        The master key is sealed under a passphrase (--passphrase-file or REDOUBT_PASSPHRASE, at least \
-        12 characters) and/or split into M-of-N shares for a key ceremony (--shares M/N; give one to \
-        each custodian). --dev keeps a key file in the data directory instead: development only. \
-        Prints the operator's API key once: keep it, it creates partitions.
+            Works on the local store only (--data DIR or --store postgres://…), never through a broker. \
+            The master key is sealed under a passphrase (--passphrase-file or REDOUBT_PASSPHRASE, at least \
+            12 characters) and/or split into M-of-N shares for a key ceremony (--shares M/N; give one to \
+            each custodian). --dev keeps a key file in the data directory instead: development only. \
+            Prints the operator's API key once: keep it, it creates partitions.
 
-        \(examples(
+            \(examples(
             "redoubt init --data /var/lib/redoubt \\\n--passphrase-file /etc/redoubt/passphrase",
             "redoubt init --data /var/lib/redoubt --passphrase-file pass.txt --shares 3/5",
             "redoubt init --data ./dev --dev"))
-        """
+            """
     )
 
     @OptionGroup var store: StoreOptions
@@ -44,8 +44,9 @@ struct InitCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let created: InitializedHSM
         do {
-            created = try await LocalHSM.initialize(store: objectStore, passphrase: passphrase, shares: split,
-                                                    devKeyFile: store.dev ? store.devKeyPath : nil, logger: logger)
+            created = try await LocalHSM.initialize(
+                store: objectStore, passphrase: passphrase, shares: split,
+                devKeyFile: store.dev ? store.devKeyPath : nil, logger: logger)
             try await created.hsm.close()
             try await objectStore.close()
         } catch {
@@ -53,11 +54,13 @@ struct InitCommand: AsyncParsableCommand {
             throw error
         }
         if store.dev {
-            FileHandle.standardError.write(Data("""
-            *** DEVELOPMENT MODE: the master key is in \(store.devKeyPath). Anyone who can read it can \
-            unseal this HSM. Never use --dev in production. ***
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    *** DEVELOPMENT MODE: the master key is in \(store.devKeyPath). Anyone who can read it can \
+                    unseal this HSM. Never use --dev in production. ***
 
-            """.utf8))
+                    """.utf8))
         }
         print("initialised \(try store.location())")
         print("operator API key (shown once; store it safely): \(created.operatorAPIKey)")
@@ -72,12 +75,12 @@ struct PartitionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partitions", abstract: "Create and list partitions (operator).",
         discussion: """
-        Needs the operator's API key (from `redoubt init`) and no --partition.
+            Needs the operator's API key (from `redoubt init`) and no --partition.
 
-        \(examples(
+            \(examples(
             "redoubt partitions create payments --api-key $OPERATOR_KEY \\\n--data ./hsm --dev",
             "redoubt partitions list --api-key $OPERATOR_KEY --endpoint 127.0.0.1:8443"))
-        """,
+            """,
         subcommands: [Create.self, List.self],
         aliases: ["partition"])
 
@@ -106,8 +109,10 @@ struct PartitionCommand: AsyncParsableCommand {
                     var securityOfficer: UserJSON
                     var securityOfficerApiKey: String
                 }
-                try printJSON(Created(partition: PartitionJSON(created.partition), securityOfficer: UserJSON(created.securityOfficer),
-                                      securityOfficerApiKey: created.securityOfficerAPIKey))
+                try printJSON(
+                    Created(
+                        partition: PartitionJSON(created.partition), securityOfficer: UserJSON(created.securityOfficer),
+                        securityOfficerApiKey: created.securityOfficerAPIKey))
             } else {
                 print("partition \(created.partition.id) created")
                 print("security officer \(created.securityOfficer.id) API key (shown once): \(created.securityOfficerAPIKey)")
@@ -140,14 +145,14 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Add, list and remove users (security officer; the operator for operators).",
         discussion: """
-        The security officer manages the users of its partition (--partition); the operator, without \
-        --partition, manages operators.
+            The security officer manages the users of its partition (--partition); the operator, without \
+            --partition, manages operators.
 
-        \(examples(
+            \(examples(
             "redoubt users add app --role crypto-user \\\n--partition payments --api-key $OFFICER_KEY",
             "redoubt users list --partition payments --api-key $OFFICER_KEY \\\n--endpoint 127.0.0.1:8443 --json",
             "redoubt users remove u0123… \\\n--partition payments --api-key $OFFICER_KEY"))
-        """,
+            """,
         subcommands: [Add.self, List.self, Remove.self],
         aliases: ["user"])
 
@@ -155,14 +160,14 @@ struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a user; prints its API key once.",
             discussion: """
-            With --client-cert, the user can also open sessions over mutual TLS with that certificate \
-            (`--tls-cert`/`--tls-key` and no API key).
+                With --client-cert, the user can also open sessions over mutual TLS with that certificate \
+                (`--tls-cert`/`--tls-key` and no API key).
 
-            \(examples(
+                \(examples(
                 "redoubt users add app --role crypto-user",
                 "redoubt users add eve --role auditor --password-file eve.txt --json",
                 "redoubt users add batch --role crypto-user --client-cert batch.pem"))
-            """)
+                """)
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "User name.") var name: String
@@ -226,7 +231,8 @@ func certificateFingerprint(_ path: String) throws -> Data {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
     let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
     guard let start = text.range(of: begin), let stop = text.range(of: end, range: start.upperBound..<text.endIndex),
-          let der = Data(base64Encoded: text[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }) else {
+        let der = Data(base64Encoded: text[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace })
+    else {
         throw ValidationError("\(path) holds no PEM certificate")
     }
     return Hashing.digest(der, .sha256)
@@ -237,14 +243,14 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read and verify the partition's hash-chained audit log.",
         discussion: """
-        Auditors, the security officer and (for the cluster log, without --partition) the operator \
-        read the log.
+            Auditors, the security officer and (for the cluster log, without --partition) the operator \
+            read the log.
 
-        \(examples(
+            \(examples(
             "redoubt audit verify --partition payments --api-key $AUDITOR_KEY",
             "redoubt audit list --from 100 --limit 50",
             "redoubt audit list --json --endpoint 127.0.0.1:8443 \\\n| jq '.records[] | select(.result != \"ok\")'"))
-        """,
+            """,
         subcommands: [Verify.self, List.self])
 
     struct Verify: HSMCommand {

@@ -5,43 +5,59 @@ import RedoubtClient
 
 /// Which broker to use instead of a local store, and how to secure the connection to it.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Use the broker at HOST:PORT instead of a local store (or env REDOUBT_ENDPOINT). Plaintext only to a loopback address; otherwise give a --tls-* option.",
-        valueName: "host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Use the broker at HOST:PORT instead of a local store (or env REDOUBT_ENDPOINT). Plaintext only to a loopback address; otherwise give a --tls-* option.",
+            valueName: "host:port"))
     var endpoint: String?
 
-    @Flag(name: .customLong("tls"), help: "Use TLS and check the broker's certificate against the system trust store (implied by --tls-ca, --tls-cert and --tls-server-name).")
+    @Flag(
+        name: .customLong("tls"),
+        help: "Use TLS and check the broker's certificate against the system trust store (implied by --tls-ca, --tls-cert and --tls-server-name).")
     var tls = false
 
-    @Option(name: .customLong("tls-ca"), help: ArgumentHelp(
-        "CA certificates (PEM) the broker's certificate must chain to; turns on TLS (or env REDOUBT_TLS_CA).", valueName: "file"))
+    @Option(
+        name: .customLong("tls-ca"),
+        help: ArgumentHelp(
+            "CA certificates (PEM) the broker's certificate must chain to; turns on TLS (or env REDOUBT_TLS_CA).", valueName: "file"))
     var tlsCA: String?
 
-    @Option(name: .customLong("tls-cert"), help: ArgumentHelp(
-        "Client certificate chain (PEM) for mutual TLS, with --tls-key (or env REDOUBT_TLS_CERT). Without an API key it also opens the session, as the user registered with it.",
-        valueName: "file"))
+    @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp(
+            "Client certificate chain (PEM) for mutual TLS, with --tls-key (or env REDOUBT_TLS_CERT). Without an API key it also opens the session, as the user registered with it.",
+            valueName: "file"))
     var tlsCert: String?
 
-    @Option(name: .customLong("tls-key"), help: ArgumentHelp(
-        "Private key (PEM) of --tls-cert (or env REDOUBT_TLS_KEY).", valueName: "file"))
+    @Option(
+        name: .customLong("tls-key"),
+        help: ArgumentHelp(
+            "Private key (PEM) of --tls-cert (or env REDOUBT_TLS_KEY).", valueName: "file"))
     var tlsKey: String?
 
-    @Option(name: .customLong("tls-server-name"), help: ArgumentHelp(
-        "Name to check the broker's certificate against when it differs from the endpoint's host (e.g. when connecting by IP address).",
-        valueName: "name"))
+    @Option(
+        name: .customLong("tls-server-name"),
+        help: ArgumentHelp(
+            "Name to check the broker's certificate against when it differs from the endpoint's host (e.g. when connecting by IP address).",
+            valueName: "name"))
     var tlsServerName: String?
 
-    @Option(name: .customLong("call-timeout"), help: ArgumentHelp(
-        "Seconds each call to the broker may take (default 30).", valueName: "seconds"))
+    @Option(
+        name: .customLong("call-timeout"),
+        help: ArgumentHelp(
+            "Seconds each call to the broker may take (default 30).", valueName: "seconds"))
     var callTimeout: Double?
 
     private static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The `--tls-*` options given on the command line, for messages.
     var tlsFlagsGiven: [String] {
-        [(tls, "--tls"), (tlsCA != nil, "--tls-ca"), (tlsCert != nil, "--tls-cert"), (tlsKey != nil, "--tls-key"),
-         (tlsServerName != nil, "--tls-server-name"), (callTimeout != nil, "--call-timeout")]
-            .filter(\.0).map(\.1)
+        [
+            (tls, "--tls"), (tlsCA != nil, "--tls-ca"), (tlsCert != nil, "--tls-cert"), (tlsKey != nil, "--tls-key"),
+            (tlsServerName != nil, "--tls-server-name"), (callTimeout != nil, "--call-timeout"),
+        ]
+        .filter(\.0).map(\.1)
     }
 
     /// The broker to use: `--endpoint`, else REDOUBT_ENDPOINT unless a local store was named on
@@ -108,9 +124,11 @@ struct HSMOptions: ParsableArguments {
 
     /// The local-store flags given on the command line, for messages.
     private var localFlagsGiven: [String] {
-        [(store.data != nil, "--data"), (store.storeURL != nil, "--store"), (store.passphraseFile != nil, "--passphrase-file"),
-         (store.sharesFile != nil, "--shares-file"), (store.dev, "--dev")]
-            .filter(\.0).map(\.1)
+        [
+            (store.data != nil, "--data"), (store.storeURL != nil, "--store"), (store.passphraseFile != nil, "--passphrase-file"),
+            (store.sharesFile != nil, "--shares-file"), (store.dev, "--dev"),
+        ]
+        .filter(\.0).map(\.1)
     }
 
     /// The broker to use, or `nil` for the local store.
@@ -121,8 +139,10 @@ struct HSMOptions: ParsableArguments {
             throw ValidationError("--endpoint uses a broker and \(flag) a local store: give one or the other")
         }
         if endpoint != nil, (connection.certFile == nil) != (connection.keyFile == nil) {
-            throw ValidationError(connection.certFile == nil ? "--tls-key needs --tls-cert (the client certificate)"
-                                                             : "--tls-cert needs --tls-key (the certificate's private key)")
+            throw ValidationError(
+                connection.certFile == nil
+                    ? "--tls-key needs --tls-cert (the client certificate)"
+                    : "--tls-cert needs --tls-key (the certificate's private key)")
         }
         if let timeout = connection.callTimeout, !(timeout > 0 && timeout <= 86400) {
             throw ValidationError("--call-timeout takes more than 0 and at most 86400 seconds")
@@ -149,7 +169,9 @@ struct HSMOptions: ParsableArguments {
         do {
             remote = try RemoteHSM(configuration: try connection.configuration(endpoint: endpoint))
         } catch let error as HSMError where error.message.contains("without TLS") {
-            throw CommandError("refusing to talk to \(endpoint) in plaintext: only a loopback address may go without TLS; give --tls-ca FILE (or --tls for the system trust store)")
+            throw CommandError(
+                "refusing to talk to \(endpoint) in plaintext: only a loopback address may go without TLS; give --tls-ca FILE (or --tls for the system trust store)"
+            )
         }
         return OpenedHSM(hsm: remote, endpoint: endpoint) { await remote.close() }
     }
@@ -195,12 +217,14 @@ extension HSMCommand {
         } catch let error as HSMError {
             guard let request = error.pendingRequest else { throw error }
             // Submitted for approval rather than failed: say what happens next, exit 3.
-            FileHandle.standardError.write(Data("""
-                key \(request.keyID) is governed by an approval policy: submitted request \(request.id) (\(request.status.rawValue)).
-                approvers: redoubt requests challenge \(request.id) | redoubt approve --key-file KEY.pem --challenge - | redoubt requests approve \(request.id) --approver NAME --signature -
-                then: redoubt requests result \(request.id) --out FILE
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    key \(request.keyID) is governed by an approval policy: submitted request \(request.id) (\(request.status.rawValue)).
+                    approvers: redoubt requests challenge \(request.id) | redoubt approve --key-file KEY.pem --challenge - | redoubt requests approve \(request.id) --approver NAME --signature -
+                    then: redoubt requests result \(request.id) --out FILE
 
-                """.utf8))
+                    """.utf8))
             print(request.id)
             throw ExitCode(3)
         }

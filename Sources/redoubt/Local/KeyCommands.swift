@@ -7,40 +7,44 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Create, list and manage the partition's keys.",
         discussion: """
-        Keys live in a partition: give --partition and the API key of a crypto user (or the security \
-        officer) with --api-key, or set REDOUBT_PARTITION and REDOUBT_API_KEY. Every subcommand works on \
-        the local store (--data DIR) or through a broker (--endpoint HOST:PORT).
+            Keys live in a partition: give --partition and the API key of a crypto user (or the security \
+            officer) with --api-key, or set REDOUBT_PARTITION and REDOUBT_API_KEY. Every subcommand works on \
+            the local store (--data DIR) or through a broker (--endpoint HOST:PORT).
 
-        \(examples(
+            \(examples(
             "redoubt keys create --algorithm EC-P256 --label signer \\\n--data ./hsm --dev --partition payments --api-key $KEY",
             "redoubt keys list --endpoint hsm.example.net:8443 --tls-ca ca.pem \\\n--partition payments --api-key $KEY",
             "redoubt keys get k0123… --json | jq .public_key"))
-        """,
-        subcommands: [Create.self, List.self, Show.self, Rotate.self, Block.self, Unblock.self, Destroy.self,
-                      Restore.self, Purge.self, Public.self])
+            """,
+        subcommands: [
+            Create.self, List.self, Show.self, Rotate.self, Block.self, Unblock.self, Destroy.self,
+            Restore.self, Purge.self, Public.self,
+        ])
 
     struct Create: HSMCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a key in the HSM.",
             discussion: """
-            Prints the new key's attributes (with --json, the key as JSON). The key is sensitive and not \
-            extractable unless --extractable / --not-sensitive say otherwise. --policy puts the key under an \
-            approval policy: a JSON file {"use": {"tokens": [{"groups": [{"approvers": ["ann", "bob"], \
-            "quorum": 2}], "timeout": 3600, "timelock": 0}]}, "block": …, "unblock": …, "modify": …}; \
-            rules left out need no approval.
+                Prints the new key's attributes (with --json, the key as JSON). The key is sensitive and not \
+                extractable unless --extractable / --not-sensitive say otherwise. --policy puts the key under an \
+                approval policy: a JSON file {"use": {"tokens": [{"groups": [{"approvers": ["ann", "bob"], \
+                "quorum": 2}], "timeout": 3600, "timelock": 0}]}, "block": …, "unblock": …, "modify": …}; \
+                rules left out need no approval.
 
-            \(examples(
+                \(examples(
                 "redoubt keys create --algorithm EC-P256 --label signer",
                 "redoubt keys create --algorithm AES-256 --label backups \\\n--usage encrypt,decrypt --json",
                 "redoubt keys create --algorithm ED25519 --label treasury \\\n--policy two-of-three.json --endpoint 127.0.0.1:8443"))
-            """)
+                """)
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
         @Option(help: ArgumentHelp("Key algorithm.", valueName: "algorithm"))
         var algorithm: KeyAlgorithm
         @Option(help: ArgumentHelp("Label (1-128 printable characters; need not be unique).", valueName: "label")) var label: String
-        @Option(help: ArgumentHelp("Usages, comma-separated (sign,verify,encrypt,decrypt,wrap,unwrap,derive,mac,encapsulate,decapsulate); default: all the algorithm can do.",
-                                   valueName: "list"))
+        @Option(
+            help: ArgumentHelp(
+                "Usages, comma-separated (sign,verify,encrypt,decrypt,wrap,unwrap,derive,mac,encapsulate,decapsulate); default: all the algorithm can do.",
+                valueName: "list"))
         var usage: String?
         @Flag(help: "Allow wrapped export.") var extractable = false
         @Flag(help: "Allow export in the clear (needs --extractable).") var notSensitive = false
@@ -49,8 +53,9 @@ struct KeysCommand: AsyncParsableCommand {
         var policy: String?
 
         func run(hsm: any HSM, session: SessionToken) async throws {
-            let spec = KeySpec(algorithm: algorithm, label: label, usage: try usage.map(parseUsage), extractable: extractable,
-                               sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy))
+            let spec = KeySpec(
+                algorithm: algorithm, label: label, usage: try usage.map(parseUsage), extractable: extractable,
+                sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy))
             let key = try await hsm.generateKey(session, spec: spec)
             try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
         }
@@ -60,13 +65,13 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List keys: id, algorithm, state, latest version, label.",
             discussion: """
-            One key per line, tab-separated; with --json, {"keys": [...]} with every attribute.
+                One key per line, tab-separated; with --json, {"keys": [...]} with every attribute.
 
-            \(examples(
+                \(examples(
                 "redoubt keys list",
                 "redoubt keys list --label signer --include-destroyed",
                 "redoubt keys list --json --endpoint 127.0.0.1:8443 | jq -r '.keys[].id'"))
-            """)
+                """)
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
         @Option(help: ArgumentHelp("Only keys with this label.", valueName: "label")) var label: String?
@@ -236,10 +241,12 @@ func parseUsage(_ text: String) throws -> KeyUsage {
 }
 
 func describe(_ k: KeyInfo) -> String {
-    var lines = ["id: \(k.id)", "label: \(k.label)", "algorithm: \(k.algorithm.rawValue)", "state: \(k.state.rawValue)",
-                 "version: \(k.latestVersion) (minimum \(k.minimumVersion))",
-                 "extractable: \(k.extractable)  sensitive: \(k.sensitive)  never_extractable: \(k.neverExtractable)  always_sensitive: \(k.alwaysSensitive)",
-                 "modifiable: \(k.modifiable)  destroyable: \(k.destroyable)  local: \(k.local)"]
+    var lines = [
+        "id: \(k.id)", "label: \(k.label)", "algorithm: \(k.algorithm.rawValue)", "state: \(k.state.rawValue)",
+        "version: \(k.latestVersion) (minimum \(k.minimumVersion))",
+        "extractable: \(k.extractable)  sensitive: \(k.sensitive)  never_extractable: \(k.neverExtractable)  always_sensitive: \(k.alwaysSensitive)",
+        "modifiable: \(k.modifiable)  destroyable: \(k.destroyable)  local: \(k.local)",
+    ]
     if let nb = k.notBefore { lines.append("not_before: \(nb)") }
     if let exp = k.expiresAt { lines.append("expires_at: \(exp)") }
     return lines.joined(separator: "\n")
@@ -270,7 +277,8 @@ func parseScheme(_ name: String?, for algorithm: KeyAlgorithm) throws -> Signatu
     case "rsa-pkcs1-sha512": return .rsaPKCS1v15(.sha512)
     case "mldsa": return .mldsa()
     case let other?:
-        throw ValidationError("unknown scheme '\(other)'; known: ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa")
+        throw ValidationError(
+            "unknown scheme '\(other)'; known: ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa")
     }
 }
 
@@ -279,21 +287,23 @@ struct SignCommand: HSMCommand {
     static let configuration = CommandConfiguration(
         commandName: "sign", abstract: "Sign a file; prints the base64 signature.",
         discussion: """
-        Prints the signature (base64) on standard output and the key version that made it on standard \
-        error. The scheme defaults by algorithm: ECDSA with SHA-256 (SHA-384 for P-384, SHA-512 for \
-        P-521), Ed25519, RSA-PSS with SHA-256, ML-DSA. On a key under an approval policy the signature \
-        is submitted as a request instead (see `redoubt requests`).
+            Prints the signature (base64) on standard output and the key version that made it on standard \
+            error. The scheme defaults by algorithm: ECDSA with SHA-256 (SHA-384 for P-384, SHA-512 for \
+            P-521), Ed25519, RSA-PSS with SHA-256, ML-DSA. On a key under an approval policy the signature \
+            is submitted as a request instead (see `redoubt requests`).
 
-        \(examples(
+            \(examples(
             "redoubt sign --key k0123… --in invoice.pdf > invoice.sig",
             "echo -n hello | redoubt sign --key k0123… --scheme ecdsa-sha256-raw",
             "redoubt sign --key k0123… --in invoice.pdf \\\n--endpoint hsm.example.net:8443 --tls-ca ca.pem"))
-        """)
+            """)
     @OptionGroup var options: HSMOptions
     @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
     @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
-    @Option(help: ArgumentHelp("Scheme (default by algorithm): ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa.",
-                               valueName: "scheme"))
+    @Option(
+        help: ArgumentHelp(
+            "Scheme (default by algorithm): ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa.",
+            valueName: "scheme"))
     var scheme: String?
 
     func run(hsm: any HSM, session: SessionToken) async throws {
@@ -310,12 +320,12 @@ struct VerifyCommand: HSMCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Verify a signature; exit 1 if invalid.",
         discussion: """
-        Prints "valid" (exit 0) or "invalid" (exit 1).
+            Prints "valid" (exit 0) or "invalid" (exit 1).
 
-        \(examples(
+            \(examples(
             "redoubt verify --key k0123… --in invoice.pdf \\\n--signature \"$(cat invoice.sig)\"",
             "redoubt verify --key k0123… --in invoice.pdf \\\n--signature MEUCIQ… --key-version 1"))
-        """)
+            """)
     @OptionGroup var options: HSMOptions
     @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
     @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
@@ -331,8 +341,9 @@ struct VerifyCommand: HSMCommand {
         guard let sig = Data(base64Encoded: signature) else { throw ValidationError("--signature is not base64") }
         let data = try readInput(input)
         let info = try await hsm.getKey(session, id: key)
-        let ok = try await hsm.verify(session, key: key, input: .message(data), signature: sig,
-                                      scheme: try parseScheme(scheme, for: info.algorithm), version: keyVersion)
+        let ok = try await hsm.verify(
+            session, key: key, input: .message(data), signature: sig,
+            scheme: try parseScheme(scheme, for: info.algorithm), version: keyVersion)
         print(ok ? "valid" : "invalid")
         if !ok { throw ExitCode(1) }
     }
@@ -343,16 +354,17 @@ struct EncryptCommand: HSMCommand {
     static let configuration = CommandConfiguration(
         commandName: "encrypt", abstract: "Encrypt a file.",
         discussion: """
-        The ciphertext names the key version; `redoubt decrypt` needs the same scheme and --aad.
+            The ciphertext names the key version; `redoubt decrypt` needs the same scheme and --aad.
 
-        \(examples(
+            \(examples(
             "redoubt encrypt --key k0123… --in secrets.tar --out secrets.tar.enc",
             "redoubt encrypt --key k0123… --in note.txt --out note.enc --aad customer-42"))
-        """)
+            """)
     @OptionGroup var options: HSMOptions
     @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
     @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
-    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String = "-"
+    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String =
+        "-"
     @Option(help: ArgumentHelp("Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.", valueName: "scheme")) var scheme: String = "AES-GCM"
     @Option(help: ArgumentHelp("Additional authenticated data (text).", valueName: "text")) var aad: String = ""
 
@@ -368,17 +380,18 @@ struct DecryptCommand: HSMCommand {
     static let configuration = CommandConfiguration(
         commandName: "decrypt", abstract: "Decrypt a file.",
         discussion: """
-        On a key under an approval policy the decryption is submitted as a request instead (see \
-        `redoubt requests`).
+            On a key under an approval policy the decryption is submitted as a request instead (see \
+            `redoubt requests`).
 
-        \(examples(
+            \(examples(
             "redoubt decrypt --key k0123… --in secrets.tar.enc --out secrets.tar",
             "redoubt decrypt --key k0123… --in note.enc --aad customer-42"))
-        """)
+            """)
     @OptionGroup var options: HSMOptions
     @Option(help: ArgumentHelp("Key id.", valueName: "id")) var key: String
     @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
-    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String = "-"
+    @Option(name: .customLong("out"), help: ArgumentHelp("Output file (created mode 0600), or - for standard output.", valueName: "file")) var output: String =
+        "-"
     @Option(help: ArgumentHelp("Scheme: AES-GCM, CHACHA20-POLY1305, AES-CBC-PKCS7, RSA-OAEP-SHA256.", valueName: "scheme")) var scheme: String = "AES-GCM"
     @Option(help: ArgumentHelp("Additional authenticated data (text).", valueName: "text")) var aad: String = ""
 

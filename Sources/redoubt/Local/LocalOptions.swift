@@ -6,15 +6,18 @@ import RedoubtStore
 
 /// Where the local store is and how to unseal it.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Data directory holding redoubt.sqlite, the dev key and dev credentials (or env REDOUBT_DATA; default ./redoubt-data).",
-        valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Data directory holding redoubt.sqlite, the dev key and dev credentials (or env REDOUBT_DATA; default ./redoubt-data).",
+            valueName: "dir"))
     var data: String?
 
-    @Option(name: .customLong("store"),
-            help: ArgumentHelp(
-                "Keep the store in PostgreSQL instead of DATA/redoubt.sqlite: postgres://user:password@host:port/db?sslmode=disable|require|verify-full (or env REDOUBT_STORE, which keeps the password out of ps).",
-                valueName: "url"))
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp(
+            "Keep the store in PostgreSQL instead of DATA/redoubt.sqlite: postgres://user:password@host:port/db?sslmode=disable|require|verify-full (or env REDOUBT_STORE, which keeps the password out of ps).",
+            valueName: "url"))
     var storeURL: String?
 
     @Option(name: .long, help: ArgumentHelp("File holding the unseal passphrase (or env REDOUBT_PASSPHRASE).", valueName: "file"))
@@ -41,8 +44,9 @@ struct StoreOptions: ParsableArguments {
     func openStore(create: Bool = false) async throws -> any ObjectStore {
         let location = try location()
         if create {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } else if !location.mayExist {
             throw ValidationError("no store at \(location): run `redoubt init --data \(directory)` first")
         }
@@ -111,8 +115,10 @@ struct SessionOptions: ParsableArguments {
 /// Runs a body with the unsealed local HSM and an open session, closing both afterwards: for
 /// the commands that only ever work on the local store (`debug`). Everything else goes
 /// through ``HSMCommand`` and works on a broker too.
-func withLocalSession<T>(_ store: StoreOptions, _ session: SessionOptions,
-                         _ body: (LocalHSM, SessionToken) async throws -> T) async throws -> T {
+func withLocalSession<T>(
+    _ store: StoreOptions, _ session: SessionOptions,
+    _ body: (LocalHSM, SessionToken) async throws -> T
+) async throws -> T {
     let (hsm, objectStore) = try await store.openHSM()
     do {
         let s = try await session.open(hsm)

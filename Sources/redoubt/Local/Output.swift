@@ -55,13 +55,26 @@ struct KeyJSON: Encodable {
     var policy: KeyPolicy?
 
     init(_ k: KeyInfo) {
-        id = k.id; label = k.label; algorithm = k.algorithm.rawValue; state = k.state.rawValue
+        id = k.id
+        label = k.label
+        algorithm = k.algorithm.rawValue
+        state = k.state.rawValue
         usage = usageNames.filter { k.usage.contains($0.1) }.map(\.0)
-        latestVersion = k.latestVersion; minimumVersion = k.minimumVersion
-        extractable = k.extractable; sensitive = k.sensitive; neverExtractable = k.neverExtractable; alwaysSensitive = k.alwaysSensitive
-        modifiable = k.modifiable; destroyable = k.destroyable; local = k.local; persistent = k.persistent
-        createdAt = k.createdAt; notBefore = k.notBefore; expiresAt = k.expiresAt
-        publicKey = k.publicKey?.pem; policy = k.policy
+        latestVersion = k.latestVersion
+        minimumVersion = k.minimumVersion
+        extractable = k.extractable
+        sensitive = k.sensitive
+        neverExtractable = k.neverExtractable
+        alwaysSensitive = k.alwaysSensitive
+        modifiable = k.modifiable
+        destroyable = k.destroyable
+        local = k.local
+        persistent = k.persistent
+        createdAt = k.createdAt
+        notBefore = k.notBefore
+        expiresAt = k.expiresAt
+        publicKey = k.publicKey?.pem
+        policy = k.policy
     }
 }
 
@@ -75,8 +88,12 @@ struct UserJSON: Encodable {
     var hasClientCertificate: Bool
 
     init(_ u: UserInfo) {
-        id = u.id; name = u.name; role = u.role.rawValue; partition = u.partition
-        hasPassword = u.hasPassword; hasClientCertificate = u.hasClientCertificate
+        id = u.id
+        name = u.name
+        role = u.role.rawValue
+        partition = u.partition
+        hasPassword = u.hasPassword
+        hasClientCertificate = u.hasClientCertificate
     }
 }
 
@@ -87,7 +104,9 @@ struct PartitionJSON: Encodable {
     var settings: PartitionSettings
 
     init(_ p: PartitionInfo) {
-        id = p.id; createdAt = p.createdAt; settings = p.settings
+        id = p.id
+        createdAt = p.createdAt
+        settings = p.settings
     }
 }
 
@@ -98,7 +117,9 @@ struct ApproverJSON: Encodable {
     var publicKey: String
 
     init(_ a: Approver) {
-        name = a.name; algorithm = a.publicKey.algorithm.rawValue; publicKey = a.publicKey.pem
+        name = a.name
+        algorithm = a.publicKey.algorithm.rawValue
+        publicKey = a.publicKey.pem
     }
 }
 
@@ -129,11 +150,22 @@ struct RequestJSON: Encodable {
     var rejectChallenge: Data
 
     init(_ r: ApprovalRequest) {
-        id = r.id; partition = r.partition; keyId = r.keyID; operation = r.operation.kind.rawValue
-        operationDigest = hex(r.operationDigest); requester = r.requester; createdAt = r.createdAt; status = r.status.rawValue
-        rule = r.rule; decisions = r.decisions; executableAt = r.executableAt; finishedAt = r.finishedAt
+        id = r.id
+        partition = r.partition
+        keyId = r.keyID
+        operation = r.operation.kind.rawValue
+        operationDigest = hex(r.operationDigest)
+        requester = r.requester
+        createdAt = r.createdAt
+        status = r.status.rawValue
+        rule = r.rule
+        decisions = r.decisions
+        executableAt = r.executableAt
+        finishedAt = r.finishedAt
         result = r.result.map { Result(bytes: $0.data.count, version: $0.version) }
-        failure = r.failure; approveChallenge = r.approveChallenge; rejectChallenge = r.rejectChallenge
+        failure = r.failure
+        approveChallenge = r.approveChallenge
+        rejectChallenge = r.rejectChallenge
     }
 }
 

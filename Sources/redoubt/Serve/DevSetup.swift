@@ -17,7 +17,10 @@ struct DevSetup: Codable {
     var path: String = ""
 
     enum CodingKeys: String, CodingKey {
-        case endpoint, partition, apiKey = "api_key", user, securityOfficerAPIKey = "security_officer_api_key"
+        case endpoint, partition
+        case apiKey = "api_key"
+        case user
+        case securityOfficerAPIKey = "security_officer_api_key"
         case operatorAPIKey = "operator_api_key"
     }
 
@@ -31,8 +34,9 @@ struct DevSetup: Codable {
         let so = try await hsm.openSession(partition: "dev", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await hsm.addUser(so.token, name: "dev-app", role: .cryptoUser, password: nil)
         try await hsm.closeSession(so.token)
-        var setup = DevSetup(endpoint: "", partition: "dev", apiKey: user.apiKey, user: user.user.name,
-                             securityOfficerAPIKey: partition.securityOfficerAPIKey, operatorAPIKey: operatorAPIKey)
+        var setup = DevSetup(
+            endpoint: "", partition: "dev", apiKey: user.apiKey, user: user.user.name,
+            securityOfficerAPIKey: partition.securityOfficerAPIKey, operatorAPIKey: operatorAPIKey)
         setup.path = file(directory)
         try setup.save()
         return setup

@@ -17,23 +17,23 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the broker: the redoubt.v1 gRPC API over the HSM in --data (or --store postgres://…).",
         discussion: """
-        Production: `redoubt init` first, then `redoubt serve --data DIR --listen 0.0.0.0:8443 \
-        --tls-cert server.pem --tls-key server.key [--client-ca clients.pem]` with the unseal passphrase \
-        in --passphrase-file or REDOUBT_PASSPHRASE (or --shares-file). Settings may also come from a JSON \
-        file (--config); flags override it.
+            Production: `redoubt init` first, then `redoubt serve --data DIR --listen 0.0.0.0:8443 \
+            --tls-cert server.pem --tls-key server.key [--client-ca clients.pem]` with the unseal passphrase \
+            in --passphrase-file or REDOUBT_PASSPHRASE (or --shares-file). Settings may also come from a JSON \
+            file (--config); flags override it.
 
-        Development: `redoubt serve --dev --data DIR --listen 127.0.0.1:PORT` initialises DIR on first run \
-        (unsealed by a key file: never for production), creates a partition `dev` with a crypto user, and \
-        writes DIR/dev-credentials.json with the endpoint, partition and API key.
+            Development: `redoubt serve --dev --data DIR --listen 127.0.0.1:PORT` initialises DIR on first run \
+            (unsealed by a key file: never for production), creates a partition `dev` with a crypto user, and \
+            writes DIR/dev-credentials.json with the endpoint, partition and API key.
 
-        Several nodes: `--store postgres://user:password@host:5432/db?sslmode=verify-full` (or env \
-        REDOUBT_STORE) keeps the store in PostgreSQL instead of DATA/redoubt.sqlite; --data still holds \
-        the dev key, dev credentials and backups. A change made through one node reaches the others \
-        within about a quarter of a second.
+            Several nodes: `--store postgres://user:password@host:5432/db?sslmode=verify-full` (or env \
+            REDOUBT_STORE) keeps the store in PostgreSQL instead of DATA/redoubt.sqlite; --data still holds \
+            the dev key, dev credentials and backups. A change made through one node reaches the others \
+            within about a quarter of a second.
 
-        Plaintext is refused on anything but a loopback address. SIGTERM or SIGINT shut down gracefully: \
-        no new calls, calls in flight finish, then exit.
-        """
+            Plaintext is refused on anything but a loopback address. SIGTERM or SIGINT shut down gracefully: \
+            no new calls, calls in flight finish, then exit.
+            """
     )
 
     @OptionGroup var store: StoreOptions
@@ -105,8 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
         let (hsm, objectStore, dev) = try await openOrInitialise(logger: logger)
         let backups = backupDirectory ?? store.directory + "/backups"
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits,
-                                      backups: .directory(URL(fileURLWithPath: backups, isDirectory: true)), logger: logger)
+        let services = BrokerServices(
+            hsm: hsm, limits: configuration.limits.serviceLimits,
+            backups: .directory(URL(fileURLWithPath: backups, isDirectory: true)), logger: logger)
         let broker = try Self.checked { () throws(BrokerConfigurationError) in
             try Broker(services: services.services, configuration: configuration, logger: logger)
         }
@@ -116,8 +117,12 @@ struct ServeCommand: AsyncParsableCommand {
         var running: [any Service] = [hsm]
         if let schedule = configuration.backupSchedule {
             running.append(BackupScheduler(writer: hsm, schedule: schedule, metrics: broker.metrics, logger: logger))
-            logger.notice("scheduled backups", metadata: ["directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
-                                                           "retain": "\(schedule.retain)"])
+            logger.notice(
+                "scheduled backups",
+                metadata: [
+                    "directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
+                    "retain": "\(schedule.retain)",
+                ])
         }
         running.append(broker)
         let group = ServiceGroup(configuration: .init(services: running.map { .init(service: $0) }, logger: logger))
@@ -169,8 +174,9 @@ struct ServeCommand: AsyncParsableCommand {
             guard let interval = backupEvery ?? base?.interval else {
                 throw ValidationError("--backup-target and --backup-retain need --backup-every SECONDS (or backupSchedule in --config)")
             }
-            c.backupSchedule = BackupSchedule(directory: backupTarget ?? base?.directory ?? store.directory + "/scheduled-backups",
-                                              interval: interval, retain: backupRetain ?? base?.retain ?? 24)
+            c.backupSchedule = BackupSchedule(
+                directory: backupTarget ?? base?.directory ?? store.directory + "/scheduled-backups",
+                interval: interval, retain: backupRetain ?? base?.retain ?? 24)
         }
         return c
     }
@@ -190,19 +196,22 @@ struct ServeCommand: AsyncParsableCommand {
                 throw error
             }
         }
-        FileHandle.standardError.write(Data("""
+        FileHandle.standardError.write(
+            Data(
+                """
 
-        ************************************************************************************
-        *** DEVELOPMENT MODE: the master key is in a plain file (\(store.devKeyPath)).
-        *** Anyone who can read it can unseal this HSM. Never use --dev in production.
-        ************************************************************************************
+                ************************************************************************************
+                *** DEVELOPMENT MODE: the master key is in a plain file (\(store.devKeyPath)).
+                *** Anyone who can read it can unseal this HSM. Never use --dev in production.
+                ************************************************************************************
 
-        """.utf8))
+                """.utf8))
         let location = try store.location()
-        let fresh = switch location {
-        case .sqlite(let path): !FileManager.default.fileExists(atPath: path)
-        case .postgres: !FileManager.default.fileExists(atPath: store.devKeyPath)
-        }
+        let fresh =
+            switch location {
+            case .sqlite(let path): !FileManager.default.fileExists(atPath: path)
+            case .postgres: !FileManager.default.fileExists(atPath: store.devKeyPath)
+            }
         let objectStore = try await store.openStore(create: fresh)
         do {
             if fresh {
@@ -218,7 +227,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let hsm = try await LocalHSM.open(store: objectStore, unseal: .devKeyFile(store.devKeyPath), logger: hsmLogger)
             let setup = try DevSetup.load(directory: store.directory)
-            try setup.writeCredentials(endpoint: "")   // filled in once listening
+            try setup.writeCredentials(endpoint: "")  // filled in once listening
             return (hsm, objectStore, setup)
         } catch {
             try? await objectStore.close()
@@ -229,12 +238,15 @@ struct ServeCommand: AsyncParsableCommand {
     /// A store initialised through another data directory cannot be unsealed with this one's dev key.
     static func devInitialisationError(_ error: any Error, location: StoreLocation, directory: String) -> any Error {
         guard let error = error as? HSMError, error.code == .alreadyExists else { return error }
-        return ValidationError("\(location) is already initialised, and \(directory) has no dev key for it: "
-                               + "pass the --data directory it was initialised with")
+        return ValidationError(
+            "\(location) is already initialised, and \(directory) has no dev key for it: "
+                + "pass the --data directory it was initialised with")
     }
 
     static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevSetup?) {
-        var lines = ["redoubt broker listening on \(endpoint) (\(configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"))"]
+        var lines = [
+            "redoubt broker listening on \(endpoint) (\(configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"))"
+        ]
         if let metrics = configuration.metrics { lines.append("metrics: http://\(metrics)/metrics") }
         if let dev {
             lines.append("dev credentials: \(dev.path) (partition \"dev\", a crypto user's API key)")
@@ -252,7 +264,10 @@ struct ServeCommand: AsyncParsableCommand {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                let again = fired.withLock { f -> Bool in defer { f = true }; return f }
+                let again = fired.withLock { f -> Bool in
+                    defer { f = true }
+                    return f
+                }
                 if again { Glibc.exit(130) }
                 handler()
             }

@@ -103,10 +103,12 @@ struct KeyBadInputTests {
         }
         expectCryptoError(.invalidKey, "short x") { try PublicKey(jwk: variant { $0["x"] = String(($0["x"] ?? "").dropLast(4)) }) }
         expectCryptoError(.invalidKey, "P-384 coordinates as P-256") {
-            try PublicKey(jwk: variant { j in
-                let p384 = (try? Self.p384.get().publicKey.jwk()).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
-                j["x"] = p384?["x"]; j["y"] = p384?["y"]
-            })
+            try PublicKey(
+                jwk: variant { j in
+                    let p384 = (try? Self.p384.get().publicKey.jwk()).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+                    j["x"] = p384?["x"]
+                    j["y"] = p384?["y"]
+                })
         }
         expectCryptoError(.invalidKey, "point off the curve") {
             try PublicKey(jwk: variant { $0["y"] = $0["x"] })
@@ -133,7 +135,9 @@ struct KeyBadInputTests {
         expectCryptoError(.invalidKey, "all-zero coordinates") {
             try PublicKey(rawRepresentation: [0x04] + [UInt8](repeating: 0, count: 2 * field), algorithm: algorithm)
         }
-        expectCryptoError(.invalidKey, "y flipped (off the curve)") { try PublicKey(rawRepresentation: point.flippingBit(point.count * 8 - 1), algorithm: algorithm) }
+        expectCryptoError(.invalidKey, "y flipped (off the curve)") {
+            try PublicKey(rawRepresentation: point.flippingBit(point.count * 8 - 1), algorithm: algorithm)
+        }
         expectCryptoError(.invalidKey, "oversized") { try PublicKey(rawRepresentation: Data(count: 5000), algorithm: algorithm) }
         // A point of another curve of a different size.
         let other: KeyAlgorithm = field == 32 ? .p384 : .p256
@@ -238,7 +242,8 @@ struct KeyBadInputTests {
         expectCryptoError(.invalidKey, "empty exponent") { try PublicKey(rsaModulus: n, exponent: Data()) }
         expectCryptoError(.invalidKey, "empty modulus") { try PublicKey(rsaModulus: Data(), exponent: e) }
         expectCryptoError(.invalidKey, "exponent over 64 bits") { try PublicKey(rsaModulus: n, exponent: Data(repeating: 0xff, count: 9)) }
-        #expect(try PublicKey(rsaModulus: Data([0, 0]) + n, exponent: Data([0]) + e) == PublicKey(rsaModulus: n, exponent: e),
-                "leading zero bytes are not significant")
+        #expect(
+            try PublicKey(rsaModulus: Data([0, 0]) + n, exponent: Data([0]) + e) == PublicKey(rsaModulus: n, exponent: e),
+            "leading zero bytes are not significant")
     }
 }

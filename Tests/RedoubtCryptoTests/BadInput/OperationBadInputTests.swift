@@ -56,7 +56,9 @@ struct OperationBadInputTests {
         }
         let digest = SigningInput.digest(Data(count: 32))
         expectCryptoError(.unsupportedOperation, "digest to Ed25519") { try ed.signature(for: digest, scheme: .ed25519) }
-        expectCryptoError(.unsupportedOperation, "digest to Ed25519 verify") { try ed.verifyingKey.isValidSignature(Data(count: 64), for: digest, scheme: .ed25519) }
+        expectCryptoError(.unsupportedOperation, "digest to Ed25519 verify") {
+            try ed.verifyingKey.isValidSignature(Data(count: 64), for: digest, scheme: .ed25519)
+        }
         expectCryptoError(.unsupportedOperation, "digest to ML-DSA") { try mldsa.signature(for: digest, scheme: .mldsa()) }
         let ecdsaKeys = try KeyAlgorithm.ecdsaCurves.map { try SigningKey(PrivateKey.generate($0)) }
         let digestCases = ecdsaKeys.map { ($0, SignatureScheme.ecdsa(.sha256)) } + [(rsa, .rsaPSS(.sha384)), (rsa, .rsaPKCS1v15(.sha512))]
@@ -119,7 +121,9 @@ struct OperationBadInputTests {
             for bad in [Data(), sig.dropLast(), sig + [0], Data(count: sig.count)] {
                 #expect(try !key.verifyingKey.isValidSignature(bad, for: message, scheme: scheme), "\(scheme): \(bad.count) bytes")
             }
-            expectCryptoError(.malformedSignature, "\(scheme) oversized") { try key.verifyingKey.isValidSignature(Data(count: 8193), for: message, scheme: scheme) }
+            expectCryptoError(.malformedSignature, "\(scheme) oversized") {
+                try key.verifyingKey.isValidSignature(Data(count: 8193), for: message, scheme: scheme)
+            }
         }
     }
 
@@ -142,12 +146,18 @@ struct OperationBadInputTests {
         }
         expectCryptoError(.invalidInput, "oversized plaintext") { try aes.encrypt(Data(count: SecretKey.maximumMessageCount + 1), scheme: .aesGCM) }
         expectCryptoError(.invalidInput, "GCM empty nonce") { try aes.open(nonce: Data(), ciphertext: Data(), tag: Data(count: 16), scheme: .aesGCM) }
-        expectCryptoError(.invalidInput, "GCM nonce of 129 bytes") { try aes.open(nonce: Data(count: 129), ciphertext: Data(), tag: Data(count: 16), scheme: .aesGCM) }
+        expectCryptoError(.invalidInput, "GCM nonce of 129 bytes") {
+            try aes.open(nonce: Data(count: 129), ciphertext: Data(), tag: Data(count: 16), scheme: .aesGCM)
+        }
         expectCryptoError(.authenticationFailure, "GCM nonce of 128 bytes, wrong tag") {
             try aes.open(nonce: Data(count: 128), ciphertext: Data(), tag: Data(count: 16), scheme: .aesGCM)
         }
-        expectCryptoError(.invalidInput, "ChaCha nonce of 8") { try chacha.open(nonce: Data(count: 8), ciphertext: Data(), tag: Data(count: 16), scheme: .chaCha20Poly1305) }
-        expectCryptoError(.unsupportedOperation, "CBC has no tag") { try aes.open(nonce: Data(count: 16), ciphertext: Data(), tag: Data(count: 16), scheme: .aesCBCPKCS7) }
+        expectCryptoError(.invalidInput, "ChaCha nonce of 8") {
+            try chacha.open(nonce: Data(count: 8), ciphertext: Data(), tag: Data(count: 16), scheme: .chaCha20Poly1305)
+        }
+        expectCryptoError(.unsupportedOperation, "CBC has no tag") {
+            try aes.open(nonce: Data(count: 16), ciphertext: Data(), tag: Data(count: 16), scheme: .aesCBCPKCS7)
+        }
         expectCryptoError(.unsupportedOperation, "AES-GCM with a generic secret") { try chacha.encrypt(plaintext, scheme: .aesGCM) }
         expectCryptoError(.unsupportedOperation, "ChaCha with an AES key") { try aes.encrypt(plaintext, scheme: .chaCha20Poly1305) }
         expectCryptoError(.unsupportedOperation, "ChaCha with a 16-byte secret") {

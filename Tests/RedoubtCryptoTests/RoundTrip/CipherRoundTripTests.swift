@@ -6,9 +6,12 @@ import Testing
 /// encrypt → decrypt, wrap → unwrap, agree → agree, encapsulate → decapsulate over generated inputs.
 @Suite("Round trip: ciphers, wrapping, agreement, KEM")
 struct CipherRoundTripTests {
-    @Test("AES-GCM and ChaCha20-Poly1305 with AAD",
-          arguments: [(KeyAlgorithm.aes128, CipherScheme.aesGCM), (.aes192, .aesGCM), (.aes256, .aesGCM),
-                      (.genericSecret, .chaCha20Poly1305)])
+    @Test(
+        "AES-GCM and ChaCha20-Poly1305 with AAD",
+        arguments: [
+            (KeyAlgorithm.aes128, CipherScheme.aesGCM), (.aes192, .aesGCM), (.aes256, .aesGCM),
+            (.genericSecret, .chaCha20Poly1305),
+        ])
     func aead(_ algorithm: KeyAlgorithm, _ scheme: CipherScheme) async throws {
         let key = try SecretKey.generate(algorithm)
         let otherKey = try SecretKey.generate(algorithm)
@@ -17,8 +20,10 @@ struct CipherRoundTripTests {
             #expect(box.count == 12 + plaintext.count + 16, "nonce ‖ ciphertext ‖ tag")
             #expect(try key.decrypt(box, scheme: scheme, aad: aad) == plaintext)
             // The same parts through `open`.
-            #expect(try key.open(nonce: box.prefix(12), ciphertext: box.dropFirst(12).dropLast(16), tag: box.suffix(16),
-                                 aad: aad, scheme: scheme) == plaintext)
+            #expect(
+                try key.open(
+                    nonce: box.prefix(12), ciphertext: box.dropFirst(12).dropLast(16), tag: box.suffix(16),
+                    aad: aad, scheme: scheme) == plaintext)
             // Fresh nonce every time.
             #expect(try key.encrypt(plaintext, scheme: scheme, aad: aad) != box)
             expectCryptoError(.authenticationFailure, "tampered box") { try key.decrypt(box.flippingBit(bit), scheme: scheme, aad: aad) }
@@ -81,20 +86,24 @@ struct CipherRoundTripTests {
     }
 
     /// RFC 5649 §6: the two known-answer wraps with a 192-bit KEK.
-    @Test("AES-KWP RFC 5649 §6 test vectors", arguments: [
-        ("c37b7e6492584340bed12207808941155068f738", "138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a"),
-        ("466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f"),
-    ])
+    @Test(
+        "AES-KWP RFC 5649 §6 test vectors",
+        arguments: [
+            ("c37b7e6492584340bed12207808941155068f738", "138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a"),
+            ("466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f"),
+        ])
     func rfc5649(_ keyHex: String, _ wrappedHex: String) throws {
-        let kek = try SecretKey(algorithm: .aes192,
-                                material: SecretBytes(#require(Data(hex: "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8"))))
+        let kek = try SecretKey(
+            algorithm: .aes192,
+            material: SecretBytes(#require(Data(hex: "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8"))))
         let key = try #require(Data(hex: keyHex)), wrapped = try #require(Data(hex: wrappedHex))
         #expect(try kek.wrap(SecretBytes(key), scheme: .aesKWP) == wrapped)
         #expect(try kek.unwrap(wrapped, scheme: .aesKWP).exportedBytes() == key)
     }
 
-    @Test("ECDH and X25519: both sides agree, and so do their HKDF outputs",
-          arguments: [KeyAlgorithm.p256, .p384, .p521, .x25519])
+    @Test(
+        "ECDH and X25519: both sides agree, and so do their HKDF outputs",
+        arguments: [KeyAlgorithm.p256, .p384, .p521, .x25519])
     func agreement(_ algorithm: KeyAlgorithm) async throws {
         let secretLength = algorithm == .p521 ? 66 : algorithm == .p384 ? 48 : 32
         await propertyCheck(count: 20, input: Bytes.data(0...64), Bytes.data(0...64), Gen.int(in: 1...255)) { salt, info, length in

@@ -10,8 +10,10 @@ struct SigningRoundTripTests {
     /// Signs `message` (as a message and, where the scheme hashes, as a digest), verifies it,
     /// and checks that a flipped bit fails. Returns the message signature.
     @discardableResult
-    static func roundTrip(_ key: SigningKey, _ scheme: SignatureScheme, message: Data, bit: Int,
-                          sourceLocation: SourceLocation = #_sourceLocation) throws -> Data {
+    static func roundTrip(
+        _ key: SigningKey, _ scheme: SignatureScheme, message: Data, bit: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Data {
         let verifier = key.verifyingKey
         let tampered = message.flippingBit(bit)
         var inputs: [(SigningInput, SigningInput)] = [(.message(message), .message(tampered))]
@@ -22,14 +24,17 @@ struct SigningRoundTripTests {
         for (input, bad) in inputs {
             let signature = try key.signature(for: input, scheme: scheme)
             if first.isEmpty { first = signature }
-            #expect(try verifier.isValidSignature(signature, for: input, scheme: scheme),
-                    "\(key.privateKey.algorithm) \(scheme): own signature does not verify", sourceLocation: sourceLocation)
-            #expect(try !verifier.isValidSignature(signature, for: bad, scheme: scheme),
-                    "\(key.privateKey.algorithm) \(scheme): verifies after a flipped bit", sourceLocation: sourceLocation)
+            #expect(
+                try verifier.isValidSignature(signature, for: input, scheme: scheme),
+                "\(key.privateKey.algorithm) \(scheme): own signature does not verify", sourceLocation: sourceLocation)
+            #expect(
+                try !verifier.isValidSignature(signature, for: bad, scheme: scheme),
+                "\(key.privateKey.algorithm) \(scheme): verifies after a flipped bit", sourceLocation: sourceLocation)
             // A message signature and a signature over its digest are interchangeable.
             if case .digest = input {
-                #expect(try verifier.isValidSignature(signature, for: .message(message), scheme: scheme),
-                        sourceLocation: sourceLocation)
+                #expect(
+                    try verifier.isValidSignature(signature, for: .message(message), scheme: scheme),
+                    sourceLocation: sourceLocation)
             }
         }
         return first
@@ -73,10 +78,12 @@ struct SigningRoundTripTests {
             let twinS = ECDSAMath.subtract(n, s)
             #expect(ECDSADER.isGreater(twinS, than: Array(halfOrder)))
             for (encoding, twin) in [(ECDSASignatureEncoding.raw, Data(r + twinS)), (.der, ECDSAMath.der(r: r, s: twinS))] {
-                #expect(try verifier.isValidSignature(twin, for: input, scheme: .ecdsa(.sha256, encoding: encoding, lowS: .standard)),
-                        "\(encoding): .standard must accept the high-S twin")
-                #expect(try verifier.isValidSignature(twin, for: input, scheme: .ecdsa(.sha256, encoding: encoding, lowS: .strict)) == false,
-                        "\(encoding): .strict must refuse the high-S twin")
+                #expect(
+                    try verifier.isValidSignature(twin, for: input, scheme: .ecdsa(.sha256, encoding: encoding, lowS: .standard)),
+                    "\(encoding): .standard must accept the high-S twin")
+                #expect(
+                    try verifier.isValidSignature(twin, for: input, scheme: .ecdsa(.sha256, encoding: encoding, lowS: .strict)) == false,
+                    "\(encoding): .strict must refuse the high-S twin")
             }
         }
     }
@@ -123,8 +130,10 @@ struct SigningRoundTripTests {
                 let signature = try Self.roundTrip(key, .mldsa(context: ctx), message: message, bit: bit)
                 #expect(signature.count == signatureLength)
                 // The context is bound into the signature.
-                #expect(try !key.verifyingKey.isValidSignature(signature, for: .message(message),
-                                                               scheme: .mldsa(context: ctx.flippingBit(bit))))
+                #expect(
+                    try !key.verifyingKey.isValidSignature(
+                        signature, for: .message(message),
+                        scheme: .mldsa(context: ctx.flippingBit(bit))))
             }
         }
     }

@@ -30,8 +30,10 @@ extension Data {
 }
 
 /// Checks that `body` throws a `CryptoError` with `code` (and never traps or throws another type).
-func expectCryptoError<T>(_ code: CryptoError.Code, _ what: @autoclosure () -> String = "",
-                          sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T) {
+func expectCryptoError<T>(
+    _ code: CryptoError.Code, _ what: @autoclosure () -> String = "",
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T
+) {
     do {
         _ = try body()
         Issue.record("\(what()): expected CryptoError \(code), but the call succeeded", sourceLocation: sourceLocation)

@@ -68,8 +68,9 @@ enum AEADRunner {
                 }
                 var outcome = Outcome.of(expecting: test.msg.data) {
                     let k = try key(test.key.data, scheme: scheme)
-                    return try k.open(nonce: test.iv.data, ciphertext: test.ct.data, tag: test.tag.data,
-                                      aad: test.aad.data, scheme: scheme)
+                    return try k.open(
+                        nonce: test.iv.data, ciphertext: test.ct.data, tag: test.tag.data,
+                        aad: test.aad.data, scheme: scheme)
                 }
                 if test.iv.data.count == 12 && test.tag.data.count == 16 {
                     let combined = Outcome.of(expecting: test.msg.data) {

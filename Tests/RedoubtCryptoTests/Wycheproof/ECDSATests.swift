@@ -71,7 +71,8 @@ enum ECDSADER {
             return Array(value.drop(while: { $0 == 0 }))
         }
         guard bytes.popFirst() == 0x30, let total = length(), total == bytes.count,
-              let r = integer(), let s = integer(), bytes.isEmpty else { return nil }
+            let r = integer(), let s = integer(), bytes.isEmpty
+        else { return nil }
         return (r, s)
     }
 
@@ -121,8 +122,9 @@ enum ECDSARunner {
                     // The same signature in fixed-width form must verify with `.raw`.
                     let raw = Outcome.check {
                         guard let raw = ECDSADER.raw(test.sig.data, fieldBytes: fieldBytes) else { return false }
-                        return try key.get().isValidSignature(raw, for: .message(test.msg.data),
-                                                              scheme: .ecdsa(hash, encoding: .raw, lowS: .standard))
+                        return try key.get().isValidSignature(
+                            raw, for: .message(test.msg.data),
+                            scheme: .ecdsa(hash, encoding: .raw, lowS: .standard))
                     }
                     outcome = outcome.agreeing(with: raw, "DER and raw encodings")
                     if algorithm == .secp256k1, let (_, s) = ECDSADER.split(test.sig.data) {
@@ -130,8 +132,9 @@ enum ECDSARunner {
                         if isHigh { highS += 1 }
                         strictChecked += 1
                         let strict = Outcome.check {
-                            try key.get().isValidSignature(test.sig.data, for: .message(test.msg.data),
-                                                           scheme: .ecdsa(hash, encoding: .der, lowS: .strict))
+                            try key.get().isValidSignature(
+                                test.sig.data, for: .message(test.msg.data),
+                                scheme: .ecdsa(hash, encoding: .der, lowS: .strict))
                         }
                         let strictOK = strict == .accepted
                         if strictOK == isHigh {
@@ -145,8 +148,9 @@ enum ECDSARunner {
         if algorithm == .secp256k1 {
             tally.counters["highS"] = highS
             tally.counters["strictChecked"] = strictChecked
-            tally.notes.append("strict low-S re-check of \(strictChecked) valid cases: \(highS) high-S refused by .strict, "
-                + "\(strictChecked - highS) low-S accepted")
+            tally.notes.append(
+                "strict low-S re-check of \(strictChecked) valid cases: \(highS) high-S refused by .strict, "
+                    + "\(strictChecked - highS) low-S accepted")
         }
         return tally
     }

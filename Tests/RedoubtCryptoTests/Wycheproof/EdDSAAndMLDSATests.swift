@@ -67,8 +67,14 @@ enum MLDSARunner {
             let keyProblem: String? = {
                 if badKeyEncoding {
                     // Both import paths must refuse it, with invalidKey.
-                    let spki = Outcome.check { _ = try key.get(); return true }
-                    let raw = Outcome.check { _ = try PublicKey(rawRepresentation: group.publicKey.data, algorithm: .mldsa65); return true }
+                    let spki = Outcome.check {
+                        _ = try key.get()
+                        return true
+                    }
+                    let raw = Outcome.check {
+                        _ = try PublicKey(rawRepresentation: group.publicKey.data, algorithm: .mldsa65)
+                        return true
+                    }
                     let expected = Outcome.rejected(CryptoError.Code.invalidKey.description)
                     return spki == expected && raw == expected ? nil : "bad key encoding: SPKI \(spki), raw \(raw)"
                 }
@@ -86,8 +92,9 @@ enum MLDSARunner {
                 if context.count > 255, test.result == .invalid, outcome != .rejected(CryptoError.Code.invalidInput.description) {
                     outcome = .broken("over-long context not refused as invalid input: \(outcome)")
                 }
-                tally.record(tcId: test.tcId, result: test.result,
-                             notApplicable: badKeyEncoding ? "public key not 1952 bytes" : nil, outcome)
+                tally.record(
+                    tcId: test.tcId, result: test.result,
+                    notApplicable: badKeyEncoding ? "public key not 1952 bytes" : nil, outcome)
             }
         }
         tally.notes.append("\(withContext) cases with a context string")

@@ -182,8 +182,10 @@ struct Tally: Sendable {
 
     /// Records a case whose expectation follows directly from its Wycheproof result
     /// (`acceptable` must then be handled by the caller through `decision`).
-    mutating func record(tcId: Int, result: WycheproofResult, decision: @autoclosure () -> (String, Bool)? = nil,
-                         notApplicable: String? = nil, _ outcome: Outcome) {
+    mutating func record(
+        tcId: Int, result: WycheproofResult, decision: @autoclosure () -> (String, Bool)? = nil,
+        notApplicable: String? = nil, _ outcome: Outcome
+    ) {
         if let notApplicable {
             record(tcId: tcId, .notApplicable(notApplicable), outcome)
             return
@@ -207,7 +209,8 @@ struct Tally: Sendable {
 
     /// `wycheproof <family>: valid N/N accepted, invalid M/M rejected, acceptable K (decided: …), not applicable P`.
     var line: String {
-        var s = "wycheproof \(family): valid \(validAccepted)/\(validTotal) accepted, "
+        var s =
+            "wycheproof \(family): valid \(validAccepted)/\(validTotal) accepted, "
             + "invalid \(invalidRejected)/\(invalidTotal) rejected"
             + (rejectedByMismatch > 0 ? " (\(rejectedByMismatch) by a different output)" : "")
             + ", acceptable \(acceptableTotal)"

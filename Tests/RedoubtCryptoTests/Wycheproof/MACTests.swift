@@ -89,9 +89,11 @@ enum MACRunner {
         for group in vectors.testGroups {
             for test in group.tests {
                 let outcome = Outcome.of(expecting: test.okm.data) {
-                    try KDF.derive(SecretBytes(test.ikm.data),
-                                   .hkdf(.sha256, salt: test.salt.data, info: test.info.data, outputByteCount: test.size))
-                        .exportedBytes()
+                    try KDF.derive(
+                        SecretBytes(test.ikm.data),
+                        .hkdf(.sha256, salt: test.salt.data, info: test.info.data, outputByteCount: test.size)
+                    )
+                    .exportedBytes()
                 }
                 tally.record(tcId: test.tcId, result: test.result, outcome)
             }

@@ -76,8 +76,9 @@ enum RSARunner {
                     try key.get().isValidSignature(test.sig.data, for: .message(test.msg.data), scheme: scheme)
                 }
                 let digest = Outcome.check {
-                    try key.get().isValidSignature(test.sig.data, for: .digest(Hashing.digest(test.msg.data, hash ?? .sha256)),
-                                                   scheme: scheme)
+                    try key.get().isValidSignature(
+                        test.sig.data, for: .digest(Hashing.digest(test.msg.data, hash ?? .sha256)),
+                        scheme: scheme)
                 }
                 var outcome = message.agreeing(with: digest, "message and digest input")
                 if let keyProblem { outcome = .broken(keyProblem) }

@@ -35,8 +35,9 @@ struct WycheproofTallyTableTests {
                 + right("\(t.invalidRejected)/\(t.invalidTotal)", 11) + right(String(t.acceptableTotal), 12)
                 + right(String(t.notApplicableTotal), 7) + right(String(mismatches), 12)
         }
-        rows.append(pad("family", 34) + right("cases", 6) + right("valid", 11) + right("invalid", 11)
-            + right("acceptable", 12) + right("n/a", 7) + right("mismatches", 12))
+        rows.append(
+            pad("family", 34) + right("cases", 6) + right("valid", 11) + right("invalid", 11)
+                + right("acceptable", 12) + right("n/a", 7) + right("mismatches", 12))
         for (file, result) in Self.families {
             let tally = try #require(try? result.get(), "the \(file) runner failed to run")
             sum.validTotal += tally.validTotal

@@ -91,7 +91,7 @@ struct AdversarialAbuseTests {
             let m = a.user.metadata
             let valid: [UInt8] = try Self.sign(key.id, 16).serializedBytes()
             var unknownFlood = valid
-            for _ in 0..<20_000 { unknownFlood += [0xf8, 0x07, 0x01] }   // field 127, varint 1 — unknown, 60 KB of it
+            for _ in 0..<20_000 { unknownFlood += [0xf8, 0x07, 0x01] }  // field 127, varint 1 — unknown, 60 KB of it
             var rng = SystemRandomNumberGenerator()
             let inputs: [(String, [UInt8])] = [
                 ("random bytes", (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }),
@@ -133,7 +133,9 @@ struct AdversarialAbuseTests {
                         group.addTask {
                             try await arena.connection { c in
                                 var mine: [String] = []
-                                for _ in stride(from: worker, to: 500, by: 20) { mine.append(try await arena.open("tenant-a", apiKey: a.user.apiKey, on: c).token) }
+                                for _ in stride(from: worker, to: 500, by: 20) {
+                                    mine.append(try await arena.open("tenant-a", apiKey: a.user.apiKey, on: c).token)
+                                }
                                 return mine
                             }
                         }
@@ -175,7 +177,10 @@ struct AdversarialAbuseTests {
             let (codes, elapsed) = await timed {
                 var codes: [RPCError.Code?] = []
                 for _ in 0..<100 {
-                    do { _ = try await arena.keys.getKey(get, metadata: a.user.metadata); codes.append(nil) } catch let e as RPCError { codes.append(e.code) } catch { codes.append(.unknown) }
+                    do {
+                        _ = try await arena.keys.getKey(get, metadata: a.user.metadata)
+                        codes.append(nil)
+                    } catch let e as RPCError { codes.append(e.code) } catch { codes.append(.unknown) }
                 }
                 return codes
             }
@@ -211,20 +216,23 @@ struct AdversarialAbuseTests {
                 // 1. A stream that sends sign requests as fast as it may and never reads an answer.
                 group.addTask {
                     try? await arena.connection { c in
-                        try await A.crypto(c).signStream(metadata: a.user.metadata, requestProducer: { writer in
-                            for i in 0..<1_000_000 {
-                                try await writer.write(Redoubt_V1_SignStreamRequest(id: UInt64(i), request: request))
-                                written.add()
-                            }
-                        }, onResponse: { _ in try await Task.sleep(for: .seconds(120)) })
+                        try await A.crypto(c).signStream(
+                            metadata: a.user.metadata,
+                            requestProducer: { writer in
+                                for i in 0..<1_000_000 {
+                                    try await writer.write(Redoubt_V1_SignStreamRequest(id: UInt64(i), request: request))
+                                    written.add()
+                                }
+                            }, onResponse: { _ in try await Task.sleep(for: .seconds(120)) })
                     }
                 }
                 // 2. Streams that are opened and then say nothing.
                 for _ in 0..<20 {
                     group.addTask {
                         try? await arena.connection { c in
-                            try await A.crypto(c).signStream(metadata: a.user.metadata, requestProducer: { _ in try await Task.sleep(for: .seconds(120)) },
-                                                             onResponse: { _ in try await Task.sleep(for: .seconds(120)) })
+                            try await A.crypto(c).signStream(
+                                metadata: a.user.metadata, requestProducer: { _ in try await Task.sleep(for: .seconds(120)) },
+                                onResponse: { _ in try await Task.sleep(for: .seconds(120)) })
                         }
                     }
                 }
@@ -269,7 +277,7 @@ struct AdversarialAbuseTests {
         try await A.run(limits: Self.tight) { arena in
             let a = try await arena.tenant("tenant-a", operator: try await arena.operatorSession())
             let key = try await arena.key(a.user, .ed25519)
-            let huge = Self.sign(key.id, 1 << 20)   // 1 MiB against a 64 KiB limit
+            let huge = Self.sign(key.id, 1 << 20)  // 1 MiB against a 64 KiB limit
             func flood(_ count: Int) async throws -> Int {
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for worker in 0..<4 {
@@ -287,7 +295,7 @@ struct AdversarialAbuseTests {
                     return try await group.reduce(0, +)
                 }
             }
-            #expect(try await flood(40) == 40)   // warm-up: the allocator and NIO reach their working sizes
+            #expect(try await flood(40) == 40)  // warm-up: the allocator and NIO reach their working sizes
             let before = residentBytes()
             let (refused, bystanders) = try await withThrowingTaskGroup(of: Void.self, returning: (Int, [Duration]).self) { group in
                 let slowest = Slowest()
@@ -308,7 +316,9 @@ struct AdversarialAbuseTests {
             #expect(refused == 400)
             #expect(growth < 200 << 20, "resident memory grew \(growth >> 20) MiB over 400 MiB of oversized requests")
             #expect(try await arena.crypto.sign(Self.sign(key.id, 16), metadata: a.user.metadata).signature.count == 64)
-            print("adversarial: 400 × 1 MiB oversized requests refused; RSS grew \(growth >> 10) KiB; bystander calls \(bystanders.count), slowest \(bystanders.max() ?? .zero)")
+            print(
+                "adversarial: 400 × 1 MiB oversized requests refused; RSS grew \(growth >> 10) KiB; bystander calls \(bystanders.count), slowest \(bystanders.max() ?? .zero)"
+            )
         }
     }
 }

@@ -40,8 +40,10 @@ struct AdversarialArena: Sendable {
     }
 
     /// Runs `body` against a fresh broker with `limits`; shuts everything down afterwards.
-    static func run(limits: BrokerConfiguration.Limits = unlimited, secondNode: Bool = false,
-                    _ body: @Sendable (AdversarialArena) async throws -> Void) async throws {
+    static func run(
+        limits: BrokerConfiguration.Limits = unlimited, secondNode: Bool = false,
+        _ body: @Sendable (AdversarialArena) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-adversarial-\(UUID().uuidString)")
         let backups = directory.appendingPathComponent("backups")
         try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
@@ -70,8 +72,10 @@ struct AdversarialArena: Sendable {
                 var ports: [Int] = []
                 for server in servers { ports.append(try await server.listeningPort()) }
                 try await withGRPCClient(transport: try Self.transport(ports[0])) { client in
-                    try await body(AdversarialArena(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey, backupDirectory: backups,
-                                                    port: ports[0], secondPort: ports.count > 1 ? ports[1] : nil, grpc: client))
+                    try await body(
+                        AdversarialArena(
+                            hsm: created.hsm, operatorAPIKey: created.operatorAPIKey, backupDirectory: backups,
+                            port: ports[0], secondPort: ports.count > 1 ? ports[1] : nil, grpc: client))
                 }
             }
             result = .success(())
@@ -159,17 +163,21 @@ struct AdversarialArena: Sendable {
         let officerSession = try await open(id, apiKey: created.securityOfficerApiKey)
         let officer = Tenant.Person(userID: created.securityOfficer.id, apiKey: created.securityOfficerApiKey, session: officerSession)
         func person(_ name: String, _ role: Role) async throws -> Tenant.Person {
-            let added = try await users.addUser(Redoubt_V1_AddUserRequest(name: name, role: role, password: nil, clientCertificateSHA256: nil),
-                                                metadata: officer.metadata)
+            let added = try await users.addUser(
+                Redoubt_V1_AddUserRequest(name: name, role: role, password: nil, clientCertificateSHA256: nil),
+                metadata: officer.metadata)
             return Tenant.Person(userID: added.user.id, apiKey: added.apiKey, session: try await open(id, apiKey: added.apiKey))
         }
-        return Tenant(partition: id, officer: officer, user: try await person("user", .cryptoUser),
-                      auditor: try await person("auditor", .auditor), approver: try await person("approver", .approver))
+        return Tenant(
+            partition: id, officer: officer, user: try await person("user", .cryptoUser),
+            auditor: try await person("auditor", .auditor), approver: try await person("approver", .approver))
     }
 
     /// Creates a key through the broker as `person`.
-    func key(_ person: Tenant.Person, _ algorithm: KeyAlgorithm, extractable: Bool = false, sensitive: Bool = true,
-             requestID: String? = nil, label: String = "k") async throws -> KeyInfo {
+    func key(
+        _ person: Tenant.Person, _ algorithm: KeyAlgorithm, extractable: Bool = false, sensitive: Bool = true,
+        requestID: String? = nil, label: String = "k"
+    ) async throws -> KeyInfo {
         let spec = KeySpec(algorithm: algorithm, label: label, extractable: extractable, sensitive: sensitive, requestID: requestID)
         let created = try await keys.createKey(Redoubt_V1_CreateKeyRequest(spec: spec), metadata: person.metadata)
         return try KeyInfo(proto: created.key, at: .root)
@@ -187,9 +195,10 @@ struct AdversarialArena: Sendable {
 
     func snapshot(_ tenant: Tenant) async throws -> Snapshot {
         let officer = SessionToken(tenant.officer.token)
-        return Snapshot(keys: try await hsm.listKeys(officer, filter: KeyFilter(includeDestroyed: true, limit: 1000)),
-                        users: try await hsm.listUsers(officer),
-                        audit: try await hsm.auditRecords(officer, from: 1, limit: 1000))
+        return Snapshot(
+            keys: try await hsm.listKeys(officer, filter: KeyFilter(includeDestroyed: true, limit: 1000)),
+            users: try await hsm.listUsers(officer),
+            audit: try await hsm.auditRecords(officer, from: 1, limit: 1000))
     }
 }
 
@@ -211,8 +220,10 @@ struct Refusal: Sendable, Equatable, CustomStringConvertible {
 
 /// The refusal of `body`; records an issue (and returns nil) if it succeeds or fails otherwise.
 @discardableResult
-func refusal(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-             _ body: () async throws -> Void) async -> Refusal? {
+func refusal(
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> Refusal? {
     do {
         try await body()
         Issue.record("\(what): the call succeeded; it must be refused", sourceLocation: sourceLocation)
@@ -226,8 +237,10 @@ func refusal(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
 }
 
 /// Expects `body` to be refused with one of `codes`.
-func expectRefused(_ codes: Set<RPCError.Code>, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-                   _ body: () async throws -> Void) async {
+func expectRefused(
+    _ codes: Set<RPCError.Code>, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
     guard let r = await refusal(what, sourceLocation: sourceLocation, body) else { return }
     #expect(codes.contains(r.code), "\(what): \(r)", sourceLocation: sourceLocation)
 }

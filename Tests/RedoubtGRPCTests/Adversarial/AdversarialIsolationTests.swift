@@ -17,19 +17,22 @@ struct AdversarialIsolationTests {
 
     /// B's keys by what the probes aim at.
     static func victimKeys(_ arena: A, _ b: A.Tenant) async throws -> [KeyProbe.KeyRole: KeyInfo] {
-        [.signing: try await arena.key(b.user, .ed25519),
-         .cipher: try await arena.key(b.user, .aes256),
-         .exportable: try await arena.key(b.user, .aes256, extractable: true, sensitive: false),
-         .mac: try await arena.key(b.user, .genericSecret),
-         .agreement: try await arena.key(b.user, .x25519),
-         .kem: try await arena.key(b.user, .mlkem768)]
+        [
+            .signing: try await arena.key(b.user, .ed25519),
+            .cipher: try await arena.key(b.user, .aes256),
+            .exportable: try await arena.key(b.user, .aes256, extractable: true, sensitive: false),
+            .mac: try await arena.key(b.user, .genericSecret),
+            .agreement: try await arena.key(b.user, .x25519),
+            .kem: try await arena.key(b.user, .mlkem768),
+        ]
     }
 
     static func ownKeys(_ arena: A, _ a: A.Tenant) async throws -> KeyProbe.Own {
         let agreement = try await arena.key(a.user, .x25519)
-        return KeyProbe.Own(wrapping: try await arena.key(a.user, .aes256).id,
-                            exportable: try await arena.key(a.user, .aes256, extractable: true).id,
-                            agreement: try #require(agreement.publicKey))
+        return KeyProbe.Own(
+            wrapping: try await arena.key(a.user, .aes256).id,
+            exportable: try await arena.key(a.user, .aes256, extractable: true).id,
+            agreement: try #require(agreement.publicKey))
     }
 
     @Test("A's user and officer aimed at B's keys through every key RPC, batch and SignStream: refused exactly as for a key that does not exist; B unchanged")
@@ -49,11 +52,12 @@ struct AdversarialIsolationTests {
                     let phantom = phantomKeyID()
                     let what = "\(probe.rpc) by A's \(attacker.session.role)"
                     guard let foreign = await refusal("\(what) on B's key", { try await probe.call(arena.grpc, attacker.metadata, victim.id) }),
-                          let absent = await refusal("\(what) on no key", { try await probe.call(arena.grpc, attacker.metadata, phantom) })
+                        let absent = await refusal("\(what) on no key", { try await probe.call(arena.grpc, attacker.metadata, phantom) })
                     else { continue }
                     #expect([.notFound, .permissionDenied].contains(foreign.code), "\(what): \(foreign)")
-                    #expect(foreign.shape(hiding: [victim.id]) == absent.shape(hiding: [phantom]),
-                            "\(what): B's key is told apart from no key: \(foreign) vs \(absent)")
+                    #expect(
+                        foreign.shape(hiding: [victim.id]) == absent.shape(hiding: [phantom]),
+                        "\(what): B's key is told apart from no key: \(foreign) vs \(absent)")
                     #expect(!foreign.message.contains(b.partition), "\(what) names B: \(foreign)")
                     reachedLookup = reachedLookup || foreign.code == .notFound
                 }
@@ -62,8 +66,10 @@ struct AdversarialIsolationTests {
 
             // Guessed ids near B's: case, partition prefixes, path tricks, padding.
             let id = try #require(victims[.signing]).id
-            let guesses = [id.uppercased(), "tenant-b/\(id)", "../tenant-b/\(id)", "\(id) ", " \(id)", "\(id)\0", String(id.dropLast()) + "0",
-                           String(id.dropLast()), id + "0", "tenant-b", "*", "%", ""]
+            let guesses = [
+                id.uppercased(), "tenant-b/\(id)", "../tenant-b/\(id)", "\(id) ", " \(id)", "\(id)\0", String(id.dropLast()) + "0",
+                String(id.dropLast()), id + "0", "tenant-b", "*", "%", "",
+            ]
             for guess in guesses where guess != id {
                 let r = await refusal("GetKey '\(guess)'") { _ = try await arena.keys.getKey(.init(keyID: guess), metadata: a.user.metadata) }
                 #expect([.notFound, .invalidArgument].contains(r?.code), "GetKey '\(guess)': \(r.map(\.description) ?? "")")
@@ -105,10 +111,12 @@ struct AdversarialIsolationTests {
             let bogusKey = "rdk1.c\(String(repeating: "ab", count: 12)).secretsecretsecret"
             let bogus = await refusal("a made-up API key") { _ = try await arena.open("tenant-b", apiKey: bogusKey) }
             #expect(bogus?.code == .unauthenticated)
-            for (what, partition, credential) in [("A's user API key in B", "tenant-b", a.user.apiKey),
-                                                  ("B's officer API key in A", "tenant-a", b.officer.apiKey),
-                                                  ("A's session token as a credential for B", "tenant-b", a.user.token),
-                                                  ("B's session token as a credential for B", "tenant-b", b.user.token)] {
+            for (what, partition, credential) in [
+                ("A's user API key in B", "tenant-b", a.user.apiKey),
+                ("B's officer API key in A", "tenant-a", b.officer.apiKey),
+                ("A's session token as a credential for B", "tenant-b", a.user.token),
+                ("B's session token as a credential for B", "tenant-b", b.user.token),
+            ] {
                 let r = await refusal(what) { _ = try await arena.open(partition, apiKey: credential) }
                 #expect(r == bogus, "\(what): \(r.map(\.description) ?? "") vs \(bogus.map(\.description) ?? "")")
             }
@@ -127,13 +135,28 @@ struct AdversarialIsolationTests {
 
             // Requests that carry a partition id: A's officer names B, or a partition that does not exist.
             for (what, call) in [
-                ("UpdatePartition", { @Sendable (id: String) in
-                    _ = try await arena.partitions.updatePartition(Redoubt_V1_UpdatePartitionRequest(id: id, settings: .defaults), metadata: a.officer.metadata) }),
-                ("CreatePartition", { @Sendable (id: String) in
-                    _ = try await arena.partitions.createPartition(Redoubt_V1_CreatePartitionRequest(id: id, settings: .defaults), metadata: a.officer.metadata) }),
-                ("CreateBackup", { @Sendable (id: String) in
-                    try await arena.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "steal-\(id).rdbk", partition: id, overwrite: true),
-                                                         metadata: a.officer.metadata, onResponse: { for try await _ in $0.messages {} }) }),
+                (
+                    "UpdatePartition",
+                    { @Sendable (id: String) in
+                        _ = try await arena.partitions.updatePartition(
+                            Redoubt_V1_UpdatePartitionRequest(id: id, settings: .defaults), metadata: a.officer.metadata)
+                    }
+                ),
+                (
+                    "CreatePartition",
+                    { @Sendable (id: String) in
+                        _ = try await arena.partitions.createPartition(
+                            Redoubt_V1_CreatePartitionRequest(id: id, settings: .defaults), metadata: a.officer.metadata)
+                    }
+                ),
+                (
+                    "CreateBackup",
+                    { @Sendable (id: String) in
+                        try await arena.backups.createBackup(
+                            Redoubt_V1_CreateBackupRequest(path: "steal-\(id).rdbk", partition: id, overwrite: true),
+                            metadata: a.officer.metadata, onResponse: { for try await _ in $0.messages {} })
+                    }
+                ),
             ] as [(String, @Sendable (String) async throws -> Void)] {
                 let foreign = await refusal("\(what) naming B") { try await call("tenant-b") }
                 let absent = await refusal("\(what) naming nothing") { try await call("tenant-z") }
@@ -186,31 +209,65 @@ struct AdversarialIsolationTests {
             let before = try await arena.snapshot(a)
 
             // A crypto user (and the officer, for what only the operator does) reaching for administration.
-            let add = { @Sendable (role: Role) in Redoubt_V1_AddUserRequest(name: "mole-\(role.rawValue.lowercased())", role: role, password: nil, clientCertificateSHA256: nil) }
+            let add = { @Sendable (role: Role) in
+                Redoubt_V1_AddUserRequest(name: "mole-\(role.rawValue.lowercased())", role: role, password: nil, clientCertificateSHA256: nil)
+            }
             let denied: [(String, A.Tenant.Person, @Sendable (A.Tenant.Person) async throws -> Void)] = [
                 ("AddUser(SECURITY_OFFICER)", a.user, { _ = try await arena.users.addUser(add(.securityOfficer), metadata: $0.metadata) }),
                 ("AddUser(CRYPTO_USER)", a.user, { _ = try await arena.users.addUser(add(.cryptoUser), metadata: $0.metadata) }),
                 ("AddUser(AUDITOR)", a.approver, { _ = try await arena.users.addUser(add(.auditor), metadata: $0.metadata) }),
                 ("AddUser(OPERATOR)", a.officer, { _ = try await arena.users.addUser(add(.operator), metadata: $0.metadata) }),
-                ("UpdatePartition", a.user, {
-                    var s = PartitionSettings.defaults
-                    s.allowedSources = ["0.0.0.0/0"]
-                    _ = try await arena.partitions.updatePartition(Redoubt_V1_UpdatePartitionRequest(id: "tenant-a", settings: s), metadata: $0.metadata) }),
-                ("CreatePartition", a.user, {
-                    _ = try await arena.partitions.createPartition(Redoubt_V1_CreatePartitionRequest(id: "mine", settings: .defaults), metadata: $0.metadata) }),
-                ("ListPartitions", a.officer, {
-                    _ = try await arena.partitions.listPartitions(Redoubt_V1_ListPartitionsRequest(pageSize: 10, pageToken: ""), metadata: $0.metadata) }),
+                (
+                    "UpdatePartition", a.user,
+                    {
+                        var s = PartitionSettings.defaults
+                        s.allowedSources = ["0.0.0.0/0"]
+                        _ = try await arena.partitions.updatePartition(Redoubt_V1_UpdatePartitionRequest(id: "tenant-a", settings: s), metadata: $0.metadata)
+                    }
+                ),
+                (
+                    "CreatePartition", a.user,
+                    {
+                        _ = try await arena.partitions.createPartition(
+                            Redoubt_V1_CreatePartitionRequest(id: "mine", settings: .defaults), metadata: $0.metadata)
+                    }
+                ),
+                (
+                    "ListPartitions", a.officer,
+                    {
+                        _ = try await arena.partitions.listPartitions(Redoubt_V1_ListPartitionsRequest(pageSize: 10, pageToken: ""), metadata: $0.metadata)
+                    }
+                ),
                 ("ListUsers", a.user, { _ = try await arena.users.listUsers(Redoubt_V1_ListUsersRequest(pageSize: 10, pageToken: ""), metadata: $0.metadata) }),
-                ("RemoveUser(officer)", a.user, {
-                    _ = try await arena.users.removeUser(Redoubt_V1_RemoveUserRequest(id: a.officer.userID), metadata: $0.metadata) }),
-                ("ListAuditRecords", a.user, {
-                    _ = try await arena.audit.listAuditRecords(Redoubt_V1_ListAuditRecordsRequest(from: 1, limit: 10), metadata: $0.metadata) }),
+                (
+                    "RemoveUser(officer)", a.user,
+                    {
+                        _ = try await arena.users.removeUser(Redoubt_V1_RemoveUserRequest(id: a.officer.userID), metadata: $0.metadata)
+                    }
+                ),
+                (
+                    "ListAuditRecords", a.user,
+                    {
+                        _ = try await arena.audit.listAuditRecords(Redoubt_V1_ListAuditRecordsRequest(from: 1, limit: 10), metadata: $0.metadata)
+                    }
+                ),
                 ("VerifyAudit", a.approver, { _ = try await arena.audit.verifyAudit(Redoubt_V1_VerifyAuditRequest(), metadata: $0.metadata) }),
-                ("CreateBackup", a.officer, {
-                    try await arena.backups.createBackup(Redoubt_V1_CreateBackupRequest(path: "mine.rdbk", partition: nil, overwrite: true),
-                                                         metadata: $0.metadata, onResponse: { for try await _ in $0.messages {} }) }),
-                ("CreateKey", a.auditor, { _ = try await arena.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "x")), metadata: $0.metadata) }),
-                ("CreateKey", a.approver, { _ = try await arena.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "x")), metadata: $0.metadata) }),
+                (
+                    "CreateBackup", a.officer,
+                    {
+                        try await arena.backups.createBackup(
+                            Redoubt_V1_CreateBackupRequest(path: "mine.rdbk", partition: nil, overwrite: true),
+                            metadata: $0.metadata, onResponse: { for try await _ in $0.messages {} })
+                    }
+                ),
+                (
+                    "CreateKey", a.auditor,
+                    { _ = try await arena.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "x")), metadata: $0.metadata) }
+                ),
+                (
+                    "CreateKey", a.approver,
+                    { _ = try await arena.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .p256, label: "x")), metadata: $0.metadata) }
+                ),
                 ("Random", a.auditor, { _ = try await arena.crypto.random(Redoubt_V1_RandomRequest(count: 32), metadata: $0.metadata) }),
             ]
             for (rpc, person, call) in denied {
@@ -220,8 +277,10 @@ struct AdversarialIsolationTests {
 
             // The auditor (which may read key metadata, nothing more), the approver, and the
             // officer (who manages keys but does not use them) on every key RPC, on A's own keys.
-            let officerManages: Set<String> = ["GetKey", "UpdateKey", "RotateKey", "BlockKey", "UnblockKey", "DestroyKey", "RestoreKey", "PurgeKey",
-                                               "ExportPublicKey", "ImportKey(wrapped under)", "Unwrap"]
+            let officerManages: Set<String> = [
+                "GetKey", "UpdateKey", "RotateKey", "BlockKey", "UnblockKey", "DestroyKey", "RestoreKey", "PurgeKey",
+                "ExportPublicKey", "ImportKey(wrapped under)", "Unwrap",
+            ]
             for probe in KeyProbe.all(own: own) {
                 let key = try #require(mine[probe.target])
                 for person in [a.auditor, a.approver, a.officer] {
@@ -238,8 +297,9 @@ struct AdversarialIsolationTests {
             #expect(try await arena.partitions.listPartitions(Redoubt_V1_ListPartitionsRequest(pageSize: 100, pageToken: ""), metadata: op) == partitionsBefore)
             #expect(try FileManager.default.contentsOfDirectory(atPath: arena.backupDirectory.path).isEmpty)
             // The crypto user still works: the refusals took nothing from it.
-            _ = try await arena.crypto.sign(Redoubt_V1_SignRequest(key: try #require(mine[.signing]).id, input: .message(Data([1])), scheme: .ed25519),
-                                            metadata: a.user.metadata)
+            _ = try await arena.crypto.sign(
+                Redoubt_V1_SignRequest(key: try #require(mine[.signing]).id, input: .message(Data([1])), scheme: .ed25519),
+                metadata: a.user.metadata)
         }
     }
 }

@@ -30,7 +30,7 @@ struct AdversarialOperatorTests {
             #expect(try await A.health(arena.grpc).check(check).status == .serving)
 
             let victims = try await AdversarialIsolationTests.victimKeys(arena, b)
-            let own = try await AdversarialIsolationTests.ownKeys(arena, b)   // the operator has no keys of its own: use B's
+            let own = try await AdversarialIsolationTests.ownKeys(arena, b)  // the operator has no keys of its own: use B's
             // The plaintext of an exportable key, known to B: it must show up nowhere the operator can see.
             let exportable = try #require(victims[.exportable])
             let secret = try await arena.keys.exportPlaintext(.init(keyID: exportable.id), metadata: b.user.metadata).keyMaterial
@@ -47,18 +47,23 @@ struct AdversarialOperatorTests {
                 _ = try await arena.keys.createKey(Redoubt_V1_CreateKeyRequest(spec: KeySpec(algorithm: .aes256, label: "mine")), metadata: op)
             }
             await expectRefused([.permissionDenied], "ImportKey by the operator") {
-                _ = try await arena.keys.importKey(Redoubt_V1_ImportKeyRequest(spec: KeySpec(algorithm: .aes256, label: "mine"),
-                                                                                material: .secret(SecretBytes(Data(count: 32)))), metadata: op)
+                _ = try await arena.keys.importKey(
+                    Redoubt_V1_ImportKeyRequest(
+                        spec: KeySpec(algorithm: .aes256, label: "mine"),
+                        material: .secret(SecretBytes(Data(count: 32)))), metadata: op)
             }
             var list = Redoubt_V1_ListKeysRequest()
             list.pageSize = 100
             await expectRefused([.permissionDenied], "ListKeys by the operator") { _ = try await arena.keys.listKeys(list, metadata: op) }
-            await expectRefused([.permissionDenied], "Random by the operator") { _ = try await arena.crypto.random(Redoubt_V1_RandomRequest(count: 16), metadata: op) }
+            await expectRefused([.permissionDenied], "Random by the operator") {
+                _ = try await arena.crypto.random(Redoubt_V1_RandomRequest(count: 16), metadata: op)
+            }
             // Nor does it get into the partition some other way: its API key opens no session there,
             // and it cannot give itself a user in it.
             await expectRefused([.unauthenticated], "the operator's API key in B") { _ = try await arena.open("tenant-b", apiKey: arena.operatorAPIKey) }
             await expectRefused([.permissionDenied], "AddUser(CRYPTO_USER) by the operator") {
-                _ = try await arena.users.addUser(Redoubt_V1_AddUserRequest(name: "backdoor", role: .cryptoUser, password: nil, clientCertificateSHA256: nil), metadata: op)
+                _ = try await arena.users.addUser(
+                    Redoubt_V1_AddUserRequest(name: "backdoor", role: .cryptoUser, password: nil, clientCertificateSHA256: nil), metadata: op)
             }
             // The operator's user listing and audit log are its own, not B's.
             let users = try await arena.users.listUsers(Redoubt_V1_ListUsersRequest(pageSize: 100, pageToken: ""), metadata: op)

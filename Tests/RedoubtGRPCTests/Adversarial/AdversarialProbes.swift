@@ -64,16 +64,18 @@ struct KeyProbe: Sendable {
                 _ = try await A.keys(c).exportPlaintext(.init(keyID: id), metadata: m)
             },
             KeyProbe(rpc: "ImportKey(wrapped under)", target: .cipher) { c, m, id in
-                _ = try await A.keys(c).importKey(Redoubt_V1_ImportKeyRequest(spec: spec, material: .wrapped(Data(count: 40), wrappingKey: id, scheme: .aesKWP)),
-                                                  metadata: m)
+                _ = try await A.keys(c).importKey(
+                    Redoubt_V1_ImportKeyRequest(spec: spec, material: .wrapped(Data(count: 40), wrappingKey: id, scheme: .aesKWP)),
+                    metadata: m)
             },
             // CryptoService
             KeyProbe(rpc: "Sign", target: .signing) { c, m, id in
                 _ = try await A.crypto(c).sign(Redoubt_V1_SignRequest(key: id, input: message, scheme: .ed25519), metadata: m)
             },
             KeyProbe(rpc: "Verify", target: .signing) { c, m, id in
-                _ = try await A.crypto(c).verify(Redoubt_V1_VerifyRequest(key: id, input: message, signature: Data(count: 64), scheme: .ed25519, version: nil),
-                                                 metadata: m)
+                _ = try await A.crypto(c).verify(
+                    Redoubt_V1_VerifyRequest(key: id, input: message, signature: Data(count: 64), scheme: .ed25519, version: nil),
+                    metadata: m)
             },
             KeyProbe(rpc: "Encrypt", target: .cipher) { c, m, id in
                 _ = try await A.crypto(c).encrypt(Redoubt_V1_EncryptRequest(key: id, plaintext: Data([1]), scheme: .aesGCM, aad: Data()), metadata: m)
@@ -94,11 +96,14 @@ struct KeyProbe: Sendable {
                 _ = try await A.crypto(c).wrap(Redoubt_V1_WrapRequest(id: own.exportable, wrappingKey: id, scheme: .aesKWP), metadata: m)
             },
             KeyProbe(rpc: "Unwrap", target: .cipher) { c, m, id in
-                _ = try await A.crypto(c).unwrap(Redoubt_V1_UnwrapRequest(wrappedKey: Data(count: 40), wrappingKey: id, scheme: .aesKWP, spec: spec), metadata: m)
+                _ = try await A.crypto(c).unwrap(
+                    Redoubt_V1_UnwrapRequest(wrappedKey: Data(count: 40), wrappingKey: id, scheme: .aesKWP, spec: spec), metadata: m)
             },
             KeyProbe(rpc: "DeriveKey", target: .agreement) { c, m, id in
-                _ = try await A.crypto(c).deriveKey(Redoubt_V1_DeriveKeyRequest(key: id, peer: own.agreement, derivation: .hkdf(.sha256, outputByteCount: 32),
-                                                                                spec: spec), metadata: m)
+                _ = try await A.crypto(c).deriveKey(
+                    Redoubt_V1_DeriveKeyRequest(
+                        key: id, peer: own.agreement, derivation: .hkdf(.sha256, outputByteCount: 32),
+                        spec: spec), metadata: m)
             },
             KeyProbe(rpc: "Encapsulate", target: .kem) { c, m, id in
                 _ = try await A.crypto(c).encapsulate(Redoubt_V1_EncapsulateRequest(key: id, spec: spec), metadata: m)
@@ -136,14 +141,17 @@ struct KeyProbe: Sendable {
             },
             KeyProbe(rpc: "SignStream", target: .signing) { c, m, id in
                 let r = Redoubt_V1_SignRequest(key: id, input: message, scheme: .ed25519)
-                let answers = try await A.crypto(c).signStream(metadata: m, requestProducer: { writer in
-                    try await writer.write(Redoubt_V1_SignStreamRequest(id: 7, request: r))
-                    try await writer.write(Redoubt_V1_SignStreamRequest(id: 8, request: r))
-                }, onResponse: { response in
-                    var all: [Redoubt_V1_SignStreamResponse] = []
-                    for try await answer in response.messages { all.append(answer) }
-                    return all
-                })
+                let answers = try await A.crypto(c).signStream(
+                    metadata: m,
+                    requestProducer: { writer in
+                        try await writer.write(Redoubt_V1_SignStreamRequest(id: 7, request: r))
+                        try await writer.write(Redoubt_V1_SignStreamRequest(id: 8, request: r))
+                    },
+                    onResponse: { response in
+                        var all: [Redoubt_V1_SignStreamResponse] = []
+                        for try await answer in response.messages { all.append(answer) }
+                        return all
+                    })
                 #expect(Set(answers.map(\.id)) == [7, 8])
                 if case .error(let detail)? = answers.first?.result { throw RPCError(HSMError(detail)) }
             },

@@ -24,21 +24,25 @@ struct AdversarialSourceTests {
     func openingFromOutside() async throws {
         try await A.run { arena in
             let op = try await arena.operatorSession()
-            let walled = try await arena.partitions.createPartition(Redoubt_V1_CreatePartitionRequest(id: "walled", settings: Self.settings(["10.0.0.0/8"])),
-                                                                    metadata: op)
+            let walled = try await arena.partitions.createPartition(
+                Redoubt_V1_CreatePartitionRequest(id: "walled", settings: Self.settings(["10.0.0.0/8"])),
+                metadata: op)
             let r = await refusal("a session of 'walled' from 127.0.0.1") { _ = try await arena.open("walled", apiKey: walled.securityOfficerApiKey) }
             #expect(r?.code == .permissionDenied)
             #expect(r?.message.contains("does not accept calls from 127.0.0.1") == true, "\(r.map(\.description) ?? "")")
 
-            let open = try await arena.partitions.createPartition(Redoubt_V1_CreatePartitionRequest(id: "local", settings: Self.settings(["127.0.0.0/8"])),
-                                                                  metadata: op)
+            let open = try await arena.partitions.createPartition(
+                Redoubt_V1_CreatePartitionRequest(id: "local", settings: Self.settings(["127.0.0.0/8"])),
+                metadata: op)
             let session = try await arena.open("local", apiKey: open.securityOfficerApiKey)
             #expect(session.partitionID == "local")
             _ = try await arena.users.listUsers(Redoubt_V1_ListUsersRequest(pageSize: 10, pageToken: ""), metadata: A.bearer(session.token))
         }
     }
 
-    @Test("a token obtained while allowed stops working once the operator narrows allowed_sources: at once on that node, within the cache refresh interval on another")
+    @Test(
+        "a token obtained while allowed stops working once the operator narrows allowed_sources: at once on that node, within the cache refresh interval on another"
+    )
     func narrowingRevokesTokens() async throws {
         try await A.run(secondNode: true) { arena in
             let op = try await arena.operatorSession()
@@ -52,25 +56,28 @@ struct AdversarialSourceTests {
                 _ = try await A.crypto(node2).sign(sign, metadata: t.user.metadata)
 
                 // A stream opened while allowed, kept open across the change.
-                let narrowed = try await A.crypto(arena.grpc).signStream(metadata: t.user.metadata, requestProducer: { writer in
-                    try await writer.write(Redoubt_V1_SignStreamRequest(id: 1, request: sign))
-                    try await Task.sleep(for: .milliseconds(800))
-                    try await writer.write(Redoubt_V1_SignStreamRequest(id: 2, request: sign))
-                }, onResponse: { response in
-                    var answers: [Redoubt_V1_SignStreamResponse] = []
-                    do {
-                        for try await answer in response.messages {
-                            answers.append(answer)
-                            if answer.id == 1 {
-                                _ = try await arena.partitions.updatePartition(
-                                    Redoubt_V1_UpdatePartitionRequest(id: "narrowed", settings: Self.settings(["10.0.0.0/8"])), metadata: op)
+                let narrowed = try await A.crypto(arena.grpc).signStream(
+                    metadata: t.user.metadata,
+                    requestProducer: { writer in
+                        try await writer.write(Redoubt_V1_SignStreamRequest(id: 1, request: sign))
+                        try await Task.sleep(for: .milliseconds(800))
+                        try await writer.write(Redoubt_V1_SignStreamRequest(id: 2, request: sign))
+                    },
+                    onResponse: { response in
+                        var answers: [Redoubt_V1_SignStreamResponse] = []
+                        do {
+                            for try await answer in response.messages {
+                                answers.append(answer)
+                                if answer.id == 1 {
+                                    _ = try await arena.partitions.updatePartition(
+                                        Redoubt_V1_UpdatePartitionRequest(id: "narrowed", settings: Self.settings(["10.0.0.0/8"])), metadata: op)
+                                }
                             }
+                            return (answers, nil as RPCError?)
+                        } catch let error as RPCError {
+                            return (answers, error)
                         }
-                        return (answers, nil as RPCError?)
-                    } catch let error as RPCError {
-                        return (answers, error)
-                    }
-                })
+                    })
                 let changed = ContinuousClock.now
                 let first = narrowed.0.first?.result
                 #expect(first.map { if case .response = $0 { true } else { false } } == true, "\(narrowed)")

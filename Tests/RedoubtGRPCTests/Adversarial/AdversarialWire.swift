@@ -20,8 +20,10 @@ enum AdversarialWire {
     static func call(_ client: AdversarialArena.Client, _ method: MethodDescriptor, bytes: [UInt8], metadata: Metadata) async throws -> [UInt8] {
         var options = CallOptions.defaults
         options.timeout = .seconds(20)
-        return try await client.unary(request: ClientRequest(message: bytes, metadata: metadata), descriptor: method,
-                                      serializer: RawBytes(), deserializer: RawBytes(), options: options) { try $0.message }
+        return try await client.unary(
+            request: ClientRequest(message: bytes, metadata: metadata), descriptor: method,
+            serializer: RawBytes(), deserializer: RawBytes(), options: options
+        ) { try $0.message }
     }
 
     /// A TCP connection to 127.0.0.1:`port`, closed by ``close()``.
@@ -67,8 +69,10 @@ enum AdversarialWire {
     static func frame(type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
         let n = UInt32(payload.count)
         let length: [UInt8] = [UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
-        let id: [UInt8] = [UInt8(truncatingIfNeeded: stream >> 24) & 0x7f, UInt8(truncatingIfNeeded: stream >> 16),
-                           UInt8(truncatingIfNeeded: stream >> 8), UInt8(truncatingIfNeeded: stream)]
+        let id: [UInt8] = [
+            UInt8(truncatingIfNeeded: stream >> 24) & 0x7f, UInt8(truncatingIfNeeded: stream >> 16),
+            UInt8(truncatingIfNeeded: stream >> 8), UInt8(truncatingIfNeeded: stream),
+        ]
         return length + [type, flags] + id + payload
     }
 
@@ -87,16 +91,20 @@ enum AdversarialWire {
     /// The bytes of a connection that starts a call of `path` and sends the first `sent` bytes
     /// of a message it announces as `announced` bytes long — then nothing more.
     static func halfCall(path: String, token: String, announced: Int, sent: Int) -> [UInt8] {
-        let headers = headerBlock([(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
-                                   ("content-type", "application/grpc"), ("te", "trailers"), ("authorization", "Bearer \(token)")])
+        let headers = headerBlock([
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
+            ("content-type", "application/grpc"), ("te", "trailers"), ("authorization", "Bearer \(token)"),
+        ])
         let n = UInt32(announced)
-        var data: [UInt8] = [0, UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16),
-                             UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+        var data: [UInt8] = [
+            0, UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16),
+            UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n),
+        ]
         data += [UInt8](repeating: 0x41, count: sent)
         var bytes = preface
-        bytes += frame(type: 0x4, flags: 0, stream: 0, [])          // SETTINGS
-        bytes += frame(type: 0x1, flags: 0x4, stream: 1, headers)   // HEADERS, END_HEADERS
-        bytes += frame(type: 0x0, flags: 0, stream: 1, data)        // DATA without END_STREAM
+        bytes += frame(type: 0x4, flags: 0, stream: 0, [])  // SETTINGS
+        bytes += frame(type: 0x1, flags: 0x4, stream: 1, headers)  // HEADERS, END_HEADERS
+        bytes += frame(type: 0x0, flags: 0, stream: 1, data)  // DATA without END_STREAM
         return bytes
     }
 }

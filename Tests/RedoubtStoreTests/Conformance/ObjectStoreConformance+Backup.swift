@@ -34,7 +34,7 @@ extension ObjectStoreConformance {
             .appendAudit(partition: "", payload: Data()),
         ])
         try await store.commit([
-            .update(ObjectKey(partition: "even", kind: "key", id: "o-2"), expectedRevision: 2, label: "x", data: bytes("v3")),
+            .update(ObjectKey(partition: "even", kind: "key", id: "o-2"), expectedRevision: 2, label: "x", data: bytes("v3"))
         ])
     }
 
@@ -97,7 +97,10 @@ extension ObjectStoreConformance {
             let before = try await contents(of: store)
             let backup: [StoreRecord] = [
                 .object(StoredObject(key: key("other"), label: nil, revision: 4, data: bytes("o"))),
-                .audit(AuditEntry(partition: "p", sequence: 1, payload: bytes("a"), hash: AuditEntry.chainHash(previousHash: AuditEntry.genesisHash, sequence: 1, payload: bytes("a")))),
+                .audit(
+                    AuditEntry(
+                        partition: "p", sequence: 1, payload: bytes("a"),
+                        hash: AuditEntry.chainHash(previousHash: AuditEntry.genesisHash, sequence: 1, payload: bytes("a")))),
             ]
             await expectStoreError(.notEmpty) { try await store.importAll(RecordSequence(records: backup)) }
             #expect(try await contents(of: store) == before)
@@ -133,7 +136,7 @@ extension ObjectStoreConformance {
         duplicateClaim.append(exported[exported.count - 1])
         let zeroRevision: [StoreRecord] = [.object(StoredObject(key: key("z"), label: nil, revision: 0, data: Data()))]
         let chainWithoutStart: [StoreRecord] = [
-            .audit(AuditEntry(partition: "p", sequence: 2, payload: Data(), hash: AuditEntry.genesisHash)),
+            .audit(AuditEntry(partition: "p", sequence: 2, payload: Data(), hash: AuditEntry.genesisHash))
         ]
 
         try await withStore { target in
@@ -171,9 +174,10 @@ extension ObjectStoreConformance {
     func extremeValues() async throws {
         try await withStore { store in
             let last = key("last")
-            try await store.importAll(RecordSequence(records: [
-                .object(StoredObject(key: last, label: nil, revision: .max, data: bytes("x"))),
-            ]))
+            try await store.importAll(
+                RecordSequence(records: [
+                    .object(StoredObject(key: last, label: nil, revision: .max, data: bytes("x")))
+                ]))
             #expect(try await store.get(last)?.revision == .max)
             let before = try await contents(of: store)
             await expectStoreError(.conflict) {

@@ -26,17 +26,23 @@ extension ObjectStoreConformance {
 
             var plan: [(WriteBatch, Expectation)] = []
             for index in 0..<100 {  // new objects: succeed
-                plan.append(([
-                    .insert(key("new-\(index)"), label: "new", data: bytes("n\(index)")),
-                    .appendAudit(partition: "g", payload: bytes("new-\(index)")),
-                    .claimRequestID(partition: "p", requestID: "req-\(index)", object: key("new-\(index)")),
-                ], .succeed))
+                plan.append(
+                    (
+                        [
+                            .insert(key("new-\(index)"), label: "new", data: bytes("n\(index)")),
+                            .appendAudit(partition: "g", payload: bytes("new-\(index)")),
+                            .claimRequestID(partition: "p", requestID: "req-\(index)", object: key("new-\(index)")),
+                        ], .succeed
+                    ))
             }
             for index in 0..<30 {  // inserting an existing key: conflict, audit rolled back
-                plan.append(([
-                    .appendAudit(partition: "g", payload: bytes("never")),
-                    .insert(key("old-\(index)"), label: nil, data: bytes("dup")),
-                ], .fail(.conflict)))
+                plan.append(
+                    (
+                        [
+                            .appendAudit(partition: "g", payload: bytes("never")),
+                            .insert(key("old-\(index)"), label: nil, data: bytes("dup")),
+                        ], .fail(.conflict)
+                    ))
             }
             for index in 30..<60 {  // stale revision: conflict
                 plan.append(([.update(key("old-\(index)"), expectedRevision: 7, label: nil, data: bytes("stale"))], .fail(.conflict)))
@@ -46,10 +52,13 @@ extension ObjectStoreConformance {
             }
             for pair in 0..<10 {  // two commits race to update old-(80+pair) from revision 1
                 for side in 0..<2 {
-                    plan.append(([
-                        .update(key("old-\(80 + pair)"), expectedRevision: 1, label: "side\(side)", data: bytes("side\(side)")),
-                        .appendAudit(partition: "g", payload: bytes("race-\(pair)-\(side)")),
-                    ], .race(pair: pair)))
+                    plan.append(
+                        (
+                            [
+                                .update(key("old-\(80 + pair)"), expectedRevision: 1, label: "side\(side)", data: bytes("side\(side)")),
+                                .appendAudit(partition: "g", payload: bytes("race-\(pair)-\(side)")),
+                            ], .race(pair: pair)
+                        ))
                 }
             }
             #expect(plan.count == 200)
@@ -129,7 +138,7 @@ extension ObjectStoreConformance {
                 group.addTask {
                     for index in 1...50 {
                         try await store.commit([
-                            .update(key("counter"), expectedRevision: Int64(index), label: nil, data: bytes("\(index)")),
+                            .update(key("counter"), expectedRevision: Int64(index), label: nil, data: bytes("\(index)"))
                         ])
                     }
                 }

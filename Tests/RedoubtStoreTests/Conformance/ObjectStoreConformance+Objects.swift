@@ -195,10 +195,12 @@ extension ObjectStoreConformance {
         try await withStore { store in
             // 25 keys, inserted out of order; every third one labelled "hot".
             let ids = (0..<25).map { String(format: "id-%02d", ($0 * 7) % 25) }
-            try await store.commit(WriteBatch(ids.map { id in
-                let number = Int(id.dropFirst(3)) ?? 0
-                return .insert(key(id), label: number % 3 == 0 ? "hot" : "cold", data: bytes(id))
-            }))
+            try await store.commit(
+                WriteBatch(
+                    ids.map { id in
+                        let number = Int(id.dropFirst(3)) ?? 0
+                        return .insert(key(id), label: number % 3 == 0 ? "hot" : "cold", data: bytes(id))
+                    }))
             // Noise in other kinds and partitions.
             try await store.commit([
                 .insert(key("id-00", kind: "user"), label: "hot", data: bytes("u")),

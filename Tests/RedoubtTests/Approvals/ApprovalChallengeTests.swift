@@ -5,9 +5,10 @@ import Testing
 /// The canonical challenge: deterministic, bound to every field, parsed strictly.
 @Suite("Approvals: challenge format")
 struct ApprovalChallengeTests {
-    let sample = ApprovalChallenge(requestID: "r" + String(repeating: "ab", count: 16), partition: "alpha",
-                                   keyID: "k" + String(repeating: "01", count: 16), operation: .sign,
-                                   operationDigest: Data(repeating: 7, count: 32), decision: .approve)
+    let sample = ApprovalChallenge(
+        requestID: "r" + String(repeating: "ab", count: 16), partition: "alpha",
+        keyID: "k" + String(repeating: "01", count: 16), operation: .sign,
+        operationDigest: Data(repeating: 7, count: 32), decision: .approve)
 
     @Test("encoding round-trips and every field changes the bytes")
     func roundTrip() throws {
@@ -15,10 +16,18 @@ struct ApprovalChallengeTests {
         #expect(sample.bytes.starts(with: Data("redoubt-approval-v1\n".utf8)))
         var variants = [sample]
         variants[0].decision = .reject
-        var other = sample; other.partition = "beta"; variants.append(other)
-        other = sample; other.operation = .block; variants.append(other)
-        other = sample; other.operationDigest = Data(repeating: 8, count: 32); variants.append(other)
-        other = sample; other.requestID = "r" + String(repeating: "cd", count: 16); variants.append(other)
+        var other = sample
+        other.partition = "beta"
+        variants.append(other)
+        other = sample
+        other.operation = .block
+        variants.append(other)
+        other = sample
+        other.operationDigest = Data(repeating: 8, count: 32)
+        variants.append(other)
+        other = sample
+        other.requestID = "r" + String(repeating: "cd", count: 16)
+        variants.append(other)
         for variant in variants {
             #expect(variant.bytes != sample.bytes)
             #expect(try ApprovalChallenge.parse(variant.bytes) == variant)
@@ -32,9 +41,11 @@ struct ApprovalChallengeTests {
             #expect(throws: HSMError.self) { try ApprovalChallenge.parse(bytes.prefix(n)) }
         }
         #expect(throws: HSMError.self) { try ApprovalChallenge.parse(bytes + Data([0])) }
-        var bad = sample; bad.operationDigest = Data(repeating: 1, count: 31)
+        var bad = sample
+        bad.operationDigest = Data(repeating: 1, count: 31)
         #expect(throws: HSMError.self) { try ApprovalChallenge.parse(bad.bytes) }
-        bad = sample; bad.keyID = "not-a-key"
+        bad = sample
+        bad.keyID = "not-a-key"
         #expect(throws: HSMError.self) { try ApprovalChallenge.parse(bad.bytes) }
         var flipped = bytes
         flipped[flipped.startIndex] ^= 1

@@ -48,8 +48,10 @@ struct ApprovalDirectCallTests {
             let key = try await kit.governedSigner(KeyPolicy(block: ApprovalKit.rule(["bob"], quorum: 1)))
             // The use rule is empty: signing runs at once, as without a policy.
             let signature = try await kit.hsm.sign(kit.user, key: key.id, input: .message(message), scheme: .ed25519)
-            #expect(try await kit.hsm.verify(kit.user, key: key.id, input: .message(message), signature: signature.signature,
-                                             scheme: .ed25519, version: nil))
+            #expect(
+                try await kit.hsm.verify(
+                    kit.user, key: key.id, input: .message(message), signature: signature.signature,
+                    scheme: .ed25519, version: nil))
             let block = try await expectApprovalPending(.block, key: key.id) { try await kit.hsm.blockKey(kit.officer, id: key.id) }
             #expect(try await kit.hsm.getKey(kit.officer, id: key.id).state == .active)
             #expect(try await kit.audited(.requestSubmit, block.id).count == 1)

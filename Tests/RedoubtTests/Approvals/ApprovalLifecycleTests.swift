@@ -11,8 +11,9 @@ struct ApprovalLifecycleTests {
     @Test("blocking and unblocking go through their rules; while blocked every use fails, an approved sign included")
     func blockAndUnblock() async throws {
         try await ApprovalKit.with(clock) { kit in
-            let policy = KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1), block: ApprovalKit.rule(["bob"], quorum: 1),
-                                   unblock: ApprovalKit.rule(["cat", "dan"], quorum: 2))
+            let policy = KeyPolicy(
+                use: ApprovalKit.rule(["ann"], quorum: 1), block: ApprovalKit.rule(["bob"], quorum: 1),
+                unblock: ApprovalKit.rule(["cat", "dan"], quorum: 2))
             let key = try await kit.governedSigner(policy)
             await expectHSMError(.permissionDenied) { try await kit.hsm.submitRequest(kit.user, key: key.id, operation: .block) }
             await expectHSMError(.permissionDenied) { try await kit.hsm.blockKey(kit.user, id: key.id) }
@@ -85,8 +86,11 @@ struct ApprovalLifecycleTests {
     func policiesAtCreation() async throws {
         try await ApprovalKit.with(clock) { kit in
             let policy = KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1))
-            let aes = try await kit.hsm.generateKey(kit.officer, spec: KeySpec(algorithm: .aes256, label: "governed aes", extractable: true,
-                                                                               sensitive: false, policy: policy))
+            let aes = try await kit.hsm.generateKey(
+                kit.officer,
+                spec: KeySpec(
+                    algorithm: .aes256, label: "governed aes", extractable: true,
+                    sensitive: false, policy: policy))
             #expect(!aes.extractable && aes.neverExtractable)
             #expect(aes.policy == policy)
             let wrapper = try await kit.hsm.generateKey(kit.user, spec: KeySpec(algorithm: .aes256, label: "wrapper"))
@@ -100,9 +104,17 @@ struct ApprovalLifecycleTests {
                 (KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1, timeout: 0)), ["timeout"]),
                 (KeyPolicy(use: ApprovalKit.rule(["ann"], quorum: 1, timelock: -1)), ["timelock"]),
                 (KeyPolicy(use: ApprovalRule(tokens: [ApprovalToken(groups: [], timeout: 60)])), ["groups"]),
-                (KeyPolicy(use: ApprovalRule(tokens: [ApprovalToken(groups: [ApproverGroup(approvers: ["ann"], quorum: 1),
-                                                                             ApproverGroup(approvers: ["ann", "bob"], quorum: 1)], timeout: 60)])),
-                 ["another group"]),
+                (
+                    KeyPolicy(
+                        use: ApprovalRule(tokens: [
+                            ApprovalToken(
+                                groups: [
+                                    ApproverGroup(approvers: ["ann"], quorum: 1),
+                                    ApproverGroup(approvers: ["ann", "bob"], quorum: 1),
+                                ], timeout: 60)
+                        ])),
+                    ["another group"]
+                ),
             ]
             for (bad, fragments) in cases {
                 let error = await expectHSMError(.invalidArgument) {
@@ -117,7 +129,9 @@ struct ApprovalLifecycleTests {
             await expectHSMError(.failedPrecondition, aes.id) { try await kit.hsm.removeApprover(kit.officer, name: "ann") }
             try await kit.hsm.removeApprover(kit.officer, name: "eve")
             #expect(!(try await kit.hsm.listApprovers(kit.officer)).map(\.name).contains("eve"))
-            await expectHSMError(.alreadyExists) { try await kit.hsm.registerApprover(kit.officer, name: "ann", publicKey: try PrivateKey.generate(.ed25519).publicKey) }
+            await expectHSMError(.alreadyExists) {
+                try await kit.hsm.registerApprover(kit.officer, name: "ann", publicKey: try PrivateKey.generate(.ed25519).publicKey)
+            }
             await expectHSMError(.invalidArgument, "Ed25519, P-256 or ML-DSA-65") {
                 try await kit.hsm.registerApprover(kit.officer, name: "rsa", publicKey: try PrivateKey.generate(.p384).publicKey)
             }
@@ -132,7 +146,8 @@ struct ApprovalLifecycleTests {
             let ciphertext = try await kit.hsm.encrypt(kit.user, key: aes.id, plaintext: message, scheme: .aesGCM, aad: Data("ctx".utf8))
             let change = try await kit.hsm.submitRequest(kit.officer, key: aes.id, operation: .setPolicy(policy))
             #expect(change.status == .executed)
-            let request = try await kit.hsm.submitRequest(kit.user, key: aes.id, operation: .decrypt(ciphertext: ciphertext, scheme: .aesGCM, aad: Data("ctx".utf8)))
+            let request = try await kit.hsm.submitRequest(
+                kit.user, key: aes.id, operation: .decrypt(ciphertext: ciphertext, scheme: .aesGCM, aad: Data("ctx".utf8)))
             try await kit.approve("ann", request)
             #expect(try await kit.fetch(request).result?.data == message)
             #expect(try await kit.fetch(request, as: kit.f.alpha.auditor.token).result == nil)

@@ -40,7 +40,7 @@ struct ApprovalRuleTests {
             try await kit.approve("ann", request)
             await expectHSMError(.alreadyExists, "ann", "already decided") { try await kit.approve("ann", request) }
             #expect(try await kit.fetch(request).status == .pending)
-            let done = try await kit.approve("cat", request)   // ML-DSA-65
+            let done = try await kit.approve("cat", request)  // ML-DSA-65
             #expect(done.status == .executed)
             #expect(done.result == nil, "the result is for the requester only")
             try kit.expectSigned(try await kit.fetch(request), by: key)
@@ -53,8 +53,11 @@ struct ApprovalRuleTests {
     @Test("two groups are AND-ed: approvals from one group never satisfy the other")
     func groupsAnded() async throws {
         try await ApprovalKit.with(clock) { kit in
-            let token = ApprovalToken(groups: [ApproverGroup(approvers: ["ann", "bob"], quorum: 1),
-                                               ApproverGroup(approvers: ["cat", "dan"], quorum: 1)], timeout: 3600)
+            let token = ApprovalToken(
+                groups: [
+                    ApproverGroup(approvers: ["ann", "bob"], quorum: 1),
+                    ApproverGroup(approvers: ["cat", "dan"], quorum: 1),
+                ], timeout: 3600)
             let key = try await kit.governedSigner(KeyPolicy(use: ApprovalRule(tokens: [token])))
             let request = try await kit.submitSign(key)
             try await kit.approve("ann", request)

@@ -68,7 +68,7 @@ struct ApprovalSecurityTests {
     @Test("the approver role sees only requests whose rule names it, decides only as itself, and does nothing else")
     func approverRole() async throws {
         try await ApprovalKit.with(clock) { kit in
-            let april = kit.f.alpha.approver.token   // the user "april", registered as approver "april"
+            let april = kit.f.alpha.approver.token  // the user "april", registered as approver "april"
             let named = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["april", "ann"], quorum: 2)))
             let unnamed = try await kit.governedSigner(KeyPolicy(use: ApprovalKit.rule(["bob"], quorum: 1)))
             let mine = try await kit.submitSign(named)
@@ -89,10 +89,14 @@ struct ApprovalSecurityTests {
             let afterApril = try await kit.hsm.approveRequest(april, id: mine.id, approver: "april", signature: try kit.signature("april", mine))
             #expect(afterApril.decisions.map(\.approver) == ["april"])
             // Nothing else: no keys, no submitting, no approver registry.
-            await expectHSMError(.permissionDenied) { try await kit.hsm.submitRequest(april, key: named.id, operation: .sign(input: .message(message), scheme: .ed25519)) }
+            await expectHSMError(.permissionDenied) {
+                try await kit.hsm.submitRequest(april, key: named.id, operation: .sign(input: .message(message), scheme: .ed25519))
+            }
             await expectHSMError(.permissionDenied) { try await kit.hsm.getKey(april, id: named.id) }
             await expectHSMError(.permissionDenied) { try await kit.hsm.listApprovers(april) }
-            await expectHSMError(.permissionDenied) { try await kit.hsm.registerApprover(april, name: "mallory", publicKey: try PrivateKey.generate(.ed25519).publicKey) }
+            await expectHSMError(.permissionDenied) {
+                try await kit.hsm.registerApprover(april, name: "mallory", publicKey: try PrivateKey.generate(.ed25519).publicKey)
+            }
             // The crypto user sees its own requests; another crypto user's list is its own.
             #expect(Set(try await kit.hsm.listRequests(kit.user, filter: ApprovalRequestFilter()).map(\.id)) == [mine.id, notMine.id])
         }

@@ -85,8 +85,10 @@ struct ApprovalKit: Sendable {
     }
 
     /// Checks that an executed sign request's result is a valid signature of `data` by `key`.
-    func expectSigned(_ request: ApprovalRequest, by key: KeyInfo, _ data: Data = message,
-                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectSigned(
+        _ request: ApprovalRequest, by key: KeyInfo, _ data: Data = message,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         #expect(request.status == .executed, sourceLocation: sourceLocation)
         let result = try #require(request.result, sourceLocation: sourceLocation)
         let publicKey = try #require(key.publicKey, sourceLocation: sourceLocation)

@@ -64,7 +64,9 @@ struct BackupTamperTests {
         await #expect { try await Backup.verify(at: try fixture.variant("magic", magic), master: fixture.master) } throws: { backupCode($0) == .notABackup }
         var version = fixture.file
         version[16] = 2
-        await #expect { try await Backup.verify(at: try fixture.variant("version", version), master: fixture.master) } throws: { backupCode($0) == .unsupportedVersion }
+        await #expect { try await Backup.verify(at: try fixture.variant("version", version), master: fixture.master) } throws: {
+            backupCode($0) == .unsupportedVersion
+        }
     }
 
     @Test("flipping bytes anywhere in a chunk is refused, naming the chunk")
@@ -72,9 +74,11 @@ struct BackupTamperTests {
         let fixture = try await Fixture()
         for (index, chunk) in fixture.layout.chunks.enumerated() {
             // Length prefix, nonce, ciphertext start/middle/end, tag.
-            let positions = [chunk.lowerBound, chunk.lowerBound + 3, chunk.lowerBound + 4, chunk.lowerBound + 10,
-                             chunk.lowerBound + 20, (chunk.lowerBound + chunk.upperBound) / 2, chunk.upperBound - 17,
-                             chunk.upperBound - 1]
+            let positions = [
+                chunk.lowerBound, chunk.lowerBound + 3, chunk.lowerBound + 4, chunk.lowerBound + 10,
+                chunk.lowerBound + 20, (chunk.lowerBound + chunk.upperBound) / 2, chunk.upperBound - 17,
+                chunk.upperBound - 1,
+            ]
             for position in positions {
                 var altered = fixture.file
                 altered[position] ^= 0x04
@@ -140,7 +144,7 @@ struct BackupTamperTests {
         let second = fixture.file[fixture.layout.chunks[1]]
         let third = fixture.file[fixture.layout.chunks[2]]
         let variants: [(String, Data)] = [
-            ("swapped", preamble + second + first + third),     // same record counts: only the index tells
+            ("swapped", preamble + second + first + third),  // same record counts: only the index tells
             ("swapped-last", preamble + first + third + second),
             ("dropped-first", preamble + second + third),
             ("dropped-middle", preamble + first + third),

@@ -27,8 +27,9 @@ struct AuditCatalogueTests {
         #expect(AuditOperation(rawValue: "request.approved") == nil)
         #expect(AuditOperation(rawValue: "key.generate.session") == nil)
         #expect(AuditOperation(rawValue: "") == nil)
-        let old = AuditRecord(sequence: 1, time: Date(), actor: "u", role: "SECURITY_OFFICER", session: "s",
-                              operation: "request.rejected", object: "r", result: "ok")
+        let old = AuditRecord(
+            sequence: 1, time: Date(), actor: "u", role: "SECURITY_OFFICER", session: "s",
+            operation: "request.rejected", object: "r", result: "ok")
         #expect(old.kind == nil)
         #expect(old.operation == "request.rejected")
         var current = old
@@ -49,21 +50,31 @@ struct AuditCatalogueTests {
             // Keys: stored and session objects, their use, their lifecycle.
             let signer = try await hsm.generateKey(officer, spec: KeySpec(algorithm: .p256, label: "signer"))
             let peer = try await hsm.generateKey(officer, spec: KeySpec(algorithm: .p256, label: "peer"))
-            let aes = try await hsm.generateKey(officer, spec: KeySpec(algorithm: .aes256, label: "aes", extractable: true,
-                                                                       sensitive: false))
-            let ephemeral = try await hsm.generateKey(user, spec: KeySpec(algorithm: .aes256, label: "ephemeral",
-                                                                          persistent: false))
+            let aes = try await hsm.generateKey(
+                officer,
+                spec: KeySpec(
+                    algorithm: .aes256, label: "aes", extractable: true,
+                    sensitive: false))
+            let ephemeral = try await hsm.generateKey(
+                user,
+                spec: KeySpec(
+                    algorithm: .aes256, label: "ephemeral",
+                    persistent: false))
             let signature = try await hsm.sign(user, key: signer.id, input: .message(message), scheme: .ecdsa(.sha256))
-            #expect(try await hsm.verify(user, key: signer.id, input: .message(message), signature: signature.signature,
-                                         scheme: .ecdsa(.sha256), version: nil))
+            #expect(
+                try await hsm.verify(
+                    user, key: signer.id, input: .message(message), signature: signature.signature,
+                    scheme: .ecdsa(.sha256), version: nil))
             let sealed = try await hsm.encrypt(user, key: ephemeral.id, plaintext: message, scheme: .aesGCM, aad: Data())
             #expect(try await hsm.decrypt(user, key: ephemeral.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == message)
             let kdf = KeyDerivation.hkdf(.sha256, salt: Data("salt".utf8), info: Data("catalogue".utf8), outputByteCount: 32)
             let peerKey = try await hsm.exportPublicKey(user, id: peer.id, version: nil)
-            _ = try await hsm.deriveKey(user, key: signer.id, peer: peerKey, derivation: kdf,
-                                        spec: KeySpec(algorithm: .aes256, label: "derived"))
-            _ = try await hsm.deriveKey(user, key: signer.id, peer: peerKey, derivation: kdf,
-                                        spec: KeySpec(algorithm: .aes256, label: "derived", persistent: false))
+            _ = try await hsm.deriveKey(
+                user, key: signer.id, peer: peerKey, derivation: kdf,
+                spec: KeySpec(algorithm: .aes256, label: "derived"))
+            _ = try await hsm.deriveKey(
+                user, key: signer.id, peer: peerKey, derivation: kdf,
+                spec: KeySpec(algorithm: .aes256, label: "derived", persistent: false))
             _ = try await hsm.exportPlaintext(user, id: aes.id)
             _ = try await hsm.random(user, count: 16)
             await expectHSMError(.notFound) {
@@ -101,8 +112,9 @@ struct AuditCatalogueTests {
             let short = try await hsm.openSession(partition: "alpha", credential: .apiKey(kit.f.alpha.auditor.apiKey))
             try await hsm.closeSession(short.token)
             await expectHSMError(.unauthenticated) {
-                try await hsm.openSession(partition: "alpha",
-                                          credential: .password(user: HSMFixture.userName, password: "not it!"))
+                try await hsm.openSession(
+                    partition: "alpha",
+                    credential: .password(user: HSMFixture.userName, password: "not it!"))
             }
             let operatorToken = try await hsm.openSession(partition: "", credential: .apiKey(kit.f.operatorAPIKey)).token
             _ = try await hsm.updatePartition(operatorToken, id: "beta", settings: .defaults)
@@ -136,16 +148,19 @@ struct AuditCatalogueTests {
             let approvedTrail = alpha.filter {
                 $0.object.hasPrefix(approved.id) || ($0.kind == .keySign && $0.object == governed.id)
             }
-            #expect(approvedTrail.compactMap(\.kind)
+            #expect(
+                approvedTrail.compactMap(\.kind)
                     == [.requestSubmit, .requestApprove, .requestApprove, .requestGrant, .keySign, .requestExecute])
-            #expect(approvedTrail.filter { $0.kind == .requestApprove }.map(\.object)
+            #expect(
+                approvedTrail.filter { $0.kind == .requestApprove }.map(\.object)
                     == ["\(approved.id):ann", "\(approved.id):bob"])
             // The rejected one: submitted, rejected by ann, denied; bob's late approval refused and recorded as such.
             let rejectedTrail = alpha.filter { $0.object.hasPrefix(rejected.id) }
-            #expect(rejectedTrail.map { "\($0.operation) \($0.result)" } == [
-                "\(AuditOperation.requestSubmit) ok", "\(AuditOperation.requestReject) ok", "\(AuditOperation.requestDeny) ok",
-                "\(AuditOperation.requestApprove) FAILED_PRECONDITION",
-            ])
+            #expect(
+                rejectedTrail.map { "\($0.operation) \($0.result)" } == [
+                    "\(AuditOperation.requestSubmit) ok", "\(AuditOperation.requestReject) ok", "\(AuditOperation.requestDeny) ok",
+                    "\(AuditOperation.requestApprove) FAILED_PRECONDITION",
+                ])
             #expect(alpha.filter { $0.object == expired.id }.compactMap(\.kind) == [.requestSubmit, .requestExpire])
         }
     }

@@ -72,8 +72,9 @@ struct LocalHSMAccessTests {
         try await LocalHSMSupport.withFixture(LocalHSMSupport.configuration()) { f, hsm in
             let certificate = Data("a DER certificate would go here".utf8)
             let fingerprint = Data(SHA256.hash(data: certificate))
-            let new = try await hsm.addUser(f.alpha.officer.token, name: "svc", role: .cryptoUser, password: nil,
-                                            clientCertificateSHA256: fingerprint)
+            let new = try await hsm.addUser(
+                f.alpha.officer.token, name: "svc", role: .cryptoUser, password: nil,
+                clientCertificateSHA256: fingerprint)
             #expect(new.user.hasClientCertificate)
             let session = try await hsm.openSession(partition: "alpha", credential: .clientCertificate(sha256: fingerprint))
             #expect(session.user == new.user.id)
@@ -89,13 +90,15 @@ struct LocalHSMAccessTests {
             }
             // One certificate, one user per partition.
             let duplicate = await #expect(throws: HSMError.self) {
-                _ = try await hsm.addUser(f.alpha.officer.token, name: "svc2", role: .cryptoUser, password: nil,
-                                          clientCertificateSHA256: fingerprint)
+                _ = try await hsm.addUser(
+                    f.alpha.officer.token, name: "svc2", role: .cryptoUser, password: nil,
+                    clientCertificateSHA256: fingerprint)
             }
             #expect(duplicate?.code == .alreadyExists)
             let badLength = await #expect(throws: HSMError.self) {
-                _ = try await hsm.addUser(f.alpha.officer.token, name: "svc3", role: .cryptoUser, password: nil,
-                                          clientCertificateSHA256: Data(count: 20))
+                _ = try await hsm.addUser(
+                    f.alpha.officer.token, name: "svc3", role: .cryptoUser, password: nil,
+                    clientCertificateSHA256: Data(count: 20))
             }
             #expect(badLength?.code == .invalidArgument)
             #expect(try await hsm.listUsers(f.alpha.officer.token).contains { $0.name == "svc3" } == false)

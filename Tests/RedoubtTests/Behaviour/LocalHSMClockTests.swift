@@ -45,7 +45,9 @@ struct LocalHSMClockTests {
         try await LocalHSMSupport.withFixture(configuration()) { f, hsm in
             let right = Credential.password(user: HSMFixture.userName, password: HSMFixture.userPassword)
             let wrong = Credential.password(user: HSMFixture.userName, password: "guess guess guess")
-            func fail() async { await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: wrong) } }
+            func fail() async {
+                await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: wrong) }
+            }
             await fail()
             await fail()
             _ = try await hsm.openSession(partition: "alpha", credential: right)
@@ -94,7 +96,10 @@ struct LocalHSMClockTests {
     @Test("a session ends at its partition's maximum lifetime, however busy")
     func sessionLifetime() async throws {
         try await LocalHSMSupport.withFixture(configuration()) { f, hsm in
-            try await f.updateSettings { $0.maximumSessionLifetime = 600; $0.sessionIdleTimeout = 600 }
+            try await f.updateSettings {
+                $0.maximumSessionLifetime = 600
+                $0.sessionIdleTimeout = 600
+            }
             let session = try await hsm.openSession(partition: "alpha", credential: .apiKey(f.alpha.user.apiKey))
             #expect(session.expiresAt == clock.now.addingTimeInterval(600))
             #expect(session.idleTimeout == 600)
@@ -163,13 +168,15 @@ struct LocalHSMClockTests {
             }
             let peer = try await hsm.exportPublicKey(user, id: signer.id, version: nil)
             await expectHSMError(.failedPrecondition, "expired") {
-                try await hsm.deriveKey(user, key: signer.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
-                                        spec: KeySpec(algorithm: .aes256, label: "late"))
+                try await hsm.deriveKey(
+                    user, key: signer.id, peer: peer, derivation: .hkdf(.sha256, outputByteCount: 32),
+                    spec: KeySpec(algorithm: .aes256, label: "late"))
             }
             #expect(try await hsm.verify(user, key: signer.id, input: .message(message), signature: signature.signature, scheme: .ecdsa(.sha256), version: nil))
             #expect(try await hsm.decrypt(user, key: aes.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == message)
-            let unwrapped = try await hsm.importKey(user, spec: KeySpec(algorithm: .aes128, label: "unwrapped"),
-                                                    material: .wrapped(wrapped, wrappingKey: aes.id, scheme: .aesKWP))
+            let unwrapped = try await hsm.importKey(
+                user, spec: KeySpec(algorithm: .aes128, label: "unwrapped"),
+                material: .wrapped(wrapped, wrappingKey: aes.id, scheme: .aesKWP))
             #expect(unwrapped.algorithm == .aes128)
 
             // Moving the expiry earlier takes effect at once.

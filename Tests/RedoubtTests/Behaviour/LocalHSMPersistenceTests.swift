@@ -32,8 +32,10 @@ struct LocalHSMPersistenceTests {
         let reopened = try await LocalHSM.open(store: reopenedStore, unseal: .passphrase(passphrase), configuration: configuration)
         let after = before.on(reopened)
         // The old session tokens still work.
-        #expect(try await reopened.verify(user, key: signer.id, input: .message(message), signature: signature.signature,
-                                          scheme: .ecdsa(.sha256), version: 1))
+        #expect(
+            try await reopened.verify(
+                user, key: signer.id, input: .message(message), signature: signature.signature,
+                scheme: .ecdsa(.sha256), version: 1))
         #expect(try await reopened.decrypt(user, key: aes.id, ciphertext: sealed, scheme: .aesGCM, aad: Data()) == message)
         let again = try await reopened.sign(user, key: signer.id, input: .message(message), scheme: .ecdsa(.sha256))
         #expect(try VerifyingKey(try #require(signer.publicKey)).isValidSignature(again.signature, for: .message(message), scheme: .ecdsa(.sha256)))

@@ -36,8 +36,10 @@ enum LocalHSMSupport {
     }
 
     /// Runs `body` with a fixture over a LocalHSM built with `configuration`, shutting it down afterwards.
-    static func withFixture(_ configuration: LocalHSM.Configuration,
-                            _ body: (HSMFixture, LocalHSM) async throws -> Void) async throws {
+    static func withFixture(
+        _ configuration: LocalHSM.Configuration,
+        _ body: (HSMFixture, LocalHSM) async throws -> Void
+    ) async throws {
         let environment = try await environment(configuration)
         do {
             let hsm = try #require(environment.hsm as? LocalHSM)

@@ -17,8 +17,9 @@ struct AuditTamperTests {
         #expect(p.terminationStatus == 0, "sqlite3 failed on: \(sql)")
     }
 
-    @Test("an intact log verifies; altered, dropped and reordered records do not",
-          arguments: ["alter", "drop", "reorder"])
+    @Test(
+        "an intact log verifies; altered, dropped and reordered records do not",
+        arguments: ["alter", "drop", "reorder"])
     func tamper(_ how: String) async throws {
         let h = try await HSMDirectory.make()
         defer { h.remove() }
@@ -33,12 +34,15 @@ struct AuditTamperTests {
         // Tamper with the partition's log (not the operator's), behind the HSM's back.
         switch how {
         case "alter":
-            try await Self.sqlite(db, "UPDATE audit SET payload = CAST(replace(CAST(payload AS TEXT), 'ok', 'no') AS BLOB) WHERE partition = 'vault' AND seq = 4;")
+            try await Self.sqlite(
+                db, "UPDATE audit SET payload = CAST(replace(CAST(payload AS TEXT), 'ok', 'no') AS BLOB) WHERE partition = 'vault' AND seq = 4;")
         case "drop":
             try await Self.sqlite(db, "DELETE FROM audit WHERE partition = 'vault' AND seq = 3;")
         default:
             // Records 3 and 4 trade places (each keeps its own payload and hash).
-            try await Self.sqlite(db, """
+            try await Self.sqlite(
+                db,
+                """
                 CREATE TEMP TABLE t AS SELECT seq, payload, hash FROM audit WHERE partition = 'vault' AND seq IN (3, 4);
                 UPDATE audit SET payload = (SELECT payload FROM t WHERE seq = 4), hash = (SELECT hash FROM t WHERE seq = 4)
                   WHERE partition = 'vault' AND seq = 3;

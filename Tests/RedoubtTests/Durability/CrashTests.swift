@@ -66,8 +66,10 @@ struct CrashTests {
             let session = try await hsm.openSession(partition: "crash", credential: .apiKey(user.apiKey))
             for id in acknowledged.suffix(40) {
                 let sig = try await hsm.sign(session.token, key: id, input: .message(Data(id.utf8)), scheme: .ecdsa(.sha256))
-                #expect(try await hsm.verify(session.token, key: id, input: .message(Data(id.utf8)), signature: sig.signature,
-                                             scheme: .ecdsa(.sha256), version: sig.version))
+                #expect(
+                    try await hsm.verify(
+                        session.token, key: id, input: .message(Data(id.utf8)), signature: sig.signature,
+                        scheme: .ecdsa(.sha256), version: sig.version))
             }
             let listed = Set(try await hsm.listKeys(session.token, filter: KeyFilter(limit: 1000)).map(\.id))
             var all = listed

@@ -25,8 +25,9 @@ struct HSMDirectory {
         let so = try await created.hsm.openSession(partition: "vault", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await created.hsm.addUser(so.token, name: "user", role: .cryptoUser, password: nil)
         let session = try await created.hsm.openSession(partition: "vault", credential: .apiKey(user.apiKey))
-        return HSMDirectory(dir: dir, store: store, hsm: created.hsm, operatorSession: op.token, user: session.token,
-                            officerAPIKey: partition.securityOfficerAPIKey)
+        return HSMDirectory(
+            dir: dir, store: store, hsm: created.hsm, operatorSession: op.token, user: session.token,
+            officerAPIKey: partition.securityOfficerAPIKey)
     }
 
     func remove() { try? FileManager.default.removeItem(at: dir) }
@@ -65,8 +66,10 @@ struct RestoreAndSecrecyTests {
         for key in keys {
             let algorithmScheme: SignatureScheme = key.algorithm == .p256 ? .ecdsa(.sha256) : .ed25519
             let sig = try await restored.sign(h.user, key: key.id, input: .message(Data("x".utf8)), scheme: algorithmScheme)
-            #expect(try await restored.verify(h.user, key: key.id, input: .message(Data("x".utf8)), signature: sig.signature,
-                                              scheme: algorithmScheme, version: sig.version))
+            #expect(
+                try await restored.verify(
+                    h.user, key: key.id, input: .message(Data("x".utf8)), signature: sig.signature,
+                    scheme: algorithmScheme, version: sig.version))
         }
         #expect(try await restored.decrypt(h.user, key: aes.id, ciphertext: sealedBox, scheme: .aesGCM, aad: Data()) == Data("kept".utf8))
         #expect(try await restored.verifyAudit(h.operatorSession).isValid)
@@ -81,8 +84,9 @@ struct RestoreAndSecrecyTests {
         let otherSO = try await h.hsm.openSession(partition: "other", credential: .apiKey(other.securityOfficerAPIKey))
         _ = try await h.hsm.generateKey(otherSO.token, spec: KeySpec(algorithm: .p256, label: "not in the backup"))
         let key = try await h.hsm.generateKey(h.user, spec: KeySpec(algorithm: .p256, label: "in the backup"))
-        let user = try await h.hsm.addUser(try await h.hsm.openSession(partition: "vault", credential: .apiKey(h.officerAPIKey)).token,
-                                           name: "later", role: .cryptoUser, password: nil)
+        let user = try await h.hsm.addUser(
+            try await h.hsm.openSession(partition: "vault", credential: .apiKey(h.officerAPIKey)).token,
+            name: "later", role: .cryptoUser, password: nil)
         let path = h.dir.appendingPathComponent("vault.rdb").path
         let summary = try await h.hsm.backup(h.operatorSession, to: path, partition: "vault")
         #expect(summary.header.scope == .partition("vault"))
@@ -93,8 +97,10 @@ struct RestoreAndSecrecyTests {
         #expect(try await fresh.count(partition: "other", kind: "key") == 0)
         let session = try await restored.openSession(partition: "vault", credential: .apiKey(user.apiKey))
         let sig = try await restored.sign(session.token, key: key.id, input: .message(Data("p".utf8)), scheme: .ecdsa(.sha256))
-        #expect(try await restored.verify(session.token, key: key.id, input: .message(Data("p".utf8)), signature: sig.signature,
-                                          scheme: .ecdsa(.sha256), version: sig.version))
+        #expect(
+            try await restored.verify(
+                session.token, key: key.id, input: .message(Data("p".utf8)), signature: sig.signature,
+                scheme: .ecdsa(.sha256), version: sig.version))
         await #expect(throws: HSMError.self) {
             _ = try await restored.openSession(partition: "other", credential: .apiKey(other.securityOfficerAPIKey))
         }
@@ -142,9 +148,11 @@ struct RestoreAndSecrecyTests {
         let scalar = pkcs8.subdata(in: at.upperBound..<(at.upperBound + 32))
         try await h.hsm.backup(h.operatorSession, to: h.dir.appendingPathComponent("b.rdb").path)
         // Checkpointing is not needed: the WAL file is searched too.
-        let needles: [(String, Data)] = [("AES key", secret), ("AES key (base64)", Data(secret.base64EncodedString().utf8)),
-                                         ("PKCS#8", pkcs8), ("PKCS#8 (base64)", Data(pkcs8.base64EncodedString().utf8)),
-                                         ("EC scalar", scalar), ("EC scalar (base64)", Data(scalar.base64EncodedString().utf8))]
+        let needles: [(String, Data)] = [
+            ("AES key", secret), ("AES key (base64)", Data(secret.base64EncodedString().utf8)),
+            ("PKCS#8", pkcs8), ("PKCS#8 (base64)", Data(pkcs8.base64EncodedString().utf8)),
+            ("EC scalar", scalar), ("EC scalar (base64)", Data(scalar.base64EncodedString().utf8)),
+        ]
         let files = try h.allFileBytes()
         #expect(files.contains { $0.0.hasSuffix("-wal") } || files.contains { $0.0.hasSuffix(".sqlite") })
         for (file, bytes) in files {
@@ -162,6 +170,14 @@ struct RestoreAndSecrecyTests {
 final class ProgressBox: @unchecked Sendable {
     private let lock = NSLock()
     private var latest = 0
-    func set(_ v: Int) { lock.lock(); latest = max(latest, v); lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return latest }
+    func set(_ v: Int) {
+        lock.lock()
+        latest = max(latest, v)
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return latest
+    }
 }

@@ -18,10 +18,12 @@ struct FailoverHSMTests {
         let repeated = #expect(throws: HSMError.self) { _ = try FailoverHSM(endpoints: twice) }
         #expect(repeated?.message.contains("'a' appears twice") == true)
         #expect(throws: HSMError.self) { _ = try FailoverHSM(endpoints: [FailoverEndpoint(name: "", site: "x", hsm: node)]) }
-        for (configuration, setting) in [(FailoverHSM.Configuration(maxAttempts: 0), "maxAttempts"),
-                                         (FailoverHSM.Configuration(callTimeout: .zero), "callTimeout"),
-                                         (FailoverHSM.Configuration(retryBudgetRatio: -1), "retryBudgetRatio"),
-                                         (FailoverHSM.Configuration(ejectionBaseDuration: .seconds(60)), "maxEjection")] {
+        for (configuration, setting) in [
+            (FailoverHSM.Configuration(maxAttempts: 0), "maxAttempts"),
+            (FailoverHSM.Configuration(callTimeout: .zero), "callTimeout"),
+            (FailoverHSM.Configuration(retryBudgetRatio: -1), "retryBudgetRatio"),
+            (FailoverHSM.Configuration(ejectionBaseDuration: .seconds(60)), "maxEjection"),
+        ] {
             let error = #expect(throws: HSMError.self) {
                 _ = try FailoverHSM(endpoints: [FailoverEndpoint(name: "a", site: "x", hsm: node)], configuration: configuration)
             }
@@ -41,8 +43,10 @@ struct FailoverHSMTests {
             cluster.nodes[0].fault = .down
             for _ in 0..<30 {
                 let signature = try await hsm.sign(f.alpha.user.token, key: key.id, input: .message(message), scheme: Self.signing)
-                #expect(try await hsm.verify(f.alpha.user.token, key: key.id, input: .message(message), signature: signature.signature,
-                                             scheme: Self.signing, version: nil))
+                #expect(
+                    try await hsm.verify(
+                        f.alpha.user.token, key: key.id, input: .message(message), signature: signature.signature,
+                        scheme: Self.signing, version: nil))
             }
             // The preferred node was tried (sign, verify, sign) until ejected; the next in priority answered.
             #expect(cluster.nodes[0].calls() == 3)
@@ -111,9 +115,10 @@ struct FailoverHSMTests {
     @Test("N transport failures eject a node; it is re-admitted after the backoff once its probe serves again")
     func ejectionAndReadmission() async throws {
         let clock = TestClock()
-        var configuration = FailoverHSM.Configuration(mode: .priority, healthCheckInterval: .milliseconds(20),
-                                                      ejectAfterConsecutiveFailures: 3, ejectionBaseDuration: .milliseconds(800),
-                                                      maxEjection: .seconds(5))
+        var configuration = FailoverHSM.Configuration(
+            mode: .priority, healthCheckInterval: .milliseconds(20),
+            ejectAfterConsecutiveFailures: 3, ejectionBaseDuration: .milliseconds(800),
+            maxEjection: .seconds(5))
         configuration.clock = { clock.now }
         try await FailoverCluster.withFixture(router: {
             try FailoverHSM(endpoints: $0.endpoints(priority: { $0 }), configuration: configuration, logger: quietLogger)
@@ -138,7 +143,7 @@ struct FailoverHSMTests {
             for _ in 0..<5 { _ = try await hsm.random(token, count: 8) }
             #expect(node.calls("random") == 3)
             #expect(await eventually { !hsm.endpointStatus()[0].healthy })
-            clock.advance(by: 1)   // the backoff (0.8 s) has passed
+            clock.advance(by: 1)  // the backoff (0.8 s) has passed
             _ = try await hsm.random(token, count: 8)
             #expect(node.calls("random") == 3)
             #expect(hsm.endpointStatus()[0].ejected)
@@ -156,7 +161,8 @@ struct FailoverHSMTests {
             for _ in 0..<3 { _ = try await hsm.random(token, count: 8) }
             let again = hsm.endpointStatus()[0]
             let until = try #require(again.ejectedUntil)
-            #expect(again.ejected && abs(until.timeIntervalSince(before) - 1.6) < 0.001, "second ejection ends \(until.timeIntervalSince(before)) s after it began")
+            #expect(
+                again.ejected && abs(until.timeIntervalSince(before) - 1.6) < 0.001, "second ejection ends \(until.timeIntervalSince(before)) s after it began")
             await hsm.close()
         }
     }
@@ -164,8 +170,9 @@ struct FailoverHSMTests {
     @Test("without a probe an ejected node is re-admitted on trial after the backoff; a failed trial ejects it again")
     func trialReadmission() async throws {
         let clock = TestClock()
-        var configuration = FailoverHSM.Configuration(mode: .priority, ejectAfterConsecutiveFailures: 2,
-                                                      ejectionBaseDuration: .milliseconds(100), maxEjection: .seconds(5))
+        var configuration = FailoverHSM.Configuration(
+            mode: .priority, ejectAfterConsecutiveFailures: 2,
+            ejectionBaseDuration: .milliseconds(100), maxEjection: .seconds(5))
         configuration.clock = { clock.now }
         try await FailoverCluster.withFixture(router: { cluster in
             let endpoints = cluster.nodes.enumerated().map { FailoverEndpoint(name: $1.name, site: "s", priority: $0, hsm: $1) }
@@ -178,7 +185,7 @@ struct FailoverHSMTests {
             #expect(cluster.nodes[0].calls("random") == 2)
             _ = try await hsm.random(token, count: 8)  // still ejected: the next node answers
             #expect(cluster.nodes[0].calls("random") == 2)
-            clock.advance(by: 0.15)   // the backoff (0.1 s) has passed
+            clock.advance(by: 0.15)  // the backoff (0.1 s) has passed
             let before = clock.now
             _ = try await hsm.random(token, count: 8)  // the trial fails: ejected again, for twice as long
             #expect(cluster.nodes[0].calls("random") == 3)
@@ -197,10 +204,14 @@ struct FailoverHSMTests {
         // a: site A, priority 0; b: site A, priority 1; c: site B, priority 1; d: site C, priority 2.
         let sites = ["A", "A", "B", "C"], priorities = [0, 1, 1, 2]
         let configuration = FailoverHSM.Configuration(mode: .priority, ejectAfterConsecutiveFailures: 1000, maxAttempts: 4)
-        try await FailoverCluster.withFixture(nodes: 4, router: {
-            try FailoverHSM(endpoints: $0.endpoints(site: { sites[$0] }, priority: { priorities[$0] }),
-                            configuration: configuration, logger: quietLogger)
-        }) { cluster, hsm, f in
+        try await FailoverCluster.withFixture(
+            nodes: 4,
+            router: {
+                try FailoverHSM(
+                    endpoints: $0.endpoints(site: { sites[$0] }, priority: { priorities[$0] }),
+                    configuration: configuration, logger: quietLogger)
+            }
+        ) { cluster, hsm, f in
             let token = f.alpha.user.token
             let nodes = cluster.nodes
             func count() -> [Int] { nodes.map { $0.calls("random") } }
@@ -241,8 +252,9 @@ struct FailoverHSMTests {
     @Test("random mode spreads calls over the healthy nodes and skips one whose probe says not serving")
     func randomMode() async throws {
         try await FailoverCluster.withFixture(router: {
-            try FailoverHSM(endpoints: $0.endpoints(), configuration: .init(mode: .random, healthCheckInterval: .milliseconds(20)),
-                            logger: quietLogger)
+            try FailoverHSM(
+                endpoints: $0.endpoints(), configuration: .init(mode: .random, healthCheckInterval: .milliseconds(20)),
+                logger: quietLogger)
         }) { cluster, hsm, f in
             for _ in 0..<60 { _ = try await hsm.random(f.alpha.user.token, count: 8) }
             #expect(cluster.nodes.allSatisfy { $0.calls("random") >= 5 }, "\(cluster.nodes.map { $0.calls("random") })")
@@ -266,8 +278,9 @@ struct FailoverHSMTests {
             try FailoverHSM(endpoints: $0.endpoints(), logger: quietLogger)
         }) { cluster, _, f in
             // A fresh router (no requests in its window yet): 20 % of 100 requests + 1 per second over 10 s.
-            let configuration = FailoverHSM.Configuration(mode: .random, ejectAfterConsecutiveFailures: 1000,
-                                                          retryBudgetRatio: 0.2, minRetriesPerSecond: 1, maxAttempts: 3)
+            let configuration = FailoverHSM.Configuration(
+                mode: .random, ejectAfterConsecutiveFailures: 1000,
+                retryBudgetRatio: 0.2, minRetriesPerSecond: 1, maxAttempts: 3)
             let hsm = try FailoverHSM(endpoints: cluster.endpoints(), configuration: configuration, logger: quietLogger)
             for node in cluster.nodes { node.fault = .down }
             var exhausted = 0
@@ -286,8 +299,9 @@ struct FailoverHSMTests {
     func deadlines() async throws {
         try await FailoverCluster.withFixture(router: { try FailoverHSM(endpoints: $0.endpoints(), logger: quietLogger) }) { cluster, _, f in
             // Set up with the defaults; now a router with short calls.
-            let hsm = try FailoverHSM(endpoints: cluster.endpoints(priority: { $0 }),
-                                      configuration: .init(mode: .priority, callTimeout: .milliseconds(300)), logger: quietLogger)
+            let hsm = try FailoverHSM(
+                endpoints: cluster.endpoints(priority: { $0 }),
+                configuration: .init(mode: .priority, callTimeout: .milliseconds(300)), logger: quietLogger)
             let token = f.alpha.user.token
             for node in cluster.nodes { node.fault = .slow(.seconds(20)) }
             var started = Date()
@@ -315,9 +329,10 @@ struct FailoverHSMTests {
     @Test("an attempt timeout moves a call from a slow node to the next, within the call's deadline")
     func attemptTimeout() async throws {
         try await FailoverCluster.withFixture(router: { try FailoverHSM(endpoints: $0.endpoints(), logger: quietLogger) }) { cluster, _, f in
-            let hsm = try FailoverHSM(endpoints: cluster.endpoints(priority: { $0 }),
-                                      configuration: .init(mode: .priority, callTimeout: .seconds(120), attemptTimeout: .seconds(5)),
-                                      logger: quietLogger)
+            let hsm = try FailoverHSM(
+                endpoints: cluster.endpoints(priority: { $0 }),
+                configuration: .init(mode: .priority, callTimeout: .seconds(120), attemptTimeout: .seconds(5)),
+                logger: quietLogger)
             // 5 s per attempt: long enough for a healthy node on a busy machine, far short of the slow one.
             cluster.nodes[0].fault = .slow(.seconds(100))
             let started = Date()

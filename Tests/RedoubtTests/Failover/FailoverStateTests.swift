@@ -9,9 +9,10 @@ struct FailoverStateTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func state(_ count: Int = 2, probes: Bool = false) -> FailoverState {
-        FailoverState(endpoints: (0..<count).map { .init(name: "n\($0)", site: "s", priority: $0, hasProbe: probes) },
-                      policy: .init(ejectAfter: 2, ejectionBase: 1, ejectionMax: 4, exploration: 0),
-                      budget: RetryBudget(ratio: 0.5, minPerSecond: 0))
+        FailoverState(
+            endpoints: (0..<count).map { .init(name: "n\($0)", site: "s", priority: $0, hasProbe: probes) },
+            policy: .init(ejectAfter: 2, ejectionBase: 1, ejectionMax: 4, exploration: 0),
+            budget: RetryBudget(ratio: 0.5, minPerSecond: 0))
     }
 
     @Test("the retry budget: a share of recent requests, forgotten after the window")

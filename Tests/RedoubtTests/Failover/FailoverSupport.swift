@@ -49,8 +49,10 @@ struct FailoverCluster: Sendable {
     }
 
     /// Runs `body` with a cluster and a fixture made through `router(cluster)`, shutting down after.
-    static func withFixture(nodes count: Int = 3, router: (FailoverCluster) throws -> FailoverHSM,
-                            _ body: (FailoverCluster, FailoverHSM, HSMFixture) async throws -> Void) async throws {
+    static func withFixture(
+        nodes count: Int = 3, router: (FailoverCluster) throws -> FailoverHSM,
+        _ body: (FailoverCluster, FailoverHSM, HSMFixture) async throws -> Void
+    ) async throws {
         let cluster = try await make(nodes: count)
         do {
             let failover = try router(cluster)

@@ -16,8 +16,9 @@ struct FuzzFailCaseTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: fuzzFailCasesDirectory.path)
         #expect(!names.isEmpty)
         for name in names where !name.hasPrefix(".") {
-            #expect(fuzzReplayers[name] != nil || fuzzOnlyTargets[name] != nil,
-                    "FailCases/\(name) has no replayer in FuzzFailCaseTests")
+            #expect(
+                fuzzReplayers[name] != nil || fuzzOnlyTargets[name] != nil,
+                "FailCases/\(name) has no replayer in FuzzFailCaseTests")
         }
         // The replayers' own directories exist, so a renamed target cannot silently replay nothing.
         for name in fuzzReplayers.keys {
@@ -61,7 +62,7 @@ private let fuzzReplayers: [String: @Sendable (UnsafePointer<UInt8>, Int) -> CIn
 
 /// Targets whose FailCases only `Fuzz/run` replays, and why.
 private let fuzzOnlyTargets: [String: String] = [
-    "FuzzProtoDifferential": "compares with protobuf-c (C code generated into the Fuzz package), which the main package does not build",
+    "FuzzProtoDifferential": "compares with protobuf-c (C code generated into the Fuzz package), which the main package does not build"
 ]
 
 private var fuzzFailCasesDirectory: URL {

@@ -5,8 +5,9 @@ import RedoubtStore
 import Testing
 
 /// Two nodes (LocalHSMs) over two ``PostgresStore``s on one database, as on two machines.
-@Suite("LocalHSM nodes over PostgreSQL",
-       .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
+@Suite(
+    "LocalHSM nodes over PostgreSQL",
+    .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
 struct LocalHSMPostgresNodesTests {
     @Test("a key made on one node is usable at once on the other, a block is honoured within 1 s, sessions are shared")
     func twoNodes() async throws {
@@ -31,8 +32,9 @@ struct LocalHSMPostgresNodesTests {
             // A key generated through A signs through B at once.
             let key = try await f.generate(KeySpec(algorithm: .p256, label: "shared"))
             let signed = try await nodeB.sign(session.token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
-            #expect(try VerifyingKey(try #require(key.publicKey))
-                .isValidSignature(signed.signature, for: .message(message), scheme: .ecdsa(.sha256)))
+            #expect(
+                try VerifyingKey(try #require(key.publicKey))
+                    .isValidSignature(signed.signature, for: .message(message), scheme: .ecdsa(.sha256)))
 
             // Blocked through A: B refuses it within 1 s.
             _ = try await nodeA.blockKey(f.alpha.officer.token, id: key.id)

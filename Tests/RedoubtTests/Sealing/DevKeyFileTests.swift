@@ -65,8 +65,9 @@ struct DevKeyFileTests {
         var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
         json["masterKey"] = try Random.bytes(count: 32).base64EncodedString()
         let altered = directory.path("altered.key")
-        #expect(FileManager.default.createFile(
-            atPath: altered, contents: try JSONSerialization.data(withJSONObject: json), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: altered, contents: try JSONSerialization.data(withJSONObject: json), attributes: [.posixPermissions: 0o600]))
         expectSealingError(.authenticationFailure) { try DevKeyFile.read(altered, envelope: envelope) }
 
         expectSealingError(.fileAccess) { try DevKeyFile.read(directory.path("missing.key"), envelope: envelope) }

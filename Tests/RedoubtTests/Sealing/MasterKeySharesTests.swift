@@ -89,16 +89,19 @@ struct MasterKeySharesTests {
         #expect(error?.message.contains("share 2") == true)
 
         // Share 2's bytes presented as share 3.
-        let moved = try MasterKeyShare(textRepresentation: shareText(
-            keyID: envelope.keyID, index: 3, threshold: 2, bytes: shares[1].bytes.exportedBytes()))
+        let moved = try MasterKeyShare(
+            textRepresentation: shareText(
+                keyID: envelope.keyID, index: 3, threshold: 2, bytes: shares[1].bytes.exportedBytes()))
         expectSealingError(.invalidShare) { try MasterKey.unseal(envelope: envelope, shares: [shares[0], moved]) }
 
-        let wrongThreshold = try MasterKeyShare(textRepresentation: shareText(
-            keyID: envelope.keyID, index: 2, threshold: 3, bytes: shares[1].bytes.exportedBytes()))
+        let wrongThreshold = try MasterKeyShare(
+            textRepresentation: shareText(
+                keyID: envelope.keyID, index: 2, threshold: 3, bytes: shares[1].bytes.exportedBytes()))
         expectSealingError(.invalidShare) { try MasterKey.unseal(envelope: envelope, shares: [shares[0], wrongThreshold]) }
 
-        let outOfRange = try MasterKeyShare(textRepresentation: shareText(
-            keyID: envelope.keyID, index: 9, threshold: 2, bytes: shares[1].bytes.exportedBytes()))
+        let outOfRange = try MasterKeyShare(
+            textRepresentation: shareText(
+                keyID: envelope.keyID, index: 9, threshold: 2, bytes: shares[1].bytes.exportedBytes()))
         expectSealingError(.invalidShare) { try MasterKey.unseal(envelope: envelope, shares: [shares[0], outOfRange]) }
 
         // The genuine shares still work.

@@ -39,7 +39,8 @@ final class BackupChunkReader {
     static func open(_ path: String, master: MasterKey, progress: (@Sendable (BackupProgress) -> Void)?) throws -> BackupChunkReader {
         let preamble = try openFile(path)
         guard preamble.header.masterKeyID == master.keyID else {
-            throw BackupError(.wrongCluster, "this backup was made by another cluster (master key \(preamble.header.masterKeyID)); this cluster's key is \(master.keyID)")
+            throw BackupError(
+                .wrongCluster, "this backup was made by another cluster (master key \(preamble.header.masterKeyID)); this cluster's key is \(master.keyID)")
         }
         let key = try BackupFormat.backupKey(master: master, salt: preamble.header.salt)
         return BackupChunkReader(preamble: preamble, key: key, progress: progress)
@@ -58,7 +59,9 @@ final class BackupChunkReader {
             guard fixed.count == 6 else { throw BackupError.truncated("the backup was cut short inside its header") }
             let version = Bytes.readBigEndian(UInt16.self, from: fixed.prefix(2))
             guard version == BackupFormat.version else {
-                throw BackupError(.unsupportedVersion, "backup format version \(version) is not supported (this build reads version \(BackupFormat.version)); use a newer Redoubt")
+                throw BackupError(
+                    .unsupportedVersion,
+                    "backup format version \(version) is not supported (this build reads version \(BackupFormat.version)); use a newer Redoubt")
             }
             let length = Int(Bytes.readBigEndian(UInt32.self, from: fixed.dropFirst(2)))
             guard length >= 2, length <= BackupFormat.maximumHeaderByteCount else {

@@ -42,7 +42,9 @@ struct BackupSpool {
                 throw BackupError.internalFailure("cannot encode a record: \(error)")
             }
             guard encoded.count <= BackupFormat.maximumRecordByteCount else {
-                throw BackupError(.invalidArgument, "\(describe(record)) is \(encoded.count) bytes once encoded; a backup record may be at most \(BackupFormat.maximumRecordByteCount) bytes")
+                throw BackupError(
+                    .invalidArgument,
+                    "\(describe(record)) is \(encoded.count) bytes once encoded; a backup record may be at most \(BackupFormat.maximumRecordByteCount) bytes")
             }
             if pending > 0 { json.append(UInt8(ascii: ",")) }
             json.append(encoded)

@@ -61,8 +61,10 @@ package struct FailoverState: Sendable {
 
     /// The endpoint for the next attempt, never one in `tried`: by `mode` among those in rotation
     /// (`preferred` first if it is), else the least bad of the rest; `nil` when all were tried.
-    package func pick<R: RandomNumberGenerator>(_ mode: FailoverHSM.Mode, tried: Set<Int>, triedSites: Set<String>, preferred: Int?,
-                                        now: Date, using rng: inout R) -> Int? {
+    package func pick<R: RandomNumberGenerator>(
+        _ mode: FailoverHSM.Mode, tried: Set<Int>, triedSites: Set<String>, preferred: Int?,
+        now: Date, using rng: inout R
+    ) -> Int? {
         let untried = endpoints.indices.filter { !tried.contains($0) }
         guard !untried.isEmpty else { return nil }
         if let preferred, untried.contains(preferred), isAvailable(preferred, now) { return preferred }
@@ -185,11 +187,12 @@ package struct FailoverState: Sendable {
 
     package func status(_ now: Date) -> [FailoverEndpointStatus] {
         endpoints.map { e in
-            FailoverEndpointStatus(name: e.name, site: e.site, priority: e.priority, healthy: e.healthy,
-                                   ejected: e.ejectedUntil != nil, ejectedUntil: e.ejectedUntil,
-                                   consecutiveFailures: e.consecutiveFailures,
-                                   latency: e.latency.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
-                                   requests: e.requests, failures: e.failures)
+            FailoverEndpointStatus(
+                name: e.name, site: e.site, priority: e.priority, healthy: e.healthy,
+                ejected: e.ejectedUntil != nil, ejectedUntil: e.ejectedUntil,
+                consecutiveFailures: e.consecutiveFailures,
+                latency: e.latency.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
+                requests: e.requests, failures: e.failures)
         }
     }
 }

@@ -53,11 +53,13 @@ enum PostgresBatchWriter {
     /// Increments the counter, locking the meta row until the transaction ends, and
     /// queues `NOTIFY redoubt_changes, '<new counter>'` (sent by PostgreSQL at commit).
     static func incrementChangeCounter(on connection: PostgresConnection) async throws -> Int64 {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH c AS (UPDATE meta SET change_counter = change_counter + 1 WHERE id = 1 RETURNING change_counter),
                  n AS (SELECT pg_notify(\(PostgresCore.channel), change_counter::text) FROM c)
             SELECT change_counter FROM c, n
-            """, logger: quiet).collect()
+            """, logger: quiet
+        ).collect()
         guard let row = rows.first else {
             throw StoreError.corrupt("the store metadata row is missing")
         }
@@ -77,11 +79,13 @@ enum PostgresBatchWriter {
     static func tryInsert(
         _ key: ObjectKey, label: String?, revision: Int64, data: Data, on connection: PostgresConnection
     ) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO objects (partition, kind, id, label, revision, data)
             VALUES (\(key.partition), \(key.kind), \(key.id), \(label), \(revision), \(data))
             ON CONFLICT DO NOTHING RETURNING revision
-            """, logger: quiet).collect()
+            """, logger: quiet
+        ).collect()
         return rows.count == 1
     }
 
@@ -95,11 +99,13 @@ enum PostgresBatchWriter {
             }
             throw StoreError.revisionExhausted(key)
         }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE objects SET label = \(label), data = \(data), revision = revision + 1
             WHERE partition = \(key.partition) AND kind = \(key.kind) AND id = \(key.id) AND revision = \(expectedRevision)
             RETURNING revision
-            """, logger: quiet).collect()
+            """, logger: quiet
+        ).collect()
         guard rows.count == 1 else {
             throw try await mismatch(key, expected: expectedRevision, on: connection)
         }
@@ -107,11 +113,13 @@ enum PostgresBatchWriter {
     }
 
     private static func delete(_ key: ObjectKey, expectedRevision: Int64, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             DELETE FROM objects
             WHERE partition = \(key.partition) AND kind = \(key.kind) AND id = \(key.id) AND revision = \(expectedRevision)
             RETURNING revision
-            """, logger: quiet).collect()
+            """, logger: quiet
+        ).collect()
         guard rows.count == 1 else {
             throw try await mismatch(key, expected: expectedRevision, on: connection)
         }
@@ -123,7 +131,8 @@ enum PostgresBatchWriter {
 
     /// Inserts an audit entry as is (also used by import).
     static func insertAudit(_ entry: AuditEntry, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO audit (partition, seq, payload, hash)
             VALUES (\(entry.partition), \(entry.sequence), \(entry.payload), \(entry.hash))
             """, logger: quiet)
@@ -143,11 +152,13 @@ enum PostgresBatchWriter {
     static func tryClaim(
         partition: String, requestID: String, object: ObjectKey, on connection: PostgresConnection
     ) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO request_ids (partition, request_id, obj_partition, obj_kind, obj_id)
             VALUES (\(partition), \(requestID), \(object.partition), \(object.kind), \(object.id))
             ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: quiet).collect()
+            """, logger: quiet
+        ).collect()
         return rows.count == 1
     }
 }

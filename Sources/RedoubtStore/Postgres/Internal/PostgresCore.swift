@@ -68,7 +68,10 @@ final class PostgresCore: Sendable {
     /// Stops accepting operations; returns whether the store was open.
     func markClosed() -> Bool {
         state.withLock { state in
-            defer { state.isOpen = false; state.listenerHealthy = false }
+            defer {
+                state.isOpen = false
+                state.listenerHealthy = false
+            }
             return state.isOpen
         }
     }
@@ -208,8 +211,10 @@ final class PostgresCore: Sendable {
             }
             if flag.expire() {
                 lease.cancel()
-                outcome.finish(.failure(StoreError.unavailable(
-                    "no connection to the PostgreSQL server at \(target) within \(timeout)")))
+                outcome.finish(
+                    .failure(
+                        StoreError.unavailable(
+                            "no connection to the PostgreSQL server at \(target) within \(timeout)")))
                 return
             }
         }
@@ -220,15 +225,19 @@ final class PostgresCore: Sendable {
         while let connection = flag.runningConnection {
             let now = ContinuousClock.now
             if let deadline, now >= deadline, let bodyTimeout {
-                abandon(flag, outcome, lease, because:
-                    "the PostgreSQL server at \(target) did not complete the operation within \(bodyTimeout); "
+                abandon(
+                    flag, outcome, lease,
+                    because:
+                        "the PostgreSQL server at \(target) did not complete the operation within \(bodyTimeout); "
                         + "its connection was closed (a commit in it may or may not have been applied)")
                 return
             }
             if connection.isClosed {
                 if let closedSince, now - closedSince >= Self.closedConnectionGrace {
-                    abandon(flag, outcome, lease, because:
-                        "the connection to the PostgreSQL server at \(target) was lost during the operation "
+                    abandon(
+                        flag, outcome, lease,
+                        because:
+                            "the connection to the PostgreSQL server at \(target) was lost during the operation "
                             + "(a commit in it may or may not have been applied)")
                     return
                 }
@@ -318,7 +327,9 @@ final class PostgresCore: Sendable {
 /// Only one of each pair can happen.
 final class LeaseFlag: Sendable {
     private enum State {
-        case waiting, expired, started(PostgresConnection), finished, abandoned
+        case waiting, expired
+        case started(PostgresConnection)
+        case finished, abandoned
     }
 
     private let state = Mutex(State.waiting)

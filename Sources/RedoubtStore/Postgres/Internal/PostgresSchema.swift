@@ -21,12 +21,14 @@ enum PostgresSchema {
         }
         try await PostgresCore.transaction(on: connection, begin: "BEGIN") { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: PostgresCore.quiet)
-            try await connection.query(PostgresQuery(unsafeSQL: """
-                CREATE TABLE IF NOT EXISTS \(appliedTable) (
-                    name TEXT COLLATE "C" PRIMARY KEY,
-                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """), logger: PostgresCore.quiet)
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE TABLE IF NOT EXISTS \(appliedTable) (
+                            name TEXT COLLATE "C" PRIMARY KEY,
+                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                        )
+                        """), logger: PostgresCore.quiet)
             var applied = Set<String>()
             let rows = try await connection.query(
                 PostgresQuery(unsafeSQL: "SELECT name FROM \(appliedTable)"), logger: PostgresCore.quiet)

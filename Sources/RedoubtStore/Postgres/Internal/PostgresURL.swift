@@ -27,8 +27,9 @@ struct PostgresURL: Sendable {
     /// Parses `text`; throws ``StoreError/Code/invalidArgument`` with a message that never holds the password.
     init(parsing text: String) throws {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme?.lowercased(),
-              scheme == "postgres" || scheme == "postgresql" else {
+            let scheme = components.scheme?.lowercased(),
+            scheme == "postgres" || scheme == "postgresql"
+        else {
             throw StoreError.invalidArgument("a PostgreSQL store URL looks like postgres://user:password@host:5432/database?sslmode=require")
         }
         guard let host = components.host, !host.isEmpty else {
@@ -103,11 +104,12 @@ struct PostgresURL: Sendable {
 
     /// The configuration of the connection pool.
     func clientConfiguration(connectTimeout: Duration, maximumConnections: Int) -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = switch (sslMode, tlsConfiguration()) {
-        case (.disable, _), (_, nil): .disable
-        case (.prefer, let tls?): .prefer(tls)
-        case (_, let tls?): .require(tls)
-        }
+        let tls: PostgresClient.Configuration.TLS =
+            switch (sslMode, tlsConfiguration()) {
+            case (.disable, _), (_, nil): .disable
+            case (.prefer, let tls?): .prefer(tls)
+            case (_, let tls?): .require(tls)
+            }
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = connectTimeout

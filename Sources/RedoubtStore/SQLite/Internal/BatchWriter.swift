@@ -88,10 +88,11 @@ enum BatchWriter {
 
     /// Inserts an object; throws `.conflict` if the key exists.
     static func insert(_ key: ObjectKey, label: String?, revision: Int64, data: Data, in db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO objects (partition, kind, id, label, revision, data)
-            VALUES (?, ?, ?, ?, ?, COALESCE(?, x'')) ON CONFLICT DO NOTHING
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO objects (partition, kind, id, label, revision, data)
+                VALUES (?, ?, ?, ?, ?, COALESCE(?, x'')) ON CONFLICT DO NOTHING
+                """)
         try statement.execute(arguments: [key.partition, key.kind, key.id, label, revision, data])
         guard db.changesCount == 1 else {
             throw StoreError.alreadyExists(key)
@@ -108,10 +109,11 @@ enum BatchWriter {
             }
             throw StoreError.revisionExhausted(key)
         }
-        let statement = try db.cachedStatement(sql: """
-            UPDATE objects SET label = ?, data = COALESCE(?, x''), revision = revision + 1
-            WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE objects SET label = ?, data = COALESCE(?, x''), revision = revision + 1
+                WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
+                """)
         try statement.execute(arguments: [label, data, key.partition, key.kind, key.id, expectedRevision])
         guard db.changesCount == 1 else {
             throw try revisionMismatch(key, expected: expectedRevision, in: db)
@@ -120,9 +122,10 @@ enum BatchWriter {
     }
 
     private static func delete(_ key: ObjectKey, expectedRevision: Int64, in db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            DELETE FROM objects WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                DELETE FROM objects WHERE partition = ? AND kind = ? AND id = ? AND revision = ?
+                """)
         try statement.execute(arguments: [key.partition, key.kind, key.id, expectedRevision])
         guard db.changesCount == 1 else {
             throw try revisionMismatch(key, expected: expectedRevision, in: db)
@@ -141,13 +144,16 @@ enum BatchWriter {
     }
 
     /// Appends to the chain of `partition`: reads the head, hashes, inserts.
-    private static func appendAudit(partition: String, payload: Data,
-                                    heads: inout [String: (sequence: Int64, hash: Data)], in db: Database) throws -> Int64 {
+    private static func appendAudit(
+        partition: String, payload: Data,
+        heads: inout [String: (sequence: Int64, hash: Data)], in db: Database
+    ) throws -> Int64 {
         var head = heads[partition]
         if head == nil {
-            let statement = try db.cachedStatement(sql: """
-                SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT seq, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
+                    """)
             if let row = try Row.fetchOne(statement, arguments: [partition]) {
                 head = (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
             }
@@ -160,18 +166,20 @@ enum BatchWriter {
 
     /// Inserts an audit entry as is (also used by import).
     static func insertAudit(_ entry: AuditEntry, in db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO audit (partition, seq, payload, hash) VALUES (?, ?, COALESCE(?, x''), ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO audit (partition, seq, payload, hash) VALUES (?, ?, COALESCE(?, x''), ?)
+                """)
         try statement.execute(arguments: [entry.partition, entry.sequence, entry.payload, entry.hash])
     }
 
     /// Claims `requestID`; throws `.duplicateRequest` with the claimed object if taken.
     static func claim(partition: String, requestID: String, object: ObjectKey, in db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO request_ids (partition, request_id, obj_partition, obj_kind, obj_id)
-            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO request_ids (partition, request_id, obj_partition, obj_kind, obj_id)
+                VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
         try statement.execute(arguments: [partition, requestID, object.partition, object.kind, object.id])
         guard db.changesCount == 1 else {
             let claimed = try Queries.requestClaim(db, partition: partition, requestID: requestID)

@@ -9,17 +9,19 @@ enum Queries {
     static let objectColumns = "partition, kind, id, label, revision, data"
 
     static func object(_ db: Database, key: ObjectKey) throws -> StoredObject? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT \(objectColumns) FROM objects WHERE partition = ? AND kind = ? AND id = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT \(objectColumns) FROM objects WHERE partition = ? AND kind = ? AND id = ?
+                """)
         let row = try Row.fetchOne(statement, arguments: [key.partition, key.kind, key.id])
         return try row.map(decodeObject)
     }
 
     static func revision(_ db: Database, key: ObjectKey) throws -> Int64? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT revision FROM objects WHERE partition = ? AND kind = ? AND id = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT revision FROM objects WHERE partition = ? AND kind = ? AND id = ?
+                """)
         return try Int64.fetchOne(statement, arguments: [key.partition, key.kind, key.id])
     }
 
@@ -48,36 +50,41 @@ enum Queries {
     }
 
     static func auditEntries(_ db: Database, partition: String, from sequence: Int64, limit: Int) throws -> [AuditEntry] {
-        let statement = try db.cachedStatement(sql: """
-            SELECT partition, seq, payload, hash FROM audit WHERE partition = ? AND seq >= ? ORDER BY seq LIMIT ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT partition, seq, payload, hash FROM audit WHERE partition = ? AND seq >= ? ORDER BY seq LIMIT ?
+                """)
         return try Row.fetchAll(statement, arguments: [partition, sequence, limit]).map(decodeAudit)
     }
 
     static func auditHead(_ db: Database, partition: String) throws -> AuditEntry? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT partition, seq, payload, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT partition, seq, payload, hash FROM audit WHERE partition = ? ORDER BY seq DESC LIMIT 1
+                """)
         return try Row.fetchOne(statement, arguments: [partition]).map(decodeAudit)
     }
 
     /// Distinct partitions by skipping through the primary key (a loose index
     /// scan): one seek per partition instead of reading every entry.
     static func auditPartitions(_ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            WITH RECURSIVE p(name) AS (
-                SELECT MIN(partition) FROM audit
-                UNION ALL
-                SELECT (SELECT MIN(partition) FROM audit WHERE partition > p.name) FROM p WHERE p.name IS NOT NULL
-            )
-            SELECT name FROM p WHERE name IS NOT NULL
-            """)
+        try String.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE p(name) AS (
+                    SELECT MIN(partition) FROM audit
+                    UNION ALL
+                    SELECT (SELECT MIN(partition) FROM audit WHERE partition > p.name) FROM p WHERE p.name IS NOT NULL
+                )
+                SELECT name FROM p WHERE name IS NOT NULL
+                """)
     }
 
     static func requestClaim(_ db: Database, partition: String, requestID: String) throws -> ObjectKey? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT obj_partition, obj_kind, obj_id FROM request_ids WHERE partition = ? AND request_id = ?
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT obj_partition, obj_kind, obj_id FROM request_ids WHERE partition = ? AND request_id = ?
+                """)
         return try Row.fetchOne(statement, arguments: [partition, requestID]).map { row in
             ObjectKey(
                 partition: try row.decode(atIndex: 0),
@@ -95,9 +102,11 @@ enum Queries {
     }
 
     static func isEmpty(_ db: Database) throws -> Bool {
-        let found = try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM objects) OR EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM request_ids)
-            """)
+        let found = try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM objects) OR EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM request_ids)
+                """)
         return found == false
     }
 
