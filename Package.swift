@@ -135,6 +135,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The broker: gRPC services over any HSM, auth, limits, health, metrics, scheduled backups.
@@ -216,20 +217,13 @@ let package = Package(
             name: "RedoubtTests",
             dependencies: [
                 "Redoubt", "RedoubtCrypto", "RedoubtStore", "RedoubtTesting",
-                // For FuzzFailCases/, which compiles the fuzz targets' own checks (symlinks into Fuzz/).
-                "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                // FuzzBrokerRequest's replay: the broker's services, also over the in-process transport.
-                "RedoubtClient", "RedoubtBroker", "RedoubtProto",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 // Nodes over one PostgreSQL database (Postgres/, sharing RedoubtStoreTests' test databases).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
-            ]
+            ],
+            // Fuzz crashers as unit tests (FuzzFailCases/): copies of Fuzz/FailCases/<Target>/<name>.
+            resources: [.copy("FuzzFailCases/Crashers")]
         ),
         .testTarget(
             name: "RedoubtGRPCTests",
@@ -249,6 +243,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // `redoubt serve --store postgres://…` on throw-away databases (RedoubtStoreTests' helper, symlinked).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],

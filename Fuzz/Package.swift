@@ -81,10 +81,7 @@ let package = Package(
                             .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                             .product(name: "Logging", package: "swift-log"),
-                        ] : []),
-                // Compiles the libFuzzer entry points. The main package's FuzzFailCaseTests compiles the
-                // same files without it, and replays FailCases/ through each target's one-input function.
-                swiftSettings: [.define("REDOUBT_FUZZ_TARGET")]
+                        ] : [])
             )
         },
     swiftLanguageModes: [.v6]

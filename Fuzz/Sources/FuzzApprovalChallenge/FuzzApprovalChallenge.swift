@@ -17,15 +17,11 @@
 //     only; an accepted policy's quorums are within 1…N, it names no approver twice in a token, and
 //     its JSON re-encoding decodes to an equal policy.
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import Redoubt
 import RedoubtCrypto
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzApprovalChallenge/ through fuzzApprovalChallenge(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeApprovalSeeds)
@@ -37,7 +33,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzApprovalChallenge(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzApprovalChallenge(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

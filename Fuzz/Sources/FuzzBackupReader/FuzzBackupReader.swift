@@ -26,16 +26,10 @@
 //   - verify's promise holds: a file that verifies imports into an empty store, and the store
 //     then exports the same records; a file that does not verify is refused by a restore, which
 //     leaves the store empty (all or nothing), with BackupError or StoreError only.
-#if REDOUBT_FUZZ_TARGET
 import CFuzzZstd
-#else
-import CZstd  // the same zstd, under the main package's module name
-#endif
 import Crypto
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import Redoubt
 import RedoubtCrypto
 import RedoubtStore
@@ -74,9 +68,7 @@ private func makeFixture(_ envelope: MasterKeyEnvelope) throws -> Fixture {
     return Fixture(master: master, envelope: envelope, masterBytes: SymmetricKey(data: bytes), directory: directory)
 }
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzBackupReader/ through fuzzBackupReader(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -93,7 +85,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzBackupReader(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzBackupReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -21,9 +21,7 @@
 //     padding oracle); a changed ML-KEM ciphertext yields a different secret.
 import Crypto
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import RedoubtCrypto
 
 /// The engine's error (swift-crypto's module has a `CryptoError` too).
@@ -36,9 +34,7 @@ private let secretKeys: [SecretKey] = [
 private let rsa = FixedKeys.privateKey(.rsa2048)
 private let kems = [FixedKeys.privateKey(.mlkem768), FixedKeys.privateKey(.mlkem1024)]
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzCiphertexts/ through fuzzCiphertexts(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -54,7 +50,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzCiphertexts(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzCiphertexts(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

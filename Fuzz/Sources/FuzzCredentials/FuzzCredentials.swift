@@ -20,9 +20,7 @@
 //     exists where it was named: then exactly one commit, which bumps that credential's revision
 //     and appends one audit entry to that partition; session tokens change nothing at all.
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import Redoubt
 import RedoubtCrypto
 import RedoubtStore
@@ -65,9 +63,7 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
         sessionID: officer.id, existing: [["", ids.0], ["p1", ids.1], ["p1", ids.2], ["p1", "pw.alice"]])
 }
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzCredentials/ through fuzzCredentials(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -84,7 +80,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzCredentials(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzCredentials(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -20,9 +20,7 @@
 //   - shares that unseal the fixture give exactly the master key its passphrase gives.
 import Crypto
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import Redoubt
 import RedoubtCrypto
 
@@ -38,9 +36,7 @@ private let fixture: (envelope: MasterKeyEnvelope, master: MasterKey) = {
     }
 }()
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzMasterKeyShare/ through fuzzMasterKeyShare(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -56,7 +52,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzMasterKeyShare(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzMasterKeyShare(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -13,16 +13,12 @@
 //     signatures verify under its public key, RSA-OAEP and ML-KEM round-trip, and
 //     ECDH agrees with a fixed peer in both directions.
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import RedoubtCrypto
 
 private let algorithms = KeyAlgorithm.allCases
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzPrivateKeyImport/ through fuzzPrivateKeyImport(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -38,7 +34,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzPrivateKeyImport(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzPrivateKeyImport(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

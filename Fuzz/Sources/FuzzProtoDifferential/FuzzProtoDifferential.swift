@@ -31,9 +31,7 @@
 //     there when packing, so only the acceptance is compared for such messages.
 import CRedoubtProtoC
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import RedoubtProto
 import SwiftProtobuf
 
@@ -95,9 +93,7 @@ private let requests: [Request] = [
     request(Redoubt_V1_WrapRequest.self) { redoubt__v1__wrap_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
 ]
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests (protobuf-c is
-// not part of the main package; Fuzz/run replays this target's FailCases).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -109,7 +105,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzProtoDifferential(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzProtoDifferential(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -17,9 +17,7 @@
 //     the coarse authenticationFailure elsewhere; a blob never opens for another identity;
 //   - wrap → unwrap of a partition key round-trips; a changed byte or another partition fails.
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import Redoubt
 import RedoubtCrypto
 
@@ -40,9 +38,7 @@ private let master: MasterKey = {
     }
 }()
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzSealedBlob/ through fuzzSealedBlob(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -58,7 +54,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzSealedBlob(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzSealedBlob(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

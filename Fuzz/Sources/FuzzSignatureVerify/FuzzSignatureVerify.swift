@@ -18,9 +18,7 @@
 //   - positive control: the engine's own signature verifies; with one byte changed it does not
 //     (no malleability), whatever the scheme.
 import Foundation
-#if REDOUBT_FUZZ_TARGET
 import FuzzSupport
-#endif
 import RedoubtCrypto
 
 private let keyAlgorithms: [KeyAlgorithm] = [
@@ -62,9 +60,7 @@ private struct Selection {
     }
 }
 
-// The libFuzzer entry points. Not compiled in the main package's FuzzFailCaseTests, which
-// compiles this file too (a symlink) and replays FailCases/FuzzSignatureVerify/ through fuzzSignatureVerify(_:_:).
-#if REDOUBT_FUZZ_TARGET
+// The libFuzzer entry points.
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Seeds.writeIfRequested(makeSeeds)
@@ -80,7 +76,6 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fuzzSignatureVerify(data, size)
 }
-#endif
 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzSignatureVerify(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzApprovalChallenge/FuzzApprovalChallenge.swift

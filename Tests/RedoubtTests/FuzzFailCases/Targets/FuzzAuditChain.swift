@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzAuditChain/FuzzAuditChain.swift

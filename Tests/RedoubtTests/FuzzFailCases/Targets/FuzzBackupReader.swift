@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzBackupReader/FuzzBackupReader.swift

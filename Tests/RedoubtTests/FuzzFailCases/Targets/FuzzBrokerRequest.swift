@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzBrokerRequest/FuzzBrokerRequest.swift

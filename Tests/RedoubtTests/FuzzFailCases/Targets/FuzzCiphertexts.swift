@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzCiphertexts/FuzzCiphertexts.swift

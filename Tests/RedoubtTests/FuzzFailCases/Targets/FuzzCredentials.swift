@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzCredentials/FuzzCredentials.swift

@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzMasterKeyShare/FuzzMasterKeyShare.swift

@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzPrivateKeyImport/FuzzPrivateKeyImport.swift

@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzPublicKeyImport/FuzzPublicKeyImport.swift

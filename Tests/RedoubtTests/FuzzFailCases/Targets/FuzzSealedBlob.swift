@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzSealedBlob/FuzzSealedBlob.swift

@@ -1,1 +1,0 @@
-../../../../Fuzz/Sources/FuzzSignatureVerify/FuzzSignatureVerify.swift
