@@ -61,22 +61,40 @@ struct BackupScheduleTests {
         try await store.close()
     }
 
-    @Test("the schedule runs by itself at its interval")
+    @Test("the schedule runs by itself at its interval", .timeLimit(.minutes(5)))
     func runsOnItsOwn() async throws {
         let (hsm, store, _) = try await Self.node()
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        // An hour-long interval on a clock the test moves: each run happens when the test says.
+        let clock = ManualClock()
+        let epoch = Date(timeIntervalSince1970: 1_700_000_000)
         let scheduler = BackupScheduler(
-            writer: hsm, schedule: BackupSchedule(directory: directory, interval: 1, retain: 5),
-            metrics: nil, logger: Logger(label: "test"))
+            writer: hsm, schedule: BackupSchedule(directory: directory, interval: 3600, retain: 5),
+            metrics: nil, logger: Logger(label: "test"),
+            clock: clock, date: { epoch.addingTimeInterval(ManualClock.zero.duration(to: clock.now) / .seconds(1)) })
+        func backups() -> [String] { (try? BackupScheduler.backups(in: directory)) ?? [] }
         let running = Task { await scheduler.run() }
-        let deadline = Date().addingTimeInterval(20)
-        while (try? BackupScheduler.backups(in: directory).count) ?? 0 < 2, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        defer { running.cancel() }
+
+        // It waits for its interval first; a second short of it, nothing has run.
+        try await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(3599))
+        #expect(clock.sleepers == 1)
+        #expect(backups().isEmpty)
+        // At the interval it writes a backup, named by its date, then waits for the next one.
+        clock.advance(by: .seconds(1))
+        try await clock.waitForSleepers(1)
+        #expect(backups() == [BackupScheduler.fileName(at: epoch.addingTimeInterval(3600))])
+        clock.advance(by: .seconds(3600))
+        try await clock.waitForSleepers(1)
+        #expect(backups() == [3600.0, 7200].map { BackupScheduler.fileName(at: epoch.addingTimeInterval($0)) })
+
+        // Cancelled while it waits, it stops at once.
         running.cancel()
         await running.value
-        #expect(try BackupScheduler.backups(in: directory).count >= 2)
+        #expect(clock.sleepers == 0)
+        #expect(backups().count == 2)
         try await hsm.close()
         try await store.close()
     }

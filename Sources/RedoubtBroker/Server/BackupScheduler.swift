@@ -56,22 +56,40 @@ public final class BackupScheduler: Sendable {
     let schedule: BackupSchedule
     let metrics: BrokerMetrics?
     let logger: Logger
+    let clock: any Clock<Duration>
+    let date: @Sendable () -> Date
 
     /// A scheduler; call ``run()`` to start it.
-    public init(writer: any ScheduledBackupWriter, schedule: BackupSchedule, metrics: BrokerMetrics?, logger: Logger) {
+    ///
+    /// - Parameters:
+    ///   - writer: What writes each backup (a ``LocalHSM``).
+    ///   - schedule: Where backups go, how often, and how many are kept.
+    ///   - metrics: Where runs are counted and timed, if anywhere.
+    ///   - logger: Where runs are logged.
+    ///   - clock: The clock it waits out each ``BackupSchedule/interval`` on and times runs with;
+    ///     `ContinuousClock` unless a test passes one it moves by hand (`RedoubtTesting.ManualClock`).
+    ///   - date: The wall-clock time that names each file and stamps the last run in ``metrics``;
+    ///     `Date()` unless a test fixes it.
+    public init(
+        writer: any ScheduledBackupWriter, schedule: BackupSchedule, metrics: BrokerMetrics?, logger: Logger,
+        clock: any Clock<Duration> = ContinuousClock(), date: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.writer = writer
         self.schedule = schedule
         self.metrics = metrics
         self.logger = logger
+        self.clock = clock
+        self.date = date
     }
 
-    /// Backs up every ``BackupSchedule/interval`` seconds until the task is cancelled or a
-    /// graceful shutdown of its service group begins (it is a swift-service-lifecycle `Service`);
-    /// a backup already being written is finished first.
+    /// Backs up every ``BackupSchedule/interval`` seconds (on its clock) until the task is
+    /// cancelled or a graceful shutdown of its service group begins (it is a
+    /// swift-service-lifecycle `Service`); a backup already being written is finished first.
     public func run() async {
-        let interval = schedule.interval
+        let interval = Duration.seconds(schedule.interval)
+        let clock = self.clock
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) } } catch { return }
+            do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return }
             _ = try? await runOnce()
         }
     }
@@ -79,12 +97,13 @@ public final class BackupScheduler: Sendable {
     /// Writes one backup now and prunes old ones; returns the new file's path.
     @discardableResult
     public func runOnce() async throws -> String {
-        let started = ContinuousClock.now
+        let clock = self.clock  // (a local: the existential is opened for a local, not for the property)
+        let elapsed = Self.stopwatch(clock)
         do {
             try FileManager.default.createDirectory(
                 atPath: schedule.directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
-            let name = Self.fileName(at: Date())
+            let name = Self.fileName(at: date())
             let final = (schedule.directory as NSString).appendingPathComponent(name)
             let partial = (schedule.directory as NSString).appendingPathComponent(".partial-" + name)
             try? FileManager.default.removeItem(atPath: partial)
@@ -99,14 +118,20 @@ public final class BackupScheduler: Sendable {
                 throw error
             }
             let pruned = try prune()
-            metrics?.recordBackup(ok: true, duration: ContinuousClock.now - started, bytes: summary.byteCount, finishedAt: Date())
+            metrics?.recordBackup(ok: true, duration: elapsed(), bytes: summary.byteCount, finishedAt: date())
             logger.info("backup.scheduled", metadata: ["file": "\(name)", "bytes": "\(summary.byteCount)", "pruned": "\(pruned)"])
             return final
         } catch {
-            metrics?.recordBackup(ok: false, duration: ContinuousClock.now - started, bytes: 0, finishedAt: Date())
+            metrics?.recordBackup(ok: false, duration: elapsed(), bytes: 0, finishedAt: date())
             logger.error("backup.scheduled_failed", metadata: ["error": "\(error)"])
             throw error
         }
+    }
+
+    /// Starts timing on `clock`: the returned function tells the time since.
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> () -> Duration {
+        let start = clock.now
+        return { start.duration(to: clock.now) }
     }
 
     /// Deletes the oldest scheduled backups beyond `retain`; returns how many it deleted.

@@ -32,9 +32,18 @@ public final class Broker: Sendable {
 
     /// Prepares a broker; nothing listens until ``run()``.
     ///
+    /// - Parameters:
+    ///   - services: The gRPC services to serve (the health service is added).
+    ///   - configuration: Where it listens, TLS, limits and the metrics endpoint.
+    ///   - logger: Where it logs.
+    ///   - clock: The clock the rate limiter refills on and call latencies are measured on;
+    ///     `ContinuousClock` unless a test passes one it moves by hand (`RedoubtTesting.ManualClock`).
     /// - Throws: ``BrokerConfigurationError`` when the address, TLS files or limits are unusable
     ///   (a non-loopback address without TLS, for one).
-    public init(services: [any RegistrableRPCService], configuration: BrokerConfiguration, logger: Logger) throws(BrokerConfigurationError) {
+    public init(
+        services: [any RegistrableRPCService], configuration: BrokerConfiguration, logger: Logger,
+        clock: some Clock<Duration> = ContinuousClock()
+    ) throws(BrokerConfigurationError) {
         let address = try configuration.validatedAddress()
         self.configuration = configuration
         self.address = address
@@ -58,7 +67,7 @@ public final class Broker: Sendable {
             address.isIPv6
             ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port)
         let observer = CallObserver(
-            limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst),
+            limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst, clock: clock),
             metrics: metrics, logger: logger)
         server = GRPCServer(
             transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),

@@ -12,8 +12,11 @@ import RedoubtCrypto
 /// tokens are never logged or used as metric labels. A token's bucket is keyed by a digest of the
 /// whole token too, so a forged token that names someone else's session or credential id spends
 /// nothing of their budget.
-struct CallObserver: ServerInterceptor {
-    let limiter: RateLimiter
+///
+/// Latency is measured on the limiter's clock (`ContinuousClock` but in tests), read once at the
+/// start of a call for both.
+struct CallObserver<C: Clock>: ServerInterceptor where C.Duration == Duration {
+    let limiter: RateLimiter<C>
     let metrics: BrokerMetrics
     let logger: Logger
 
@@ -24,10 +27,10 @@ struct CallObserver: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         let method = context.descriptor.fullyQualifiedMethod
         let isHealth = context.descriptor.service.fullyQualifiedService == "grpc.health.v1.Health"
-        let start = ContinuousClock.now
+        let start = limiter.clock.now
         if !isHealth {
             let (principal, bucket) = Self.principal(request.metadata, peer: context.remotePeer)
-            guard limiter.allow(bucket) else {
+            guard limiter.allow(bucket, at: start) else {
                 metrics.record(method: method, code: .resourceExhausted, duration: .zero)
                 logger.notice("rate limit reached", metadata: ["rpc.method": "\(method)", "redoubt.principal": "\(principal)"])
                 throw RPCError(
@@ -63,7 +66,7 @@ struct CallObserver: ServerInterceptor {
         }
     }
 
-    private func finish(_ method: String, context: ServerContext, start: ContinuousClock.Instant, error: (any Error)?) {
+    private func finish(_ method: String, context: ServerContext, start: C.Instant, error: (any Error)?) {
         let code: Status.Code
         switch error {
         case nil: code = .ok
@@ -72,7 +75,7 @@ struct CallObserver: ServerInterceptor {
         case is CancellationError: code = .cancelled
         default: code = .unknown
         }
-        let elapsed = ContinuousClock.now - start
+        let elapsed = start.duration(to: limiter.clock.now)
         metrics.record(method: method, code: code, duration: elapsed)
         if code == .ok {
             logger.debug("call", metadata: ["rpc.method": "\(method)", "rpc.ms": "\(Self.milliseconds(elapsed))"])

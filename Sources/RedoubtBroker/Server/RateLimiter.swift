@@ -6,7 +6,40 @@ import Synchronization
 /// bounded by the number of recently active principals (at most `maximumPrincipals`; past
 /// that, new principals share one overflow bucket, which throttles a flood of fresh
 /// sessions as one).
-final class RateLimiter: Sendable {
+///
+/// Time is read from `clock` (`ContinuousClock` in production, a manual clock in tests), kept as
+/// nanoseconds since the limiter was made.
+final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
+    /// The clock it measures time on.
+    let clock: C
+    private let origin: C.Instant
+    private let buckets: TokenBuckets
+
+    /// A limiter measuring time on `clock`; `rate` 0 allows everything.
+    init(rate: Double, burst: Double, maximumPrincipals: Int = 100_000, clock: C) {
+        self.clock = clock
+        self.origin = clock.now
+        self.buckets = TokenBuckets(rate: rate, burst: burst, maximumPrincipals: maximumPrincipals)
+    }
+
+    /// Takes `cost` tokens from the principal's bucket now; `false` if it has too few.
+    func allow(_ principal: String, cost: Double = 1) -> Bool {
+        allow(principal, cost: cost, at: clock.now)
+    }
+
+    /// Takes `cost` tokens from the principal's bucket at `instant` (a caller that has just read
+    /// the clock passes what it read); `false` if it has too few.
+    func allow(_ principal: String, cost: Double = 1, at instant: C.Instant) -> Bool {
+        buckets.allow(principal, cost: cost, now: TokenBuckets.nanoseconds(origin.duration(to: instant)))
+    }
+
+    /// How many principals have a bucket (the overflow bucket counts as one).
+    var trackedPrincipals: Int { buckets.count }
+}
+
+/// A ``RateLimiter``'s buckets, on a time in nanoseconds. (Not generic, unlike the limiter, so
+/// that the code of every call is compiled for these types, whatever the clock.)
+final class TokenBuckets: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: UInt64
@@ -17,24 +50,33 @@ final class RateLimiter: Sendable {
         var lastSweep: UInt64 = 0
     }
 
+    /// How often buckets of idle principals are dropped, in nanoseconds.
+    static let sweepPeriod: UInt64 = 10_000_000_000
+    private static let overflowKey = "\u{0}overflow"
+
     private let rate: Double
     private let burst: Double
     private let maximumPrincipals: Int
     private let state = Mutex(State())
-    private static let overflowKey = "\u{0}overflow"
 
-    /// A limiter; `rate` 0 allows everything.
-    init(rate: Double, burst: Double, maximumPrincipals: Int = 100_000) {
+    init(rate: Double, burst: Double, maximumPrincipals: Int) {
         self.rate = rate
         self.burst = burst
         self.maximumPrincipals = maximumPrincipals
     }
 
-    /// Takes `cost` tokens from the principal's bucket; `false` if it has too few.
-    func allow(_ principal: String, cost: Double = 1, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Bool {
+    /// Whole nanoseconds in `duration`, 0 if it is negative.
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+    }
+
+    /// Takes `cost` tokens from the principal's bucket at `now`; `false` if it has too few.
+    func allow(_ principal: String, cost: Double, now: UInt64) -> Bool {
         guard rate > 0 else { return true }
         return state.withLock { s in
-            if now &- s.lastSweep > 10_000_000_000 {
+            if now &- s.lastSweep > Self.sweepPeriod {
                 // Drop buckets that have refilled completely: they carry no information.
                 let full = UInt64(burst / rate * 1e9)
                 s.buckets = s.buckets.filter { now &- $0.value.updated < full }
@@ -52,4 +94,7 @@ final class RateLimiter: Sendable {
             return allowed
         }
     }
+
+    /// How many principals have a bucket.
+    var count: Int { state.withLock { $0.buckets.count } }
 }

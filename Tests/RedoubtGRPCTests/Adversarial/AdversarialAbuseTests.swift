@@ -5,6 +5,7 @@ import RedoubtCrypto
 @testable import RedoubtClient
 @testable import RedoubtBroker
 import RedoubtProto
+import RedoubtTesting
 import SwiftProtobuf
 import Synchronization
 import Testing
@@ -163,33 +164,29 @@ struct AdversarialAbuseTests {
     @Test("a principal over its rate gets RESOURCE_EXHAUSTED while another session is served; a forged token naming that session spends nothing of its budget")
     func rateLimit() async throws {
         var limits = A.unlimited
-        // A slow refill (one call every 500 ms) so that the refusal checks below do not depend on
-        // how fast this machine makes calls: at 20/s a slow CI runner refilled a token between
-        // the flood and "one more".
         limits.requestsPerSecond = 2
         limits.burst = 20
-        try await A.run(limits: limits) { arena in
+        // The limiter's time stands still but when the test moves it, so what it refuses does
+        // not depend on how fast this machine makes calls.
+        let clock = ManualClock()
+        try await A.run(limits: limits, clock: clock) { arena in
             let a = try await arena.tenant("tenant-a", operator: try await arena.operatorSession())
             let key = try await arena.key(a.user, .ed25519)
             let get = Redoubt_V1_GetKeyRequest(keyID: key.id)
 
             // The attacker's own session floods: 100 calls, as fast as they go.
-            let (codes, elapsed) = await timed {
-                var codes: [RPCError.Code?] = []
-                for _ in 0..<100 {
-                    do {
-                        _ = try await arena.keys.getKey(get, metadata: a.user.metadata)
-                        codes.append(nil)
-                    } catch let e as RPCError { codes.append(e.code) } catch { codes.append(.unknown) }
-                }
-                return codes
+            var codes: [RPCError.Code?] = []
+            for _ in 0..<100 {
+                do {
+                    _ = try await arena.keys.getKey(get, metadata: a.user.metadata)
+                    codes.append(nil)
+                } catch let e as RPCError { codes.append(e.code) } catch { codes.append(.unknown) }
             }
-            let served = codes.filter { $0 == nil }.count
-            let limited = codes.filter { $0 == .resourceExhausted }.count
-            #expect(served + limited == 100, "\(codes)")
-            // At most the burst plus what the rate refilled meanwhile (one call of slack for timing).
-            #expect(Double(served) <= 20 + 2 * elapsed.seconds + 1, "\(served) served in \(elapsed)")
-            #expect(limited > 0)
+            // Exactly the burst is served (less the key's creation above, a call of this session
+            // too), then every call is refused: no time passes to refill a token.
+            let served = codes.prefix { $0 == nil }.count
+            #expect(served == 20 - 1, "\(codes)")
+            #expect(codes.dropFirst(served).allSatisfy { $0 == .resourceExhausted }, "\(codes)")
             let message = await refusal("one more") { _ = try await arena.keys.getKey(get, metadata: a.user.metadata) }
             #expect(message?.code == .resourceExhausted)
             #expect(message?.message.contains("rate limit") == true)
@@ -202,6 +199,13 @@ struct AdversarialAbuseTests {
             for _ in 0..<60 { _ = try? await arena.keys.getKey(get, metadata: forged) }
             let officer = await outcome { _ = try await arena.keys.getKey(get, metadata: a.officer.metadata) }
             #expect(officer == nil, "the officer was throttled by someone else's forged token: \(officer.map(\.description) ?? "")")
+
+            // Time refills the bucket at the rate: half a second later, one call and no more.
+            clock.advance(by: .milliseconds(499))
+            #expect(await outcome { _ = try await arena.keys.getKey(get, metadata: a.user.metadata) }?.code == .resourceExhausted)
+            clock.advance(by: .milliseconds(1))
+            #expect(await outcome { _ = try await arena.keys.getKey(get, metadata: a.user.metadata) } == nil)
+            #expect(await outcome { _ = try await arena.keys.getKey(get, metadata: a.user.metadata) }?.code == .resourceExhausted)
         }
     }
 

@@ -39,9 +39,10 @@ struct AdversarialArena: Sendable {
         return limits
     }
 
-    /// Runs `body` against a fresh broker with `limits`; shuts everything down afterwards.
+    /// Runs `body` against a fresh broker with `limits` (its rate limiter on `clock`); shuts
+    /// everything down afterwards.
     static func run(
-        limits: BrokerConfiguration.Limits = unlimited, secondNode: Bool = false,
+        limits: BrokerConfiguration.Limits = unlimited, secondNode: Bool = false, clock: any Clock<Duration> = ContinuousClock(),
         _ body: @Sendable (AdversarialArena) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-adversarial-\(UUID().uuidString)")
@@ -57,11 +58,11 @@ struct AdversarialArena: Sendable {
         // Quiet: the attacks make thousands of refusals, each logged.
         let logger = Logger(label: "redoubt.adversarial", factory: { _ in SwiftLogNoOpLogHandler() })
         var nodes: [(LocalHSM, SQLiteStore, Broker)] = []
-        nodes.append((created.hsm, store, try Self.broker(created.hsm, backups: backups, limits: limits, logger: logger)))
+        nodes.append((created.hsm, store, try Self.broker(created.hsm, backups: backups, limits: limits, clock: clock, logger: logger)))
         if secondNode {
             let store2 = try SQLiteStore(path: path)
             let hsm2 = try await LocalHSM.open(store: store2, unseal: .passphrase("adversarial passphrase"), configuration: configuration)
-            nodes.append((hsm2, store2, try Self.broker(hsm2, backups: backups, limits: limits, logger: logger)))
+            nodes.append((hsm2, store2, try Self.broker(hsm2, backups: backups, limits: limits, clock: clock, logger: logger)))
         }
         let servers = nodes.map(\.2)
         let result: Result<Void, any Error>
@@ -89,9 +90,13 @@ struct AdversarialArena: Sendable {
         try result.get()
     }
 
-    private static func broker(_ hsm: LocalHSM, backups: URL, limits: BrokerConfiguration.Limits, logger: Logger) throws -> Broker {
+    private static func broker(
+        _ hsm: LocalHSM, backups: URL, limits: BrokerConfiguration.Limits, clock: any Clock<Duration>, logger: Logger
+    ) throws -> Broker {
         let services = BrokerServices(hsm: hsm, limits: limits.serviceLimits, backups: .directory(backups), logger: logger)
-        return try Broker(services: services.services, configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger)
+        return try Broker(
+            services: services.services, configuration: BrokerConfiguration(listen: "127.0.0.1:0", limits: limits), logger: logger,
+            clock: clock)
     }
 
     static func transport(_ port: Int) throws -> Transport {
