@@ -2,7 +2,7 @@
 // embedded HSM. Only the line that makes the HSM differs:
 //
 //   let hsm = try await LocalHSM.open(store: store, unseal: .passphrase(passphrase))   // embedded
-//   let hsm = try RemoteHSM(configuration: .init(endpoint: endpoint, tls: tls))        // remote
+//   try await withRemoteHSM(configuration: .init(endpoint: endpoint, tls: tls)) { hsm in … }  // remote
 //
 //   REDOUBT_API_KEY=rdk1.… swift run RemoteSigner HOST:PORT PARTITION [CA.pem]
 //
@@ -23,14 +23,9 @@ struct RemoteSigner {
         let partition = arguments[arguments.startIndex + 1]
         let tls = arguments.count == 3 ? RemoteHSMConfiguration.TLS(trustRoots: .file(arguments[arguments.startIndex + 2])) : nil
         do {
-            let hsm = try RemoteHSM(configuration: .init(endpoint: endpoint, tls: tls))
-            do {
+            try await withRemoteHSM(configuration: .init(endpoint: endpoint, tls: tls)) { hsm in
                 try await sign(with: hsm, partition: partition, apiKey: apiKey)
-            } catch {
-                await hsm.close()
-                throw error
             }
-            await hsm.close()
         } catch {
             FileHandle.standardError.write(Data("RemoteSigner: \(error)\n".utf8))
             exit(1)

@@ -16,7 +16,7 @@ struct ApprovalServiceTests {
         let served = try await RemoteHSMSupport.serve()
         let remote: RemoteHSM
         do {
-            remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)"))
+            remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)")).start()
         } catch {
             await served.stop()
             throw error

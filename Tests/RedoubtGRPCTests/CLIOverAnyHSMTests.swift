@@ -1,5 +1,6 @@
 import Foundation
 import Redoubt
+import RedoubtBroker
 @testable import RedoubtTesting
 import Testing
 #if canImport(Glibc)
@@ -8,7 +9,8 @@ import Glibc
 
 /// The `redoubt` CLI as people run it, over any HSM: one scenario — partition, users, keys,
 /// signing, approvals, audit, backup — run once on a local store (`--data DIR --dev`) and once
-/// through a `redoubt serve --dev` broker (`--endpoint HOST:PORT`), with the same results.
+/// through a development broker (`--endpoint HOST:PORT`; the broker runs in the test's process, the
+/// CLI always as a process), with the same results.
 @Suite("the CLI over any HSM (process)", .serialized)
 struct CLIOverAnyHSMTests {
     typealias TestFailure = ServeProcessTests.TestFailure
@@ -243,39 +245,23 @@ struct CLIOverAnyHSMTests {
                 backupArgument: backup, backupFile: backup, scratch: dir))
     }
 
-    /// A `redoubt serve --dev` broker on a free port: every command with `--endpoint HOST:PORT`.
-    static func onBroker<T>(_ body: (Target) async throws -> T) async throws -> T {
+    /// A development broker (what `redoubt serve --dev` runs, in this process: the CLI is what is
+    /// tested here) on a free port: every command with `--endpoint HOST:PORT`.
+    static func onBroker<T: Sendable>(_ body: (Target) async throws -> T) async throws -> T {
         let dir = try ServeProcessTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let child = try ServeProcessTests.Child(["serve", "--dev", "--data", data.path, "--listen", "127.0.0.1:0"])
-        let result: T
-        do {
-            let credentials = try await ServeProcessTests.credentials(in: data, child: child)
-            let endpoint = try #require(credentials["endpoint"])
-            let operatorKey = try #require(credentials["operator_api_key"])
-            result = try await body(
+        let configuration = RedoubtServer.Configuration(
+            broker: BrokerConfiguration(listen: "127.0.0.1:0"), backend: .development(directory: data.path),
+            backupDirectory: data.appendingPathComponent("backups").path)
+        return try await withBroker(configuration: configuration) { listening in
+            let credentials = try #require(listening.devCredentials)
+            return try await body(
                 Target(
-                    name: "broker", connection: ["--endpoint", endpoint], operatorAPIKey: operatorKey,
+                    name: "broker", connection: ["--endpoint", "\(listening.endpoint)"], operatorAPIKey: credentials.operatorAPIKey,
                     backupArgument: "cli.rbk", backupFile: data.appendingPathComponent("backups/cli.rbk").path,
                     scratch: dir))
-        } catch {
-            _ = await stop(child)
-            throw error
         }
-        let status = await stop(child)
-        #expect(status == 0, "the broker exits cleanly on SIGTERM")
-        return result
-    }
-
-    /// SIGTERM, then SIGKILL if the broker has not exited within 20 seconds; its exit status.
-    static func stop(_ child: ServeProcessTests.Child) async -> Int32 {
-        let process = child.process
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        if await !process.exited(within: .seconds(20)) { kill(process.processIdentifier, SIGKILL) }
-        await process.exited()
-        return process.terminationStatus
     }
 
     // MARK: - Tests

@@ -152,7 +152,7 @@ struct ClusterProcessTests {
 
         let credentials = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("dev-credentials.json"))) as? [String: Any]
         let apiKey = try #require(credentials?["api_key"] as? String)
-        let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(broker.port ?? 0)", callTimeout: .seconds(15)))
+        let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(broker.port ?? 0)", callTimeout: .seconds(15))).start()
         let session = try await client.openSession(partition: "dev", credential: .apiKey(apiKey)).token
         let signer = try await client.generateKey(session, spec: KeySpec(algorithm: .p256, label: "cluster-signer"))
         let digest = Data(repeating: 7, count: 32)

@@ -65,7 +65,7 @@ struct FailoverRemoteTests {
         let (store, created) = try await Self.initialized()
         let second = try await LocalHSM.open(store: store, unseal: .passphrase(Self.passphrase), configuration: Self.nodeConfiguration)
         let brokers = [try await Self.serve(created.hsm), try await Self.serve(second)]
-        let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(60))) }
+        let remotes = try brokers.map { try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\($0.port)", callTimeout: .seconds(60))).start() }
         let hsm = try FailoverHSM(
             endpoints: remotes.enumerated().map {
                 FailoverEndpoint(name: "broker-\($0.offset)", site: "loopback", hsm: $0.element, probe: $0.element)
@@ -129,7 +129,7 @@ struct FailoverRemoteTests {
         let (store, created) = try await Self.initialized()
         let node = FaultyHSM(created.hsm, name: "node")
         let served = try await Self.serve(node)
-        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(120)))
+        let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(120))).start()
         do {
             let session = try await remote.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
             // No deadline of the caller's: the broker sees RemoteHSM's own call timeout (120 s; long, for busy machines).
@@ -151,7 +151,7 @@ struct FailoverRemoteTests {
             }
             #expect(Date().timeIntervalSince(started) < 4, "the node answers only after 6 s")
             // Its own timeout is still UNAVAILABLE (another node may answer in time).
-            let hurried = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .milliseconds(300)))
+            let hurried = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .milliseconds(300))).start()
             await expectHSMError(.unavailable, "deadline exceeded") { try await hurried.listPartitions(session.token) }
             await hurried.close()
             // A deadline already passed: not sent at all.
@@ -177,12 +177,12 @@ struct FailoverRemoteTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let node = FaultyHSM(created.hsm, name: "node")
         let nodeBroker = try await Self.serve(node, backups: .directory(folder))
-        let toNode = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(nodeBroker.port)", callTimeout: .seconds(60)))
+        let toNode = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(nodeBroker.port)", callTimeout: .seconds(60))).start()
         let router = try FailoverHSM(
             endpoints: [FailoverEndpoint(name: "node", site: "loopback", hsm: toNode, probe: toNode)],
             logger: Self.logger)
         let front = try await Self.serve(router, backups: .nodes)
-        let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(front.port)", callTimeout: .seconds(60)))
+        let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(front.port)", callTimeout: .seconds(60))).start()
         do {
             let session = try await client.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
             let report = try await client.createBackup(session.token, path: "via-front.rdbk")
@@ -215,7 +215,8 @@ struct FailoverRemoteTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let remote = try RemoteHSM(
             configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(60)),
-            eventLoopGroup: group)
+            eventLoopGroup: group
+        ).start()
         do {
             let session = try await remote.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
             #expect(try await remote.listPartitions(session.token).isEmpty)

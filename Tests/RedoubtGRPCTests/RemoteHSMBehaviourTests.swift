@@ -5,6 +5,7 @@ import Redoubt
 @testable import RedoubtTesting
 import RedoubtBroker
 import RedoubtStore
+import ServiceLifecycle
 import Testing
 
 /// ``RemoteHSM`` through the broker as deployed: ``Broker`` over ``BrokerServices`` over a
@@ -72,7 +73,7 @@ enum RemoteHSMSupport {
         let served = try await serve()
         let remote: RemoteHSM
         do {
-            remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)"))
+            remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)")).start()
         } catch {
             await served.stop()
             throw error
@@ -133,13 +134,13 @@ struct RemoteHSMTransportTests {
     func deadlinesAndFailures() async throws {
         let served = try await RemoteHSMSupport.serve()
         do {
-            let hurried = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .nanoseconds(1)))
+            let hurried = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)", callTimeout: .nanoseconds(1))).start()
             await expectHSMError(.unavailable, "deadline exceeded") {
                 try await hurried.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             }
             await hurried.close()
 
-            let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)"))
+            let remote = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(served.port)")).start()
             let session = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             #expect(session.role == .operator)
             await remote.close()
@@ -150,9 +151,45 @@ struct RemoteHSMTransportTests {
         }
         let port = served.port
         await served.stop()
-        let orphan = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(port)", callTimeout: .seconds(2)))
-        await expectHSMError(.unavailable) { try await orphan.openSession(partition: "", credential: .apiKey("rdk1.c.s")) }
-        await orphan.close()
+        try await withRemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(port)", callTimeout: .seconds(2))) { orphan in
+            await expectHSMError(.unavailable) { try await orphan.openSession(partition: "", credential: .apiKey("rdk1.c.s")) }
+        }
+    }
+
+    @Test("its lifecycle: withRemoteHSM scopes the connection, run() is a Service that graceful shutdown ends, and nobody running it is named")
+    func lifecycle() async throws {
+        let served = try await RemoteHSMSupport.serve()
+        do {
+            let configuration = RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)")
+            // Scoped: the connection runs for the closure, and the closure's result comes back.
+            let role = try await withRemoteHSM(configuration: configuration) { hsm in
+                try await hsm.openSession(partition: "", credential: .apiKey(served.operatorAPIKey)).role
+            }
+            #expect(role == .operator)
+
+            // A Service in a service group: calls work while it runs; graceful shutdown ends run().
+            let remote = try RemoteHSM(configuration: configuration)
+            let group = ServiceGroup(configuration: .init(services: [.init(service: remote)], logger: Logger(label: "test")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let session = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
+                #expect(session.role == .operator)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await expectHSMError(.unavailable) { try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey)) }
+
+            // Creating one starts nothing: a call on a client nobody runs waits out its deadline and says why.
+            var hurried = configuration
+            hurried.callTimeout = .milliseconds(200)
+            let idle = try RemoteHSM(configuration: hurried)
+            await expectHSMError(.unavailable, "not running") { try await idle.openSession(partition: "", credential: .apiKey(served.operatorAPIKey)) }
+            await idle.close()
+        } catch {
+            await served.stop()
+            throw error
+        }
+        await served.stop()
     }
 
     @Test("over TLS: the broker's certificate is checked against the trust roots given")
@@ -164,7 +201,8 @@ struct RemoteHSMTransportTests {
             let remote = try RemoteHSM(
                 configuration: .init(
                     endpoint: "127.0.0.1:\(served.port)",
-                    tls: .init(trustRoots: .bytes(Data(tls.caPEM.utf8)))))
+                    tls: .init(trustRoots: .bytes(Data(tls.caPEM.utf8))))
+            ).start()
             let op = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             let created = try await remote.createPartition(op.token, id: "tls", settings: .defaults)
             let officer = try await remote.openSession(partition: "tls", credential: .apiKey(created.securityOfficerAPIKey))
@@ -183,7 +221,7 @@ struct RemoteHSMTransportTests {
                 RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", tls: .init(), callTimeout: .seconds(5)),
                 RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)", callTimeout: .seconds(5)),
             ] {
-                let stranger = try RemoteHSM(configuration: configuration)
+                let stranger = try RemoteHSM(configuration: configuration).start()
                 await expectHSMError(.unavailable) { try await stranger.openSession(partition: "", credential: .apiKey(served.operatorAPIKey)) }
                 await stranger.close()
             }
@@ -206,7 +244,8 @@ struct RemoteHSMTransportTests {
                     tls: .init(
                         trustRoots: .file(tls.caPath),
                         clientIdentity: .init(certificateChain: .file(tls.client.certificatePath), privateKey: .file(tls.client.keyPath)),
-                        serverHostname: "localhost")))
+                        serverHostname: "localhost"))
+            ).start()
             let op = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
             let created = try await remote.createPartition(op.token, id: "mtls", settings: .defaults)
             _ = try await remote.createPartition(op.token, id: "other", settings: .defaults)

@@ -40,6 +40,20 @@ struct RouterConfigurationTests {
         for client in clients { await client.close() }
     }
 
+    @Test("withRouter runs every node's connection and the router around its body, then ends them")
+    func scopedRouter() async throws {
+        let c = try load(#"{"nodes": [{"name": "a", "site": "east", "endpoint": "127.0.0.1:1"}], "callTimeout": 0.5}"#)
+        let error = try await c.withRouter(logger: .init(label: "test")) { router in
+            do {
+                _ = try await router.listPartitions(SessionToken("t"))
+                return HSMError(.internalError, "a call to a closed port succeeded")
+            } catch let error as HSMError { return error }
+        }
+        // Refused by the node's closed port, not by a client that nobody runs.
+        #expect(error.code == .unavailable || error.code == .deadlineExceeded, "\(error)")
+        #expect(!error.message.contains("not running"), "\(error)")
+    }
+
     @Test("mistakes are refused with the field named")
     func mistakes() {
         expectRefused(#"{"nodes": []}"#, "at least one node")

@@ -1,13 +1,12 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2
-import RedoubtProto
+import RedoubtBroker
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `redoubt serve --store …` as a user runs it.
+/// `redoubt serve --store …`: its argument as a user gives it (a process), and dev brokers sharing
+/// one PostgreSQL database (in-process, through ``RedoubtServer``).
 @Suite("redoubt serve --store (process)")
 struct ServeProcessPostgresTests {
     @Test("--store refuses anything but a postgres:// URL, without echoing it")
@@ -25,47 +24,39 @@ struct ServeProcessPostgresTests {
     }
 
     @Test(
-        "two dev brokers given one data directory share one PostgreSQL store; the password is never printed",
+        "two dev brokers given one data directory share one PostgreSQL store; the password is never logged",
         .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
     func twoDevBrokersShareOneDatabase() async throws {
+        // In-process brokers (RedoubtServer): what is tested is the shared store, not the process.
         try await PostgresTestDatabases.with { databases in
             let url = try await databases.makeDatabase()
             let password = try #require(URLComponents(string: url)?.password)
-            let dir = try ServeProcessTests.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: dir) }
-            let arguments = ["serve", "--dev", "--data", dir.path, "--store", url, "--listen", "127.0.0.1:0"]
-            let credentialsFile = dir.appendingPathComponent("dev-credentials.json").path
+            let dir = RedoubtServerTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let configuration = RedoubtServerTests.development(dir, store: .postgres(url: url))
+            let log = RedoubtServerTests.CapturedLog()
 
-            let first = try ServeProcessTests.Child(arguments)
-            let creds = try await ServeProcessTests.credentials(in: dir, child: first)
-            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
-            let firstPort = try ServeProcessTests.port(try #require(creds["endpoint"]))
+            try await withBroker(configuration: configuration, logger: log.logger()) { first in
+                let creds = try #require(first.devCredentials)
+                #expect(!FileManager.default.fileExists(atPath: dir + "/redoubt.sqlite"))
+                try await withBroker(configuration: configuration, logger: log.logger()) { second in
+                    let creds2 = try #require(second.devCredentials)
+                    #expect(creds2.apiKey == creds.apiKey)
+                    #expect(first.port != second.port)
+                    #expect(try DevCredentials.load(directory: dir).endpoint == "\(second.endpoint)", "the later broker's endpoint is recorded")
 
-            let before = try #require(FileManager.default.attributesOfItem(atPath: credentialsFile)[.modificationDate] as? Date)
-            try await Task.sleep(for: .milliseconds(20))
-            let second = try ServeProcessTests.Child(arguments)
-            let creds2 = try await ServeProcessTests.credentials(in: dir, child: second, since: before)
-            #expect(creds2["api_key"] == creds["api_key"])
-            let secondPort = try ServeProcessTests.port(try #require(creds2["endpoint"]))
-            #expect(firstPort != secondPort)
-
-            // The dev user made by the first broker opens sessions on both.
-            for port in [firstPort, secondPort] {
-                let role = try await withGRPCClient(
-                    transport: try HTTP2ClientTransport.Posix(
-                        target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-                ) { client in
-                    var request = Redoubt_V1_OpenSessionRequest()
-                    request.partitionID = "dev"
-                    return try await Redoubt_V1_SessionService.Client(wrapping: client)
-                        .openSession(request, metadata: ["authorization": "Bearer \(creds["api_key"] ?? "")"]).role
+                    // The dev user made by the first broker opens sessions on both.
+                    for endpoint in [first.endpoint, second.endpoint] {
+                        let role = try await withRemoteHSM(configuration: .init(endpoint: "\(endpoint)")) { hsm in
+                            try await hsm.openSession(partition: "dev", credential: .apiKey(creds.apiKey)).role
+                        }
+                        #expect(role == .cryptoUser, "broker on \(endpoint)")
+                    }
                 }
-                #expect(role == .cryptoUser, "broker on port \(port)")
             }
-            for out in [await first.stop(SIGTERM), await second.stop(SIGTERM)] {
-                #expect(out.status == 0, "stderr: \(out.stderr)")
-                #expect(!out.stdout.contains(password) && !out.stderr.contains(password), "the password must not be printed")
-            }
+            #expect(log.text.contains("initialised a development store"), "\(log.text)")
+            #expect(!log.text.contains(password), "the password must not be logged")
+            #expect(!"\(StoreLocation.postgres(url: url))".contains(password))
         }
     }
 }

@@ -4,6 +4,8 @@ import GRPCNIOTransportHTTP2
 import NIOCore
 import RedoubtCore
 import RedoubtProto
+import ServiceLifecycle
+import Synchronization
 
 /// The ``HSM`` protocol over a broker's gRPC API (`redoubt.v1`): the same calls, the
 /// same results and the same ``HSMError`` codes and messages as the ``LocalHSM``
@@ -11,12 +13,19 @@ import RedoubtProto
 ///
 /// ```swift
 /// // let hsm = try await LocalHSM.open(store: store, unseal: .passphrase(passphrase))
-/// let hsm = try RemoteHSM(configuration: .init(endpoint: "hsm.example.net:8443",
-///                                              tls: .init(trustRoots: .file("/etc/redoubt/ca.pem"))))
-/// defer { Task { await hsm.close() } }
-/// let session = try await hsm.openSession(partition: "payments", credential: .apiKey(apiKey))
-/// let signature = try await hsm.sign(session.token, key: keyID, input: .message(data), scheme: .ecdsa(.sha256))
+/// let configuration = RemoteHSMConfiguration(endpoint: "hsm.example.net:8443",
+///                                             tls: .init(trustRoots: .file("/etc/redoubt/ca.pem")))
+/// try await withRemoteHSM(configuration: configuration) { hsm in
+///     let session = try await hsm.openSession(partition: "payments", credential: .apiKey(apiKey))
+///     let signature = try await hsm.sign(session.token, key: keyID, input: .message(data), scheme: .ecdsa(.sha256))
+/// }
 /// ```
+///
+/// Its connections live as long as ``run()`` runs: it is a swift-service-lifecycle `Service`, so
+/// an app with a `ServiceGroup` lists it there (before the services that call it, so that they
+/// shut down first); ``withRemoteHSM(configuration:eventLoopGroup:isolation:_:)`` runs it around a closure;
+/// ``start()`` runs it in a background task for callers that have neither. Creating one starts
+/// nothing. Calls made before ``run()`` starts wait for it, up to the call's deadline.
 ///
 /// How each call travels:
 /// - Every call but `openSession` sends the session token as `authorization: Bearer <token>`.
@@ -42,14 +51,21 @@ import RedoubtProto
 /// trip — and without counting towards the lockout of a credential.
 ///
 /// ``close()`` ends the connection; calls after it fail with UNAVAILABLE.
-public final class RemoteHSM: HSM {
+public final class RemoteHSM: HSM, Service {
     typealias Transport = HTTP2ClientTransport.Posix
 
     /// The settings it was made with.
     public let configuration: RemoteHSMConfiguration
     let client: GRPCClient<Transport>
-    private let connections: Task<Void, Never>
+    private let lifecycle = Mutex(Lifecycle())
     private let options: CallOptions
+
+    /// Whether ``run()`` has begun, and the background task ``start()`` made.
+    private struct Lifecycle {
+        var running = false
+        var closed = false
+        var task: Task<Void, Never>?
+    }
 
     let sessions: Redoubt_V1_SessionService.Client<Transport>
     let partitions: Redoubt_V1_PartitionService.Client<Transport>
@@ -60,9 +76,9 @@ public final class RemoteHSM: HSM {
     let approvals: Redoubt_V1_ApprovalService.Client<Transport>
     let backups: Redoubt_V1_BackupService.Client<Transport>
 
-    /// Prepares a client of the broker at ``RemoteHSMConfiguration/endpoint`` and starts its
-    /// connection loop in a background task (it connects on the first call and reconnects as
-    /// needed). Call ``close()`` when done.
+    /// Prepares a client of the broker at ``RemoteHSMConfiguration/endpoint``. Nothing connects
+    /// and no task starts until ``run()`` (or ``start()``); it then connects on the first call
+    /// and reconnects as needed.
     ///
     /// - Parameter eventLoopGroup: the NIO threads its connections run on; by default NIO's
     ///   shared singleton group. A host that must own its threads (a library loaded into another
@@ -85,19 +101,73 @@ public final class RemoteHSM: HSM {
         audit = .init(wrapping: client)
         approvals = .init(wrapping: client)
         backups = .init(wrapping: client)
-        // Ends when close() (or deinit) shuts the client down; its errors surface on the calls.
-        connections = Task { try? await client.runConnections() }
     }
 
     deinit {
         client.beginGracefulShutdown()
     }
 
-    /// Stops accepting calls, lets calls in flight finish, and closes the connection.
-    public func close() async {
-        client.beginGracefulShutdown()
-        await connections.value
+    // MARK: - Lifecycle
+
+    /// Runs the client's connections until ``close()`` or the graceful shutdown of the service
+    /// group it runs in; connection failures surface on the calls, not here. Runs once: a second
+    /// call, or a call after ``close()``, returns at once.
+    public func run() async throws {
+        guard beginRunning() else { return }
+        try await runConnections()
     }
+
+    /// The body of ``run()`` once ``beginRunning()`` said yes.
+    func runConnections() async throws {
+        do {
+            try await withGracefulShutdownHandler {
+                try await client.runConnections()
+            } onGracefulShutdown: {
+                self.client.beginGracefulShutdown()
+            }
+        } catch  where lifecycle.withLock({ $0.closed }) {
+            // Closed before its connections began (the gRPC client then refuses to run): nothing to run.
+        }
+    }
+
+    /// Runs ``run()`` in a background task, for callers with neither a task group nor a service
+    /// group at hand (a command-line tool, a C library's handle); ``close()`` ends it. Does nothing
+    /// if it already runs or was closed.
+    /// - Returns: the client itself, so that `try RemoteHSM(configuration: c).start()` reads as one step.
+    @discardableResult
+    public func start() -> RemoteHSM {
+        lifecycle.withLock { state in
+            guard !state.running, !state.closed else { return }
+            state.running = true
+            let client = self.client
+            // Ends when close() (or deinit) shuts the client down; its errors surface on the calls.
+            state.task = Task { try? await client.runConnections() }
+        }
+        return self
+    }
+
+    /// Marks it running (once); `false` if it already ran or was closed.
+    func beginRunning() -> Bool {
+        lifecycle.withLock { state in
+            guard !state.running, !state.closed else { return false }
+            state.running = true
+            return true
+        }
+    }
+
+    /// Stops accepting calls, lets calls in flight finish, and closes the connection; ``run()``
+    /// then returns (the background task of ``start()`` is awaited).
+    public func close() async {
+        let task = lifecycle.withLock { state -> Task<Void, Never>? in
+            state.closed = true
+            return state.task
+        }
+        client.beginGracefulShutdown()
+        await task?.value
+    }
+
+    /// Whether ``run()`` or ``start()`` has begun (for the error of a call that waited on a client nobody ran).
+    var hasRun: Bool { lifecycle.withLock { $0.running } }
 
     // MARK: - Calls
 
@@ -142,6 +212,11 @@ public final class RemoteHSM: HSM {
         do {
             response = try await send(metadata, options)
         } catch {
+            guard hasRun else {
+                throw HSMError(
+                    .unavailable,
+                    "this RemoteHSM is not running: call run() in a task or service group, use withRemoteHSM, or call start()")
+            }
             throw Self.modelError(forCall: error, deadline: deadline)
         }
         do {

@@ -137,8 +137,31 @@ public struct RouterConfiguration: Sendable, Codable, Hashable {
         }
     }
 
-    /// The router over a ``RemoteHSM`` per node. Call ``FailoverHSM/start()`` to begin
-    /// health checks, and close the router and the returned clients when done.
+    /// Runs `body` with the router over a ``RemoteHSM`` per node, the clients' connections and
+    /// the router's health checks running for exactly as long as `body` does: the scoped form of
+    /// ``makeRouter(logger:)`` for tests and apps without a service group.
+    public func withRouter<Result: Sendable>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (FailoverHSM) async throws -> Result
+    ) async throws -> Result {
+        let (router, clients) = try makeRouter(logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self, isolation: isolation) { group in
+            for client in clients where client.beginRunning() { group.addTask { try await client.runConnections() } }
+            // Health checks in the router's own task, which close() ends and awaits, so that no
+            // probe is left waiting on a client that has stopped.
+            router.start()
+            let result: Swift.Result<Result, any Error>
+            do { result = .success(try await body(router)) } catch { result = .failure(error) }
+            await router.close()
+            for client in clients { await client.close() }
+            try await group.waitForAll()
+            return try result.get()
+        }
+    }
+
+    /// The router over a ``RemoteHSM`` per node. Nothing runs yet: run the clients and then the
+    /// router (all swift-service-lifecycle `Service`s) in a service group, clients first so that
+    /// they shut down last — or call each client's ``RemoteHSM/start()`` and the router's
+    /// ``FailoverHSM/start()`` — and close them all when done. ``withRouter(logger:isolation:_:)`` does all that.
     public func makeRouter(logger: Logger) throws -> (router: FailoverHSM, clients: [RemoteHSM]) {
         var clients: [RemoteHSM] = []
         var endpoints: [FailoverEndpoint] = []

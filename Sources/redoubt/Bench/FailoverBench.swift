@@ -99,7 +99,7 @@ struct FailoverBenchCommand: AsyncParsableCommand {
         var clients: [RemoteHSM] = []
         var endpoints: [FailoverEndpoint] = []
         for (node, site) in zip(nodes, sites) {
-            let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(node.port ?? 0)", callTimeout: .seconds(5)))
+            let client = try RemoteHSM(configuration: .init(endpoint: "127.0.0.1:\(node.port ?? 0)", callTimeout: .seconds(5))).start()
             clients.append(client)
             endpoints.append(FailoverEndpoint(name: node.name, site: site.0, priority: site.1, hsm: client, probe: client))
         }

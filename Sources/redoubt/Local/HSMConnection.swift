@@ -167,7 +167,7 @@ struct HSMOptions: ParsableArguments {
         }
         let remote: RemoteHSM
         do {
-            remote = try RemoteHSM(configuration: try connection.configuration(endpoint: endpoint))
+            remote = try RemoteHSM(configuration: try connection.configuration(endpoint: endpoint)).start()
         } catch let error as HSMError where error.message.contains("without TLS") {
             throw CommandError(
                 "refusing to talk to \(endpoint) in plaintext: only a loopback address may go without TLS; give --tls-ca FILE (or --tls for the system trust store)"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Redoubt
+import RedoubtBroker
 import RedoubtStore
 
 /// Where the local store is and how to unseal it.
@@ -37,7 +38,16 @@ struct StoreOptions: ParsableArguments {
 
     /// The store selected by --store / REDOUBT_STORE, else the SQLite file in the data directory.
     func location() throws -> StoreLocation {
-        try StoreLocation(argument: storeURL ?? ProcessInfo.processInfo.environment["REDOUBT_STORE"], directory: directory)
+        do {
+            return try StoreLocation(argument: storeURL ?? ProcessInfo.processInfo.environment["REDOUBT_STORE"], directory: directory)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// Refuses a store that does not exist yet (a missing SQLite file), pointing at `redoubt init`.
+    func requireExisting(_ location: StoreLocation) throws {
+        guard location.mayExist else { throw ValidationError("no store at \(location): run `redoubt init --data \(directory)` first") }
     }
 
     /// Opens the store; with `create`, makes the data directory first (it holds dev keys and backups either way).
@@ -47,8 +57,8 @@ struct StoreOptions: ParsableArguments {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
-        } else if !location.mayExist {
-            throw ValidationError("no store at \(location): run `redoubt init --data \(directory)` first")
+        } else {
+            try requireExisting(location)
         }
         return try await location.open()
     }

@@ -8,10 +8,11 @@ import Logging
 import ServiceLifecycle
 import Redoubt
 import RedoubtBroker
-import RedoubtStore
 import Synchronization
 
-/// `redoubt serve`: the transaction-security broker over a LocalHSM on the embedded store.
+/// `redoubt serve`: the transaction-security broker. Its flags and config file become a
+/// `RedoubtServer.Configuration` (RedoubtBroker does all the wiring); this command runs the
+/// `RedoubtServer` under SIGTERM/SIGINT and prints where it listens.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -94,57 +95,68 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "redoubt.broker")
-        let configuration = try brokerConfiguration()
-        // Refuse a bad address before touching the store.
-        _ = try Self.checked { () throws(BrokerConfigurationError) in try configuration.validatedAddress() }
-
-        if let nodes {
-            try await serveRouter(nodesFile: nodes, configuration: configuration, logger: logger)
-            return
-        }
-        let (hsm, objectStore, dev) = try await openOrInitialise(logger: logger)
-        let backups = backupDirectory ?? store.directory + "/backups"
-        try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let services = BrokerServices(
-            hsm: hsm, limits: configuration.limits.serviceLimits,
-            backups: .directory(URL(fileURLWithPath: backups, isDirectory: true)), logger: logger)
-        let broker = try Self.checked { () throws(BrokerConfigurationError) in
-            try Broker(services: services.services, configuration: configuration, logger: logger)
-        }
-        // One service group: the HSM's audit flusher, the backup scheduler and the broker, shut down
-        // gracefully in reverse order (the broker finishes its calls first, the last audit records
-        // are flushed last). SIGTERM/SIGINT begin it; a second signal exits at once.
-        var running: [any Service] = [hsm]
-        if let schedule = configuration.backupSchedule {
-            running.append(BackupScheduler(writer: hsm, schedule: schedule, metrics: broker.metrics, logger: logger))
-            logger.notice(
-                "scheduled backups",
-                metadata: [
-                    "directory": "\(schedule.directory)", "interval_s": "\(schedule.interval)",
-                    "retain": "\(schedule.retain)",
-                ])
-        }
-        running.append(broker)
-        let group = ServiceGroup(configuration: .init(services: running.map { .init(service: $0) }, logger: logger))
+        let configuration = try serverConfiguration()
+        // The library does the wiring (store, unseal, dev setup, scheduler, metrics, router); this
+        // command runs it in a service group that SIGTERM/SIGINT shut down gracefully (a second
+        // signal exits at once), and announces where it listens.
+        let server = RedoubtServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
         let signals = Self.onTerminationSignals { Task { await group.triggerGracefulShutdown() } }
         defer { signals.forEach { $0.cancel() } }
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
-                let port = try await broker.listeningPort()
-                let endpoint = HostAndPort(host: (try? HostAndPort(parsing: configuration.listen, what: "listen").host) ?? "127.0.0.1", port: port)
-                if let dev { try dev.writeCredentials(endpoint: "\(endpoint)") }
-                Self.announce(endpoint: endpoint, configuration: configuration, dev: dev)
+                let listening = try await server.listening()
+                Self.announce(endpoint: listening.endpoint, configuration: configuration.broker, dev: listening.devCredentials)
+                if case .router(let nodes) = configuration.backend { Self.announceRouting(nodes) }
             }
-            try await group.run()
+            let outcome: Result<Void, any Error>
+            do {
+                try await group.run()
+                outcome = .success(())
+            } catch let error as BrokerConfigurationError {
+                outcome = .failure(ValidationError(error.message))
+            } catch {
+                outcome = .failure(error)
+            }
             tasks.cancelAll()
-            while let result = await tasks.nextResult() {
-                if case .failure(let error) = result, !(error is CancellationError) { throw error }
-            }
+            // The announcement fails only when the server did (or stopped before listening).
+            while await tasks.nextResult() != nil {}
+            try outcome.get()
         }
-        try await hsm.close()
-        try await objectStore.close()
         logger.info("stopped")
+    }
+
+    /// What to run: the broker settings (config file, then flags), then the HSM behind it.
+    ///
+    /// Checked in the order a user meets the problems: flags, the listening address (a plaintext
+    /// address off loopback is refused before the store is touched), then the store or the nodes.
+    func serverConfiguration() throws -> RedoubtServer.Configuration {
+        let broker = try brokerConfiguration()
+        _ = try Self.checked { () throws(BrokerConfigurationError) in try broker.validatedAddress() }
+        if let nodes {
+            return RedoubtServer.Configuration(broker: broker, backend: try routerBackend(nodesFile: nodes, configuration: broker))
+        }
+        let backend: RedoubtServer.Backend
+        if store.dev {
+            FileHandle.standardError.write(
+                Data(
+                    """
+
+                    ************************************************************************************
+                    *** DEVELOPMENT MODE: the master key is in a plain file (\(store.devKeyPath)).
+                    *** Anyone who can read it can unseal this HSM. Never use --dev in production.
+                    ************************************************************************************
+
+                    """.utf8))
+            backend = .development(directory: store.directory, store: try store.location())
+        } else {
+            let location = try store.location()
+            try store.requireExisting(location)
+            backend = .store(location, unseal: try store.unsealMethod())
+        }
+        return RedoubtServer.Configuration(
+            broker: broker, backend: backend, backupDirectory: backupDirectory ?? store.directory + "/backups")
     }
 
     /// Runs `body`, turning a configuration error into a usage error (exit status 64, message shown).
@@ -181,69 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
         return c
     }
 
-    /// Opens the store; with --dev, initialises it first if it is new.
-    ///
-    /// With `--store postgres://…` the data directory still holds the dev key and credentials:
-    /// a directory without a dev key initialises the database, one with it opens the database
-    /// (so several dev brokers given the same --data share one PostgreSQL store).
-    private func openOrInitialise(logger: Logger) async throws -> (LocalHSM, any ObjectStore, DevSetup?) {
-        var hsmLogger = Logger(label: "redoubt.hsm")
-        hsmLogger.logLevel = .warning
-        guard store.dev else {
-            let objectStore = try await store.openStore()
-            do { return (try await LocalHSM.open(store: objectStore, unseal: try store.unsealMethod(), logger: hsmLogger), objectStore, nil) } catch {
-                try? await objectStore.close()
-                throw error
-            }
-        }
-        FileHandle.standardError.write(
-            Data(
-                """
-
-                ************************************************************************************
-                *** DEVELOPMENT MODE: the master key is in a plain file (\(store.devKeyPath)).
-                *** Anyone who can read it can unseal this HSM. Never use --dev in production.
-                ************************************************************************************
-
-                """.utf8))
-        let location = try store.location()
-        let fresh =
-            switch location {
-            case .sqlite(let path): !FileManager.default.fileExists(atPath: path)
-            case .postgres: !FileManager.default.fileExists(atPath: store.devKeyPath)
-            }
-        let objectStore = try await store.openStore(create: fresh)
-        do {
-            if fresh {
-                let created: InitializedHSM
-                do {
-                    created = try await LocalHSM.initialize(store: objectStore, passphrase: nil, devKeyFile: store.devKeyPath, logger: hsmLogger)
-                } catch {
-                    throw Self.devInitialisationError(error, location: location, directory: store.directory)
-                }
-                let setup = try await DevSetup.create(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey, directory: store.directory)
-                logger.notice("initialised a development store", metadata: ["redoubt.data": "\(store.directory)", "redoubt.store": "\(location)"])
-                return (created.hsm, objectStore, setup)
-            }
-            let hsm = try await LocalHSM.open(store: objectStore, unseal: .devKeyFile(store.devKeyPath), logger: hsmLogger)
-            let setup = try DevSetup.load(directory: store.directory)
-            try setup.writeCredentials(endpoint: "")  // filled in once listening
-            return (hsm, objectStore, setup)
-        } catch {
-            try? await objectStore.close()
-            throw error
-        }
-    }
-
-    /// A store initialised through another data directory cannot be unsealed with this one's dev key.
-    static func devInitialisationError(_ error: any Error, location: StoreLocation, directory: String) -> any Error {
-        guard let error = error as? HSMError, error.code == .alreadyExists else { return error }
-        return ValidationError(
-            "\(location) is already initialised, and \(directory) has no dev key for it: "
-                + "pass the --data directory it was initialised with")
-    }
-
-    static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevSetup?) {
+    /// The lines tests and docs read: where it listens, metrics, dev credentials, health.
+    static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevCredentials?) {
         var lines = [
             "redoubt broker listening on \(endpoint) (\(configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"))"
         ]

@@ -13,17 +13,13 @@ struct ClientOnly {
             exit(2)
         }
         do {
-            let hsm = try RemoteHSM(configuration: .init(endpoint: arguments[0]))
-            do {
+            // The connection runs while the closure does, and closes when it returns or throws.
+            try await withRemoteHSM(configuration: .init(endpoint: arguments[0])) { hsm in
                 let session = try await hsm.openSession(partition: arguments[1], credential: .apiKey(apiKey))
                 let bytes = try await hsm.random(session.token, count: 32)
                 print(bytes.map { String(format: "%02x", $0) }.joined())
                 try await hsm.closeSession(session.token)
-            } catch {
-                await hsm.close()
-                throw error
             }
-            await hsm.close()
         } catch {
             FileHandle.standardError.write(Data("ClientOnly: \(error)\n".utf8))
             exit(1)
