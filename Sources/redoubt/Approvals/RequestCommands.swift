@@ -33,9 +33,7 @@ struct ApproversCommand: AsyncParsableCommand {
             let key: PublicKey
             do { key = try PublicKey(pem: text) } catch { throw ValidationError("\(publicKey) is not a PEM public key") }
             let approver = try await hsm.registerApprover(session, name: name, publicKey: key)
-            try output.json
-                ? printJSON(ApproverJSON(approver))
-                : print("approver \(approver.name) registered (\(approver.publicKey.algorithm.rawValue))")
+            try output.show(ApproverJSON(approver), "approver \(approver.name) registered (\(approver.publicKey.algorithm.rawValue))")
         }
     }
 
@@ -48,11 +46,7 @@ struct ApproversCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let approvers = try await hsm.listApprovers(session)
-            if output.json {
-                try printJSON(["approvers": approvers.map(ApproverJSON.init)])
-                return
-            }
-            for a in approvers { print("\(a.name)\t\(a.publicKey.algorithm.rawValue)") }
+            try output.list(approvers, as: "approvers", json: ApproverJSON.init) { [$0.name, $0.publicKey.algorithm.rawValue] }
         }
     }
 
@@ -120,12 +114,8 @@ struct RequestsCommand: AsyncParsableCommand {
                 guard page.count == filter.limit, let last = page.last else { break }
                 filter.after = last.id
             }
-            if output.json {
-                try printJSON(["requests": requests.map(RequestJSON.init)])
-                return
-            }
-            for r in requests {
-                print("\(r.id)\t\(r.status.rawValue)\t\(r.operation.kind.rawValue)\t\(r.keyID)\t\(r.requester)\t\(timestamp(r.createdAt))")
+            try output.list(requests, as: "requests", json: RequestJSON.init) { r in
+                [r.id, r.status.rawValue, r.operation.kind.rawValue, r.keyID, r.requester, timestamp(r.createdAt)]
             }
         }
     }
@@ -141,7 +131,7 @@ struct RequestsCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let request = try await hsm.getRequest(session, id: id)
-            try output.json ? printJSON(RequestJSON(request)) : print(describe(request))
+            try output.show(RequestJSON(request), describe(request))
         }
     }
 
@@ -232,7 +222,7 @@ extension RequestDecisionCommand {
             case .approve: try await hsm.approveRequest(session, id: id, approver: approver, signature: bytes)
             case .reject: try await hsm.rejectRequest(session, id: id, approver: approver, signature: bytes)
             }
-        try output.json ? printJSON(RequestJSON(request)) : print("request \(request.id): \(request.status.rawValue)")
+        try output.show(RequestJSON(request), "request \(request.id): \(request.status.rawValue)")
     }
 }
 

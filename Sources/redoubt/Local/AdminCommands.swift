@@ -103,20 +103,17 @@ struct PartitionCommand: AsyncParsableCommand {
             settings.exportAllowed = !noExport
             settings.maximumObjects = maxObjects
             let created = try await hsm.createPartition(session, id: id, settings: settings)
-            if output.json {
-                struct Created: Encodable {
-                    var partition: PartitionJSON
-                    var securityOfficer: UserJSON
-                    var securityOfficerApiKey: String
-                }
-                try printJSON(
-                    Created(
-                        partition: PartitionJSON(created.partition), securityOfficer: UserJSON(created.securityOfficer),
-                        securityOfficerApiKey: created.securityOfficerAPIKey))
-            } else {
-                print("partition \(created.partition.id) created")
-                print("security officer \(created.securityOfficer.id) API key (shown once): \(created.securityOfficerAPIKey)")
+            struct Created: Encodable {
+                var partition: PartitionJSON
+                var securityOfficer: UserJSON
+                var securityOfficerApiKey: String
             }
+            try output.show(
+                Created(
+                    partition: PartitionJSON(created.partition), securityOfficer: UserJSON(created.securityOfficer),
+                    securityOfficerApiKey: created.securityOfficerAPIKey),
+                "partition \(created.partition.id) created\n"
+                    + "security officer \(created.securityOfficer.id) API key (shown once): \(created.securityOfficerAPIKey)")
         }
     }
 
@@ -129,12 +126,8 @@ struct PartitionCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let partitions = try await hsm.listPartitions(session)
-            if output.json {
-                try printJSON(["partitions": partitions.map(PartitionJSON.init)])
-                return
-            }
-            for p in partitions {
-                print("\(p.id)\timport=\(p.settings.importAllowed)\texport=\(p.settings.exportAllowed)\tmax_objects=\(p.settings.maximumObjects)")
+            try output.list(partitions, as: "partitions", json: PartitionJSON.init) { p in
+                [p.id, "import=\(p.settings.importAllowed)", "export=\(p.settings.exportAllowed)", "max_objects=\(p.settings.maximumObjects)"]
             }
         }
     }
@@ -183,15 +176,13 @@ struct UserCommand: AsyncParsableCommand {
             }
             let fingerprint = try clientCert.map(certificateFingerprint)
             let user = try await hsm.addUser(session, name: name, role: role, password: password, clientCertificateSHA256: fingerprint)
-            if output.json {
-                struct Added: Encodable {
-                    var user: UserJSON
-                    var apiKey: String
-                }
-                try printJSON(Added(user: UserJSON(user.user), apiKey: user.apiKey))
-            } else {
-                print("user \(user.user.name) (\(user.user.id), \(user.user.role.rawValue)) API key (shown once): \(user.apiKey)")
+            struct Added: Encodable {
+                var user: UserJSON
+                var apiKey: String
             }
+            try output.show(
+                Added(user: UserJSON(user.user), apiKey: user.apiKey),
+                "user \(user.user.name) (\(user.user.id), \(user.user.role.rawValue)) API key (shown once): \(user.apiKey)")
         }
     }
 
@@ -204,11 +195,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let users = try await hsm.listUsers(session)
-            if output.json {
-                try printJSON(["users": users.map(UserJSON.init)])
-                return
-            }
-            for u in users { print("\(u.id)\t\(u.name)\t\(u.role.rawValue)") }
+            try output.list(users, as: "users", json: UserJSON.init) { [$0.id, $0.name, $0.role.rawValue] }
         }
     }
 
@@ -291,13 +278,9 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let records = try await hsm.auditRecords(session, from: from, limit: limit)
-            if output.json {
-                try printJSON(["records": records])
-                return
-            }
             let f = ISO8601DateFormatter()
-            for r in records {
-                print("\(r.sequence)\t\(f.string(from: r.time))\t\(r.actor)\t\(r.role)\t\(r.operation)\t\(r.object)\t\(r.result)")
+            try output.list(records, as: "records", json: { $0 }) { r in
+                ["\(r.sequence)", f.string(from: r.time), r.actor, "\(r.role)", "\(r.operation)", r.object, "\(r.result)"]
             }
         }
     }

@@ -57,7 +57,7 @@ struct KeysCommand: AsyncParsableCommand {
                 algorithm: algorithm, label: label, usage: try usage.map(parseUsage), extractable: extractable,
                 sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy))
             let key = try await hsm.generateKey(session, spec: spec)
-            try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
+            try output.show(KeyJSON(key), describe(key))
         }
     }
 
@@ -86,10 +86,8 @@ struct KeysCommand: AsyncParsableCommand {
                 guard page.count == filter.limit, let last = page.last else { break }
                 filter.after = last.id
             }
-            if output.json {
-                try printJSON(["keys": keys.map(KeyJSON.init)])
-            } else {
-                for k in keys { print("\(k.id)\t\(k.algorithm.rawValue)\t\(k.state.rawValue)\tv\(k.latestVersion)\t\(k.label)") }
+            try output.list(keys, as: "keys", json: KeyJSON.init) { k in
+                [k.id, k.algorithm.rawValue, k.state.rawValue, "v\(k.latestVersion)", k.label]
             }
         }
     }
@@ -105,7 +103,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let key = try await hsm.getKey(session, id: id)
-            try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
+            try output.show(KeyJSON(key), describe(key))
         }
     }
 
@@ -204,7 +202,7 @@ protocol KeyActionCommand: HSMCommand {
 extension KeyActionCommand {
     func run(hsm: any HSM, session: SessionToken) async throws {
         let key = try await Self.act(hsm, session, id)
-        try output.json ? printJSON(KeyJSON(key)) : print(describe(key))
+        try output.show(KeyJSON(key), describe(key))
     }
 }
 

@@ -8,6 +8,23 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
+extension OutputOptions {
+    /// One result: `json` as a JSON document with `--json`, else `text` for people.
+    func show(_ json: some Encodable, _ text: @autoclosure () -> String) throws {
+        if self.json { try printJSON(json) } else { print(text()) }
+    }
+
+    /// A list: `{"<name>": [json(item)…]}` with `--json`, else one line per item, its columns
+    /// separated by tabs (for people, and for `cut -f`).
+    func list<Item, JSON: Encodable>(_ items: [Item], as name: String, json: (Item) -> JSON, columns: (Item) -> [String]) throws {
+        if self.json {
+            try printJSON([name: items.map(json)])
+        } else {
+            for item in items { print(columns(item).joined(separator: "\t")) }
+        }
+    }
+}
+
 /// Prints `value` as one JSON document: snake_case keys, sorted, ISO 8601 times, base64 bytes.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
