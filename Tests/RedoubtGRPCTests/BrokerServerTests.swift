@@ -103,6 +103,14 @@ struct BrokerServerTests {
         #expect(c.tls == .init(certificateChain: "a.pem", privateKey: "a.key", clientCA: "ca.pem"))
         #expect(c.limits.maximumBatchItems == 50)
         #expect(c.limits.maximumMessageBytes == BrokerConfiguration.Limits.defaults.maximumMessageBytes)
+        #expect(c.limits.effectiveBurst == 2 * BrokerConfiguration.Limits.defaults.requestsPerSecond)
+
+        // A rate alone sizes the bucket (twice the rate); an explicit burst is kept.
+        for (limits, rate, burst) in [(#"{"requestsPerSecond": 20}"#, 20.0, 40.0), (#"{"requestsPerSecond": 20, "burst": 5}"#, 20, 5)] {
+            try #"{"listen": "127.0.0.1:9000", "limits": \#(limits)}"#.write(toFile: good, atomically: true, encoding: .utf8)
+            let limited = try BrokerConfiguration.load(path: good).limits
+            #expect(limited.requestsPerSecond == rate && limited.effectiveBurst == burst, "\(limits)")
+        }
 
         let bad = dir.appendingPathComponent("bad.json").path
         for (text, expected) in [(#"{"metrics": "x"}"#, "missing \"listen\""), (#"{"listen": 5}"#, "wrong type at listen"), ("not json", "not valid JSON")] {

@@ -26,6 +26,18 @@ struct RateLimiterTests {
         #expect(!limiter.allow("alice"))
     }
 
+    @Test("a call that read the clock before another's update refills nothing (no wrap-around)")
+    func outOfOrderInstants() {
+        let clock = ManualClock()
+        let limiter = RateLimiter(rate: 2, burst: 4, clock: clock)
+        let early = clock.now
+        clock.advance(by: .milliseconds(100))
+        for n in 1...4 { #expect(limiter.allow("alice"), "call \(n) of the burst") }
+        // Concurrent calls read the clock, then queue for the lock: an earlier reading comes later.
+        #expect(!limiter.allow("alice", at: early))
+        #expect(!limiter.allow("alice"))
+    }
+
     @Test("a call may cost several tokens")
     func cost() {
         let clock = ManualClock()

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import RedoubtClient
 import RedoubtProto
 @testable import RedoubtTesting
 import Testing
@@ -125,6 +126,37 @@ struct ServeProcessTests {
         let creds2 = try await Self.credentials(in: dir, child: again, since: before)
         #expect(creds2["api_key"] == creds["api_key"])
         #expect(await again.stop(SIGTERM).status == 0)
+    }
+
+    @Test("--rate alone limits a session: of 40 calls at once, at most the burst (twice the rate) and what refills pass")
+    func rateFlag() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0", "--rate", "2"])
+        let creds = try await Self.credentials(in: dir, child: child)
+        let endpoint = try #require(creds["endpoint"])
+        let started = ContinuousClock.now
+        let outcomes = try await withRemoteHSM(configuration: .init(endpoint: endpoint)) { hsm in
+            let session = try await hsm.openSession(partition: "dev", credential: .apiKey(creds["api_key"] ?? ""))
+            return await withTaskGroup(of: HSMError.Code?.self, returning: [HSMError.Code?].self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await hsm.random(session.token, count: 8)
+                            return nil
+                        } catch let error as HSMError { return error.code } catch { return .internalError }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        let elapsed = Double((ContinuousClock.now - started).components.seconds) + 1
+        let served = outcomes.filter { $0 == nil }.count
+        #expect(outcomes.allSatisfy { $0 == nil || $0 == .resourceExhausted }, "\(outcomes)")
+        // A bucket of 4 (twice the rate; the session's own calls only) plus 2 a second.
+        #expect(served <= 4 + Int(2 * elapsed), "\(served) served in about \(elapsed) s: \(outcomes)")
+        #expect(outcomes.contains(.resourceExhausted))
+        #expect(await child.stop(SIGTERM).status == 0)
     }
 
     @Test("plaintext on a non-loopback address is refused before anything starts")

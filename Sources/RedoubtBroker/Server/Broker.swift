@@ -67,7 +67,7 @@ public final class Broker: Sendable {
             address.isIPv6
             ? .ipv6(host: address.host, port: address.port) : .ipv4(host: address.host, port: address.port)
         let observer = CallObserver(
-            limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.burst, clock: clock),
+            limiter: RateLimiter(rate: limits.requestsPerSecond, burst: limits.effectiveBurst, clock: clock),
             metrics: metrics, logger: logger)
         server = GRPCServer(
             transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),

@@ -50,15 +50,20 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
         /// Sustained calls per second allowed per principal (a session, or the source address
         /// for calls without one); every call counts one, whatever its size. 0: unlimited.
         public var requestsPerSecond: Double = 50_000
-        /// How far above the sustained rate a principal may burst.
-        public var burst: Double = 100_000
+        /// How many calls a principal may make at once (the size of its token bucket), at least 1.
+        /// `nil`, the default: twice ``requestsPerSecond``, so that setting the rate alone (the
+        /// `--rate` flag, or `requestsPerSecond` in a config file) limits as it says.
+        public var burst: Double?
+
+        /// The bucket size in force: ``burst``, or twice ``requestsPerSecond`` (at least 1).
+        public var effectiveBurst: Double { burst ?? max(1, 2 * requestsPerSecond) }
         /// The most concurrent calls (HTTP/2 streams) on one connection.
         public var maximumConcurrentStreams: Int = 1024
         /// How long a connection may sit without calls before the broker closes it, in seconds.
         public var connectionIdleTimeout: Double = 300
 
         /// The defaults: 4 MiB messages, 1000-item batches, 1 MiB payloads, 50,000 calls/s per
-        /// principal with bursts of 100,000, 1024 streams per connection, 5 minutes idle.
+        /// principal with bursts of twice that, 1024 streams per connection, 5 minutes idle.
         public static var defaults: Limits { Limits() }
 
         /// Limits with the defaults.
@@ -73,7 +78,7 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
             maximumPayloadBytes = try c.decodeIfPresent(Int.self, forKey: .maximumPayloadBytes) ?? d.maximumPayloadBytes
             maximumStreamInFlight = try c.decodeIfPresent(Int.self, forKey: .maximumStreamInFlight) ?? d.maximumStreamInFlight
             requestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .requestsPerSecond) ?? d.requestsPerSecond
-            burst = try c.decodeIfPresent(Double.self, forKey: .burst) ?? d.burst
+            burst = try c.decodeIfPresent(Double.self, forKey: .burst)
             maximumConcurrentStreams = try c.decodeIfPresent(Int.self, forKey: .maximumConcurrentStreams) ?? d.maximumConcurrentStreams
             connectionIdleTimeout = try c.decodeIfPresent(Double.self, forKey: .connectionIdleTimeout) ?? d.connectionIdleTimeout
         }
@@ -98,7 +103,7 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
                 throw .init("limits.maximumPayloadBytes must be 1 to limits.maximumMessageBytes")
             }
             guard (1...65_536).contains(maximumStreamInFlight) else { throw .init("limits.maximumStreamInFlight must be 1 to 65536") }
-            guard requestsPerSecond >= 0, requestsPerSecond.isFinite, burst >= 1, burst.isFinite else {
+            guard requestsPerSecond >= 0, requestsPerSecond.isFinite, (burst ?? 1) >= 1, (burst ?? 1).isFinite else {
                 throw .init("limits.requestsPerSecond must be 0 (unlimited) or more and limits.burst at least 1")
             }
             guard (1...100_000).contains(maximumConcurrentStreams) else { throw .init("limits.maximumConcurrentStreams must be 1 to 100000") }

@@ -76,24 +76,30 @@ final class TokenBuckets: Sendable {
     func allow(_ principal: String, cost: Double, now: UInt64) -> Bool {
         guard rate > 0 else { return true }
         return state.withLock { s in
-            if now &- s.lastSweep > Self.sweepPeriod {
+            // Concurrent calls read the clock before they take the lock, so `now` may be a little
+            // earlier than a bucket's last update: time then stands still (never wraps around into
+            // a refill).
+            if Self.since(s.lastSweep, now) > Self.sweepPeriod {
                 // Drop buckets that have refilled completely: they carry no information.
                 let full = UInt64(burst / rate * 1e9)
-                s.buckets = s.buckets.filter { now &- $0.value.updated < full }
+                s.buckets = s.buckets.filter { Self.since($0.value.updated, now) < full }
                 s.lastSweep = now
             }
             var key = principal
             if s.buckets[key] == nil, s.buckets.count >= maximumPrincipals { key = Self.overflowKey }
             var bucket = s.buckets[key] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = Double(now &- bucket.updated) / 1e9
+            let elapsed = Double(Self.since(bucket.updated, now)) / 1e9
             bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
-            bucket.updated = now
+            bucket.updated = max(bucket.updated, now)
             let allowed = bucket.tokens >= cost
             if allowed { bucket.tokens -= cost }
             s.buckets[key] = bucket
             return allowed
         }
     }
+
+    /// Nanoseconds from `earlier` to `now`; 0 when `now` is not later.
+    private static func since(_ earlier: UInt64, _ now: UInt64) -> UInt64 { now > earlier ? now - earlier : 0 }
 
     /// How many principals have a bucket.
     var count: Int { state.withLock { $0.buckets.count } }

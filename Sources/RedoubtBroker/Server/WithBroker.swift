@@ -29,6 +29,7 @@ import ServiceLifecycle
 ///   - body: What to do while the broker runs; its result is returned.
 /// - Throws: what ``RedoubtServer/run()`` throws if the broker fails to start or fails while
 ///   `body` runs (``BrokerConfigurationError`` for a configuration problem), else what `body` throws.
+@discardableResult
 public func withBroker<Result: Sendable>(
     configuration: RedoubtServer.Configuration,
     logger: Logger = Logger(label: "redoubt.broker"),

@@ -140,6 +140,7 @@ public struct RouterConfiguration: Sendable, Codable, Hashable {
     /// Runs `body` with the router over a ``RemoteHSM`` per node, the clients' connections and
     /// the router's health checks running for exactly as long as `body` does: the scoped form of
     /// ``makeRouter(logger:)`` for tests and apps without a service group.
+    @discardableResult
     public func withRouter<Result: Sendable>(
         logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (FailoverHSM) async throws -> Result
     ) async throws -> Result {

@@ -18,6 +18,7 @@ import RedoubtCore
 ///   - body: what to do with the client; its result is returned.
 /// - Throws: ``HSMError`` INVALID_ARGUMENT for an unusable configuration (see
 ///   ``RemoteHSM/init(configuration:eventLoopGroup:)``), or what `body` throws.
+@discardableResult
 public func withRemoteHSM<Result: Sendable>(
     configuration: RemoteHSMConfiguration,
     eventLoopGroup: (any EventLoopGroup)? = nil,

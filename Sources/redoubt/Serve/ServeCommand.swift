@@ -81,6 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate"), help: "Calls per second per session (default 50000; 0 = unlimited).")
     var requestsPerSecond: Double?
 
+    @Option(name: .customLong("burst"), help: "Calls a session may make at once (default twice --rate).")
+    var burst: Double?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (default info).")
     var logLevel: String = "info"
 
@@ -181,6 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maximumMessageBytes { c.limits.maximumMessageBytes = maximumMessageBytes }
         if let maximumBatchItems { c.limits.maximumBatchItems = maximumBatchItems }
         if let requestsPerSecond { c.limits.requestsPerSecond = requestsPerSecond }
+        if let burst { c.limits.burst = burst }
         if backupEvery != nil || backupTarget != nil || backupRetain != nil {
             let base = c.backupSchedule
             guard let interval = backupEvery ?? base?.interval else {
