@@ -263,5 +263,12 @@ extension HSMFixture {
         await expectHSMError(.invalidArgument, "request_id") {
             try await generate(KeySpec(algorithm: .p256, label: "x", requestID: String(repeating: "r", count: 129)))
         }
+        // A session key is never stored, so a request id could not make its retry safe: refused,
+        // and nothing is created.
+        let sessionKeysBefore = try await hsm.listKeys(alpha.user.token, filter: KeyFilter(label: "session-retry")).count
+        await expectHSMError(.invalidArgument, "request_id is only for persistent keys") {
+            try await generate(KeySpec(algorithm: .p256, label: "session-retry", persistent: false, requestID: "session-1"))
+        }
+        #expect(try await hsm.listKeys(alpha.user.token, filter: KeyFilter(label: "session-retry")).count == sessionKeysBefore)
     }
 }

@@ -80,6 +80,10 @@ extension LocalHSM {
         if let r = spec.requestID, !(1...128).contains(r.utf8.count) {
             throw HSMError.invalid("request_id must be 1 to 128 bytes")
         }
+        if spec.requestID != nil, !spec.persistent {
+            // A session key is not stored, so a retry could not find it: it would make a second key.
+            throw HSMError.invalid("request_id is only for persistent keys (persistent = false here): a retried session key would be a second key")
+        }
         if spec.algorithm == .genericSecret, let n = spec.secretByteCount, !SecretKey.genericSecretByteRange.contains(n) {
             throw HSMError.invalid("secret_byte_count must be 16 to 128")
         }
