@@ -136,7 +136,9 @@ struct ServeProcessTests {
         let creds = try await Self.credentials(in: dir, child: child)
         let endpoint = try #require(creds["endpoint"])
         let started = ContinuousClock.now
-        let outcomes = try await withRemoteHSM(configuration: .init(endpoint: endpoint)) { hsm in
+        // A long call timeout: on a busy 2-core machine a fresh child process can take tens of seconds
+        // to answer its first call; the limits checked below do not depend on how long calls take.
+        let outcomes = try await withRemoteHSM(configuration: .init(endpoint: endpoint, callTimeout: .seconds(120))) { hsm in
             let session = try await hsm.openSession(partition: "dev", credential: .apiKey(creds["api_key"] ?? ""))
             return await withTaskGroup(of: HSMError.Code?.self, returning: [HSMError.Code?].self) { group in
                 for _ in 0..<40 {
