@@ -102,6 +102,14 @@ public final class ManualClock: Clock, Sendable {
     /// The smallest step it measures: none (it is exact).
     public var minimumResolution: Duration { .zero }
 
+    /// A fresh id for a sleeper or a waiter (the key its cancellation handler removes).
+    private func newID() -> Int {
+        state.withLock { s in
+            s.nextID += 1
+            return s.nextID
+        }
+    }
+
     /// How many tasks are suspended in ``sleep(until:tolerance:)`` on this clock right now.
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
 
@@ -114,10 +122,7 @@ public final class ManualClock: Clock, Sendable {
     /// - Throws: `CancellationError` if the task is cancelled before or while it sleeps.
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         try Task.checkCancellation()
-        let id = state.withLock { s in
-            s.nextID += 1
-            return s.nextID
-        }
+        let id = newID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Outcome { case wait, wake, cancel }
@@ -178,10 +183,7 @@ public final class ManualClock: Clock, Sendable {
     /// - Throws: `CancellationError` if the task is cancelled while it waits.
     public func waitForSleepers(_ count: Int = 1) async throws {
         try Task.checkCancellation()
-        let id = state.withLock { s in
-            s.nextID += 1
-            return s.nextID
-        }
+        let id = newID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Outcome { case wait, ready, cancel }
