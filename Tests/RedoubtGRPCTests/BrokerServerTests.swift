@@ -226,4 +226,33 @@ struct BrokerServerTests {
         try await serving
         #expect(!broker.health.isServing)
     }
+
+    @Test("listeningPort() always ends: shut down before run, the port taken, or the waiter cancelled")
+    func listeningPortEnds() async throws {
+        // Shut down before it ran: run() returns at once and the port never comes.
+        let early = try Broker(services: [], configuration: BrokerConfiguration(listen: "127.0.0.1:0"), logger: Self.logger)
+        early.beginGracefulShutdown()
+        try await early.run()
+        await #expect(throws: BrokerConfigurationError.self) { try await early.listeningPort() }
+
+        // The port is taken: run() and listeningPort() both fail with the transport's error.
+        try await Self.withBroker(BrokerConfiguration(listen: "127.0.0.1:0")) { _, port in
+            let second = try Broker(services: [], configuration: BrokerConfiguration(listen: "127.0.0.1:\(port)"), logger: Self.logger)
+            await #expect(throws: (any Error).self) { try await second.run() }
+            await #expect(throws: (any Error).self) { try await second.listeningPort() }
+        }
+
+        // Nobody runs it: a waiter is released by its own cancellation.
+        let idle = try Broker(services: [], configuration: BrokerConfiguration(listen: "127.0.0.1:0"), logger: Self.logger)
+        let waiting = Task { try await idle.listeningPort() }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+
+        // Shut down while binding: it binds, then stops; run() returns.
+        let racing = try Broker(services: [], configuration: BrokerConfiguration(listen: "127.0.0.1:0"), logger: Self.logger)
+        async let served: Void = racing.run()
+        racing.beginGracefulShutdown()
+        try await served
+        #expect(!racing.health.isServing)
+    }
 }

@@ -29,6 +29,9 @@ public final class Broker: Sendable {
     private let address: HostAndPort
     private let logger: Logger
     private let metricsEndpoint = AsyncBox<MetricsEndpoint>()
+    /// The port bound, or why the broker never listened.
+    private let bound = Settlement<Int>()
+    private let phase = Mutex(BrokerPhase.idle)
 
     /// Prepares a broker; nothing listens until ``run()``.
     ///
@@ -94,7 +97,17 @@ public final class Broker: Sendable {
 
     /// Serves until ``beginGracefulShutdown()`` — or the graceful shutdown of the service group
     /// it runs in (it is a swift-service-lifecycle `Service`) — has let every call in flight finish.
+    /// A broker runs once; one shut down before it ran returns at once.
     public func run() async throws {
+        let start = phase.withLock { phase -> Bool in
+            guard case .idle = phase else { return false }
+            phase = .starting(shutdownRequested: false)
+            return true
+        }
+        guard start else {
+            bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened, or it ran already")))
+            return
+        }
         try await withGracefulShutdownHandler {
             try await serve()
         } onGracefulShutdown: {
@@ -103,53 +116,122 @@ public final class Broker: Sendable {
     }
 
     private func serve() async throws {
-        if let metricsAddress = configuration.metrics {
-            let m = try HostAndPort(parsing: metricsAddress, what: "metrics")
-            let endpoint = try await MetricsEndpoint.start(host: m.host, port: m.port, metrics: metrics)
-            metricsEndpoint.set(endpoint)
-            logger.info("metrics endpoint listening", metadata: ["net.address": "\(m.host):\(endpoint.port ?? m.port)"])
-        }
-        defer {
-            let endpoint = metricsEndpoint.value
-            Task { await endpoint?.close() }
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.server.serve() }
-            group.addTask {
-                if let port = try? await self.listeningPort() {
-                    self.health.setServing(true)
-                    self.logger.info(
-                        "broker listening",
-                        metadata: [
-                            "net.address": "\(HostAndPort(host: self.address.host, port: port))",
-                            "tls": "\(self.configuration.tls == nil ? "off" : (self.configuration.tls?.clientCA == nil ? "on" : "mutual"))",
-                        ])
-                }
+        var endpoint: MetricsEndpoint?
+        do {
+            if let metricsAddress = configuration.metrics {
+                let m = try HostAndPort(parsing: metricsAddress, what: "metrics")
+                let started = try await MetricsEndpoint.start(host: m.host, port: m.port, metrics: metrics)
+                endpoint = started
+                metricsEndpoint.set(started)
+                logger.info("metrics endpoint listening", metadata: ["net.address": "\(m.host):\(started.port ?? m.port)"])
             }
-            try await group.waitForAll()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.server.serve() }
+                group.addTask { await self.awaitListening() }
+                try await group.waitForAll()
+            }
+        } catch {
+            phase.withLock { $0 = .stopped }
+            bound.settle(.failure(error))
+            await endpoint?.close()
+            throw error
         }
+        phase.withLock { $0 = .stopped }
+        bound.settle(.failure(BrokerConfigurationError("the broker stopped before it listened")))
+        await endpoint?.close()
+    }
+
+    /// Waits for the transport to bind (or to give up), then reports SERVING and publishes the port
+    /// — or, when a graceful shutdown came while it was binding, begins it now.
+    ///
+    /// The transport's address resolves when it binds or when its `listen` ends, never on
+    /// cancellation: the server is therefore only told to shut down once it has entered `serve()`
+    /// and bound, since a gRPC server told before `serve()` refuses to listen and leaves that
+    /// address unresolved.
+    private func awaitListening() async {
+        let result: Result<Int, any Error>
+        do {
+            let address = try await server.listeningAddress
+            if let port = address?.ipv4?.port ?? address?.ipv6?.port {
+                result = .success(port)
+            } else {
+                result = .failure(BrokerConfigurationError("the broker is not listening on an IP address"))
+            }
+        } catch {
+            result = .failure(error)
+        }
+        let shutDown = phase.withLock { phase -> Bool in
+            guard case .starting(let requested) = phase else { return false }
+            phase = .listening
+            return requested
+        }
+        guard case .success(let port) = result else {
+            bound.settle(result)
+            return
+        }
+        if shutDown {
+            bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened")))
+            server.beginGracefulShutdown()
+            return
+        }
+        health.setServing(true)
+        bound.settle(.success(port))
+        logger.info(
+            "broker listening",
+            metadata: [
+                "net.address": "\(HostAndPort(host: address.host, port: port))",
+                "tls": "\(configuration.tls == nil ? "off" : (configuration.tls?.clientCA == nil ? "on" : "mutual"))",
+            ])
     }
 
     /// The port it listens on, once listening (useful with port 0).
+    ///
+    /// - Throws: why it never listened — the transport's error (the port is taken, say), or
+    ///   ``BrokerConfigurationError`` when it was shut down before it listened; `CancellationError`
+    ///   when the calling task is cancelled first (a broker nobody runs never listens).
     public func listeningPort() async throws -> Int {
-        let address = try await server.listeningAddress
-        guard let port = address?.ipv4?.port ?? address?.ipv6?.port else {
-            throw BrokerConfigurationError("the broker is not listening on an IP address")
-        }
-        return port
+        try await bound.value()
     }
 
     /// The port of the metrics endpoint, once it listens.
     public var metricsPort: Int? { metricsEndpoint.value?.port }
 
     /// Stops accepting connections and calls, reports NOT_SERVING, lets calls in flight finish;
-    /// ``run()`` then returns.
+    /// ``run()`` then returns. Before ``run()``, it makes `run()` return at once; while the
+    /// transport binds, it takes effect as soon as it has bound.
     public func beginGracefulShutdown() {
         logger.info("shutting down: no new calls; finishing calls in flight")
         health.setServing(false)
         health.finishWatches()
-        server.beginGracefulShutdown()
+        let now = phase.withLock { phase -> Bool in
+            switch phase {
+            case .idle:
+                phase = .stopped
+                return false
+            case .starting:
+                phase = .starting(shutdownRequested: true)
+                return false
+            case .listening:
+                return true
+            case .stopped:
+                return false
+            }
+        }
+        if case .stopped = phase.withLock({ $0 }) {
+            bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened")))
+        }
+        if now { server.beginGracefulShutdown() }
     }
+}
+
+/// Where a ``Broker`` stands between `init` and the end of ``Broker/run()``.
+private enum BrokerPhase {
+    case idle
+    /// `run()` has begun and the transport is binding; a graceful shutdown asked for meanwhile
+    /// waits for the bind (see `Broker.awaitListening`).
+    case starting(shutdownRequested: Bool)
+    case listening
+    case stopped
 }
 
 /// A value set once, read from anywhere.

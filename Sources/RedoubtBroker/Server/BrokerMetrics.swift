@@ -20,6 +20,7 @@ public final class BrokerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let refreshers = Mutex<[@Sendable (BrokerMetrics) -> Void]>([])
 
     /// Metrics in a new registry.
     public init() {
@@ -53,9 +54,18 @@ public final class BrokerMetrics: Sendable {
         timer.record(duration: duration)
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, after running every refresher
+    /// (``refreshOnScrape(_:)``) so that gauges of state show it as of this call.
     public func prometheusText() -> String {
-        registry.emitToString()
+        for refresh in refreshers.withLock({ $0 }) { refresh(self) }
+        return registry.emitToString()
+    }
+
+    /// Adds `refresh`, run at the start of every ``prometheusText()`` (every scrape): for gauges
+    /// that mirror state read cheaply on demand, such as a router's node states
+    /// (``recordRouter(_:)``), instead of a task that copies it on a timer.
+    public func refreshOnScrape(_ refresh: @escaping @Sendable (BrokerMetrics) -> Void) {
+        refreshers.withLock { $0.append(refresh) }
     }
 }
 

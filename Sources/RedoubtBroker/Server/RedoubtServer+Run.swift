@@ -48,9 +48,11 @@ extension RedoubtServer {
         do {
             let services = BrokerServices(hsm: router, limits: configuration.broker.limits.serviceLimits, backups: .nodes, logger: logger)
             let broker = try makeBroker(services.services, configuration.broker)
-            // The node clients' connections, the router's health checks, the node states into the
-            // metrics and the broker (shut down in reverse: the broker first, the connections last).
-            let running: [any Service] = clients + [router, RouterMetricsRecorder(router: router, metrics: broker.metrics), broker]
+            // Every scrape reads the node states as they are then.
+            broker.metrics.refreshOnScrape { $0.recordRouter(router.endpointStatus()) }
+            // The node clients' connections, the router's health checks and the broker (shut
+            // down in reverse: the broker first, the connections last).
+            let running: [any Service] = clients + [router, broker]
             try await serve(running, broker: broker, credentials: nil)
         } catch {
             await router.close()
@@ -69,7 +71,7 @@ extension RedoubtServer {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 do {
-                    let port = try await Self.cancellable { try await broker.listeningPort() }
+                    let port = try await broker.listeningPort()
                     let host = (try? HostAndPort(parsing: listen, what: "listen").host) ?? "127.0.0.1"
                     let endpoint = HostAndPort(host: host, port: port)
                     let written = try credentials?.writing(endpoint: "\(endpoint)")
@@ -159,59 +161,6 @@ extension RedoubtServer {
         } catch {
             try? await objectStore.close()
             throw error
-        }
-    }
-
-    /// Runs `body` in a task of its own and waits for its result — or, when the calling task is
-    /// cancelled first, stops waiting and throws `CancellationError`. For waits that do not end on
-    /// cancellation (a broker's listening port, which never comes when it stopped before it served).
-    static func cancellable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let slot = Mutex(CancellableSlot<T>())
-        // The first result wins: the body's, or cancellation's.
-        let resume = { @Sendable (result: Result<T, any Error>) in
-            let continuation = slot.withLock { s -> CheckedContinuation<T, any Error>? in
-                guard s.result == nil else { return nil }
-                s.result = result
-                defer { s.continuation = nil }
-                return s.continuation
-            }
-            continuation?.resume(with: result)
-        }
-        let task = Task {
-            do { resume(Result<T, any Error>.success(try await body())) } catch { resume(.failure(error)) }
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let ready = slot.withLock { s -> Result<T, any Error>? in
-                    if let result = s.result { return result }
-                    s.continuation = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
-            }
-        } onCancel: {
-            task.cancel()
-            resume(.failure(CancellationError()))
-        }
-    }
-}
-
-/// The result of ``RedoubtServer/cancellable(_:)``'s body, or its waiter.
-private struct CancellableSlot<T: Sendable> {
-    var continuation: CheckedContinuation<T, any Error>?
-    var result: Result<T, any Error>?
-}
-
-/// Records the router's node states into the broker's metrics twice a second, until the graceful
-/// shutdown of its service group.
-struct RouterMetricsRecorder: Service {
-    let router: FailoverHSM
-    let metrics: BrokerMetrics
-
-    func run() async {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            metrics.recordRouter(router.endpointStatus())
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) } } catch { return }
         }
     }
 }

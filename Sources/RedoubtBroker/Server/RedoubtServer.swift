@@ -32,8 +32,8 @@ import Synchronization
 /// first, so that calls in flight finish before anything they use stops):
 /// - over a store: the `LocalHSM` (its audit flusher), the ``BackupScheduler`` when
 ///   ``BrokerConfiguration/backupSchedule`` is set, the ``Broker``;
-/// - in router mode: a `RemoteHSM` per node, the `FailoverHSM` over them, the recording of node
-///   states into ``BrokerMetrics`` (twice a second), the ``Broker``.
+/// - in router mode: a `RemoteHSM` per node, the `FailoverHSM` over them, the ``Broker`` (whose
+///   ``BrokerMetrics`` read the node states at every scrape).
 public final class RedoubtServer: Service, Sendable {
     /// The settings it runs with.
     public let configuration: Configuration
@@ -41,7 +41,8 @@ public final class RedoubtServer: Service, Sendable {
     let clock: any Clock<Duration>
     /// Makes the ``Broker`` on `clock` (whose concrete type only the initialiser knows).
     let makeBroker: @Sendable ([any RegistrableRPCService], BrokerConfiguration) throws(BrokerConfigurationError) -> Broker
-    private let state = Mutex(State())
+    private let started = Mutex(false)
+    private let listened = Settlement<Listening>()
 
     /// Where a running server listens, and what a development-mode server made.
     public struct Listening: Sendable, Hashable {
@@ -63,18 +64,6 @@ public final class RedoubtServer: Service, Sendable {
             self.metricsPort = metricsPort
             self.devCredentials = devCredentials
         }
-    }
-
-    private struct State {
-        enum Phase {
-            case idle
-            case running
-            case listening(Listening)
-            case ended((any Error)?)
-        }
-        var phase = Phase.idle
-        var nextWaiter = 0
-        var waiters: [Int: CheckedContinuation<Listening, any Error>] = [:]
     }
 
     /// Prepares a server; nothing is opened, listens or runs until ``run()``.
@@ -103,9 +92,9 @@ public final class RedoubtServer: Service, Sendable {
     ///   loopback, limits, the schedule); `HSMError` when the store cannot be unsealed; the
     ///   store's or the transport's error when they fail.
     public func run() async throws {
-        try state.withLock { (s) throws(BrokerConfigurationError) in
-            guard case .idle = s.phase else { throw BrokerConfigurationError("a RedoubtServer runs once") }
-            s.phase = .running
+        try started.withLock { (started) throws(BrokerConfigurationError) in
+            guard !started else { throw BrokerConfigurationError("a RedoubtServer runs once") }
+            started = true
         }
         do {
             try configuration.validate()
@@ -132,46 +121,16 @@ public final class RedoubtServer: Service, Sendable {
     ///   calling task is cancelled, or when the server has stopped (or stops before listening)
     ///   without an error.
     public func listening() async throws -> Listening {
-        let id = state.withLock { s in
-            defer { s.nextWaiter += 1 }
-            return s.nextWaiter
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let now: Result<Listening, any Error>? = state.withLock { s in
-                    switch s.phase {
-                    case .listening(let listening): return .success(listening)
-                    case .ended(let error): return .failure(error ?? CancellationError())
-                    case .idle, .running:
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        s.waiters[id] = continuation
-                        return nil
-                    }
-                }
-                if let now { continuation.resume(with: now) }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
-        }
+        try await listened.value()
     }
 
     /// Records that it listens, and tells whoever waits.
     func published(_ listening: Listening) {
-        let waiters = state.withLock { s in
-            s.phase = .listening(listening)
-            defer { s.waiters = [:] }
-            return s.waiters.values
-        }
-        for waiter in waiters { waiter.resume(returning: listening) }
+        listened.settle(.success(listening))
     }
 
     /// Records that ``run()`` has ended, and tells whoever still waits.
     private func finish(_ error: (any Error)?) {
-        let waiters = state.withLock { s in
-            s.phase = .ended(error)
-            defer { s.waiters = [:] }
-            return s.waiters.values
-        }
-        for waiter in waiters { waiter.resume(throwing: error ?? CancellationError()) }
+        listened.replace(with: .failure(error ?? CancellationError()))
     }
 }
