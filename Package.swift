@@ -86,6 +86,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift", condition: server),
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: server),
             ]
         ),
         // The vocabulary every door shares: the HSM protocol, its value types, HSMError,
@@ -211,6 +212,7 @@ let package = Package(
                 "RedoubtStore",
                 // Test databases are created and dropped directly (Postgres/PostgresTestDatabases.swift).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: server),
             ]
         ),
         .testTarget(

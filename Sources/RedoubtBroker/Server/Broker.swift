@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RedoubtStore
 import ServiceLifecycle
 import Synchronization
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import RedoubtStore
 import Redoubt
 import ServiceLifecycle
 import Synchronization

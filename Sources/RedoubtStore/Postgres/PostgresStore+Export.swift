@@ -27,6 +27,7 @@ struct PostgresExportSource: ExportSource {
     }
 
     func openSnapshot() async throws -> PostgresConnection {
+        try await core.awaitReady()
         let configuration = try core.url.connectionConfiguration(connectTimeout: core.options.connectTimeout)
         let id = Self.connectionIDs.add(1, ordering: .relaxed).newValue
         let connection: PostgresConnection

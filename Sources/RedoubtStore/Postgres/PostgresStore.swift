@@ -1,5 +1,6 @@
 import Foundation
 internal import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The ``ObjectStore`` for several nodes: one PostgreSQL database, reached through a connection pool.
@@ -22,6 +23,12 @@ import Synchronization
 ///   server gives ``StoreError/Code/unavailable`` after ``Options/connectTimeout``.
 ///   No message, log or description ever holds the URL's password.
 ///
+/// - Lifecycle: a swift-service-lifecycle `Service`. `init` only checks the URL and options;
+///   ``run()`` runs the connection pool and the change listener, applies migrations, then serves
+///   until ``close()`` or the graceful shutdown of its service group. Operations made before it is
+///   ready wait for it (up to ``Options/connectTimeout``). ``connect(url:options:)`` does all of
+///   this in one call for code without a service group.
+///
 /// ```swift
 /// let store = try await PostgresStore.connect(
 ///     url: "postgres://redoubt:secret@db.internal:5432/redoubt?sslmode=verify-full")
@@ -29,51 +36,13 @@ import Synchronization
 /// _ = try await store.commit([.insert(key, label: nil, data: sealed)])
 /// try await store.close()
 /// ```
-public final class PostgresStore: ObjectStore, CustomStringConvertible {
+public final class PostgresStore: ObjectStore, Service, CustomStringConvertible {
     let core: PostgresCore
-    /// `client.run()` and the change listener (in that order): started by ``connect(url:options:)``, ended by ``close()``.
-    private let background: Mutex<[Task<Void, Never>]>
+    /// The task of ``start()``, when that is how it runs (``connect(url:options:)``).
+    let started = Mutex<Task<Void, Never>?>(nil)
 
-    private init(core: PostgresCore) {
+    init(core: PostgresCore) {
         self.core = core
-        background = Mutex([])
-    }
-
-    /// Connects to the database named by `url`, applying schema migrations.
-    ///
-    /// The URL has the form `postgres://user:password@host:port/database?sslmode=MODE`
-    /// where `MODE` is `disable`, `prefer` (the default), `require`, `verify-ca` or
-    /// `verify-full`; `sslrootcert=PATH` names the CA file used to verify the server.
-    ///
-    /// - Throws: ``StoreError`` with ``StoreError/Code/invalidArgument`` for a bad
-    ///   URL or options, ``StoreError/Code/unavailable`` if the server cannot be
-    ///   reached or refuses the credentials, or if the database was written by a
-    ///   newer version of Redoubt.
-    public static func connect(url: String, options: Options = .defaults) async throws -> PostgresStore {
-        try options.validate()
-        let parsed = try PostgresURL(parsing: url)
-        let store = PostgresStore(core: PostgresCore(url: parsed, options: options))
-        store.start()
-        do {
-            try await store.core.leased(bodyTimeout: options.operationTimeout) { connection in
-                try await PostgresSchema.migrate(on: connection)
-                store.core.observe(counter: try await PostgresCore.queryCounter(on: connection))
-            }
-        } catch {
-            try? await store.close()
-            throw StoreError.postgresMapping(error)
-        }
-        return store
-    }
-
-    private func start() {
-        let core = self.core
-        let client = core.client
-        let tasks = [
-            Task { await client.run() },
-            Task { await ChangeListener(core: core).run() },
-        ]
-        background.withLock { $0 = tasks }
     }
 
     /// The server and database, never the password.
@@ -158,43 +127,5 @@ public final class PostgresStore: ObjectStore, CustomStringConvertible {
         }
         core.observe(counter: result.changeCounter)
         return result
-    }
-
-    // MARK: - Lifecycle
-
-    /// Waits for operations in flight, then closes every connection and ends the background tasks.
-    ///
-    /// The listener ends first (its connection is closed with it), then the pool. Each is given
-    /// ``Options/connectTimeout`` to end; one that does not is left behind rather than holding
-    /// the caller.
-    public func close() async throws {
-        guard core.markClosed() else {
-            return
-        }
-        await core.waitForOperations()
-        let tasks = background.withLock { tasks in
-            defer { tasks = [] }
-            return tasks
-        }
-        for task in tasks.reversed() {
-            task.cancel()
-            await Self.wait(for: task, upTo: core.options.connectTimeout)
-        }
-    }
-
-    /// Returns when `task` has ended or after `limit`, whichever is first.
-    private static func wait(for task: Task<Void, Never>, upTo limit: Duration) async {
-        let ended = LeaseOutcome<Void>()
-        let waiter = Task {
-            await task.value
-            ended.finish(.success(()))
-        }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            ended.finish(.success(()))
-        }
-        try? await ended.value()
-        waiter.cancel()
-        timer.cancel()
     }
 }

@@ -21,6 +21,8 @@ final class PostgresCore: Sendable {
         var listenerHealthy = false
         /// When a lease last got a connection: while leases are granted, waiting for one is not a timeout.
         var lastLeaseGranted: ContinuousClock.Instant?
+        /// Whether ``PostgresStore/run()`` has been called (it runs once).
+        var runClaimed = false
     }
 
     /// The NOTIFY channel every commit signals with its new change counter.
@@ -32,6 +34,12 @@ final class PostgresCore: Sendable {
     let options: PostgresStore.Options
     let client: PostgresClient
     let state = Mutex(State())
+    /// Settled by ``PostgresStore/run()`` once migrations are applied (or failed), or by a close.
+    let ready = Settlement<Void>()
+    /// Settled by ``PostgresStore/close()``: ``PostgresStore/run()`` then ends the listener and the pool.
+    let closing = Settlement<Void>()
+    /// Settled when ``PostgresStore/run()`` returns.
+    let ended = Settlement<Void>()
 
     init(url: PostgresURL, options: PostgresStore.Options) {
         self.url = url
@@ -103,6 +111,7 @@ final class PostgresCore: Sendable {
         bounded: Bool = true,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
+        try await awaitReady()
         try begin()
         defer { end() }
         do {

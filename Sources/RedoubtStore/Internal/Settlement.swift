@@ -1,32 +1,32 @@
 import Synchronization
 
-/// A result that comes once, for any number of tasks to wait on: where a broker listens, or why
-/// it never will.
+/// A result that comes once, for any number of tasks to wait on: whether a store is ready, where a
+/// broker listens, or why it never will.
 ///
 /// A waiter's cancellation ends its own wait (with `CancellationError`) and nobody else's, so
 /// waiting on a server that never runs cannot hang a cancelled task.
-final class Settlement<Value: Sendable>: Sendable {
+package final class Settlement<Value: Sendable>: Sendable {
     private struct State {
-        var result: Result<Value, any Error>?
+        package var result: Result<Value, any Error>?
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Value, any Error>] = [:]
     }
 
     private let state = Mutex(State())
 
-    init() {}
+    package init() {}
 
     /// The result, once there is one.
-    var result: Result<Value, any Error>? { state.withLock { $0.result } }
+    package var result: Result<Value, any Error>? { state.withLock { $0.result } }
 
     /// Settles it unless it already is; the first result wins. Returns whether this one did.
     @discardableResult
-    func settle(_ result: Result<Value, any Error>) -> Bool {
+    package func settle(_ result: Result<Value, any Error>) -> Bool {
         store(result, replacing: false)
     }
 
     /// Settles it with `result` even when it already was (a server that listened, then stopped).
-    func replace(with result: Result<Value, any Error>) {
+    package func replace(with result: Result<Value, any Error>) {
         _ = store(result, replacing: true)
     }
 
@@ -45,7 +45,7 @@ final class Settlement<Value: Sendable>: Sendable {
     /// Waits for the result.
     ///
     /// - Throws: the error it settled with; `CancellationError` when the calling task is cancelled first.
-    func value() async throws -> Value {
+    package func value() async throws -> Value {
         let id = state.withLock { s in
             defer { s.nextWaiter += 1 }
             return s.nextWaiter
