@@ -73,8 +73,13 @@ struct CLIOverAnyHSMTests {
 
     /// Runs `redoubt` with `arguments`, killing it if it takes longer than `timeout`.
     static func redoubt(_ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(60)) async throws -> Run {
+        try await run(try ServeProcessTests.executable().path, arguments, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs `executable` with `arguments` (no `REDOUBT_` variables), killing it after `timeout`.
+    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(60)) async throws -> Run {
         let process = Process()
-        process.executableURL = try ServeProcessTests.executable()
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
@@ -94,7 +99,7 @@ struct CLIOverAnyHSMTests {
         let run = Run(
             status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
             stderr: String(decoding: await stderr, as: UTF8.self))
-        if timedOut { throw TestFailure("redoubt \(arguments.joined(separator: " ")) took longer than \(timeout)\n\(run)") }
+        if timedOut { throw TestFailure("\(executable) \(arguments.joined(separator: " ")) took longer than \(timeout)\n\(run)") }
         return run
     }
 
@@ -282,6 +287,32 @@ struct CLIOverAnyHSMTests {
         #expect(local.missingKeyError.contains("NOT_FOUND"), "\(local.missingKeyError)")
         #expect(local.auditOperations.contains("key.generate") && local.auditOperations.contains("key.sign"))
         #expect(local.auditIntact)
+    }
+
+    @Test("lists are a table with headers on a terminal, and tab-separated lines without one when piped")
+    func tablesOnATerminal() async throws {
+        try await Self.onLocalStore { target in
+            let arguments = ["partitions", "list", "--api-key", target.operatorAPIKey] + target.connection
+            _ = try await Self.succeed(["partitions", "create", "cli", "--api-key", target.operatorAPIKey] + target.connection)
+            // script(1) gives the CLI a pseudo-terminal as standard output.
+            let executable = try ServeProcessTests.executable().path
+            let command = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+                .joined(separator: " ")
+            let onTerminal = try await Self.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+            #expect(onTerminal.status == 0, "\(onTerminal)")
+            let lines = onTerminal.stdout.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
+            // (The terminal carries standard error too: the development-mode warning comes first.)
+            let header = try #require(lines.first { $0.hasPrefix("ID ") }, "\(onTerminal)")
+            #expect(header.contains("IMPORT") && header.hasSuffix("MAX OBJECTS"), "\(onTerminal)")
+            let row = try #require(lines.first { $0.hasPrefix("cli ") }, "\(onTerminal)")
+            let column = try #require(header.range(of: "IMPORT")).lowerBound.utf16Offset(in: header)
+            #expect(try #require(row.range(of: "import=")).lowerBound.utf16Offset(in: row) == column, "columns line up: \(onTerminal)")
+            #expect(!onTerminal.stdout.contains("\t"))
+
+            let piped = try await Self.succeed(arguments)
+            #expect(!piped.stdout.hasPrefix("ID"), "no header when piped: \(piped)")
+            #expect(piped.stdout.split(separator: "\n").contains { $0.hasPrefix("cli\timport=") }, "\(piped)")
+        }
     }
 
     @Test("connection options: broker and local flags conflict, TLS options need a broker, plaintext only to loopback")

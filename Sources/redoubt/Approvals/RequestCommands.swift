@@ -46,7 +46,7 @@ struct ApproversCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let approvers = try await hsm.listApprovers(session)
-            try output.list(approvers, as: "approvers", json: ApproverJSON.init) { [$0.name, $0.publicKey.algorithm.rawValue] }
+            try output.list(approvers, as: "approvers", headers: ["NAME", "ALGORITHM"], json: ApproverJSON.init) { [$0.name, $0.publicKey.algorithm.rawValue] }
         }
     }
 
@@ -114,7 +114,7 @@ struct RequestsCommand: AsyncParsableCommand {
                 guard page.count == filter.limit, let last = page.last else { break }
                 filter.after = last.id
             }
-            try output.list(requests, as: "requests", json: RequestJSON.init) { r in
+            try output.list(requests, as: "requests", headers: ["ID", "STATUS", "OPERATION", "KEY", "REQUESTER", "CREATED"], json: RequestJSON.init) { r in
                 [r.id, r.status.rawValue, r.operation.kind.rawValue, r.keyID, r.requester, timestamp(r.createdAt)]
             }
         }

@@ -126,7 +126,7 @@ struct PartitionCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let partitions = try await hsm.listPartitions(session)
-            try output.list(partitions, as: "partitions", json: PartitionJSON.init) { p in
+            try output.list(partitions, as: "partitions", headers: ["ID", "IMPORT", "EXPORT", "MAX OBJECTS"], json: PartitionJSON.init) { p in
                 [p.id, "import=\(p.settings.importAllowed)", "export=\(p.settings.exportAllowed)", "max_objects=\(p.settings.maximumObjects)"]
             }
         }
@@ -195,7 +195,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let users = try await hsm.listUsers(session)
-            try output.list(users, as: "users", json: UserJSON.init) { [$0.id, $0.name, $0.role.rawValue] }
+            try output.list(users, as: "users", headers: ["ID", "NAME", "ROLE"], json: UserJSON.init) { [$0.id, $0.name, $0.role.rawValue] }
         }
     }
 
@@ -279,7 +279,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run(hsm: any HSM, session: SessionToken) async throws {
             let records = try await hsm.auditRecords(session, from: from, limit: limit)
             let f = ISO8601DateFormatter()
-            try output.list(records, as: "records", json: { $0 }) { r in
+            try output.list(records, as: "records", headers: ["SEQ", "TIME", "ACTOR", "ROLE", "OPERATION", "OBJECT", "RESULT"], json: { $0 }) { r in
                 ["\(r.sequence)", f.string(from: r.time), r.actor, "\(r.role)", "\(r.operation)", r.object, "\(r.result)"]
             }
         }

@@ -86,7 +86,7 @@ struct KeysCommand: AsyncParsableCommand {
                 guard page.count == filter.limit, let last = page.last else { break }
                 filter.after = last.id
             }
-            try output.list(keys, as: "keys", json: KeyJSON.init) { k in
+            try output.list(keys, as: "keys", headers: ["ID", "ALGORITHM", "STATE", "VERSION", "LABEL"], json: KeyJSON.init) { k in
                 [k.id, k.algorithm.rawValue, k.state.rawValue, "v\(k.latestVersion)", k.label]
             }
         }

@@ -14,15 +14,40 @@ extension OutputOptions {
         if self.json { try printJSON(json) } else { print(text()) }
     }
 
-    /// A list: `{"<name>": [json(item)…]}` with `--json`, else one line per item, its columns
-    /// separated by tabs (for people, and for `cut -f`).
-    func list<Item, JSON: Encodable>(_ items: [Item], as name: String, json: (Item) -> JSON, columns: (Item) -> [String]) throws {
+    /// A list: `{"<name>": [json(item)…]}` with `--json`; else, on a terminal, a table for people
+    /// (a `headers` row, columns padded to line up); piped, one line per item with its columns
+    /// separated by tabs and no header (for `cut -f`, `awk` and scripts that read it today).
+    func list<Item, JSON: Encodable>(
+        _ items: [Item], as name: String, headers: [String], json: (Item) -> JSON, columns: (Item) -> [String]
+    ) throws {
         if self.json {
             try printJSON([name: items.map(json)])
+        } else if isatty(STDOUT_FILENO) == 1 {
+            print(table(headers: headers, rows: items.map(columns)), terminator: "")
         } else {
             for item in items { print(columns(item).joined(separator: "\t")) }
         }
     }
+}
+
+/// `rows` under `headers`, each column padded to its widest cell plus two spaces (the last one
+/// unpadded), one line per row; "(none)" under the headers when there are no rows.
+func table(headers: [String], rows: [[String]]) -> String {
+    let all = [headers] + rows
+    let count = all.map(\.count).max() ?? 0
+    var widths = [Int](repeating: 0, count: count)
+    for row in all {
+        for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+    }
+    var out = ""
+    for row in all {
+        let cells = row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+        }
+        out += cells.joined() + "\n"
+    }
+    if rows.isEmpty { out += "(none)\n" }
+    return out
 }
 
 /// Prints `value` as one JSON document: snake_case keys, sorted, ISO 8601 times, base64 bytes.
