@@ -61,6 +61,31 @@ struct BackupScheduleTests {
         try await store.close()
     }
 
+    @Test("a scheduler removes what killed runs left: old .partial- files and writers' unlocked spools, nothing else")
+    func leftovers() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func file(_ name: String, age: TimeInterval) throws {
+            let path = (directory as NSString).appendingPathComponent(name)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -age)], ofItemAtPath: path)
+        }
+        let partial = ".partial-redoubt-20261201T000000Z.rbk"
+        let spool = "..partial-redoubt-20261201T000000Z.rbk.spool-\(UUID().uuidString)"
+        let fresh = ".partial-redoubt-20261202T000000Z.rbk"
+        let kept = "redoubt-20261130T000000Z.rbk"
+        try file(partial, age: 3600)
+        try file(spool, age: 3600)
+        try file(fresh, age: 0)
+        try file(kept, age: 3600)
+        let scheduler = BackupScheduler(
+            writer: NoWriter(), schedule: BackupSchedule(directory: directory, interval: 3600, retain: 2), metrics: nil,
+            logger: Logger(label: "test"))
+        #expect(Set(scheduler.removeLeftovers()) == [partial, spool])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == [fresh, kept])
+    }
+
     @Test("the schedule runs by itself at its interval", .timeLimit(.minutes(5)))
     func runsOnItsOwn() async throws {
         let (hsm, store, _) = try await Self.node()
@@ -176,5 +201,12 @@ struct BackupScheduleTests {
             let b = try await restored.0.mac(restored.1, key: key.id, data: data, hash: .sha256)
             #expect(a == b)
         }
+    }
+}
+
+/// A writer for schedulers that never write.
+private struct NoWriter: ScheduledBackupWriter {
+    func scheduledBackup(to path: String, overwrite: Bool) async throws -> BackupSummary {
+        throw HSMError(.unavailable, "this test writes no backup")
     }
 }

@@ -24,7 +24,8 @@ public enum Backup {
     /// key that never leaves memory, to a hidden file beside `path`; once
     /// their count is known the header is written and every chunk is re-sealed
     /// under the backup key. The file appears at `path` only when complete and
-    /// flushed (mode 0600); on any error nothing is left behind.
+    /// flushed (mode 0600); on any error nothing is left behind, and what an earlier writer killed
+    /// mid-way left in the same directory is removed first (``removeLeftovers(in:olderThan:)``).
     ///
     /// - Parameters:
     ///   - records: The records, typically ``ObjectStore/exportAll()``.
@@ -46,6 +47,8 @@ public enum Backup {
         overwrite: Bool = false,
         progress: (@Sendable (BackupProgress) -> Void)? = nil
     ) async throws -> BackupSummary {
+        // What a killed writer left beside it goes first (never a live writer's files).
+        removeLeftovers(in: (path as NSString).deletingLastPathComponent)
         let spoolPath = FileDescriptor.temporarySibling(of: path, purpose: "spool")
         let outputPath = FileDescriptor.temporarySibling(of: path, purpose: "tmp")
         defer {

@@ -88,6 +88,7 @@ public final class BackupScheduler: Sendable {
     public func run() async {
         let interval = Duration.seconds(schedule.interval)
         let clock = self.clock
+        removeLeftovers()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return }
             _ = try? await runOnce()
@@ -132,6 +133,27 @@ public final class BackupScheduler: Sendable {
     private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> () -> Duration {
         let start = clock.now
         return { start.duration(to: clock.now) }
+    }
+
+    /// Removes what backups interrupted by a crash or a kill left in the directory: writers' hidden
+    /// files (``Backup/removeLeftovers(in:olderThan:)``), and `.partial-` files of runs that never
+    /// moved their file into place (as old as ``Backup/leftoverAge``: a run moves its file within
+    /// moments of writing it). Returns the names removed.
+    @discardableResult
+    func removeLeftovers() -> [String] {
+        var removed = Backup.removeLeftovers(in: schedule.directory)
+        let now = Date()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: schedule.directory)) ?? [] where name.hasPrefix(".partial-") {
+            let path = (schedule.directory as NSString).appendingPathComponent(name)
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) >= Backup.leftoverAge
+            else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(name) }
+        }
+        if !removed.isEmpty {
+            logger.info("backup.leftovers_removed", metadata: ["files": "\(removed.count)"])
+        }
+        return removed
     }
 
     /// Deletes the oldest scheduled backups beyond `retain`; returns how many it deleted.

@@ -30,6 +30,8 @@ struct BackupSpool {
         }
         var spool = BackupSpool(path: path, key: key)
         let file = try FileDescriptor.createExclusive(path: path)
+        // Held while the spool fills: Backup.removeLeftovers never takes a file a writer holds.
+        file.lockExclusively()
         let encoder = JSONEncoder()
         var json = Data("[".utf8)
         var pending = 0
@@ -98,7 +100,9 @@ struct BackupSpool {
         let headerHash = BackupFormat.hash(preamble)
         let backupKey = try BackupFormat.backupKey(master: master, salt: header.salt)
         let input = try FileDescriptor.openForReading(path: path)
+        input.lockExclusively()
         let output = try FileDescriptor.createExclusive(path: outputPath)
+        output.lockExclusively()
         // Re-sealing keeps each chunk's size: same nonce and tag overhead.
         let total = Int64(preamble.count) + chunks.reduce(Int64(0)) { $0 + 4 + Int64($1.byteCount) }
         try output.write(preamble)

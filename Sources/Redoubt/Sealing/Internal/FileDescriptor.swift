@@ -42,6 +42,14 @@ final class FileDescriptor {
         return file
     }
 
+    /// Takes an exclusive `flock(2)` on the file without waiting; false when another open file holds
+    /// one. The lock ends when the file is closed or its process dies (see
+    /// ``Backup/removeLeftovers(in:olderThan:)``, which leaves locked files alone).
+    @discardableResult
+    func lockExclusively() -> Bool {
+        flock(fd, LOCK_EX | LOCK_NB) == 0
+    }
+
     /// Opens an existing file for reading.
     static func openForReading(path: String) throws -> FileDescriptor {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
