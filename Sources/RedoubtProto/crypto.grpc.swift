@@ -309,6 +309,12 @@ extension Redoubt_V1_CryptoService {
     /// > `authorization: Bearer <token>`. A key must be active, within its validity dates and
     /// > allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
     /// > 
+    /// > Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    /// > items) are submitted as approval requests (see ApprovalService) instead of running.
+    /// > Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    /// > the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    /// > form and are refused (FAILED_PRECONDITION).
+    /// > 
     /// > Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     /// > scheduling), so for many small operations prefer:
     /// > - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -343,8 +349,9 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        /// > a malformed one is INVALID_ARGUMENT.
+        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        /// > learns nothing more from a bad signature than that it is bad.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_VerifyRequest` messages.
@@ -681,6 +688,12 @@ extension Redoubt_V1_CryptoService {
     /// > `authorization: Bearer <token>`. A key must be active, within its validity dates and
     /// > allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
     /// > 
+    /// > Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    /// > items) are submitted as approval requests (see ApprovalService) instead of running.
+    /// > Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    /// > the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    /// > form and are refused (FAILED_PRECONDITION).
+    /// > 
     /// > Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     /// > scheduling), so for many small operations prefer:
     /// > - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -715,8 +728,9 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        /// > a malformed one is INVALID_ARGUMENT.
+        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        /// > learns nothing more from a bad signature than that it is bad.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyRequest` message.
@@ -1051,6 +1065,12 @@ extension Redoubt_V1_CryptoService {
     /// > `authorization: Bearer <token>`. A key must be active, within its validity dates and
     /// > allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
     /// > 
+    /// > Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    /// > items) are submitted as approval requests (see ApprovalService) instead of running.
+    /// > Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    /// > the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    /// > form and are refused (FAILED_PRECONDITION).
+    /// > 
     /// > Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     /// > scheduling), so for many small operations prefer:
     /// > - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -1085,8 +1105,9 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        /// > a malformed one is INVALID_ARGUMENT.
+        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        /// > learns nothing more from a bad signature than that it is bad.
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_VerifyRequest` message.
@@ -2064,6 +2085,12 @@ extension Redoubt_V1_CryptoService {
     /// > `authorization: Bearer <token>`. A key must be active, within its validity dates and
     /// > allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
     /// > 
+    /// > Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    /// > items) are submitted as approval requests (see ApprovalService) instead of running.
+    /// > Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    /// > the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    /// > form and are refused (FAILED_PRECONDITION).
+    /// > 
     /// > Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     /// > scheduling), so for many small operations prefer:
     /// > - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -2103,8 +2130,9 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        /// > a malformed one is INVALID_ARGUMENT.
+        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        /// > learns nothing more from a bad signature than that it is bad.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyRequest` message.
@@ -2524,6 +2552,12 @@ extension Redoubt_V1_CryptoService {
     /// > `authorization: Bearer <token>`. A key must be active, within its validity dates and
     /// > allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
     /// > 
+    /// > Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    /// > items) are submitted as approval requests (see ApprovalService) instead of running.
+    /// > Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    /// > the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    /// > form and are refused (FAILED_PRECONDITION).
+    /// > 
     /// > Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     /// > scheduling), so for many small operations prefer:
     /// > - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -2584,8 +2618,9 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        /// > a malformed one is INVALID_ARGUMENT.
+        /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        /// > learns nothing more from a bad signature than that it is bad.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyRequest` message.
@@ -3214,8 +3249,9 @@ extension Redoubt_V1_CryptoService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-    /// > a malformed one is INVALID_ARGUMENT.
+    /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+    /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+    /// > learns nothing more from a bad signature than that it is bad.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_VerifyRequest` message.
@@ -3762,8 +3798,9 @@ extension Redoubt_V1_CryptoService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-    /// > a malformed one is INVALID_ARGUMENT.
+    /// > Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+    /// > and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+    /// > learns nothing more from a bad signature than that it is bad.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -75,7 +75,8 @@ public struct HSMBehaviour: Sendable {
 
     /// Every case, in a stable order.
     public static var cases: [Case] {
-        roleCases + sessionCases + attributeCases + lifecycleCases + cryptoCases + importCases + partitionCases + auditCases
+        roleCases + sessionCases + attributeCases + lifecycleCases + cryptoCases + governedCases + importCases + partitionCases
+            + auditCases
     }
 
     /// Runs `body` with a fresh fixture, shutting the HSM down afterwards.

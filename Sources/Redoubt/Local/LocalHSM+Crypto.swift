@@ -4,10 +4,15 @@ extension LocalHSM {
     /// Checks that `key` may do `usage` now and returns the material of `version` (latest if nil).
     /// Originating uses (sign, encrypt, wrap, MAC, derive) stop at expiry; verify, decrypt and
     /// unwrap go on, as NIST SP 800-57 allows for protected data.
-    /// A key whose policy governs its use is refused unless `approved` (a request's execution).
+    ///
+    /// A key whose policy has a use rule runs a `governed` use only when `approved` (a request's
+    /// execution): sign, decrypt and MAC come here as approved requests; derive, wrap, unwrap and
+    /// decapsulate, which have no request, are refused. Uses that make nothing only the key's
+    /// secret could make — verify, encrypt, MAC verification, encapsulate (`governed: false`) —
+    /// run as on any key: the policy guards what the secret produces, not its public side.
     func usableMaterial(
         _ key: LoadedKey, _ usage: KeyUsage, originating: Bool, version: Int? = nil,
-        approved: Bool = false
+        approved: Bool = false, governed: Bool = true
     ) throws -> (LoadedMaterial, Int) {
         let r = key.record
         switch r.state {
@@ -15,9 +20,11 @@ extension LocalHSM {
         case .blocked: throw HSMError.precondition("key '\(r.id)' is blocked")
         case .destroyed: throw HSMError.precondition("key '\(r.id)' is destroyed (in the trash)")
         }
-        if !approved, let policy = r.policy, !policy.use.isEmpty {
+        if governed, !approved, let policy = r.policy, !policy.use.isEmpty {
             // Sign, decrypt and MAC become requests before they get here; the other uses have none.
-            throw HSMError.precondition("key '\(r.id)' is governed by an approval policy: only sign, decrypt and MAC run on it, each as an approved request")
+            throw HSMError.precondition(
+                "key '\(r.id)' is governed by an approval policy: sign, decrypt and MAC run on it as approved requests, "
+                    + "verify, encrypt, MAC verification and encapsulation as usual; \(Self.usageName(usage)) is refused")
         }
         let now = self.now
         if let nb = r.notBefore, now < nb { throw HSMError.precondition("key '\(r.id)' is not valid before \(nb)") }
@@ -92,7 +99,7 @@ extension LocalHSM {
         version: Int?
     ) async throws -> Bool {
         try await use(session, key, .keyVerify) { _, k in
-            let (material, _) = try usableMaterial(k, .verify, originating: false, version: version)
+            let (material, _) = try usableMaterial(k, .verify, originating: false, version: version, governed: false)
             guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot verify") }
             do {
                 return try VerifyingKey(pub).isValidSignature(signature, for: input, scheme: scheme)
@@ -104,7 +111,7 @@ extension LocalHSM {
 
     public func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
         try await use(session, key, .keyEncrypt) { _, k in
-            let (material, version) = try usableMaterial(k, .encrypt, originating: true)
+            let (material, version) = try usableMaterial(k, .encrypt, originating: true, governed: false)
             switch (material, scheme) {
             case (.secret(let s), .aesGCM): return VersionedBlob.encode(version: version, try s.encrypt(plaintext, scheme: .aesGCM, aad: aad))
             case (.secret(let s), .chaCha20Poly1305):
@@ -157,7 +164,7 @@ extension LocalHSM {
     public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
         try await use(session, key, .keyVerifyMAC) { _, k in
             let (version, body) = try VersionedBlob.decode(tag, what: "tag")
-            let (material, _) = try usableMaterial(k, .mac, originating: false, version: version)
+            let (material, _) = try usableMaterial(k, .mac, originating: false, version: version, governed: false)
             guard case .secret(let s) = material else { throw HSMError.precondition("key '\(key)' is not a secret key") }
             return s.isValidMAC(body, for: data, hash: hash)
         }
@@ -174,7 +181,7 @@ extension LocalHSM {
 
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         let result: Encapsulation = try await use(session, key, .keyEncapsulate) { _, k in
-            let (material, _) = try usableMaterial(k, .encapsulate, originating: true)
+            let (material, _) = try usableMaterial(k, .encapsulate, originating: true, governed: false)
             guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot encapsulate") }
             return try EncapsulationKey(pub).encapsulate()
         }

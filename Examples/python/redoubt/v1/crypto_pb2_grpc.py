@@ -31,6 +31,12 @@ class CryptoServiceStub:
     `authorization: Bearer <token>`. A key must be active, within its validity dates and
     allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
 
+    Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    items) are submitted as approval requests (see ApprovalService) instead of running.
+    Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    form and are refused (FAILED_PRECONDITION).
+
     Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     scheduling), so for many small operations prefer:
     - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -148,6 +154,12 @@ class CryptoServiceServicer:
     `authorization: Bearer <token>`. A key must be active, within its validity dates and
     allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
 
+    Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    items) are submitted as approval requests (see ApprovalService) instead of running.
+    Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    form and are refused (FAILED_PRECONDITION).
+
     Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     scheduling), so for many small operations prefer:
     - the batch RPCs (SignBatch, VerifyBatch, EncryptBatch, DecryptBatch, MacBatch): 1 to 1000
@@ -169,8 +181,9 @@ class CryptoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Verify(self, request, context):
-        """Verifies a signature. A signature that does not verify is `valid: false`, not an error;
-        a malformed one is INVALID_ARGUMENT.
+        """Verifies a signature. A signature that does not verify is `valid: false`, not an error,
+        and so is a malformed one (bad DER, a wrong r||s or ML-DSA length, garbage): a verifier
+        learns nothing more from a bad signature than that it is bad.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -413,6 +426,12 @@ class CryptoService:
     (Random also a security officer's), its token in the metadata as
     `authorization: Bearer <token>`. A key must be active, within its validity dates and
     allow the usage; else FAILED_PRECONDITION. Every use is audited, refused ones included.
+
+    Governed keys (a KeyPolicy whose `use` rule is set): Sign, Mac and Decrypt (and their batch
+    items) are submitted as approval requests (see ApprovalService) instead of running.
+    Verify, Encrypt, VerifyMac and Encapsulate run as on any key: they make nothing that only
+    the key's secret could make. DeriveKey, Wrap, Unwrap and Decapsulate have no request
+    form and are refused (FAILED_PRECONDITION).
 
     Throughput. One call costs far more than one signature (HTTP/2 framing, authentication,
     scheduling), so for many small operations prefer:
