@@ -323,8 +323,10 @@ extension Redoubt_V1_CryptoService {
     /// >   Items are independent: one failing does not stop the others, and the server may run
     /// >   them in any order or concurrently. Each item is authorized, audited and counted
     /// >   against limits as if sent alone. What fails the whole call (no valid session, no
-    /// >   items, more than 1000 items, a message over the size limit) ends it with a status
-    /// >   instead, and no item was run;
+    /// >   items, more than 1000 items) ends it with a status instead, and no item was run; a
+    /// >   message over the broker's size limit (4 MiB by default) is refused by the transport
+    /// >   before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    /// >   sending a status: split the batch;
     /// > - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "Sign" method.
@@ -702,8 +704,10 @@ extension Redoubt_V1_CryptoService {
     /// >   Items are independent: one failing does not stop the others, and the server may run
     /// >   them in any order or concurrently. Each item is authorized, audited and counted
     /// >   against limits as if sent alone. What fails the whole call (no valid session, no
-    /// >   items, more than 1000 items, a message over the size limit) ends it with a status
-    /// >   instead, and no item was run;
+    /// >   items, more than 1000 items) ends it with a status instead, and no item was run; a
+    /// >   message over the broker's size limit (4 MiB by default) is refused by the transport
+    /// >   before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    /// >   sending a status: split the batch;
     /// > - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     public protocol ServiceProtocol: Redoubt_V1_CryptoService.StreamingServiceProtocol {
         /// Handle the "Sign" method.
@@ -1079,8 +1083,10 @@ extension Redoubt_V1_CryptoService {
     /// >   Items are independent: one failing does not stop the others, and the server may run
     /// >   them in any order or concurrently. Each item is authorized, audited and counted
     /// >   against limits as if sent alone. What fails the whole call (no valid session, no
-    /// >   items, more than 1000 items, a message over the size limit) ends it with a status
-    /// >   instead, and no item was run;
+    /// >   items, more than 1000 items) ends it with a status instead, and no item was run; a
+    /// >   message over the broker's size limit (4 MiB by default) is refused by the transport
+    /// >   before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    /// >   sending a status: split the batch;
     /// > - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     public protocol SimpleServiceProtocol: Redoubt_V1_CryptoService.ServiceProtocol {
         /// Handle the "Sign" method.
@@ -2099,8 +2105,10 @@ extension Redoubt_V1_CryptoService {
     /// >   Items are independent: one failing does not stop the others, and the server may run
     /// >   them in any order or concurrently. Each item is authorized, audited and counted
     /// >   against limits as if sent alone. What fails the whole call (no valid session, no
-    /// >   items, more than 1000 items, a message over the size limit) ends it with a status
-    /// >   instead, and no item was run;
+    /// >   items, more than 1000 items) ends it with a status instead, and no item was run; a
+    /// >   message over the broker's size limit (4 MiB by default) is refused by the transport
+    /// >   before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    /// >   sending a status: split the batch;
     /// > - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     public protocol ClientProtocol: Sendable {
         /// Call the "Sign" method.
@@ -2566,8 +2574,10 @@ extension Redoubt_V1_CryptoService {
     /// >   Items are independent: one failing does not stop the others, and the server may run
     /// >   them in any order or concurrently. Each item is authorized, audited and counted
     /// >   against limits as if sent alone. What fails the whole call (no valid session, no
-    /// >   items, more than 1000 items, a message over the size limit) ends it with a status
-    /// >   instead, and no item was run;
+    /// >   items, more than 1000 items) ends it with a status instead, and no item was run; a
+    /// >   message over the broker's size limit (4 MiB by default) is refused by the transport
+    /// >   before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    /// >   sending a status: split the batch;
     /// > - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>

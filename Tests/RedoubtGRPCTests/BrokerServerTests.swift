@@ -255,4 +255,29 @@ struct BrokerServerTests {
         try await served
         #expect(!racing.health.isServing)
     }
+
+    @Test("a request over the message-size limit resets the stream; the broker counts it as resourceExhausted, never internalError")
+    func oversizedRequest() async throws {
+        var limits = BrokerConfiguration.Limits()
+        limits.maximumMessageBytes = 64 * 1024
+        limits.maximumPayloadBytes = 32 * 1024
+        let configuration = BrokerConfiguration(listen: "127.0.0.1:0", limits: limits)
+        try await Self.withBroker(configuration) { broker, port in
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            // grpc-swift's transport refuses the message before any handler and resets the stream
+            // (RST_STREAM CANCEL): what the client sees is that reset, not a status
+            // (OperatingTheBroker.md, "Limits").
+            let refused = await #expect(throws: RPCError.self) {
+                _ = try await Self.check(transport, service: String(repeating: "x", count: 200 * 1024))
+            }
+            #expect(refused?.message.contains("RST_STREAM") == true, "\(String(describing: refused))")
+            // The broker still answers, and counted the refusal as the client's, not as its own fault.
+            #expect(
+                try await Self.check(try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) == .serving
+            )
+            let text = broker.metrics.prometheusText()
+            #expect(text.contains(#"redoubt_rpc_calls_total{method="grpc.health.v1.Health/Check",code="resourceExhausted"} 1"#), "\(text)")
+            #expect(!text.contains(#"code="internalError""#) && !text.contains(#"code="unknown""#), "\(text)")
+        }
+    }
 }

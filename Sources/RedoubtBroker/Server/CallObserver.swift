@@ -70,6 +70,10 @@ struct CallObserver<C: Clock>: ServerInterceptor where C.Duration == Duration {
         let code: Status.Code
         switch error {
         case nil: code = .ok
+        case let rpc as RPCError where Self.isUndecodableRequest(rpc):
+            // The client's bytes, not a fault of ours: counted and logged as what they almost
+            // always are, a message over the size limit.
+            code = .resourceExhausted
         case let rpc as RPCError: code = Status.Code(rpc.code)
         case let convertible as any RPCErrorConvertible: code = Status.Code(convertible.rpcErrorCode)
         case is CancellationError: code = .cancelled
@@ -88,6 +92,16 @@ struct CallObserver<C: Clock>: ServerInterceptor where C.Duration == Duration {
                     "net.peer": "\(context.remotePeer)",
                 ])
         }
+    }
+
+    /// Whether `error` is the transport refusing a request's bytes before any handler ran: a
+    /// message over ``BrokerConfiguration/Limits/maximumMessageBytes`` (or, rarer, bad gRPC
+    /// framing such as an unknown compression). grpc-swift's HTTP/2 transport reports each as
+    /// INTERNAL "Failed to decode message" to the server and resets the stream (RST_STREAM
+    /// CANCEL), so the client never gets a status; the broker counts it as RESOURCE_EXHAUSTED
+    /// and logs it at info level — never as an internal error.
+    static func isUndecodableRequest(_ error: RPCError) -> Bool {
+        error.code == .internalError && error.message == "Failed to decode message"
     }
 
     private static func milliseconds(_ d: Duration) -> String {

@@ -45,8 +45,10 @@ class CryptoServiceStub:
     Items are independent: one failing does not stop the others, and the server may run
     them in any order or concurrently. Each item is authorized, audited and counted
     against limits as if sent alone. What fails the whole call (no valid session, no
-    items, more than 1000 items, a message over the size limit) ends it with a status
-    instead, and no item was run;
+    items, more than 1000 items) ends it with a status instead, and no item was run; a
+    message over the broker's size limit (4 MiB by default) is refused by the transport
+    before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    sending a status: split the batch;
     - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     """
 
@@ -168,8 +170,10 @@ class CryptoServiceServicer:
     Items are independent: one failing does not stop the others, and the server may run
     them in any order or concurrently. Each item is authorized, audited and counted
     against limits as if sent alone. What fails the whole call (no valid session, no
-    items, more than 1000 items, a message over the size limit) ends it with a status
-    instead, and no item was run;
+    items, more than 1000 items) ends it with a status instead, and no item was run; a
+    message over the broker's size limit (4 MiB by default) is refused by the transport
+    before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    sending a status: split the batch;
     - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     """
 
@@ -441,8 +445,10 @@ class CryptoService:
     Items are independent: one failing does not stop the others, and the server may run
     them in any order or concurrently. Each item is authorized, audited and counted
     against limits as if sent alone. What fails the whole call (no valid session, no
-    items, more than 1000 items, a message over the size limit) ends it with a status
-    instead, and no item was run;
+    items, more than 1000 items) ends it with a status instead, and no item was run; a
+    message over the broker's size limit (4 MiB by default) is refused by the transport
+    before any handler runs, which resets the HTTP/2 stream (RST_STREAM CANCEL) instead of
+    sending a status: split the batch;
     - SignStream, a bidirectional stream of sign requests tagged with a client-chosen id.
     """
 
