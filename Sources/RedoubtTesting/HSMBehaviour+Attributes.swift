@@ -57,7 +57,7 @@ extension HSMFixture {
         await expectHSMError(.invalidArgument, "usage") { try await generate(KeySpec(algorithm: .p256, label: "x", usage: [])) }
         await expectHSMError(.invalidArgument, "label") { try await generate(KeySpec(algorithm: .p256, label: "")) }
         await expectHSMError(.invalidArgument, "label") { try await generate(KeySpec(algorithm: .p256, label: String(repeating: "l", count: 129))) }
-        await expectHSMError(.invalidArgument, "secret_byte_count") {
+        await expectHSMError(.invalidArgument, "secret_length_bytes") {
             try await generate(KeySpec(algorithm: .genericSecret, label: "x", secretByteCount: 8))
         }
     }

@@ -72,7 +72,9 @@ extension LocalHSM {
         var allowed = spec.algorithm.capabilities
         if publicOnly { allowed.formIntersection([.verify, .encrypt, .wrap, .encapsulate]) }
         guard allowed.isSuperset(of: spec.usage) else {
-            throw HSMError.invalid("usage includes operations a \(publicOnly ? "public " : "")\(spec.algorithm) key cannot do")
+            throw HSMError.invalid(
+                "usages: a \(publicOnly ? "public " : "")\(spec.algorithm) key cannot \(Self.usageName(spec.usage.subtracting(allowed))) "
+                    + "(it can \(Self.usageName(allowed)))")
         }
         if let nb = spec.notBefore, let exp = spec.expiresAt, nb >= exp {
             throw HSMError.invalid("not_before must be earlier than expires_at")
@@ -85,7 +87,7 @@ extension LocalHSM {
             throw HSMError.invalid("request_id is only for persistent keys (persistent = false here): a retried session key would be a second key")
         }
         if spec.algorithm == .genericSecret, let n = spec.secretByteCount, !SecretKey.genericSecretByteRange.contains(n) {
-            throw HSMError.invalid("secret_byte_count must be 16 to 128")
+            throw HSMError.invalid("secret_length_bytes must be 16 to 128, not \(n)")
         }
     }
 

@@ -283,9 +283,11 @@ extension Redoubt_V1_RandomRequest {
         lengthBytes = UInt32(clamping: count)
     }
 
-    /// The byte count (the HSM checks its range).
+    /// The byte count: 1 byte to 1 MiB.
     package func decoded(at path: FieldPath = .root) throws -> Int {
-        guard lengthBytes > 0 else { throw (path + "length_bytes").invalid("is 0; ask for 1 to 1048576 bytes") }
+        guard (1...UInt32(Random.maximumByteCount)).contains(lengthBytes) else {
+            throw (path + "length_bytes").invalid("is \(lengthBytes); ask for 1 to \(Random.maximumByteCount) bytes")
+        }
         return Int(lengthBytes)
     }
 }

@@ -32,6 +32,8 @@ public enum HSMArgumentChecks {
 
     /// ``HSM/random(_:count:)``: 1 byte to 1 MiB.
     public static func randomCount(_ count: Int) throws {
-        guard (1...Random.maximumByteCount).contains(count) else { throw HSMError.invalid("count must be 1 to \(Random.maximumByteCount)") }
+        guard (1...Random.maximumByteCount).contains(count) else {
+            throw HSMError.invalid("length_bytes (count) must be 1 to \(Random.maximumByteCount), not \(count)")
+        }
     }
 }

@@ -88,7 +88,7 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
             return try prepared.gcmSeal(plaintext, aad: aad)
         case .chaCha20Poly1305:
             guard algorithm == .genericSecret, material.count == 32 else {
-                throw CryptoError.unsupported("ChaCha20-Poly1305 needs a 32-byte generic secret, not \(algorithm)")
+                throw CryptoError.unsupported(Self.chachaRefusal(algorithm: algorithm, byteCount: material.count))
             }
             return try wrapped { try ChaChaPoly.seal(plaintext, using: material.symmetricKey, authenticating: aad).combined }
         case .aesCBCPKCS7:
@@ -123,7 +123,7 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
             return try prepared.gcmOpen(ciphertext, aad: aad)
         case .chaCha20Poly1305:
             guard algorithm == .genericSecret, material.count == 32 else {
-                throw CryptoError.unsupported("ChaCha20-Poly1305 needs a 32-byte generic secret, not \(algorithm)")
+                throw CryptoError.unsupported(Self.chachaRefusal(algorithm: algorithm, byteCount: material.count))
             }
             guard ciphertext.count >= 28 else { throw CryptoError.invalidInput("ChaCha20-Poly1305 ciphertext shorter than nonce and tag (28 bytes)") }
             let box = try mapped(.authenticationFailure) { try ChaChaPoly.SealedBox(combined: ciphertext) }
@@ -266,5 +266,14 @@ extension DecryptionKey {
     /// Unwraps key bytes wrapped with RSA-OAEP-SHA256.
     public func unwrap(_ wrappedKey: some DataProtocol) throws -> SecretBytes {
         try decrypt(wrappedKey)
+    }
+}
+
+extension SecretKey {
+    /// Why ChaCha20-Poly1305 refuses a key: what it needs and what this key is, size included
+    /// (a 16-byte generic secret is still a generic secret).
+    static func chachaRefusal(algorithm: KeyAlgorithm, byteCount: Int) -> String {
+        let what = algorithm == .genericSecret ? "a \(byteCount)-byte \(algorithm)" : "\(algorithm)"
+        return "ChaCha20-Poly1305 needs a 32-byte GENERIC-SECRET key, not \(what)"
     }
 }
