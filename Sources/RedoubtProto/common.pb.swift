@@ -82,8 +82,10 @@ public nonisolated enum Redoubt_V1_KeyAlgorithm: SwiftProtobuf.Enum, Swift.CaseI
   /// "AES-256": AES with a 256-bit key. Usages: encrypt, decrypt, wrap, unwrap.
   case aes256 // = 3
 
-  /// "GENERIC-SECRET": a secret of 16 to 128 bytes, for HMAC, ChaCha20-Poly1305 (32 bytes)
-  /// and derivation. Usages: mac, encrypt, decrypt, derive.
+  /// "GENERIC-SECRET": a secret of 16 to 128 bytes, for HMAC and ChaCha20-Poly1305 (32 bytes).
+  /// Usages: mac, encrypt, decrypt, derive. No RPC derives from a generic secret yet (DeriveKey
+  /// takes an EC or X25519 private key): `derive` is accepted and kept for a future key
+  /// derivation (HKDF from a secret), and does nothing today.
   case genericSecret // = 10
 
   /// "EC-P256": ECDSA and ECDH on NIST P-256. Usages: sign, verify, derive.

@@ -426,7 +426,10 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        /// > compared with that prefix. A shorter or longer tag is `valid: false`.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_VerifyMacRequest` messages.
@@ -807,7 +810,10 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        /// > compared with that prefix. A shorter or longer tag is `valid: false`.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyMacRequest` message.
@@ -1186,7 +1192,10 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        /// > compared with that prefix. A shorter or longer tag is `valid: false`.
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_VerifyMacRequest` message.
@@ -2233,7 +2242,10 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        /// > compared with that prefix. A shorter or longer tag is `valid: false`.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyMacRequest` message.
@@ -2767,7 +2779,10 @@ extension Redoubt_V1_CryptoService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        /// > compared with that prefix. A shorter or longer tag is `valid: false`.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyMacRequest` message.
@@ -3378,7 +3393,10 @@ extension Redoubt_V1_CryptoService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+    /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+    /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+    /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+    /// > compared with that prefix. A shorter or longer tag is `valid: false`.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_VerifyMacRequest` message.
@@ -3943,7 +3961,10 @@ extension Redoubt_V1_CryptoService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+    /// > Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+    /// > may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+    /// > (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+    /// > compared with that prefix. A shorter or longer tag is `valid: false`.
     ///
     /// - Parameters:
     ///   - message: request message to send.

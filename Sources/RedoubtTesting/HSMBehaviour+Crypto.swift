@@ -120,6 +120,12 @@ extension HSMFixture {
             #expect(try await hsm.verifyMAC(user, key: key.id, data: Data("attack at dusk".utf8), tag: tag, hash: hash) == false)
             #expect(try await hsm.verifyMAC(user, key: key.id, data: message, tag: tag.tampered, hash: hash) == false)
             #expect(try await hsm.verifyMAC(user, key: other.id, data: message, tag: tag, hash: hash) == false)
+            // A tag truncated to half the hash length (RFC 2104 §5) still checks; one byte less,
+            // or a byte too many, does not. (The versioned blob's header is at its front.)
+            let half = hash.byteCount / 2
+            #expect(try await hsm.verifyMAC(user, key: key.id, data: message, tag: tag.dropLast(half), hash: hash), "\(hash): half a tag")
+            #expect(try await hsm.verifyMAC(user, key: key.id, data: message, tag: tag.dropLast(half + 1), hash: hash) == false, "\(hash)")
+            #expect(try await hsm.verifyMAC(user, key: key.id, data: message, tag: tag + [0], hash: hash) == false, "\(hash)")
         }
         let sha256 = try await hsm.mac(user, key: key.id, data: message, hash: .sha256)
         #expect(try await hsm.verifyMAC(user, key: key.id, data: message, tag: sha256, hash: .sha512) == false)

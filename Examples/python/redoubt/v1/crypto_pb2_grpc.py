@@ -216,7 +216,10 @@ class CryptoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def VerifyMac(self, request, context):
-        """Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`.
+        """Checks a tag from Mac, with the version it names; a wrong tag is `valid: false`. A tag
+        may be truncated (its end cut off) to no less than half the hash length, and 10 bytes
+        (RFC 2104 section 5): 16 bytes for SHA-256, 24 for SHA-384, 32 for SHA-512; it is then
+        compared with that prefix. A shorter or longer tag is `valid: false`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -68,8 +68,10 @@ typedef enum _Redoubt__V1__KeyAlgorithm {
    */
   REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_AES_256 = 3,
   /*
-   * "GENERIC-SECRET": a secret of 16 to 128 bytes, for HMAC, ChaCha20-Poly1305 (32 bytes)
-   * and derivation. Usages: mac, encrypt, decrypt, derive.
+   * "GENERIC-SECRET": a secret of 16 to 128 bytes, for HMAC and ChaCha20-Poly1305 (32 bytes).
+   * Usages: mac, encrypt, decrypt, derive. No RPC derives from a generic secret yet (DeriveKey
+   * takes an EC or X25519 private key): `derive` is accepted and kept for a future key
+   * derivation (HKDF from a secret), and does nothing today.
    */
   REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_GENERIC_SECRET = 10,
   /*
