@@ -1880,7 +1880,9 @@ public nonisolated struct Redoubt_V1_ApprovalRequest: @unchecked Sendable {
   /// Clears the value of `operation`. Subsequent reads from it will return its default value.
   public mutating func clearOperation() {_uniqueStorage()._operation = nil}
 
-  /// SHA-256 of the operation's canonical data, as bound by the challenges.
+  /// SHA-256 of the operation's canonical data, as bound by the challenges. The layout is
+  /// specified in docs/approval-challenge.md: an approver rebuilds it from `operation` and
+  /// refuses a challenge whose digest differs.
   public var operationDigest: Data {
     get {_storage._operationDigest}
     set {_uniqueStorage()._operationDigest = newValue}
@@ -1962,7 +1964,7 @@ public nonisolated struct Redoubt_V1_ApprovalRequest: @unchecked Sendable {
     set {_uniqueStorage()._failure = newValue}
   }
 
-  /// The bytes an approver signs to approve (see ApprovalChallenge in the docs).
+  /// The bytes an approver signs to approve (layout: docs/approval-challenge.md).
   public var approveChallenge: Data {
     get {_storage._approveChallenge}
     set {_uniqueStorage()._approveChallenge = newValue}

@@ -182,8 +182,11 @@ struct CLIOverAnyHSMTests {
         let requestID = pending.line
         #expect(pending.stderr.contains("submitted request \(requestID) (PENDING)"), "\(pending)")
         let before = try await succeed(["requests", "get", requestID, "--json"] + officer).json()
-        let challenge = try await succeed(["requests", "challenge", requestID] + officer)
-        let approval = try await succeed(["approve", "--key-file", approverFile, "--challenge", "-"], stdin: Data(challenge.stdout.utf8))
+        // The approver checks the operation behind the challenge against her own copy of the message.
+        let requestJSON = try await succeed(["requests", "get", requestID, "--json"] + officer)
+        let approval = try await succeed(
+            ["approve", "--key-file", approverFile, "--request", "-", "--data", message.path], stdin: Data(requestJSON.stdout.utf8))
+        #expect(approval.stderr.contains("digest checked"), "\(approval)")
         let approved = try await succeed(
             ["requests", "approve", requestID, "--approver", "ann", "--signature", "-"] + officer,
             stdin: Data(approval.stdout.utf8))

@@ -57,7 +57,10 @@ public enum ApprovalOperation: Sendable, Hashable {
     }
 
     /// Deterministic bytes that stand for the operation and all its data: length-prefixed fields
-    /// (4-byte big-endian lengths), the operation name first.
+    /// (4-byte big-endian lengths), the operation name first. The layout of every operation is
+    /// specified, with a worked example, in the "Approval challenges" article (RedoubtCore's
+    /// DocC, `docs/approval-challenge.md`), so an approver can recompute it from what
+    /// `GetRequest` shows without trusting the broker.
     public var canonicalData: Data {
         var out = Data()
         func putData(_ field: Data) {
@@ -102,7 +105,19 @@ public enum ApprovalOperation: Sendable, Hashable {
             putDate(u.expiresAt)
             putOptional(u.minimumVersion)
         case .setPolicy(let policy):
-            putData((try? RecordCoding.encode(policy)) ?? Data())
+            for rule in [policy.use, policy.block, policy.unblock, policy.modify] {
+                putText(String(rule.tokens.count))
+                for token in rule.tokens {
+                    putText(String(Int64((token.timelock * 1000).rounded())))
+                    putText(String(Int64((token.timeout * 1000).rounded())))
+                    putText(String(token.groups.count))
+                    for group in token.groups {
+                        putText(String(group.quorum))
+                        putText(String(group.approvers.count))
+                        for name in group.approvers { putText(name) }
+                    }
+                }
+            }
         }
         return out
     }

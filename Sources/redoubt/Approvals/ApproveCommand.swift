@@ -10,37 +10,64 @@ import Redoubt
 struct ApproveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve",
-        abstract: "Sign an approval challenge with an approver key file (offline).",
+        abstract: "Check a request's operation and sign its approval challenge with an approver key file (offline).",
         discussion: """
-            Needs no HSM and no network. Prints the base64 signature on standard output, to hand in with \
-            `redoubt requests approve` (or `reject`). The challenge names the request, partition, key, \
-            operation and the SHA-256 of its data, shown on standard error: check them before signing.
+            Needs no HSM and no network. Give it the request as `redoubt requests get ID --json` prints it: it \
+            rebuilds the SHA-256 digest of the operation from the operation shown there \
+            (docs/approval-challenge.md), refuses a challenge that binds any other operation, key or request, \
+            prints the operation in words on standard error, and prints the base64 signature on standard \
+            output, to hand in with `redoubt requests approve` (or `reject`). With --data it also checks \
+            that the data to sign, decrypt or MAC is your own copy, byte for byte.
 
             \(examples(
-            "redoubt requests challenge r0123… > r0123.challenge",
-            "redoubt approve --key-file ann.pem --challenge r0123.challenge",
-            "redoubt requests challenge r0123… --reject \\\n| redoubt approve --key-file ann.pem --challenge - --reject"))
+            "redoubt requests get r0123… --json > r0123.json",
+            "redoubt approve --key-file ann.pem --request r0123.json --data payment.json",
+            "redoubt approve --key-file ann.pem --request r0123.json --reject"))
             """)
 
     @Option(
         name: .customLong("key-file"), help: ArgumentHelp("The approver's private key (PKCS#8 PEM, from `redoubt approver-key generate`).", valueName: "file"))
     var keyFile: String
-    @Option(help: ArgumentHelp("The challenge file (raw bytes or base64, from `redoubt requests challenge`), or - for standard input.", valueName: "file"))
-    var challenge: String
+    @Option(help: ArgumentHelp("The request as `redoubt requests get ID --json` prints it, or - for standard input.", valueName: "file"))
+    var request: String?
+    @Option(help: ArgumentHelp("Your own copy of the data the operation uses (message, digest, ciphertext or MAC data); it must match.", valueName: "file"))
+    var data: String?
+    @Option(help: ArgumentHelp("A bare challenge (raw or base64, from `redoubt requests challenge`); needs --skip-operation-check.", valueName: "file"))
+    var challenge: String?
+    @Flag(help: "With --challenge: sign without checking the operation (you trust the broker's digest).")
+    var skipOperationCheck = false
     @Flag(help: "Sign a rejection (the request's reject challenge) instead of an approval.")
     var reject = false
 
     func run() throws {
         let key = try ApproverKeyFile.read(keyFile)
-        let raw = try readInput(challenge)
-        let parsed = try Self.parseChallenge(raw)
-        let wanted: ApprovalChallenge.Decision = reject ? .reject : .approve
-        guard parsed.decision == wanted else {
-            throw ValidationError(
-                "the challenge is a \(parsed.decision.rawValue) challenge; \(reject ? "drop" : "add") --reject or fetch the \(wanted.rawValue) challenge")
-        }
         guard let scheme = Approver.scheme(for: key.algorithm) else {
             throw ValidationError("an approver key must be Ed25519, P-256 or ML-DSA-65, not \(key.algorithm)")
+        }
+        let wanted: ApprovalChallenge.Decision = reject ? .reject : .approve
+        let parsed: ApprovalChallenge
+        var words = ""
+        switch (request, challenge) {
+        case (let path?, nil):
+            let checked = try ApprovalCheck(requestJSON: try Self.readInput(path, limit: 96 << 20), decision: wanted)
+            if let data { try checked.requireData(try Self.readInput(data, limit: 96 << 20)) }
+            parsed = checked.challenge
+            words = "  " + checked.description + "\n  digest checked: it is the SHA-256 of this operation\n"
+        case (nil, let path?):
+            guard skipOperationCheck else {
+                throw ValidationError(
+                    "a bare challenge only says the operation's digest: pass --request (from `redoubt requests get ID --json`) "
+                        + "to check the operation before signing, or --skip-operation-check to sign without checking")
+            }
+            guard data == nil else { throw ValidationError("--data needs --request: a bare challenge holds no data to compare") }
+            parsed = try Self.parseChallenge(try Self.readInput(path, limit: 64 * 1024))
+            guard parsed.decision == wanted else {
+                throw ValidationError(
+                    "the challenge is a \(parsed.decision.rawValue) challenge; \(reject ? "drop" : "add") --reject or fetch the \(wanted.rawValue) challenge")
+            }
+            words = "  NOT CHECKED against the operation (--skip-operation-check)\n"
+        default:
+            throw ValidationError("give --request FILE (recommended) or --challenge FILE, not both and not neither")
         }
         let digest = parsed.operationDigest.map { String(format: "%02x", $0) }.joined()
         FileHandle.standardError.write(
@@ -49,7 +76,7 @@ struct ApproveCommand: ParsableCommand {
                 \(parsed.decision.rawValue) request \(parsed.requestID)
                   partition \(parsed.partition), key \(parsed.keyID), operation \(parsed.operation.rawValue)
                   operation digest (SHA-256) \(digest)
-
+                \(words)
                 """.utf8))
         let signature = try SigningKey(key).signature(for: .message(parsed.bytes), scheme: scheme)
         print(signature.base64EncodedString())
@@ -63,9 +90,14 @@ struct ApproveCommand: ParsableCommand {
         return try ApprovalChallenge.parse(decoded)
     }
 
-    private func readInput(_ path: String) throws -> Data {
-        let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
-        guard data.count <= 64 * 1024 else { throw ValidationError("the challenge is too large to be a challenge") }
+    static func readInput(_ path: String, limit: Int) throws -> Data {
+        let data: Data
+        do {
+            data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("cannot read \(path)")
+        }
+        guard data.count <= limit else { throw ValidationError("\(path) is larger than \(limit) bytes") }
         return data
     }
 }

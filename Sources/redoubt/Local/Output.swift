@@ -177,6 +177,8 @@ struct RequestJSON: Encodable {
     var keyId: String
     var operation: String
     var operationDigest: String
+    /// The operation with all its data, for `redoubt approve --request` to rebuild the digest from.
+    var operationData: ApprovalOperation
     var requester: String
     var createdAt: Date
     var status: String
@@ -197,6 +199,7 @@ struct RequestJSON: Encodable {
         keyId = r.keyID
         operation = r.operation.kind.rawValue
         operationDigest = hex(r.operationDigest)
+        operationData = r.operation
         requester = r.requester
         createdAt = r.createdAt
         status = r.status.rawValue

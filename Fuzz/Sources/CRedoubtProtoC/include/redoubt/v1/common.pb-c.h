@@ -1234,7 +1234,9 @@ struct  Redoubt__V1__ApprovalRequest
    */
   Redoubt__V1__ApprovalOperation *operation;
   /*
-   * SHA-256 of the operation's canonical data, as bound by the challenges.
+   * SHA-256 of the operation's canonical data, as bound by the challenges. The layout is
+   * specified in docs/approval-challenge.md: an approver rebuilds it from `operation` and
+   * refuses a challenge whose digest differs.
    */
   ProtobufCBinaryData operation_digest;
   /*
@@ -1279,7 +1281,7 @@ struct  Redoubt__V1__ApprovalRequest
    */
   char *failure;
   /*
-   * The bytes an approver signs to approve (see ApprovalChallenge in the docs).
+   * The bytes an approver signs to approve (layout: docs/approval-challenge.md).
    */
   ProtobufCBinaryData approve_challenge;
   /*
