@@ -98,7 +98,10 @@ extension Redoubt_V1_SessionService {
         /// >   UserService.AddUser (then send neither), used only when no other credential is present.
         /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        /// > Five failures in a row from one source address lock the credential for that address for
+        /// > five minutes; a locked attempt fails with the same status and message, even with the right
+        /// > secret. Other addresses are not affected, so nobody can lock another user out.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_OpenSessionRequest` messages.
@@ -161,7 +164,10 @@ extension Redoubt_V1_SessionService {
         /// >   UserService.AddUser (then send neither), used only when no other credential is present.
         /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        /// > Five failures in a row from one source address lock the credential for that address for
+        /// > five minutes; a locked attempt fails with the same status and message, even with the right
+        /// > secret. Other addresses are not affected, so nobody can lock another user out.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_OpenSessionRequest` message.
@@ -222,7 +228,10 @@ extension Redoubt_V1_SessionService {
         /// >   UserService.AddUser (then send neither), used only when no other credential is present.
         /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        /// > Five failures in a row from one source address lock the credential for that address for
+        /// > five minutes; a locked attempt fails with the same status and message, even with the right
+        /// > secret. Other addresses are not affected, so nobody can lock another user out.
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_OpenSessionRequest` message.
@@ -372,7 +381,10 @@ extension Redoubt_V1_SessionService {
         /// >   UserService.AddUser (then send neither), used only when no other credential is present.
         /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        /// > Five failures in a row from one source address lock the credential for that address for
+        /// > five minutes; a locked attempt fails with the same status and message, even with the right
+        /// > secret. Other addresses are not affected, so nobody can lock another user out.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_OpenSessionRequest` message.
@@ -453,7 +465,10 @@ extension Redoubt_V1_SessionService {
         /// >   UserService.AddUser (then send neither), used only when no other credential is present.
         /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        /// > Five failures in a row from one source address lock the credential for that address for
+        /// > five minutes; a locked attempt fails with the same status and message, even with the right
+        /// > secret. Other addresses are not affected, so nobody can lock another user out.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_OpenSessionRequest` message.
@@ -537,7 +552,10 @@ extension Redoubt_V1_SessionService.ClientProtocol {
     /// >   UserService.AddUser (then send neither), used only when no other credential is present.
     /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
     /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-    /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+    /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+    /// > Five failures in a row from one source address lock the credential for that address for
+    /// > five minutes; a locked attempt fails with the same status and message, even with the right
+    /// > secret. Other addresses are not affected, so nobody can lock another user out.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_OpenSessionRequest` message.
@@ -610,7 +628,10 @@ extension Redoubt_V1_SessionService.ClientProtocol {
     /// >   UserService.AddUser (then send neither), used only when no other credential is present.
     /// > Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
     /// > and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-    /// > credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+    /// > credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+    /// > Five failures in a row from one source address lock the credential for that address for
+    /// > five minutes; a locked attempt fails with the same status and message, even with the right
+    /// > secret. Other addresses are not affected, so nobody can lock another user out.
     ///
     /// - Parameters:
     ///   - message: request message to send.

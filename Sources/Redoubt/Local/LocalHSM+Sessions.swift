@@ -51,95 +51,6 @@ extension LocalHSM {
 
     // MARK: Sessions
 
-    public func openSession(partition: String, credential: Credential) async throws -> SessionInfo {
-        guard partition.isEmpty || Identifiers.isValidName(partition) else { throw HSMError.invalidCredentials }
-        let credentialID: String
-        let secret: String
-        switch credential {
-        case .apiKey(let text):
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard text.utf8.count <= 256, parts.count == 3, parts[0] == "rdk1" else { throw HSMError.invalidCredentials }
-            credentialID = String(parts[1])
-            secret = String(parts[2])
-        case .password(let user, let password):
-            guard Identifiers.isValidName(user), password.utf8.count <= 1024 else { throw HSMError.invalidCredentials }
-            credentialID = "pw.\(user)"
-            secret = password
-        case .clientCertificate(let sha256):
-            guard sha256.count == 32 else { throw HSMError.invalidCredentials }
-            credentialID = Self.certificateCredentialID(sha256)
-            secret = ""
-        }
-        guard Identifiers.isValidName(credentialID) || credentialID.hasPrefix("pw.") || credentialID.hasPrefix("cert.") else {
-            throw HSMError.invalidCredentials
-        }
-        let key = ObjectKey(partition: partition, kind: ObjectKind.credential, id: credentialID)
-        guard let object = try await Self.storeCall({ try await store.get(key) }) else {
-            throw HSMError.invalidCredentials
-        }
-        var record = try RecordCoding.decode(CredentialRecord.self, object.data)
-        let now = self.now
-        if let until = record.lockedUntil, until > now {
-            throw HSMError(.resourceExhausted, "too many failed logins: this credential is locked for \(Int(until.timeIntervalSince(now)) + 1) more seconds")
-        }
-        let presented: Data
-        switch record.kind {
-        case .apiKey:
-            guard case .apiKey = credential else { throw HSMError.invalidCredentials }
-            presented = Data(SHA256.hash(data: Data(secret.utf8)))
-        case .password:
-            guard case .password = credential, let salt = record.salt, let cost = record.costLog2 else { throw HSMError.invalidCredentials }
-            presented = try Self.passwordHash(secret, salt: salt, costLog2: cost)
-        case .certificate:
-            guard case .clientCertificate(let sha256) = credential else { throw HSMError.invalidCredentials }
-            presented = sha256
-        }
-        guard constantTimeEqual(presented, record.hash) else {
-            await countFailedLogin(key, partition: partition)
-            throw HSMError.invalidCredentials
-        }
-        guard
-            let userObject = try await Self.storeCall({
-                try await store.get(ObjectKey(partition: partition, kind: ObjectKind.user, id: record.user))
-            })
-        else { throw HSMError.invalidCredentials }
-        let user = try RecordCoding.decode(UserRecord.self, userObject.data)
-
-        var lifetime: TimeInterval = 12 * 3600, idle: TimeInterval = 1800
-        if !partition.isEmpty {
-            let (p, _) = try await partitionRecord(partition)
-            try Self.checkSource(p.settings, partition: partition)
-            lifetime = p.settings.maximumSessionLifetime
-            idle = p.settings.sessionIdleTimeout
-        }
-        let sessionID = Identifiers.random("s", bytes: 12)
-        let sessionSecret = Identifiers.secret()
-        let session = SessionRecord(
-            id: sessionID, partition: partition, user: user.id, role: user.role,
-            secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
-            expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
-        try await commitAudited([
-            .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
-            .appendAudit(
-                partition: partition,
-                payload: auditPayload(
-                    actor: user.id, role: user.role.rawValue, session: sessionID,
-                    operation: .sessionOpen, object: record.id, result: "ok")),
-        ])
-        if record.failedAttempts > 0 {
-            // Best effort: a concurrent failure may win the race, which only errs on the safe side.
-            record.failedAttempts = 0
-            _ = try? await commit([.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record))])
-        }
-        state.withLock {
-            $0.sessions[sessionID] = session
-            $0.sessionPersisted[sessionID] = now
-        }
-        return SessionInfo(
-            token: SessionToken("rds1.\(sessionID).\(sessionSecret)"), id: sessionID, partition: partition,
-            user: user.id, role: user.role, expiresAt: session.expiresAt, idleTimeout: idle)
-    }
-
     public func closeSession(_ session: SessionToken) async throws {
         let caller = try await authenticate(session)
         try await flushAudit(force: true)
@@ -154,37 +65,6 @@ extension LocalHSM {
             $0.sessionObjects[caller.session] = nil
             $0.validTokens[session.value] = nil
         }
-    }
-
-    /// Counts a failed login against a credential, locking it at the threshold. Concurrent
-    /// failures all count: a lost race re-reads and retries. Never throws: the caller answers
-    /// "invalid credentials" whatever happens here.
-    func countFailedLogin(_ key: ObjectKey, partition: String) async {
-        for _ in 0..<16 {
-            guard let object = try? await store.get(key), var record = try? RecordCoding.decode(CredentialRecord.self, object.data) else { return }
-            record.failedAttempts += 1
-            var result = "invalid_credentials"
-            if record.failedAttempts >= configuration.lockoutThreshold {
-                record.lockedUntil = now.addingTimeInterval(configuration.lockoutDuration)
-                record.failedAttempts = 0
-                result = "locked"
-            }
-            guard let data = try? RecordCoding.encode(record) else { return }
-            do {
-                try await commitAudited([
-                    .update(key, expectedRevision: object.revision, label: object.label, data: data),
-                    .appendAudit(
-                        partition: partition,
-                        payload: auditPayload(
-                            actor: record.user, role: "-", session: "-",
-                            operation: .sessionOpen, object: record.id, result: result)),
-                ])
-                return
-            } catch {
-                continue  // another attempt changed the credential first: count again on the new revision
-            }
-        }
-        logger.warning("failed-login bookkeeping gave up after repeated conflicts", metadata: ["redoubt.credential": "\(key.id)"])
     }
 
     func currentRevision(_ key: ObjectKey) async throws -> Int64 {

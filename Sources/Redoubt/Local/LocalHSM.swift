@@ -30,11 +30,15 @@ public final class LocalHSM: HSM, Sendable {
         public var lockoutDuration: TimeInterval
         /// scrypt cost (log2 N) for new passwords.
         public var passwordCostLog2: Int
+        /// The least time a refused sign-in takes (seconds): a refusal that is quicker waits out
+        /// the rest, so an API key id that exists and one that does not answer alike in time too.
+        /// Password refusals take scrypt's time, which is the same for every name. 0 turns it off.
+        public var failedSignInMinimum: TimeInterval = 0.02
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 
         /// 250 ms refresh, audit batches of 256 or 100 ms, lockout after 5 failures for 5 minutes,
-        /// scrypt N = 2^14, the system clock.
+        /// scrypt N = 2^14, refused sign-ins taking at least 20 ms, the system clock.
         public static var defaults: Configuration {
             Configuration(
                 cacheRefreshInterval: 0.25, auditBatchSize: 256, auditMaxDelay: 0.1, lockoutThreshold: 5,

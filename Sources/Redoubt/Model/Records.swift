@@ -53,8 +53,26 @@ struct CredentialRecord: Codable, Sendable {
     /// scrypt salt and cost (passwords only).
     var salt: Data?
     var costLog2: Int?
+    /// Stores written before per-source throttling: the failures and lock of every source at
+    /// once. Read as the bucket of calls without a source address; new code leaves them at 0/nil.
     var failedAttempts: Int
     var lockedUntil: Date?
+    /// Failed sign-ins and locks per source address (``LoginThrottle/unknownSource`` when the
+    /// transport names none), so a failure from one address never locks out another.
+    var throttles: [String: LoginThrottle]? = nil
+}
+
+/// One source's failed sign-ins against one credential.
+struct LoginThrottle: Codable, Sendable, Hashable {
+    /// The bucket of calls whose transport names no source address (in-process calls).
+    static let unknownSource = "-"
+    /// The most sources a credential remembers (the most recent failures win).
+    static let maximumSources = 64
+
+    /// Consecutive failures since the last lock or success.
+    var failures: Int
+    var lockedUntil: Date?
+    var lastFailure: Date
 }
 
 /// A session, stored at cluster level so any node can honour it.

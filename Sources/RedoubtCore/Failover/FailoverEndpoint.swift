@@ -7,6 +7,12 @@ import Foundation
 /// every failure to learn the answer is `false`.
 public protocol HSMHealthProbe: Sendable {
     /// Whether the endpoint is serving; `false` on any error. Should answer within about a second.
+    ///
+    /// It must return promptly once its task is cancelled: the router cancels a probe that
+    /// outlives ``FailoverHSM/Configuration/healthCheckTimeout`` (its answer counts as `false`),
+    /// and its round of health checks, which is structured, ends only when every probe has
+    /// returned. A probe that ignores cancellation (a blocking call, say) delays every endpoint's
+    /// next check until it returns.
     func isServing() async -> Bool
 }
 

@@ -194,7 +194,13 @@ struct AdversarialIsolationTests {
             let aList = try await arena.hsm.listKeys(SessionToken(a.officer.token), filter: KeyFilter())
             #expect(aList.map(\.id) == [mine.id])
 
-            #expect(try await arena.snapshot(b) == before)
+            // B is untouched; its audit log only gained the refused sign-ins A tried there (a
+            // partition's auditor sees every attempt on it, known credential or not).
+            let after = try await arena.snapshot(b)
+            #expect(after.keys == before.keys && after.users == before.users)
+            #expect(Array(after.audit.prefix(before.audit.count)) == before.audit)
+            let added = after.audit.dropFirst(before.audit.count)
+            #expect(!added.isEmpty && added.allSatisfy { $0.operation == "session.open" && $0.result == "invalid_credentials" }, "\(added)")
         }
     }
 

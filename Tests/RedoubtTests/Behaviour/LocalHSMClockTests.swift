@@ -16,7 +16,7 @@ struct LocalHSMClockTests {
         }
     }
 
-    @Test("after lockoutThreshold failures an API key is locked, even with the right secret, until lockoutDuration passes")
+    @Test("after lockoutThreshold failures an API key is locked, even with the right secret, until lockoutDuration passes; a lock answers like a wrong secret")
     func apiKeyLockout() async throws {
         try await LocalHSMSupport.withFixture(configuration()) { f, hsm in
             let key = f.alpha.user.apiKey
@@ -25,18 +25,62 @@ struct LocalHSMClockTests {
             for _ in 0..<3 {
                 await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: wrong) }
             }
-            await expectHSMError(.resourceExhausted) { try await hsm.openSession(partition: "alpha", credential: .apiKey(key)) }
-            await expectHSMError(.resourceExhausted) { try await hsm.openSession(partition: "alpha", credential: wrong) }
+            // Locked: the right secret is refused with the same answer as a wrong one.
+            await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: .apiKey(key)) }
+            await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: wrong) }
             // Sessions opened before the lockout go on; other credentials are not affected.
             #expect(try await hsm.random(f.alpha.user.token, count: 4).count == 4)
             _ = try await hsm.openSession(partition: "alpha", credential: .password(user: HSMFixture.userName, password: HSMFixture.userPassword))
             _ = try await hsm.openSession(partition: "alpha", credential: .apiKey(f.alpha.auditor.apiKey))
 
             clock.advance(by: 30)
-            await expectHSMError(.resourceExhausted) { try await hsm.openSession(partition: "alpha", credential: .apiKey(key)) }
+            await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: .apiKey(key)) }
             clock.advance(by: 31)
             let session = try await hsm.openSession(partition: "alpha", credential: .apiKey(key))
             #expect(session.user == f.alpha.user.user.id)
+        }
+    }
+
+    @Test("a lock holds for the source address that failed, not for the owner's: an insider who knows a key id cannot lock it out")
+    func lockoutPerSource() async throws {
+        try await LocalHSMSupport.withFixture(configuration()) { f, hsm in
+            let key = f.alpha.officer.apiKey
+            let parts = key.split(separator: ".")
+            // The auditor read the officer's key id in a session.open record and guesses from its own address.
+            let guess = Credential.apiKey("rdk1.\(parts[1]).\(String(repeating: "A", count: 43))")
+            await HSMCallContext.$sourceAddress.withValue("10.9.9.9") {
+                for _ in 0..<5 {
+                    await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: guess) }
+                }
+                // Locked for that address, even with the right key.
+                await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: .apiKey(key)) }
+            }
+            // The officer, from her own address (and in-process callers), signs in as usual.
+            let session = try await HSMCallContext.$sourceAddress.withValue("10.1.2.3") {
+                try await hsm.openSession(partition: "alpha", credential: .apiKey(key))
+            }
+            #expect(session.role == .securityOfficer)
+            _ = try await hsm.openSession(partition: "alpha", credential: .apiKey(key))
+            // The lock and the refused attempts are in the partition's audit log.
+            let records = try await hsm.auditRecords(f.alpha.auditor.token, from: 1, limit: 1000)
+            let refusals = records.filter { $0.operation == AuditOperation.sessionOpen.rawValue && $0.object == String(parts[1]) }.map(\.result)
+            #expect(refusals.filter { $0 == "invalid_credentials" }.count == 2 && refusals.filter { $0 == "locked" }.count == 4, "\(refusals)")
+        }
+    }
+
+    @Test("an unknown name, partition or key id answers like a wrong secret, and the attempt is audited")
+    func unknownCredentials() async throws {
+        try await LocalHSMSupport.withFixture(configuration()) { f, hsm in
+            for (partition, credential) in [
+                ("alpha", Credential.password(user: "nobody", password: "no such user anywhere")),
+                ("alpha", .apiKey("rdk1.c00112233445566778899aabb.secret")),
+                ("nowhere", .password(user: HSMFixture.userName, password: HSMFixture.userPassword)),
+            ] {
+                await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: partition, credential: credential) }
+            }
+            let alpha = try await hsm.auditRecords(f.alpha.auditor.token, from: 1, limit: 1000)
+            #expect(alpha.contains { $0.object == "pw.nobody" && $0.result == "invalid_credentials" })
+            #expect(alpha.contains { $0.object == "c00112233445566778899aabb" && $0.result == "invalid_credentials" })
         }
     }
 
@@ -57,7 +101,7 @@ struct LocalHSMClockTests {
             await fail()
             await fail()
             await fail()
-            await expectHSMError(.resourceExhausted) { try await hsm.openSession(partition: "alpha", credential: right) }
+            await expectHSMError(.unauthenticated, "invalid credentials") { try await hsm.openSession(partition: "alpha", credential: right) }
             // The API key of the same user is another credential.
             _ = try await hsm.openSession(partition: "alpha", credential: .apiKey(f.alpha.user.apiKey))
             clock.advance(by: 61)
@@ -86,8 +130,8 @@ struct LocalHSMClockTests {
                 }
                 return await group.reduce(into: [String]()) { $0.append($1) }
             }
-            #expect(codes.allSatisfy { $0 == "UNAUTHENTICATED" || $0 == "RESOURCE_EXHAUSTED" }, "\(codes)")
-            await expectHSMError(.resourceExhausted) {
+            #expect(codes.allSatisfy { $0 == "UNAUTHENTICATED" }, "\(codes)")
+            await expectHSMError(.unauthenticated, "invalid credentials") {
                 try await hsm.openSession(partition: "alpha", credential: .password(user: HSMFixture.userName, password: HSMFixture.userPassword))
             }
         }

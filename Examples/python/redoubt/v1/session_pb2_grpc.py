@@ -67,7 +67,10 @@ class SessionServiceServicer:
         UserService.AddUser (then send neither), used only when no other credential is present.
         Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
         and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
-        credentials"; repeated failures lock the credential out (RESOURCE_EXHAUSTED).
+        credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
+        Five failures in a row from one source address lock the credential for that address for
+        five minutes; a locked attempt fails with the same status and message, even with the right
+        secret. Other addresses are not affected, so nobody can lock another user out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
