@@ -16,19 +16,9 @@ struct PythonApproverTests {
         .appendingPathComponent("Examples/python/approve.py")
 
     /// Runs the example with the Python scripts/test keeps (grpcio, protobuf), else python3.
-    static func python(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    static func python(_ arguments: [String]) async throws -> CLIOverAnyHSMTests.Run {
         let python = ProcessInfo.processInfo.environment["REDOUBT_PYTHON"] ?? "/usr/bin/python3"
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: python)
-        run.arguments = [example.path] + arguments
-        let out = Pipe(), err = Pipe()
-        run.standardOutput = out
-        run.standardError = err
-        try run.run()
-        async let stdout = CLIOverAnyHSMTests.readAll(out.fileHandleForReading)
-        async let stderr = CLIOverAnyHSMTests.readAll(err.fileHandleForReading)
-        await run.exited()
-        return (run.terminationStatus, String(decoding: await stdout, as: UTF8.self), String(decoding: await stderr, as: UTF8.self))
+        return try await CLIOverAnyHSMTests.run(python, [example.path] + arguments)
     }
 
     @Test("approve.py checks the digest from the spec, signs with openssl and the request runs; a lying request is refused")

@@ -204,24 +204,26 @@ public final class Broker: Sendable {
         logger.info("shutting down: no new calls; finishing calls in flight")
         health.setServing(false)
         health.finishWatches()
-        let now = phase.withLock { phase -> Bool in
+        enum Next { case nothing, stopServer, neverListens }
+        let next = phase.withLock { phase -> Next in
             switch phase {
             case .idle:
                 phase = .stopped
-                return false
+                return .neverListens
             case .starting:
                 phase = .starting(shutdownRequested: true)
-                return false
+                return .nothing
             case .listening:
-                return true
+                return .stopServer
             case .stopped:
-                return false
+                return .nothing
             }
         }
-        if case .stopped = phase.withLock({ $0 }) {
-            bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened")))
+        switch next {
+        case .nothing: break
+        case .neverListens: bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened")))
+        case .stopServer: server.beginGracefulShutdown()
         }
-        if now { server.beginGracefulShutdown() }
     }
 }
 
