@@ -48,10 +48,24 @@ public enum Redoubt_V1_AuditService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExportAuditCheckpoint" metadata.
+        public enum ExportAuditCheckpoint: Sendable {
+            /// Request type for "ExportAuditCheckpoint".
+            public typealias Input = Redoubt_V1_ExportAuditCheckpointRequest
+            /// Response type for "ExportAuditCheckpoint".
+            public typealias Output = Redoubt_V1_ExportAuditCheckpointResponse
+            /// Descriptor for "ExportAuditCheckpoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.AuditService"),
+                method: "ExportAuditCheckpoint",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "redoubt.v1.AuditService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListAuditRecords.descriptor,
-            VerifyAudit.descriptor
+            VerifyAudit.descriptor,
+            ExportAuditCheckpoint.descriptor
         ]
     }
 }
@@ -108,7 +122,9 @@ extension Redoubt_V1_AuditService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+        /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+        /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_VerifyAuditRequest` messages.
@@ -121,6 +137,26 @@ extension Redoubt_V1_AuditService {
             request: GRPCCore.StreamingServerRequest<Redoubt_V1_VerifyAuditRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_VerifyAuditResponse>
+
+        /// Handle the "ExportAuditCheckpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_ExportAuditCheckpointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_ExportAuditCheckpointResponse` messages.
+        func exportAuditCheckpoint(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ExportAuditCheckpointResponse>
     }
 
     /// Service protocol for the "redoubt.v1.AuditService" service.
@@ -161,7 +197,9 @@ extension Redoubt_V1_AuditService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+        /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+        /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyAuditRequest` message.
@@ -174,6 +212,26 @@ extension Redoubt_V1_AuditService {
             request: GRPCCore.ServerRequest<Redoubt_V1_VerifyAuditRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_VerifyAuditResponse>
+
+        /// Handle the "ExportAuditCheckpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ExportAuditCheckpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_ExportAuditCheckpointResponse` message.
+        func exportAuditCheckpoint(
+            request: GRPCCore.ServerRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ExportAuditCheckpointResponse>
     }
 
     /// Simple service protocol for the "redoubt.v1.AuditService" service.
@@ -212,7 +270,9 @@ extension Redoubt_V1_AuditService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+        /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+        /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_VerifyAuditRequest` message.
@@ -225,6 +285,26 @@ extension Redoubt_V1_AuditService {
             request: Redoubt_V1_VerifyAuditRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Redoubt_V1_VerifyAuditResponse
+
+        /// Handle the "ExportAuditCheckpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_ExportAuditCheckpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_ExportAuditCheckpointResponse` to respond with.
+        func exportAuditCheckpoint(
+            request: Redoubt_V1_ExportAuditCheckpointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_ExportAuditCheckpointResponse
     }
 }
 
@@ -249,6 +329,17 @@ extension Redoubt_V1_AuditService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_VerifyAuditResponse>(),
             handler: { request, context in
                 try await self.verifyAudit(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_AuditService.Method.ExportAuditCheckpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ExportAuditCheckpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ExportAuditCheckpointResponse>(),
+            handler: { request, context in
+                try await self.exportAuditCheckpoint(
                     request: request,
                     context: context
                 )
@@ -281,6 +372,17 @@ extension Redoubt_V1_AuditService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func exportAuditCheckpoint(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ExportAuditCheckpointResponse> {
+        let response = try await self.exportAuditCheckpoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -305,6 +407,19 @@ extension Redoubt_V1_AuditService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_VerifyAuditResponse> {
         return GRPCCore.ServerResponse<Redoubt_V1_VerifyAuditResponse>(
             message: try await self.verifyAudit(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportAuditCheckpoint(
+        request: GRPCCore.ServerRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ExportAuditCheckpointResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_ExportAuditCheckpointResponse>(
+            message: try await self.exportAuditCheckpoint(
                 request: request.message,
                 context: context
             ),
@@ -357,7 +472,9 @@ extension Redoubt_V1_AuditService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+        /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+        /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyAuditRequest` message.
@@ -374,6 +491,31 @@ extension Redoubt_V1_AuditService {
             deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_VerifyAuditResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_VerifyAuditResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportAuditCheckpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ExportAuditCheckpointRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ExportAuditCheckpointRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ExportAuditCheckpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportAuditCheckpoint<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ExportAuditCheckpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ExportAuditCheckpointResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ExportAuditCheckpointResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -439,7 +581,9 @@ extension Redoubt_V1_AuditService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+        /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+        /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_VerifyAuditRequest` message.
@@ -462,6 +606,42 @@ extension Redoubt_V1_AuditService {
             try await self.client.unary(
                 request: request,
                 descriptor: Redoubt_V1_AuditService.Method.VerifyAudit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportAuditCheckpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ExportAuditCheckpointRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ExportAuditCheckpointRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ExportAuditCheckpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportAuditCheckpoint<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ExportAuditCheckpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ExportAuditCheckpointResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ExportAuditCheckpointResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_AuditService.Method.ExportAuditCheckpoint.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -507,7 +687,9 @@ extension Redoubt_V1_AuditService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+    /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+    /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+    /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_VerifyAuditRequest` message.
@@ -527,6 +709,37 @@ extension Redoubt_V1_AuditService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_VerifyAuditRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_VerifyAuditResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportAuditCheckpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+    /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+    /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_ExportAuditCheckpointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportAuditCheckpoint<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ExportAuditCheckpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportAuditCheckpoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ExportAuditCheckpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ExportAuditCheckpointResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -573,7 +786,9 @@ extension Redoubt_V1_AuditService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Verifies the whole hash chain: every record present, in order, and unaltered.
+    /// > Verifies the whole chain: every record present, in order, unaltered and carrying its
+    /// > record MAC, and the chain against the HSM's latest signed checkpoint and against the
+    /// > checkpoint in the request, if any (see docs/audit-checkpoints.md).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -596,6 +811,41 @@ extension Redoubt_V1_AuditService.ClientProtocol {
             metadata: metadata
         )
         return try await self.verifyAudit(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportAuditCheckpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+    /// > and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+    /// > FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportAuditCheckpoint<Result>(
+        _ message: Redoubt_V1_ExportAuditCheckpointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ExportAuditCheckpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_ExportAuditCheckpointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportAuditCheckpoint(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -10,6 +10,11 @@
 
 /// Redoubt public API, version 1: the audit log.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -105,9 +110,22 @@ public nonisolated struct Redoubt_V1_VerifyAuditRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// A checkpoint exported earlier (ExportAuditCheckpoint) and kept outside the HSM; optional.
+  /// The chain must still hold its record at `sequence` with its hash.
+  public var checkpoint: Redoubt_V1_AuditCheckpoint {
+    get {_checkpoint ?? Redoubt_V1_AuditCheckpoint()}
+    set {_checkpoint = newValue}
+  }
+  /// Returns true if `checkpoint` has been explicitly set.
+  public var hasCheckpoint: Bool {self._checkpoint != nil}
+  /// Clears the value of `checkpoint`. Subsequent reads from it will return its default value.
+  public mutating func clearCheckpoint() {self._checkpoint = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _checkpoint: Redoubt_V1_AuditCheckpoint? = nil
 }
 
 /// The outcome of verifying the audit chain.
@@ -125,9 +143,94 @@ public nonisolated struct Redoubt_V1_VerifyAuditResponse: Sendable {
   /// Where and why the chain breaks; empty when valid.
   public var failure: String = String()
 
+  /// The highest sequence a valid signed checkpoint vouches for (the HSM's own or the one in
+  /// the request); 0 when none does.
+  public var anchoredThrough: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Signs the chain's head.
+public nonisolated struct Redoubt_V1_ExportAuditCheckpointRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The signed head.
+public nonisolated struct Redoubt_V1_ExportAuditCheckpointResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var checkpoint: Redoubt_V1_AuditCheckpoint {
+    get {_checkpoint ?? Redoubt_V1_AuditCheckpoint()}
+    set {_checkpoint = newValue}
+  }
+  /// Returns true if `checkpoint` has been explicitly set.
+  public var hasCheckpoint: Bool {self._checkpoint != nil}
+  /// Clears the value of `checkpoint`. Subsequent reads from it will return its default value.
+  public mutating func clearCheckpoint() {self._checkpoint = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _checkpoint: Redoubt_V1_AuditCheckpoint? = nil
+}
+
+/// A signed statement that a partition's chain had `sequence` records, the last with chain
+/// hash `hash`. The Ed25519 signature covers, in this order: the UTF-8 text
+/// "redoubt/audit-checkpoint/v1", a 0x00 byte, the partition's UTF-8 byte count as a
+/// big-endian uint32 and its bytes, `sequence` as a big-endian uint64, the 32 hash bytes,
+/// `time` in whole milliseconds since 1970 as a big-endian int64, and `signed_from` as a
+/// big-endian uint64. The key is derived from the cluster master key: the same for every
+/// checkpoint of a cluster, so pin the first one you keep.
+public nonisolated struct Redoubt_V1_AuditCheckpoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The partition ("" for the operators' log).
+  public var partition: String = String()
+
+  /// The number of records covered: the sequence of the newest.
+  public var sequence: Int64 = 0
+
+  /// The chain hash of record `sequence` (32 bytes; 32 zero bytes when `sequence` is 0).
+  public var hash: Data = Data()
+
+  /// When it was signed (millisecond precision).
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  /// The first sequence whose record carries a record MAC (records before it were written
+  /// by a version that did not sign records).
+  public var signedFrom: Int64 = 0
+
+  /// The Ed25519 public key, 32 bytes raw.
+  public var publicKey: Data = Data()
+
+  /// The Ed25519 signature, 64 bytes.
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -270,18 +373,33 @@ nonisolated extension Redoubt_V1_ListAuditRecordsResponse: SwiftProtobuf.Message
 
 nonisolated extension Redoubt_V1_VerifyAuditRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyAuditRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}checkpoint\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._checkpoint) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._checkpoint {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_VerifyAuditRequest, rhs: Redoubt_V1_VerifyAuditRequest) -> Bool {
+    if lhs._checkpoint != rhs._checkpoint {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -289,7 +407,7 @@ nonisolated extension Redoubt_V1_VerifyAuditRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Redoubt_V1_VerifyAuditResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyAuditResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}records_checked\0\u{1}valid\0\u{1}failure\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}records_checked\0\u{1}valid\0\u{1}failure\0\u{3}anchored_through\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -300,6 +418,7 @@ nonisolated extension Redoubt_V1_VerifyAuditResponse: SwiftProtobuf.Message, Swi
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.recordsChecked) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.valid) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.failure) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.anchoredThrough) }()
       default: break
       }
     }
@@ -315,6 +434,9 @@ nonisolated extension Redoubt_V1_VerifyAuditResponse: SwiftProtobuf.Message, Swi
     if !self.failure.isEmpty {
       try visitor.visitSingularStringField(value: self.failure, fieldNumber: 3)
     }
+    if self.anchoredThrough != 0 {
+      try visitor.visitSingularInt64Field(value: self.anchoredThrough, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -322,6 +444,124 @@ nonisolated extension Redoubt_V1_VerifyAuditResponse: SwiftProtobuf.Message, Swi
     if lhs.recordsChecked != rhs.recordsChecked {return false}
     if lhs.valid != rhs.valid {return false}
     if lhs.failure != rhs.failure {return false}
+    if lhs.anchoredThrough != rhs.anchoredThrough {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ExportAuditCheckpointRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportAuditCheckpointRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ExportAuditCheckpointRequest, rhs: Redoubt_V1_ExportAuditCheckpointRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ExportAuditCheckpointResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportAuditCheckpointResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}checkpoint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._checkpoint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._checkpoint {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ExportAuditCheckpointResponse, rhs: Redoubt_V1_ExportAuditCheckpointResponse) -> Bool {
+    if lhs._checkpoint != rhs._checkpoint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_AuditCheckpoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditCheckpoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{1}sequence\0\u{1}hash\0\u{1}time\0\u{3}signed_from\0\u{3}public_key\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.partition) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.hash) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.signedFrom) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.publicKey) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.partition.isEmpty {
+      try visitor.visitSingularStringField(value: self.partition, fieldNumber: 1)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 2)
+    }
+    if !self.hash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.hash, fieldNumber: 3)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.signedFrom != 0 {
+      try visitor.visitSingularInt64Field(value: self.signedFrom, fieldNumber: 5)
+    }
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.publicKey, fieldNumber: 6)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_AuditCheckpoint, rhs: Redoubt_V1_AuditCheckpoint) -> Bool {
+    if lhs.partition != rhs.partition {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.signedFrom != rhs.signedFrom {return false}
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.signature != rhs.signature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

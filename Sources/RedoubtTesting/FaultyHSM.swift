@@ -182,8 +182,11 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord] {
         try await pass("auditRecords") { try await inner.auditRecords(session, from: sequence, limit: limit) }
     }
-    func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
-        try await pass("verifyAudit") { try await inner.verifyAudit(session) }
+    func verifyAudit(_ session: SessionToken, against checkpoint: AuditCheckpoint?) async throws -> AuditVerification {
+        try await pass("verifyAudit") { try await inner.verifyAudit(session, against: checkpoint) }
+    }
+    func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint {
+        try await pass("auditCheckpoint") { try await inner.auditCheckpoint(session) }
     }
     func registerApprover(_ session: SessionToken, name: String, publicKey: PublicKey) async throws -> Approver {
         try await pass("registerApprover") { try await inner.registerApprover(session, name: name, publicKey: publicKey) }

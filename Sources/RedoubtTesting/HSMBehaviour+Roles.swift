@@ -125,6 +125,7 @@ extension HSMFixture {
             Denial("approver", "list users", "listing users") { _ = try await hsm.listUsers($0) },
             Denial("approver", "read the audit log", "audit") { _ = try await hsm.auditRecords($0, from: 1, limit: 10) },
             Denial("approver", "verify the audit log", "audit") { _ = try await hsm.verifyAudit($0) },
+            Denial("approver", "export an audit checkpoint", "audit") { _ = try await hsm.auditCheckpoint($0) },
             Denial("approver", "random bytes", "random bytes") { _ = try await hsm.random($0, count: 16) },
         ]
         return rows

@@ -267,6 +267,18 @@ struct BadInputTests {
         Case(rpc: "VerifyAudit", code: .unauthenticated, fragment: missingToken) { h, _, _ in
             _ = try await h.audit.verifyAudit(Redoubt_V1_VerifyAuditRequest(), metadata: ["authorization": "Bearer "])
         },
+        Case(rpc: "VerifyAudit", code: .invalidArgument, fragment: "checkpoint.signature is 3 bytes") { h, t, _ in
+            var r = Redoubt_V1_VerifyAuditRequest()
+            r.checkpoint.sequence = 1
+            r.checkpoint.signedFrom = 1
+            r.checkpoint.hash = Data(count: 32)
+            r.checkpoint.publicKey = Data(count: 32)
+            r.checkpoint.signature = Data([1, 2, 3])
+            _ = try await h.audit.verifyAudit(r, metadata: t.officer)
+        },
+        Case(rpc: "ExportAuditCheckpoint", code: .unauthenticated, fragment: missingToken) { h, _, _ in
+            _ = try await h.audit.exportAuditCheckpoint(Redoubt_V1_ExportAuditCheckpointRequest())
+        },
         // ApprovalService
         Case(rpc: "RegisterApprover", code: .invalidArgument, fragment: "approver.public_key is unset") { h, t, _ in
             var r = Redoubt_V1_RegisterApproverRequest()

@@ -212,6 +212,7 @@ struct CLIOverAnyHSMTests {
         #expect(text.stdout.split(separator: "\n").first?.hasPrefix("1\t") == true, "\(text)")
         let keyOperations = records.filter { $0["object"] as? String == keyID }.compactMap { $0["operation"] as? String }
         #expect(keyOperations == ["key.generate", "key.sign", "key.verify", "key.verify"], "\(keyOperations)")
+        try await checkpointRoundTrip(auditor, in: target.scratch)
 
         // The operator backs the store up: a file here, or one in the broker's backup folder.
         let backup = try await succeed(["backup", "create", "--out", target.backupArgument] + session(target.operatorAPIKey))
@@ -336,7 +337,7 @@ struct CLIOverAnyHSMTests {
     func helpHasExamples() async throws {
         let commands = [
             ["keys", "create"], ["keys", "list"], ["keys", "get"], ["sign"], ["verify"], ["partitions", "create"],
-            ["users", "add"], ["users", "list"], ["audit", "list"], ["audit", "verify"], ["backup", "create"],
+            ["users", "add"], ["users", "list"], ["audit", "list"], ["audit", "verify"], ["audit", "checkpoint"], ["backup", "create"],
             ["requests", "list"], ["requests", "get"], ["approvers", "add"], ["init"],
         ]
         let root = try await Self.succeed(["--help"])

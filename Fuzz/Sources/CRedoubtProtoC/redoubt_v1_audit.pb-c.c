@@ -232,6 +232,141 @@ void   redoubt__v1__verify_audit_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__verify_audit_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__export_audit_checkpoint_request__init
+                     (Redoubt__V1__ExportAuditCheckpointRequest         *message)
+{
+  static const Redoubt__V1__ExportAuditCheckpointRequest init_value = REDOUBT__V1__EXPORT_AUDIT_CHECKPOINT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__export_audit_checkpoint_request__get_packed_size
+                     (const Redoubt__V1__ExportAuditCheckpointRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__export_audit_checkpoint_request__pack
+                     (const Redoubt__V1__ExportAuditCheckpointRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__export_audit_checkpoint_request__pack_to_buffer
+                     (const Redoubt__V1__ExportAuditCheckpointRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ExportAuditCheckpointRequest *
+       redoubt__v1__export_audit_checkpoint_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ExportAuditCheckpointRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__export_audit_checkpoint_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__export_audit_checkpoint_request__free_unpacked
+                     (Redoubt__V1__ExportAuditCheckpointRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__export_audit_checkpoint_response__init
+                     (Redoubt__V1__ExportAuditCheckpointResponse         *message)
+{
+  static const Redoubt__V1__ExportAuditCheckpointResponse init_value = REDOUBT__V1__EXPORT_AUDIT_CHECKPOINT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__export_audit_checkpoint_response__get_packed_size
+                     (const Redoubt__V1__ExportAuditCheckpointResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__export_audit_checkpoint_response__pack
+                     (const Redoubt__V1__ExportAuditCheckpointResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__export_audit_checkpoint_response__pack_to_buffer
+                     (const Redoubt__V1__ExportAuditCheckpointResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ExportAuditCheckpointResponse *
+       redoubt__v1__export_audit_checkpoint_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ExportAuditCheckpointResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__export_audit_checkpoint_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__export_audit_checkpoint_response__free_unpacked
+                     (Redoubt__V1__ExportAuditCheckpointResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__export_audit_checkpoint_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__audit_checkpoint__init
+                     (Redoubt__V1__AuditCheckpoint         *message)
+{
+  static const Redoubt__V1__AuditCheckpoint init_value = REDOUBT__V1__AUDIT_CHECKPOINT__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__audit_checkpoint__get_packed_size
+                     (const Redoubt__V1__AuditCheckpoint *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__audit_checkpoint__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__audit_checkpoint__pack
+                     (const Redoubt__V1__AuditCheckpoint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__audit_checkpoint__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__audit_checkpoint__pack_to_buffer
+                     (const Redoubt__V1__AuditCheckpoint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__audit_checkpoint__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__AuditCheckpoint *
+       redoubt__v1__audit_checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__AuditCheckpoint *)
+     protobuf_c_message_unpack (&redoubt__v1__audit_checkpoint__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__audit_checkpoint__free_unpacked
+                     (Redoubt__V1__AuditCheckpoint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__audit_checkpoint__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor redoubt__v1__audit_record__field_descriptors[8] =
 {
   {
@@ -450,9 +585,29 @@ const ProtobufCMessageDescriptor redoubt__v1__list_audit_records_response__descr
   (ProtobufCMessageInit) redoubt__v1__list_audit_records_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define redoubt__v1__verify_audit_request__field_descriptors NULL
-#define redoubt__v1__verify_audit_request__field_indices_by_name NULL
-#define redoubt__v1__verify_audit_request__number_ranges NULL
+static const ProtobufCFieldDescriptor redoubt__v1__verify_audit_request__field_descriptors[1] =
+{
+  {
+    "checkpoint",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__VerifyAuditRequest, checkpoint),
+    &redoubt__v1__audit_checkpoint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__verify_audit_request__field_indices_by_name[] = {
+  0,   /* field[0] = checkpoint */
+};
+static const ProtobufCIntRange redoubt__v1__verify_audit_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor redoubt__v1__verify_audit_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -461,14 +616,14 @@ const ProtobufCMessageDescriptor redoubt__v1__verify_audit_request__descriptor =
   "Redoubt__V1__VerifyAuditRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__VerifyAuditRequest),
-  0,
+  1,
   redoubt__v1__verify_audit_request__field_descriptors,
   redoubt__v1__verify_audit_request__field_indices_by_name,
-  0,  redoubt__v1__verify_audit_request__number_ranges,
+  1,  redoubt__v1__verify_audit_request__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__verify_audit_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__verify_audit_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor redoubt__v1__verify_audit_response__field_descriptors[4] =
 {
   {
     "records_checked",
@@ -506,8 +661,21 @@ static const ProtobufCFieldDescriptor redoubt__v1__verify_audit_response__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "anchored_through",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__VerifyAuditResponse, anchored_through),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__verify_audit_response__field_indices_by_name[] = {
+  3,   /* field[3] = anchored_through */
   2,   /* field[2] = failure */
   0,   /* field[0] = records_checked */
   1,   /* field[1] = valid */
@@ -515,7 +683,7 @@ static const unsigned redoubt__v1__verify_audit_response__field_indices_by_name[
 static const ProtobufCIntRange redoubt__v1__verify_audit_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__verify_audit_response__descriptor =
 {
@@ -525,19 +693,193 @@ const ProtobufCMessageDescriptor redoubt__v1__verify_audit_response__descriptor 
   "Redoubt__V1__VerifyAuditResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__VerifyAuditResponse),
-  3,
+  4,
   redoubt__v1__verify_audit_response__field_descriptors,
   redoubt__v1__verify_audit_response__field_indices_by_name,
   1,  redoubt__v1__verify_audit_response__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__verify_audit_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor redoubt__v1__audit_service__method_descriptors[2] =
+#define redoubt__v1__export_audit_checkpoint_request__field_descriptors NULL
+#define redoubt__v1__export_audit_checkpoint_request__field_indices_by_name NULL
+#define redoubt__v1__export_audit_checkpoint_request__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__export_audit_checkpoint_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ExportAuditCheckpointRequest",
+  "ExportAuditCheckpointRequest",
+  "Redoubt__V1__ExportAuditCheckpointRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ExportAuditCheckpointRequest),
+  0,
+  redoubt__v1__export_audit_checkpoint_request__field_descriptors,
+  redoubt__v1__export_audit_checkpoint_request__field_indices_by_name,
+  0,  redoubt__v1__export_audit_checkpoint_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__export_audit_checkpoint_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__export_audit_checkpoint_response__field_descriptors[1] =
+{
+  {
+    "checkpoint",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ExportAuditCheckpointResponse, checkpoint),
+    &redoubt__v1__audit_checkpoint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__export_audit_checkpoint_response__field_indices_by_name[] = {
+  0,   /* field[0] = checkpoint */
+};
+static const ProtobufCIntRange redoubt__v1__export_audit_checkpoint_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__export_audit_checkpoint_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ExportAuditCheckpointResponse",
+  "ExportAuditCheckpointResponse",
+  "Redoubt__V1__ExportAuditCheckpointResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ExportAuditCheckpointResponse),
+  1,
+  redoubt__v1__export_audit_checkpoint_response__field_descriptors,
+  redoubt__v1__export_audit_checkpoint_response__field_indices_by_name,
+  1,  redoubt__v1__export_audit_checkpoint_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__export_audit_checkpoint_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__audit_checkpoint__field_descriptors[7] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, partition),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, hash),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signed_from",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, signed_from),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_key",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, public_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signature",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditCheckpoint, signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__audit_checkpoint__field_indices_by_name[] = {
+  2,   /* field[2] = hash */
+  0,   /* field[0] = partition */
+  5,   /* field[5] = public_key */
+  1,   /* field[1] = sequence */
+  6,   /* field[6] = signature */
+  4,   /* field[4] = signed_from */
+  3,   /* field[3] = time */
+};
+static const ProtobufCIntRange redoubt__v1__audit_checkpoint__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__audit_checkpoint__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.AuditCheckpoint",
+  "AuditCheckpoint",
+  "Redoubt__V1__AuditCheckpoint",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__AuditCheckpoint),
+  7,
+  redoubt__v1__audit_checkpoint__field_descriptors,
+  redoubt__v1__audit_checkpoint__field_indices_by_name,
+  1,  redoubt__v1__audit_checkpoint__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__audit_checkpoint__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor redoubt__v1__audit_service__method_descriptors[3] =
 {
   { "ListAuditRecords", &redoubt__v1__list_audit_records_request__descriptor, &redoubt__v1__list_audit_records_response__descriptor },
   { "VerifyAudit", &redoubt__v1__verify_audit_request__descriptor, &redoubt__v1__verify_audit_response__descriptor },
+  { "ExportAuditCheckpoint", &redoubt__v1__export_audit_checkpoint_request__descriptor, &redoubt__v1__export_audit_checkpoint_response__descriptor },
 };
 const unsigned redoubt__v1__audit_service__method_indices_by_name[] = {
+  2,        /* ExportAuditCheckpoint */
   0,        /* ListAuditRecords */
   1         /* VerifyAudit */
 };
@@ -548,7 +890,7 @@ const ProtobufCServiceDescriptor redoubt__v1__audit_service__descriptor =
   "AuditService",
   "Redoubt__V1__AuditService",
   "redoubt.v1",
-  2,
+  3,
   redoubt__v1__audit_service__method_descriptors,
   redoubt__v1__audit_service__method_indices_by_name
 };
@@ -567,6 +909,14 @@ void redoubt__v1__audit_service__verify_audit(ProtobufCService *service,
 {
   assert(service->descriptor == &redoubt__v1__audit_service__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__audit_service__export_audit_checkpoint(ProtobufCService *service,
+                                                         const Redoubt__V1__ExportAuditCheckpointRequest *input,
+                                                         Redoubt__V1__ExportAuditCheckpointResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__audit_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void redoubt__v1__audit_service__init (Redoubt__V1__AuditService_Service *service,
                                        Redoubt__V1__AuditService_ServiceDestroy destroy)

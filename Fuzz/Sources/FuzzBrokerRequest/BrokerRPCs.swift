@@ -281,6 +281,10 @@ let rpcs: [RPC] = [
         Redoubt_V1_AuditService.Method.VerifyAudit.descriptor, Redoubt_V1_VerifyAuditRequest.self,
         Redoubt_V1_VerifyAuditResponse.self, mutating: false
     ) { try await $0.audit.verifyAudit(request: $1, context: $2) },
+    rpc(
+        Redoubt_V1_AuditService.Method.ExportAuditCheckpoint.descriptor, Redoubt_V1_ExportAuditCheckpointRequest.self,
+        Redoubt_V1_ExportAuditCheckpointResponse.self, mutating: false
+    ) { try await $0.audit.exportAuditCheckpoint(request: $1, context: $2) },
 ]
 
 extension KeyAlgorithm {

@@ -62,6 +62,7 @@ private let requests: [Request] = [
     request(Redoubt_V1_EncapsulateRequest.self) { redoubt__v1__encapsulate_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_EncryptBatchRequest.self) { redoubt__v1__encrypt_batch_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_EncryptRequest.self) { redoubt__v1__encrypt_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
+    request(Redoubt_V1_ExportAuditCheckpointRequest.self) { redoubt__v1__export_audit_checkpoint_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_ExportPlaintextRequest.self) { redoubt__v1__export_plaintext_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_ExportPublicKeyRequest.self) { redoubt__v1__export_public_key_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_ExportWrappedRequest.self) { redoubt__v1__export_wrapped_request__unpack(nil, $0, $1).map(OpaquePointer.init) },

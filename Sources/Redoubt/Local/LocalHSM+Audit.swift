@@ -213,38 +213,13 @@ extension LocalHSM {
             do { try await flushAudit(force: true) } catch {
                 logger.error("audit flush failed; will retry", metadata: ["redoubt.error": "\(error)"])
             }
+            await signDueCheckpoints(force: false)
         }
         try await flushAudit(force: true)
+        await signDueCheckpoints(force: true)
     }
 
     var runningFlusher: Bool { flusherRunning.withLock { $0 > 0 } }
-
-    public func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
-        let caller = try await authorize(session, [.auditor, .securityOfficer, .operator], "verifying the audit log")
-        try await flushAudit(force: true)
-        return try await Self.verifyChain(store: store, partition: caller.partition)
-    }
-
-    /// Walks a partition's whole chain in pages.
-    static func verifyChain(store: any ObjectStore, partition: String) async throws -> AuditVerification {
-        var previous: AuditEntry?
-        var next: Int64 = 1
-        var count: Int64 = 0
-        while true {
-            let page = try await storeCall { try await store.audit(partition: partition, from: next, limit: 1000) }
-            if page.isEmpty { break }
-            if case .broken(let at, let reason) = verifyAuditChain(page, previous: previous) {
-                return AuditVerification(records: count, failure: "record \(at): \(reason)")
-            }
-            count += Int64(page.count)
-            previous = page.last
-            next = (page.last?.sequence ?? next) + 1
-        }
-        if let head = try await storeCall({ try await store.auditHead(partition: partition) }), head.sequence != count {
-            return AuditVerification(records: count, failure: "the chain ends at \(count) but the head is \(head.sequence)")
-        }
-        return AuditVerification(records: count, failure: nil)
-    }
 }
 
 /// The JSON form of an audit payload.

@@ -34,6 +34,9 @@ public final class LocalHSM: HSM, Sendable {
         /// the rest, so an API key id that exists and one that does not answer alike in time too.
         /// Password refusals take scrypt's time, which is the same for every name. 0 turns it off.
         public var failedSignInMinimum: TimeInterval = 0.02
+        /// How often (seconds) the head of a partition's audit chain is signed while records are
+        /// written to it; an auditor's export or verify signs it at once.
+        public var auditCheckpointInterval: TimeInterval = 1
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 
@@ -53,6 +56,8 @@ public final class LocalHSM: HSM, Sendable {
     let state = Mutex(State())
     let auditBuffer = Mutex(AuditBuffer())
     let flusherRunning = Mutex(0)
+    let auditSigner: AuditSigner
+    let checkpoints = Mutex(CheckpointBook())
 
     struct State: Sendable {
         var sealers: [String: ObjectSealer] = [:]
@@ -73,6 +78,7 @@ public final class LocalHSM: HSM, Sendable {
     init(store: any ObjectStore, master: MasterKey, configuration: Configuration, logger: Logger) async throws {
         self.store = store
         self.master = master
+        self.auditSigner = AuditSigner(master: master)
         self.configuration = configuration
         self.logger = logger
         let counter = try await Self.storeCall { try await store.changeCounter() }
@@ -92,6 +98,7 @@ public final class LocalHSM: HSM, Sendable {
     /// Flushes pending audit records. Call before shutting down (``close()`` does).
     public func close() async throws {
         try await flushAudit(force: true)
+        await signDueCheckpoints(force: true)
     }
 
     // MARK: Store access
@@ -124,10 +131,13 @@ public final class LocalHSM: HSM, Sendable {
     /// Commits a batch; when only this node changed the store since the last look, caches stay valid.
     @discardableResult
     func commit(_ batch: WriteBatch) async throws -> CommitResult {
-        let result = try await Self.storeCall { try await store.commit(batch) }
+        var batch = batch
+        let audited = try await signAuditRecords(&batch)
+        let result = try await Self.storeCall { [batch] in try await store.commit(batch) }
         state.withLock { s in
             if result.changeCounter == s.knownChangeCounter + 1 { s.knownChangeCounter = result.changeCounter }
         }
+        if !audited.isEmpty { await noteAudited(audited) }
         return result
     }
 

@@ -10,6 +10,8 @@ enum ObjectKind {
     static let key = "key"
     static let approver = "approver"
     static let request = "request"
+    /// The signed checkpoint of a partition's audit chain (id "head").
+    static let auditCheckpoint = "audit-checkpoint"
 }
 
 /// A partition, stored at cluster level.

@@ -22,8 +22,21 @@ struct AuditService: Redoubt_V1_AuditService.ServiceProtocol {
         request: ServerRequest<Redoubt_V1_VerifyAuditRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Redoubt_V1_VerifyAuditResponse> {
+        try await core.unary(request, context) { message, token in
+            let checkpoint =
+                message.hasCheckpoint ? try AuditCheckpoint(proto: message.checkpoint, at: FieldPath.root + "checkpoint") : nil
+            return try await core.hsm.verifyAudit(token, against: checkpoint).proto
+        }
+    }
+
+    func exportAuditCheckpoint(
+        request: ServerRequest<Redoubt_V1_ExportAuditCheckpointRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ExportAuditCheckpointResponse> {
         try await core.unary(request, context) { _, token in
-            try await core.hsm.verifyAudit(token).proto
+            var response = Redoubt_V1_ExportAuditCheckpointResponse()
+            response.checkpoint = try await core.hsm.auditCheckpoint(token).proto
+            return response
         }
     }
 }

@@ -19,7 +19,9 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
             let credential: Credential
             switch (apiKey, password) {
             case (.some, .some):
-                throw HSMError(.invalidArgument, "send either an API key (`authorization: Bearer <api key>`) or a password credential, not both")
+                throw HSMError(
+                    .invalidArgument,
+                    "password is set and so is an API key (`authorization: Bearer <api key>`): send one credential, not both")
             case (.some(let key), nil):
                 credential = .apiKey(key)
             case (nil, .some(let password)):

@@ -376,11 +376,21 @@ public final class RemoteHSM: HSM, Service {
         }
     }
 
-    public func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
-        try await call(.session(session)) {
-            try await audit.verifyAudit(Redoubt_V1_VerifyAuditRequest(), metadata: $0, options: $1)
+    public func verifyAudit(_ session: SessionToken, against checkpoint: AuditCheckpoint?) async throws -> AuditVerification {
+        var request = Redoubt_V1_VerifyAuditRequest()
+        if let checkpoint { request.checkpoint = checkpoint.proto }
+        return try await call(.session(session)) { [request] in
+            try await audit.verifyAudit(request, metadata: $0, options: $1)
         } decode: {
             AuditVerification(proto: $0)
+        }
+    }
+
+    public func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint {
+        try await call(.session(session)) {
+            try await audit.exportAuditCheckpoint(Redoubt_V1_ExportAuditCheckpointRequest(), metadata: $0, options: $1)
+        } decode: {
+            try AuditCheckpoint(proto: $0.checkpoint, at: FieldPath.root + "checkpoint")
         }
     }
 }

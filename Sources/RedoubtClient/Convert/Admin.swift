@@ -171,7 +171,8 @@ extension AuditVerification {
     package init(proto p: Redoubt_V1_VerifyAuditResponse) {
         self.init(
             records: p.recordsChecked,
-            failure: p.valid ? nil : (p.failure.isEmpty ? "the chain is broken" : p.failure))
+            failure: p.valid ? nil : (p.failure.isEmpty ? "the chain is broken" : p.failure),
+            anchoredThrough: p.anchoredThrough)
     }
 
     /// The VerifyAuditResponse.
@@ -180,6 +181,39 @@ extension AuditVerification {
         p.recordsChecked = records
         p.valid = isValid
         p.failure = failure ?? ""
+        p.anchoredThrough = anchoredThrough
+        return p
+    }
+}
+
+extension AuditCheckpoint {
+    /// A checkpoint of a request or response, refusing fields of the wrong size.
+    package init(proto p: Redoubt_V1_AuditCheckpoint, at path: FieldPath) throws {
+        guard p.sequence >= 0 else { throw (path + "sequence").invalid("is \(p.sequence); send 0 or more") }
+        guard p.signedFrom >= 1 else { throw (path + "signed_from").invalid("is \(p.signedFrom); send 1 or more") }
+        guard p.hash.count == 32 else { throw (path + "hash").invalid("is \(p.hash.count) bytes; it must be 32") }
+        guard p.publicKey.count == 32 else {
+            throw (path + "public_key").invalid("is \(p.publicKey.count) bytes; it must be 32 (a raw Ed25519 key)")
+        }
+        guard p.signature.count == 64 else {
+            throw (path + "signature").invalid("is \(p.signature.count) bytes; it must be 64 (an Ed25519 signature)")
+        }
+        try (path + "partition").checkSize(p.partition, limit: 256)
+        self.init(
+            partition: p.partition, sequence: p.sequence, hash: p.hash, time: try p.time.date(at: path + "time"),
+            signedFrom: p.signedFrom, publicKey: p.publicKey, signature: p.signature)
+    }
+
+    /// The proto checkpoint.
+    package var proto: Redoubt_V1_AuditCheckpoint {
+        var p = Redoubt_V1_AuditCheckpoint()
+        p.partition = partition
+        p.sequence = sequence
+        p.hash = hash
+        p.time = Google_Protobuf_Timestamp(time)
+        p.signedFrom = signedFrom
+        p.publicKey = publicKey
+        p.signature = signature
         return p
     }
 }

@@ -179,7 +179,11 @@ extension FailoverHSM {
         try await route("auditRecords", .safe, session: session) { try await $0.auditRecords(session, from: sequence, limit: limit) }
     }
 
-    public func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
-        try await route("verifyAudit", .safe, session: session) { try await $0.verifyAudit(session) }
+    public func verifyAudit(_ session: SessionToken, against checkpoint: AuditCheckpoint?) async throws -> AuditVerification {
+        try await route("verifyAudit", .safe, session: session) { try await $0.verifyAudit(session, against: checkpoint) }
+    }
+
+    public func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint {
+        try await route("auditCheckpoint", .safe, session: session) { try await $0.auditCheckpoint(session) }
     }
 }

@@ -45,7 +45,8 @@ import Synchronization
 /// (``Configuration/retryBudgetRatio``) lasts:
 /// - without side effects: `getKey`, `listKeys`, `listPartitions`, `listUsers`, `exportPublicKey`,
 ///   `exportWrapped`, `exportPlaintext`, `sign`, `verify`, `encrypt`, `decrypt`, `mac`,
-///   `verifyMAC`, `random`, `auditRecords`, `verifyAudit` (a repeat at most adds an audit record);
+///   `verifyMAC`, `random`, `auditRecords`, `verifyAudit`, `auditCheckpoint` (a repeat at most adds an audit record or
+///   signs the same head again);
 /// - `openSession` (an orphaned session is harmless and expires);
 /// - `generateKey`, `importKey`, `deriveKey` and `decapsulate` when the spec carries a
 ///   ``KeySpec/requestID`` and is persistent: the store de-duplicates, so a retry returns the key

@@ -152,8 +152,13 @@ public protocol HSM: Sendable {
 
     /// Audit records of the session's partition from `sequence` on.
     func auditRecords(_ session: SessionToken, from sequence: Int64, limit: Int) async throws -> [AuditRecord]
-    /// Verifies the partition's whole hash chain.
-    func verifyAudit(_ session: SessionToken) async throws -> AuditVerification
+    /// Verifies the partition's whole chain: every record in order and unaltered, every record
+    /// MAC, and the chain against the HSM's latest signed checkpoint and against `checkpoint`
+    /// when given (one exported earlier with ``auditCheckpoint(_:)`` and kept elsewhere).
+    func verifyAudit(_ session: SessionToken, against checkpoint: AuditCheckpoint?) async throws -> AuditVerification
+    /// Signs the chain's head (after committing queued records) and returns the checkpoint, for
+    /// an auditor to keep outside the HSM (auditor, security officer, operator).
+    func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint
 
     // MARK: Approvals (see <doc:Approvals>)
     //
@@ -211,6 +216,11 @@ extension HSM {
     /// Writes a sealed backup without reporting progress.
     public func createBackup(_ session: SessionToken, path: String, partition: String? = nil, overwrite: Bool = false) async throws -> BackupReport {
         try await createBackup(session, path: path, partition: partition, overwrite: overwrite) { _ in }
+    }
+
+    /// Verifies the partition's whole chain against the HSM's own latest signed checkpoint.
+    public func verifyAudit(_ session: SessionToken) async throws -> AuditVerification {
+        try await verifyAudit(session, against: nil)
     }
 }
 

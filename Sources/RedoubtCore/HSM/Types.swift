@@ -489,12 +489,16 @@ public struct AuditVerification: Sendable, Hashable {
     public var records: Int64
     /// `nil` if the chain is intact; otherwise where and why it breaks.
     public var failure: String?
+    /// The highest sequence a valid signed checkpoint vouches for (the HSM's own or the one
+    /// handed in), 0 when none does: records after it are chained and MAC'd but not yet anchored.
+    public var anchoredThrough: Int64
     /// Whether the chain is intact.
     public var isValid: Bool { failure == nil }
 
     /// Creates a value (for ``HSM`` implementations and tests).
-    public init(records: Int64, failure: String? = nil) {
+    public init(records: Int64, failure: String? = nil, anchoredThrough: Int64 = 0) {
         self.records = records
         self.failure = failure
+        self.anchoredThrough = anchoredThrough
     }
 }

@@ -44,15 +44,47 @@ class ListAuditRecordsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ...) -> None: ...
 
 class VerifyAuditRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("checkpoint",)
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: AuditCheckpoint
+    def __init__(self, checkpoint: _Optional[_Union[AuditCheckpoint, _Mapping]] = ...) -> None: ...
 
 class VerifyAuditResponse(_message.Message):
-    __slots__ = ("records_checked", "valid", "failure")
+    __slots__ = ("records_checked", "valid", "failure", "anchored_through")
     RECORDS_CHECKED_FIELD_NUMBER: _ClassVar[int]
     VALID_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ANCHORED_THROUGH_FIELD_NUMBER: _ClassVar[int]
     records_checked: int
     valid: bool
     failure: str
-    def __init__(self, records_checked: _Optional[int] = ..., valid: _Optional[bool] = ..., failure: _Optional[str] = ...) -> None: ...
+    anchored_through: int
+    def __init__(self, records_checked: _Optional[int] = ..., valid: _Optional[bool] = ..., failure: _Optional[str] = ..., anchored_through: _Optional[int] = ...) -> None: ...
+
+class ExportAuditCheckpointRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportAuditCheckpointResponse(_message.Message):
+    __slots__ = ("checkpoint",)
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: AuditCheckpoint
+    def __init__(self, checkpoint: _Optional[_Union[AuditCheckpoint, _Mapping]] = ...) -> None: ...
+
+class AuditCheckpoint(_message.Message):
+    __slots__ = ("partition", "sequence", "hash", "time", "signed_from", "public_key", "signature")
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_FROM_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    partition: str
+    sequence: int
+    hash: bytes
+    time: _timestamp_pb2.Timestamp
+    signed_from: int
+    public_key: bytes
+    signature: bytes
+    def __init__(self, partition: _Optional[str] = ..., sequence: _Optional[int] = ..., hash: _Optional[bytes] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signed_from: _Optional[int] = ..., public_key: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...

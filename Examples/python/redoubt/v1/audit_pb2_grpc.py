@@ -49,6 +49,11 @@ class AuditServiceStub:
                 request_serializer=redoubt_dot_v1_dot_audit__pb2.VerifyAuditRequest.SerializeToString,
                 response_deserializer=redoubt_dot_v1_dot_audit__pb2.VerifyAuditResponse.FromString,
                 _registered_method=True)
+        self.ExportAuditCheckpoint = channel.unary_unary(
+                '/redoubt.v1.AuditService/ExportAuditCheckpoint',
+                request_serializer=redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -67,7 +72,18 @@ class AuditServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def VerifyAudit(self, request, context):
-        """Verifies the whole hash chain: every record present, in order, and unaltered.
+        """Verifies the whole chain: every record present, in order, unaltered and carrying its
+        record MAC, and the chain against the HSM's latest signed checkpoint and against the
+        checkpoint in the request, if any (see docs/audit-checkpoints.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportAuditCheckpoint(self, request, context):
+        """Signs the chain's head and returns the checkpoint, for an auditor to keep outside the HSM
+        and hand back to VerifyAudit later: a store rolled back or cut short is then caught.
+        FAILED_PRECONDITION when the chain no longer extends the last signed checkpoint.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,6 +101,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.VerifyAudit,
                     request_deserializer=redoubt_dot_v1_dot_audit__pb2.VerifyAuditRequest.FromString,
                     response_serializer=redoubt_dot_v1_dot_audit__pb2.VerifyAuditResponse.SerializeToString,
+            ),
+            'ExportAuditCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportAuditCheckpoint,
+                    request_deserializer=redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -146,6 +167,33 @@ class AuditService:
             '/redoubt.v1.AuditService/VerifyAudit',
             redoubt_dot_v1_dot_audit__pb2.VerifyAuditRequest.SerializeToString,
             redoubt_dot_v1_dot_audit__pb2.VerifyAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportAuditCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.AuditService/ExportAuditCheckpoint',
+            redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointRequest.SerializeToString,
+            redoubt_dot_v1_dot_audit__pb2.ExportAuditCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

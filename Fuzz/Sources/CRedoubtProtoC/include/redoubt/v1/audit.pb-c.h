@@ -21,6 +21,9 @@ typedef struct Redoubt__V1__ListAuditRecordsRequest Redoubt__V1__ListAuditRecord
 typedef struct Redoubt__V1__ListAuditRecordsResponse Redoubt__V1__ListAuditRecordsResponse;
 typedef struct Redoubt__V1__VerifyAuditRequest Redoubt__V1__VerifyAuditRequest;
 typedef struct Redoubt__V1__VerifyAuditResponse Redoubt__V1__VerifyAuditResponse;
+typedef struct Redoubt__V1__ExportAuditCheckpointRequest Redoubt__V1__ExportAuditCheckpointRequest;
+typedef struct Redoubt__V1__ExportAuditCheckpointResponse Redoubt__V1__ExportAuditCheckpointResponse;
+typedef struct Redoubt__V1__AuditCheckpoint Redoubt__V1__AuditCheckpoint;
 
 
 /* --- enums --- */
@@ -117,10 +120,15 @@ struct  Redoubt__V1__ListAuditRecordsResponse
 struct  Redoubt__V1__VerifyAuditRequest
 {
   ProtobufCMessage base;
+  /*
+   * A checkpoint exported earlier (ExportAuditCheckpoint) and kept outside the HSM; optional.
+   * The chain must still hold its record at `sequence` with its hash.
+   */
+  Redoubt__V1__AuditCheckpoint *checkpoint;
 };
 #define REDOUBT__V1__VERIFY_AUDIT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__verify_audit_request__descriptor) \
-     }
+    , NULL }
 
 
 /*
@@ -141,10 +149,87 @@ struct  Redoubt__V1__VerifyAuditResponse
    * Where and why the chain breaks; empty when valid.
    */
   char *failure;
+  /*
+   * The highest sequence a valid signed checkpoint vouches for (the HSM's own or the one in
+   * the request); 0 when none does.
+   */
+  int64_t anchored_through;
 };
 #define REDOUBT__V1__VERIFY_AUDIT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__verify_audit_response__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Signs the chain's head.
+ */
+struct  Redoubt__V1__ExportAuditCheckpointRequest
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__EXPORT_AUDIT_CHECKPOINT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__export_audit_checkpoint_request__descriptor) \
+     }
+
+
+/*
+ * The signed head.
+ */
+struct  Redoubt__V1__ExportAuditCheckpointResponse
+{
+  ProtobufCMessage base;
+  Redoubt__V1__AuditCheckpoint *checkpoint;
+};
+#define REDOUBT__V1__EXPORT_AUDIT_CHECKPOINT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__export_audit_checkpoint_response__descriptor) \
+    , NULL }
+
+
+/*
+ * A signed statement that a partition's chain had `sequence` records, the last with chain
+ * hash `hash`. The Ed25519 signature covers, in this order: the UTF-8 text
+ * "redoubt/audit-checkpoint/v1", a 0x00 byte, the partition's UTF-8 byte count as a
+ * big-endian uint32 and its bytes, `sequence` as a big-endian uint64, the 32 hash bytes,
+ * `time` in whole milliseconds since 1970 as a big-endian int64, and `signed_from` as a
+ * big-endian uint64. The key is derived from the cluster master key: the same for every
+ * checkpoint of a cluster, so pin the first one you keep.
+ */
+struct  Redoubt__V1__AuditCheckpoint
+{
+  ProtobufCMessage base;
+  /*
+   * The partition ("" for the operators' log).
+   */
+  char *partition;
+  /*
+   * The number of records covered: the sequence of the newest.
+   */
+  int64_t sequence;
+  /*
+   * The chain hash of record `sequence` (32 bytes; 32 zero bytes when `sequence` is 0).
+   */
+  ProtobufCBinaryData hash;
+  /*
+   * When it was signed (millisecond precision).
+   */
+  Google__Protobuf__Timestamp *time;
+  /*
+   * The first sequence whose record carries a record MAC (records before it were written
+   * by a version that did not sign records).
+   */
+  int64_t signed_from;
+  /*
+   * The Ed25519 public key, 32 bytes raw.
+   */
+  ProtobufCBinaryData public_key;
+  /*
+   * The Ed25519 signature, 64 bytes.
+   */
+  ProtobufCBinaryData signature;
+};
+#define REDOUBT__V1__AUDIT_CHECKPOINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__audit_checkpoint__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, {0,NULL}, NULL, 0, {0,NULL}, {0,NULL} }
 
 
 /* Redoubt__V1__AuditRecord methods */
@@ -242,6 +327,63 @@ Redoubt__V1__VerifyAuditResponse *
 void   redoubt__v1__verify_audit_response__free_unpacked
                      (Redoubt__V1__VerifyAuditResponse *message,
                       ProtobufCAllocator *allocator);
+/* Redoubt__V1__ExportAuditCheckpointRequest methods */
+void   redoubt__v1__export_audit_checkpoint_request__init
+                     (Redoubt__V1__ExportAuditCheckpointRequest         *message);
+size_t redoubt__v1__export_audit_checkpoint_request__get_packed_size
+                     (const Redoubt__V1__ExportAuditCheckpointRequest   *message);
+size_t redoubt__v1__export_audit_checkpoint_request__pack
+                     (const Redoubt__V1__ExportAuditCheckpointRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__export_audit_checkpoint_request__pack_to_buffer
+                     (const Redoubt__V1__ExportAuditCheckpointRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ExportAuditCheckpointRequest *
+       redoubt__v1__export_audit_checkpoint_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__export_audit_checkpoint_request__free_unpacked
+                     (Redoubt__V1__ExportAuditCheckpointRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ExportAuditCheckpointResponse methods */
+void   redoubt__v1__export_audit_checkpoint_response__init
+                     (Redoubt__V1__ExportAuditCheckpointResponse         *message);
+size_t redoubt__v1__export_audit_checkpoint_response__get_packed_size
+                     (const Redoubt__V1__ExportAuditCheckpointResponse   *message);
+size_t redoubt__v1__export_audit_checkpoint_response__pack
+                     (const Redoubt__V1__ExportAuditCheckpointResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__export_audit_checkpoint_response__pack_to_buffer
+                     (const Redoubt__V1__ExportAuditCheckpointResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ExportAuditCheckpointResponse *
+       redoubt__v1__export_audit_checkpoint_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__export_audit_checkpoint_response__free_unpacked
+                     (Redoubt__V1__ExportAuditCheckpointResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__AuditCheckpoint methods */
+void   redoubt__v1__audit_checkpoint__init
+                     (Redoubt__V1__AuditCheckpoint         *message);
+size_t redoubt__v1__audit_checkpoint__get_packed_size
+                     (const Redoubt__V1__AuditCheckpoint   *message);
+size_t redoubt__v1__audit_checkpoint__pack
+                     (const Redoubt__V1__AuditCheckpoint   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__audit_checkpoint__pack_to_buffer
+                     (const Redoubt__V1__AuditCheckpoint   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__AuditCheckpoint *
+       redoubt__v1__audit_checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__audit_checkpoint__free_unpacked
+                     (Redoubt__V1__AuditCheckpoint *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Redoubt__V1__AuditRecord_Closure)
@@ -259,6 +401,15 @@ typedef void (*Redoubt__V1__VerifyAuditRequest_Closure)
 typedef void (*Redoubt__V1__VerifyAuditResponse_Closure)
                  (const Redoubt__V1__VerifyAuditResponse *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__ExportAuditCheckpointRequest_Closure)
+                 (const Redoubt__V1__ExportAuditCheckpointRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ExportAuditCheckpointResponse_Closure)
+                 (const Redoubt__V1__ExportAuditCheckpointResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__AuditCheckpoint_Closure)
+                 (const Redoubt__V1__AuditCheckpoint *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -274,6 +425,10 @@ struct Redoubt__V1__AuditService_Service
                        const Redoubt__V1__VerifyAuditRequest *input,
                        Redoubt__V1__VerifyAuditResponse_Closure closure,
                        void *closure_data);
+  void (*export_audit_checkpoint)(Redoubt__V1__AuditService_Service *service,
+                                  const Redoubt__V1__ExportAuditCheckpointRequest *input,
+                                  Redoubt__V1__ExportAuditCheckpointResponse_Closure closure,
+                                  void *closure_data);
 };
 typedef void (*Redoubt__V1__AuditService_ServiceDestroy)(Redoubt__V1__AuditService_Service *);
 void redoubt__v1__audit_service__init (Redoubt__V1__AuditService_Service *service,
@@ -283,7 +438,8 @@ void redoubt__v1__audit_service__init (Redoubt__V1__AuditService_Service *servic
 #define REDOUBT__V1__AUDIT_SERVICE__INIT(function_prefix__) \
     { REDOUBT__V1__AUDIT_SERVICE__BASE_INIT,\
       function_prefix__ ## list_audit_records,\
-      function_prefix__ ## verify_audit  }
+      function_prefix__ ## verify_audit,\
+      function_prefix__ ## export_audit_checkpoint  }
 void redoubt__v1__audit_service__list_audit_records(ProtobufCService *service,
                                                     const Redoubt__V1__ListAuditRecordsRequest *input,
                                                     Redoubt__V1__ListAuditRecordsResponse_Closure closure,
@@ -292,6 +448,10 @@ void redoubt__v1__audit_service__verify_audit(ProtobufCService *service,
                                               const Redoubt__V1__VerifyAuditRequest *input,
                                               Redoubt__V1__VerifyAuditResponse_Closure closure,
                                               void *closure_data);
+void redoubt__v1__audit_service__export_audit_checkpoint(ProtobufCService *service,
+                                                         const Redoubt__V1__ExportAuditCheckpointRequest *input,
+                                                         Redoubt__V1__ExportAuditCheckpointResponse_Closure closure,
+                                                         void *closure_data);
 
 /* --- descriptors --- */
 
@@ -300,6 +460,9 @@ extern const ProtobufCMessageDescriptor redoubt__v1__list_audit_records_request_
 extern const ProtobufCMessageDescriptor redoubt__v1__list_audit_records_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__verify_audit_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__verify_audit_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__export_audit_checkpoint_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__export_audit_checkpoint_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__audit_checkpoint__descriptor;
 extern const ProtobufCServiceDescriptor redoubt__v1__audit_service__descriptor;
 
 PROTOBUF_C__END_DECLS

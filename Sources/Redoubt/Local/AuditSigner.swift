@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import RedoubtCrypto
+import RedoubtStore
+
+/// The audit log's keys, derived from the master key: an HMAC key that authenticates every
+/// record and an Ed25519 key that signs checkpoints of each chain's head. Whoever can write the
+/// store but does not hold the master key can neither alter, add nor re-sign records (see
+/// `docs/audit-checkpoints.md`).
+struct AuditSigner: Sendable {
+    private let recordKey: SymmetricKey
+    private let signingKey: Curve25519.Signing.PrivateKey
+
+    /// The checkpoint signing key's public half (32 bytes).
+    var publicKey: Data { signingKey.publicKey.rawRepresentation }
+
+    init(master: MasterKey) {
+        recordKey = SymmetricKey(data: master.key.mac(Data("redoubt/audit-record/v1".utf8), hash: .sha256))
+        let seed = master.key.mac(Data(AuditCheckpoint.domain.utf8), hash: .sha256)
+        // 32 bytes from HMAC-SHA256 always make an Ed25519 seed.
+        signingKey = try! Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+    }
+
+    // MARK: Record MACs
+
+    /// `,"mac":"` + 64 hex digits + `"}`: the last field of every signed record.
+    private static let macPrefix = Array(",\"mac\":\"".utf8)
+    private static let macSuffixCount = macPrefix.count + 64 + 2
+
+    /// HMAC-SHA256 over UInt32(partition byte count) ‖ partition ‖ the record without its MAC field.
+    private func mac(partition: String, unsigned payload: some DataProtocol) -> HashedAuthenticationCode<SHA256> {
+        var hmac = HMAC<SHA256>(key: recordKey)
+        let name = Array(partition.utf8)
+        withUnsafeBytes(of: UInt32(name.count).bigEndian) { hmac.update(data: $0) }
+        hmac.update(data: name)
+        hmac.update(data: payload)
+        return hmac.finalize()
+    }
+
+    /// The record with its MAC as the last JSON field. `payload` is a JSON object (ends in `}`).
+    func signed(_ payload: Data, partition: String) -> Data {
+        let tag = mac(partition: partition, unsigned: payload)
+        var out = payload.dropLast()
+        out.reserveCapacity(payload.count + Self.macSuffixCount)
+        out.append(contentsOf: Self.macPrefix)
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in tag {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xf)])
+        }
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
+        return Data(out)
+    }
+
+    /// What a record's MAC field says about it.
+    enum RecordMAC: Equatable {
+        /// The record carries no MAC field (written before records were signed, or forged).
+        case absent
+        case valid
+        /// The record carries a MAC that does not match its content and partition.
+        case invalid
+    }
+
+    func check(_ payload: Data, partition: String) -> RecordMAC {
+        let bytes = [UInt8](payload)
+        guard bytes.count > Self.macSuffixCount,
+            Array(bytes[(bytes.count - Self.macSuffixCount)...].prefix(Self.macPrefix.count)) == Self.macPrefix
+        else { return .absent }
+        let start = bytes.count - Self.macSuffixCount
+        let hexStart = start + Self.macPrefix.count
+        guard bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}"),
+            let stated = Self.unhex(bytes[hexStart..<(hexStart + 64)])
+        else { return .invalid }
+        var unsigned = Array(bytes[..<start])
+        unsigned.append(UInt8(ascii: "}"))
+        let expected = Data(mac(partition: partition, unsigned: unsigned))
+        return constantTimeEqual(expected, stated) ? .valid : .invalid
+    }
+
+    private static func unhex(_ digits: ArraySlice<UInt8>) -> Data? {
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+        var out = Data(capacity: digits.count / 2)
+        var index = digits.startIndex
+        while index < digits.endIndex {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    // MARK: Checkpoints
+
+    /// A signed checkpoint of `partition`'s chain at `head` (`nil` for an empty chain).
+    func checkpoint(partition: String, head: (sequence: Int64, hash: Data)?, signedFrom: Int64, time: Date) throws -> AuditCheckpoint {
+        var checkpoint = AuditCheckpoint(
+            partition: partition, sequence: head?.sequence ?? 0, hash: head?.hash ?? AuditEntry.genesisHash,
+            time: time, signedFrom: signedFrom, publicKey: publicKey, signature: Data())
+        checkpoint.signature = try signingKey.signature(for: checkpoint.signedBytes)
+        return checkpoint
+    }
+}

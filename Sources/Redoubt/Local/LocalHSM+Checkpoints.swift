@@ -1,0 +1,320 @@
+import Foundation
+import RedoubtStore
+
+/// What this node knows of the partitions' signed checkpoints.
+struct CheckpointBook: Sendable {
+    /// The newest checkpoint this node signed or read, per partition: a stored one older than it
+    /// was rolled back, and a missing one was removed.
+    var newest: [String: AuditCheckpoint] = [:]
+    /// Partitions with records this node committed since it last signed their head.
+    var dirty: Set<String> = []
+    /// When this node last signed each partition's head.
+    var lastSigned: [String: Date] = [:]
+}
+
+/// The audit log does not extend what a signed checkpoint vouches for, or a record's MAC is wrong.
+struct AuditTampering: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A checkpoint as stored (the public key is the cluster's, so it is not kept).
+private struct CheckpointRecord: Codable {
+    var partition: String
+    var sequence: Int64
+    var hash: Data
+    var timeMilliseconds: Int64
+    var signedFrom: Int64
+    var signature: Data
+}
+
+/// A walk over a chain: where it ends and what it found.
+struct ChainWalk {
+    /// The last record walked (the checkpoint's head when nothing follows it).
+    var head: (sequence: Int64, hash: Data)?
+    /// Records walked.
+    var records: Int64 = 0
+    /// The first sequence from which every record carries a valid MAC.
+    var signedFrom: Int64
+    /// The chain hash at each sequence asked for.
+    var hashes: [Int64: Data] = [:]
+    var failure: String?
+}
+
+extension LocalHSM {
+    static func checkpointKey(_ partition: String) -> ObjectKey {
+        ObjectKey(partition: partition, kind: ObjectKind.auditCheckpoint, id: "head")
+    }
+
+    // MARK: The commit path
+
+    /// Signs every record of `batch` and makes sure each partition it writes to has a checkpoint
+    /// first (so a partition whose records are signed always has one: a missing one was removed).
+    /// Returns the partitions written to.
+    func signAuditRecords(_ batch: inout WriteBatch) async throws -> Set<String> {
+        var partitions: Set<String> = []
+        for index in batch.operations.indices {
+            guard case .appendAudit(let partition, let payload) = batch.operations[index] else { continue }
+            batch.operations[index] = .appendAudit(partition: partition, payload: auditSigner.signed(payload, partition: partition))
+            partitions.insert(partition)
+        }
+        for partition in partitions where checkpoints.withLock({ $0.newest[partition] == nil }) {
+            do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
+                logTampering(partition, tampering)
+            }
+        }
+        return partitions
+    }
+
+    /// After a commit: notes the partitions written to and, with no ``run()`` loop to do it,
+    /// signs the heads that are due.
+    func noteAudited(_ partitions: Set<String>) async {
+        checkpoints.withLock { $0.dirty.formUnion(partitions) }
+        if !runningFlusher { await signDueCheckpoints(force: false) }
+    }
+
+    /// Signs the head of every partition this node wrote to, at most every
+    /// ``Configuration/auditCheckpointInterval`` each unless `force`.
+    func signDueCheckpoints(force: Bool) async {
+        let now = self.now
+        let due = checkpoints.withLock { book -> [String] in
+            book.dirty.filter { force || now.timeIntervalSince(book.lastSigned[$0] ?? .distantPast) >= configuration.auditCheckpointInterval }
+        }
+        for partition in due.sorted() {
+            do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
+                logTampering(partition, tampering)
+            } catch {
+                logger.warning(
+                    "audit checkpoint not signed; will retry",
+                    metadata: ["partition": "\(partition)", "redoubt.error": "\(error)"])
+            }
+        }
+    }
+
+    private func logTampering(_ partition: String, _ tampering: AuditTampering) {
+        logger.error(
+            "the audit log was altered behind the HSM: its head is not signed until `redoubt audit verify` is clean",
+            metadata: ["partition": "\(partition)", "reason": "\(tampering.description)"])
+    }
+
+    // MARK: Signing the head
+
+    /// Signs the chain's head after checking that every record since the stored checkpoint
+    /// links to it and carries a valid MAC; stores and returns the new checkpoint.
+    ///
+    /// - Throws: ``AuditTampering`` when the chain does not extend the stored checkpoint (nothing
+    ///   is signed then), or a store error.
+    @discardableResult
+    func advanceCheckpoint(_ partition: String) async throws -> AuditCheckpoint {
+        for _ in 0..<4 {
+            let stored = try await storedCheckpoint(partition)
+            if let (checkpoint, _) = stored {
+                let head = try await Self.storeCall { try await store.auditHead(partition: partition) }
+                let length = head?.sequence ?? 0
+                guard length >= checkpoint.sequence else {
+                    throw AuditTampering(description: removedMessage(length, checkpoint, "the HSM's latest signed checkpoint"))
+                }
+                if length == checkpoint.sequence {
+                    guard (head?.hash ?? AuditEntry.genesisHash) == checkpoint.hash else {
+                        throw AuditTampering(description: rewrittenMessage(checkpoint, "the HSM's latest signed checkpoint"))
+                    }
+                    markSigned(partition)
+                    return checkpoint
+                }
+            }
+            let walk = try await walkChain(partition, after: stored?.0, signedFrom: stored?.0.signedFrom)
+            if let failure = walk.failure { throw AuditTampering(description: failure) }
+            let signed = try auditSigner.checkpoint(
+                partition: partition, head: walk.head, signedFrom: walk.signedFrom, time: now)
+            let record = CheckpointRecord(
+                partition: partition, sequence: signed.sequence, hash: signed.hash,
+                timeMilliseconds: signed.timeMilliseconds, signedFrom: signed.signedFrom, signature: signed.signature)
+            let data = try RecordCoding.encode(record)
+            let key = Self.checkpointKey(partition)
+            let write: WriteOperation =
+                if let (_, revision) = stored { .update(key, expectedRevision: revision, label: nil, data: data) } else {
+                    .insert(key, label: nil, data: data)
+                }
+            do {
+                try await commit([write])
+            } catch let error as HSMError where error.code == .aborted || error.code == .alreadyExists {
+                continue  // another node signed first: check again from its checkpoint
+            }
+            remember(signed)
+            markSigned(partition)
+            return signed
+        }
+        throw HSMError(.aborted, "the audit checkpoint kept changing concurrently; retry")
+    }
+
+    private func markSigned(_ partition: String) {
+        let now = self.now
+        checkpoints.withLock {
+            $0.dirty.remove(partition)
+            $0.lastSigned[partition] = now
+        }
+    }
+
+    private func remember(_ checkpoint: AuditCheckpoint) {
+        checkpoints.withLock { book in
+            if (book.newest[checkpoint.partition]?.sequence ?? -1) < checkpoint.sequence {
+                book.newest[checkpoint.partition] = checkpoint
+            }
+        }
+    }
+
+    /// The stored checkpoint and its revision, after checking its signature and that it is not
+    /// older than one this node has seen.
+    func storedCheckpoint(_ partition: String) async throws -> (AuditCheckpoint, Int64)? {
+        let seen = checkpoints.withLock { $0.newest[partition] }
+        guard let object = try await Self.storeCall({ try await store.get(Self.checkpointKey(partition)) }) else {
+            if let seen {
+                throw AuditTampering(
+                    description: "the signed checkpoint of sequence \(seen.sequence) was removed from the store")
+            }
+            return nil
+        }
+        guard let record = try? RecordCoding.decode(CheckpointRecord.self, object.data), record.partition == partition else {
+            throw AuditTampering(description: "the stored audit checkpoint is damaged")
+        }
+        let checkpoint = AuditCheckpoint(
+            partition: partition, sequence: record.sequence, hash: record.hash,
+            time: Date(timeIntervalSince1970: Double(record.timeMilliseconds) / 1000), signedFrom: record.signedFrom,
+            publicKey: auditSigner.publicKey, signature: record.signature)
+        guard checkpoint.isSignatureValid() else {
+            throw AuditTampering(description: "the stored audit checkpoint is not signed by this cluster's audit key")
+        }
+        if let seen, seen.sequence > checkpoint.sequence {
+            throw AuditTampering(
+                description:
+                    "the stored checkpoint (sequence \(checkpoint.sequence)) is older than one this node signed or read "
+                    + "(sequence \(seen.sequence)): it was rolled back")
+        }
+        remember(checkpoint)
+        return (checkpoint, object.revision)
+    }
+
+    // MARK: Walking the chain
+
+    /// Walks `partition`'s chain after `start` (from the beginning when `nil`), checking every
+    /// link and record MAC: records from `signedFrom` on must carry a valid one (`nil`: from the
+    /// first record that carries one), and no record may carry a wrong one.
+    func walkChain(
+        _ partition: String, after start: AuditCheckpoint?, signedFrom: Int64?, recording marks: Set<Int64> = []
+    ) async throws -> ChainWalk {
+        var previous: AuditEntry? =
+            if let start, start.sequence > 0 {
+                AuditEntry(partition: partition, sequence: start.sequence, payload: Data(), hash: start.hash)
+            } else { nil }
+        var walk = ChainWalk(
+            head: start.map { ($0.sequence, $0.hash) }, signedFrom: signedFrom ?? Int64.max)
+        var next = (start?.sequence ?? 0) + 1
+        while true {
+            let page = try await Self.storeCall { try await store.audit(partition: partition, from: next, limit: 1000) }
+            if page.isEmpty { break }
+            if case .broken(let at, let reason) = verifyAuditChain(page, previous: previous) {
+                walk.failure = "record \(at): \(reason)"
+                return walk
+            }
+            for entry in page {
+                switch auditSigner.check(entry.payload, partition: partition) {
+                case .valid:
+                    if signedFrom == nil, walk.signedFrom == Int64.max { walk.signedFrom = entry.sequence }
+                case .invalid:
+                    walk.failure = "record \(entry.sequence): its MAC does not match its content: it was altered"
+                    return walk
+                case .absent where entry.sequence >= walk.signedFrom:
+                    walk.failure =
+                        "record \(entry.sequence) carries no MAC, but every record from \(walk.signedFrom) on is signed: "
+                        + "it was forged or altered"
+                    return walk
+                case .absent: break
+                }
+                if marks.contains(entry.sequence) { walk.hashes[entry.sequence] = entry.hash }
+            }
+            walk.records += Int64(page.count)
+            previous = page.last
+            walk.head = page.last.map { ($0.sequence, $0.hash) }
+            next = (page.last?.sequence ?? next) + 1
+        }
+        if walk.signedFrom == Int64.max { walk.signedFrom = (walk.head?.sequence ?? 0) + 1 }
+        return walk
+    }
+
+    // MARK: Verifying
+
+    /// Verifies `partition`'s whole chain: links, record MACs, the stored checkpoint and
+    /// `external` (a checkpoint kept outside the HSM); when all hold, signs the head.
+    func verifyChain(_ partition: String, against external: AuditCheckpoint?) async throws -> AuditVerification {
+        let stored: AuditCheckpoint?
+        do { stored = try await storedCheckpoint(partition)?.0 } catch let tampering as AuditTampering {
+            return AuditVerification(records: 0, failure: tampering.description)
+        }
+        let anchors: [(name: String, checkpoint: AuditCheckpoint)] =
+            (stored.map { [("the HSM's latest signed checkpoint", $0)] } ?? [])
+            + (external.map { [("the checkpoint handed in", $0)] } ?? [])
+        let walk = try await walkChain(
+            partition, after: nil, signedFrom: stored?.signedFrom, recording: Set(anchors.map(\.checkpoint.sequence)))
+        if let failure = walk.failure { return AuditVerification(records: walk.records, failure: failure) }
+        let length = walk.head?.sequence ?? 0
+        if let head = try await Self.storeCall({ try await store.auditHead(partition: partition) }), head.sequence != length {
+            return AuditVerification(records: walk.records, failure: "the chain ends at \(length) but the head is \(head.sequence)")
+        }
+        if stored == nil, walk.signedFrom <= length {
+            return AuditVerification(
+                records: walk.records,
+                failure: "records are signed but the store holds no signed checkpoint of them: it was removed")
+        }
+        var anchored: Int64 = 0
+        for (name, checkpoint) in anchors {
+            guard checkpoint.partition == partition else {
+                return AuditVerification(
+                    records: walk.records,
+                    failure: "\(name) is of partition \"\(checkpoint.partition)\", not \"\(partition)\"")
+            }
+            guard checkpoint.isSignatureValid(pinned: auditSigner.publicKey) else {
+                return AuditVerification(records: walk.records, failure: "\(name) is not signed by this cluster's audit key")
+            }
+            guard length >= checkpoint.sequence else {
+                return AuditVerification(records: walk.records, failure: removedMessage(length, checkpoint, name))
+            }
+            let hash = checkpoint.sequence == 0 ? AuditEntry.genesisHash : walk.hashes[checkpoint.sequence]
+            guard hash == checkpoint.hash else {
+                return AuditVerification(records: walk.records, failure: rewrittenMessage(checkpoint, name))
+            }
+            anchored = max(anchored, checkpoint.sequence)
+        }
+        if let signed = try? await advanceCheckpoint(partition) { anchored = max(anchored, signed.sequence) }
+        return AuditVerification(records: walk.records, failure: nil, anchoredThrough: anchored)
+    }
+
+    private func removedMessage(_ length: Int64, _ checkpoint: AuditCheckpoint, _ name: String) -> String {
+        "the chain ends at \(length) but \(name) (signed \(checkpoint.time.formatted(.iso8601))) covers "
+            + "\(checkpoint.sequence) records: records were removed"
+    }
+
+    private func rewrittenMessage(_ checkpoint: AuditCheckpoint, _ name: String) -> String {
+        "record \(checkpoint.sequence) does not match \(name) (signed \(checkpoint.time.formatted(.iso8601))): "
+            + "the chain before it was rewritten"
+    }
+
+    // MARK: The API
+
+    public func verifyAudit(_ session: SessionToken, against checkpoint: AuditCheckpoint?) async throws -> AuditVerification {
+        let caller = try await authorize(session, [.auditor, .securityOfficer, .operator], "verifying the audit log")
+        try await flushAudit(force: true)
+        return try await verifyChain(caller.partition, against: checkpoint)
+    }
+
+    public func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint {
+        let caller = try await authorize(session, [.auditor, .securityOfficer, .operator], "exporting an audit checkpoint")
+        try await flushAudit(force: true)
+        do {
+            return try await advanceCheckpoint(caller.partition)
+        } catch let tampering as AuditTampering {
+            throw HSMError(
+                .failedPrecondition,
+                "the audit log does not extend its last signed checkpoint (\(tampering.description)); "
+                    + "nothing was signed: run `redoubt audit verify`")
+        }
+    }
+}
