@@ -53,6 +53,8 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
     configuration.lockoutDuration = 1
     // Refusals would each wait 20 ms (equal timing); the fuzzer needs its speed, not that.
     configuration.failedSignInMinimum = 0
+    // A failed sign-in makes exactly one commit; the audit head is signed only at export, verify and close.
+    configuration.auditCheckpointInterval = .infinity
     let initialized = try await LocalHSM.initialize(store: store, passphrase: "fuzzing passphrase, not secret", configuration: configuration)
     let hsm = initialized.hsm
     let operatorSession = try await hsm.openSession(partition: "", credential: .apiKey(initialized.operatorAPIKey))

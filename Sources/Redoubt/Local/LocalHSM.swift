@@ -35,7 +35,8 @@ public final class LocalHSM: HSM, Sendable {
         /// Password refusals take scrypt's time, which is the same for every name. 0 turns it off.
         public var failedSignInMinimum: TimeInterval = 0.02
         /// How often (seconds) the head of a partition's audit chain is signed while records are
-        /// written to it; an auditor's export or verify signs it at once.
+        /// written to it; an auditor's export or verify signs it at once. `.infinity` signs only on
+        /// export, verify and ``close()``.
         public var auditCheckpointInterval: TimeInterval = 1
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
