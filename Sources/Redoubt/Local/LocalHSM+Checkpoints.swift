@@ -10,6 +10,10 @@ struct CheckpointBook: Sendable {
     var dirty: Set<String> = []
     /// When this node last signed each partition's head.
     var lastSigned: [String: Date] = [:]
+    /// Partitions whose chain this node found altered: their heads are no longer signed in the
+    /// background (each try would walk the chain again and log again) until an export or a
+    /// verify finds the chain intact.
+    var altered: Set<String> = []
 }
 
 /// The audit log does not extend what a signed checkpoint vouches for, or a record's MAC is wrong.
@@ -57,7 +61,7 @@ extension LocalHSM {
             batch.operations[index] = .appendAudit(partition: partition, payload: auditSigner.signed(payload, partition: partition))
             partitions.insert(partition)
         }
-        for partition in partitions where checkpoints.withLock({ $0.newest[partition] == nil }) {
+        for partition in partitions where checkpoints.withLock({ $0.newest[partition] == nil && !$0.altered.contains(partition) }) {
             do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
                 logTampering(partition, tampering)
             }
@@ -77,7 +81,9 @@ extension LocalHSM {
     func signDueCheckpoints(force: Bool) async {
         let now = self.now
         let due = checkpoints.withLock { book -> [String] in
-            book.dirty.filter { force || now.timeIntervalSince(book.lastSigned[$0] ?? .distantPast) >= configuration.auditCheckpointInterval }
+            book.dirty.subtracting(book.altered).filter {
+                force || now.timeIntervalSince(book.lastSigned[$0] ?? .distantPast) >= configuration.auditCheckpointInterval
+            }
         }
         for partition in due.sorted() {
             do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
@@ -91,6 +97,7 @@ extension LocalHSM {
     }
 
     private func logTampering(_ partition: String, _ tampering: AuditTampering) {
+        checkpoints.withLock { _ = $0.altered.insert(partition) }
         logger.error(
             "the audit log was altered behind the HSM: its head is not signed until `redoubt audit verify` is clean",
             metadata: ["partition": "\(partition)", "reason": "\(tampering.description)"])
@@ -149,6 +156,7 @@ extension LocalHSM {
     private func markSigned(_ partition: String) {
         let now = self.now
         checkpoints.withLock {
+            $0.altered.remove(partition)
             $0.dirty.remove(partition)
             $0.lastSigned[partition] = now
         }

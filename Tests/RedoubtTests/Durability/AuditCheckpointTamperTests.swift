@@ -105,7 +105,20 @@ struct AuditCheckpointTamperTests {
         try await scene.rewrite(from: Int64(log.count + 1), [forged])
         let verdict = try await scene.verify()
         #expect(!verdict.isValid && verdict.failure?.contains("record \(log.count + 1) carries no MAC") == true, "\(verdict)")
+
+        // A node that goes on working over the forged log keeps serving, but signs no head over it.
+        let store = try SQLiteStore(path: scene.db)
+        let hsm = try await LocalHSM.open(store: store, unseal: .passphrase(HSMDirectory.passphrase))
+        let so = try await hsm.openSession(partition: "vault", credential: .apiKey(scene.h.officerAPIKey))
+        _ = try await hsm.listUsers(so.token)
+        await expectHSMError(.failedPrecondition, "nothing was signed") { _ = try await hsm.auditCheckpoint(so.token) }
+        try await hsm.close()
+        let head = try #require(try await store.get(ObjectKey(partition: "vault", kind: "audit-checkpoint", id: "head")))
+        #expect(try JSONDecoder().decode(StoredSequence.self, from: head.data).sequence <= Int64(log.count), "a head over the forged record was signed")
+        try await store.close()
     }
+
+    struct StoredSequence: Decodable { var sequence: Int64 }
 
     @Test("a record dropped from the middle, the rest renumbered and rehashed, is caught by the signed checkpoint")
     func droppedAndRehashed() async throws {
