@@ -8,14 +8,17 @@ import RedoubtStore
 /// store but does not hold the master key can neither alter, add nor re-sign records (see
 /// `docs/audit-checkpoints.md`).
 struct AuditSigner: Sendable {
-    private let recordKey: SymmetricKey
+    /// libcrypto's prepared HMAC (pooled contexts): a record MAC costs one HMAC, no key setup.
+    private let recordKey: SecretKey
     private let signingKey: Curve25519.Signing.PrivateKey
 
     /// The checkpoint signing key's public half (32 bytes).
     var publicKey: Data { signingKey.publicKey.rawRepresentation }
 
     init(master: MasterKey) {
-        recordKey = SymmetricKey(data: master.key.mac(Data("redoubt/audit-record/v1".utf8), hash: .sha256))
+        let material = SecretBytes(master.key.mac(Data("redoubt/audit-record/v1".utf8), hash: .sha256))
+        // 32 bytes always make a generic secret.
+        recordKey = try! SecretKey(algorithm: .genericSecret, material: material)
         let seed = master.key.mac(Data(AuditCheckpoint.domain.utf8), hash: .sha256)
         // 32 bytes from HMAC-SHA256 always make an Ed25519 seed.
         signingKey = try! Curve25519.Signing.PrivateKey(rawRepresentation: seed)
@@ -28,29 +31,39 @@ struct AuditSigner: Sendable {
     private static let macSuffixCount = macPrefix.count + 64 + 2
 
     /// HMAC-SHA256 over UInt32(partition byte count) ‖ partition ‖ the record without its MAC field.
-    private func mac(partition: String, unsigned payload: some DataProtocol) -> HashedAuthenticationCode<SHA256> {
-        var hmac = HMAC<SHA256>(key: recordKey)
-        let name = Array(partition.utf8)
-        withUnsafeBytes(of: UInt32(name.count).bigEndian) { hmac.update(data: $0) }
-        hmac.update(data: name)
-        hmac.update(data: payload)
-        return hmac.finalize()
+    private func mac(partition: String, unsigned payload: UnsafeRawBufferPointer) -> Data {
+        var input: [UInt8] = []
+        input.reserveCapacity(4 + partition.utf8.count + payload.count)
+        withUnsafeBytes(of: UInt32(partition.utf8.count).bigEndian) { input.append(contentsOf: $0) }
+        input.append(contentsOf: partition.utf8)
+        input.append(contentsOf: payload)
+        return recordKey.mac(input, hash: .sha256)
     }
 
     /// The record with its MAC as the last JSON field. `payload` is a JSON object (ends in `}`).
     func signed(_ payload: Data, partition: String) -> Data {
-        let tag = mac(partition: partition, unsigned: payload)
-        var out = payload.dropLast()
-        out.reserveCapacity(payload.count + Self.macSuffixCount)
-        out.append(contentsOf: Self.macPrefix)
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in tag {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xf)])
+        let tag = payload.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
+        let hex = Self.hexDigits
+        let bytes = [UInt8](unsafeUninitializedCapacity: payload.count + Self.macSuffixCount - 1) { buffer, count in
+            var at = payload.copyBytes(to: buffer)
+            at -= 1  // the closing brace comes back after the MAC
+            for byte in Self.macPrefix {
+                buffer[at] = byte
+                at += 1
+            }
+            for byte in tag {
+                buffer[at] = hex[Int(byte >> 4)]
+                buffer[at + 1] = hex[Int(byte & 0xf)]
+                at += 2
+            }
+            buffer[at] = UInt8(ascii: "\"")
+            buffer[at + 1] = UInt8(ascii: "}")
+            count = at + 2
         }
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
-        return Data(out)
+        return Data(bytes)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// What a record's MAC field says about it.
     enum RecordMAC: Equatable {
@@ -73,7 +86,7 @@ struct AuditSigner: Sendable {
         else { return .invalid }
         var unsigned = Array(bytes[..<start])
         unsigned.append(UInt8(ascii: "}"))
-        let expected = Data(mac(partition: partition, unsigned: unsigned))
+        let expected = unsigned.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
         return constantTimeEqual(expected, stated) ? .valid : .invalid
     }
 

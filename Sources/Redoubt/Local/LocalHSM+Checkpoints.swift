@@ -10,10 +10,20 @@ struct CheckpointBook: Sendable {
     var dirty: Set<String> = []
     /// When this node last signed each partition's head.
     var lastSigned: [String: Date] = [:]
+    /// Per partition, the newest point of the chain this node knows to be authentic: reached by a
+    /// walk checked against a signed checkpoint, then extended by hashing the records this node
+    /// commits itself when they directly follow it. Signing it needs no re-reading of those records.
+    var verified: [String: ChainPoint] = [:]
     /// Partitions whose chain this node found altered: their heads are no longer signed in the
     /// background (each try would walk the chain again and log again) until an export or a
     /// verify finds the chain intact.
     var altered: Set<String> = []
+}
+
+/// A position in an audit chain and the chain hash there.
+struct ChainPoint: Sendable, Equatable {
+    var sequence: Int64
+    var hash: Data
 }
 
 /// The audit log does not extend what a signed checkpoint vouches for, or a record's MAC is wrong.
@@ -33,8 +43,8 @@ private struct CheckpointRecord: Codable {
 
 /// A walk over a chain: where it ends and what it found.
 struct ChainWalk {
-    /// The last record walked (the checkpoint's head when nothing follows it).
-    var head: (sequence: Int64, hash: Data)?
+    /// The last record walked (the starting point when nothing follows it).
+    var head: ChainPoint?
     /// Records walked.
     var records: Int64 = 0
     /// The first sequence from which every record carries a valid MAC.
@@ -67,6 +77,24 @@ extension LocalHSM {
             }
         }
         return partitions
+    }
+
+    /// After a commit: extends each partition's verified point over the records this node just
+    /// appended right after it (their hashes computed here, as the store did).
+    func extendVerified(_ batch: WriteBatch, _ result: CommitResult) {
+        var index = 0
+        checkpoints.withLock { book in
+            for operation in batch.operations {
+                guard case .appendAudit(let partition, let payload) = operation else { continue }
+                defer { index += 1 }
+                guard index < result.auditSequences.count, let point = book.verified[partition],
+                    point.sequence + 1 == result.auditSequences[index]
+                else { continue }
+                let sequence = result.auditSequences[index]
+                book.verified[partition] = ChainPoint(
+                    sequence: sequence, hash: AuditEntry.chainHash(previousHash: point.hash, sequence: sequence, payload: payload))
+            }
+        }
     }
 
     /// After a commit: notes the partitions written to and, with no ``run()`` loop to do it,
@@ -128,10 +156,24 @@ extension LocalHSM {
                     return checkpoint
                 }
             }
-            let walk = try await walkChain(partition, after: stored?.0, signedFrom: stored?.0.signedFrom)
+            // Walk from the newest authentic point known: this node's verified point (its own
+            // records need no re-reading), or the stored checkpoint when that is newer.
+            var start = stored.map { ChainPoint(sequence: $0.0.sequence, hash: $0.0.hash) }
+            if let from = start, let point = checkpoints.withLock({ $0.verified[partition] }), point.sequence > from.sequence {
+                start = point
+            }
+            let walk = try await walkChain(partition, after: start, signedFrom: stored?.0.signedFrom)
             if let failure = walk.failure { throw AuditTampering(description: failure) }
+            let head = walk.head ?? ChainPoint(sequence: 0, hash: AuditEntry.genesisHash)
+            checkpoints.withLock { book in
+                if (book.verified[partition]?.sequence ?? -1) < head.sequence { book.verified[partition] = head }
+            }
+            if let (checkpoint, _) = stored, head.sequence == checkpoint.sequence {
+                markSigned(partition)
+                return checkpoint
+            }
             let signed = try auditSigner.checkpoint(
-                partition: partition, head: walk.head, signedFrom: walk.signedFrom, time: now)
+                partition: partition, head: (head.sequence, head.hash), signedFrom: walk.signedFrom, time: now)
             let record = CheckpointRecord(
                 partition: partition, sequence: signed.sequence, hash: signed.hash,
                 timeMilliseconds: signed.timeMilliseconds, signedFrom: signed.signedFrom, signature: signed.signature)
@@ -207,14 +249,13 @@ extension LocalHSM {
     /// link and record MAC: records from `signedFrom` on must carry a valid one (`nil`: from the
     /// first record that carries one), and no record may carry a wrong one.
     func walkChain(
-        _ partition: String, after start: AuditCheckpoint?, signedFrom: Int64?, recording marks: Set<Int64> = []
+        _ partition: String, after start: ChainPoint?, signedFrom: Int64?, recording marks: Set<Int64> = []
     ) async throws -> ChainWalk {
         var previous: AuditEntry? =
             if let start, start.sequence > 0 {
                 AuditEntry(partition: partition, sequence: start.sequence, payload: Data(), hash: start.hash)
             } else { nil }
-        var walk = ChainWalk(
-            head: start.map { ($0.sequence, $0.hash) }, signedFrom: signedFrom ?? Int64.max)
+        var walk = ChainWalk(head: start, signedFrom: signedFrom ?? Int64.max)
         var next = (start?.sequence ?? 0) + 1
         while true {
             let page = try await Self.storeCall { try await store.audit(partition: partition, from: next, limit: 1000) }
@@ -241,7 +282,7 @@ extension LocalHSM {
             }
             walk.records += Int64(page.count)
             previous = page.last
-            walk.head = page.last.map { ($0.sequence, $0.hash) }
+            walk.head = page.last.map { ChainPoint(sequence: $0.sequence, hash: $0.hash) }
             next = (page.last?.sequence ?? next) + 1
         }
         if walk.signedFrom == Int64.max { walk.signedFrom = (walk.head?.sequence ?? 0) + 1 }

@@ -138,7 +138,10 @@ public final class LocalHSM: HSM, Sendable {
         state.withLock { s in
             if result.changeCounter == s.knownChangeCounter + 1 { s.knownChangeCounter = result.changeCounter }
         }
-        if !audited.isEmpty { await noteAudited(audited) }
+        if !audited.isEmpty {
+            extendVerified(batch, result)
+            await noteAudited(audited)
+        }
         return result
     }
 

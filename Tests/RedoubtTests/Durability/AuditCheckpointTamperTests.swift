@@ -34,15 +34,20 @@ struct AuditCheckpointTamperTests {
                 _ = try await h.hsm.sign(h.user, key: key.id, input: .message(Data([UInt8(i)])), scheme: .ecdsa(.sha256))
             }
             let latest = try await h.hsm.auditCheckpoint(so.token)
-            try await h.hsm.close()
             #expect(latest.sequence > kept.sequence)
             #expect(try await h.hsm.verifyAudit(so.token, against: kept).isValid)
+            // From here on the file is only opened by one store at a time (and by sqlite3).
+            try await h.hsm.close()
+            try await h.store.close()
             return Scene(h: h, kept: kept, latest: latest, keptRow: ("X'\(hex(stored.data))'", stored.revision))
         }
 
         /// The partition's whole log as stored.
         func entries() async throws -> [AuditEntry] {
-            try await h.store.audit(partition: "vault", from: 1, limit: 10_000)
+            let store = try SQLiteStore(path: db)
+            let log = try await store.audit(partition: "vault", from: 1, limit: 10_000)
+            try await store.close()
+            return log
         }
 
         /// Replaces the log from `sequence` on with `payloads`, renumbered and rehashed so that the
