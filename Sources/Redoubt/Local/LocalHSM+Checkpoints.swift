@@ -97,11 +97,10 @@ extension LocalHSM {
         }
     }
 
-    /// After a commit: notes the partitions written to and, with no ``run()`` loop to do it,
-    /// signs the heads that are due.
-    func noteAudited(_ partitions: Set<String>) async {
+    /// After a commit: notes the partitions written to, whose heads ``run()`` signs when due
+    /// (never the caller's commit: a checkpoint costs a store commit of its own).
+    func noteAudited(_ partitions: Set<String>) {
         checkpoints.withLock { $0.dirty.formUnion(partitions) }
-        if !runningFlusher { await signDueCheckpoints(force: false) }
     }
 
     /// Signs the head of every partition this node wrote to, at most every

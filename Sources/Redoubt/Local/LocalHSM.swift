@@ -34,8 +34,8 @@ public final class LocalHSM: HSM, Sendable {
         /// the rest, so an API key id that exists and one that does not answer alike in time too.
         /// Password refusals take scrypt's time, which is the same for every name. 0 turns it off.
         public var failedSignInMinimum: TimeInterval = 0.02
-        /// How often (seconds) the head of a partition's audit chain is signed while records are
-        /// written to it; an auditor's export or verify signs it at once. `.infinity` signs only on
+        /// How often (seconds) ``run()`` signs the head of a partition's audit chain while records
+        /// are written to it; an auditor's export or verify signs it at once, and ``close()`` too. `.infinity` signs only on
         /// export, verify and ``close()``.
         public var auditCheckpointInterval: TimeInterval = 1
         /// The clock (injectable for tests).
@@ -140,7 +140,7 @@ public final class LocalHSM: HSM, Sendable {
         }
         if !audited.isEmpty {
             extendVerified(batch, result)
-            await noteAudited(audited)
+            noteAudited(audited)
         }
         return result
     }
