@@ -1174,6 +1174,20 @@ public nonisolated struct Redoubt_V1_KeySpec: @unchecked Sendable {
   /// Clears the value of `policy`. Subsequent reads from it will return its default value.
   public mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
+  /// An identifier the application chooses (CKA_ID), 0 to 128 bytes, not unique; empty: none.
+  /// ListKeysRequest.application_id finds keys by it.
+  public var applicationID: Data {
+    get {_storage._applicationID}
+    set {_uniqueStorage()._applicationID = newValue}
+  }
+
+  /// The DER subject name of the key's certificate holder (CKA_SUBJECT), 0 to 1024 bytes, kept
+  /// as given; empty: none.
+  public var subject: Data {
+    get {_storage._subject}
+    set {_uniqueStorage()._subject = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1471,6 +1485,18 @@ public nonisolated struct Redoubt_V1_KeyInfo: @unchecked Sendable {
   /// Clears the value of `policy`. Subsequent reads from it will return its default value.
   public mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
+  /// The application's identifier (CKA_ID); empty: none.
+  public var applicationID: Data {
+    get {_storage._applicationID}
+    set {_uniqueStorage()._applicationID = newValue}
+  }
+
+  /// The DER subject name (CKA_SUBJECT); empty: none.
+  public var subject: Data {
+    get {_storage._subject}
+    set {_uniqueStorage()._subject = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1619,6 +1645,26 @@ public nonisolated struct Redoubt_V1_KeyAttributeUpdate: Sendable {
   /// Clears the value of `minimumVersion`. Subsequent reads from it will return its default value.
   public mutating func clearMinimumVersion() {self._minimumVersion = nil}
 
+  /// A new application identifier, 0 to 128 bytes; empty removes it.
+  public var applicationID: Data {
+    get {_applicationID ?? Data()}
+    set {_applicationID = newValue}
+  }
+  /// Returns true if `applicationID` has been explicitly set.
+  public var hasApplicationID: Bool {self._applicationID != nil}
+  /// Clears the value of `applicationID`. Subsequent reads from it will return its default value.
+  public mutating func clearApplicationID() {self._applicationID = nil}
+
+  /// A new DER subject name, 0 to 1024 bytes; empty removes it.
+  public var subject: Data {
+    get {_subject ?? Data()}
+    set {_subject = newValue}
+  }
+  /// Returns true if `subject` has been explicitly set.
+  public var hasSubject: Bool {self._subject != nil}
+  /// Clears the value of `subject`. Subsequent reads from it will return its default value.
+  public mutating func clearSubject() {self._subject = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1632,6 +1678,8 @@ public nonisolated struct Redoubt_V1_KeyAttributeUpdate: Sendable {
   fileprivate var _notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _minimumVersion: UInt32? = nil
+  fileprivate var _applicationID: Data? = nil
+  fileprivate var _subject: Data? = nil
 }
 
 /// An operation that runs once approved.
@@ -2363,7 +2411,7 @@ nonisolated extension Redoubt_V1_SigningInput: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeySpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}algorithm\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}secret_length_bytes\0\u{1}persistent\0\u{1}policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}algorithm\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}secret_length_bytes\0\u{1}persistent\0\u{1}policy\0\u{3}application_id\0\u{1}subject\0")
 
   fileprivate class _StorageClass {
     var _algorithm: Redoubt_V1_KeyAlgorithm = .unspecified
@@ -2378,6 +2426,8 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
     var _secretLengthBytes: UInt32? = nil
     var _persistent: Bool? = nil
     var _policy: Redoubt_V1_KeyPolicy? = nil
+    var _applicationID: Data = Data()
+    var _subject: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2400,6 +2450,8 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
       _secretLengthBytes = source._secretLengthBytes
       _persistent = source._persistent
       _policy = source._policy
+      _applicationID = source._applicationID
+      _subject = source._subject
     }
   }
 
@@ -2430,6 +2482,8 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
         case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._secretLengthBytes) }()
         case 11: try { try decoder.decodeSingularBoolField(value: &_storage._persistent) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._policy) }()
+        case 13: try { try decoder.decodeSingularBytesField(value: &_storage._applicationID) }()
+        case 14: try { try decoder.decodeSingularBytesField(value: &_storage._subject) }()
         default: break
         }
       }
@@ -2478,6 +2532,12 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._policy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
       } }()
+      if !_storage._applicationID.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._applicationID, fieldNumber: 13)
+      }
+      if !_storage._subject.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._subject, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2499,6 +2559,8 @@ nonisolated extension Redoubt_V1_KeySpec: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._secretLengthBytes != rhs_storage._secretLengthBytes {return false}
         if _storage._persistent != rhs_storage._persistent {return false}
         if _storage._policy != rhs_storage._policy {return false}
+        if _storage._applicationID != rhs_storage._applicationID {return false}
+        if _storage._subject != rhs_storage._subject {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2703,7 +2765,7 @@ nonisolated extension Redoubt_V1_PublicKey: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}label\0\u{1}algorithm\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{3}never_extractable\0\u{3}always_sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{1}local\0\u{3}not_before_time\0\u{3}expire_time\0\u{1}state\0\u{3}latest_version\0\u{3}minimum_version\0\u{1}persistent\0\u{3}create_time\0\u{3}public_key\0\u{1}policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}label\0\u{1}algorithm\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{3}never_extractable\0\u{3}always_sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{1}local\0\u{3}not_before_time\0\u{3}expire_time\0\u{1}state\0\u{3}latest_version\0\u{3}minimum_version\0\u{1}persistent\0\u{3}create_time\0\u{3}public_key\0\u{1}policy\0\u{3}application_id\0\u{1}subject\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2726,6 +2788,8 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _publicKey: Redoubt_V1_PublicKey? = nil
     var _policy: Redoubt_V1_KeyPolicy? = nil
+    var _applicationID: Data = Data()
+    var _subject: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2756,6 +2820,8 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
       _createTime = source._createTime
       _publicKey = source._publicKey
       _policy = source._policy
+      _applicationID = source._applicationID
+      _subject = source._subject
     }
   }
 
@@ -2794,6 +2860,8 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._publicKey) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._policy) }()
+        case 21: try { try decoder.decodeSingularBytesField(value: &_storage._applicationID) }()
+        case 22: try { try decoder.decodeSingularBytesField(value: &_storage._subject) }()
         default: break
         }
       }
@@ -2866,6 +2934,12 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._policy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       } }()
+      if !_storage._applicationID.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._applicationID, fieldNumber: 21)
+      }
+      if !_storage._subject.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._subject, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2895,6 +2969,8 @@ nonisolated extension Redoubt_V1_KeyInfo: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._publicKey != rhs_storage._publicKey {return false}
         if _storage._policy != rhs_storage._policy {return false}
+        if _storage._applicationID != rhs_storage._applicationID {return false}
+        if _storage._subject != rhs_storage._subject {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2980,7 +3056,7 @@ nonisolated extension Redoubt_V1_KeyUsageSet: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Redoubt_V1_KeyAttributeUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyAttributeUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0\u{3}application_id\0\u{1}subject\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2997,6 +3073,8 @@ nonisolated extension Redoubt_V1_KeyAttributeUpdate: SwiftProtobuf.Message, Swif
       case 7: try { try decoder.decodeSingularMessageField(value: &self._notBeforeTime) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._expireTime) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self._minimumVersion) }()
+      case 10: try { try decoder.decodeSingularBytesField(value: &self._applicationID) }()
+      case 11: try { try decoder.decodeSingularBytesField(value: &self._subject) }()
       default: break
       }
     }
@@ -3034,6 +3112,12 @@ nonisolated extension Redoubt_V1_KeyAttributeUpdate: SwiftProtobuf.Message, Swif
     try { if let v = self._minimumVersion {
       try visitor.visitSingularUInt32Field(value: v, fieldNumber: 9)
     } }()
+    try { if let v = self._applicationID {
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._subject {
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3047,6 +3131,8 @@ nonisolated extension Redoubt_V1_KeyAttributeUpdate: SwiftProtobuf.Message, Swif
     if lhs._notBeforeTime != rhs._notBeforeTime {return false}
     if lhs._expireTime != rhs._expireTime {return false}
     if lhs._minimumVersion != rhs._minimumVersion {return false}
+    if lhs._applicationID != rhs._applicationID {return false}
+    if lhs._subject != rhs._subject {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -259,6 +259,9 @@ public nonisolated struct Redoubt_V1_ListKeysRequest: Sendable {
   /// Whether to include keys in the trash (state DESTROYED).
   public var includeDestroyed: Bool = false
 
+  /// Only keys with exactly this application identifier (CKA_ID), at most 128 bytes; empty: any.
+  public var applicationID: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -381,6 +384,27 @@ public nonisolated struct Redoubt_V1_UpdateKeyRequest: Sendable {
   /// Clears the value of `minimumVersion`. Subsequent reads from it will return its default value.
   public mutating func clearMinimumVersion() {self._minimumVersion = nil}
 
+  /// A new application identifier (CKA_ID), 0 to 128 bytes; empty removes it. Like the label,
+  /// it may change either way while the key is modifiable.
+  public var applicationID: Data {
+    get {_applicationID ?? Data()}
+    set {_applicationID = newValue}
+  }
+  /// Returns true if `applicationID` has been explicitly set.
+  public var hasApplicationID: Bool {self._applicationID != nil}
+  /// Clears the value of `applicationID`. Subsequent reads from it will return its default value.
+  public mutating func clearApplicationID() {self._applicationID = nil}
+
+  /// A new DER subject name (CKA_SUBJECT), 0 to 1024 bytes; empty removes it.
+  public var subject: Data {
+    get {_subject ?? Data()}
+    set {_subject = newValue}
+  }
+  /// Returns true if `subject` has been explicitly set.
+  public var hasSubject: Bool {self._subject != nil}
+  /// Clears the value of `subject`. Subsequent reads from it will return its default value.
+  public mutating func clearSubject() {self._subject = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -394,6 +418,8 @@ public nonisolated struct Redoubt_V1_UpdateKeyRequest: Sendable {
   fileprivate var _notBeforeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _expireTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _minimumVersion: UInt32? = nil
+  fileprivate var _applicationID: Data? = nil
+  fileprivate var _subject: Data? = nil
 }
 
 /// The key after the change.
@@ -1092,7 +1118,7 @@ nonisolated extension Redoubt_V1_GetKeyResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_ListKeysRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListKeysRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{1}label\0\u{3}include_destroyed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{1}label\0\u{3}include_destroyed\0\u{3}application_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1104,6 +1130,7 @@ nonisolated extension Redoubt_V1_ListKeysRequest: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.label) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.includeDestroyed) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.applicationID) }()
       default: break
       }
     }
@@ -1122,6 +1149,9 @@ nonisolated extension Redoubt_V1_ListKeysRequest: SwiftProtobuf.Message, SwiftPr
     if self.includeDestroyed != false {
       try visitor.visitSingularBoolField(value: self.includeDestroyed, fieldNumber: 4)
     }
+    if !self.applicationID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.applicationID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1130,6 +1160,7 @@ nonisolated extension Redoubt_V1_ListKeysRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.label != rhs.label {return false}
     if lhs.includeDestroyed != rhs.includeDestroyed {return false}
+    if lhs.applicationID != rhs.applicationID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1172,7 +1203,7 @@ nonisolated extension Redoubt_V1_ListKeysResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateKeyRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}label\0\u{1}usages\0\u{1}extractable\0\u{1}sensitive\0\u{1}modifiable\0\u{1}destroyable\0\u{3}not_before_time\0\u{3}expire_time\0\u{3}minimum_version\0\u{3}application_id\0\u{1}subject\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1190,6 +1221,8 @@ nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftP
       case 8: try { try decoder.decodeSingularMessageField(value: &self._notBeforeTime) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._expireTime) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self._minimumVersion) }()
+      case 11: try { try decoder.decodeSingularBytesField(value: &self._applicationID) }()
+      case 12: try { try decoder.decodeSingularBytesField(value: &self._subject) }()
       default: break
       }
     }
@@ -1230,6 +1263,12 @@ nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftP
     try { if let v = self._minimumVersion {
       try visitor.visitSingularUInt32Field(value: v, fieldNumber: 10)
     } }()
+    try { if let v = self._applicationID {
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 11)
+    } }()
+    try { if let v = self._subject {
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 12)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1244,6 +1283,8 @@ nonisolated extension Redoubt_V1_UpdateKeyRequest: SwiftProtobuf.Message, SwiftP
     if lhs._notBeforeTime != rhs._notBeforeTime {return false}
     if lhs._expireTime != rhs._expireTime {return false}
     if lhs._minimumVersion != rhs._minimumVersion {return false}
+    if lhs._applicationID != rhs._applicationID {return false}
+    if lhs._subject != rhs._subject {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

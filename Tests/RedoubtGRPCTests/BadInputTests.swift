@@ -112,6 +112,31 @@ struct BadInputTests {
             r.pageSize = -1
             _ = try await h.keys.listKeys(r, metadata: t.user)
         },
+        Case(rpc: "CreateKey", code: .invalidArgument, fragment: "spec.application_id is 129 bytes; the limit is 128") { h, t, _ in
+            var r = Redoubt_V1_CreateKeyRequest()
+            r.spec.algorithm = .ecP256
+            r.spec.label = "x"
+            r.spec.applicationID = Data(repeating: 1, count: 129)
+            _ = try await h.keys.createKey(r, metadata: t.user)
+        },
+        Case(rpc: "CreateKey", code: .invalidArgument, fragment: "spec.subject is 1025 bytes; the limit is 1024") { h, t, _ in
+            var r = Redoubt_V1_CreateKeyRequest()
+            r.spec.algorithm = .ecP256
+            r.spec.label = "x"
+            r.spec.subject = Data(repeating: 0x30, count: 1025)
+            _ = try await h.keys.createKey(r, metadata: t.user)
+        },
+        Case(rpc: "ListKeys", code: .invalidArgument, fragment: "application_id is 129 bytes") { h, t, _ in
+            var r = Redoubt_V1_ListKeysRequest()
+            r.applicationID = Data(repeating: 1, count: 129)
+            _ = try await h.keys.listKeys(r, metadata: t.user)
+        },
+        Case(rpc: "UpdateKey", code: .invalidArgument, fragment: "subject is 1025 bytes") { h, t, k in
+            var r = Redoubt_V1_UpdateKeyRequest()
+            r.keyID = k.id
+            r.subject = Data(repeating: 0x30, count: 1025)
+            _ = try await h.keys.updateKey(r, metadata: t.officer)
+        },
         Case(rpc: "UpdateKey", code: .invalidArgument, fragment: "usages.usages") { h, t, k in
             var r = Redoubt_V1_UpdateKeyRequest()
             r.keyID = k.id

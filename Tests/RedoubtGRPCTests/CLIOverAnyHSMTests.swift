@@ -213,6 +213,7 @@ struct CLIOverAnyHSMTests {
         let keyOperations = records.filter { $0["object"] as? String == keyID }.compactMap { $0["operation"] as? String }
         #expect(keyOperations == ["key.generate", "key.sign", "key.verify", "key.verify"], "\(keyOperations)")
         try await checkpointRoundTrip(auditor, in: target.scratch)
+        try await applicationIDs(user)
 
         // The operator backs the store up: a file here, or one in the broker's backup folder.
         let backup = try await succeed(["backup", "create", "--out", target.backupArgument] + session(target.operatorAPIKey))

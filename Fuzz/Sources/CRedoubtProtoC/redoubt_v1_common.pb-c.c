@@ -1079,7 +1079,7 @@ const ProtobufCMessageDescriptor redoubt__v1__signing_input__descriptor =
   (ProtobufCMessageInit) redoubt__v1__signing_input__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[12] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[14] =
 {
   {
     "algorithm",
@@ -1225,9 +1225,34 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_spec__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "application_id",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeySpec, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeySpec, subject),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_spec__field_indices_by_name[] = {
   0,   /* field[0] = algorithm */
+  12,   /* field[12] = application_id */
   6,   /* field[6] = destroyable */
   8,   /* field[8] = expire_time */
   3,   /* field[3] = extractable */
@@ -1238,12 +1263,13 @@ static const unsigned redoubt__v1__key_spec__field_indices_by_name[] = {
   11,   /* field[11] = policy */
   9,   /* field[9] = secret_length_bytes */
   4,   /* field[4] = sensitive */
+  13,   /* field[13] = subject */
   2,   /* field[2] = usages */
 };
 static const ProtobufCIntRange redoubt__v1__key_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_spec__descriptor =
 {
@@ -1253,7 +1279,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_spec__descriptor =
   "Redoubt__V1__KeySpec",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeySpec),
-  12,
+  14,
   redoubt__v1__key_spec__field_descriptors,
   redoubt__v1__key_spec__field_indices_by_name,
   1,  redoubt__v1__key_spec__number_ranges,
@@ -1541,7 +1567,7 @@ const ProtobufCMessageDescriptor redoubt__v1__public_key__descriptor =
   (ProtobufCMessageInit) redoubt__v1__public_key__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[20] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[22] =
 {
   {
     "id",
@@ -1783,10 +1809,35 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_info__field_descriptors[2
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "application_id",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyInfo, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyInfo, subject),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_info__field_indices_by_name[] = {
   2,   /* field[2] = algorithm */
   7,   /* field[7] = always_sensitive */
+  20,   /* field[20] = application_id */
   17,   /* field[17] = create_time */
   9,   /* field[9] = destroyable */
   12,   /* field[12] = expire_time */
@@ -1804,12 +1855,13 @@ static const unsigned redoubt__v1__key_info__field_indices_by_name[] = {
   18,   /* field[18] = public_key */
   5,   /* field[5] = sensitive */
   13,   /* field[13] = state */
+  21,   /* field[21] = subject */
   3,   /* field[3] = usages */
 };
 static const ProtobufCIntRange redoubt__v1__key_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 20 }
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor =
 {
@@ -1819,7 +1871,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_info__descriptor =
   "Redoubt__V1__KeyInfo",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeyInfo),
-  20,
+  22,
   redoubt__v1__key_info__field_descriptors,
   redoubt__v1__key_info__field_indices_by_name,
   1,  redoubt__v1__key_info__number_ranges,
@@ -1928,7 +1980,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_usage_set__descriptor =
   (ProtobufCMessageInit) redoubt__v1__key_usage_set__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_attribute_update__field_descriptors[9] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_attribute_update__field_descriptors[11] =
 {
   {
     "label",
@@ -2038,8 +2090,33 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_attribute_update__field_d
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "application_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _application_id_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, application_id),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Redoubt__V1__KeyAttributeUpdate, _subject_case),
+    offsetof(Redoubt__V1__KeyAttributeUpdate, subject),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_attribute_update__field_indices_by_name[] = {
+  9,   /* field[9] = application_id */
   5,   /* field[5] = destroyable */
   7,   /* field[7] = expire_time */
   2,   /* field[2] = extractable */
@@ -2048,12 +2125,13 @@ static const unsigned redoubt__v1__key_attribute_update__field_indices_by_name[]
   4,   /* field[4] = modifiable */
   6,   /* field[6] = not_before_time */
   3,   /* field[3] = sensitive */
+  10,   /* field[10] = subject */
   1,   /* field[1] = usages */
 };
 static const ProtobufCIntRange redoubt__v1__key_attribute_update__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_attribute_update__descriptor =
 {
@@ -2063,7 +2141,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_attribute_update__descriptor =
   "Redoubt__V1__KeyAttributeUpdate",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeyAttributeUpdate),
-  9,
+  11,
   redoubt__v1__key_attribute_update__field_descriptors,
   redoubt__v1__key_attribute_update__field_indices_by_name,
   1,  redoubt__v1__key_attribute_update__number_ranges,

@@ -1682,7 +1682,7 @@ const ProtobufCMessageDescriptor redoubt__v1__get_key_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__get_key_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__list_keys_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor redoubt__v1__list_keys_request__field_descriptors[5] =
 {
   {
     "page_size",
@@ -1732,8 +1732,21 @@ static const ProtobufCFieldDescriptor redoubt__v1__list_keys_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "application_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListKeysRequest, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__list_keys_request__field_indices_by_name[] = {
+  4,   /* field[4] = application_id */
   3,   /* field[3] = include_destroyed */
   2,   /* field[2] = label */
   0,   /* field[0] = page_size */
@@ -1742,7 +1755,7 @@ static const unsigned redoubt__v1__list_keys_request__field_indices_by_name[] = 
 static const ProtobufCIntRange redoubt__v1__list_keys_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__list_keys_request__descriptor =
 {
@@ -1752,7 +1765,7 @@ const ProtobufCMessageDescriptor redoubt__v1__list_keys_request__descriptor =
   "Redoubt__V1__ListKeysRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__ListKeysRequest),
-  4,
+  5,
   redoubt__v1__list_keys_request__field_descriptors,
   redoubt__v1__list_keys_request__field_indices_by_name,
   1,  redoubt__v1__list_keys_request__number_ranges,
@@ -1810,7 +1823,7 @@ const ProtobufCMessageDescriptor redoubt__v1__list_keys_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__list_keys_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__update_key_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor redoubt__v1__update_key_request__field_descriptors[12] =
 {
   {
     "key_id",
@@ -1932,8 +1945,33 @@ static const ProtobufCFieldDescriptor redoubt__v1__update_key_request__field_des
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "application_id",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Redoubt__V1__UpdateKeyRequest, _application_id_case),
+    offsetof(Redoubt__V1__UpdateKeyRequest, application_id),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Redoubt__V1__UpdateKeyRequest, _subject_case),
+    offsetof(Redoubt__V1__UpdateKeyRequest, subject),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__update_key_request__field_indices_by_name[] = {
+  10,   /* field[10] = application_id */
   6,   /* field[6] = destroyable */
   8,   /* field[8] = expire_time */
   3,   /* field[3] = extractable */
@@ -1943,12 +1981,13 @@ static const unsigned redoubt__v1__update_key_request__field_indices_by_name[] =
   5,   /* field[5] = modifiable */
   7,   /* field[7] = not_before_time */
   4,   /* field[4] = sensitive */
+  11,   /* field[11] = subject */
   2,   /* field[2] = usages */
 };
 static const ProtobufCIntRange redoubt__v1__update_key_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__update_key_request__descriptor =
 {
@@ -1958,7 +1997,7 @@ const ProtobufCMessageDescriptor redoubt__v1__update_key_request__descriptor =
   "Redoubt__V1__UpdateKeyRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__UpdateKeyRequest),
-  10,
+  12,
   redoubt__v1__update_key_request__field_descriptors,
   redoubt__v1__update_key_request__field_indices_by_name,
   1,  redoubt__v1__update_key_request__number_ranges,

@@ -32,6 +32,7 @@ extension LocalHSM {
             throw HSMError.precondition(
                 "key '\(id)' is governed by an approval policy whose modify rule needs approvals; relax it first with an approved set_policy request")
         }
+        let applicationIDBefore = loaded.record.applicationID
         try change(&loaded.record, now)
         if let newMaterial, let v = loaded.record.versions.last?.version {
             loaded.materials[v] = newMaterial
@@ -42,7 +43,8 @@ extension LocalHSM {
                     .update(
                         objectKey(caller.partition, id), expectedRevision: loaded.revision, label: loaded.record.label,
                         data: try RecordCoding.encode(loaded.record))
-                ], audit: caller, operation, object: id)
+                ] + applicationIDIndexWrites(caller.partition, id, from: applicationIDBefore, to: loaded.record.applicationID),
+                audit: caller, operation, object: id)
             loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? loaded.revision + 1
             let cached = loaded
             state.withLock { $0.keys[Self.cacheKey(caller.partition, id)] = cached }
@@ -63,14 +65,18 @@ extension LocalHSM {
         let securityChange =
             update.usage != nil || update.extractable != nil || update.sensitive != nil || update.modifiable != nil
             || update.destroyable != nil || update.notBefore != nil || update.expiresAt != nil || update.minimumVersion != nil
-        guard r.modifiable || (!securityChange && update.label == nil) else {
-            // CKA_MODIFIABLE false: nothing changes, the label included.
+        let nameChange = update.label != nil || update.applicationID != nil || update.subject != nil
+        guard r.modifiable || (!securityChange && !nameChange) else {
+            // CKA_MODIFIABLE false: nothing changes, the label and identifiers included.
             throw HSMError.precondition("key '\(r.id)' is not modifiable")
         }
         if let label = update.label {
             guard (1...128).contains(label.count) else { throw HSMError.invalid("label must be 1 to 128 characters") }
             r.label = label
         }
+        try HSMArgumentChecks.keyIdentifiers(applicationID: update.applicationID, subject: update.subject)
+        if let applicationID = update.applicationID { r.applicationID = applicationID.isEmpty ? nil : applicationID }
+        if let subject = update.subject { r.subject = subject.isEmpty ? nil : subject }
         if let usage = update.usage {
             guard r.usage.isSuperset(of: usage), !usage.isEmpty else {
                 throw HSMError.precondition("usage may only shrink (and not to nothing)")
@@ -189,8 +195,10 @@ extension LocalHSM {
             guard let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) }) else {
                 throw HSMError.notFound("no key '\(id)'")
             }
+            let stored = try RecordCoding.decode(KeyRecord.self, object.data)
             try await commitManaged(
-                [.delete(objectKey(caller.partition, id), expectedRevision: object.revision)],
+                [.delete(objectKey(caller.partition, id), expectedRevision: object.revision)]
+                    + applicationIDIndexWrites(caller.partition, id, from: stored.applicationID, to: nil),
                 audit: caller, .keyPurge, object: id)
             state.withLock {
                 $0.keys[Self.cacheKey(caller.partition, id)] = nil

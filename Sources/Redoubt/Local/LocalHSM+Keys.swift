@@ -132,6 +132,8 @@ extension LocalHSM {
             stateBeforeDestroy: nil, destroyedAt: nil,
             minimumVersion: 1, versions: [version], createdAt: now, createdBy: caller.user, publicOnly: publicOnly)
         record.policy = spec.policy
+        record.applicationID = spec.applicationID.isEmpty ? nil : spec.applicationID
+        record.subject = spec.subject.isEmpty ? nil : spec.subject
         var loaded = LoadedKey(record: record, revision: 1, persistent: spec.persistent, materials: [1: material], partition: caller.partition)
         guard spec.persistent else {
             try await commitManaged([], audit: caller, creation.session, object: id)
@@ -159,6 +161,7 @@ extension LocalHSM {
             }
         }
         var ops: [WriteOperation] = [.insert(objectKey(caller.partition, id), label: spec.label, data: try RecordCoding.encode(record))]
+        ops += applicationIDIndexWrites(caller.partition, id, from: nil, to: record.applicationID)
         if let requestID = spec.requestID {
             ops.append(.claimRequestID(partition: caller.partition, requestID: requestID, object: objectKey(caller.partition, id)))
         }
@@ -246,6 +249,9 @@ extension LocalHSM {
     public func listKeys(_ session: SessionToken, filter: KeyFilter) async throws -> [KeyInfo] {
         let caller = try await authorize(session, [.securityOfficer, .cryptoUser, .auditor], "listing keys")
         try HSMArgumentChecks.keyList(filter)
+        if let applicationID = filter.applicationID, !applicationID.isEmpty {
+            return try await listKeys(caller, byApplicationID: applicationID, filter)
+        }
         var out: [KeyInfo] = []
         var after = filter.after
         while out.count < filter.limit {

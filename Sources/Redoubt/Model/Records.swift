@@ -12,6 +12,10 @@ enum ObjectKind {
     static let request = "request"
     /// The signed checkpoint of a partition's audit chain (id "head").
     static let auditCheckpoint = "audit-checkpoint"
+    /// The index of keys by application identifier (CKA_ID): one object per key that has one,
+    /// with the key's id, the identifier in hex as its label, and no data. Never updated, so its
+    /// revision is always 1: a new identifier deletes it and inserts it again.
+    static let keyApplicationID = "key-app-id"
 }
 
 /// A partition, stored at cluster level.
@@ -129,6 +133,10 @@ struct KeyRecord: Codable, Sendable {
     /// Who must approve what the key does; nil for an ungoverned key (records written before
     /// policies existed have none).
     var policy: KeyPolicy?
+    /// The application's identifier (CKA_ID); nil or empty: none (older records have none).
+    var applicationID: Data?
+    /// The DER subject name (CKA_SUBJECT); nil or empty: none.
+    var subject: Data?
 
     var latestVersion: Int { versions.last?.version ?? 0 }
 
@@ -138,6 +146,7 @@ struct KeyRecord: Codable, Sendable {
             neverExtractable: neverExtractable, alwaysSensitive: alwaysSensitive, modifiable: modifiable,
             destroyable: destroyable, local: local, notBefore: notBefore, expiresAt: expiresAt, state: state,
             latestVersion: latestVersion, minimumVersion: minimumVersion, persistent: persistent, createdAt: createdAt,
-            publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) }, policy: policy)
+            publicKey: versions.last?.publicKey.flatMap { try? PublicKey(spkiDER: $0) }, policy: policy,
+            applicationID: applicationID ?? Data(), subject: subject ?? Data())
     }
 }

@@ -141,12 +141,16 @@ extension Redoubt_V1_ListKeysRequest {
         pageToken = filter.after.map(Paging.token(after:)) ?? ""
         label = filter.label ?? ""
         includeDestroyed = filter.includeDestroyed
+        applicationID = filter.applicationID ?? Data()
     }
 
     /// The filter (its `after` from the page token; its `limit` the page size).
     package func decoded(at path: FieldPath = .root) throws -> KeyFilter {
         let page = try PageRequest(pageSize: pageSize, pageToken: pageToken, at: path)
-        return KeyFilter(label: label.isEmpty ? nil : label, includeDestroyed: includeDestroyed, after: page.after, limit: page.size)
+        try KeyIdentifierFields.check(applicationID: applicationID, subject: nil, at: path)
+        return KeyFilter(
+            label: label.isEmpty ? nil : label, includeDestroyed: includeDestroyed, after: page.after, limit: page.size,
+            applicationID: applicationID.isEmpty ? nil : applicationID)
     }
 }
 

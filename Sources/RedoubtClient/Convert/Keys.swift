@@ -11,6 +11,7 @@ extension KeySpec {
     /// (which the proto keeps beside the spec) becomes ``requestID`` (empty: none).
     package init(proto: Redoubt_V1_KeySpec, requestID: String, at path: FieldPath) throws {
         let algorithm = try KeyAlgorithm.protoMapping.model(proto.algorithm, at: path + "algorithm")
+        try KeyIdentifierFields.check(applicationID: proto.applicationID, subject: proto.subject, at: path)
         self.init(
             algorithm: algorithm,
             label: proto.label,
@@ -24,7 +25,8 @@ extension KeySpec {
             secretByteCount: proto.hasSecretLengthBytes ? Int(proto.secretLengthBytes) : nil,
             persistent: proto.hasPersistent ? proto.persistent : true,
             requestID: requestID.isEmpty ? nil : requestID,
-            policy: proto.hasPolicy ? try KeyPolicy(proto: proto.policy, at: path + "policy") : nil)
+            policy: proto.hasPolicy ? try KeyPolicy(proto: proto.policy, at: path + "policy") : nil,
+            applicationID: proto.applicationID, subject: proto.subject)
     }
 
     /// The proto spec, every attribute explicit; ``requestID`` goes in the request beside it
@@ -43,6 +45,8 @@ extension KeySpec {
         if let secretByteCount { p.secretLengthBytes = UInt32(clamping: secretByteCount) }
         p.persistent = persistent
         if let policy { p.policy = policy.proto }
+        p.applicationID = applicationID
+        p.subject = subject
         return p
     }
 
@@ -107,7 +111,8 @@ extension KeyInfo {
             persistent: p.persistent,
             createdAt: try p.createTime.date(at: path + "create_time"),
             publicKey: p.hasPublicKey ? try PublicKey(proto: p.publicKey, at: path + "public_key") : nil,
-            policy: p.hasPolicy ? try KeyPolicy(proto: p.policy, at: path + "policy") : nil)
+            policy: p.hasPolicy ? try KeyPolicy(proto: p.policy, at: path + "policy") : nil,
+            applicationID: p.applicationID, subject: p.subject)
     }
 
     /// A required key field of a response.
@@ -139,7 +144,23 @@ extension KeyInfo {
         p.createTime = Google_Protobuf_Timestamp(createdAt)
         if let publicKey { p.publicKey = publicKey.proto }
         if let policy { p.policy = policy.proto }
+        p.applicationID = applicationID
+        p.subject = subject
         return p
+    }
+}
+
+/// The size limits of the application identifier (CKA_ID) and subject fields, checked where a
+/// request is read so the message names the field as the request spells it.
+enum KeyIdentifierFields {
+    static func check(applicationID: Data?, subject: Data?, at path: FieldPath) throws {
+        if let applicationID, applicationID.count > KeyFilter.maximumApplicationIDByteCount {
+            throw (path + "application_id").invalid(
+                "is \(applicationID.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
+        }
+        if let subject, subject.count > KeySpec.maximumSubjectByteCount {
+            throw (path + "subject").invalid("is \(subject.count) bytes; the limit is \(KeySpec.maximumSubjectByteCount)")
+        }
     }
 }
 
@@ -165,6 +186,10 @@ package protocol KeyAttributeFields {
     var hasExpireTime: Bool { get }
     var minimumVersion: UInt32 { get set }
     var hasMinimumVersion: Bool { get }
+    var applicationID: Data { get set }
+    var hasApplicationID: Bool { get }
+    var subject: Data { get set }
+    var hasSubject: Bool { get }
 }
 
 extension Redoubt_V1_UpdateKeyRequest: KeyAttributeFields {}
@@ -179,6 +204,8 @@ extension KeyAttributeUpdate {
         if p.hasUsages {
             usage = try KeyUsage(proto: p.usages.usages, at: path + "usages.usages") ?? []
         }
+        try KeyIdentifierFields.check(
+            applicationID: p.hasApplicationID ? p.applicationID : nil, subject: p.hasSubject ? p.subject : nil, at: path)
         self.init(
             label: p.hasLabel ? p.label : nil,
             usage: usage,
@@ -188,7 +215,9 @@ extension KeyAttributeUpdate {
             destroyable: p.hasDestroyable ? p.destroyable : nil,
             notBefore: p.hasNotBeforeTime ? try p.notBeforeTime.date(at: path + "not_before_time") : nil,
             expiresAt: p.hasExpireTime ? try p.expireTime.date(at: path + "expire_time") : nil,
-            minimumVersion: p.hasMinimumVersion ? Int(p.minimumVersion) : nil)
+            minimumVersion: p.hasMinimumVersion ? Int(p.minimumVersion) : nil,
+            applicationID: p.hasApplicationID ? p.applicationID : nil,
+            subject: p.hasSubject ? p.subject : nil)
     }
 }
 
@@ -208,6 +237,8 @@ extension KeyAttributeFields {
         if let v = update.notBefore { notBeforeTime = Google_Protobuf_Timestamp(v) }
         if let v = update.expiresAt { expireTime = Google_Protobuf_Timestamp(v) }
         if let v = update.minimumVersion { minimumVersion = UInt32(clamping: v) }
+        if let v = update.applicationID { applicationID = v }
+        if let v = update.subject { subject = v }
     }
 }
 

@@ -104,6 +104,12 @@ public enum ApprovalOperation: Sendable, Hashable {
             putDate(u.notBefore)
             putDate(u.expiresAt)
             putOptional(u.minimumVersion)
+            if u.applicationID != nil || u.subject != nil {
+                // Only when the update changes them, so the data of every other update stays as it was.
+                for field in [u.applicationID, u.subject] {
+                    if let field { putText(Hex.encode(field)) } else { putText("-") }
+                }
+            }
         case .setPolicy(let policy):
             for rule in [policy.use, policy.block, policy.unblock, policy.modify] {
                 putText(String(rule.tokens.count))
@@ -176,6 +182,7 @@ package struct StoredUpdate: Codable, Sendable {
     package var extractable, sensitive, modifiable, destroyable: Bool?
     package var notBefore, expiresAt: Date?
     package var minimumVersion: Int?
+    package var applicationID, subject: Data?
 
     package init(_ u: KeyAttributeUpdate) {
         label = u.label
@@ -187,12 +194,15 @@ package struct StoredUpdate: Codable, Sendable {
         notBefore = u.notBefore
         expiresAt = u.expiresAt
         minimumVersion = u.minimumVersion
+        applicationID = u.applicationID
+        subject = u.subject
     }
 
     package var update: KeyAttributeUpdate {
         KeyAttributeUpdate(
             label: label, usage: usage, extractable: extractable, sensitive: sensitive, modifiable: modifiable,
-            destroyable: destroyable, notBefore: notBefore, expiresAt: expiresAt, minimumVersion: minimumVersion)
+            destroyable: destroyable, notBefore: notBefore, expiresAt: expiresAt, minimumVersion: minimumVersion,
+            applicationID: applicationID, subject: subject)
     }
 }
 

@@ -16,9 +16,21 @@ public enum HSMArgumentChecks {
         guard (1...maximumPageSize).contains(limit) else { throw HSMError.invalid("limit must be 1 to \(maximumPageSize)") }
     }
 
-    /// ``HSM/listKeys(_:filter:)``: ``KeyFilter/limit`` 1 to 1000.
+    /// ``HSM/listKeys(_:filter:)``: ``KeyFilter/limit`` 1 to 1000, an application identifier of at
+    /// most 128 bytes.
     public static func keyList(_ filter: KeyFilter) throws {
         guard (1...maximumPageSize).contains(filter.limit) else { throw HSMError.invalid("limit must be 1 to \(maximumPageSize)") }
+        try keyIdentifiers(applicationID: filter.applicationID, subject: nil)
+    }
+
+    /// An application identifier (CKA_ID) of at most 128 bytes and a subject of at most 1024.
+    public static func keyIdentifiers(applicationID: Data?, subject: Data?) throws {
+        if let id = applicationID, id.count > KeyFilter.maximumApplicationIDByteCount {
+            throw HSMError.invalid("application_id is \(id.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
+        }
+        if let subject, subject.count > KeySpec.maximumSubjectByteCount {
+            throw HSMError.invalid("subject is \(subject.count) bytes; the limit is \(KeySpec.maximumSubjectByteCount)")
+        }
     }
 
     /// Every call that creates a key from a ``KeySpec``: a label of 1 to 128 printable characters,
@@ -28,6 +40,7 @@ public enum HSMArgumentChecks {
             throw HSMError.invalid("label must be 1 to 128 printable characters")
         }
         guard !spec.usage.isEmpty else { throw HSMError.invalid("usage must name at least one operation") }
+        try keyIdentifiers(applicationID: spec.applicationID, subject: spec.subject)
     }
 
     /// ``HSM/random(_:count:)``: 1 byte to 1 MiB.

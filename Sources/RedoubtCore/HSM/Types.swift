@@ -260,6 +260,15 @@ public struct KeySpec: Sendable, Hashable {
     /// Who must approve what the key does (see ``HSM/submitRequest(_:key:operation:)``); a key with a policy is never
     /// extractable, whatever ``extractable`` says, and must be persistent.
     public var policy: KeyPolicy?
+    /// An identifier the application chooses (PKCS#11 CKA_ID), 0 to ``KeyFilter/maximumApplicationIDByteCount``
+    /// bytes, not unique; empty: none. Keys can be listed by it (``KeyFilter/applicationID``).
+    public var applicationID: Data
+    /// The DER-encoded subject name of the key's certificate holder (PKCS#11 CKA_SUBJECT), 0 to
+    /// ``KeySpec/maximumSubjectByteCount`` bytes, kept as given; empty: none.
+    public var subject: Data
+
+    /// The most bytes of a ``subject``.
+    public static let maximumSubjectByteCount = 1024
 
     /// A spec with the algorithm's full capabilities, sensitive, not extractable, modifiable,
     /// destroyable and persistent.
@@ -267,7 +276,8 @@ public struct KeySpec: Sendable, Hashable {
         algorithm: KeyAlgorithm, label: String, usage: KeyUsage? = nil, extractable: Bool = false,
         sensitive: Bool = true, modifiable: Bool = true, destroyable: Bool = true,
         notBefore: Date? = nil, expiresAt: Date? = nil, secretByteCount: Int? = nil,
-        persistent: Bool = true, requestID: String? = nil, policy: KeyPolicy? = nil
+        persistent: Bool = true, requestID: String? = nil, policy: KeyPolicy? = nil,
+        applicationID: Data = Data(), subject: Data = Data()
     ) {
         self.algorithm = algorithm
         self.label = label
@@ -282,6 +292,8 @@ public struct KeySpec: Sendable, Hashable {
         self.persistent = persistent
         self.requestID = requestID
         self.policy = policy
+        self.applicationID = applicationID
+        self.subject = subject
     }
 }
 
@@ -327,12 +339,17 @@ public struct KeyInfo: Sendable, Hashable {
     public var publicKey: PublicKey?
     /// The key's approval policy, if it is governed.
     public var policy: KeyPolicy?
+    /// The application's identifier (PKCS#11 CKA_ID); empty: none.
+    public var applicationID: Data
+    /// The DER subject name (PKCS#11 CKA_SUBJECT); empty: none.
+    public var subject: Data
 
     /// Creates a value (for ``HSM`` implementations and tests).
     public init(
         id: String, label: String, algorithm: KeyAlgorithm, usage: KeyUsage, extractable: Bool, sensitive: Bool, neverExtractable: Bool, alwaysSensitive: Bool,
         modifiable: Bool, destroyable: Bool, local: Bool, notBefore: Date? = nil, expiresAt: Date? = nil, state: KeyState, latestVersion: Int,
-        minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil, policy: KeyPolicy? = nil
+        minimumVersion: Int, persistent: Bool, createdAt: Date, publicKey: PublicKey? = nil, policy: KeyPolicy? = nil,
+        applicationID: Data = Data(), subject: Data = Data()
     ) {
         self.id = id
         self.label = label
@@ -354,6 +371,8 @@ public struct KeyInfo: Sendable, Hashable {
         self.createdAt = createdAt
         self.publicKey = publicKey
         self.policy = policy
+        self.applicationID = applicationID
+        self.subject = subject
     }
 }
 
@@ -380,12 +399,17 @@ public struct KeyAttributeUpdate: Sendable, Hashable {
     public var expiresAt: Date?
     /// Raise the minimum usable version (never lower; at most the latest).
     public var minimumVersion: Int?
+    /// A new application identifier (CKA_ID); empty removes it. Like the label, not a security
+    /// attribute: it may change either way while the key is modifiable.
+    public var applicationID: Data?
+    /// A new DER subject name (CKA_SUBJECT); empty removes it. Changes like ``applicationID``.
+    public var subject: Data?
 
     /// An empty update.
     public init(
         label: String? = nil, usage: KeyUsage? = nil, extractable: Bool? = nil, sensitive: Bool? = nil,
         modifiable: Bool? = nil, destroyable: Bool? = nil, notBefore: Date? = nil, expiresAt: Date? = nil,
-        minimumVersion: Int? = nil
+        minimumVersion: Int? = nil, applicationID: Data? = nil, subject: Data? = nil
     ) {
         self.label = label
         self.usage = usage
@@ -396,6 +420,8 @@ public struct KeyAttributeUpdate: Sendable, Hashable {
         self.notBefore = notBefore
         self.expiresAt = expiresAt
         self.minimumVersion = minimumVersion
+        self.applicationID = applicationID
+        self.subject = subject
     }
 }
 
@@ -409,10 +435,16 @@ public struct KeyFilter: Sendable, Hashable {
     public var after: String?
     /// At most this many (1–1000).
     public var limit: Int
+    /// Only keys with exactly this application identifier (CKA_ID); `nil` or empty: any.
+    public var applicationID: Data?
+
+    /// The most bytes of an application identifier (``KeySpec/applicationID``).
+    public static let maximumApplicationIDByteCount = 128
 
     /// A filter.
-    public init(label: String? = nil, includeDestroyed: Bool = false, after: String? = nil, limit: Int = 100) {
+    public init(label: String? = nil, includeDestroyed: Bool = false, after: String? = nil, limit: Int = 100, applicationID: Data? = nil) {
         self.label = label
+        self.applicationID = applicationID
         self.includeDestroyed = includeDestroyed
         self.after = after
         self.limit = limit

@@ -82,9 +82,26 @@ struct ApprovalCheck: CustomStringConvertible {
         case .mac(let d, let hash): return "compute an HMAC-\(hash.rawValue) of \(bytes(d))"
         case .block: return "block the key"
         case .unblock: return "unblock the key"
-        case .update(let u): return "update the key's attributes: \(u)"
+        case .update(let u): return "update the key's attributes: \(Self.describe(u))"
         case .setPolicy(let p): return "replace the key's approval policy with: \(p)"
         }
+    }
+
+    /// The fields an update sets, as the challenge spec names them (bytes in hex).
+    private static func describe(_ u: KeyAttributeUpdate) -> String {
+        var parts: [String] = []
+        if let v = u.label { parts.append("label \"\(v)\"") }
+        if let v = u.usage { parts.append("usages " + usageNames.filter { v.contains($0.1) }.map(\.0).joined(separator: ",")) }
+        if let v = u.extractable { parts.append("extractable \(v)") }
+        if let v = u.sensitive { parts.append("sensitive \(v)") }
+        if let v = u.modifiable { parts.append("modifiable \(v)") }
+        if let v = u.destroyable { parts.append("destroyable \(v)") }
+        if let v = u.notBefore { parts.append("not before \(v)") }
+        if let v = u.expiresAt { parts.append("expires \(v)") }
+        if let v = u.minimumVersion { parts.append("minimum version \(v)") }
+        if let v = u.applicationID { parts.append(v.isEmpty ? "no application id" : "application id \(hex(v))") }
+        if let v = u.subject { parts.append(v.isEmpty ? "no subject" : "subject \(hex(v))") }
+        return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -142,7 +142,7 @@ enum CheckpointFile {
             throw ValidationError("\(path) is not a checkpoint file written by `redoubt audit checkpoint`")
         }
         func bytes(_ text: String, _ field: String, _ count: Int) throws -> Data {
-            guard let data = unhex(text), data.count == count else {
+            guard let data = Hex.decode(text), data.count == count else {
                 throw ValidationError("\(path): \(field) must be \(count) bytes in hex")
             }
             return data
@@ -151,16 +151,5 @@ enum CheckpointFile {
             partition: file.partition, sequence: file.sequence, hash: try bytes(file.hash, "hash", 32),
             time: Date(timeIntervalSince1970: Double(file.time_ms) / 1000), signedFrom: file.signed_from,
             publicKey: try bytes(file.public_key, "public_key", 32), signature: try bytes(file.signature, "signature", 64))
-    }
-
-    private static func unhex(_ text: String) -> Data? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out = Data(capacity: digits.count / 2)
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
-            out.append(byte)
-        }
-        return out
     }
 }

@@ -51,11 +51,14 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Client request id: a retry with the same id returns the same key.", valueName: "id")) var requestId: String?
         @Option(help: ArgumentHelp("Approval policy (JSON file, see above) governing the key's use, block, unblock and changes.", valueName: "file"))
         var policy: String?
+        @Option(help: ArgumentHelp("Application identifier (PKCS#11 CKA_ID) in hex, up to 128 bytes.", valueName: "hex"))
+        var appId: String?
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let spec = KeySpec(
                 algorithm: algorithm, label: label, usage: try usage.map(parseUsage), extractable: extractable,
-                sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy))
+                sensitive: !notSensitive, requestID: requestId, policy: try policy.map(readPolicy),
+                applicationID: try appId.map { try parseApplicationID($0) } ?? Data())
             let key = try await hsm.generateKey(session, spec: spec)
             try output.show(KeyJSON(key), describe(key))
         }
@@ -70,16 +73,20 @@ struct KeysCommand: AsyncParsableCommand {
                 \(examples(
                 "redoubt keys list",
                 "redoubt keys list --label signer --include-destroyed",
+                "redoubt keys list --app-id 01a2",
                 "redoubt keys list --json --endpoint 127.0.0.1:8443 | jq -r '.keys[].id'"))
                 """)
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
         @Option(help: ArgumentHelp("Only keys with this label.", valueName: "label")) var label: String?
         @Flag(help: "Include the trash (destroyed, not yet purged keys).") var includeDestroyed = false
+        @Option(help: ArgumentHelp("Only keys with this application identifier (PKCS#11 CKA_ID), in hex.", valueName: "hex"))
+        var appId: String?
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             var keys: [KeyInfo] = []
-            var filter = KeyFilter(label: label, includeDestroyed: includeDestroyed, limit: 1000)
+            var filter = KeyFilter(
+                label: label, includeDestroyed: includeDestroyed, limit: 1000, applicationID: try appId.map { try parseApplicationID($0) })
             while true {
                 let page = try await hsm.listKeys(session, filter: filter)
                 keys += page
@@ -245,6 +252,8 @@ func describe(_ k: KeyInfo) -> String {
         "extractable: \(k.extractable)  sensitive: \(k.sensitive)  never_extractable: \(k.neverExtractable)  always_sensitive: \(k.alwaysSensitive)",
         "modifiable: \(k.modifiable)  destroyable: \(k.destroyable)  local: \(k.local)",
     ]
+    if !k.applicationID.isEmpty { lines.append("application_id: \(hex(k.applicationID))") }
+    if !k.subject.isEmpty { lines.append("subject: \(hex(k.subject))") }
     if let nb = k.notBefore { lines.append("not_before: \(nb)") }
     if let exp = k.expiresAt { lines.append("expires_at: \(exp)") }
     return lines.joined(separator: "\n")
@@ -399,4 +408,13 @@ struct DecryptCommand: HSMCommand {
         let out = try await hsm.decrypt(session, key: key, ciphertext: data, scheme: s, aad: Data(aad.utf8))
         try writeOutput(out, output)
     }
+}
+
+/// An application identifier given in hex on the command line.
+func parseApplicationID(_ text: String) throws -> Data {
+    guard let id = Hex.decode(text) else { throw ValidationError("--app-id must be hex (two digits a byte), not '\(text)'") }
+    guard id.count <= KeyFilter.maximumApplicationIDByteCount else {
+        throw ValidationError("--app-id is \(id.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
+    }
+    return id
 }

@@ -95,6 +95,10 @@ struct KeyJSON: Encodable {
     /// The public key of the latest version (PEM), for asymmetric keys.
     var publicKey: String?
     var policy: KeyPolicy?
+    /// The application identifier (PKCS#11 CKA_ID) in hex, if it has one.
+    var applicationId: String?
+    /// The DER subject name in hex, if it has one.
+    var subject: String?
 
     init(_ k: KeyInfo) {
         id = k.id
@@ -117,6 +121,8 @@ struct KeyJSON: Encodable {
         expiresAt = k.expiresAt
         publicKey = k.publicKey?.pem
         policy = k.policy
+        applicationId = k.applicationID.isEmpty ? nil : hex(k.applicationID)
+        subject = k.subject.isEmpty ? nil : hex(k.subject)
     }
 }
 
@@ -214,7 +220,7 @@ struct RequestJSON: Encodable {
     }
 }
 
-func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+func hex(_ data: Data) -> String { Hex.encode(data) }
 
 /// ISO 8601, as the audit listing prints times.
 func timestamp(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }

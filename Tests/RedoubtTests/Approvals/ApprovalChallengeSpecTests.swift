@@ -72,6 +72,17 @@ struct ApprovalChallengeSpecTests {
                     + Self.field("-") + Self.field("1500") + Self.field("-") + Self.field("-")
             ),
             (
+                // An update of the application identifier (or subject) adds both fields at the end.
+                .update(KeyAttributeUpdate(applicationID: Data([0x01, 0xa2]))),
+                Self.field("update") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-")
+                    + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("01a2") + Self.field("-")
+            ),
+            (
+                .update(KeyAttributeUpdate(subject: Data())),
+                Self.field("update") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-")
+                    + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("-") + Self.field("")
+            ),
+            (
                 .setPolicy(
                     KeyPolicy(
                         use: ApprovalRule(tokens: [

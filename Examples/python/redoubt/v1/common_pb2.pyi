@@ -256,7 +256,7 @@ class SigningInput(_message.Message):
     def __init__(self, message: _Optional[bytes] = ..., digest: _Optional[bytes] = ...) -> None: ...
 
 class KeySpec(_message.Message):
-    __slots__ = ("algorithm", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "secret_length_bytes", "persistent", "policy")
+    __slots__ = ("algorithm", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "secret_length_bytes", "persistent", "policy", "application_id", "subject")
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     USAGES_FIELD_NUMBER: _ClassVar[int]
@@ -269,6 +269,8 @@ class KeySpec(_message.Message):
     SECRET_LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
     PERSISTENT_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     algorithm: KeyAlgorithm
     label: str
     usages: _containers.RepeatedScalarFieldContainer[KeyUsage]
@@ -281,7 +283,9 @@ class KeySpec(_message.Message):
     secret_length_bytes: int
     persistent: bool
     policy: KeyPolicy
-    def __init__(self, algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., label: _Optional[str] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_length_bytes: _Optional[int] = ..., persistent: _Optional[bool] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
+    application_id: bytes
+    subject: bytes
+    def __init__(self, algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., label: _Optional[str] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_length_bytes: _Optional[int] = ..., persistent: _Optional[bool] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ..., application_id: _Optional[bytes] = ..., subject: _Optional[bytes] = ...) -> None: ...
 
 class ApproverGroup(_message.Message):
     __slots__ = ("approvers", "quorum")
@@ -328,7 +332,7 @@ class PublicKey(_message.Message):
     def __init__(self, spki_der: _Optional[bytes] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ...) -> None: ...
 
 class KeyInfo(_message.Message):
-    __slots__ = ("id", "label", "algorithm", "usages", "extractable", "sensitive", "never_extractable", "always_sensitive", "modifiable", "destroyable", "local", "not_before_time", "expire_time", "state", "latest_version", "minimum_version", "persistent", "create_time", "public_key", "policy")
+    __slots__ = ("id", "label", "algorithm", "usages", "extractable", "sensitive", "never_extractable", "always_sensitive", "modifiable", "destroyable", "local", "not_before_time", "expire_time", "state", "latest_version", "minimum_version", "persistent", "create_time", "public_key", "policy", "application_id", "subject")
     ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +353,8 @@ class KeyInfo(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     label: str
     algorithm: KeyAlgorithm
@@ -369,7 +375,9 @@ class KeyInfo(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     public_key: PublicKey
     policy: KeyPolicy
-    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., never_extractable: _Optional[bool] = ..., always_sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., local: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[KeyState, str]] = ..., latest_version: _Optional[int] = ..., minimum_version: _Optional[int] = ..., persistent: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., public_key: _Optional[_Union[PublicKey, _Mapping]] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ...) -> None: ...
+    application_id: bytes
+    subject: bytes
+    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., never_extractable: _Optional[bool] = ..., always_sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., local: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[KeyState, str]] = ..., latest_version: _Optional[int] = ..., minimum_version: _Optional[int] = ..., persistent: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., public_key: _Optional[_Union[PublicKey, _Mapping]] = ..., policy: _Optional[_Union[KeyPolicy, _Mapping]] = ..., application_id: _Optional[bytes] = ..., subject: _Optional[bytes] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("code", "message", "pending_request")
@@ -388,7 +396,7 @@ class KeyUsageSet(_message.Message):
     def __init__(self, usages: _Optional[_Iterable[_Union[KeyUsage, str]]] = ...) -> None: ...
 
 class KeyAttributeUpdate(_message.Message):
-    __slots__ = ("label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version")
+    __slots__ = ("label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version", "application_id", "subject")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     USAGES_FIELD_NUMBER: _ClassVar[int]
     EXTRACTABLE_FIELD_NUMBER: _ClassVar[int]
@@ -398,6 +406,8 @@ class KeyAttributeUpdate(_message.Message):
     NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     label: str
     usages: KeyUsageSet
     extractable: bool
@@ -407,7 +417,9 @@ class KeyAttributeUpdate(_message.Message):
     not_before_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
     minimum_version: int
-    def __init__(self, label: _Optional[str] = ..., usages: _Optional[_Union[KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
+    application_id: bytes
+    subject: bytes
+    def __init__(self, label: _Optional[str] = ..., usages: _Optional[_Union[KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ..., application_id: _Optional[bytes] = ..., subject: _Optional[bytes] = ...) -> None: ...
 
 class ApprovalOperation(_message.Message):
     __slots__ = ("sign", "decrypt", "mac", "block", "unblock", "update", "set_policy")

@@ -69,16 +69,18 @@ class GetKeyResponse(_message.Message):
     def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
 
 class ListKeysRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "label", "include_destroyed")
+    __slots__ = ("page_size", "page_token", "label", "include_destroyed", "application_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_DESTROYED_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     label: str
     include_destroyed: bool
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., label: _Optional[str] = ..., include_destroyed: _Optional[bool] = ...) -> None: ...
+    application_id: bytes
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., label: _Optional[str] = ..., include_destroyed: _Optional[bool] = ..., application_id: _Optional[bytes] = ...) -> None: ...
 
 class ListKeysResponse(_message.Message):
     __slots__ = ("keys", "next_page_token")
@@ -89,7 +91,7 @@ class ListKeysResponse(_message.Message):
     def __init__(self, keys: _Optional[_Iterable[_Union[_common_pb2.KeyInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateKeyRequest(_message.Message):
-    __slots__ = ("key_id", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version")
+    __slots__ = ("key_id", "label", "usages", "extractable", "sensitive", "modifiable", "destroyable", "not_before_time", "expire_time", "minimum_version", "application_id", "subject")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     USAGES_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +102,8 @@ class UpdateKeyRequest(_message.Message):
     NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     label: str
     usages: _common_pb2.KeyUsageSet
@@ -110,7 +114,9 @@ class UpdateKeyRequest(_message.Message):
     not_before_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
     minimum_version: int
-    def __init__(self, key_id: _Optional[str] = ..., label: _Optional[str] = ..., usages: _Optional[_Union[_common_pb2.KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ...) -> None: ...
+    application_id: bytes
+    subject: bytes
+    def __init__(self, key_id: _Optional[str] = ..., label: _Optional[str] = ..., usages: _Optional[_Union[_common_pb2.KeyUsageSet, _Mapping]] = ..., extractable: _Optional[bool] = ..., sensitive: _Optional[bool] = ..., modifiable: _Optional[bool] = ..., destroyable: _Optional[bool] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., minimum_version: _Optional[int] = ..., application_id: _Optional[bytes] = ..., subject: _Optional[bytes] = ...) -> None: ...
 
 class UpdateKeyResponse(_message.Message):
     __slots__ = ("key", "pending_request")

@@ -1,4 +1,5 @@
 import Foundation
+import RedoubtCore
 
 #if canImport(Darwin)
 import Darwin
@@ -31,15 +32,7 @@ enum Bytes {
     }
 
     /// Lowercase hex of `bytes`.
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
 
     /// Whether `text` is exactly `byteCount` bytes of lowercase hex.
     static func isLowercaseHex(_ text: String, byteCount: Int) -> Bool {

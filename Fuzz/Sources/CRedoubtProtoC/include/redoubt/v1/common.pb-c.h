@@ -684,6 +684,16 @@ struct  Redoubt__V1__KeySpec
    * A governed key is never extractable (extractable is ignored) and must be persistent.
    */
   Redoubt__V1__KeyPolicy *policy;
+  /*
+   * An identifier the application chooses (CKA_ID), 0 to 128 bytes, not unique; empty: none.
+   * ListKeysRequest.application_id finds keys by it.
+   */
+  ProtobufCBinaryData application_id;
+  /*
+   * The DER subject name of the key's certificate holder (CKA_SUBJECT), 0 to 1024 bytes, kept
+   * as given; empty: none.
+   */
+  ProtobufCBinaryData subject;
   Redoubt__V1__KeySpec__ExtractableCase _extractable_case;
   union {
     protobuf_c_boolean extractable;
@@ -711,7 +721,7 @@ struct  Redoubt__V1__KeySpec
 };
 #define REDOUBT__V1__KEY_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_spec__descriptor) \
-    , REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, REDOUBT__V1__KEY_SPEC___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___SECRET_LENGTH_BYTES__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___PERSISTENT__NOT_SET, {0} }
+    , REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, NULL, {0,NULL}, {0,NULL}, REDOUBT__V1__KEY_SPEC___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___SECRET_LENGTH_BYTES__NOT_SET, {0}, REDOUBT__V1__KEY_SPEC___PERSISTENT__NOT_SET, {0} }
 
 
 /*
@@ -915,10 +925,18 @@ struct  Redoubt__V1__KeyInfo
    * The key's approval policy; unset for an ungoverned key.
    */
   Redoubt__V1__KeyPolicy *policy;
+  /*
+   * The application's identifier (CKA_ID); empty: none.
+   */
+  ProtobufCBinaryData application_id;
+  /*
+   * The DER subject name (CKA_SUBJECT); empty: none.
+   */
+  ProtobufCBinaryData subject;
 };
 #define REDOUBT__V1__KEY_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_UNSPECIFIED, 0,NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, REDOUBT__V1__KEY_STATE__KEY_STATE_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__KEY_ALGORITHM__KEY_ALGORITHM_UNSPECIFIED, 0,NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, REDOUBT__V1__KEY_STATE__KEY_STATE_UNSPECIFIED, 0, 0, 0, NULL, NULL, NULL, {0,NULL}, {0,NULL} }
 
 
 /*
@@ -1000,6 +1018,18 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__CASE)
 } Redoubt__V1__KeyAttributeUpdate__MinimumVersionCase;
 
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___APPLICATION_ID__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___APPLICATION_ID_APPLICATION_ID = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___APPLICATION_ID__CASE)
+} Redoubt__V1__KeyAttributeUpdate__ApplicationIdCase;
+
+typedef enum {
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SUBJECT__NOT_SET = 0,
+  REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SUBJECT_SUBJECT = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SUBJECT__CASE)
+} Redoubt__V1__KeyAttributeUpdate__SubjectCase;
+
 /*
  * Attribute changes, only towards stricter (as UpdateKeyRequest).
  */
@@ -1042,10 +1072,18 @@ struct  Redoubt__V1__KeyAttributeUpdate
   union {
     uint32_t minimum_version;
   };
+  Redoubt__V1__KeyAttributeUpdate__ApplicationIdCase _application_id_case;
+  union {
+    ProtobufCBinaryData application_id;
+  };
+  Redoubt__V1__KeyAttributeUpdate__SubjectCase _subject_case;
+  union {
+    ProtobufCBinaryData subject;
+  };
 };
 #define REDOUBT__V1__KEY_ATTRIBUTE_UPDATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_attribute_update__descriptor) \
-    , NULL, NULL, NULL, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__NOT_SET, {0} }
+    , NULL, NULL, NULL, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___LABEL__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___MINIMUM_VERSION__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___APPLICATION_ID__NOT_SET, {0}, REDOUBT__V1__KEY_ATTRIBUTE_UPDATE___SUBJECT__NOT_SET, {0} }
 
 
 /*

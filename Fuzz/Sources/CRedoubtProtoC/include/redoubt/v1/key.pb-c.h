@@ -238,10 +238,14 @@ struct  Redoubt__V1__ListKeysRequest
    * Whether to include keys in the trash (state DESTROYED).
    */
   protobuf_c_boolean include_destroyed;
+  /*
+   * Only keys with exactly this application identifier (CKA_ID), at most 128 bytes; empty: any.
+   */
+  ProtobufCBinaryData application_id;
 };
 #define REDOUBT__V1__LIST_KEYS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__list_keys_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL} }
 
 
 /*
@@ -301,6 +305,18 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__UPDATE_KEY_REQUEST___MINIMUM_VERSION__CASE)
 } Redoubt__V1__UpdateKeyRequest__MinimumVersionCase;
 
+typedef enum {
+  REDOUBT__V1__UPDATE_KEY_REQUEST___APPLICATION_ID__NOT_SET = 0,
+  REDOUBT__V1__UPDATE_KEY_REQUEST___APPLICATION_ID_APPLICATION_ID = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__UPDATE_KEY_REQUEST___APPLICATION_ID__CASE)
+} Redoubt__V1__UpdateKeyRequest__ApplicationIdCase;
+
+typedef enum {
+  REDOUBT__V1__UPDATE_KEY_REQUEST___SUBJECT__NOT_SET = 0,
+  REDOUBT__V1__UPDATE_KEY_REQUEST___SUBJECT_SUBJECT = 12
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__UPDATE_KEY_REQUEST___SUBJECT__CASE)
+} Redoubt__V1__UpdateKeyRequest__SubjectCase;
+
 /*
  * Changes a key's attributes. Unset fields stay as they are; set fields may only make the
  * key stricter, else FAILED_PRECONDITION.
@@ -348,10 +364,18 @@ struct  Redoubt__V1__UpdateKeyRequest
   union {
     uint32_t minimum_version;
   };
+  Redoubt__V1__UpdateKeyRequest__ApplicationIdCase _application_id_case;
+  union {
+    ProtobufCBinaryData application_id;
+  };
+  Redoubt__V1__UpdateKeyRequest__SubjectCase _subject_case;
+  union {
+    ProtobufCBinaryData subject;
+  };
 };
 #define REDOUBT__V1__UPDATE_KEY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__update_key_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, NULL, NULL, REDOUBT__V1__UPDATE_KEY_REQUEST___LABEL__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___MINIMUM_VERSION__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, NULL, NULL, REDOUBT__V1__UPDATE_KEY_REQUEST___LABEL__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___EXTRACTABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___SENSITIVE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___MODIFIABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___DESTROYABLE__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___MINIMUM_VERSION__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___APPLICATION_ID__NOT_SET, {0}, REDOUBT__V1__UPDATE_KEY_REQUEST___SUBJECT__NOT_SET, {0} }
 
 
 /*
