@@ -204,6 +204,58 @@ public enum Redoubt_V1_KeyService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateCertificate" metadata.
+        public enum CreateCertificate: Sendable {
+            /// Request type for "CreateCertificate".
+            public typealias Input = Redoubt_V1_CreateCertificateRequest
+            /// Response type for "CreateCertificate".
+            public typealias Output = Redoubt_V1_CreateCertificateResponse
+            /// Descriptor for "CreateCertificate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.KeyService"),
+                method: "CreateCertificate",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCertificate" metadata.
+        public enum GetCertificate: Sendable {
+            /// Request type for "GetCertificate".
+            public typealias Input = Redoubt_V1_GetCertificateRequest
+            /// Response type for "GetCertificate".
+            public typealias Output = Redoubt_V1_GetCertificateResponse
+            /// Descriptor for "GetCertificate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.KeyService"),
+                method: "GetCertificate",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCertificates" metadata.
+        public enum ListCertificates: Sendable {
+            /// Request type for "ListCertificates".
+            public typealias Input = Redoubt_V1_ListCertificatesRequest
+            /// Response type for "ListCertificates".
+            public typealias Output = Redoubt_V1_ListCertificatesResponse
+            /// Descriptor for "ListCertificates".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.KeyService"),
+                method: "ListCertificates",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteCertificate" metadata.
+        public enum DeleteCertificate: Sendable {
+            /// Request type for "DeleteCertificate".
+            public typealias Input = Redoubt_V1_DeleteCertificateRequest
+            /// Response type for "DeleteCertificate".
+            public typealias Output = Redoubt_V1_DeleteCertificateResponse
+            /// Descriptor for "DeleteCertificate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.KeyService"),
+                method: "DeleteCertificate",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "redoubt.v1.KeyService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateKey.descriptor,
@@ -219,7 +271,11 @@ public enum Redoubt_V1_KeyService: Sendable {
             PurgeKey.descriptor,
             ExportPublicKey.descriptor,
             ExportWrapped.descriptor,
-            ExportPlaintext.descriptor
+            ExportPlaintext.descriptor,
+            CreateCertificate.descriptor,
+            GetCertificate.descriptor,
+            ListCertificates.descriptor,
+            DeleteCertificate.descriptor
         ]
     }
 }
@@ -516,6 +572,83 @@ extension Redoubt_V1_KeyService {
             request: GRPCCore.StreamingServerRequest<Redoubt_V1_ExportPlaintextRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ExportPlaintextResponse>
+
+        /// Handle the "CreateCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        /// > paired with a key by giving both the same application_id. The HSM reads its serial
+        /// > number, issuer and subject and otherwise stores it as given: it does not check the
+        /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        /// > twice. Certificates count against the partition's object limit separately from keys.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_CreateCertificateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_CreateCertificateResponse` messages.
+        func createCertificate(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_CreateCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_CreateCertificateResponse>
+
+        /// Handle the "GetCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a stored certificate. Security officer, crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_GetCertificateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_GetCertificateResponse` messages.
+        func getCertificate(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_GetCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_GetCertificateResponse>
+
+        /// Handle the "ListCertificates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        /// > crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_ListCertificatesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_ListCertificatesResponse` messages.
+        func listCertificates(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_ListCertificatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ListCertificatesResponse>
+
+        /// Handle the "DeleteCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_DeleteCertificateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_DeleteCertificateResponse` messages.
+        func deleteCertificate(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_DeleteCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_DeleteCertificateResponse>
     }
 
     /// Service protocol for the "redoubt.v1.KeyService" service.
@@ -796,6 +929,83 @@ extension Redoubt_V1_KeyService {
             request: GRPCCore.ServerRequest<Redoubt_V1_ExportPlaintextRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ExportPlaintextResponse>
+
+        /// Handle the "CreateCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        /// > paired with a key by giving both the same application_id. The HSM reads its serial
+        /// > number, issuer and subject and otherwise stores it as given: it does not check the
+        /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        /// > twice. Certificates count against the partition's object limit separately from keys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_CreateCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_CreateCertificateResponse` message.
+        func createCertificate(
+            request: GRPCCore.ServerRequest<Redoubt_V1_CreateCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_CreateCertificateResponse>
+
+        /// Handle the "GetCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a stored certificate. Security officer, crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_GetCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_GetCertificateResponse` message.
+        func getCertificate(
+            request: GRPCCore.ServerRequest<Redoubt_V1_GetCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_GetCertificateResponse>
+
+        /// Handle the "ListCertificates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        /// > crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListCertificatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_ListCertificatesResponse` message.
+        func listCertificates(
+            request: GRPCCore.ServerRequest<Redoubt_V1_ListCertificatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ListCertificatesResponse>
+
+        /// Handle the "DeleteCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_DeleteCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_DeleteCertificateResponse` message.
+        func deleteCertificate(
+            request: GRPCCore.ServerRequest<Redoubt_V1_DeleteCertificateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_DeleteCertificateResponse>
     }
 
     /// Simple service protocol for the "redoubt.v1.KeyService" service.
@@ -1074,6 +1284,83 @@ extension Redoubt_V1_KeyService {
             request: Redoubt_V1_ExportPlaintextRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Redoubt_V1_ExportPlaintextResponse
+
+        /// Handle the "CreateCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        /// > paired with a key by giving both the same application_id. The HSM reads its serial
+        /// > number, issuer and subject and otherwise stores it as given: it does not check the
+        /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        /// > twice. Certificates count against the partition's object limit separately from keys.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_CreateCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_CreateCertificateResponse` to respond with.
+        func createCertificate(
+            request: Redoubt_V1_CreateCertificateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_CreateCertificateResponse
+
+        /// Handle the "GetCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a stored certificate. Security officer, crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_GetCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_GetCertificateResponse` to respond with.
+        func getCertificate(
+            request: Redoubt_V1_GetCertificateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_GetCertificateResponse
+
+        /// Handle the "ListCertificates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        /// > crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_ListCertificatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_ListCertificatesResponse` to respond with.
+        func listCertificates(
+            request: Redoubt_V1_ListCertificatesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_ListCertificatesResponse
+
+        /// Handle the "DeleteCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_DeleteCertificateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_DeleteCertificateResponse` to respond with.
+        func deleteCertificate(
+            request: Redoubt_V1_DeleteCertificateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_DeleteCertificateResponse
     }
 }
 
@@ -1235,6 +1522,50 @@ extension Redoubt_V1_KeyService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Redoubt_V1_KeyService.Method.CreateCertificate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_CreateCertificateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_CreateCertificateResponse>(),
+            handler: { request, context in
+                try await self.createCertificate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_KeyService.Method.GetCertificate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_GetCertificateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_GetCertificateResponse>(),
+            handler: { request, context in
+                try await self.getCertificate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_KeyService.Method.ListCertificates.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ListCertificatesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ListCertificatesResponse>(),
+            handler: { request, context in
+                try await self.listCertificates(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_KeyService.Method.DeleteCertificate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_DeleteCertificateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_DeleteCertificateResponse>(),
+            handler: { request, context in
+                try await self.deleteCertificate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1389,6 +1720,50 @@ extension Redoubt_V1_KeyService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ExportPlaintextResponse> {
         let response = try await self.exportPlaintext(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCertificate(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_CreateCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_CreateCertificateResponse> {
+        let response = try await self.createCertificate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCertificate(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_GetCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_GetCertificateResponse> {
+        let response = try await self.getCertificate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCertificates(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_ListCertificatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ListCertificatesResponse> {
+        let response = try await self.listCertificates(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteCertificate(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_DeleteCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_DeleteCertificateResponse> {
+        let response = try await self.deleteCertificate(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1574,6 +1949,58 @@ extension Redoubt_V1_KeyService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ExportPlaintextResponse> {
         return GRPCCore.ServerResponse<Redoubt_V1_ExportPlaintextResponse>(
             message: try await self.exportPlaintext(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCertificate(
+        request: GRPCCore.ServerRequest<Redoubt_V1_CreateCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_CreateCertificateResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_CreateCertificateResponse>(
+            message: try await self.createCertificate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCertificate(
+        request: GRPCCore.ServerRequest<Redoubt_V1_GetCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_GetCertificateResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_GetCertificateResponse>(
+            message: try await self.getCertificate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCertificates(
+        request: GRPCCore.ServerRequest<Redoubt_V1_ListCertificatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ListCertificatesResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_ListCertificatesResponse>(
+            message: try await self.listCertificates(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteCertificate(
+        request: GRPCCore.ServerRequest<Redoubt_V1_DeleteCertificateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_DeleteCertificateResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_DeleteCertificateResponse>(
+            message: try await self.deleteCertificate(
                 request: request.message,
                 context: context
             ),
@@ -1930,6 +2357,103 @@ extension Redoubt_V1_KeyService {
             deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ExportPlaintextResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ExportPlaintextResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        /// > paired with a key by giving both the same application_id. The HSM reads its serial
+        /// > number, issuer and subject and otherwise stores it as given: it does not check the
+        /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        /// > twice. Certificates count against the partition's object limit separately from keys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_CreateCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_CreateCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_CreateCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_CreateCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_CreateCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_CreateCertificateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_CreateCertificateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a stored certificate. Security officer, crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_GetCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_GetCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_GetCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_GetCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_GetCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_GetCertificateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_GetCertificateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCertificates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        /// > crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListCertificatesRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ListCertificatesRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ListCertificatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCertificates<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ListCertificatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ListCertificatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ListCertificatesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListCertificatesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_DeleteCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_DeleteCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_DeleteCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_DeleteCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_DeleteCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_DeleteCertificateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_DeleteCertificateResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2443,6 +2967,147 @@ extension Redoubt_V1_KeyService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        /// > paired with a key by giving both the same application_id. The HSM reads its serial
+        /// > number, issuer and subject and otherwise stores it as given: it does not check the
+        /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        /// > twice. Certificates count against the partition's object limit separately from keys.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_CreateCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_CreateCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_CreateCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_CreateCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_CreateCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_CreateCertificateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_CreateCertificateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_KeyService.Method.CreateCertificate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a stored certificate. Security officer, crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_GetCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_GetCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_GetCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_GetCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_GetCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_GetCertificateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_GetCertificateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_KeyService.Method.GetCertificate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCertificates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        /// > crypto user or auditor.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListCertificatesRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ListCertificatesRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ListCertificatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCertificates<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ListCertificatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ListCertificatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ListCertificatesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListCertificatesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_KeyService.Method.ListCertificates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteCertificate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_DeleteCertificateRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_DeleteCertificateRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_DeleteCertificateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteCertificate<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_DeleteCertificateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_DeleteCertificateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_DeleteCertificateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_DeleteCertificateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_KeyService.Method.DeleteCertificate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2861,6 +3526,127 @@ extension Redoubt_V1_KeyService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ExportPlaintextRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ExportPlaintextResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+    /// > paired with a key by giving both the same application_id. The HSM reads its serial
+    /// > number, issuer and subject and otherwise stores it as given: it does not check the
+    /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+    /// > twice. Certificates count against the partition's object limit separately from keys.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_CreateCertificateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCertificate<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_CreateCertificateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_CreateCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCertificate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_CreateCertificateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_CreateCertificateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads a stored certificate. Security officer, crypto user or auditor.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_GetCertificateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCertificate<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_GetCertificateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_GetCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCertificate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_GetCertificateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_GetCertificateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCertificates" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+    /// > crypto user or auditor.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_ListCertificatesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCertificates<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_ListCertificatesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListCertificatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCertificates(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ListCertificatesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ListCertificatesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_DeleteCertificateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCertificate<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_DeleteCertificateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_DeleteCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteCertificate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_DeleteCertificateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_DeleteCertificateResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3337,6 +4123,143 @@ extension Redoubt_V1_KeyService.ClientProtocol {
             metadata: metadata
         )
         return try await self.exportPlaintext(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+    /// > paired with a key by giving both the same application_id. The HSM reads its serial
+    /// > number, issuer and subject and otherwise stores it as given: it does not check the
+    /// > signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+    /// > twice. Certificates count against the partition's object limit separately from keys.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCertificate<Result>(
+        _ message: Redoubt_V1_CreateCertificateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_CreateCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_CreateCertificateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCertificate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads a stored certificate. Security officer, crypto user or auditor.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCertificate<Result>(
+        _ message: Redoubt_V1_GetCertificateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_GetCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_GetCertificateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCertificate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCertificates" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+    /// > crypto user or auditor.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCertificates<Result>(
+        _ message: Redoubt_V1_ListCertificatesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListCertificatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_ListCertificatesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCertificates(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCertificate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a stored certificate for good. Roles as for CreateCertificate.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCertificate<Result>(
+        _ message: Redoubt_V1_DeleteCertificateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_DeleteCertificateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_DeleteCertificateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteCertificate(
             request: request,
             options: options,
             onResponse: handleResponse

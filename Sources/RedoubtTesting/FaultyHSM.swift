@@ -138,6 +138,18 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func purgeKey(_ session: SessionToken, id: String) async throws {
         try await pass("purgeKey") { try await inner.purgeKey(session, id: id) }
     }
+    func createCertificate(_ session: SessionToken, spec: CertificateSpec) async throws -> CertificateInfo {
+        try await pass("createCertificate") { try await inner.createCertificate(session, spec: spec) }
+    }
+    func getCertificate(_ session: SessionToken, id: String) async throws -> CertificateInfo {
+        try await pass("getCertificate") { try await inner.getCertificate(session, id: id) }
+    }
+    func listCertificates(_ session: SessionToken, filter: CertificateFilter) async throws -> [CertificateInfo] {
+        try await pass("listCertificates") { try await inner.listCertificates(session, filter: filter) }
+    }
+    func deleteCertificate(_ session: SessionToken, id: String) async throws {
+        try await pass("deleteCertificate") { try await inner.deleteCertificate(session, id: id) }
+    }
     func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey {
         try await pass("exportPublicKey") { try await inner.exportPublicKey(session, id: id, version: version) }
     }

@@ -31,7 +31,8 @@ struct RedoubtCommand: AsyncParsableCommand {
             CommandGroup(
                 name: "Keys and cryptography",
                 subcommands: [
-                    KeysCommand.self, SignCommand.self, VerifyCommand.self, EncryptCommand.self, DecryptCommand.self,
+                    KeysCommand.self, CertificatesCommand.self, SignCommand.self, VerifyCommand.self, EncryptCommand.self,
+                    DecryptCommand.self,
                 ]),
             CommandGroup(
                 name: "Administration",

@@ -137,6 +137,41 @@ struct BadInputTests {
             r.subject = Data(repeating: 0x30, count: 1025)
             _ = try await h.keys.updateKey(r, metadata: t.officer)
         },
+        Case(rpc: "CreateCertificate", code: .invalidArgument, fragment: "certificate_der is empty") { h, t, _ in
+            var r = Redoubt_V1_CreateCertificateRequest()
+            r.label = "x"
+            _ = try await h.keys.createCertificate(r, metadata: t.officer)
+        },
+        Case(rpc: "CreateCertificate", code: .invalidArgument, fragment: "certificate_der is 65537 bytes; the limit is 65536") { h, t, _ in
+            var r = Redoubt_V1_CreateCertificateRequest()
+            r.label = "x"
+            r.certificateDer = Data(repeating: 0x30, count: 65537)
+            _ = try await h.keys.createCertificate(r, metadata: t.officer)
+        },
+        Case(rpc: "CreateCertificate", code: .invalidArgument, fragment: "certificate_der is not a DER X.509 certificate") { h, t, _ in
+            var r = Redoubt_V1_CreateCertificateRequest()
+            r.label = "x"
+            r.certificateDer = Data([0x30, 0x03, 0x02, 0x01, 0x01])
+            _ = try await h.keys.createCertificate(r, metadata: t.officer)
+        },
+        Case(rpc: "CreateCertificate", code: .invalidArgument, fragment: "application_id is 129 bytes") { h, t, _ in
+            var r = Redoubt_V1_CreateCertificateRequest()
+            r.label = "x"
+            r.certificateDer = Data([0x30, 0x00])
+            r.applicationID = Data(repeating: 1, count: 129)
+            _ = try await h.keys.createCertificate(r, metadata: t.officer)
+        },
+        Case(rpc: "GetCertificate", code: .invalidArgument, fragment: "certificate_id is empty") { h, t, _ in
+            _ = try await h.keys.getCertificate(Redoubt_V1_GetCertificateRequest(), metadata: t.user)
+        },
+        Case(rpc: "ListCertificates", code: .invalidArgument, fragment: "page_size is -1") { h, t, _ in
+            var r = Redoubt_V1_ListCertificatesRequest()
+            r.pageSize = -1
+            _ = try await h.keys.listCertificates(r, metadata: t.user)
+        },
+        Case(rpc: "DeleteCertificate", code: .invalidArgument, fragment: "certificate_id is empty") { h, t, _ in
+            _ = try await h.keys.deleteCertificate(Redoubt_V1_DeleteCertificateRequest(), metadata: t.officer)
+        },
         Case(rpc: "UpdateKey", code: .invalidArgument, fragment: "usages.usages") { h, t, k in
             var r = Redoubt_V1_UpdateKeyRequest()
             r.keyID = k.id
@@ -403,8 +438,9 @@ struct BadInputTests {
                 #expect(got.key.id == key.id, "after \(c.rpc)")
             }
             let after = try await h.snapshot(t)
-            // Refused before reaching the HSM: no key made, nothing audited beyond the good GetKeys.
+            // Refused before reaching the HSM: no key or certificate made, nothing audited beyond the good GetKeys.
             #expect(after.keys == before.keys)
+            #expect(after.certificates == before.certificates)
             #expect(after.auditRecords - before.auditRecords <= Self.cases.count)
         }
     }

@@ -157,14 +157,16 @@ struct BrokerHarness: Sendable {
     /// What a refused request must leave unchanged: the partition's keys and audit records.
     struct Snapshot: Equatable {
         let keys: [String]
+        let certificates: [String]
         let auditRecords: Int
     }
 
     func snapshot(_ tenant: Tenant) async throws -> Snapshot {
         let officer = SessionToken(tenant.officerToken)
         let keys = try await hsm.listKeys(officer, filter: KeyFilter(includeDestroyed: true, limit: 1000))
+        let certificates = try await hsm.listCertificates(officer, filter: CertificateFilter(limit: 1000))
         let records = try await hsm.auditRecords(officer, from: 1, limit: 1000)
-        return Snapshot(keys: keys.map(\.id), auditRecords: records.count)
+        return Snapshot(keys: keys.map(\.id), certificates: certificates.map(\.id), auditRecords: records.count)
     }
 }
 

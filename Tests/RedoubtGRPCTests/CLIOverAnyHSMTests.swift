@@ -213,7 +213,7 @@ struct CLIOverAnyHSMTests {
         let keyOperations = records.filter { $0["object"] as? String == keyID }.compactMap { $0["operation"] as? String }
         #expect(keyOperations == ["key.generate", "key.sign", "key.verify", "key.verify"], "\(keyOperations)")
         try await checkpointRoundTrip(auditor, in: target.scratch)
-        try await applicationIDs(user)
+        try await applicationIDs(user, in: target.scratch)
 
         // The operator backs the store up: a file here, or one in the broker's backup folder.
         let backup = try await succeed(["backup", "create", "--out", target.backupArgument] + session(target.operatorAPIKey))
@@ -337,7 +337,7 @@ struct CLIOverAnyHSMTests {
     @Test("every command's help has an abstract and examples")
     func helpHasExamples() async throws {
         let commands = [
-            ["keys", "create"], ["keys", "list"], ["keys", "get"], ["sign"], ["verify"], ["partitions", "create"],
+            ["keys", "create"], ["keys", "list"], ["keys", "get"], ["certs", "create"], ["certs", "list"], ["sign"], ["verify"], ["partitions", "create"],
             ["users", "add"], ["users", "list"], ["audit", "list"], ["audit", "verify"], ["audit", "checkpoint"], ["backup", "create"],
             ["requests", "list"], ["requests", "get"], ["approvers", "add"], ["init"],
         ]

@@ -1312,6 +1312,411 @@ void   redoubt__v1__export_plaintext_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__export_plaintext_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__certificate_info__init
+                     (Redoubt__V1__CertificateInfo         *message)
+{
+  static const Redoubt__V1__CertificateInfo init_value = REDOUBT__V1__CERTIFICATE_INFO__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__certificate_info__get_packed_size
+                     (const Redoubt__V1__CertificateInfo *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__certificate_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__certificate_info__pack
+                     (const Redoubt__V1__CertificateInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__certificate_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__certificate_info__pack_to_buffer
+                     (const Redoubt__V1__CertificateInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__certificate_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__CertificateInfo *
+       redoubt__v1__certificate_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__CertificateInfo *)
+     protobuf_c_message_unpack (&redoubt__v1__certificate_info__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__certificate_info__free_unpacked
+                     (Redoubt__V1__CertificateInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__certificate_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__create_certificate_request__init
+                     (Redoubt__V1__CreateCertificateRequest         *message)
+{
+  static const Redoubt__V1__CreateCertificateRequest init_value = REDOUBT__V1__CREATE_CERTIFICATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__create_certificate_request__get_packed_size
+                     (const Redoubt__V1__CreateCertificateRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__create_certificate_request__pack
+                     (const Redoubt__V1__CreateCertificateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__create_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__CreateCertificateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__CreateCertificateRequest *
+       redoubt__v1__create_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__CreateCertificateRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__create_certificate_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__create_certificate_request__free_unpacked
+                     (Redoubt__V1__CreateCertificateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__create_certificate_response__init
+                     (Redoubt__V1__CreateCertificateResponse         *message)
+{
+  static const Redoubt__V1__CreateCertificateResponse init_value = REDOUBT__V1__CREATE_CERTIFICATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__create_certificate_response__get_packed_size
+                     (const Redoubt__V1__CreateCertificateResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__create_certificate_response__pack
+                     (const Redoubt__V1__CreateCertificateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__create_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__CreateCertificateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__CreateCertificateResponse *
+       redoubt__v1__create_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__CreateCertificateResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__create_certificate_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__create_certificate_response__free_unpacked
+                     (Redoubt__V1__CreateCertificateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__create_certificate_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__get_certificate_request__init
+                     (Redoubt__V1__GetCertificateRequest         *message)
+{
+  static const Redoubt__V1__GetCertificateRequest init_value = REDOUBT__V1__GET_CERTIFICATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__get_certificate_request__get_packed_size
+                     (const Redoubt__V1__GetCertificateRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__get_certificate_request__pack
+                     (const Redoubt__V1__GetCertificateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__get_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__GetCertificateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__GetCertificateRequest *
+       redoubt__v1__get_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__GetCertificateRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__get_certificate_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__get_certificate_request__free_unpacked
+                     (Redoubt__V1__GetCertificateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__get_certificate_response__init
+                     (Redoubt__V1__GetCertificateResponse         *message)
+{
+  static const Redoubt__V1__GetCertificateResponse init_value = REDOUBT__V1__GET_CERTIFICATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__get_certificate_response__get_packed_size
+                     (const Redoubt__V1__GetCertificateResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__get_certificate_response__pack
+                     (const Redoubt__V1__GetCertificateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__get_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__GetCertificateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__GetCertificateResponse *
+       redoubt__v1__get_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__GetCertificateResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__get_certificate_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__get_certificate_response__free_unpacked
+                     (Redoubt__V1__GetCertificateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__get_certificate_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__list_certificates_request__init
+                     (Redoubt__V1__ListCertificatesRequest         *message)
+{
+  static const Redoubt__V1__ListCertificatesRequest init_value = REDOUBT__V1__LIST_CERTIFICATES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__list_certificates_request__get_packed_size
+                     (const Redoubt__V1__ListCertificatesRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__list_certificates_request__pack
+                     (const Redoubt__V1__ListCertificatesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__list_certificates_request__pack_to_buffer
+                     (const Redoubt__V1__ListCertificatesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ListCertificatesRequest *
+       redoubt__v1__list_certificates_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ListCertificatesRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__list_certificates_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__list_certificates_request__free_unpacked
+                     (Redoubt__V1__ListCertificatesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__list_certificates_response__init
+                     (Redoubt__V1__ListCertificatesResponse         *message)
+{
+  static const Redoubt__V1__ListCertificatesResponse init_value = REDOUBT__V1__LIST_CERTIFICATES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__list_certificates_response__get_packed_size
+                     (const Redoubt__V1__ListCertificatesResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__list_certificates_response__pack
+                     (const Redoubt__V1__ListCertificatesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__list_certificates_response__pack_to_buffer
+                     (const Redoubt__V1__ListCertificatesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ListCertificatesResponse *
+       redoubt__v1__list_certificates_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ListCertificatesResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__list_certificates_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__list_certificates_response__free_unpacked
+                     (Redoubt__V1__ListCertificatesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__list_certificates_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__delete_certificate_request__init
+                     (Redoubt__V1__DeleteCertificateRequest         *message)
+{
+  static const Redoubt__V1__DeleteCertificateRequest init_value = REDOUBT__V1__DELETE_CERTIFICATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__delete_certificate_request__get_packed_size
+                     (const Redoubt__V1__DeleteCertificateRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__delete_certificate_request__pack
+                     (const Redoubt__V1__DeleteCertificateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__delete_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__DeleteCertificateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__DeleteCertificateRequest *
+       redoubt__v1__delete_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__DeleteCertificateRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__delete_certificate_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__delete_certificate_request__free_unpacked
+                     (Redoubt__V1__DeleteCertificateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__delete_certificate_response__init
+                     (Redoubt__V1__DeleteCertificateResponse         *message)
+{
+  static const Redoubt__V1__DeleteCertificateResponse init_value = REDOUBT__V1__DELETE_CERTIFICATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__delete_certificate_response__get_packed_size
+                     (const Redoubt__V1__DeleteCertificateResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__delete_certificate_response__pack
+                     (const Redoubt__V1__DeleteCertificateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__delete_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__DeleteCertificateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__DeleteCertificateResponse *
+       redoubt__v1__delete_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__DeleteCertificateResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__delete_certificate_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__delete_certificate_response__free_unpacked
+                     (Redoubt__V1__DeleteCertificateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__delete_certificate_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor redoubt__v1__create_key_request__field_descriptors[2] =
 {
   {
@@ -2784,7 +3189,498 @@ const ProtobufCMessageDescriptor redoubt__v1__export_plaintext_response__descrip
   (ProtobufCMessageInit) redoubt__v1__export_plaintext_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor redoubt__v1__key_service__method_descriptors[14] =
+static const ProtobufCFieldDescriptor redoubt__v1__certificate_info__field_descriptors[8] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "label",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "application_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "certificate_der",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, certificate_der),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, subject),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, issuer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "serial_number",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, serial_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "create_time",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CertificateInfo, create_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__certificate_info__field_indices_by_name[] = {
+  2,   /* field[2] = application_id */
+  3,   /* field[3] = certificate_der */
+  7,   /* field[7] = create_time */
+  0,   /* field[0] = id */
+  5,   /* field[5] = issuer */
+  1,   /* field[1] = label */
+  6,   /* field[6] = serial_number */
+  4,   /* field[4] = subject */
+};
+static const ProtobufCIntRange redoubt__v1__certificate_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__certificate_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.CertificateInfo",
+  "CertificateInfo",
+  "Redoubt__V1__CertificateInfo",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__CertificateInfo),
+  8,
+  redoubt__v1__certificate_info__field_descriptors,
+  redoubt__v1__certificate_info__field_indices_by_name,
+  1,  redoubt__v1__certificate_info__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__certificate_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__create_certificate_request__field_descriptors[3] =
+{
+  {
+    "label",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CreateCertificateRequest, label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "certificate_der",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CreateCertificateRequest, certificate_der),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "application_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CreateCertificateRequest, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__create_certificate_request__field_indices_by_name[] = {
+  2,   /* field[2] = application_id */
+  1,   /* field[1] = certificate_der */
+  0,   /* field[0] = label */
+};
+static const ProtobufCIntRange redoubt__v1__create_certificate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__create_certificate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.CreateCertificateRequest",
+  "CreateCertificateRequest",
+  "Redoubt__V1__CreateCertificateRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__CreateCertificateRequest),
+  3,
+  redoubt__v1__create_certificate_request__field_descriptors,
+  redoubt__v1__create_certificate_request__field_indices_by_name,
+  1,  redoubt__v1__create_certificate_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__create_certificate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__create_certificate_response__field_descriptors[1] =
+{
+  {
+    "certificate",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__CreateCertificateResponse, certificate),
+    &redoubt__v1__certificate_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__create_certificate_response__field_indices_by_name[] = {
+  0,   /* field[0] = certificate */
+};
+static const ProtobufCIntRange redoubt__v1__create_certificate_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__create_certificate_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.CreateCertificateResponse",
+  "CreateCertificateResponse",
+  "Redoubt__V1__CreateCertificateResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__CreateCertificateResponse),
+  1,
+  redoubt__v1__create_certificate_response__field_descriptors,
+  redoubt__v1__create_certificate_response__field_indices_by_name,
+  1,  redoubt__v1__create_certificate_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__create_certificate_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__get_certificate_request__field_descriptors[1] =
+{
+  {
+    "certificate_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__GetCertificateRequest, certificate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__get_certificate_request__field_indices_by_name[] = {
+  0,   /* field[0] = certificate_id */
+};
+static const ProtobufCIntRange redoubt__v1__get_certificate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__get_certificate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.GetCertificateRequest",
+  "GetCertificateRequest",
+  "Redoubt__V1__GetCertificateRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__GetCertificateRequest),
+  1,
+  redoubt__v1__get_certificate_request__field_descriptors,
+  redoubt__v1__get_certificate_request__field_indices_by_name,
+  1,  redoubt__v1__get_certificate_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__get_certificate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__get_certificate_response__field_descriptors[1] =
+{
+  {
+    "certificate",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__GetCertificateResponse, certificate),
+    &redoubt__v1__certificate_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__get_certificate_response__field_indices_by_name[] = {
+  0,   /* field[0] = certificate */
+};
+static const ProtobufCIntRange redoubt__v1__get_certificate_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__get_certificate_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.GetCertificateResponse",
+  "GetCertificateResponse",
+  "Redoubt__V1__GetCertificateResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__GetCertificateResponse),
+  1,
+  redoubt__v1__get_certificate_response__field_descriptors,
+  redoubt__v1__get_certificate_response__field_indices_by_name,
+  1,  redoubt__v1__get_certificate_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__get_certificate_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__list_certificates_request__field_descriptors[4] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListCertificatesRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListCertificatesRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "label",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListCertificatesRequest, label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "application_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListCertificatesRequest, application_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__list_certificates_request__field_indices_by_name[] = {
+  3,   /* field[3] = application_id */
+  2,   /* field[2] = label */
+  0,   /* field[0] = page_size */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange redoubt__v1__list_certificates_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__list_certificates_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ListCertificatesRequest",
+  "ListCertificatesRequest",
+  "Redoubt__V1__ListCertificatesRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ListCertificatesRequest),
+  4,
+  redoubt__v1__list_certificates_request__field_descriptors,
+  redoubt__v1__list_certificates_request__field_indices_by_name,
+  1,  redoubt__v1__list_certificates_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__list_certificates_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__list_certificates_response__field_descriptors[2] =
+{
+  {
+    "certificates",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ListCertificatesResponse, n_certificates),
+    offsetof(Redoubt__V1__ListCertificatesResponse, certificates),
+    &redoubt__v1__certificate_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__ListCertificatesResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__list_certificates_response__field_indices_by_name[] = {
+  0,   /* field[0] = certificates */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange redoubt__v1__list_certificates_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__list_certificates_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ListCertificatesResponse",
+  "ListCertificatesResponse",
+  "Redoubt__V1__ListCertificatesResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ListCertificatesResponse),
+  2,
+  redoubt__v1__list_certificates_response__field_descriptors,
+  redoubt__v1__list_certificates_response__field_indices_by_name,
+  1,  redoubt__v1__list_certificates_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__list_certificates_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__delete_certificate_request__field_descriptors[1] =
+{
+  {
+    "certificate_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__DeleteCertificateRequest, certificate_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__delete_certificate_request__field_indices_by_name[] = {
+  0,   /* field[0] = certificate_id */
+};
+static const ProtobufCIntRange redoubt__v1__delete_certificate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__delete_certificate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.DeleteCertificateRequest",
+  "DeleteCertificateRequest",
+  "Redoubt__V1__DeleteCertificateRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__DeleteCertificateRequest),
+  1,
+  redoubt__v1__delete_certificate_request__field_descriptors,
+  redoubt__v1__delete_certificate_request__field_indices_by_name,
+  1,  redoubt__v1__delete_certificate_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__delete_certificate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define redoubt__v1__delete_certificate_response__field_descriptors NULL
+#define redoubt__v1__delete_certificate_response__field_indices_by_name NULL
+#define redoubt__v1__delete_certificate_response__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__delete_certificate_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.DeleteCertificateResponse",
+  "DeleteCertificateResponse",
+  "Redoubt__V1__DeleteCertificateResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__DeleteCertificateResponse),
+  0,
+  redoubt__v1__delete_certificate_response__field_descriptors,
+  redoubt__v1__delete_certificate_response__field_indices_by_name,
+  0,  redoubt__v1__delete_certificate_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__delete_certificate_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor redoubt__v1__key_service__method_descriptors[18] =
 {
   { "CreateKey", &redoubt__v1__create_key_request__descriptor, &redoubt__v1__create_key_response__descriptor },
   { "ImportKey", &redoubt__v1__import_key_request__descriptor, &redoubt__v1__import_key_response__descriptor },
@@ -2800,16 +3696,24 @@ static const ProtobufCMethodDescriptor redoubt__v1__key_service__method_descript
   { "ExportPublicKey", &redoubt__v1__export_public_key_request__descriptor, &redoubt__v1__export_public_key_response__descriptor },
   { "ExportWrapped", &redoubt__v1__export_wrapped_request__descriptor, &redoubt__v1__export_wrapped_response__descriptor },
   { "ExportPlaintext", &redoubt__v1__export_plaintext_request__descriptor, &redoubt__v1__export_plaintext_response__descriptor },
+  { "CreateCertificate", &redoubt__v1__create_certificate_request__descriptor, &redoubt__v1__create_certificate_response__descriptor },
+  { "GetCertificate", &redoubt__v1__get_certificate_request__descriptor, &redoubt__v1__get_certificate_response__descriptor },
+  { "ListCertificates", &redoubt__v1__list_certificates_request__descriptor, &redoubt__v1__list_certificates_response__descriptor },
+  { "DeleteCertificate", &redoubt__v1__delete_certificate_request__descriptor, &redoubt__v1__delete_certificate_response__descriptor },
 };
 const unsigned redoubt__v1__key_service__method_indices_by_name[] = {
   6,        /* BlockKey */
+  14,        /* CreateCertificate */
   0,        /* CreateKey */
+  17,        /* DeleteCertificate */
   8,        /* DestroyKey */
   13,        /* ExportPlaintext */
   11,        /* ExportPublicKey */
   12,        /* ExportWrapped */
+  15,        /* GetCertificate */
   2,        /* GetKey */
   1,        /* ImportKey */
+  16,        /* ListCertificates */
   3,        /* ListKeys */
   10,        /* PurgeKey */
   9,        /* RestoreKey */
@@ -2824,7 +3728,7 @@ const ProtobufCServiceDescriptor redoubt__v1__key_service__descriptor =
   "KeyService",
   "Redoubt__V1__KeyService",
   "redoubt.v1",
-  14,
+  18,
   redoubt__v1__key_service__method_descriptors,
   redoubt__v1__key_service__method_indices_by_name
 };
@@ -2939,6 +3843,38 @@ void redoubt__v1__key_service__export_plaintext(ProtobufCService *service,
 {
   assert(service->descriptor == &redoubt__v1__key_service__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__key_service__create_certificate(ProtobufCService *service,
+                                                  const Redoubt__V1__CreateCertificateRequest *input,
+                                                  Redoubt__V1__CreateCertificateResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__key_service__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__key_service__get_certificate(ProtobufCService *service,
+                                               const Redoubt__V1__GetCertificateRequest *input,
+                                               Redoubt__V1__GetCertificateResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__key_service__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__key_service__list_certificates(ProtobufCService *service,
+                                                 const Redoubt__V1__ListCertificatesRequest *input,
+                                                 Redoubt__V1__ListCertificatesResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__key_service__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__key_service__delete_certificate(ProtobufCService *service,
+                                                  const Redoubt__V1__DeleteCertificateRequest *input,
+                                                  Redoubt__V1__DeleteCertificateResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__key_service__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void redoubt__v1__key_service__init (Redoubt__V1__KeyService_Service *service,
                                      Redoubt__V1__KeyService_ServiceDestroy destroy)

@@ -184,6 +184,21 @@ let rpcs: [RPC] = [
         KS.ExportPlaintext.descriptor, Redoubt_V1_ExportPlaintextRequest.self, Redoubt_V1_ExportPlaintextResponse.self, mutating: false,
         substitute: { setKey(&$0.keyID, $1) }
     ) { try await $0.key.exportPlaintext(request: $1, context: $2) },
+    rpc(
+        KS.CreateCertificate.descriptor, Redoubt_V1_CreateCertificateRequest.self, Redoubt_V1_CreateCertificateResponse.self,
+        mutating: true
+    ) { try await $0.key.createCertificate(request: $1, context: $2) },
+    rpc(
+        KS.GetCertificate.descriptor, Redoubt_V1_GetCertificateRequest.self, Redoubt_V1_GetCertificateResponse.self, mutating: false
+    ) { try await $0.key.getCertificate(request: $1, context: $2) },
+    rpc(
+        KS.ListCertificates.descriptor, Redoubt_V1_ListCertificatesRequest.self, Redoubt_V1_ListCertificatesResponse.self,
+        mutating: false
+    ) { try await $0.key.listCertificates(request: $1, context: $2) },
+    rpc(
+        KS.DeleteCertificate.descriptor, Redoubt_V1_DeleteCertificateRequest.self, Redoubt_V1_DeleteCertificateResponse.self,
+        mutating: true
+    ) { try await $0.key.deleteCertificate(request: $1, context: $2) },
     // CryptoService
     rpc(
         CS.Sign.descriptor, Redoubt_V1_SignRequest.self, Redoubt_V1_SignResponse.self, mutating: false,

@@ -92,6 +92,10 @@ private let requests: [Request] = [
     request(Redoubt_V1_VerifyMacRequest.self) { redoubt__v1__verify_mac_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_VerifyRequest.self) { redoubt__v1__verify_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
     request(Redoubt_V1_WrapRequest.self) { redoubt__v1__wrap_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
+    request(Redoubt_V1_ListCertificatesRequest.self) { redoubt__v1__list_certificates_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
+    request(Redoubt_V1_GetCertificateRequest.self) { redoubt__v1__get_certificate_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
+    request(Redoubt_V1_DeleteCertificateRequest.self) { redoubt__v1__delete_certificate_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
+    request(Redoubt_V1_CreateCertificateRequest.self) { redoubt__v1__create_certificate_request__unpack(nil, $0, $1).map(OpaquePointer.init) },
 ]
 
 // The libFuzzer entry points.

@@ -43,7 +43,7 @@ extension LocalHSM {
                     .update(
                         objectKey(caller.partition, id), expectedRevision: loaded.revision, label: loaded.record.label,
                         data: try RecordCoding.encode(loaded.record))
-                ] + applicationIDIndexWrites(caller.partition, id, from: applicationIDBefore, to: loaded.record.applicationID),
+                ] + applicationIDIndexWrites(ObjectKind.keyApplicationID, caller.partition, id, from: applicationIDBefore, to: loaded.record.applicationID),
                 audit: caller, operation, object: id)
             loaded.revision = result.revisions[objectKey(caller.partition, id)] ?? loaded.revision + 1
             let cached = loaded
@@ -198,7 +198,7 @@ extension LocalHSM {
             let stored = try RecordCoding.decode(KeyRecord.self, object.data)
             try await commitManaged(
                 [.delete(objectKey(caller.partition, id), expectedRevision: object.revision)]
-                    + applicationIDIndexWrites(caller.partition, id, from: stored.applicationID, to: nil),
+                    + applicationIDIndexWrites(ObjectKind.keyApplicationID, caller.partition, id, from: stored.applicationID, to: nil),
                 audit: caller, .keyPurge, object: id)
             state.withLock {
                 $0.keys[Self.cacheKey(caller.partition, id)] = nil

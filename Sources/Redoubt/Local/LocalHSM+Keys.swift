@@ -161,7 +161,7 @@ extension LocalHSM {
             }
         }
         var ops: [WriteOperation] = [.insert(objectKey(caller.partition, id), label: spec.label, data: try RecordCoding.encode(record))]
-        ops += applicationIDIndexWrites(caller.partition, id, from: nil, to: record.applicationID)
+        ops += applicationIDIndexWrites(ObjectKind.keyApplicationID, caller.partition, id, from: nil, to: record.applicationID)
         if let requestID = spec.requestID {
             ops.append(.claimRequestID(partition: caller.partition, requestID: requestID, object: objectKey(caller.partition, id)))
         }

@@ -16,6 +16,29 @@ enum ObjectKind {
     /// with the key's id, the identifier in hex as its label, and no data. Never updated, so its
     /// revision is always 1: a new identifier deletes it and inserts it again.
     static let keyApplicationID = "key-app-id"
+    /// A stored X.509 certificate (id "c…").
+    static let certificate = "certificate"
+    /// The index of certificates by application identifier, as ``keyApplicationID`` for keys.
+    static let certificateApplicationID = "cert-app-id"
+}
+
+/// A stored certificate, with the fields read from it when it was stored.
+struct CertificateRecord: Codable, Sendable {
+    var id: String
+    var label: String
+    var applicationID: Data?
+    var der: Data
+    var subject: Data
+    var issuer: Data
+    var serialNumber: Data
+    var createdAt: Date
+    var createdBy: String
+
+    var info: CertificateInfo {
+        CertificateInfo(
+            id: id, label: label, applicationID: applicationID ?? Data(), certificateDER: der, subject: subject, issuer: issuer,
+            serialNumber: serialNumber, createdAt: createdAt)
+    }
 }
 
 /// A partition, stored at cluster level.

@@ -42,14 +42,10 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_ListKeysResponse> {
         try await core.unary(request, context) { message, token in
             var filter = try message.decoded()
-            let size = filter.limit
-            // One more than the page tells whether another page follows (at the largest page
-            // size, a full page gets a token and the next page may be empty).
-            filter.limit = min(size + 1, Paging.maximumPageSize)
-            let keys = try await core.hsm.listKeys(token, filter: filter)
-            let page = Array(keys.prefix(size))
-            let more = keys.count > size || (keys.count == size && size == Paging.maximumPageSize)
-            let next = more ? page.last.map { Paging.token(after: $0.id) } ?? "" : ""
+            let (page, next) = try await Paging.page(size: filter.limit, id: \.id) { limit in
+                filter.limit = limit
+                return try await core.hsm.listKeys(token, filter: filter)
+            }
             return Redoubt_V1_ListKeysResponse(page, nextPageToken: next)
         }
     }
@@ -146,6 +142,50 @@ struct KeyService: Redoubt_V1_KeyService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_ExportPlaintextResponse> {
         try await core.unary(request, context) { message, token in
             Redoubt_V1_ExportPlaintextResponse(try await core.hsm.exportPlaintext(token, id: try message.decodedKeyID()))
+        }
+    }
+
+    // MARK: Certificates
+
+    func createCertificate(
+        request: ServerRequest<Redoubt_V1_CreateCertificateRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_CreateCertificateResponse> {
+        try await core.unary(request, context) { message, token in
+            Redoubt_V1_CreateCertificateResponse(try await core.hsm.createCertificate(token, spec: try message.decoded()))
+        }
+    }
+
+    func getCertificate(
+        request: ServerRequest<Redoubt_V1_GetCertificateRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_GetCertificateResponse> {
+        try await core.unary(request, context) { message, token in
+            Redoubt_V1_GetCertificateResponse(try await core.hsm.getCertificate(token, id: try message.decodedCertificateID()))
+        }
+    }
+
+    func listCertificates(
+        request: ServerRequest<Redoubt_V1_ListCertificatesRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListCertificatesResponse> {
+        try await core.unary(request, context) { message, token in
+            var filter = try message.decoded()
+            let (page, next) = try await Paging.page(size: filter.limit, id: \.id) { limit in
+                filter.limit = limit
+                return try await core.hsm.listCertificates(token, filter: filter)
+            }
+            return Redoubt_V1_ListCertificatesResponse(page, nextPageToken: next)
+        }
+    }
+
+    func deleteCertificate(
+        request: ServerRequest<Redoubt_V1_DeleteCertificateRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_DeleteCertificateResponse> {
+        try await core.unary(request, context) { message, token in
+            try await core.hsm.deleteCertificate(token, id: try message.decodedCertificateID())
+            return Redoubt_V1_DeleteCertificateResponse()
         }
     }
 }

@@ -152,8 +152,8 @@ extension KeyInfo {
 
 /// The size limits of the application identifier (CKA_ID) and subject fields, checked where a
 /// request is read so the message names the field as the request spells it.
-enum KeyIdentifierFields {
-    static func check(applicationID: Data?, subject: Data?, at path: FieldPath) throws {
+package enum KeyIdentifierFields {
+    package static func check(applicationID: Data?, subject: Data?, at path: FieldPath) throws {
         if let applicationID, applicationID.count > KeyFilter.maximumApplicationIDByteCount {
             throw (path + "application_id").invalid(
                 "is \(applicationID.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")

@@ -50,4 +50,16 @@ package enum Paging {
         guard remaining.count > size, let last = page.last else { return (page, "") }
         return (page, token(after: id(last)))
     }
+
+    /// One page read from a source that lists in id order: `fetch` is asked for one more item
+    /// than the page holds, which tells whether another page follows (at the largest page size, a
+    /// full page gets a token and the next page may be empty).
+    package static func page<T>(
+        size: Int, id: (T) -> String, _ fetch: (_ limit: Int) async throws -> [T]
+    ) async throws -> (items: [T], nextPageToken: String) {
+        let items = try await fetch(min(size + 1, maximumPageSize))
+        let page = Array(items.prefix(size))
+        let more = items.count > size || (items.count == size && size == maximumPageSize)
+        return (page, more ? page.last.map { token(after: id($0)) } ?? "" : "")
+    }
 }

@@ -101,6 +101,22 @@ extension FailoverHSM {
         try await route("purgeKey", .once, session: session) { try await $0.purgeKey(session, id: id) }
     }
 
+    public func createCertificate(_ session: SessionToken, spec: CertificateSpec) async throws -> CertificateInfo {
+        try await route("createCertificate", .once, session: session) { try await $0.createCertificate(session, spec: spec) }
+    }
+
+    public func getCertificate(_ session: SessionToken, id: String) async throws -> CertificateInfo {
+        try await route("getCertificate", .safe, session: session) { try await $0.getCertificate(session, id: id) }
+    }
+
+    public func listCertificates(_ session: SessionToken, filter: CertificateFilter) async throws -> [CertificateInfo] {
+        try await route("listCertificates", .safe, session: session) { try await $0.listCertificates(session, filter: filter) }
+    }
+
+    public func deleteCertificate(_ session: SessionToken, id: String) async throws {
+        try await route("deleteCertificate", .once, session: session) { try await $0.deleteCertificate(session, id: id) }
+    }
+
     public func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey {
         try await route("exportPublicKey", .safe, session: session) { try await $0.exportPublicKey(session, id: id, version: version) }
     }

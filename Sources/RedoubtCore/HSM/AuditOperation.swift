@@ -100,6 +100,13 @@ public struct AuditOperation: RawRepresentable, Sendable, Hashable, Codable, Cus
     /// A destroyed key was deleted for good (object: the key id).
     public static let keyPurge = AuditOperation("key.purge")
 
+    // MARK: Certificates
+
+    /// A certificate was stored in the partition (object: the new certificate's id).
+    public static let certificateCreate = AuditOperation("certificate.create")
+    /// A stored certificate was deleted (object: the certificate's id).
+    public static let certificateDelete = AuditOperation("certificate.delete")
+
     // MARK: Key use
 
     /// A crypto user signed with a key, directly or by an approved request (one record per use;
@@ -183,6 +190,7 @@ public struct AuditOperation: RawRepresentable, Sendable, Hashable, Codable, Cus
         .keyStoreDerived, .keyStoreDerivedSession, .keyStoreEncapsulated, .keyStoreEncapsulatedSession,
         .keyStoreDecapsulated, .keyStoreDecapsulatedSession,
         .keyUpdate, .keySetPolicy, .keyRotate, .keyBlock, .keyUnblock, .keyDestroy, .keyRestore, .keyPurge,
+        .certificateCreate, .certificateDelete,
         .keySign, .keyVerify, .keyEncrypt, .keyDecrypt, .keyMAC, .keyVerifyMAC, .keyDerive, .keyEncapsulate,
         .keyDecapsulate, .keyUnwrap, .keyExportWrapped, .keyExportPlaintext, .randomGenerate,
         .approverRegister, .approverRemove,

@@ -119,6 +119,18 @@ public protocol HSM: Sendable {
     /// The key bytes in the clear (only if extractable, not sensitive, and the partition allows export).
     func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes
 
+    // MARK: Certificates
+
+    /// Stores an X.509 certificate in the session's partition (security officer; crypto user where
+    /// the partition lets crypto users create keys).
+    func createCertificate(_ session: SessionToken, spec: CertificateSpec) async throws -> CertificateInfo
+    /// Reads a stored certificate (security officer, crypto user, auditor).
+    func getCertificate(_ session: SessionToken, id: String) async throws -> CertificateInfo
+    /// Lists stored certificates, a page at a time, ordered by id (security officer, crypto user, auditor).
+    func listCertificates(_ session: SessionToken, filter: CertificateFilter) async throws -> [CertificateInfo]
+    /// Deletes a stored certificate for good (the roles that store them).
+    func deleteCertificate(_ session: SessionToken, id: String) async throws
+
     // MARK: Cryptographic operations
 
     /// Signs with the latest version.

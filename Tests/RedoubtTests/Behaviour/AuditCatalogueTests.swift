@@ -88,6 +88,9 @@ struct AuditCatalogueTests {
             _ = try await hsm.restoreKey(officer, id: aes.id)
             _ = try await hsm.destroyKey(officer, id: aes.id)
             try await hsm.purgeKey(officer, id: aes.id)
+            let certificate = try await hsm.createCertificate(
+                officer, spec: CertificateSpec(label: "cert", certificateDER: HSMBehaviour.testCertificate))
+            try await hsm.deleteCertificate(officer, id: certificate.id)
 
             // Requests: one submitted, approved (granted, behind a timelock) and executed; one rejected;
             // one expired; one refused decision.
@@ -137,7 +140,7 @@ struct AuditCatalogueTests {
                 .clusterInit, .partitionCreate, .partitionUpdate, .userAdd, .userRemove, .sessionOpen, .sessionClose,
                 .keyGenerate, .keyGenerateSession, .keyStoreDerived, .keyStoreDerivedSession,
                 .keyUpdate, .keyRotate, .keyBlock, .keyUnblock, .keyDestroy, .keyRestore, .keyPurge,
-                .keySign, .keyVerify, .keyEncrypt, .keyDecrypt, .keyDerive, .keyExportPlaintext, .randomGenerate,
+                .certificateCreate, .certificateDelete, .keySign, .keyVerify, .keyEncrypt, .keyDecrypt, .keyDerive, .keyExportPlaintext, .randomGenerate,
                 .approverRegister, .approverRemove,
                 .requestSubmit, .requestApprove, .requestReject, .requestGrant, .requestDeny, .requestExpire, .requestExecute,
                 .backupCreate, .backupCreateScheduled,

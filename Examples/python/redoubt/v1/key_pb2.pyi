@@ -241,3 +241,81 @@ class ExportPlaintextResponse(_message.Message):
     KEY_MATERIAL_FIELD_NUMBER: _ClassVar[int]
     key_material: bytes
     def __init__(self, key_material: _Optional[bytes] = ...) -> None: ...
+
+class CertificateInfo(_message.Message):
+    __slots__ = ("id", "label", "application_id", "certificate_der", "subject", "issuer", "serial_number", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    label: str
+    application_id: bytes
+    certificate_der: bytes
+    subject: bytes
+    issuer: bytes
+    serial_number: bytes
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., application_id: _Optional[bytes] = ..., certificate_der: _Optional[bytes] = ..., subject: _Optional[bytes] = ..., issuer: _Optional[bytes] = ..., serial_number: _Optional[bytes] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateCertificateRequest(_message.Message):
+    __slots__ = ("label", "certificate_der", "application_id")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    certificate_der: bytes
+    application_id: bytes
+    def __init__(self, label: _Optional[str] = ..., certificate_der: _Optional[bytes] = ..., application_id: _Optional[bytes] = ...) -> None: ...
+
+class CreateCertificateResponse(_message.Message):
+    __slots__ = ("certificate",)
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    certificate: CertificateInfo
+    def __init__(self, certificate: _Optional[_Union[CertificateInfo, _Mapping]] = ...) -> None: ...
+
+class GetCertificateRequest(_message.Message):
+    __slots__ = ("certificate_id",)
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
+
+class GetCertificateResponse(_message.Message):
+    __slots__ = ("certificate",)
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    certificate: CertificateInfo
+    def __init__(self, certificate: _Optional[_Union[CertificateInfo, _Mapping]] = ...) -> None: ...
+
+class ListCertificatesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "label", "application_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    label: str
+    application_id: bytes
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., label: _Optional[str] = ..., application_id: _Optional[bytes] = ...) -> None: ...
+
+class ListCertificatesResponse(_message.Message):
+    __slots__ = ("certificates", "next_page_token")
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    certificates: _containers.RepeatedCompositeFieldContainer[CertificateInfo]
+    next_page_token: str
+    def __init__(self, certificates: _Optional[_Iterable[_Union[CertificateInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteCertificateRequest(_message.Message):
+    __slots__ = ("certificate_id",)
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
+
+class DeleteCertificateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

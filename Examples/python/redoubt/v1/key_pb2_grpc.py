@@ -109,6 +109,26 @@ class KeyServiceStub:
                 request_serializer=redoubt_dot_v1_dot_key__pb2.ExportPlaintextRequest.SerializeToString,
                 response_deserializer=redoubt_dot_v1_dot_key__pb2.ExportPlaintextResponse.FromString,
                 _registered_method=True)
+        self.CreateCertificate = channel.unary_unary(
+                '/redoubt.v1.KeyService/CreateCertificate',
+                request_serializer=redoubt_dot_v1_dot_key__pb2.CreateCertificateRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_key__pb2.CreateCertificateResponse.FromString,
+                _registered_method=True)
+        self.GetCertificate = channel.unary_unary(
+                '/redoubt.v1.KeyService/GetCertificate',
+                request_serializer=redoubt_dot_v1_dot_key__pb2.GetCertificateRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_key__pb2.GetCertificateResponse.FromString,
+                _registered_method=True)
+        self.ListCertificates = channel.unary_unary(
+                '/redoubt.v1.KeyService/ListCertificates',
+                request_serializer=redoubt_dot_v1_dot_key__pb2.ListCertificatesRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_key__pb2.ListCertificatesResponse.FromString,
+                _registered_method=True)
+        self.DeleteCertificate = channel.unary_unary(
+                '/redoubt.v1.KeyService/DeleteCertificate',
+                request_serializer=redoubt_dot_v1_dot_key__pb2.DeleteCertificateRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_key__pb2.DeleteCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class KeyServiceServicer:
@@ -228,6 +248,39 @@ class KeyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCertificate(self, request, context):
+        """Stores an X.509 certificate in the partition beside the keys (PKCS#11 CKO_CERTIFICATE),
+        paired with a key by giving both the same application_id. The HSM reads its serial
+        number, issuer and subject and otherwise stores it as given: it does not check the
+        signature, chain or validity. Roles as for CreateKey. Not idempotent: a retry stores it
+        twice. Certificates count against the partition's object limit separately from keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCertificate(self, request, context):
+        """Reads a stored certificate. Security officer, crypto user or auditor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificates(self, request, context):
+        """Lists the partition's certificates, ordered by id, a page at a time. Security officer,
+        crypto user or auditor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCertificate(self, request, context):
+        """Deletes a stored certificate for good. Roles as for CreateCertificate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KeyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +353,26 @@ def add_KeyServiceServicer_to_server(servicer, server):
                     servicer.ExportPlaintext,
                     request_deserializer=redoubt_dot_v1_dot_key__pb2.ExportPlaintextRequest.FromString,
                     response_serializer=redoubt_dot_v1_dot_key__pb2.ExportPlaintextResponse.SerializeToString,
+            ),
+            'CreateCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCertificate,
+                    request_deserializer=redoubt_dot_v1_dot_key__pb2.CreateCertificateRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_key__pb2.CreateCertificateResponse.SerializeToString,
+            ),
+            'GetCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCertificate,
+                    request_deserializer=redoubt_dot_v1_dot_key__pb2.GetCertificateRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_key__pb2.GetCertificateResponse.SerializeToString,
+            ),
+            'ListCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificates,
+                    request_deserializer=redoubt_dot_v1_dot_key__pb2.ListCertificatesRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_key__pb2.ListCertificatesResponse.SerializeToString,
+            ),
+            'DeleteCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCertificate,
+                    request_deserializer=redoubt_dot_v1_dot_key__pb2.DeleteCertificateRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_key__pb2.DeleteCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -685,6 +758,114 @@ class KeyService:
             '/redoubt.v1.KeyService/ExportPlaintext',
             redoubt_dot_v1_dot_key__pb2.ExportPlaintextRequest.SerializeToString,
             redoubt_dot_v1_dot_key__pb2.ExportPlaintextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.KeyService/CreateCertificate',
+            redoubt_dot_v1_dot_key__pb2.CreateCertificateRequest.SerializeToString,
+            redoubt_dot_v1_dot_key__pb2.CreateCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.KeyService/GetCertificate',
+            redoubt_dot_v1_dot_key__pb2.GetCertificateRequest.SerializeToString,
+            redoubt_dot_v1_dot_key__pb2.GetCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.KeyService/ListCertificates',
+            redoubt_dot_v1_dot_key__pb2.ListCertificatesRequest.SerializeToString,
+            redoubt_dot_v1_dot_key__pb2.ListCertificatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.KeyService/DeleteCertificate',
+            redoubt_dot_v1_dot_key__pb2.DeleteCertificateRequest.SerializeToString,
+            redoubt_dot_v1_dot_key__pb2.DeleteCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,15 @@ typedef struct Redoubt__V1__ExportWrappedRequest Redoubt__V1__ExportWrappedReque
 typedef struct Redoubt__V1__ExportWrappedResponse Redoubt__V1__ExportWrappedResponse;
 typedef struct Redoubt__V1__ExportPlaintextRequest Redoubt__V1__ExportPlaintextRequest;
 typedef struct Redoubt__V1__ExportPlaintextResponse Redoubt__V1__ExportPlaintextResponse;
+typedef struct Redoubt__V1__CertificateInfo Redoubt__V1__CertificateInfo;
+typedef struct Redoubt__V1__CreateCertificateRequest Redoubt__V1__CreateCertificateRequest;
+typedef struct Redoubt__V1__CreateCertificateResponse Redoubt__V1__CreateCertificateResponse;
+typedef struct Redoubt__V1__GetCertificateRequest Redoubt__V1__GetCertificateRequest;
+typedef struct Redoubt__V1__GetCertificateResponse Redoubt__V1__GetCertificateResponse;
+typedef struct Redoubt__V1__ListCertificatesRequest Redoubt__V1__ListCertificatesRequest;
+typedef struct Redoubt__V1__ListCertificatesResponse Redoubt__V1__ListCertificatesResponse;
+typedef struct Redoubt__V1__DeleteCertificateRequest Redoubt__V1__DeleteCertificateRequest;
+typedef struct Redoubt__V1__DeleteCertificateResponse Redoubt__V1__DeleteCertificateResponse;
 
 
 /* --- enums --- */
@@ -714,6 +723,200 @@ struct  Redoubt__V1__ExportPlaintextResponse
     , {0,NULL} }
 
 
+/*
+ * A stored X.509 certificate and what the HSM read from it. Certificates are public.
+ */
+struct  Redoubt__V1__CertificateInfo
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate's id: "c" and 32 hex digits.
+   */
+  char *id;
+  /*
+   * The label.
+   */
+  char *label;
+  /*
+   * The application's identifier (CKA_ID) that pairs it with keys; empty: none.
+   */
+  ProtobufCBinaryData application_id;
+  /*
+   * The DER X.509 certificate, as stored (CKA_VALUE).
+   */
+  ProtobufCBinaryData certificate_der;
+  /*
+   * The subject's DER Name (CKA_SUBJECT).
+   */
+  ProtobufCBinaryData subject;
+  /*
+   * The issuer's DER Name (CKA_ISSUER).
+   */
+  ProtobufCBinaryData issuer;
+  /*
+   * The serial number as a whole DER INTEGER (CKA_SERIAL_NUMBER).
+   */
+  ProtobufCBinaryData serial_number;
+  /*
+   * When it was stored.
+   */
+  Google__Protobuf__Timestamp *create_time;
+};
+#define REDOUBT__V1__CERTIFICATE_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__certificate_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, NULL }
+
+
+/*
+ * Stores a certificate.
+ */
+struct  Redoubt__V1__CreateCertificateRequest
+{
+  ProtobufCMessage base;
+  /*
+   * A label, 1 to 128 printable characters; required, not unique.
+   */
+  char *label;
+  /*
+   * The DER X.509 certificate, 1 byte to 64 KiB; required.
+   */
+  ProtobufCBinaryData certificate_der;
+  /*
+   * The application's identifier (CKA_ID), 0 to 128 bytes; empty: none.
+   */
+  ProtobufCBinaryData application_id;
+};
+#define REDOUBT__V1__CREATE_CERTIFICATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__create_certificate_request__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL} }
+
+
+/*
+ * The stored certificate.
+ */
+struct  Redoubt__V1__CreateCertificateResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate.
+   */
+  Redoubt__V1__CertificateInfo *certificate;
+};
+#define REDOUBT__V1__CREATE_CERTIFICATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__create_certificate_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Reads a certificate.
+ */
+struct  Redoubt__V1__GetCertificateRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate id.
+   */
+  char *certificate_id;
+};
+#define REDOUBT__V1__GET_CERTIFICATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__get_certificate_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A certificate.
+ */
+struct  Redoubt__V1__GetCertificateResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate.
+   */
+  Redoubt__V1__CertificateInfo *certificate;
+};
+#define REDOUBT__V1__GET_CERTIFICATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__get_certificate_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Lists certificates.
+ */
+struct  Redoubt__V1__ListCertificatesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The most certificates to return, 1 to 1000; 0 means 100. More than 1000 is INVALID_ARGUMENT.
+   */
+  int32_t page_size;
+  /*
+   * The next_page_token of the previous page; empty for the first page. The other fields
+   * must be the same as for the first page.
+   */
+  char *page_token;
+  /*
+   * Only certificates with exactly this label; empty: any label.
+   */
+  char *label;
+  /*
+   * Only certificates with exactly this application identifier, at most 128 bytes; empty: any.
+   */
+  ProtobufCBinaryData application_id;
+};
+#define REDOUBT__V1__LIST_CERTIFICATES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__list_certificates_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL} }
+
+
+/*
+ * A page of certificates.
+ */
+struct  Redoubt__V1__ListCertificatesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The certificates, ordered by id.
+   */
+  size_t n_certificates;
+  Redoubt__V1__CertificateInfo **certificates;
+  /*
+   * Send it as page_token to read the next page; empty on the last page. Opaque.
+   */
+  char *next_page_token;
+};
+#define REDOUBT__V1__LIST_CERTIFICATES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__list_certificates_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Deletes a certificate.
+ */
+struct  Redoubt__V1__DeleteCertificateRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The certificate id.
+   */
+  char *certificate_id;
+};
+#define REDOUBT__V1__DELETE_CERTIFICATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__delete_certificate_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The certificate was deleted.
+ */
+struct  Redoubt__V1__DeleteCertificateResponse
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__DELETE_CERTIFICATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__delete_certificate_response__descriptor) \
+     }
+
+
 /* Redoubt__V1__CreateKeyRequest methods */
 void   redoubt__v1__create_key_request__init
                      (Redoubt__V1__CreateKeyRequest         *message);
@@ -1265,6 +1468,177 @@ Redoubt__V1__ExportPlaintextResponse *
 void   redoubt__v1__export_plaintext_response__free_unpacked
                      (Redoubt__V1__ExportPlaintextResponse *message,
                       ProtobufCAllocator *allocator);
+/* Redoubt__V1__CertificateInfo methods */
+void   redoubt__v1__certificate_info__init
+                     (Redoubt__V1__CertificateInfo         *message);
+size_t redoubt__v1__certificate_info__get_packed_size
+                     (const Redoubt__V1__CertificateInfo   *message);
+size_t redoubt__v1__certificate_info__pack
+                     (const Redoubt__V1__CertificateInfo   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__certificate_info__pack_to_buffer
+                     (const Redoubt__V1__CertificateInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__CertificateInfo *
+       redoubt__v1__certificate_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__certificate_info__free_unpacked
+                     (Redoubt__V1__CertificateInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__CreateCertificateRequest methods */
+void   redoubt__v1__create_certificate_request__init
+                     (Redoubt__V1__CreateCertificateRequest         *message);
+size_t redoubt__v1__create_certificate_request__get_packed_size
+                     (const Redoubt__V1__CreateCertificateRequest   *message);
+size_t redoubt__v1__create_certificate_request__pack
+                     (const Redoubt__V1__CreateCertificateRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__create_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__CreateCertificateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__CreateCertificateRequest *
+       redoubt__v1__create_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__create_certificate_request__free_unpacked
+                     (Redoubt__V1__CreateCertificateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__CreateCertificateResponse methods */
+void   redoubt__v1__create_certificate_response__init
+                     (Redoubt__V1__CreateCertificateResponse         *message);
+size_t redoubt__v1__create_certificate_response__get_packed_size
+                     (const Redoubt__V1__CreateCertificateResponse   *message);
+size_t redoubt__v1__create_certificate_response__pack
+                     (const Redoubt__V1__CreateCertificateResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__create_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__CreateCertificateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__CreateCertificateResponse *
+       redoubt__v1__create_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__create_certificate_response__free_unpacked
+                     (Redoubt__V1__CreateCertificateResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__GetCertificateRequest methods */
+void   redoubt__v1__get_certificate_request__init
+                     (Redoubt__V1__GetCertificateRequest         *message);
+size_t redoubt__v1__get_certificate_request__get_packed_size
+                     (const Redoubt__V1__GetCertificateRequest   *message);
+size_t redoubt__v1__get_certificate_request__pack
+                     (const Redoubt__V1__GetCertificateRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__get_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__GetCertificateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__GetCertificateRequest *
+       redoubt__v1__get_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__get_certificate_request__free_unpacked
+                     (Redoubt__V1__GetCertificateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__GetCertificateResponse methods */
+void   redoubt__v1__get_certificate_response__init
+                     (Redoubt__V1__GetCertificateResponse         *message);
+size_t redoubt__v1__get_certificate_response__get_packed_size
+                     (const Redoubt__V1__GetCertificateResponse   *message);
+size_t redoubt__v1__get_certificate_response__pack
+                     (const Redoubt__V1__GetCertificateResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__get_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__GetCertificateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__GetCertificateResponse *
+       redoubt__v1__get_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__get_certificate_response__free_unpacked
+                     (Redoubt__V1__GetCertificateResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ListCertificatesRequest methods */
+void   redoubt__v1__list_certificates_request__init
+                     (Redoubt__V1__ListCertificatesRequest         *message);
+size_t redoubt__v1__list_certificates_request__get_packed_size
+                     (const Redoubt__V1__ListCertificatesRequest   *message);
+size_t redoubt__v1__list_certificates_request__pack
+                     (const Redoubt__V1__ListCertificatesRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__list_certificates_request__pack_to_buffer
+                     (const Redoubt__V1__ListCertificatesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ListCertificatesRequest *
+       redoubt__v1__list_certificates_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__list_certificates_request__free_unpacked
+                     (Redoubt__V1__ListCertificatesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ListCertificatesResponse methods */
+void   redoubt__v1__list_certificates_response__init
+                     (Redoubt__V1__ListCertificatesResponse         *message);
+size_t redoubt__v1__list_certificates_response__get_packed_size
+                     (const Redoubt__V1__ListCertificatesResponse   *message);
+size_t redoubt__v1__list_certificates_response__pack
+                     (const Redoubt__V1__ListCertificatesResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__list_certificates_response__pack_to_buffer
+                     (const Redoubt__V1__ListCertificatesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ListCertificatesResponse *
+       redoubt__v1__list_certificates_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__list_certificates_response__free_unpacked
+                     (Redoubt__V1__ListCertificatesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__DeleteCertificateRequest methods */
+void   redoubt__v1__delete_certificate_request__init
+                     (Redoubt__V1__DeleteCertificateRequest         *message);
+size_t redoubt__v1__delete_certificate_request__get_packed_size
+                     (const Redoubt__V1__DeleteCertificateRequest   *message);
+size_t redoubt__v1__delete_certificate_request__pack
+                     (const Redoubt__V1__DeleteCertificateRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__delete_certificate_request__pack_to_buffer
+                     (const Redoubt__V1__DeleteCertificateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__DeleteCertificateRequest *
+       redoubt__v1__delete_certificate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__delete_certificate_request__free_unpacked
+                     (Redoubt__V1__DeleteCertificateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__DeleteCertificateResponse methods */
+void   redoubt__v1__delete_certificate_response__init
+                     (Redoubt__V1__DeleteCertificateResponse         *message);
+size_t redoubt__v1__delete_certificate_response__get_packed_size
+                     (const Redoubt__V1__DeleteCertificateResponse   *message);
+size_t redoubt__v1__delete_certificate_response__pack
+                     (const Redoubt__V1__DeleteCertificateResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__delete_certificate_response__pack_to_buffer
+                     (const Redoubt__V1__DeleteCertificateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__DeleteCertificateResponse *
+       redoubt__v1__delete_certificate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__delete_certificate_response__free_unpacked
+                     (Redoubt__V1__DeleteCertificateResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Redoubt__V1__CreateKeyRequest_Closure)
@@ -1354,6 +1728,33 @@ typedef void (*Redoubt__V1__ExportPlaintextRequest_Closure)
 typedef void (*Redoubt__V1__ExportPlaintextResponse_Closure)
                  (const Redoubt__V1__ExportPlaintextResponse *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__CertificateInfo_Closure)
+                 (const Redoubt__V1__CertificateInfo *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__CreateCertificateRequest_Closure)
+                 (const Redoubt__V1__CreateCertificateRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__CreateCertificateResponse_Closure)
+                 (const Redoubt__V1__CreateCertificateResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__GetCertificateRequest_Closure)
+                 (const Redoubt__V1__GetCertificateRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__GetCertificateResponse_Closure)
+                 (const Redoubt__V1__GetCertificateResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ListCertificatesRequest_Closure)
+                 (const Redoubt__V1__ListCertificatesRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ListCertificatesResponse_Closure)
+                 (const Redoubt__V1__ListCertificatesResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__DeleteCertificateRequest_Closure)
+                 (const Redoubt__V1__DeleteCertificateRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__DeleteCertificateResponse_Closure)
+                 (const Redoubt__V1__DeleteCertificateResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1417,6 +1818,22 @@ struct Redoubt__V1__KeyService_Service
                            const Redoubt__V1__ExportPlaintextRequest *input,
                            Redoubt__V1__ExportPlaintextResponse_Closure closure,
                            void *closure_data);
+  void (*create_certificate)(Redoubt__V1__KeyService_Service *service,
+                             const Redoubt__V1__CreateCertificateRequest *input,
+                             Redoubt__V1__CreateCertificateResponse_Closure closure,
+                             void *closure_data);
+  void (*get_certificate)(Redoubt__V1__KeyService_Service *service,
+                          const Redoubt__V1__GetCertificateRequest *input,
+                          Redoubt__V1__GetCertificateResponse_Closure closure,
+                          void *closure_data);
+  void (*list_certificates)(Redoubt__V1__KeyService_Service *service,
+                            const Redoubt__V1__ListCertificatesRequest *input,
+                            Redoubt__V1__ListCertificatesResponse_Closure closure,
+                            void *closure_data);
+  void (*delete_certificate)(Redoubt__V1__KeyService_Service *service,
+                             const Redoubt__V1__DeleteCertificateRequest *input,
+                             Redoubt__V1__DeleteCertificateResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Redoubt__V1__KeyService_ServiceDestroy)(Redoubt__V1__KeyService_Service *);
 void redoubt__v1__key_service__init (Redoubt__V1__KeyService_Service *service,
@@ -1438,7 +1855,11 @@ void redoubt__v1__key_service__init (Redoubt__V1__KeyService_Service *service,
       function_prefix__ ## purge_key,\
       function_prefix__ ## export_public_key,\
       function_prefix__ ## export_wrapped,\
-      function_prefix__ ## export_plaintext  }
+      function_prefix__ ## export_plaintext,\
+      function_prefix__ ## create_certificate,\
+      function_prefix__ ## get_certificate,\
+      function_prefix__ ## list_certificates,\
+      function_prefix__ ## delete_certificate  }
 void redoubt__v1__key_service__create_key(ProtobufCService *service,
                                           const Redoubt__V1__CreateKeyRequest *input,
                                           Redoubt__V1__CreateKeyResponse_Closure closure,
@@ -1495,6 +1916,22 @@ void redoubt__v1__key_service__export_plaintext(ProtobufCService *service,
                                                 const Redoubt__V1__ExportPlaintextRequest *input,
                                                 Redoubt__V1__ExportPlaintextResponse_Closure closure,
                                                 void *closure_data);
+void redoubt__v1__key_service__create_certificate(ProtobufCService *service,
+                                                  const Redoubt__V1__CreateCertificateRequest *input,
+                                                  Redoubt__V1__CreateCertificateResponse_Closure closure,
+                                                  void *closure_data);
+void redoubt__v1__key_service__get_certificate(ProtobufCService *service,
+                                               const Redoubt__V1__GetCertificateRequest *input,
+                                               Redoubt__V1__GetCertificateResponse_Closure closure,
+                                               void *closure_data);
+void redoubt__v1__key_service__list_certificates(ProtobufCService *service,
+                                                 const Redoubt__V1__ListCertificatesRequest *input,
+                                                 Redoubt__V1__ListCertificatesResponse_Closure closure,
+                                                 void *closure_data);
+void redoubt__v1__key_service__delete_certificate(ProtobufCService *service,
+                                                  const Redoubt__V1__DeleteCertificateRequest *input,
+                                                  Redoubt__V1__DeleteCertificateResponse_Closure closure,
+                                                  void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1527,6 +1964,15 @@ extern const ProtobufCMessageDescriptor redoubt__v1__export_wrapped_request__des
 extern const ProtobufCMessageDescriptor redoubt__v1__export_wrapped_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__export_plaintext_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__export_plaintext_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__certificate_info__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__create_certificate_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__create_certificate_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__get_certificate_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__get_certificate_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__list_certificates_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__list_certificates_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__delete_certificate_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__delete_certificate_response__descriptor;
 extern const ProtobufCServiceDescriptor redoubt__v1__key_service__descriptor;
 
 PROTOBUF_C__END_DECLS
