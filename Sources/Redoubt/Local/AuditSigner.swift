@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RedoubtCore
 import RedoubtCrypto
 import RedoubtStore
 
@@ -15,13 +16,17 @@ struct AuditSigner: Sendable {
     /// The checkpoint signing key's public half (32 bytes).
     var publicKey: Data { signingKey.publicKey.rawRepresentation }
 
-    init(master: MasterKey) {
+    /// Derives both keys. (32 bytes of HMAC-SHA256 always make a generic secret and an Ed25519
+    /// seed; an engine refusal would be an internal error, reported rather than trapped.)
+    init(master: MasterKey) throws {
         let material = SecretBytes(master.key.mac(Data("redoubt/audit-record/v1".utf8), hash: .sha256))
-        // 32 bytes always make a generic secret.
-        recordKey = try! SecretKey(algorithm: .genericSecret, material: material)
         let seed = master.key.mac(Data(AuditCheckpoint.domain.utf8), hash: .sha256)
-        // 32 bytes from HMAC-SHA256 always make an Ed25519 seed.
-        signingKey = try! Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+        do {
+            recordKey = try SecretKey(algorithm: .genericSecret, material: material)
+            signingKey = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
+        } catch {
+            throw HSMError(.internalError, "the audit keys cannot be derived from the master key")
+        }
     }
 
     // MARK: Record MACs
@@ -43,7 +48,7 @@ struct AuditSigner: Sendable {
     /// The record with its MAC as the last JSON field. `payload` is a JSON object (ends in `}`).
     func signed(_ payload: Data, partition: String) -> Data {
         let tag = payload.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
-        let hex = Self.hexDigits
+        let hex = Hex.digits
         let bytes = [UInt8](unsafeUninitializedCapacity: payload.count + Self.macSuffixCount - 1) { buffer, count in
             var at = payload.copyBytes(to: buffer)
             at -= 1  // the closing brace comes back after the MAC
@@ -63,8 +68,6 @@ struct AuditSigner: Sendable {
         return Data(bytes)
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// What a record's MAC field says about it.
     enum RecordMAC: Equatable {
         /// The record carries no MAC field (written before records were signed, or forged).
@@ -81,31 +84,13 @@ struct AuditSigner: Sendable {
         else { return .absent }
         let start = bytes.count - Self.macSuffixCount
         let hexStart = start + Self.macPrefix.count
-        guard bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}"),
-            let stated = Self.unhex(bytes[hexStart..<(hexStart + 64)])
-        else { return .invalid }
+        guard bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}") else { return .invalid }
         var unsigned = Array(bytes[..<start])
         unsigned.append(UInt8(ascii: "}"))
         let expected = unsigned.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
-        return constantTimeEqual(expected, stated) ? .valid : .invalid
-    }
-
-    private static func unhex(_ digits: ArraySlice<UInt8>) -> Data? {
-        func value(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            default: nil
-            }
-        }
-        var out = Data(capacity: digits.count / 2)
-        var index = digits.startIndex
-        while index < digits.endIndex {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        // Compared as the lowercase hex the record must carry, in constant time.
+        let stated = Data(bytes[hexStart..<(hexStart + 64)])
+        return constantTimeEqual(Data(Hex.encode(expected).utf8), stated) ? .valid : .invalid
     }
 
     // MARK: Checkpoints

@@ -72,7 +72,7 @@ extension LocalHSM {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
+                let hex = Hex.digits
                 out.append(contentsOf: [
                     UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                     hex[Int(byte >> 4)], hex[Int(byte & 0xf)],

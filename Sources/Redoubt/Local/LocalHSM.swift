@@ -79,7 +79,7 @@ public final class LocalHSM: HSM, Sendable {
     init(store: any ObjectStore, master: MasterKey, configuration: Configuration, logger: Logger) async throws {
         self.store = store
         self.master = master
-        self.auditSigner = AuditSigner(master: master)
+        self.auditSigner = try AuditSigner(master: master)
         self.configuration = configuration
         self.logger = logger
         let counter = try await Self.storeCall { try await store.changeCounter() }

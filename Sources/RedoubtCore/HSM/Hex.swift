@@ -3,7 +3,8 @@ import Foundation
 /// Lowercase hex, the one encoder and decoder the modules share (application identifiers in the
 /// challenge data and the store's index, checkpoint files, CLI output).
 package enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lowercase hex digits, for writers that fill a buffer themselves.
+    package static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of `bytes`.
     package static func encode(_ bytes: some Sequence<UInt8>) -> String {

@@ -55,22 +55,28 @@ struct AdversarialSourceTests {
                 _ = try await arena.crypto.sign(sign, metadata: t.user.metadata)
                 _ = try await A.crypto(node2).sign(sign, metadata: t.user.metadata)
 
-                // A stream opened while allowed, kept open across the change.
+                // A stream opened while allowed, kept open across the change: its second request is
+                // sent once the change is made (signalled, not timed: on a loaded machine a fixed wait
+                // let the second request overtake the change).
+                let (changeMade, signalChange) = AsyncStream.makeStream(of: Void.self)
                 let narrowed = try await A.crypto(arena.grpc).signStream(
                     metadata: t.user.metadata,
                     requestProducer: { writer in
                         try await writer.write(Redoubt_V1_SignStreamRequest(id: 1, request: sign))
-                        try await Task.sleep(for: .milliseconds(800))
+                        for await _ in changeMade { break }
                         try await writer.write(Redoubt_V1_SignStreamRequest(id: 2, request: sign))
                     },
                     onResponse: { response in
                         var answers: [Redoubt_V1_SignStreamResponse] = []
+                        // However the stream ends, the producer stops waiting.
+                        defer { signalChange.finish() }
                         do {
                             for try await answer in response.messages {
                                 answers.append(answer)
                                 if answer.id == 1 {
                                     _ = try await arena.partitions.updatePartition(
                                         Redoubt_V1_UpdatePartitionRequest(id: "narrowed", settings: Self.settings(["10.0.0.0/8"])), metadata: op)
+                                    signalChange.yield()
                                 }
                             }
                             return (answers, nil as RPCError?)
