@@ -84,6 +84,22 @@ enum Migrations {
                     change_counter BIGINT NOT NULL
                 );
                 INSERT INTO meta (id, change_counter) VALUES (1, 0);
-                """)
+                """),
+        Migration(
+            name: "v2-change-log",
+            // One row per commit (the counter it produced, the objects it changed), the latest
+            // ChangeLog.retained kept: nodes drop only the cache entries others changed.
+            sqlite: """
+                CREATE TABLE IF NOT EXISTS changes (
+                    counter INTEGER PRIMARY KEY,
+                    objects BLOB NOT NULL
+                ) STRICT;
+                """,
+            postgres: """
+                CREATE TABLE changes (
+                    counter BIGINT PRIMARY KEY,
+                    objects BYTEA NOT NULL
+                );
+                """),
     ]
 }

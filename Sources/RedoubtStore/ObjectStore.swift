@@ -63,6 +63,12 @@ public protocol ObjectStore: Sendable {
     /// successful commit (also those made by other processes sharing the store).
     func changeCounter() async throws -> Int64
 
+    /// Returns the commits after change counter `counter`, oldest first, at most `limit` (1 to
+    /// 10,000) — what each changed — or `nil` when the store no longer holds the record of every
+    /// one of them (the log keeps the latest 10,000 commits; a restore, or a commit by a version
+    /// before the log, leaves none): then assume anything may have changed.
+    func changes(after counter: Int64, limit: Int) async throws -> [StoreChange]?
+
     /// Streams every object, audit entry and request claim, for backup.
     ///
     /// The stream reflects one consistent snapshot of the store. Objects come

@@ -58,6 +58,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Redoubt against a baseline run side by side (local only: starts its own stores and brokers).",
-        subcommands: [CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self, FailoverBenchCommand.self, SignInBenchCommand.self]
+        subcommands: [
+            CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self, FailoverBenchCommand.self, SignInBenchCommand.self,
+            ClusterBenchCommand.self,
+        ]
     )
 }

@@ -56,6 +56,7 @@ final class RecordingStore: ObjectStore, Sendable {
         try await base.requestClaim(partition: partition, requestID: requestID)
     }
     func changeCounter() async throws -> Int64 { try await base.changeCounter() }
+    func changes(after counter: Int64, limit: Int) async throws -> [StoreChange]? { try await base.changes(after: counter, limit: limit) }
     func exportAll() -> AsyncThrowingStream<StoreRecord, Error> { base.exportAll() }
     func importAll(_ records: some AsyncSequence<StoreRecord, Error> & Sendable) async throws { try await base.importAll(records) }
     func close() async throws { try await base.close() }

@@ -16,12 +16,14 @@ extension LocalHSM {
         guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
         if let ephemeral = state.withLock({ $0.sessionObjects[caller.session]?[id] }) { return ephemeral }
         let ck = Self.cacheKey(caller.partition, id)
-        if let cached = state.withLock({ $0.keys[ck] }) { return cached }
+        let (cached, generation) = state.withLock { ($0.keys[ck], $0.dropGeneration) }
+        if let cached { return cached }
         guard !caller.partition.isEmpty,
             let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) })
         else { throw HSMError.notFound("no key '\(id)'") }
         let loaded = try await unseal(object, partition: caller.partition)
-        state.withLock { $0.keys[ck] = loaded }
+        // Not cached if another node's change was dropped meanwhile: this read may predate it.
+        state.withLock { if $0.dropGeneration == generation { $0.keys[ck] = loaded } }
         return loaded
     }
 

@@ -118,8 +118,7 @@ extension LocalHSM {
             throw HSMError.invalidSession
         }
         let id = String(parts[1])
-        var record = state.withLock { $0.sessions[id] }
-        var persisted = state.withLock { $0.sessionPersisted[id] }
+        var (record, persisted, generation) = state.withLock { ($0.sessions[id], $0.sessionPersisted[id], $0.dropGeneration) }
         if record == nil {
             guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.session, id: id)) }) else {
                 throw HSMError.invalidSession
@@ -145,6 +144,8 @@ extension LocalHSM {
         session.lastUsed = now
         let updated = session
         state.withLock {
+            // Not cached if another node's change was dropped meanwhile (the session may be gone).
+            guard $0.dropGeneration == generation else { return }
             $0.sessions[id] = updated
             $0.validTokens[token.value] = id
             if persistDue { $0.sessionPersisted[id] = now } else if let persisted { $0.sessionPersisted[id] = persisted }

@@ -74,6 +74,44 @@ public final class LocalHSM: HSM, Sendable {
         var keyCounts: [String: Int] = [:]
         var knownChangeCounter: Int64 = 0
         var lastRefresh: Date = .distantPast
+        /// Counts the refreshes that dropped entries: a reader that read the store before a drop
+        /// does not cache what it read (it may predate the change the drop was for).
+        var dropGeneration: UInt64 = 0
+
+        /// Drops every cache entry read from the store (session objects and partition keys stay:
+        /// the first live only here, the second never change).
+        mutating func dropCaches() {
+            dropGeneration &+= 1
+            keys.removeAll()
+            sessions.removeAll()
+            validTokens.removeAll()
+            sessionPersisted.removeAll()
+            partitions.removeAll()
+            keyCounts.removeAll()
+        }
+
+        /// Drops the cache entries of `objects`, changed by another node.
+        mutating func drop(_ objects: [ObjectKey]) {
+            if !objects.isEmpty { dropGeneration &+= 1 }
+            for object in objects {
+                switch object.kind {
+                case ObjectKind.key:
+                    keys[LocalHSM.cacheKey(object.partition, object.id)] = nil
+                    // Created or purged elsewhere: count again.
+                    keyCounts[object.partition] = nil
+                case ObjectKind.session:
+                    sessions[object.id] = nil
+                    sessionPersisted[object.id] = nil
+                    validTokens = validTokens.filter { $0.value != object.id }
+                case ObjectKind.partition:
+                    partitions[object.id] = nil
+                default:
+                    // Users, credentials, approvers, requests, certificates, indexes and checkpoints
+                    // are read from the store each time; nothing cached to drop.
+                    break
+                }
+            }
+        }
     }
 
     init(store: any ObjectStore, master: MasterKey, configuration: Configuration, logger: Logger) async throws {
@@ -145,7 +183,9 @@ public final class LocalHSM: HSM, Sendable {
         return result
     }
 
-    /// Drops caches when another node changed the store (checked at most every refresh interval).
+    /// Drops what another node changed from the caches (checked at most every refresh interval):
+    /// the entries of the objects the store's change log names — nothing for commits that only
+    /// appended audit records — or everything when the log does not reach back far enough.
     func refreshIfStale() async throws {
         let now = self.now
         let due = state.withLock { s -> Bool in
@@ -155,18 +195,37 @@ public final class LocalHSM: HSM, Sendable {
         }
         guard due else { return }
         let counter = try await Self.storeCall { try await store.changeCounter() }
-        state.withLock { s in
-            if counter != s.knownChangeCounter {
-                s.keys.removeAll()
-                s.sessions.removeAll()
-                s.validTokens.removeAll()
-                s.sessionPersisted.removeAll()
-                s.partitions.removeAll()
-                s.keyCounts.removeAll()
+        var known = state.withLock { $0.knownChangeCounter }
+        while known < counter {
+            let changes = try await Self.storeCall { try await store.changes(after: known, limit: Self.changesPerRead) }
+            guard let changes, let last = changes.last else {
+                state.withLock { s in
+                    s.dropCaches()
+                    s.knownChangeCounter = max(s.knownChangeCounter, counter)
+                }
+                return
+            }
+            let advanced = state.withLock { s -> Bool in
+                // Another refresh (or this node's own commits) moved on meanwhile: it is theirs to apply.
+                guard s.knownChangeCounter == known else { return false }
+                for change in changes { s.drop(change.objects) }
+                s.knownChangeCounter = last.counter
+                return true
+            }
+            guard advanced else { return }
+            known = last.counter
+        }
+        if known > counter {
+            // The store went back (replaced by a restore): nothing cached can be trusted.
+            state.withLock { s in
+                s.dropCaches()
                 s.knownChangeCounter = counter
             }
         }
     }
+
+    /// How many commits one read of the change log covers.
+    static let changesPerRead = 1000
 
     // MARK: Partition keys
 
@@ -187,12 +246,13 @@ public final class LocalHSM: HSM, Sendable {
     }
 
     func partitionRecord(_ id: String) async throws -> (PartitionRecord, Int64) {
-        if let cached = state.withLock({ $0.partitions[id] }) { return cached }
+        let (cached, generation) = state.withLock { ($0.partitions[id], $0.dropGeneration) }
+        if let cached { return cached }
         guard let object = try await Self.storeCall({ try await store.get(ObjectKey(partition: "", kind: ObjectKind.partition, id: id)) }) else {
             throw HSMError.notFound("no partition '\(id)'")
         }
         let record = try RecordCoding.decode(PartitionRecord.self, object.data)
-        state.withLock { $0.partitions[id] = (record, object.revision) }
+        state.withLock { if $0.dropGeneration == generation { $0.partitions[id] = (record, object.revision) } }
         return (record, object.revision)
     }
 }

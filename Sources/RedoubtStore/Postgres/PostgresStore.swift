@@ -117,6 +117,29 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
         return core.state.withLock { $0.cachedCounter } ?? counter
     }
 
+    /// Returns the commits after `counter`; see ``ObjectStore/changes(after:limit:)``.
+    public func changes(after counter: Int64, limit: Int) async throws -> [StoreChange]? {
+        try ChangeLog.check(limit: limit)
+        return try await core.withConnection { connection in
+            // One statement, one snapshot: the counter and the rows agree.
+            let rows = try await connection.query(
+                """
+                SELECT m.change_counter, c.counter, c.objects FROM meta m
+                LEFT JOIN LATERAL (SELECT counter, objects FROM changes WHERE counter > \(counter) ORDER BY counter LIMIT \(limit)) c ON true
+                WHERE m.id = 1
+                """, logger: PostgresCore.quiet
+            ).collect()
+            var current: Int64 = counter
+            var found: [(counter: Int64, objects: Data)] = []
+            for row in rows {
+                let (meta, logged, objects) = try row.decode((Int64, Int64?, Data?).self)
+                current = meta
+                if let logged, let objects { found.append((logged, objects)) }
+            }
+            return ChangeLog.contiguous(found, after: counter, current: current, limit: limit)
+        }
+    }
+
     // MARK: - Commit
 
     /// Applies `batch` in one transaction and returns once PostgreSQL has committed it.

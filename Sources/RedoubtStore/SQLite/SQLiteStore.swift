@@ -137,6 +137,19 @@ public final class SQLiteStore: ObjectStore {
         try await read { db in try Queries.changeCounter(db) }
     }
 
+    /// Returns the commits after `counter`; see ``ObjectStore/changes(after:limit:)``.
+    public func changes(after counter: Int64, limit: Int) async throws -> [StoreChange]? {
+        try ChangeLog.check(limit: limit)
+        return try await read { db in
+            let current = try Queries.changeCounter(db)
+            let statement = try db.cachedStatement(sql: "SELECT counter, objects FROM changes WHERE counter > ? ORDER BY counter LIMIT ?")
+            let rows = try Row.fetchAll(statement, arguments: [counter, limit]).map { row -> (counter: Int64, objects: Data) in
+                (try row.decode(atIndex: 0), try row.decode(atIndex: 1))
+            }
+            return ChangeLog.contiguous(rows, after: counter, current: current, limit: limit)
+        }
+    }
+
     // MARK: - Commit
 
     /// Queues `batch` for the group-commit writer and returns once it is durable.

@@ -43,7 +43,7 @@ struct ObjectStoreConformance: Sendable {
 
     /// Every case, in a stable order.
     static var cases: [Case] {
-        objectCases + auditCases + concurrencyCases + backupCases + lifecycleCases
+        objectCases + auditCases + concurrencyCases + backupCases + lifecycleCases + changeCases
     }
 
     /// Runs `body` with a new store, closing it afterwards.

@@ -1,5 +1,5 @@
 import Foundation
-import Redoubt
+@testable import Redoubt
 @testable import RedoubtTesting
 import RedoubtStore
 import Testing
@@ -151,6 +151,45 @@ struct LocalHSMPersistenceTests {
             clock.advance(by: 1)
             let bytes = try await second.random(token, count: 1)
             #expect(bytes.count == 1)
+        }
+    }
+
+    /// A node drops from its caches only what the store's change log says other nodes changed:
+    /// their audit flushes and unrelated keys leave its cached keys in place.
+    @Test("another node's audit flushes and new keys drop nothing from a node's caches; a change drops only what it changed")
+    func targetedInvalidation() async throws {
+        try await withTwoNodes { f, first, second, clock in
+            let user = f.alpha.user.token
+            let kept = try await f.generate(KeySpec(algorithm: .p256, label: "kept"))
+            let blocked = try await f.generate(KeySpec(algorithm: .p256, label: "blocked"))
+            func cached(_ key: KeyInfo) -> Bool { second.state.withLock { $0.keys[LocalHSM.cacheKey("alpha", key.id)] != nil } }
+            func refresh() async throws {
+                clock.advance(by: 1)
+                try await second.refreshIfStale()
+            }
+            // The second node catches up with the fixture's commits, then reads both keys.
+            try await refresh()
+            for key in [kept, blocked] {
+                _ = try await second.sign(user, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
+            }
+            #expect(cached(kept) && cached(blocked), "the second node did not cache the keys it read")
+
+            // The first node signs (its key-use records commit without touching an object) and makes a key.
+            for _ in 0..<3 { _ = try await first.sign(user, key: kept.id, input: .message(message), scheme: .ecdsa(.sha256)) }
+            try await first.flushAudit(force: true)
+            _ = try await first.generateKey(f.alpha.officer.token, spec: KeySpec(algorithm: .ed25519, label: "new"))
+            try await refresh()
+            #expect(cached(kept) && cached(blocked), "audit flushes or an unrelated key emptied the second node's key cache")
+            #expect(second.state.withLock { $0.knownChangeCounter } == (try await second.store.changeCounter()))
+
+            // A block drops that key, and only it; the second node then refuses it.
+            _ = try await first.blockKey(f.alpha.officer.token, id: blocked.id)
+            try await refresh()
+            #expect(!cached(blocked) && cached(kept))
+            await expectHSMError(.failedPrecondition, "blocked") {
+                try await second.sign(user, key: blocked.id, input: .message(message), scheme: .ecdsa(.sha256))
+            }
+            _ = try await second.sign(user, key: kept.id, input: .message(message), scheme: .ecdsa(.sha256))
         }
     }
 }

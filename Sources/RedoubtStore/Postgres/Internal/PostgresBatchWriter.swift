@@ -47,6 +47,11 @@ enum PostgresBatchWriter {
                 try await claim(partition: partition, requestID: requestID, object: object, on: connection)
             }
         }
+        try await connection.query(
+            """
+            WITH logged AS (INSERT INTO changes (counter, objects) VALUES (\(counter), \(ChangeLog.encode(ChangeLog.objects(of: batch)))))
+            DELETE FROM changes WHERE counter = \(counter - ChangeLog.retained)
+            """, logger: quiet)
         return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
     }
 

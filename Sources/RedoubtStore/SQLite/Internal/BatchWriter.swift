@@ -78,7 +78,16 @@ enum BatchWriter {
             }
         }
         let counter = try incrementChangeCounter(in: db)
+        try logChange(counter, ChangeLog.objects(of: batch), in: db)
         return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
+    }
+
+    /// Records what the commit of `counter` changed, and forgets the commit `ChangeLog.retained` before it.
+    private static func logChange(_ counter: Int64, _ objects: [ObjectKey], in db: Database) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO changes (counter, objects) VALUES (?, COALESCE(?, x''))")
+        try insert.execute(arguments: [counter, ChangeLog.encode(objects)])
+        let prune = try db.cachedStatement(sql: "DELETE FROM changes WHERE counter = ?")
+        try prune.execute(arguments: [counter - ChangeLog.retained])
     }
 
     // MARK: - Operations
