@@ -6,29 +6,23 @@ import RedoubtStore
 // beside them, so finding the objects with one identifier reads those objects, not the partition.
 
 extension LocalHSM {
-    /// The index object of object `id` in `partition`, in index `kind`
-    /// (``ObjectKind/keyApplicationID`` or ``ObjectKind/certificateApplicationID``).
-    func applicationIDIndexKey(_ kind: String, _ partition: String, _ id: String) -> ObjectKey {
-        ObjectKey(partition: partition, kind: kind, id: id)
-    }
-
     /// The index's label for an identifier: lowercase hex (labels are text).
-    static func applicationIDLabel(_ applicationID: Data) -> String { Bytes.hex(applicationID) }
+    static func applicationIDLabel(_ applicationID: Data) -> String { Hex.encode(applicationID) }
 
-    /// The writes that move object `id`'s entry in index `kind` from identifier `old` to `new` (nil
-    /// or empty: none), in the commit that changes the object. Index objects are never updated,
-    /// only deleted and inserted, so they are always at revision 1.
+    /// The writes that move object `id`'s entry in index `kind` (``ObjectKind/keyApplicationID`` or
+    /// ``ObjectKind/certificateApplicationID``) from identifier `old` to `new` (nil or empty:
+    /// none), in the commit that changes the object. Index objects are never updated, only deleted
+    /// and inserted, so they are always at revision 1.
     func applicationIDIndexWrites(
         _ kind: String, _ partition: String, _ id: String, from old: Data?, to new: Data?
     ) -> [WriteOperation] {
         let before = old ?? Data()
         let after = new ?? Data()
         guard before != after else { return [] }
+        let entry = ObjectKey(partition: partition, kind: kind, id: id)
         var writes: [WriteOperation] = []
-        if !before.isEmpty { writes.append(.delete(applicationIDIndexKey(kind, partition, id), expectedRevision: 1)) }
-        if !after.isEmpty {
-            writes.append(.insert(applicationIDIndexKey(kind, partition, id), label: Self.applicationIDLabel(after), data: Data()))
-        }
+        if !before.isEmpty { writes.append(.delete(entry, expectedRevision: 1)) }
+        if !after.isEmpty { writes.append(.insert(entry, label: Self.applicationIDLabel(after), data: Data())) }
         return writes
     }
 

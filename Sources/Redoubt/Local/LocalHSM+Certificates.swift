@@ -51,13 +51,9 @@ extension LocalHSM {
     }
 
     private func storedCertificate(_ caller: Caller, _ id: String) async throws -> (record: CertificateRecord, revision: Int64) {
-        guard Self.isCertificateID(id), let object = try await Self.storeCall({ try await store.get(certificateKey(caller.partition, id)) })
+        guard KeyIdentifier.isValid(id, prefix: "c"), let object = try await Self.storeCall({ try await store.get(certificateKey(caller.partition, id)) })
         else { throw HSMError.notFound("no certificate '\(id)'") }
         return (try RecordCoding.decode(CertificateRecord.self, object.data), object.revision)
-    }
-
-    static func isCertificateID(_ id: String) -> Bool {
-        id.utf8.count == 33 && id.hasPrefix("c") && id.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     public func listCertificates(_ session: SessionToken, filter: CertificateFilter) async throws -> [CertificateInfo] {

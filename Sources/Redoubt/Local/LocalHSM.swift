@@ -92,8 +92,11 @@ public final class LocalHSM: HSM, Sendable {
 
         /// Drops the cache entries of `objects`, changed by another node.
         mutating func drop(_ objects: [ObjectKey]) {
-            if !objects.isEmpty { dropGeneration &+= 1 }
             for object in objects {
+                switch object.kind {
+                case ObjectKind.key, ObjectKind.session, ObjectKind.partition: dropGeneration &+= 1
+                default: break
+                }
                 switch object.kind {
                 case ObjectKind.key:
                     keys[LocalHSM.cacheKey(object.partition, object.id)] = nil

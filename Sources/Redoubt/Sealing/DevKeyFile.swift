@@ -1,4 +1,5 @@
 import Foundation
+import RedoubtCore
 
 /// The local key file of a development cluster: the master key in the clear.
 ///
@@ -45,7 +46,7 @@ public enum DevKeyFile {
         defer { Bytes.zeroize(&raw) }
         let contents = Contents(
             warning: warning, format: formatVersion, keyID: key.keyID,
-            keyCheckValue: Bytes.hex(key.keyCheckValue), masterKey: raw)
+            keyCheckValue: Hex.encode(key.keyCheckValue), masterKey: raw)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var json = try sealingCall { try encoder.encode(contents) }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RedoubtCore
 import _CryptoExtras
 
 /// The cluster master key (KEK): a 256-bit AES key that wraps every partition key.
@@ -78,7 +79,7 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
         try scrypt.validate()
 
         let key = try sealingCall { try SecretKey.generate(.aes256) }
-        let keyID = Bytes.hex(try sealingCall { try Random.bytes(count: keyIDByteCount) })
+        let keyID = Hex.encode(try sealingCall { try Random.bytes(count: keyIDByteCount) })
         let master = MasterKey(key: key, keyID: keyID)
 
         var slot: MasterKeyEnvelope.PassphraseSlot?

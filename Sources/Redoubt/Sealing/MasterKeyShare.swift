@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RedoubtCore
 
 /// One custodian's share of the master key, for M-of-N unseal.
 ///
@@ -99,7 +100,7 @@ public struct MasterKeyShare: Sendable, Equatable, CustomStringConvertible, Cust
 
     /// The first 4 bytes of SHA-256(`body`) as lowercase hex.
     static func checksum(_ body: String) -> String {
-        Bytes.hex(SHA256.hash(data: Data(body.utf8)).prefix(4))
+        Hex.encode(SHA256.hash(data: Data(body.utf8)).prefix(4))
     }
 
     /// `MasterKeyShare(key: <key id>, <index> of M needed, <redacted>)`.

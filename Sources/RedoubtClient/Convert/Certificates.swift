@@ -63,11 +63,7 @@ extension Redoubt_V1_CreateCertificateRequest {
 
     /// The spec; the certificate's size and the identifier's are checked here, the rest by the HSM.
     package func decoded(at path: FieldPath = .root) throws -> CertificateSpec {
-        guard !certificateDer.isEmpty else { throw (path + "certificate_der").invalid("is empty; send a DER X.509 certificate") }
-        guard certificateDer.count <= HSMArgumentChecks.maximumCertificateByteCount else {
-            throw (path + "certificate_der").invalid(
-                "is \(certificateDer.count) bytes; the limit is \(HSMArgumentChecks.maximumCertificateByteCount)")
-        }
+        try HSMArgumentChecks.certificateSize(certificateDer, prefix: path.fieldPrefix)
         try KeyIdentifierFields.check(applicationID: applicationID, subject: nil, at: path)
         return CertificateSpec(label: label, certificateDER: certificateDer, applicationID: applicationID)
     }

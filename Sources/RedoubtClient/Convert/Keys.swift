@@ -150,17 +150,16 @@ extension KeyInfo {
     }
 }
 
+extension FieldPath {
+    /// The prefix that names fields under this path in ``HSMArgumentChecks`` messages (`spec.`).
+    package var fieldPrefix: String { text.isEmpty ? "" : text + "." }
+}
+
 /// The size limits of the application identifier (CKA_ID) and subject fields, checked where a
 /// request is read so the message names the field as the request spells it.
 package enum KeyIdentifierFields {
     package static func check(applicationID: Data?, subject: Data?, at path: FieldPath) throws {
-        if let applicationID, applicationID.count > KeyFilter.maximumApplicationIDByteCount {
-            throw (path + "application_id").invalid(
-                "is \(applicationID.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
-        }
-        if let subject, subject.count > KeySpec.maximumSubjectByteCount {
-            throw (path + "subject").invalid("is \(subject.count) bytes; the limit is \(KeySpec.maximumSubjectByteCount)")
-        }
+        try HSMArgumentChecks.keyIdentifiers(applicationID: applicationID, subject: subject, prefix: path.fieldPrefix)
     }
 }
 

@@ -91,11 +91,16 @@ extension HSMArgumentChecks {
         guard (1...128).contains(spec.label.count), !spec.label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw HSMError.invalid("label must be 1 to 128 printable characters")
         }
-        guard !spec.certificateDER.isEmpty else { throw HSMError.invalid("certificate_der is empty; send a DER X.509 certificate") }
-        guard spec.certificateDER.count <= maximumCertificateByteCount else {
-            throw HSMError.invalid("certificate_der is \(spec.certificateDER.count) bytes; the limit is \(maximumCertificateByteCount)")
-        }
+        try certificateSize(spec.certificateDER)
         try keyIdentifiers(applicationID: spec.applicationID, subject: nil)
+    }
+
+    /// A certificate of 1 byte to 64 KiB (`certificate_der`, after `prefix`).
+    public static func certificateSize(_ der: Data, prefix: String = "") throws {
+        guard !der.isEmpty else { throw HSMError.invalid("\(prefix)certificate_der is empty; send a DER X.509 certificate") }
+        guard der.count <= maximumCertificateByteCount else {
+            throw HSMError.invalid("\(prefix)certificate_der is \(der.count) bytes; the limit is \(maximumCertificateByteCount)")
+        }
     }
 
     /// ``HSM/listCertificates(_:filter:)``: ``CertificateFilter/limit`` 1 to 1000, an identifier of at most 128 bytes.

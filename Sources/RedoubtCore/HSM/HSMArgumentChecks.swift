@@ -23,13 +23,14 @@ public enum HSMArgumentChecks {
         try keyIdentifiers(applicationID: filter.applicationID, subject: nil)
     }
 
-    /// An application identifier (CKA_ID) of at most 128 bytes and a subject of at most 1024.
-    public static func keyIdentifiers(applicationID: Data?, subject: Data?) throws {
+    /// An application identifier (CKA_ID) of at most 128 bytes and a subject of at most 1024;
+    /// messages name the fields after `prefix` (a request's path to them, such as `spec.`).
+    public static func keyIdentifiers(applicationID: Data?, subject: Data?, prefix: String = "") throws {
         if let id = applicationID, id.count > KeyFilter.maximumApplicationIDByteCount {
-            throw HSMError.invalid("application_id is \(id.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
+            throw HSMError.invalid("\(prefix)application_id is \(id.count) bytes; the limit is \(KeyFilter.maximumApplicationIDByteCount)")
         }
         if let subject, subject.count > KeySpec.maximumSubjectByteCount {
-            throw HSMError.invalid("subject is \(subject.count) bytes; the limit is \(KeySpec.maximumSubjectByteCount)")
+            throw HSMError.invalid("\(prefix)subject is \(subject.count) bytes; the limit is \(KeySpec.maximumSubjectByteCount)")
         }
     }
 

@@ -18,10 +18,10 @@ package enum RecordCoding {
     }
 }
 
-/// The form of key ids: `k` and 32 lowercase hex digits.
+/// The form of key ids: `k` and 32 lowercase hex digits (certificates: `c`).
 package enum KeyIdentifier {
-    /// Whether `id` has the form of a key id.
-    package static func isValid(_ id: String) -> Bool {
-        id.utf8.count == 33 && id.hasPrefix("k") && id.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    /// Whether `id` has the form of a key id, or with `prefix`, of another random object id.
+    package static func isValid(_ id: String, prefix: String = "k") -> Bool {
+        id.utf8.count == 33 && id.hasPrefix(prefix) && id.utf8.dropFirst().allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }

@@ -31,9 +31,6 @@ enum Bytes {
         array.withUnsafeMutableBytes { zeroize($0) }
     }
 
-    /// Lowercase hex of `bytes`.
-    static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
-
     /// Whether `text` is exactly `byteCount` bytes of lowercase hex.
     static func isLowercaseHex(_ text: String, byteCount: Int) -> Bool {
         text.utf8.count == byteCount * 2
