@@ -208,15 +208,13 @@ public final class LocalHSM: HSM, Sendable {
                 }
                 return
             }
-            let advanced = state.withLock { s -> Bool in
-                // Another refresh (or this node's own commits) moved on meanwhile: it is theirs to apply.
-                guard s.knownChangeCounter == known else { return false }
+            known = state.withLock { s -> Int64 in
+                // Applied even if this node's own commits moved the counter on meanwhile: dropping
+                // an entry again is harmless, skipping another node's change would delay it a refresh.
                 for change in changes { s.drop(change.objects) }
-                s.knownChangeCounter = last.counter
-                return true
+                s.knownChangeCounter = max(s.knownChangeCounter, last.counter)
+                return s.knownChangeCounter
             }
-            guard advanced else { return }
-            known = last.counter
         }
         if known > counter {
             // The store went back (replaced by a restore): nothing cached can be trusted.
