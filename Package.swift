@@ -23,6 +23,8 @@ let package = Package(
         // The generated gRPC/protobuf code of Protos/ (also what Fuzz/'s differential target decodes with).
         .library(name: "RedoubtProto", targets: ["RedoubtProto"]),
         .executable(name: "redoubt", targets: ["redoubt"]),
+        // libredoubt-pkcs11.so: the PKCS #11 module (C ABI) over a broker, several nodes, or a local store.
+        .library(name: "redoubt-pkcs11", type: .dynamic, targets: ["RedoubtPKCS11"]),
     ],
     traits: [
         // The store, LocalHSM's backups, the broker and the CLI. An app that only calls a broker
@@ -159,6 +161,36 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: server),
                 .product(name: "X509", package: "swift-certificates", condition: server),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // The C side of the PKCS #11 module: the function tables and C_GetFunctionList/C_GetInterface*.
+        .target(
+            name: "CRedoubtPKCS11",
+            dependencies: ["CPKCS11"],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        // The PKCS #11 types alone (for the module and for tests that load it through dlopen).
+        .target(name: "CPKCS11"),
+        // The PKCS #11 module: slots, sessions, objects and mechanisms over any HSM, each C_*
+        // entry point a Swift function exported under its C name.
+        .target(
+            name: "RedoubtPKCS11",
+            dependencies: [
+                "CPKCS11",
+                "CRedoubtPKCS11",
+                "RedoubtCore",
+                "RedoubtCrypto",
+                "RedoubtClient",
+                "Redoubt",
+                "RedoubtStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            // Export only the C_* entry points (Sources/CRedoubtPKCS11/exports.map).
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CRedoubtPKCS11/exports.map"])
             ]
         ),
         // The command-line tool.

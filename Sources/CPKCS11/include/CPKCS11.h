@@ -1,0 +1,71 @@
+// The PKCS #11 types, for the module (Sources/RedoubtPKCS11, Sources/CRedoubtPKCS11) and for
+// tests that load it: the vendored 2.40 header (pkcs11.h, from p11-kit, under the permissive
+// notice at its top: unlimited permission to copy and distribute, with or without
+// modifications, as long as the notice is preserved) in its standard (CRYPTOKI_COMPAT) names,
+// and the PKCS #11 3.0 / 3.2 definitions it lacks, written here from the standard.
+#ifndef CPKCS11_H
+#define CPKCS11_H
+
+#define CRYPTOKI_COMPAT 1
+#include "pkcs11.h"
+
+// --- PKCS #11 3.0: interfaces ---------------------------------------------------------------
+
+typedef struct CK_INTERFACE {
+    CK_CHAR *pInterfaceName;
+    CK_VOID_PTR pFunctionList;
+    CK_FLAGS flags;
+} CK_INTERFACE;
+
+#define CKF_INTERFACE_FORK_SAFE (0x1UL)
+
+typedef CK_RV (*CK_C_GetInterfaceList)(CK_INTERFACE *pInterfacesList, CK_ULONG *pulCount);
+typedef CK_RV (*CK_C_GetInterface)(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTERFACE **ppInterface, CK_FLAGS flags);
+typedef CK_RV (*CK_C_LoginUser)(CK_SESSION_HANDLE, CK_USER_TYPE, CK_UTF8CHAR *, CK_ULONG, CK_UTF8CHAR *, CK_ULONG);
+typedef CK_RV (*CK_C_SessionCancel)(CK_SESSION_HANDLE, CK_FLAGS);
+// The message-based functions (3.0): only their table slots matter here.
+typedef CK_RV (*CK_C_MessageFunction)(void);
+
+// The 3.0 function list: the 2.40 list, then the 3.0 functions in the standard's order.
+typedef struct CK_FUNCTION_LIST_3_0 {
+    CK_FUNCTION_LIST base;
+    CK_C_GetInterfaceList C_GetInterfaceList;
+    CK_C_GetInterface C_GetInterface;
+    CK_C_LoginUser C_LoginUser;
+    CK_C_SessionCancel C_SessionCancel;
+    // C_MessageEncryptInit … C_MessageVerifyFinal (20 functions).
+    void *message[20];
+} CK_FUNCTION_LIST_3_0;
+
+CK_RV C_GetInterfaceList(CK_INTERFACE *pInterfacesList, CK_ULONG *pulCount);
+CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTERFACE **ppInterface, CK_FLAGS flags);
+CK_RV C_LoginUser(CK_SESSION_HANDLE, CK_USER_TYPE, CK_UTF8CHAR *, CK_ULONG, CK_UTF8CHAR *, CK_ULONG);
+CK_RV C_SessionCancel(CK_SESSION_HANDLE, CK_FLAGS);
+
+// --- PKCS #11 3.0 / 3.2 identifiers the 2.40 header lacks -------------------------------------
+
+#ifndef CKA_UNIQUE_ID
+#define CKA_UNIQUE_ID (0x4UL)
+#endif
+#ifndef CKK_EC_MONTGOMERY
+#define CKK_EC_MONTGOMERY (0x41UL)
+#endif
+#ifndef CKM_EC_MONTGOMERY_KEY_PAIR_GEN
+#define CKM_EC_MONTGOMERY_KEY_PAIR_GEN (0x1056UL)
+#endif
+#define CKF_FIND_OBJECTS (0x40UL)
+#define CKK_ML_KEM (0x49UL)
+#define CKK_ML_DSA (0x4aUL)
+#define CKM_ML_KEM_KEY_PAIR_GEN (0x0fUL)
+#define CKM_ML_KEM (0x17UL)
+#define CKM_ML_DSA_KEY_PAIR_GEN (0x1cUL)
+#define CKM_ML_DSA (0x1dUL)
+#define CKA_PARAMETER_SET (0x61dUL)
+#define CKP_ML_DSA_44 (0x1UL)
+#define CKP_ML_DSA_65 (0x2UL)
+#define CKP_ML_DSA_87 (0x3UL)
+#define CKP_ML_KEM_512 (0x1UL)
+#define CKP_ML_KEM_768 (0x2UL)
+#define CKP_ML_KEM_1024 (0x3UL)
+
+#endif

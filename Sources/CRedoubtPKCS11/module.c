@@ -1,0 +1,157 @@
+// The function tables and interfaces of libredoubt-pkcs11 (PKCS #11 2.40 and 3.0), and the
+// three entry points that hand them out. Every other C_* function is a Swift function exported
+// under its C name (Sources/RedoubtPKCS11).
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+#include "CRedoubtPKCS11.h"
+
+static CK_RV message_not_supported(void) { return CKR_FUNCTION_NOT_SUPPORTED; }
+
+#define REDOUBT_2_40_FUNCTIONS \
+    .C_Initialize = C_Initialize, \
+    .C_Finalize = C_Finalize, \
+    .C_GetInfo = C_GetInfo, \
+    .C_GetFunctionList = C_GetFunctionList, \
+    .C_GetSlotList = C_GetSlotList, \
+    .C_GetSlotInfo = C_GetSlotInfo, \
+    .C_GetTokenInfo = C_GetTokenInfo, \
+    .C_GetMechanismList = C_GetMechanismList, \
+    .C_GetMechanismInfo = C_GetMechanismInfo, \
+    .C_InitToken = C_InitToken, \
+    .C_InitPIN = C_InitPIN, \
+    .C_SetPIN = C_SetPIN, \
+    .C_OpenSession = C_OpenSession, \
+    .C_CloseSession = C_CloseSession, \
+    .C_CloseAllSessions = C_CloseAllSessions, \
+    .C_GetSessionInfo = C_GetSessionInfo, \
+    .C_GetOperationState = C_GetOperationState, \
+    .C_SetOperationState = C_SetOperationState, \
+    .C_Login = C_Login, \
+    .C_Logout = C_Logout, \
+    .C_CreateObject = C_CreateObject, \
+    .C_CopyObject = C_CopyObject, \
+    .C_DestroyObject = C_DestroyObject, \
+    .C_GetObjectSize = C_GetObjectSize, \
+    .C_GetAttributeValue = C_GetAttributeValue, \
+    .C_SetAttributeValue = C_SetAttributeValue, \
+    .C_FindObjectsInit = C_FindObjectsInit, \
+    .C_FindObjects = C_FindObjects, \
+    .C_FindObjectsFinal = C_FindObjectsFinal, \
+    .C_EncryptInit = C_EncryptInit, \
+    .C_Encrypt = C_Encrypt, \
+    .C_EncryptUpdate = C_EncryptUpdate, \
+    .C_EncryptFinal = C_EncryptFinal, \
+    .C_DecryptInit = C_DecryptInit, \
+    .C_Decrypt = C_Decrypt, \
+    .C_DecryptUpdate = C_DecryptUpdate, \
+    .C_DecryptFinal = C_DecryptFinal, \
+    .C_DigestInit = C_DigestInit, \
+    .C_Digest = C_Digest, \
+    .C_DigestUpdate = C_DigestUpdate, \
+    .C_DigestKey = C_DigestKey, \
+    .C_DigestFinal = C_DigestFinal, \
+    .C_SignInit = C_SignInit, \
+    .C_Sign = C_Sign, \
+    .C_SignUpdate = C_SignUpdate, \
+    .C_SignFinal = C_SignFinal, \
+    .C_SignRecoverInit = C_SignRecoverInit, \
+    .C_SignRecover = C_SignRecover, \
+    .C_VerifyInit = C_VerifyInit, \
+    .C_Verify = C_Verify, \
+    .C_VerifyUpdate = C_VerifyUpdate, \
+    .C_VerifyFinal = C_VerifyFinal, \
+    .C_VerifyRecoverInit = C_VerifyRecoverInit, \
+    .C_VerifyRecover = C_VerifyRecover, \
+    .C_DigestEncryptUpdate = C_DigestEncryptUpdate, \
+    .C_DecryptDigestUpdate = C_DecryptDigestUpdate, \
+    .C_SignEncryptUpdate = C_SignEncryptUpdate, \
+    .C_DecryptVerifyUpdate = C_DecryptVerifyUpdate, \
+    .C_GenerateKey = C_GenerateKey, \
+    .C_GenerateKeyPair = C_GenerateKeyPair, \
+    .C_WrapKey = C_WrapKey, \
+    .C_UnwrapKey = C_UnwrapKey, \
+    .C_DeriveKey = C_DeriveKey, \
+    .C_SeedRandom = C_SeedRandom, \
+    .C_GenerateRandom = C_GenerateRandom, \
+    .C_GetFunctionStatus = C_GetFunctionStatus, \
+    .C_CancelFunction = C_CancelFunction, \
+    .C_WaitForSlotEvent = C_WaitForSlotEvent, \
+
+static CK_FUNCTION_LIST function_list_2_40 = {
+    .version = {2, 40},
+    REDOUBT_2_40_FUNCTIONS
+};
+
+static CK_FUNCTION_LIST_3_0 function_list_3_0 = {
+    .base = {
+        .version = {3, 0},
+        REDOUBT_2_40_FUNCTIONS
+    },
+    .C_GetInterfaceList = C_GetInterfaceList,
+    .C_GetInterface = C_GetInterface,
+    .C_LoginUser = C_LoginUser,
+    .C_SessionCancel = C_SessionCancel,
+    .message = {
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+    },
+};
+
+static CK_CHAR interface_name[] = "PKCS 11";
+
+// The newest first: a caller that takes the first interface gets 3.0.
+static CK_INTERFACE interfaces[] = {
+    {interface_name, &function_list_3_0, 0},
+    {interface_name, &function_list_2_40, 0},
+};
+
+#define INTERFACE_COUNT (sizeof(interfaces) / sizeof(interfaces[0]))
+
+
+CK_RV C_GetFunctionList(CK_FUNCTION_LIST **ppFunctionList) {
+    if (ppFunctionList == NULL) return CKR_ARGUMENTS_BAD;
+    *ppFunctionList = &function_list_2_40;
+    return CKR_OK;
+}
+
+CK_RV C_GetInterfaceList(CK_INTERFACE *pInterfacesList, CK_ULONG *pulCount) {
+    if (pulCount == NULL) return CKR_ARGUMENTS_BAD;
+    if (pInterfacesList == NULL) {
+        *pulCount = INTERFACE_COUNT;
+        return CKR_OK;
+    }
+    if (*pulCount < INTERFACE_COUNT) {
+        *pulCount = INTERFACE_COUNT;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    memcpy(pInterfacesList, interfaces, sizeof(interfaces));
+    *pulCount = INTERFACE_COUNT;
+    return CKR_OK;
+}
+
+CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTERFACE **ppInterface, CK_FLAGS flags) {
+    if (ppInterface == NULL) return CKR_ARGUMENTS_BAD;
+    for (size_t i = 0; i < INTERFACE_COUNT; i++) {
+        CK_INTERFACE *candidate = &interfaces[i];
+        if (pInterfaceName != NULL && strcmp((const char *)pInterfaceName, (const char *)candidate->pInterfaceName) != 0) continue;
+        CK_VERSION *version = (CK_VERSION *)candidate->pFunctionList;
+        if (pVersion != NULL && (pVersion->major != version->major || pVersion->minor != version->minor)) continue;
+        if ((candidate->flags & flags) != flags) continue;
+        *ppInterface = candidate;
+        return CKR_OK;
+    }
+    return CKR_ARGUMENTS_BAD;
+}
+
+// Swift code cannot be unloaded safely (its runtime keeps pointers into the image), and PKCS #11
+// consumers do dlclose their modules: pin this library in memory for the life of the process.
+__attribute__((constructor)) static void redoubt_pkcs11_pin(void) {
+    Dl_info info;
+    if (dladdr((void *)&redoubt_pkcs11_pin, &info) != 0 && info.dli_fname != NULL) {
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    }
+}
