@@ -3,6 +3,7 @@
 // under its C name (Sources/RedoubtPKCS11).
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 #include "CRedoubtPKCS11.h"
 
@@ -147,6 +148,12 @@ CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTER
     return CKR_ARGUMENTS_BAD;
 }
 
+// Set in every child of fork(): there, libdispatch is unusable if the parent had threads, so
+// the module must not wait on anything it delivers (Runtime.shutdown).
+static volatile int in_fork_child = 0;
+static void redoubt_pkcs11_atfork_child(void) { in_fork_child = 1; }
+int redoubt_pkcs11_in_fork_child(void) { return in_fork_child; }
+
 // Swift code cannot be unloaded safely (its runtime keeps pointers into the image), and PKCS #11
 // consumers do dlclose their modules: pin this library in memory for the life of the process.
 __attribute__((constructor)) static void redoubt_pkcs11_pin(void) {
@@ -154,4 +161,5 @@ __attribute__((constructor)) static void redoubt_pkcs11_pin(void) {
     if (dladdr((void *)&redoubt_pkcs11_pin, &info) != 0 && info.dli_fname != NULL) {
         (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     }
+    pthread_atfork(NULL, NULL, redoubt_pkcs11_atfork_child);
 }

@@ -22,6 +22,7 @@ public func C_Initialize(_ pInitArgs: UnsafeMutableRawPointer?) -> CK_RV {
                 reserved = String(cString: p.assumingMemoryBound(to: CChar.self))
             }
         }
+        _ = Module.inheritedRuntime()
         let already = Module.current.withLock { $0 != nil }
         if already { throw P11Error(CK_RV(CKR_CRYPTOKI_ALREADY_INITIALIZED)) }
         guard let path = ModuleConfiguration.locate(reserved: reserved) else {
@@ -40,6 +41,7 @@ public func C_Initialize(_ pInitArgs: UnsafeMutableRawPointer?) -> CK_RV {
         let installed = Module.current.withLock { current -> Bool in
             guard current == nil else { return false }
             current = runtime
+            Module.abandonedIn = nil
             return true
         }
         guard installed else {
@@ -53,6 +55,9 @@ public func C_Initialize(_ pInitArgs: UnsafeMutableRawPointer?) -> CK_RV {
 public func C_Finalize(_ pReserved: UnsafeMutableRawPointer?) -> CK_RV {
     entry("C_Finalize") { () throws(P11Error) in
         guard pReserved == nil else { throw .argumentsBad }
+        // In a child of fork(), finalising forgets the parent's runtime without touching it
+        // (also when an earlier call already did: the application still thinks it initialised).
+        if Module.inheritedRuntime() != nil || Module.forgotInheritedRuntime() { return }
         guard
             let runtime = Module.current.withLock({ current -> Runtime? in
                 defer { current = nil }

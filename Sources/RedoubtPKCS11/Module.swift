@@ -1,4 +1,5 @@
 import CPKCS11
+import CRedoubtPKCS11
 import Crypto
 import Foundation
 import Logging
@@ -36,6 +37,8 @@ final class Runtime: Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let tables = Mutex(Tables())
+    /// The process that made this runtime: a child of `fork()` has none of its threads.
+    let pid = getpid()
 
     /// The mutable part, behind one lock that is never held across an HSM call.
     struct Tables: ~Copyable {
@@ -79,7 +82,10 @@ final class Runtime: Sendable {
             for backend in backends { await backend.close() }
         }
         executor.stop()
-        try? group.syncShutdownGracefully()
+        // NIO reports the end of its shutdown through libdispatch, which a child of a
+        // multithreaded parent cannot use (its queues are poisoned at fork): there, the idle
+        // event-loop thread is left to end with the process.
+        if redoubt_pkcs11_in_fork_child() == 0 { try? group.syncShutdownGracefully() }
     }
 
     // MARK: Slots
@@ -210,8 +216,43 @@ enum Module {
 
     static func runtime() throws(P11Error) -> Runtime {
         guard let r = current.withLock({ $0 }) else { throw .notInitialized }
+        guard r.pid == getpid() else {
+            // A child of fork(): the parent's threads and connections are not here. Forget them
+            // (never touch them: their locks may be held by threads that no longer exist) and
+            // answer as if never initialised, so that the child calls C_Initialize.
+            _ = inheritedRuntime()
+            throw .notInitialized
+        }
         return r
     }
+
+    /// Takes away a runtime inherited through fork(), leaving it unused for good; `nil` when the
+    /// current runtime (if any) is this process's own.
+    static func inheritedRuntime() -> Runtime? {
+        current.withLock { current -> Runtime? in
+            guard let r = current, r.pid != getpid() else { return nil }
+            current = nil
+            abandoned.append(r)
+            abandonedIn = getpid()
+            return r
+        }
+    }
+
+    /// Whether this process forgot a runtime inherited through fork() and has not initialised
+    /// since; answers once (C_Finalize then succeeds once).
+    static func forgotInheritedRuntime() -> Bool {
+        current.withLock { current -> Bool in
+            guard current == nil, abandonedIn == getpid() else { return false }
+            abandonedIn = nil
+            return true
+        }
+    }
+
+    /// Runtimes inherited through fork(), kept (never released: releasing would run code that
+    /// waits for the parent's threads).
+    nonisolated(unsafe) private static var abandoned: [Runtime] = []
+    /// The process that last forgot an inherited runtime (read and written under `current`'s lock).
+    nonisolated(unsafe) static var abandonedIn: pid_t?
 
     /// Log lines for a failed call go here (never a secret): the configured file, else stderr
     /// when REDOUBT_PKCS11_DEBUG is set, else nowhere.

@@ -90,7 +90,7 @@ struct ServeProcessTests {
         return p
     }
 
-    @Test("--dev initialises, writes credentials (0600) that open a session, says DEVELOPMENT loudly, and SIGTERM exits 0")
+    @Test("--dev initialises, writes credentials (0600) that open a session and pkcs11.json, says DEVELOPMENT loudly, SIGTERM exits 0")
     func devModeAndGracefulShutdown() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -100,6 +100,16 @@ struct ServeProcessTests {
         #expect(creds["api_key"]?.hasPrefix("rdk1.") == true)
         let mode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("dev-credentials.json").path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
+        // Beside it, the PKCS #11 module's configuration for the same endpoint (also 0600).
+        let pkcs11 = dir.appendingPathComponent("pkcs11.json")
+        let pkcs11Mode = try FileManager.default.attributesOfItem(atPath: pkcs11.path)[.posixPermissions] as? Int
+        #expect(pkcs11Mode == 0o600)
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: pkcs11)) as? [String: Any])
+        let slots = try #require(config["slots"] as? [[String: Any]])
+        #expect(slots.count == 1)
+        #expect(slots.first?["label"] as? String == "dev")
+        #expect(slots.first?["partition"] as? String == "dev")
+        #expect((slots.first?["backend"] as? [String: Any])?["endpoint"] as? String == creds["endpoint"])
 
         let port = try Self.port(try #require(creds["endpoint"]))
         let role = try await withGRPCClient(

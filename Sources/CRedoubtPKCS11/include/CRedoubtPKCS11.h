@@ -6,4 +6,7 @@
 #ifndef CREDOUBT_PKCS11_H
 #define CREDOUBT_PKCS11_H
 #include "CPKCS11.h"
+
+/// Whether this process is a child of fork() (set by a pthread_atfork handler).
+int redoubt_pkcs11_in_fork_child(void);
 #endif

@@ -11,6 +11,9 @@ import Redoubt
 /// ```
 ///
 /// `endpoint` is empty until the broker listens. These are the only copies of the API keys.
+/// Once the broker listens, `DIRECTORY/pkcs11.json` (mode 0600) beside it is a ready-to-use
+/// configuration of the PKCS #11 module for the same endpoint and partition; log in with
+/// ``apiKey`` as the PIN.
 public struct DevCredentials: Sendable, Hashable, Codable {
     /// Where the broker listens (`HOST:PORT`); empty until it does.
     public var endpoint: String
@@ -72,25 +75,38 @@ public struct DevCredentials: Sendable, Hashable, Codable {
         return credentials
     }
 
-    /// Writes the file with `endpoint` recorded; returns what it wrote.
+    /// Writes the file with `endpoint` recorded, and, when there is an endpoint, first the PKCS #11
+    /// module configuration for it beside it (``DevPKCS11Config``, `pkcs11.json`); returns what
+    /// it wrote.
     @discardableResult
     func writing(endpoint: String) throws(BrokerConfigurationError) -> DevCredentials {
         var copy = self
         copy.endpoint = endpoint
+        // The module configuration first: whoever finds the endpoint in dev-credentials.json
+        // finds pkcs11.json too.
+        if !endpoint.isEmpty {
+            let directory = (path as NSString).deletingLastPathComponent
+            try DevPKCS11Config(endpoint: endpoint, partition: partition).save(directory: directory.isEmpty ? "." : directory)
+        }
         try copy.save()
         return copy
     }
 
     /// Writes the file (mode 0600) under a temporary name, then renames it into place.
     private func save() throws(BrokerConfigurationError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let tmp = path + ".tmp"
-        guard let data = try? encoder.encode(self),
-            FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600])
-        else {
-            throw BrokerConfigurationError("cannot write \(tmp)")
-        }
-        guard rename(tmp, path) == 0 else { throw BrokerConfigurationError("cannot replace \(path)") }
+        try writePrivateJSON(self, to: path)
     }
+}
+
+/// Writes `value` as JSON to `path` (mode 0600) under a temporary name, then renames it into place.
+func writePrivateJSON(_ value: some Encodable, to path: String) throws(BrokerConfigurationError) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let tmp = path + ".tmp"
+    guard let data = try? encoder.encode(value),
+        FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600])
+    else {
+        throw BrokerConfigurationError("cannot write \(tmp)")
+    }
+    guard rename(tmp, path) == 0 else { throw BrokerConfigurationError("cannot replace \(path)") }
 }
