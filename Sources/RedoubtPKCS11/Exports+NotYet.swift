@@ -4,61 +4,9 @@ import Foundation
 // Functions the module does not offer yet or never will, each answering
 // CKR_FUNCTION_NOT_SUPPORTED with the reason in the log (docs/pkcs11.md lists them).
 
-private let symmetricLater = "encryption, decryption, wrapping and derivation through PKCS #11 come with the raw formats (docs/pkcs11.md)"
+private let symmetricLater = "symmetric encryption, wrapping and derivation through PKCS #11 come with the raw formats (docs/pkcs11.md)"
 private let noRecovery = "signatures with message recovery are not offered"
 private let noDual = "dual-function operations are not offered"
-
-@_cdecl("C_EncryptInit")
-public func C_EncryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
-    notSupported("C_EncryptInit", symmetricLater)
-}
-
-@_cdecl("C_Encrypt")
-public func C_Encrypt(
-    _ hSession: CK_SESSION_HANDLE, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
-    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
-) -> CK_RV {
-    notSupported("C_Encrypt", symmetricLater)
-}
-
-@_cdecl("C_EncryptUpdate")
-public func C_EncryptUpdate(
-    _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
-    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
-) -> CK_RV {
-    notSupported("C_EncryptUpdate", symmetricLater)
-}
-
-@_cdecl("C_EncryptFinal")
-public func C_EncryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
-    notSupported("C_EncryptFinal", symmetricLater)
-}
-
-@_cdecl("C_DecryptInit")
-public func C_DecryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
-    notSupported("C_DecryptInit", symmetricLater)
-}
-
-@_cdecl("C_Decrypt")
-public func C_Decrypt(
-    _ hSession: CK_SESSION_HANDLE, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
-    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
-) -> CK_RV {
-    notSupported("C_Decrypt", symmetricLater)
-}
-
-@_cdecl("C_DecryptUpdate")
-public func C_DecryptUpdate(
-    _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
-    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
-) -> CK_RV {
-    notSupported("C_DecryptUpdate", symmetricLater)
-}
-
-@_cdecl("C_DecryptFinal")
-public func C_DecryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
-    notSupported("C_DecryptFinal", symmetricLater)
-}
 
 @_cdecl("C_SignRecoverInit")
 public func C_SignRecoverInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {

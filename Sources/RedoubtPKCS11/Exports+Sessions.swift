@@ -115,6 +115,8 @@ public func C_SessionCancel(_ hSession: CK_SESSION_HANDLE, _ flags: CK_FLAGS) ->
             if flags & CK_FLAGS(CKF_SIGN) != 0 { s.sign = nil }
             if flags & CK_FLAGS(CKF_VERIFY) != 0 { s.verify = nil }
             if flags & CK_FLAGS(CKF_DIGEST) != 0 { s.digest = nil }
+            if flags & CK_FLAGS(CKF_ENCRYPT) != 0 { s.encrypt = nil }
+            if flags & CK_FLAGS(CKF_DECRYPT) != 0 { s.decrypt = nil }
         }
     }
 }
@@ -207,6 +209,8 @@ extension Runtime {
                 s.sign = nil
                 s.verify = nil
                 s.digest = nil
+                s.encrypt = nil
+                s.decrypt = nil
                 t.sessions[handle] = s
             }
             return token

@@ -31,6 +31,7 @@ enum Mechanisms {
             m(CKM_SHA256_RSA_PKCS_PSS, 2048, 4096, signVerify),
             m(CKM_SHA384_RSA_PKCS_PSS, 2048, 4096, signVerify),
             m(CKM_SHA512_RSA_PKCS_PSS, 2048, 4096, signVerify),
+            m(CKM_RSA_PKCS_OAEP, 2048, 4096, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
             m(CKM_ML_DSA_KEY_PAIR_GEN, 0, 0, hw | CK_FLAGS(CKF_GENERATE_KEY_PAIR)),
             m(CKM_ML_DSA, 0, 0, signVerify),
             m(CKM_SHA256, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
@@ -65,7 +66,7 @@ enum Mechanisms {
         case .rsa2048, .rsa3072, .rsa4096:
             types = [
                 CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_RSA_PKCS_PSS,
-                CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS,
+                CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP,
             ]
         case .mldsa65, .mldsa87: types = [CKM_ML_DSA]
         default: types = []

@@ -117,6 +117,24 @@ final class Runtime: Sendable {
         let backend = backends[slot]
         let partition = configuration.slots[slot].partition
         let login = try currentLogin(slot: slot)
+        // A broker's rate limit refuses a call before doing anything: wait and try again, within the deadline.
+        let deadline = ContinuousClock.now + configuration.callTimeout
+        var pause = Duration.milliseconds(10)
+        while true {
+            do {
+                return try attempt(slot: slot, backend: backend, partition: partition, login: login, context: context, body)
+            } catch  where error.rateLimited && ContinuousClock.now + pause < deadline {
+                usleep(UInt32(pause.components.attoseconds / 1_000_000_000_000) + UInt32(pause.components.seconds) * 1_000_000)
+                pause = min(pause * 2, .milliseconds(500))
+            }
+        }
+    }
+
+    /// One try of ``call(slot:context:_:)``.
+    private func attempt<T: Sendable>(
+        slot: Int, backend: Backend, partition: String, login: SlotLogin, context: P11Error.Context,
+        _ body: @escaping @Sendable (any HSM, SessionToken) async throws -> T
+    ) throws(P11Error) -> T {
         do {
             return try executor.blocking(timeout: configuration.callTimeout + .seconds(1)) { [self] in
                 let hsm = try await backend.hsm()

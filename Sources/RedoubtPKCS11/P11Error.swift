@@ -9,6 +9,9 @@ struct P11Error: Error, CustomStringConvertible {
     /// Why, for the log (never a secret).
     var message: String
 
+    /// Whether a broker's rate limit refused the call (worth trying again shortly).
+    var rateLimited = false
+
     init(_ rv: CK_RV, _ message: String = "") {
         self.rv = rv
         self.message = message
@@ -41,11 +44,16 @@ struct P11Error: Error, CustomStringConvertible {
         case .notFound: rv = context == .key ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID
         case .invalidArgument: rv = context == .template ? CKR_TEMPLATE_INCONSISTENT : CKR_DATA_INVALID
         case .alreadyExists: rv = CKR_TEMPLATE_INCONSISTENT
-        case .resourceExhausted: rv = CKR_DEVICE_MEMORY
+        case .resourceExhausted: rv = error.message.hasPrefix("rate limit") ? CKR_FUNCTION_FAILED : CKR_DEVICE_MEMORY
         case .unavailable, .deadlineExceeded, .cancelled, .aborted: rv = CKR_DEVICE_ERROR
         default: rv = CKR_FUNCTION_FAILED
         }
-        self.init(CK_RV(rv), "\(error.code): \(error.message)")
+        var message = "\(error.code): \(error.message)"
+        if let request = error.pendingRequest {
+            message += " (approval request \(request.id) is pending: `redoubt requests get \(request.id)`)"
+        }
+        self.init(CK_RV(rv), message)
+        rateLimited = error.code == .resourceExhausted && error.message.hasPrefix("rate limit")
     }
 
     /// What a failed HSM call was doing, where that decides the PKCS #11 code.

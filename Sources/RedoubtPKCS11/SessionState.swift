@@ -12,6 +12,14 @@ struct SessionState: Sendable {
     var sign: SignOperation?
     var verify: SignOperation?
     var digest: DigestOperation?
+    var encrypt: CipherOperation?
+    var decrypt: CipherOperation?
+}
+
+/// An RSA-OAEP encryption (here, with the public key) or decryption (in the HSM).
+struct CipherOperation: Sendable {
+    var key: ObjectRef
+    var info: KeyInfo
 }
 
 /// A sign or verify operation between its Init and its end.

@@ -1,0 +1,184 @@
+import CPKCS11
+import Foundation
+import RedoubtCore
+import RedoubtCrypto
+
+// RSA-OAEP (SHA-256, MGF1-SHA-256, no label): encryption here with the public key, decryption in
+// the HSM. Single-part only, as the standard has it for CKM_RSA_PKCS_OAEP. Symmetric mechanisms
+// come with the raw formats (docs/pkcs11.md).
+
+@_cdecl("C_EncryptInit")
+public func C_EncryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
+    entry("C_EncryptInit") { () throws(P11Error) in
+        let runtime = try Module.runtime()
+        let session = try runtime.session(hSession)
+        guard let pMechanism else { throw .argumentsBad }
+        guard session.encrypt == nil else { throw .operationActive }
+        let operation = try runtime.cipherOperation(session, pMechanism.pointee, hKey, encrypting: true)
+        try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
+            guard s.encrypt == nil else { throw .operationActive }
+            s.encrypt = operation
+        }
+    }
+}
+
+@_cdecl("C_Encrypt")
+public func C_Encrypt(
+    _ hSession: CK_SESSION_HANDLE, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
+    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
+) -> CK_RV {
+    entry("C_Encrypt") { () throws(P11Error) in
+        let runtime = try Module.runtime()
+        try runtime.finishCipher(hSession, encrypting: true, pData, ulDataLen, pOut, pulOutLen)
+    }
+}
+
+@_cdecl("C_EncryptUpdate")
+public func C_EncryptUpdate(
+    _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
+    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
+) -> CK_RV {
+    entry("C_EncryptUpdate") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: true) }
+}
+
+@_cdecl("C_EncryptFinal")
+public func C_EncryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    entry("C_EncryptFinal") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: true) }
+}
+
+@_cdecl("C_DecryptInit")
+public func C_DecryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
+    entry("C_DecryptInit") { () throws(P11Error) in
+        let runtime = try Module.runtime()
+        let session = try runtime.session(hSession)
+        guard let pMechanism else { throw .argumentsBad }
+        guard session.decrypt == nil else { throw .operationActive }
+        let operation = try runtime.cipherOperation(session, pMechanism.pointee, hKey, encrypting: false)
+        try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
+            guard s.decrypt == nil else { throw .operationActive }
+            s.decrypt = operation
+        }
+    }
+}
+
+@_cdecl("C_Decrypt")
+public func C_Decrypt(
+    _ hSession: CK_SESSION_HANDLE, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
+    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
+) -> CK_RV {
+    entry("C_Decrypt") { () throws(P11Error) in
+        let runtime = try Module.runtime()
+        try runtime.finishCipher(hSession, encrypting: false, pData, ulDataLen, pOut, pulOutLen)
+    }
+}
+
+@_cdecl("C_DecryptUpdate")
+public func C_DecryptUpdate(
+    _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
+    _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
+) -> CK_RV {
+    entry("C_DecryptUpdate") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: false) }
+}
+
+@_cdecl("C_DecryptFinal")
+public func C_DecryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    entry("C_DecryptFinal") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: false) }
+}
+
+extension Runtime {
+    /// Checks the mechanism (RSA-OAEP with SHA-256 and MGF1-SHA-256, no label) and the key.
+    func cipherOperation(_ session: SessionState, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, encrypting: Bool) throws(P11Error) -> CipherOperation {
+        guard mechanism.mechanism == CK_MECHANISM_TYPE(CKM_RSA_PKCS_OAEP) else {
+            throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "only CKM_RSA_PKCS_OAEP encrypts and decrypts through the module so far")
+        }
+        guard mechanism.ulParameterLen == CK_ULONG(MemoryLayout<CK_RSA_PKCS_OAEP_PARAMS>.size), let raw = mechanism.pParameter else {
+            throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP needs CK_RSA_PKCS_OAEP_PARAMS")
+        }
+        let p = raw.loadUnaligned(as: CK_RSA_PKCS_OAEP_PARAMS.self)
+        guard p.hashAlg == CK_MECHANISM_TYPE(CKM_SHA256), p.mgf == CK_RSA_PKCS_MGF_TYPE(CKG_MGF1_SHA256) else {
+            throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP is offered with SHA-256 and MGF1-SHA-256")
+        }
+        guard p.ulSourceDataLen == 0 else { throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP labels are not offered") }
+        let (ref, snapshot) = try object(hKey, session: session)
+        guard case .key(let key) = snapshot, key.algorithm.isRSA else {
+            throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "RSA-OAEP needs an RSA key")
+        }
+        if encrypting {
+            guard ref.kind == .publicKey || ref.kind == .privateKey, key.publicKey != nil else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
+            guard key.usage.contains(.encrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not encrypt") }
+        } else {
+            guard ref.kind == .privateKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "decrypt with the private key object") }
+            guard key.usage.contains(.decrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not decrypt") }
+        }
+        return CipherOperation(key: ref, info: key)
+    }
+
+    /// C_Encrypt / C_Decrypt: a size query or a short buffer keeps the operation; anything else ends it.
+    func finishCipher(
+        _ hSession: CK_SESSION_HANDLE, encrypting: Bool, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG,
+        _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
+    ) throws(P11Error) {
+        let state = try session(hSession)
+        guard let op = encrypting ? state.encrypt : state.decrypt else { throw .operationNotInitialized }
+        func end() {
+            _ = try? updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
+                if encrypting { s.encrypt = nil } else { s.decrypt = nil }
+            }
+        }
+        do throws(P11Error) {
+            guard let pulOutLen else { throw P11Error.argumentsBad }
+            let modulusBytes = op.info.algorithm.bitSize / 8
+            let data = try input(pData, ulDataLen, limit: modulusBytes)
+            // Encryption gives a modulus-sized ciphertext; decryption at most modulus − 66 bytes.
+            let bound = encrypting ? modulusBytes : modulusBytes - 66
+            if pOut == nil {
+                pulOutLen.pointee = CK_ULONG(bound)
+                return
+            }
+            let result: Data
+            if encrypting {
+                guard data.count <= modulusBytes - 66 else {
+                    throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "RSA-OAEP-SHA256 with this key encrypts at most \(modulusBytes - 66) bytes")
+                }
+                if pulOutLen.pointee < CK_ULONG(bound) {
+                    pulOutLen.pointee = CK_ULONG(bound)
+                    throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
+                }
+                guard let publicKey = op.info.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
+                do { result = try EncryptionKey(publicKey).encrypt(data) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
+            } else {
+                guard data.count == modulusBytes else {
+                    throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_LEN_RANGE), "an RSA-OAEP ciphertext of this key is \(modulusBytes) bytes")
+                }
+                // The HSM's ciphertexts name the key version they were made for; a standard one is
+                // for the key's latest version.
+                var framed = Data([1])
+                let v = UInt32(clamping: op.info.latestVersion)
+                framed.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+                framed.append(data)
+                let id = op.key.id, ciphertext = framed
+                do throws(P11Error) {
+                    result = try call(slot: op.key.slot, context: .key) { hsm, token in
+                        try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
+                    }
+                } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
+                    throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
+                }
+            }
+            try output(result, to: pOut, length: pulOutLen)
+            end()
+        } catch {
+            if error.rv != CK_RV(CKR_BUFFER_TOO_SMALL) { end() }
+            throw error
+        }
+    }
+
+    /// The Update and Final calls: RSA-OAEP is single-part; the operation ends.
+    func singlePartOnly(_ hSession: CK_SESSION_HANDLE, encrypting: Bool) throws(P11Error) {
+        try updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
+            guard (encrypting ? s.encrypt : s.decrypt) != nil else { throw .operationNotInitialized }
+            if encrypting { s.encrypt = nil } else { s.decrypt = nil }
+        }
+        throw P11Error(CK_RV(CKR_FUNCTION_NOT_SUPPORTED), "RSA-OAEP is single-part: use C_Encrypt / C_Decrypt")
+    }
+}
