@@ -205,6 +205,7 @@ let package = Package(
                 "RedoubtProto",
                 "CRedoubtOpenSSL",
                 "CSecp256k1",
+                "CPKCS11",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: server),
@@ -278,6 +279,18 @@ let package = Package(
                 // `redoubt serve --store postgres://…` on throw-away databases (RedoubtStoreTests' helper, symlinked).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // libredoubt-pkcs11.so loaded with dlopen and driven through its C function list only: the
+        // PKCS #11 types (CPKCS11), never the module's own targets (a second copy of its entry points).
+        .testTarget(
+            name: "RedoubtPKCS11Tests",
+            dependencies: [
+                "CPKCS11",
+                "Redoubt",
+                "RedoubtStore",
+                "RedoubtCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],

@@ -25,16 +25,17 @@ public func C_Initialize(_ pInitArgs: UnsafeMutableRawPointer?) -> CK_RV {
         _ = Module.inheritedRuntime()
         let already = Module.current.withLock { $0 != nil }
         if already { throw P11Error(CK_RV(CKR_CRYPTOKI_ALREADY_INITIALIZED)) }
-        guard let path = ModuleConfiguration.locate(reserved: reserved) else {
-            throw P11Error(
-                CK_RV(CKR_GENERAL_ERROR),
-                "no configuration: set REDOUBT_PKCS11_CONFIG or write ~/.config/redoubt/pkcs11.json (docs/pkcs11.md)")
-        }
         let configuration: ModuleConfiguration
         do throws(P11Error) {
+            guard let path = ModuleConfiguration.locate(reserved: reserved) else {
+                throw P11Error(
+                    CK_RV(CKR_GENERAL_ERROR),
+                    "no configuration: set REDOUBT_PKCS11_CONFIG or write ~/.config/redoubt/pkcs11.json (docs/pkcs11.md)")
+            }
             configuration = try ModuleConfiguration.load(path: path)
         } catch {
-            Module.makeLogger(file: nil).error("C_Initialize failed", metadata: ["reason": "\(error.message)"])
+            // No log is configured yet: a person must still learn why the module will not start.
+            FileHandle.standardError.write(Data("redoubt-pkcs11: C_Initialize failed: \(error.message)\n".utf8))
             throw error
         }
         let runtime = Runtime(configuration: configuration, logger: Module.makeLogger(file: configuration.logFile))

@@ -184,7 +184,7 @@ public func C_CreateObject(
         guard try template.ulong(CKA_CLASS) == CK_ULONG(CKO_CERTIFICATE) else {
             throw P11Error(
                 CK_RV(CKR_TEMPLATE_INCONSISTENT),
-                "only certificates (CKO_CERTIFICATE) can be created; keys are generated or imported with `redoubt keys import`")
+                "only certificates (CKO_CERTIFICATE) can be created; keys are generated here, or imported through the ImportKey API")
         }
         try template.only([
             CKA_CLASS, CKA_CERTIFICATE_TYPE, CKA_TOKEN, CKA_PRIVATE, CKA_MODIFIABLE, CKA_LABEL, CKA_ID, CKA_VALUE, CKA_SUBJECT,

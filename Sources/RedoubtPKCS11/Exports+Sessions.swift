@@ -204,6 +204,7 @@ extension Runtime {
         let token = tables.withLock { t -> SessionToken? in
             let token = t.logins[slot]?.token
             t.logins[slot] = nil
+            t.snapshots = t.snapshots.filter { $0.key.slot != slot }
             for (handle, var s) in t.sessions where s.slot == slot {
                 s.found = nil
                 s.sign = nil

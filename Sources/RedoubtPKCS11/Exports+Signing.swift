@@ -103,7 +103,7 @@ extension Runtime {
         } else {
             parameter = nil
         }
-        let (ref, snapshot) = try object(hKey, session: session)
+        let (ref, snapshot) = try keyObject(hKey, session: session)
         guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
         let rightKind = verifying ? (ref.kind == .publicKey || ref.kind == .privateKey) : ref.kind == .privateKey
         guard rightKind else {

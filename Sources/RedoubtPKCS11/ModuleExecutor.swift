@@ -13,7 +13,8 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
 
     init(threads count: Int) {
         for index in 0..<count {
-            let thread = Thread { [unowned self] in self.work() }
+            // Strongly held: a thread may start after C_Finalize dropped the runtime; it ends on stop().
+            let thread = Thread { self.work() }
             thread.name = "redoubt-pkcs11-\(index)"
             threads.append(thread)
             thread.start()

@@ -64,6 +64,12 @@ extension Runtime {
     /// The object behind a handle and what the HSM says of it now (or said within the last two seconds).
     func object(_ handle: CK_OBJECT_HANDLE, session: SessionState, fresh: Bool = false) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
         guard let ref = tables.withLock({ $0.handles[handle] }), ref.slot == session.slot else { throw .objectHandleInvalid }
+        // Every object of a partition is private to its users: none is visible without a login.
+        do throws(P11Error) {
+            _ = try currentLogin(slot: ref.slot)
+        } catch  where error.rv == CK_RV(CKR_USER_NOT_LOGGED_IN) {
+            throw .objectHandleInvalid
+        }
         if !fresh, let (snapshot, at) = tables.withLock({ $0.snapshots[ref] }), ContinuousClock.now - at < Self.snapshotLifetime {
             return (ref, snapshot)
         }
@@ -76,6 +82,15 @@ extension Runtime {
         if case .key(let key) = snapshot, key.state == .destroyed { throw .objectHandleInvalid }
         remember(ref, snapshot)
         return (ref, snapshot)
+    }
+
+    /// ``object(_:session:fresh:)`` for a key handle of an operation's Init: a bad handle is CKR_KEY_HANDLE_INVALID.
+    func keyObject(_ handle: CK_OBJECT_HANDLE, session: SessionState) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
+        do throws(P11Error) {
+            return try object(handle, session: session)
+        } catch  where error.rv == CK_RV(CKR_OBJECT_HANDLE_INVALID) {
+            throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), error.message)
+        }
     }
 
     func remember(_ ref: ObjectRef, _ snapshot: ObjectSnapshot) {
