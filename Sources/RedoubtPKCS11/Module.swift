@@ -143,6 +143,7 @@ final class Runtime: Sendable {
                     return try await body(hsm, token)
                 } catch let error as HSMError where error.code == .unauthenticated {
                     // The Redoubt session expired or was closed: open another, once.
+                    self.logger.info("the Redoubt session ended; opening another", metadata: ["slot": "\(slot)", "reason": "\(error.message)"])
                     self.forgetToken(slot: slot, token)
                     token = try await self.token(slot: slot, hsm: hsm, partition: partition, login: login)
                     return try await body(hsm, token)

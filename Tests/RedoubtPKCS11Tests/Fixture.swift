@@ -22,7 +22,7 @@ struct Fixture {
     var storePath: String { dir + "/r.sqlite" }
     var devKeyPath: String { dir + "/dev.key" }
 
-    static func make() async throws -> Fixture {
+    static func make(settings: PartitionSettings = .defaults) async throws -> Fixture {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-p11-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: dir + "/r.sqlite")
@@ -31,7 +31,7 @@ struct Fixture {
         let made = try await LocalHSM.initialize(store: store, passphrase: nil, devKeyFile: dir + "/dev.key", configuration: configuration)
         let hsm = made.hsm
         let op = try await hsm.openSession(partition: "", credential: .apiKey(made.operatorAPIKey))
-        let partition = try await hsm.createPartition(op.token, id: "p11", settings: .defaults)
+        let partition = try await hsm.createPartition(op.token, id: "p11", settings: settings)
         let so = try await hsm.openSession(partition: "p11", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await hsm.addUser(so.token, name: "signer", role: .cryptoUser, password: nil)
         _ = try await hsm.addUser(so.token, name: passwordUser, role: .cryptoUser, password: password)
