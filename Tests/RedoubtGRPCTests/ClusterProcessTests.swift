@@ -23,6 +23,7 @@ struct ClusterProcessTests {
         init(_ arguments: [String]) { self.arguments = arguments }
 
         var port: Int? { state.withLock { $0.port } }
+        var pid: Int32? { state.withLock { $0.process?.processIdentifier } }
         var output: String { state.withLock { $0.output } }
 
         func start(extra: [String] = []) async throws {
