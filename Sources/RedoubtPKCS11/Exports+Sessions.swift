@@ -205,6 +205,7 @@ extension Runtime {
             let token = t.logins[slot]?.token
             t.logins[slot] = nil
             t.snapshots = t.snapshots.filter { $0.key.slot != slot }
+            t.searches = t.searches.filter { $0.key.slot != slot }
             for (handle, var s) in t.sessions where s.slot == slot {
                 s.found = nil
                 s.sign = nil

@@ -49,6 +49,7 @@ final class Runtime: Sendable {
         var nextHandle: CK_OBJECT_HANDLE = 1
         var logins: [Int: SlotLogin] = [:]
         var snapshots: [ObjectRef: (ObjectSnapshot, ContinuousClock.Instant)] = [:]
+        var searches: [SearchKey: ([(ObjectRef, ObjectSnapshot)], ContinuousClock.Instant)] = [:]
 
         /// The handle of `ref`, made now if it has none.
         mutating func handle(for ref: ObjectRef) -> CK_OBJECT_HANDLE {

@@ -16,6 +16,7 @@ import RedoubtClient
 ///       "apiKeyFile": "/etc/redoubt/app.key" }
 ///   ],
 ///   "callTimeoutSeconds": 10,
+///   "searchCacheSeconds": 2,
 ///   "logFile": "/var/log/redoubt-pkcs11.log"
 /// }
 /// ```
@@ -54,6 +55,8 @@ struct ModuleConfiguration: Decodable, Sendable {
 
     var slots: [Slot]
     var callTimeoutSeconds: Double?
+    /// How long the answer of a search (C_FindObjectsInit) is used again, 0 to 60 s (default 2).
+    var searchCacheSeconds: Double?
     var logFile: String?
 
     /// The per-call deadline.
@@ -100,6 +103,7 @@ struct ModuleConfiguration: Decodable, Sendable {
         func bad(_ what: String) -> P11Error { P11Error(CK_RV(CKR_GENERAL_ERROR), "the configuration \(path): \(what)") }
         guard !slots.isEmpty, slots.count <= 64 else { throw bad("slots must list 1 to 64 slots") }
         if let t = callTimeoutSeconds, !(t >= 0.1 && t <= 3600) { throw bad("callTimeoutSeconds must be 0.1 to 3600") }
+        if let t = searchCacheSeconds, !(t >= 0 && t <= 60) { throw bad("searchCacheSeconds must be 0 to 60") }
         var labels = Set<String>()
         for (i, slot) in slots.enumerated() {
             guard !slot.label.isEmpty, slot.label.utf8.count <= 32 else { throw bad("slots[\(i)].label must be 1 to 32 bytes") }

@@ -22,7 +22,10 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
+        enqueue(UnownedJob(job))
+    }
+
+    func enqueue(_ job: UnownedJob) {
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -51,16 +54,20 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Runs `operation` on the module's threads and waits for it on the calling (host) thread,
-    /// at most `timeout`; then the call is reported as a device error and its task cancelled.
+    /// Runs `operation` on the calling (host) thread, which the C caller lends while it waits: the
+    /// call's task prefers a ``CallerExecutor`` whose jobs this thread runs until the result is
+    /// there, at most `timeout` (then the call is a device error and its task is cancelled). No
+    /// thread hop on the way in or out; jobs that arrive after the caller left run on the module's
+    /// threads.
     func blocking<T: Sendable>(timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) throws -> T {
-        let box = ResultBox<T>()
-        let task = Task(executorPreference: self) {
+        let caller = CallerExecutor<T>(fallback: self)
+        let task = Task(executorPreference: caller) {
             let result: Result<T, any Error>
             do { result = .success(try await operation()) } catch { result = .failure(error) }
-            box.set(result)
+            caller.finish(result)
         }
-        guard let result = box.wait(timeout: timeout) else {
+        guard let result = caller.run(until: Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18))
+        else {
             task.cancel()
             throw P11Error(CK_RV(CKR_DEVICE_ERROR), "the HSM did not answer within \(timeout)")
         }
@@ -68,25 +75,57 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// One result handed from a module thread to the waiting host thread.
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
+/// The executor of one C call: its jobs run on the thread that made the call, while that thread
+/// waits for the call's result; afterwards (or past the deadline) they go to the module's threads.
+final class CallerExecutor<T: Sendable>: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
     private var result: Result<T, any Error>?
+    private var left = false
+    private let fallback: ModuleExecutor
 
-    func set(_ value: Result<T, any Error>) {
+    init(fallback: ModuleExecutor) { self.fallback = fallback }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
         condition.lock()
-        result = value
-        condition.broadcast()
+        if left {
+            condition.unlock()
+            fallback.enqueue(job)
+            return
+        }
+        jobs.append(job)
+        condition.signal()
         condition.unlock()
     }
 
-    func wait(timeout: Duration) -> Result<T, any Error>? {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+    func finish(_ value: Result<T, any Error>) {
         condition.lock()
-        defer { condition.unlock() }
+        result = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs jobs on this thread until the result is set or `deadline` passes; then hands any
+    /// queued job to the module's threads.
+    func run(until deadline: Date) -> Result<T, any Error>? {
+        condition.lock()
         while result == nil {
+            if let job = jobs.first {
+                jobs.removeFirst()
+                condition.unlock()
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                condition.lock()
+                continue
+            }
             if !condition.wait(until: deadline) { break }
         }
-        return result
+        left = true
+        let rest = jobs
+        jobs = []
+        let value = result
+        condition.unlock()
+        for job in rest { fallback.enqueue(job) }
+        return value
     }
 }

@@ -7,6 +7,9 @@ import RedoubtCrypto
 extension Runtime {
     /// How long what the HSM said about an object is used without asking again.
     static let snapshotLifetime = Duration.seconds(2)
+
+    /// How long a search's answer is used again (`searchCacheSeconds`, default 2).
+    var searchLifetime: Duration { .milliseconds(Int64((configuration.searchCacheSeconds ?? 2) * 1000)) }
     /// The most objects one search returns.
     static let maximumFound = 10_000
 
@@ -21,6 +24,16 @@ extension Runtime {
         if let label, label.isEmpty || label.utf8.count > 128 { return [] }
         if let applicationID, applicationID.count > KeyFilter.maximumApplicationIDByteCount { return [] }
         let limit = Self.maximumFound
+        // A search the module made moments ago answers again without the HSM; an empty answer is
+        // never remembered, so a key made elsewhere under a new identifier or label shows at once.
+        _ = try currentLogin(slot: slot)
+        let query = SearchKey(slot: slot, keys: wantsKeys, certificates: wantsCertificates, label: label, applicationID: applicationID)
+        let now = ContinuousClock.now
+        if let (cached, at) = tables.withLock({ $0.searches[query] }), now - at < searchLifetime {
+            return tables.withLock { t in
+                cached.compactMap { ref, snapshot in template.matches(ObjectAttributes.all(ref, snapshot)) ? t.handle(for: ref) : nil }
+            }
+        }
         let snapshots = try call(slot: slot) { hsm, token in
             var found: [(ObjectRef, ObjectSnapshot)] = []
             if wantsKeys {
@@ -51,9 +64,9 @@ extension Runtime {
             }
             return found
         }
-        let now = ContinuousClock.now
         return tables.withLock { t in
-            snapshots.prefix(limit).compactMap { ref, snapshot in
+            if !snapshots.isEmpty { t.searches[query] = (Array(snapshots.prefix(limit)), now) }
+            return snapshots.prefix(limit).compactMap { ref, snapshot in
                 guard template.matches(ObjectAttributes.all(ref, snapshot)) else { return nil }
                 t.snapshots[ref] = (snapshot, now)
                 return t.handle(for: ref)
@@ -80,7 +93,7 @@ extension Runtime {
             }
         }
         if case .key(let key) = snapshot, key.state == .destroyed { throw .objectHandleInvalid }
-        remember(ref, snapshot)
+        tables.withLock { $0.snapshots[ref] = (snapshot, .now) }
         return (ref, snapshot)
     }
 
@@ -93,8 +106,13 @@ extension Runtime {
         }
     }
 
+    /// Records what the HSM now says of an object this module changed; the slot's remembered
+    /// searches are forgotten.
     func remember(_ ref: ObjectRef, _ snapshot: ObjectSnapshot) {
-        tables.withLock { $0.snapshots[ref] = (snapshot, .now) }
+        tables.withLock { t in
+            t.snapshots[ref] = (snapshot, .now)
+            t.searches = t.searches.filter { $0.key.slot != ref.slot }
+        }
     }
 
     func forget(slot: Int, id: String) {
@@ -102,6 +120,7 @@ extension Runtime {
             for kind in [ObjectRef.Kind.privateKey, .publicKey, .secretKey, .certificate] {
                 t.snapshots[ObjectRef(slot: slot, kind: kind, id: id)] = nil
             }
+            t.searches = t.searches.filter { $0.key.slot != slot }
         }
     }
 
@@ -109,6 +128,7 @@ extension Runtime {
     func handle(for ref: ObjectRef, _ snapshot: ObjectSnapshot) -> CK_OBJECT_HANDLE {
         tables.withLock { t in
             t.snapshots[ref] = (snapshot, .now)
+            t.searches = t.searches.filter { $0.key.slot != ref.slot }
             return t.handle(for: ref)
         }
     }
@@ -117,4 +137,13 @@ extension Runtime {
     func requireReadWrite(_ session: SessionState) throws(P11Error) {
         guard session.readWrite else { throw P11Error(CK_RV(CKR_SESSION_READ_ONLY), "open a read-write session to change objects") }
     }
+}
+
+/// What a search asked the HSM (the template's class, label and identifier), for remembering its answer.
+struct SearchKey: Hashable, Sendable {
+    var slot: Int
+    var keys: Bool
+    var certificates: Bool
+    var label: String?
+    var applicationID: Data?
 }
