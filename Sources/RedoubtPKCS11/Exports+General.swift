@@ -14,9 +14,10 @@ public func C_Initialize(_ pInitArgs: UnsafeMutableRawPointer?) -> CK_RV {
             if callbacks.contains(true) && args.flags & CK_FLAGS(CKF_OS_LOCKING_OK) == 0 {
                 throw P11Error(CK_RV(CKR_CANT_LOCK), "the module locks with the operating system's primitives only")
             }
-            if args.flags & CK_FLAGS(CKF_LIBRARY_CANT_CREATE_OS_THREADS) != 0 {
-                throw P11Error(CK_RV(CKR_NEED_TO_CREATE_THREADS), "the module needs its own threads")
-            }
+            // CKF_LIBRARY_CANT_CREATE_OS_THREADS is accepted: calls run on the caller's thread, but a
+            // broker connection needs an event-loop thread of the module's. GnuTLS and p11-kit pass
+            // the flag routinely; refusing it (CKR_NEED_TO_CREATE_THREADS) locked them out.
+            // docs/pkcs11.md says so.
             // A configuration path (a C string) in pReserved, as several modules accept.
             if let p = args.pReserved, UInt(bitPattern: p) >= 4096 {
                 reserved = String(cString: p.assumingMemoryBound(to: CChar.self))

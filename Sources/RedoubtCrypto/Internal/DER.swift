@@ -101,6 +101,21 @@ enum DERCodec {
         return Data(coder.serializedBytes)
     }
 
+    /// The `SubjectPublicKeyInfo` of an RSA public key (RFC 8017 `RSAPublicKey` in the BIT STRING).
+    static func rsaSPKI(modulus: [UInt8], exponent: [UInt8]) -> Data {
+        // The unsigned serializer adds the sign byte where needed.
+        func integer(_ v: [UInt8]) -> ArraySlice<UInt8> {
+            let trimmed = v.drop(while: { $0 == 0 })
+            return trimmed.isEmpty ? [0][...] : trimmed
+        }
+        var coder = DER.Serializer()
+        try? coder.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.serialize(integer(modulus))
+            try coder.serialize(integer(exponent))
+        }
+        return encodeSPKI(oid: OID.rsaEncryption, curve: nil, nullParameters: true, key: coder.serializedBytes)
+    }
+
     /// Parses PKCS#8 `PrivateKeyInfo` (v1) or `OneAsymmetricKey` (v2; the public key is returned too).
     static func parsePKCS8(_ bytes: [UInt8]) throws -> (AlgorithmIdentifier, [UInt8], [UInt8]?) {
         let root = try DER.parse(bytes)

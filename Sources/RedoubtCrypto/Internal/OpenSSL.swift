@@ -216,30 +216,15 @@ final class EVPKey: @unchecked Sendable {
     }
 
     /// An RSA public key from its modulus and exponent (big-endian, unsigned).
+    ///
+    /// Made by decoding the `SubjectPublicKeyInfo` they form, not with `EVP_PKEY_fromdata`: in a
+    /// process where an ENGINE is the default RSA method (OpenSSL's `-engine pkcs11`, nginx's
+    /// `ssl_engine`, which load the PKCS #11 module), `EVP_PKEY_CTX_new_from_name(…, "RSA", …)`
+    /// hands back the engine's method and `fromdata` fails; the decoders are provider-only.
     static func rsaPublicKey(n: some DataProtocol, e: some DataProtocol) -> EVPKey? {
         let nb = Array(n), eb = Array(e)
         guard !nb.isEmpty, !eb.isEmpty, nb.count <= 1024, eb.count <= 16 else { return nil }
-        guard let bnN = nb.withUnsafeBufferPointer({ BN_bin2bn($0.baseAddress, Int32($0.count), nil) }) else { return nil }
-        defer { BN_free(bnN) }
-        guard let bnE = eb.withUnsafeBufferPointer({ BN_bin2bn($0.baseAddress, Int32($0.count), nil) }) else { return nil }
-        defer { BN_free(bnE) }
-        // The key names must outlive the builder and the built array (see ecPublicKey):
-        // with temporary key strings they dangled by OSSL_PARAM_BLD_to_param time, and every
-        // RSA SPKI, JWK and modulus/exponent import failed.
-        return "n".withCString { nKey in
-            "e".withCString { eKey -> EVPKey? in
-                guard let bld = OSSL_PARAM_BLD_new() else { return nil }
-                defer { OSSL_PARAM_BLD_free(bld) }
-                guard OSSL_PARAM_BLD_push_BN(bld, nKey, bnN) == 1, OSSL_PARAM_BLD_push_BN(bld, eKey, bnE) == 1,
-                    let params = OSSL_PARAM_BLD_to_param(bld)
-                else {
-                    OpenSSL.clearErrors()
-                    return nil
-                }
-                defer { OSSL_PARAM_free(params) }
-                return publicKey(fromData: params, type: "RSA")
-            }
-        }
+        return publicKey(spki: DERCodec.rsaSPKI(modulus: nb, exponent: eb))
     }
 }
 
