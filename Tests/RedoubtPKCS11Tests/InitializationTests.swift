@@ -15,37 +15,17 @@ struct RedoubtPKCS11Tests {}
 extension RedoubtPKCS11Tests {
     @Suite("C_Initialize and C_Finalize")
     struct Initialization {
-        @Test("C_Initialize(NULL) reads the configuration REDOUBT_PKCS11_CONFIG names")
-        func environmentVariable() async throws {
-            let fx = try await Fixture.make()
-            defer { fx.remove() }
-            // Two slots, so that using this file (and not another) shows.
-            let config = try fx.writeConfig(try fx.configuration(extraLabels: ["from-env"]), name: "env.json")
-            let p11 = try Cryptoki.uninitialized()
-            // Set only around the call (the module reads it in C_Initialize), as other suites may run meanwhile.
-            setenv("REDOUBT_PKCS11_CONFIG", config, 1)
-            let rv = p11.f.C_Initialize!(nil)
-            unsetenv("REDOUBT_PKCS11_CONFIG")
-            try requireRV(rv, CKR_OK, "C_Initialize(NULL) with REDOUBT_PKCS11_CONFIG set")
-            defer { p11.finalize() }
-            var count: CK_ULONG = 0
-            expectRV(p11.f.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count), CKR_OK, "C_GetSlotList (count)")
-            #expect(count == 2, "the configuration named by REDOUBT_PKCS11_CONFIG has two slots")
-            var token = CK_TOKEN_INFO()
-            expectRV(p11.f.C_GetTokenInfo!(1, &token), CKR_OK, "C_GetTokenInfo(1)")
-            #expect(fieldBytes(token.label) == padded("from-env", 32))
-            expectRV(p11.f.C_Initialize!(nil), CKR_CRYPTOKI_ALREADY_INITIALIZED, "a second C_Initialize")
-        }
+        // REDOUBT_PKCS11_CONFIG is exercised in child processes (PKCS11ToolTests and the consumer
+        // tests set it for pkcs11-tool, OpenSSL, nginx…): setenv in this process raced with other
+        // suites' Process.run(), which copies the environment (a crash in a fresh-clone run).
 
-        @Test("C_Initialize with CK_C_INITIALIZE_ARGS whose pReserved names the configuration (before the environment)")
+        @Test("C_Initialize with CK_C_INITIALIZE_ARGS whose pReserved names the configuration")
         func reservedArgument() async throws {
             let fx = try await Fixture.make()
             defer { fx.remove() }
             let p11 = try Cryptoki.uninitialized()
-            setenv("REDOUBT_PKCS11_CONFIG", fx.dir + "/no-such-file.json", 1)
             let rv = p11.initialize(config: fx.configPath)
-            unsetenv("REDOUBT_PKCS11_CONFIG")
-            try requireRV(rv, CKR_OK, "C_Initialize(pReserved = config, CKF_OS_LOCKING_OK) with REDOUBT_PKCS11_CONFIG naming a missing file")
+            try requireRV(rv, CKR_OK, "C_Initialize(pReserved = config, CKF_OS_LOCKING_OK)")
             defer { p11.finalize() }
             var count: CK_ULONG = 0
             expectRV(p11.f.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count), CKR_OK, "C_GetSlotList (count)")
