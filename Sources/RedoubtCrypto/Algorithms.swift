@@ -102,7 +102,7 @@ public enum KeyAlgorithm: String, Sendable, Hashable, Codable, CaseIterable, Cus
     }
 
     /// For ECDSA curves: the byte length of one coordinate and of one scalar.
-    var ecFieldBytes: Int? {
+    public var ecFieldBytes: Int? {
         switch self {
         case .p256, .secp256k1, .brainpoolP256r1: return 32
         case .p384, .brainpoolP384r1: return 48

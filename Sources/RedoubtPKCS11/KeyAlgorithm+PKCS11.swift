@@ -4,16 +4,6 @@ import RedoubtCrypto
 
 /// How Redoubt's algorithms are named in PKCS #11: key types, curve OIDs, parameter sets.
 extension KeyAlgorithm {
-    /// For ECDSA curves: the byte length of a coordinate.
-    var fieldBytes: Int? {
-        switch self {
-        case .p256, .secp256k1, .brainpoolP256r1: return 32
-        case .p384, .brainpoolP384r1: return 48
-        case .p521: return 66
-        default: return nil
-        }
-    }
-
     /// CKA_KEY_TYPE.
     var keyType: CK_KEY_TYPE {
         switch self {

@@ -105,7 +105,7 @@ struct SignPlan: Sendable {
         }
         switch UInt(mechanism) {
         case CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512:
-            guard algorithm.isECDSA, let field = algorithm.fieldBytes else { throw keyMismatch }
+            guard algorithm.isECDSA, let field = algorithm.ecFieldBytes else { throw keyMismatch }
             try noParameter()
             signatureLength = 2 * field
             switch UInt(mechanism) {

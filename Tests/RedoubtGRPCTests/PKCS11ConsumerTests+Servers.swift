@@ -151,7 +151,7 @@ extension PKCS11ConsumerTests {
 
             let prefix = f.file("nginx")
             try FileManager.default.createDirectory(atPath: prefix + "/tmp", withIntermediateDirectories: true)
-            let port = try Self.freePort()
+            let port = try ClusterProcessTests.freePort()
             let errorLog = prefix + "/error.log", accessLog = prefix + "/access.log", conf = prefix + "/nginx.conf"
             try Data(
                 """
@@ -226,7 +226,6 @@ extension PKCS11ConsumerTests {
                 try #require(respawned, "worker \(victim) was not replaced: \(Self.children(of: master.pid))\n\(logs())")
                 let replacement = Self.children(of: master.pid).subtracting(before)
                 seen.formUnion(replacement)
-                try await Task.sleep(for: .seconds(1))
                 let served = try await Self.thousandRequests(f, curl: curl, cert: cert, urls: urls, accessLog: accessLog, "1,000 after reload and SIGKILL")
                 #expect(!served.isDisjoint(with: replacement), "the respawned worker \(replacement) served none of them (served by \(served))")
                 let problems = Self.text(errorLog).split(separator: "\n").filter {

@@ -149,22 +149,6 @@ struct PKCS11ConsumerTests {
         return try condition()
     }
 
-    /// A loopback TCP port that was free a moment ago.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard named else { throw Failure("bind/getsockname: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Writes `text` to `path` with mode 0600.
     static func writeSecret(_ text: String, to path: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -252,7 +236,7 @@ struct PKCS11ConsumerTests {
         let env = environment(f, ["OPENSSL_CONF": try engineConfig(f, engine: enginePath, pin: f.pin)])
         let cert = try await engineCertificate(f, label: label, tokenKey: tokenKey, env: env)
 
-        let port = try freePort()
+        let port = try ClusterProcessTests.freePort()
         let server = try Background(
             f.opensslTool,
             [
