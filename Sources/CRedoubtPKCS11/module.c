@@ -154,6 +154,35 @@ static volatile int in_fork_child = 0;
 static void redoubt_pkcs11_atfork_child(void) { in_fork_child = 1; }
 int redoubt_pkcs11_in_fork_child(void) { return in_fork_child; }
 
+// In a child of fork(), the thread that forked is the parent's thread as far as Swift's per-thread
+// caches know: Synchronization's Mutex and the Swift runtime's locks write a cached thread id as
+// the owner of a lock they take, and there it is the id of a thread of the parent. Another thread
+// that then waits for such a lock makes the kernel look for that owner, and the Mutex traps
+// ("Unknown error occurred while attempting to acquire a Mutex": nginx workers and pre-forking
+// servers died of it). So in a child, every entry point's Swift code runs on a thread born in the
+// child (its caches are right) while the calling thread waits here, in C.
+static __thread int on_call_thread = 0;
+int redoubt_pkcs11_needs_call_thread(void) { return in_fork_child && !on_call_thread; }
+
+struct redoubt_pkcs11_call {
+    void (*body)(void *);
+    void *context;
+};
+
+static void *redoubt_pkcs11_call_main(void *argument) {
+    struct redoubt_pkcs11_call *call = argument;
+    on_call_thread = 1;
+    call->body(call->context);
+    return NULL;
+}
+
+int redoubt_pkcs11_run_on_call_thread(void (*body)(void *), void *context) {
+    struct redoubt_pkcs11_call call = {body, context};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, redoubt_pkcs11_call_main, &call) != 0) return -1;
+    return pthread_join(thread, NULL) == 0 ? 0 : -1;
+}
+
 // Swift code cannot be unloaded safely (its runtime keeps pointers into the image), and PKCS #11
 // consumers do dlclose their modules: pin this library in memory for the life of the process.
 __attribute__((constructor)) static void redoubt_pkcs11_pin(void) {

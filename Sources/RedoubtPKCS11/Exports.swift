@@ -1,4 +1,5 @@
 import CPKCS11
+import CRedoubtPKCS11
 import Foundation
 import Logging
 
@@ -7,6 +8,7 @@ import Logging
 /// Runs an entry point's body: every failure becomes its CK_RV (logged without secrets), nothing
 /// thrown or trapped crosses into the caller.
 func entry(_ name: StaticString, _ body: () throws(P11Error) -> Void) -> CK_RV {
+    guard redoubt_pkcs11_needs_call_thread() == 0 else { return onCallThread(name, body) }
     do {
         try body()
         return CK_RV(CKR_OK)
@@ -20,6 +22,22 @@ func entry(_ name: StaticString, _ body: () throws(P11Error) -> Void) -> CK_RV {
         }
         return error.rv
     }
+}
+
+/// In a child of fork(): the entry point on a thread born in the child, the caller's thread waiting
+/// in C (module.c's `redoubt_pkcs11_run_on_call_thread` says why). No Swift lock is taken here.
+private func onCallThread(_ name: StaticString, _ body: () throws(P11Error) -> Void) -> CK_RV {
+    struct Call {
+        let run: () -> Void
+    }
+    var rv = CK_RV(CKR_GENERAL_ERROR)
+    let started = withoutActuallyEscaping(body) { body -> Int32 in
+        var call = Call(run: { rv = entry(name, body) })
+        return withUnsafeMutablePointer(to: &call) { pointer in
+            redoubt_pkcs11_run_on_call_thread({ $0!.assumingMemoryBound(to: Call.self).pointee.run() }, pointer)
+        }
+    }
+    return started == 0 ? rv : CK_RV(CKR_HOST_MEMORY)
 }
 
 /// Writes `bytes` to a caller's buffer by the standard's rules: a null buffer asks for the

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import RedoubtTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -232,7 +233,7 @@ extension PKCS11ConsumerTests {
                     ($0.contains("[emerg]") || $0.contains("[crit]") || $0.contains("[error]") || $0.contains("[alert]"))
                         && !$0.contains("worker process \(victim) exited on signal 9")
                 }
-                #expect(problems.isEmpty, "nginx error log:\n\(problems.joined(separator: "\n"))")
+                #expect(problems.isEmpty, "nginx error log:\n\(problems.joined(separator: "\n"))\n\(logs())")
             } catch {
                 await Self.stopNginx(master, workers: seen)
                 throw error

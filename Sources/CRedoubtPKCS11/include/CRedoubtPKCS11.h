@@ -9,4 +9,9 @@
 
 /// Whether this process is a child of fork() (set by a pthread_atfork handler).
 int redoubt_pkcs11_in_fork_child(void);
+/// Whether this call must run on a thread of its own: in a child of fork(), unless already there
+/// (module.c says why).
+int redoubt_pkcs11_needs_call_thread(void);
+/// Runs `body(context)` on a new thread and waits for it; -1 if no thread could be made.
+int redoubt_pkcs11_run_on_call_thread(void (*body)(void *), void *context);
 #endif
