@@ -243,6 +243,8 @@ let package = Package(
             name: "RedoubtStoreTests",
             dependencies: [
                 "RedoubtStore",
+                // ChildProcess (the sqlite3 shell in a child process).
+                "RedoubtTesting",
                 // Test databases are created and dropped directly (Postgres/PostgresTestDatabases.swift).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: server),

@@ -13,7 +13,7 @@ struct ApproveCommandTests {
     }
 
     static func run(_ arguments: [String], stdin: Data? = nil) async throws -> Output {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try ServeProcessTests.executable()
         process.arguments = arguments
         let out = Pipe(), err = Pipe(), input = Pipe()

@@ -78,7 +78,7 @@ struct CLIOverAnyHSMTests {
 
     /// Runs `executable` with `arguments` (no `REDOUBT_` variables), killing it after `timeout`.
     static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(60)) async throws -> Run {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe(), input = Pipe()

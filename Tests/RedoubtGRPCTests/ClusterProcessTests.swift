@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Redoubt
 import RedoubtBroker
+@testable import RedoubtTesting
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ struct ClusterProcessTests {
     /// A `redoubt serve` child; learns its port from what it prints, restarts on the same port.
     final class Server: Sendable {
         let arguments: [String]
-        private let state = Mutex<(process: Process?, output: String, port: Int?)>((nil, "", nil))
+        private let state = Mutex<(process: ChildProcess?, output: String, port: Int?)>((nil, "", nil))
 
         init(_ arguments: [String]) { self.arguments = arguments }
 
@@ -28,7 +29,7 @@ struct ClusterProcessTests {
 
         func start(extra: [String] = []) async throws {
             let previous = port
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = try ServeProcessTests.executable()
             process.arguments = ["serve"] + arguments + extra + ["--listen", "127.0.0.1:\(previous ?? 0)"]
             let pipe = Pipe()

@@ -60,7 +60,7 @@ struct PKCS11ConsumerTests {
         let out = scratch.appendingPathComponent("\(name).out"), err = scratch.appendingPathComponent("\(name).err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
@@ -85,7 +85,7 @@ struct PKCS11ConsumerTests {
 
     /// A long-running child (a server, an agent) with its output in files; `stop` ends it.
     final class Background: @unchecked Sendable {
-        let process = Process()
+        let process = ChildProcess()
         let command: String
         let out: URL, err: URL
 

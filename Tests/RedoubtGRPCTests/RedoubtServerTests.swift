@@ -176,8 +176,15 @@ struct RedoubtServerTests {
                 let keyID = try await Self.sign(endpoint: listening.endpoint, apiKey: credentials.apiKey)
                 // The key made through the router is on the node.
                 try await Self.sign(endpoint: node.endpoint, apiKey: credentials.apiKey, keyID: keyID)
-                // A scrape reads the router's node states as they are at that moment.
-                let text = try await Self.metrics(port: try #require(listening.metricsPort))
+                // A scrape reads the router's node states as they are at that moment. Among every
+                // other test a health probe can time out (the node then shows down until the next
+                // probe answers): scrape again, for up to 60 s, until the node shows up.
+                let port = try #require(listening.metricsPort)
+                var text = try await Self.metrics(port: port)
+                for _ in 0..<120 where !text.contains(#"redoubt_router_node_up{node="node-1",site="here"} 1"#) {
+                    try await Task.sleep(for: .milliseconds(500))
+                    text = try await Self.metrics(port: port)
+                }
                 let requests = text.split(separator: "\n").first { $0.hasPrefix(#"redoubt_router_node_requests{node="node-1",site="here"} "#) }
                 #expect((requests?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 2, "the calls above went to node-1: \(text)")
                 #expect(text.contains(#"redoubt_router_node_up{node="node-1",site="here"} 1"#), "\(text)")

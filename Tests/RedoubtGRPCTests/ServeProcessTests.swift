@@ -35,7 +35,7 @@ struct ServeProcessTests {
 
     /// A running `redoubt serve` child with its output collected.
     final class Child: @unchecked Sendable {
-        let process = Process()
+        let process = ChildProcess()
         let output = Pipe()
         let errors = Pipe()
 
@@ -193,7 +193,7 @@ struct ServeProcessTests {
         _ = try await Self.credentials(in: dir, child: child)
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Examples/python/sign_verify.py")
-        let run = Process()
+        let run = ChildProcess()
         run.executableURL = URL(fileURLWithPath: python)
         run.arguments = [example.path, dir.appendingPathComponent("dev-credentials.json").path]
         let out = Pipe(), err = Pipe()

@@ -1,5 +1,6 @@
 import Foundation
 @testable import RedoubtStore
+@testable import RedoubtTesting
 import Testing
 
 /// Behaviour specific to the SQLite backend: files, processes, pragmas, grouping.
@@ -97,7 +98,7 @@ struct SQLiteStoreTests {
         try await store.commit([.insert(key("k"), label: nil, data: Data())])
         let before = try await store.changeCounter()
 
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = [path]
         let input = Pipe()
@@ -142,7 +143,7 @@ struct SQLiteStoreTests {
 
         input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
         try input.fileHandleForWriting.close()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }  // not waitUntilExit: it would block a pool thread
+        await process.exited()
         #expect(process.terminationStatus == 0)
 
         // Its commit is visible, and writes proceed again.

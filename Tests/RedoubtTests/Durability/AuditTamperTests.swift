@@ -9,7 +9,7 @@ import Testing
 @Suite("Audit tampering")
 struct AuditTamperTests {
     static func sqlite(_ db: String, _ sql: String) async throws {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         p.arguments = [db, sql]
         try p.run()

@@ -43,7 +43,7 @@ struct CrashTests {
         var rng = SystemRandomNumberGenerator()
         let rounds = 12
         for round in 0..<rounds {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = binary
             process.arguments = ["debug", "keygen-loop", "--data", dir.path, "--dev", "--api-key", user.apiKey, "--partition", "crash"]
             let pipe = Pipe()
