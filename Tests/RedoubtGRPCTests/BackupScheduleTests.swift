@@ -17,6 +17,7 @@ struct BackupScheduleTests {
     static func node() async throws -> (hsm: LocalHSM, store: SQLiteStore, fixture: HSMFixture) {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         let store = try SQLiteStore.temporary()
         let created = try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: configuration)
         let fixture = try await HSMFixture.make(created.hsm, operatorAPIKey: created.operatorAPIKey)
@@ -149,6 +150,7 @@ struct BackupScheduleTests {
         let restoredStore = try SQLiteStore.temporary()
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         let restored = try await LocalHSM.restore(
             from: latest, into: restoredStore, unseal: .passphrase(Self.passphrase),
             configuration: configuration)

@@ -39,6 +39,7 @@ struct BrokerHarness: Sendable {
     ) async throws {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         if let clock { configuration.clock = { clock.now } }
         let store = try SQLiteStore.temporary()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redoubt-broker-\(UUID().uuidString)")

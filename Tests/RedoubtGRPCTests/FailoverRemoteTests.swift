@@ -26,6 +26,7 @@ struct FailoverRemoteTests {
     static var nodeConfiguration: LocalHSM.Configuration {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         return configuration
     }
 

@@ -4,7 +4,8 @@ import Testing
 
 /// `RedoubtTesting.ManualClock`: time moves only when the test moves it, sleepers wake exactly
 /// at their deadline, and cancellation ends a sleep at once.
-@Suite("ManualClock", .timeLimit(.minutes(1)))
+// The time limit catches a hang; among every other test a task can wait a minute for a thread.
+@Suite("ManualClock", .timeLimit(.minutes(5)))
 struct ManualClockTests {
     @Test("a sleeper wakes when time reaches its deadline, not before")
     func wakesAtDeadline() async throws {

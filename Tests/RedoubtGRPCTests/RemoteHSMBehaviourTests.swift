@@ -22,6 +22,7 @@ enum RemoteHSMSupport {
     static func serve(tls: TLSFixtures? = nil, mutual: Bool = false) async throws -> Served {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         let store = try SQLiteStore.temporary()
         let created: InitializedHSM
         do {

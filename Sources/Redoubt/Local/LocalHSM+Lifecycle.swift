@@ -40,7 +40,7 @@ extension LocalHSM {
         }
         let created: (MasterKey, MasterKeyEnvelope, [MasterKeyShare])
         do {
-            created = try MasterKey.create(passphrase: passphrase, shares: shares, dev: devKeyFile != nil)
+            created = try MasterKey.create(passphrase: passphrase, shares: shares, dev: devKeyFile != nil, scrypt: configuration.passphraseScrypt)
         } catch let error as SealingError {
             throw HSMError.invalid(error.message)
         }

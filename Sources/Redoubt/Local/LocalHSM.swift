@@ -38,6 +38,11 @@ public final class LocalHSM: HSM, Sendable {
         /// are written to it; an auditor's export or verify signs it at once, and ``close()`` too. `.infinity` signs only on
         /// export, verify and ``close()``.
         public var auditCheckpointInterval: TimeInterval = 1
+        /// The scrypt cost of the passphrase that seals a new store's master key
+        /// (``LocalHSM/initialize(store:passphrase:shares:devKeyFile:configuration:logger:)``);
+        /// the cost is kept in the store, so opening uses what the store was made with. Keep
+        /// ``ScryptParameters/defaults`` (N = 2^15, r = 8: ~32 MiB) outside tests.
+        public var passphraseScrypt: ScryptParameters = .defaults
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 

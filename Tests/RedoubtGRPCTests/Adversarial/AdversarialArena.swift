@@ -51,6 +51,7 @@ struct AdversarialArena: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         configuration.cacheRefreshInterval = cacheRefreshInterval
         let path = directory.appendingPathComponent("store.sqlite").path
         let store = try SQLiteStore(path: path)

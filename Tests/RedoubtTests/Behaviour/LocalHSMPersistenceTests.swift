@@ -76,8 +76,17 @@ struct LocalHSMPersistenceTests {
         await expectHSMError(.invalidArgument) {
             try await LocalHSM.initialize(store: store, passphrase: "too short", configuration: configuration)
         }
+        var outOfRange = configuration
+        outOfRange.passphraseScrypt = ScryptParameters(n: 3)
+        await expectHSMError(.invalidArgument, "scrypt N must be a power of two") {
+            try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: outOfRange)
+        }
+        // Refused without a trace: the store initialises afterwards, with the configured cost.
         let created = try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: configuration)
         try await created.hsm.close()
+        let envelope = try RecordCoding.decode(MasterKeyEnvelope.self, try #require(await store.get(LocalHSM.envelopeKey)).data)
+        #expect(envelope.passphrase?.scrypt == configuration.passphraseScrypt)
+        #expect(configuration.passphraseScrypt != .defaults, "the tests' cheap cost, not the default")
         await expectHSMError(.alreadyExists) {
             try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: configuration)
         }

@@ -13,6 +13,7 @@ enum LocalHSMSupport {
     static func configuration(clock: TestClock? = nil, _ change: (inout LocalHSM.Configuration) -> Void = { _ in }) -> LocalHSM.Configuration {
         var configuration = LocalHSM.Configuration.defaults
         configuration.passwordCostLog2 = 10
+        configuration.passphraseScrypt = ScryptParameters(n: 1 << 10)
         if let clock {
             configuration.clock = { clock.now }
         }

@@ -27,9 +27,10 @@ struct ChildProcessTests {
         #expect(exits.terminationStatus == 3)
         #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "hello\n")
 
-        let sleeper = try Self.shell("sleep 30")
+        // An hour: among every other test the 100 ms wait below can end much later (once, 30 s).
+        let sleeper = try Self.shell("exec sleep 3600")  // exec: the signal below ends the sleep itself
         #expect(sleeper.isRunning)
-        #expect(await !sleeper.exited(within: .milliseconds(100)), "a 30 s sleep ended within 100 ms")
+        #expect(await !sleeper.exited(within: .milliseconds(100)), "an hour's sleep ended already")
         kill(sleeper.processIdentifier, SIGKILL)
         #expect(await sleeper.exited(within: .seconds(60)))
         #expect(sleeper.terminationReason == .uncaughtSignal)

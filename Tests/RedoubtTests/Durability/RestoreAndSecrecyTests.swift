@@ -19,6 +19,7 @@ struct HSMDirectory {
         let store = try SQLiteStore(path: dir.appendingPathComponent("redoubt.sqlite").path)
         var config = LocalHSM.Configuration.defaults
         config.passwordCostLog2 = 10
+        config.passphraseScrypt = ScryptParameters(n: 1 << 10)
         let created = try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: config)
         let op = try await created.hsm.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
         let partition = try await created.hsm.createPartition(op.token, id: "vault", settings: .defaults)
