@@ -76,9 +76,10 @@ struct FailoverRemoteTests {
                 attemptTimeout: .seconds(10)), logger: Self.logger)
         hsm.start()
         do {
-            // The first probe also connects, which on a busy machine may take longer than a probe may.
-            #expect(await eventually { await remotes[0].isServing() })
-            #expect(await eventually { await remotes[1].isServing() })
+            // The first probe also connects, which on a busy machine may take longer than a probe may;
+            // these waits are for readiness, not bounds (among every other test, once over 10 s).
+            #expect(await eventually(within: 60) { await remotes[0].isServing() })
+            #expect(await eventually(within: 60) { await remotes[1].isServing() })
             let fixture = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
             let token = fixture.alpha.user.token
             let key = try await fixture.generate(KeySpec(algorithm: .p256, label: "through two brokers"))
@@ -104,10 +105,10 @@ struct FailoverRemoteTests {
             #expect(signed == 120)
             #expect(failed.isEmpty, "\(failed.prefix(3))")
             #expect(await remotes[0].isServing() == false)
-            #expect(await eventually { hsm.endpointStatus().allSatisfy { !$0.healthy } })
+            #expect(await eventually(within: 60) { hsm.endpointStatus().allSatisfy { !$0.healthy } })
             brokers[1].broker.health.setServing(true)
-            #expect(await eventually { await remotes[1].isServing() })
-            #expect(await eventually { hsm.endpointStatus()[1].healthy })
+            #expect(await eventually(within: 60) { await remotes[1].isServing() })
+            #expect(await eventually(within: 60) { hsm.endpointStatus()[1].healthy })
             // The surviving node verifies what was signed through the router.
             let signature = try await hsm.sign(token, key: key.id, input: .message(message), scheme: .ecdsa(.sha256))
             #expect(
