@@ -61,6 +61,8 @@ def scheme_name(scheme) -> tuple:
         return f"RSA-PSS-{HASHES[scheme.rsa_pss.hash]}", b""
     if kind == "rsa_pkcs1v15":
         return f"RSA-PKCS1-{HASHES[scheme.rsa_pkcs1v15.hash]}", b""
+    if kind == "rsa_pkcs1v15_raw":
+        return "RSA-PKCS1-RAW", b""
     raise Refused(f"unknown signature scheme {kind}")
 
 

@@ -186,6 +186,11 @@ public enum SignatureScheme: Sendable, Hashable {
     case rsaPSS(HashAlgorithm)
     /// RSASSA-PKCS1-v1_5.
     case rsaPKCS1v15(HashAlgorithm)
+    /// RSASSA-PKCS1-v1_5 padding over bytes the caller encoded, as PKCS #11's `CKM_RSA_PKCS`:
+    /// the input (a ``SigningInput/message(_:)``) is normally a DER `DigestInfo` of any hash,
+    /// at most the modulus length − 11 bytes. The engine cannot know what was hashed; prefer
+    /// ``rsaPKCS1v15(_:)`` where the caller can name the hash.
+    case rsaPKCS1v15Raw
     /// Pure ML-DSA (FIPS 204) with an optional context string (at most 255 bytes); signs messages only.
     case mldsa(context: Data = Data())
 
@@ -193,7 +198,7 @@ public enum SignatureScheme: Sendable, Hashable {
     public var hash: HashAlgorithm? {
         switch self {
         case .ecdsa(let h, _, _), .rsaPSS(let h), .rsaPKCS1v15(let h): return h
-        case .ed25519, .mldsa: return nil
+        case .ed25519, .mldsa, .rsaPKCS1v15Raw: return nil
         }
     }
 }

@@ -83,7 +83,8 @@ struct SignPlan: Sendable {
         case hashedHere(HashAlgorithm)
         /// A digest the caller made, of the scheme's hash length.
         case digest
-        /// A DER DigestInfo (CKM_RSA_PKCS), unwrapped to its digest.
+        /// CKM_RSA_PKCS: a DER DigestInfo of SHA-256/384/512 is unwrapped to its digest (the HSM
+        /// then knows the hash); any other bytes, up to the modulus length − 11, are signed raw.
         case digestInfo
         /// The message, signed as it is (EdDSA, ML-DSA).
         case message
@@ -223,7 +224,10 @@ struct SignPlan: Sendable {
                     return (.digest(data.dropFirst(prefix.count)), .rsaPKCS1v15(hash))
                 }
             }
-            throw P11Error(CK_RV(CKR_DATA_INVALID), "CKM_RSA_PKCS signs a DER DigestInfo of SHA-256, SHA-384 or SHA-512")
+            guard data.count <= signatureLength - 11 else {
+                throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "CKM_RSA_PKCS signs at most \(signatureLength - 11) bytes with this key, got \(data.count)")
+            }
+            return (.message(data), .rsaPKCS1v15Raw)
         }
     }
 }

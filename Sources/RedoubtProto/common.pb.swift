@@ -861,8 +861,8 @@ public nonisolated enum Redoubt_V1_ApprovalStatus: SwiftProtobuf.Enum, Swift.Cas
 }
 
 /// A signature scheme: the algorithm family and its parameters. It must fit the key's
-/// algorithm: ecdsa for EC keys, ed25519 for Ed25519, rsa_pss or rsa_pkcs1v15 for RSA, ml_dsa
-/// for ML-DSA.
+/// algorithm: ecdsa for EC keys, ed25519 for Ed25519, rsa_pss, rsa_pkcs1v15 or rsa_pkcs1v15_raw
+/// for RSA, ml_dsa for ML-DSA.
 public nonisolated struct Redoubt_V1_SignatureScheme: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -916,6 +916,15 @@ public nonisolated struct Redoubt_V1_SignatureScheme: Sendable {
     set {scheme = .mlDsa(newValue)}
   }
 
+  /// RSASSA-PKCS1-v1_5 over a caller-encoded DigestInfo (RSA keys).
+  public var rsaPkcs1V15Raw: Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw {
+    get {
+      if case .rsaPkcs1V15Raw(let v)? = scheme {return v}
+      return Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw()
+    }
+    set {scheme = .rsaPkcs1V15Raw(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The scheme; exactly one is required.
@@ -930,6 +939,8 @@ public nonisolated struct Redoubt_V1_SignatureScheme: Sendable {
     case rsaPkcs1V15(Redoubt_V1_SignatureScheme.RsaPkcs1v15)
     /// ML-DSA (ML-DSA keys).
     case mlDsa(Redoubt_V1_SignatureScheme.MlDsa)
+    /// RSASSA-PKCS1-v1_5 over a caller-encoded DigestInfo (RSA keys).
+    case rsaPkcs1V15Raw(Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw)
 
   }
 
@@ -986,6 +997,20 @@ public nonisolated struct Redoubt_V1_SignatureScheme: Sendable {
 
     /// The hash applied to a message, or the hash that made a digest; required.
     public var hash: Redoubt_V1_HashAlgorithm = .unspecified
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// RSASSA-PKCS1-v1_5 padding over bytes the caller encoded, as PKCS #11's CKM_RSA_PKCS: the
+  /// input (a message, never a digest) is normally a DER DigestInfo of any hash, at most the
+  /// modulus length minus 11 bytes. The HSM cannot know what was hashed: prefer rsa_pkcs1v15 where
+  /// the caller can name the hash.
+  public nonisolated struct RsaPkcs1v15Raw: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2087,7 +2112,7 @@ nonisolated extension Redoubt_V1_ApprovalStatus: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Redoubt_V1_SignatureScheme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SignatureScheme"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ecdsa\0\u{1}ed25519\0\u{3}rsa_pss\0\u{3}rsa_pkcs1v15\0\u{3}ml_dsa\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ecdsa\0\u{1}ed25519\0\u{3}rsa_pss\0\u{3}rsa_pkcs1v15\0\u{3}ml_dsa\0\u{3}rsa_pkcs1v15_raw\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2160,6 +2185,19 @@ nonisolated extension Redoubt_V1_SignatureScheme: SwiftProtobuf.Message, SwiftPr
           self.scheme = .mlDsa(v)
         }
       }()
+      case 6: try {
+        var v: Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw?
+        var hadOneofValue = false
+        if let current = self.scheme {
+          hadOneofValue = true
+          if case .rsaPkcs1V15Raw(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.scheme = .rsaPkcs1V15Raw(v)
+        }
+      }()
       default: break
       }
     }
@@ -2190,6 +2228,10 @@ nonisolated extension Redoubt_V1_SignatureScheme: SwiftProtobuf.Message, SwiftPr
     case .mlDsa?: try {
       guard case .mlDsa(let v)? = self.scheme else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .rsaPkcs1V15Raw?: try {
+      guard case .rsaPkcs1V15Raw(let v)? = self.scheme else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
     case nil: break
     }
@@ -2317,6 +2359,25 @@ nonisolated extension Redoubt_V1_SignatureScheme.RsaPkcs1v15: SwiftProtobuf.Mess
 
   public static func ==(lhs: Redoubt_V1_SignatureScheme.RsaPkcs1v15, rhs: Redoubt_V1_SignatureScheme.RsaPkcs1v15) -> Bool {
     if lhs.hash != rhs.hash {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_SignatureScheme.protoMessageName + ".RsaPkcs1v15Raw"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw, rhs: Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

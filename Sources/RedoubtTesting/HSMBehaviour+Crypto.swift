@@ -16,6 +16,33 @@ extension HSMBehaviour {
 }
 
 extension HSMFixture {
+    /// RSASSA-PKCS1-v1_5 over caller-encoded bytes (PKCS #11's CKM_RSA_PKCS): over a SHA-256
+    /// DigestInfo it is the hashed scheme's signature; any other bytes up to k − 11 sign too.
+    func rawPKCS1Signatures(key: String) async throws {
+        let user = alpha.user.token
+        let sha256Prefix = Data([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20])
+        let digestInfo = sha256Prefix + Hashing.digest(message, .sha256)
+        let raw = try await hsm.sign(user, key: key, input: .message(digestInfo), scheme: .rsaPKCS1v15Raw)
+        let hashed = try await hsm.sign(user, key: key, input: .message(message), scheme: .rsaPKCS1v15(.sha256))
+        #expect(raw.signature == hashed.signature, "raw PKCS#1 v1.5 over a SHA-256 DigestInfo differs from PKCS#1 v1.5 with SHA-256")
+        let publicKey = try await hsm.exportPublicKey(user, id: key, version: nil)
+        for bytes in [Data(repeating: 0x42, count: 256 - 11), Data("not a DigestInfo".utf8)] {
+            let signature = try await hsm.sign(user, key: key, input: .message(bytes), scheme: .rsaPKCS1v15Raw).signature
+            #expect(try await hsm.verify(user, key: key, input: .message(bytes), signature: signature, scheme: .rsaPKCS1v15Raw, version: nil))
+            #expect(try VerifyingKey(publicKey).isValidSignature(signature, for: .message(bytes), scheme: .rsaPKCS1v15Raw))
+            var changed = bytes
+            changed[changed.startIndex] ^= 0x01
+            let other = try await hsm.verify(user, key: key, input: .message(changed), signature: signature, scheme: .rsaPKCS1v15Raw, version: nil)
+            #expect(!other, "a raw PKCS#1 v1.5 signature verifies other bytes")
+        }
+        await expectHSMError(.invalidArgument, "signs at most 245 bytes") {
+            try await hsm.sign(user, key: key, input: .message(Data(count: 256 - 10)), scheme: .rsaPKCS1v15Raw)
+        }
+        await expectHSMError(.failedPrecondition, "not digests") {
+            try await hsm.sign(user, key: key, input: .digest(Data(count: 32)), scheme: .rsaPKCS1v15Raw)
+        }
+    }
+
     func signatures() async throws {
         let user = alpha.user.token
         let digest = Hashing.digest(message, .sha256)
@@ -27,8 +54,10 @@ extension HSMFixture {
             (.secp256k1, .ecdsa(.sha256), [.message(message)]),
             (.mldsa65, .mldsa(context: Data("redoubt".utf8)), [.message(message)]),
         ]
+        var rsaKey: String?
         for (algorithm, scheme, inputs) in cases {
             let key = try await generate(KeySpec(algorithm: algorithm, label: "\(algorithm)"))
+            if algorithm == .rsa2048 { rsaKey = key.id }
             let publicKey = try await hsm.exportPublicKey(user, id: key.id, version: nil)
             #expect(publicKey.algorithm == algorithm && publicKey == key.publicKey)
             for input in inputs {
@@ -49,6 +78,7 @@ extension HSMFixture {
                 #expect(!changed, "\(algorithm) \(scheme): a changed signature verifies")
             }
         }
+        try await rawPKCS1Signatures(key: try #require(rsaKey))
         // A scheme that does not fit the key is refused, not guessed.
         let ed = try await generate(KeySpec(algorithm: .ed25519, label: "ed"))
         await expectHSMError(.failedPrecondition) { try await hsm.sign(user, key: ed.id, input: .message(message), scheme: .ecdsa(.sha256)) }

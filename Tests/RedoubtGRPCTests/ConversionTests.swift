@@ -93,7 +93,7 @@ struct ConversionTests {
     func schemes() throws {
         let schemes: [SignatureScheme] = [
             .ecdsa(.sha384, encoding: .raw, lowS: .strict), .ecdsa(.sha256), .ed25519,
-            .rsaPSS(.sha512), .rsaPKCS1v15(.sha256), .mldsa(context: Data([1, 2])),
+            .rsaPSS(.sha512), .rsaPKCS1v15(.sha256), .rsaPKCS1v15Raw, .mldsa(context: Data([1, 2])),
         ]
         for s in schemes { #expect(try SignatureScheme(proto: s.proto, at: .root + "scheme") == s) }
         var e = Redoubt_V1_SignatureScheme.Ecdsa()

@@ -66,7 +66,7 @@ extension PKCS11ToolTests {
         }
     }
 
-    @Test("RSA 2048, 3072 and 4096: PKCS #1 v1.5 and PSS with SHA-256/384/512, RSA-PKCS over a DigestInfo, raw PSS; each verified by openssl")
+    @Test("RSA 2048, 3072 and 4096: PKCS #1 v1.5 and PSS with SHA-256/384/512, RSA-PKCS over SHA-256 and SHA-1 DigestInfos, raw PSS; each verified by openssl")
     func rsaEverySize() async throws {
         try await Self.withBroker { f in
             let message = try Self.message(f)
@@ -76,6 +76,9 @@ extension PKCS11ToolTests {
             try sha256.write(to: URL(fileURLWithPath: digest))
             let prefix: [UInt8] = [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]
             try (Data(prefix) + sha256).write(to: URL(fileURLWithPath: digestInfo))
+            let sha1DigestInfo = f.file("message.sha1-digestinfo")
+            let sha1Prefix: [UInt8] = [0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14]
+            try (Data(sha1Prefix) + Data(Insecure.SHA1.hash(data: data))).write(to: URL(fileURLWithPath: sha1DigestInfo))
             for (index, bits) in [2048, 3072, 4096].enumerated() {
                 let id = String(format: "0b%02x", index)
                 try await f.generate("rsa:\(bits)", id: id, label: "p11-rsa\(bits)")
@@ -95,6 +98,13 @@ extension PKCS11ToolTests {
                 // CKM_RSA_PKCS over a DigestInfo is the same signature as SHA256-RSA-PKCS over the message.
                 let raw = try await Self.sign(f, id: id, mechanism: "RSA-PKCS", input: digestInfo)
                 Self.expectVerified(try await f.openssl(["dgst", "-sha256", "-verify", pem, "-signature", raw, message]), "RSA-\(bits) RSA-PKCS")
+                // CKM_RSA_PKCS over other bytes (here a SHA-1 DigestInfo) pads them as they are.
+                let rawSHA1 = try await Self.sign(f, id: id, mechanism: "RSA-PKCS", input: sha1DigestInfo)
+                Self.expectVerified(
+                    try await f.openssl([
+                        "pkeyutl", "-verify", "-pubin", "-inkey", pem, "-in", sha1DigestInfo, "-sigfile", rawSHA1, "-pkeyopt", "rsa_padding_mode:pkcs1",
+                    ]),
+                    "RSA-\(bits) RSA-PKCS over a SHA-1 DigestInfo")
                 // CKM_RSA_PKCS_PSS signs a digest.
                 let rawPSS = try await Self.sign(
                     f, id: id, mechanism: "RSA-PKCS-PSS", input: digest, options: ["--hash-algorithm", "SHA256", "--mgf", "MGF1-SHA256", "--salt-len", "-1"])
@@ -148,6 +158,24 @@ extension PKCS11ToolTests {
             try #require(read.status == 0, "\(read)")
             let text = try await f.openssl(["pkey", "-pubin", "-in", pem, "-noout", "-text"])
             #expect(text.status == 0 && text.stdout.contains("ED25519"), "\(text)")
+        }
+    }
+
+    @Test(
+        "--test with RSA, EC and Ed25519 keys on the token: signatures (single and multi-part, CKM_RSA_PKCS over a SHA-1 DigestInfo, checked by openssl), verify and OAEP decryption end with \"No errors\""
+    )
+    func selfTest() async throws {
+        try await Self.withBroker { f in
+            try await f.generate("rsa:2048", id: "0d01", label: "p11-test-rsa")
+            try await f.generate("EC:prime256v1", id: "0d02", label: "p11-test-ec")
+            try await f.generate("EC:edwards25519", id: "0d03", label: "p11-test-ed25519")
+            let out = try await f.loggedIn(["--test"])
+            #expect(out.status == 0, "\(out)")
+            #expect(out.all.contains("No errors"), "\(out)")
+            for line in ["all 4 signature functions seem to work", "RSA-PKCS: OK", "SHA256-RSA-PKCS: OK", "all 4 digest functions seem to work"] {
+                #expect(out.all.contains(line), "pkcs11-tool --test printed no '\(line)': \(out)")
+            }
+            #expect(!out.all.contains("ERR"), "\(out)")
         }
     }
 

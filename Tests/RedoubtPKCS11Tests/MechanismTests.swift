@@ -35,7 +35,7 @@ extension RedoubtPKCS11Tests {
             expectRV(try p11.verify(s, &m, key.pub, data, flipped), CKR_SIGNATURE_INVALID, "C_Verify(CKM_EDDSA) of a changed signature")
         }
 
-        @Test("RSA-2048: CKM_SHA256_RSA_PKCS_PSS with its parameters, a wrong salt length, CKM_RSA_PKCS over a DigestInfo")
+        @Test("RSA-2048: CKM_SHA256_RSA_PKCS_PSS with its parameters, a wrong salt length, CKM_RSA_PKCS over DigestInfos and raw bytes")
         func rsa() async throws {
             let fx = try await Fixture.make()
             defer { fx.remove() }
@@ -84,6 +84,28 @@ extension RedoubtPKCS11Tests {
             expectRV(try p11.verify(s, &m, key.pub, digestInfo, overDigestInfo), CKR_OK, "C_Verify(CKM_RSA_PKCS)")
             m = mechanism(UInt(CKM_SHA256_RSA_PKCS))
             expectRV(try p11.verify(s, &m, key.pub, data, overDigestInfo), CKR_OK, "C_Verify(CKM_SHA256_RSA_PKCS)")
+
+            // Any other bytes, up to the modulus length − 11, are signed raw (a SHA-1 DigestInfo, as
+            // `pkcs11-tool --test` sends, or anything else); one byte more is CKR_DATA_LEN_RANGE.
+            let sha1DigestInfo: [UInt8] =
+                [0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14] + Array(repeating: 0xa5, count: 20)
+            for raw in [sha1DigestInfo, Array(repeating: 0x42, count: 256 - 11), [0x00]] {
+                m = mechanism(UInt(CKM_RSA_PKCS))
+                let signature = try p11.sign(s, &m, key.priv, raw)
+                #expect(signature.count == 256)
+                m = mechanism(UInt(CKM_RSA_PKCS))
+                expectRV(try p11.verify(s, &m, key.pub, raw, signature), CKR_OK, "C_Verify(CKM_RSA_PKCS) of \(raw.count) raw bytes")
+                m = mechanism(UInt(CKM_RSA_PKCS))
+                var other = raw
+                other[other.count - 1] ^= 0x01
+                expectRV(try p11.verify(s, &m, key.pub, other, signature), CKR_SIGNATURE_INVALID, "C_Verify(CKM_RSA_PKCS) of other bytes")
+            }
+            m = mechanism(UInt(CKM_RSA_PKCS))
+            expectRV(f.C_SignInit!(s, &m, key.priv), CKR_OK, "C_SignInit(CKM_RSA_PKCS)")
+            var tooLong = [UInt8](repeating: 0x42, count: 256 - 10)
+            var length = CK_ULONG(256)
+            var out = [UInt8](repeating: 0, count: 256)
+            expectRV(f.C_Sign!(s, &tooLong, CK_ULONG(tooLong.count), &out, &length), CKR_DATA_LEN_RANGE, "C_Sign(CKM_RSA_PKCS) of 246 bytes")
         }
 
         @Test("ML-DSA-65: CKM_ML_DSA_KEY_PAIR_GEN with CKA_PARAMETER_SET, CKM_ML_DSA sign and verify")

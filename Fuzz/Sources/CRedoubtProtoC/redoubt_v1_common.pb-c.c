@@ -31,6 +31,12 @@ void   redoubt__v1__signature_scheme__rsa_pkcs1v15__init
   static const Redoubt__V1__SignatureScheme__RsaPkcs1v15 init_value = REDOUBT__V1__SIGNATURE_SCHEME__RSA_PKCS1V15__INIT;
   *message = init_value;
 }
+void   redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__init
+                     (Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw         *message)
+{
+  static const Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw init_value = REDOUBT__V1__SIGNATURE_SCHEME__RSA_PKCS1V15_RAW__INIT;
+  *message = init_value;
+}
 void   redoubt__v1__signature_scheme__ml_dsa__init
                      (Redoubt__V1__SignatureScheme__MlDsa         *message)
 {
@@ -900,6 +906,24 @@ const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__rsa_pkcs1v15__de
   (ProtobufCMessageInit) redoubt__v1__signature_scheme__rsa_pkcs1v15__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__field_descriptors NULL
+#define redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__field_indices_by_name NULL
+#define redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.SignatureScheme.RsaPkcs1v15Raw",
+  "RsaPkcs1v15Raw",
+  "Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw),
+  0,
+  redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__field_descriptors,
+  redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__field_indices_by_name,
+  0,  redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor redoubt__v1__signature_scheme__ml_dsa__field_descriptors[1] =
 {
   {
@@ -938,7 +962,7 @@ const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ml_dsa__descript
   (ProtobufCMessageInit) redoubt__v1__signature_scheme__ml_dsa__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__signature_scheme__field_descriptors[5] =
+static const ProtobufCFieldDescriptor redoubt__v1__signature_scheme__field_descriptors[6] =
 {
   {
     "ecdsa",
@@ -1000,18 +1024,31 @@ static const ProtobufCFieldDescriptor redoubt__v1__signature_scheme__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rsa_pkcs1v15_raw",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__SignatureScheme, scheme_case),
+    offsetof(Redoubt__V1__SignatureScheme, rsa_pkcs1v15_raw),
+    &redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__signature_scheme__field_indices_by_name[] = {
   0,   /* field[0] = ecdsa */
   1,   /* field[1] = ed25519 */
   4,   /* field[4] = ml_dsa */
   3,   /* field[3] = rsa_pkcs1v15 */
+  5,   /* field[5] = rsa_pkcs1v15_raw */
   2,   /* field[2] = rsa_pss */
 };
 static const ProtobufCIntRange redoubt__v1__signature_scheme__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__descriptor =
 {
@@ -1021,7 +1058,7 @@ const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__descriptor =
   "Redoubt__V1__SignatureScheme",
   "redoubt.v1",
   sizeof(Redoubt__V1__SignatureScheme),
-  5,
+  6,
   redoubt__v1__signature_scheme__field_descriptors,
   redoubt__v1__signature_scheme__field_indices_by_name,
   1,  redoubt__v1__signature_scheme__number_ranges,

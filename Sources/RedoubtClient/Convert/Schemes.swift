@@ -10,7 +10,7 @@ extension SignatureScheme {
     /// the scheme has one. An unset ECDSA encoding means DER, an unset low-S policy STANDARD.
     package init(proto: Redoubt_V1_SignatureScheme, isSet: Bool = true, at path: FieldPath) throws {
         guard isSet, let scheme = proto.scheme else {
-            throw path.invalid("is unset; choose one of ecdsa, ed25519, rsa_pss, rsa_pkcs1v15, ml_dsa to fit the key")
+            throw path.invalid("is unset; choose one of ecdsa, ed25519, rsa_pss, rsa_pkcs1v15, rsa_pkcs1v15_raw, ml_dsa to fit the key")
         }
         switch scheme {
         case .ecdsa(let e):
@@ -26,6 +26,8 @@ extension SignatureScheme {
             self = .rsaPKCS1v15(try HashAlgorithm.protoMapping.model(r.hash, at: path + "rsa_pkcs1v15.hash"))
         case .mlDsa(let m):
             self = .mldsa(context: m.context)
+        case .rsaPkcs1V15Raw:
+            self = .rsaPKCS1v15Raw
         }
     }
 
@@ -49,6 +51,8 @@ extension SignatureScheme {
             var r = Redoubt_V1_SignatureScheme.RsaPkcs1v15()
             r.hash = HashAlgorithm.protoMapping.proto(hash)
             p.rsaPkcs1V15 = r
+        case .rsaPKCS1v15Raw:
+            p.rsaPkcs1V15Raw = Redoubt_V1_SignatureScheme.RsaPkcs1v15Raw()
         case .mldsa(let context):
             var m = Redoubt_V1_SignatureScheme.MlDsa()
             m.context = context

@@ -146,6 +146,7 @@ package struct StoredScheme: Codable, Sendable, Hashable {
         case .ed25519: self.init(family: "ED25519", hash: nil, encoding: nil, lowS: nil, context: nil)
         case .rsaPSS(let h): self.init(family: "RSA-PSS", hash: h, encoding: nil, lowS: nil, context: nil)
         case .rsaPKCS1v15(let h): self.init(family: "RSA-PKCS1", hash: h, encoding: nil, lowS: nil, context: nil)
+        case .rsaPKCS1v15Raw: self.init(family: "RSA-PKCS1-RAW", hash: nil, encoding: nil, lowS: nil, context: nil)
         case .mldsa(let c): self.init(family: "ML-DSA", hash: nil, encoding: nil, lowS: nil, context: c)
         }
     }
@@ -169,6 +170,7 @@ package struct StoredScheme: Codable, Sendable, Hashable {
         case ("ED25519", _): return .ed25519
         case ("RSA-PSS", let h?): return .rsaPSS(h)
         case ("RSA-PKCS1", let h?): return .rsaPKCS1v15(h)
+        case ("RSA-PKCS1-RAW", nil): return .rsaPKCS1v15Raw
         case ("ML-DSA", _): return .mldsa(context: context ?? Data())
         default: throw HSMError(.internalError, "a stored signature scheme is damaged")
         }

@@ -52,6 +52,10 @@ public struct SigningKey: Sendable, CustomStringConvertible {
             return try k.sign(digest: try input.digest(h), padding: .pss, hash: h)
         case (.openssl(let k), .rsaPKCS1v15(let h)):
             return try k.sign(digest: try input.digest(h), padding: .pkcs1, hash: h)
+        case (.openssl(let k), .rsaPKCS1v15Raw):
+            // `check` has already refused a digest and an over-long input
+            guard case .message(let m) = input else { throw CryptoError.internalFailure("unreachable") }
+            return try k.sign(digest: m, padding: .pkcs1, hash: nil)
         case (.ed25519(let k), .ed25519):
             guard case .message(let m) = input else { throw CryptoError.internalFailure("unreachable") }
             return try wrapped { try k.signature(for: m) }
@@ -141,6 +145,9 @@ public struct VerifyingKey: Sendable, Hashable, CustomStringConvertible {
             return try k.verify(signature: sig, digest: try input.digest(h), padding: .pss, hash: h)
         case (.openssl(let k), .rsaPKCS1v15(let h)):
             return try k.verify(signature: sig, digest: try input.digest(h), padding: .pkcs1, hash: h)
+        case (.openssl(let k), .rsaPKCS1v15Raw):
+            guard case .message(let m) = input else { return false }
+            return try k.verify(signature: sig, digest: m, padding: .pkcs1, hash: nil)
         case (.ed25519(let k), .ed25519):
             guard case .message(let m) = input else { return false }
             return k.isValidSignature(sig, for: m)
@@ -167,6 +174,7 @@ enum SignatureRules {
         case .ed25519: return "Ed25519"
         case .rsaPSS(let h): return "RSA-PSS-\(h.rawValue)"
         case .rsaPKCS1v15(let h): return "RSA-PKCS1-v1_5-\(h.rawValue)"
+        case .rsaPKCS1v15Raw: return "RSA-PKCS1-v1_5-raw"
         case .mldsa: return "ML-DSA"
         }
     }
@@ -181,6 +189,13 @@ enum SignatureRules {
             }
         case .ed25519: fits = algorithm == .ed25519
         case .rsaPSS, .rsaPKCS1v15: fits = algorithm.isRSA
+        case .rsaPKCS1v15Raw:
+            fits = algorithm.isRSA
+            // EMSA-PKCS1-v1_5 needs 11 bytes of the block: 00 01, at least 8 bytes of FF, 00
+            if fits, case .message(let m) = input, m.count > algorithm.bitSize / 8 - 11 {
+                throw CryptoError.invalidInput(
+                    "RSA-PKCS1-v1_5-raw signs at most \(algorithm.bitSize / 8 - 11) bytes with a \(algorithm) key, got \(m.count)")
+            }
         case .mldsa(let context):
             fits = algorithm == .mldsa65 || algorithm == .mldsa87
             if fits && context.count > 255 { throw CryptoError.invalidInput("ML-DSA context is at most 255 bytes, got \(context.count)") }

@@ -282,10 +282,12 @@ func parseScheme(_ name: String?, for algorithm: KeyAlgorithm) throws -> Signatu
     case "rsa-pkcs1-sha256": return .rsaPKCS1v15(.sha256)
     case "rsa-pkcs1-sha384": return .rsaPKCS1v15(.sha384)
     case "rsa-pkcs1-sha512": return .rsaPKCS1v15(.sha512)
+    case "rsa-pkcs1-raw": return .rsaPKCS1v15Raw
     case "mldsa": return .mldsa()
     case let other?:
         throw ValidationError(
-            "unknown scheme '\(other)'; known: ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa")
+            "unknown scheme '\(other)'; known: ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, rsa-pkcs1-raw, mldsa"
+        )
     }
 }
 
@@ -309,7 +311,7 @@ struct SignCommand: HSMCommand {
     @Option(name: .customLong("in"), help: ArgumentHelp("Input file, or - for standard input.", valueName: "file")) var input: String = "-"
     @Option(
         help: ArgumentHelp(
-            "Scheme (default by algorithm): ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, mldsa.",
+            "Scheme (default by algorithm): ecdsa-sha256|384|512, ecdsa-sha256-raw, ed25519, rsa-pss-sha256|384|512, rsa-pkcs1-sha256|384|512, rsa-pkcs1-raw, mldsa.",
             valueName: "scheme"))
     var scheme: String?
 

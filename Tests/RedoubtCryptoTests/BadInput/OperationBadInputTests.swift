@@ -10,6 +10,7 @@ func schemeName(_ scheme: SignatureScheme) -> String {
     case .ed25519: return "Ed25519"
     case .rsaPSS(let h): return "PSS-\(h.rawValue)"
     case .rsaPKCS1v15(let h): return "PKCS1-\(h.rawValue)"
+    case .rsaPKCS1v15Raw: return "PKCS1-raw"
     case .mldsa(let c): return "ML-DSA(ctx \(c.count))"
     }
 }
@@ -44,7 +45,7 @@ struct OperationBadInputTests {
         let rsa = try SigningKey(SharedKeys.rsa2048.get())
         let message = SigningInput.message(Data("hello".utf8))
         let pairs: [(SigningKey, SignatureScheme)] = [
-            (p256, .rsaPSS(.sha256)), (p256, .rsaPKCS1v15(.sha256)), (p256, .ed25519), (p256, .mldsa()),
+            (p256, .rsaPSS(.sha256)), (p256, .rsaPKCS1v15(.sha256)), (p256, .rsaPKCS1v15Raw), (p256, .ed25519), (p256, .mldsa()),
             (ed, .ecdsa(.sha256)), (rsa, .ecdsa(.sha256)), (rsa, .ed25519), (mldsa, .ecdsa(.sha256)),
             (p256, .ecdsa(.sha256, lowS: .strict)),
         ]
@@ -60,6 +61,13 @@ struct OperationBadInputTests {
             try ed.verifyingKey.isValidSignature(Data(count: 64), for: digest, scheme: .ed25519)
         }
         expectCryptoError(.unsupportedOperation, "digest to ML-DSA") { try mldsa.signature(for: digest, scheme: .mldsa()) }
+        expectCryptoError(.unsupportedOperation, "digest to raw PKCS#1 v1.5") { try rsa.signature(for: digest, scheme: .rsaPKCS1v15Raw) }
+        // EMSA-PKCS1-v1_5 takes 11 bytes of a 256-byte block: 245 bytes sign, 246 do not.
+        _ = try rsa.signature(for: .message(Data(count: 245)), scheme: .rsaPKCS1v15Raw)
+        expectCryptoError(.invalidInput, "raw PKCS#1 v1.5 of 246 bytes") { try rsa.signature(for: .message(Data(count: 246)), scheme: .rsaPKCS1v15Raw) }
+        expectCryptoError(.invalidInput, "raw PKCS#1 v1.5 verify of 246 bytes") {
+            try rsa.verifyingKey.isValidSignature(Data(count: 256), for: .message(Data(count: 246)), scheme: .rsaPKCS1v15Raw)
+        }
         let ecdsaKeys = try KeyAlgorithm.ecdsaCurves.map { try SigningKey(PrivateKey.generate($0)) }
         let digestCases = ecdsaKeys.map { ($0, SignatureScheme.ecdsa(.sha256)) } + [(rsa, .rsaPSS(.sha384)), (rsa, .rsaPKCS1v15(.sha512))]
         for (key, scheme) in digestCases {

@@ -207,7 +207,7 @@ APPROVAL_STATUS_EXPIRED: ApprovalStatus
 APPROVAL_STATUS_FAILED: ApprovalStatus
 
 class SignatureScheme(_message.Message):
-    __slots__ = ("ecdsa", "ed25519", "rsa_pss", "rsa_pkcs1v15", "ml_dsa")
+    __slots__ = ("ecdsa", "ed25519", "rsa_pss", "rsa_pkcs1v15", "ml_dsa", "rsa_pkcs1v15_raw")
     class Ecdsa(_message.Message):
         __slots__ = ("hash", "encoding", "low_s")
         HASH_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +230,9 @@ class SignatureScheme(_message.Message):
         HASH_FIELD_NUMBER: _ClassVar[int]
         hash: HashAlgorithm
         def __init__(self, hash: _Optional[_Union[HashAlgorithm, str]] = ...) -> None: ...
+    class RsaPkcs1v15Raw(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
     class MlDsa(_message.Message):
         __slots__ = ("context",)
         CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -240,12 +243,14 @@ class SignatureScheme(_message.Message):
     RSA_PSS_FIELD_NUMBER: _ClassVar[int]
     RSA_PKCS1V15_FIELD_NUMBER: _ClassVar[int]
     ML_DSA_FIELD_NUMBER: _ClassVar[int]
+    RSA_PKCS1V15_RAW_FIELD_NUMBER: _ClassVar[int]
     ecdsa: SignatureScheme.Ecdsa
     ed25519: SignatureScheme.Ed25519
     rsa_pss: SignatureScheme.RsaPss
     rsa_pkcs1v15: SignatureScheme.RsaPkcs1v15
     ml_dsa: SignatureScheme.MlDsa
-    def __init__(self, ecdsa: _Optional[_Union[SignatureScheme.Ecdsa, _Mapping]] = ..., ed25519: _Optional[_Union[SignatureScheme.Ed25519, _Mapping]] = ..., rsa_pss: _Optional[_Union[SignatureScheme.RsaPss, _Mapping]] = ..., rsa_pkcs1v15: _Optional[_Union[SignatureScheme.RsaPkcs1v15, _Mapping]] = ..., ml_dsa: _Optional[_Union[SignatureScheme.MlDsa, _Mapping]] = ...) -> None: ...
+    rsa_pkcs1v15_raw: SignatureScheme.RsaPkcs1v15Raw
+    def __init__(self, ecdsa: _Optional[_Union[SignatureScheme.Ecdsa, _Mapping]] = ..., ed25519: _Optional[_Union[SignatureScheme.Ed25519, _Mapping]] = ..., rsa_pss: _Optional[_Union[SignatureScheme.RsaPss, _Mapping]] = ..., rsa_pkcs1v15: _Optional[_Union[SignatureScheme.RsaPkcs1v15, _Mapping]] = ..., ml_dsa: _Optional[_Union[SignatureScheme.MlDsa, _Mapping]] = ..., rsa_pkcs1v15_raw: _Optional[_Union[SignatureScheme.RsaPkcs1v15Raw, _Mapping]] = ...) -> None: ...
 
 class SigningInput(_message.Message):
     __slots__ = ("message", "digest")

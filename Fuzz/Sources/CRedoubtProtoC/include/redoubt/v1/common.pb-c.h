@@ -22,6 +22,7 @@ typedef struct Redoubt__V1__SignatureScheme__Ecdsa Redoubt__V1__SignatureScheme_
 typedef struct Redoubt__V1__SignatureScheme__Ed25519 Redoubt__V1__SignatureScheme__Ed25519;
 typedef struct Redoubt__V1__SignatureScheme__RsaPss Redoubt__V1__SignatureScheme__RsaPss;
 typedef struct Redoubt__V1__SignatureScheme__RsaPkcs1v15 Redoubt__V1__SignatureScheme__RsaPkcs1v15;
+typedef struct Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw;
 typedef struct Redoubt__V1__SignatureScheme__MlDsa Redoubt__V1__SignatureScheme__MlDsa;
 typedef struct Redoubt__V1__SigningInput Redoubt__V1__SigningInput;
 typedef struct Redoubt__V1__KeySpec Redoubt__V1__KeySpec;
@@ -520,6 +521,21 @@ struct  Redoubt__V1__SignatureScheme__RsaPkcs1v15
 
 
 /*
+ * RSASSA-PKCS1-v1_5 padding over bytes the caller encoded, as PKCS #11's CKM_RSA_PKCS: the
+ * input (a message, never a digest) is normally a DER DigestInfo of any hash, at most the
+ * modulus length minus 11 bytes. The HSM cannot know what was hashed: prefer rsa_pkcs1v15 where
+ * the caller can name the hash.
+ */
+struct  Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__SIGNATURE_SCHEME__RSA_PKCS1V15_RAW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__descriptor) \
+     }
+
+
+/*
  * Pure ML-DSA (FIPS 204); signs messages only, not digests.
  */
 struct  Redoubt__V1__SignatureScheme__MlDsa
@@ -541,14 +557,15 @@ typedef enum {
   REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_ED25519 = 2,
   REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_RSA_PSS = 3,
   REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_RSA_PKCS1V15 = 4,
-  REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_ML_DSA = 5
+  REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_ML_DSA = 5,
+  REDOUBT__V1__SIGNATURE_SCHEME__SCHEME_RSA_PKCS1V15_RAW = 6
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__SIGNATURE_SCHEME__SCHEME__CASE)
 } Redoubt__V1__SignatureScheme__SchemeCase;
 
 /*
  * A signature scheme: the algorithm family and its parameters. It must fit the key's
- * algorithm: ecdsa for EC keys, ed25519 for Ed25519, rsa_pss or rsa_pkcs1v15 for RSA, ml_dsa
- * for ML-DSA.
+ * algorithm: ecdsa for EC keys, ed25519 for Ed25519, rsa_pss, rsa_pkcs1v15 or rsa_pkcs1v15_raw
+ * for RSA, ml_dsa for ML-DSA.
  */
 struct  Redoubt__V1__SignatureScheme
 {
@@ -575,6 +592,10 @@ struct  Redoubt__V1__SignatureScheme
      * ML-DSA (ML-DSA keys).
      */
     Redoubt__V1__SignatureScheme__MlDsa *ml_dsa;
+    /*
+     * RSASSA-PKCS1-v1_5 over a caller-encoded DigestInfo (RSA keys).
+     */
+    Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw *rsa_pkcs1v15_raw;
   };
 };
 #define REDOUBT__V1__SIGNATURE_SCHEME__INIT \
@@ -1348,6 +1369,9 @@ void   redoubt__v1__signature_scheme__rsa_pss__init
 /* Redoubt__V1__SignatureScheme__RsaPkcs1v15 methods */
 void   redoubt__v1__signature_scheme__rsa_pkcs1v15__init
                      (Redoubt__V1__SignatureScheme__RsaPkcs1v15         *message);
+/* Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw methods */
+void   redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__init
+                     (Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw         *message);
 /* Redoubt__V1__SignatureScheme__MlDsa methods */
 void   redoubt__v1__signature_scheme__ml_dsa__init
                      (Redoubt__V1__SignatureScheme__MlDsa         *message);
@@ -1665,6 +1689,9 @@ typedef void (*Redoubt__V1__SignatureScheme__RsaPss_Closure)
 typedef void (*Redoubt__V1__SignatureScheme__RsaPkcs1v15_Closure)
                  (const Redoubt__V1__SignatureScheme__RsaPkcs1v15 *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw_Closure)
+                 (const Redoubt__V1__SignatureScheme__RsaPkcs1v15Raw *message,
+                  void *closure_data);
 typedef void (*Redoubt__V1__SignatureScheme__MlDsa_Closure)
                  (const Redoubt__V1__SignatureScheme__MlDsa *message,
                   void *closure_data);
@@ -1750,6 +1777,7 @@ extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ecdsa__de
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ed25519__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__rsa_pss__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__rsa_pkcs1v15__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__rsa_pkcs1v15_raw__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signature_scheme__ml_dsa__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__signing_input__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__key_spec__descriptor;
