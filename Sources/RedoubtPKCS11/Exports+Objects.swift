@@ -137,7 +137,12 @@ public func C_DestroyObject(_ hSession: CK_SESSION_HANDLE, _ hObject: CK_OBJECT_
     entry("C_DestroyObject") { () throws(P11Error) in
         let runtime = try Module.runtime()
         let session = try runtime.session(hSession)
-        let (ref, _) = try runtime.object(hObject, session: session)
+        let (ref, snapshot) = try runtime.object(hObject, session: session)
+        if case .key(let key) = snapshot, !key.persistent {
+            // A session object: any session may destroy it (a read-only one too), and it is gone at once.
+            try runtime.destroySessionObjects(slot: ref.slot, ids: [ref.id], strict: true)
+            return
+        }
         try runtime.requireReadWrite(session)
         // A key pair is one Redoubt key: destroying either object destroys both.
         try runtime.call(slot: ref.slot, context: .object) { hsm, token in
@@ -223,6 +228,7 @@ public func C_GenerateKeyPair(
         let key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.generateKey(token, spec: spec)
         }
+        if !spec.persistent { try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
         phPublicKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .publicKey, id: key.id), .key(key))
         phPrivateKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .privateKey, id: key.id), .key(key))
     }
@@ -244,6 +250,7 @@ public func C_GenerateKey(
         let key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.generateKey(token, spec: spec)
         }
+        if !spec.persistent { try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
         phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .secretKey, id: key.id), .key(key))
     }
 }

@@ -213,6 +213,7 @@ extension Runtime {
                 s.digest = nil
                 s.encrypt = nil
                 s.decrypt = nil
+                s.objects = []  // they end with the Redoubt session
                 t.sessions[handle] = s
             }
             return token
@@ -223,14 +224,47 @@ extension Runtime {
     }
 
     /// Closes the sessions `which` selects; a slot left without sessions is logged out.
+    /// Their session objects are destroyed first.
     func closeSessions(requireOne: Bool = true, _ which: (CK_SESSION_HANDLE, SessionState) -> Bool) throws(P11Error) {
-        let emptied = try tables.withLock { (t: inout Tables) throws(P11Error) -> Set<Int> in
+        let (emptied, objects) = try tables.withLock { (t: inout Tables) throws(P11Error) -> (Set<Int>, [Int: Set<String>]) in
             let closing = t.sessions.filter { which($0.key, $0.value) }
             if requireOne && closing.isEmpty { throw .sessionHandleInvalid }
             for handle in closing.keys { t.sessions[handle] = nil }
             let slots = Set(closing.values.map(\.slot))
-            return slots.filter { slot in !t.sessions.values.contains { $0.slot == slot } }
+            let objects = Dictionary(closing.values.map { ($0.slot, $0.objects) }, uniquingKeysWith: { $0.union($1) })
+            return (slots.filter { slot in !t.sessions.values.contains { $0.slot == slot } }, objects)
+        }
+        for (slot, ids) in objects where !ids.isEmpty {
+            // Best effort: a slot logged out meanwhile has lost them with its Redoubt session.
+            try? destroySessionObjects(slot: slot, ids: ids, strict: false)
         }
         for slot in emptied where tables.withLock({ $0.logins[slot] != nil }) { logout(slot: slot) }
+    }
+
+    /// Destroys and purges session objects in the HSM, and forgets them and their handles.
+    /// `strict`: a failure is the caller's error (C_DestroyObject); otherwise it is only logged.
+    func destroySessionObjects(slot: Int, ids: Set<String>, strict: Bool) throws(P11Error) {
+        for id in ids {
+            do throws(P11Error) {
+                try call(slot: slot, context: .object) { hsm, token in
+                    _ = try await hsm.destroyKey(token, id: id)
+                    try await hsm.purgeKey(token, id: id)
+                }
+            } catch {
+                if strict { throw error }
+                logger.info("a session object was not destroyed at C_CloseSession", metadata: ["redoubt.key": "\(id)", "pkcs11.rv": "\(error.rv)"])
+            }
+            tables.withLock { t in
+                for (handle, var s) in t.sessions where s.slot == slot && s.objects.contains(id) {
+                    s.objects.remove(id)
+                    t.sessions[handle] = s
+                }
+                for kind in [ObjectRef.Kind.privateKey, .publicKey, .secretKey] {
+                    let ref = ObjectRef(slot: slot, kind: kind, id: id)
+                    if let handle = t.byRef.removeValue(forKey: ref) { t.handles[handle] = nil }
+                }
+            }
+            forget(slot: slot, id: id)
+        }
     }
 }

@@ -34,9 +34,17 @@ extension Runtime {
                 cached.compactMap { ref, snapshot in template.matches(ObjectAttributes.all(ref, snapshot)) ? t.handle(for: ref) : nil }
             }
         }
+        // Session objects are never listed by the HSM: the module knows the ones its sessions made.
+        let sessionObjects = tables.withLock { t in Set(t.sessions.values.filter { $0.slot == slot }.flatMap(\.objects)) }.sorted()
         let snapshots = try call(slot: slot) { hsm, token in
             var found: [(ObjectRef, ObjectSnapshot)] = []
             if wantsKeys {
+                for id in sessionObjects {
+                    guard let key = try? await hsm.getKey(token, id: id), key.state != .destroyed else { continue }
+                    for kind in key.algorithm.isSymmetric ? [ObjectRef.Kind.secretKey] : [.privateKey, .publicKey] {
+                        found.append((ObjectRef(slot: slot, kind: kind, id: key.id), .key(key)))
+                    }
+                }
                 var after: String?
                 repeat {
                     let page = try await hsm.listKeys(

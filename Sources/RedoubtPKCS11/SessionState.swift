@@ -14,6 +14,9 @@ struct SessionState: Sendable {
     var digest: DigestOperation?
     var encrypt: CipherOperation?
     var decrypt: CipherOperation?
+    /// The session objects (`CKA_TOKEN` false) this session made: Redoubt keys with
+    /// `persistent = false`, destroyed when the session closes.
+    var objects: Set<String> = []
 }
 
 /// An RSA-OAEP encryption (here, with the public key) or decryption (in the HSM).

@@ -177,6 +177,16 @@ extension HSMFixture {
             #expect(!listed.contains(ephemeral.id))
         }
 
+        // Its session may destroy and purge a session object it made; never a stored key.
+        let doomed = try await hsm.generateKey(owner, spec: KeySpec(algorithm: .p256, label: "doomed", persistent: false))
+        await expectHSMError(.notFound) { try await hsm.destroyKey(other, id: doomed.id) }
+        #expect(try await hsm.destroyKey(owner, id: doomed.id).state == .destroyed)
+        try await hsm.purgeKey(owner, id: doomed.id)
+        await expectHSMError(.notFound) { try await hsm.getKey(owner, id: doomed.id) }
+        await expectHSMError(.permissionDenied, "session objects it made") { try await hsm.destroyKey(owner, id: stored.id) }
+        await expectHSMError(.permissionDenied, "session objects it made") { try await hsm.purgeKey(owner, id: stored.id) }
+        #expect(try await hsm.getKey(owner, id: stored.id).state == .active)
+
         // Gone with its session.
         try await hsm.closeSession(owner)
         let after = try await newSession(alpha.user)

@@ -191,5 +191,34 @@ extension RedoubtPKCS11Tests {
             #expect(try p11.find(s, AttributeTemplate().bytes(UInt(CKA_ID), [0xd0])).isEmpty, "a search no longer finds it")
             expectRV(p11.f.C_DestroyObject!(s, key.priv), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject again")
         }
+
+        @Test("CKA_TOKEN false: a session object that other sessions find and use; gone when its session closes or the crypto user destroys it")
+        func sessionObjects() async throws {
+            let fx = try await Fixture.make()
+            defer { fx.remove() }
+            let p11 = try Cryptoki.initialized(config: fx.configPath)
+            defer { p11.finalize() }
+            let s = try p11.userSession(fx)
+            // A read-only session may make session objects.
+            let ro = try p11.openSession(readWrite: false)
+            let key = try p11.generateP256(ro, label: "ephemeral", id: [0x5e], token: false)
+            #expect(p11.attribute(s, key.priv, UInt(CKA_TOKEN)).value == [0])
+            #expect(Set(try p11.find(s, AttributeTemplate().bytes(UInt(CKA_ID), [0x5e]))) == [key.pub, key.priv], "another session finds both halves")
+            var m = mechanism(UInt(CKM_ECDSA_SHA256))
+            #expect(try p11.sign(s, &m, key.priv, Array("session".utf8)).count == 64)
+
+            expectRV(p11.f.C_CloseSession!(ro), CKR_OK, "C_CloseSession of the session that made it")
+            expectRV(p11.attribute(s, key.priv, UInt(CKA_CLASS)).rv, CKR_OBJECT_HANDLE_INVALID, "the private key after its session closed")
+            expectRV(p11.attribute(s, key.pub, UInt(CKA_CLASS)).rv, CKR_OBJECT_HANDLE_INVALID, "the public key after its session closed")
+            #expect(try p11.find(s, AttributeTemplate().bytes(UInt(CKA_ID), [0x5e])).isEmpty, "a search no longer finds it")
+
+            // The crypto user may destroy a session object (not a token object), from a read-only session too.
+            let second = try p11.generateP256(s, label: "ephemeral-2", id: [0x5f], token: false)
+            let ro2 = try p11.openSession(readWrite: false)
+            expectRV(p11.f.C_DestroyObject!(ro2, second.priv), CKR_OK, "C_DestroyObject of a session object as the crypto user")
+            expectRV(p11.attribute(s, second.pub, UInt(CKA_CLASS)).rv, CKR_OBJECT_HANDLE_INVALID, "the destroyed pair's public key")
+            #expect(try p11.find(s, AttributeTemplate().bytes(UInt(CKA_ID), [0x5f])).isEmpty, "a search no longer finds it")
+            expectRV(p11.f.C_DestroyObject!(ro2, second.priv), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject again")
+        }
     }
 }

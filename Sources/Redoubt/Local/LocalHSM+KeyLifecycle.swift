@@ -9,12 +9,15 @@ extension LocalHSM {
     /// `governed` (a change with no request of its own) refuses it.
     func mutateKey(
         _ session: SessionToken, _ id: String, _ operation: AuditOperation, roles: Set<Role> = [.securityOfficer],
+        sessionObjectRoles: Set<Role> = [],
         newMaterial: LoadedMaterial? = nil, submits request: ApprovalOperation? = nil,
         governed: ApprovalOperation.Kind? = nil,
         _ change: (inout KeyRecord, _ now: Date) throws -> Void
     ) async throws -> KeyInfo {
-        let caller = try await authorize(session, roles, operation.rawValue.replacingOccurrences(of: "key.", with: "") + " of keys")
+        let what = operation.rawValue.replacingOccurrences(of: "key.", with: "") + " of keys"
+        let caller = try await authorize(session, roles.union(sessionObjectRoles), what)
         var loaded = try await loadKey(caller, id)
+        try Self.requireRole(caller, roles, loaded, what)
         if loaded.persistent {
             let (partition, _) = try await partitionRecord(caller.partition)
             guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }
@@ -163,8 +166,16 @@ extension LocalHSM {
         r.state = .active
     }
 
+    /// Refuses a caller whose role is not in `roles`, unless the key is a session object of its
+    /// own session (only such a caller can load one): what a session made, it may destroy.
+    static func requireRole(_ caller: Caller, _ roles: Set<Role>, _ loaded: LoadedKey, _ what: String) throws {
+        guard !roles.contains(caller.role), loaded.persistent else { return }
+        let allowed = roles.map(\.rawValue).sorted().joined(separator: " or ")
+        throw HSMError.denied("\(what) needs the \(allowed) role; this session is \(caller.role.rawValue) (it may destroy only the session objects it made)")
+    }
+
     public func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo {
-        try await mutateKey(session, id, .keyDestroy, governed: .setPolicy) { r, now in
+        try await mutateKey(session, id, .keyDestroy, sessionObjectRoles: [.cryptoUser], governed: .setPolicy) { r, now in
             guard r.destroyable else { throw HSMError.precondition("key '\(r.id)' is not destroyable") }
             guard r.state != .destroyed else { throw HSMError.precondition("key '\(r.id)' is already in the trash") }
             r.stateBeforeDestroy = r.state
@@ -184,8 +195,9 @@ extension LocalHSM {
     }
 
     public func purgeKey(_ session: SessionToken, id: String) async throws {
-        let caller = try await authorize(session, [.securityOfficer], "purging keys")
+        let caller = try await authorize(session, [.securityOfficer, .cryptoUser], "purging keys")
         let loaded = try await loadKey(caller, id)
+        try Self.requireRole(caller, [.securityOfficer], loaded, "purging keys")
         if loaded.persistent {
             let (partition, _) = try await partitionRecord(caller.partition)
             guard !partition.settings.readOnly else { throw HSMError.precondition("partition '\(partition.id)' is read-only") }

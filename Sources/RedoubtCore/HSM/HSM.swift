@@ -106,11 +106,13 @@ public protocol HSM: Sendable {
     /// On a key whose approval policy governs it, submits a request instead and throws
     /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
     func unblockKey(_ session: SessionToken, id: String) async throws -> KeyInfo
-    /// Moves a key to the trash.
+    /// Moves a key to the trash. A security officer's call; a crypto user may destroy only the
+    /// session objects (`persistent = false`) its own session made.
     func destroyKey(_ session: SessionToken, id: String) async throws -> KeyInfo
     /// Restores a key from the trash.
     func restoreKey(_ session: SessionToken, id: String) async throws -> KeyInfo
-    /// Deletes a trashed key for good.
+    /// Deletes a trashed key for good. A security officer's call; a crypto user may purge only
+    /// the session objects its own session made.
     func purgeKey(_ session: SessionToken, id: String) async throws
     /// The public key of an asymmetric key (latest version unless given).
     func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey
