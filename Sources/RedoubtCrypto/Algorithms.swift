@@ -158,6 +158,16 @@ public enum HashAlgorithm: String, Sendable, Hashable, Codable, CaseIterable {
         case .sha512: return 64
         }
     }
+
+    /// The DER header of a `DigestInfo` naming this hash (RFC 8017 §9.2, note 1): followed by the
+    /// digest, it is what RSASSA-PKCS1-v1_5 pads and signs.
+    public var digestInfoPrefix: Data {
+        switch self {
+        case .sha256: return Data([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20])
+        case .sha384: return Data([0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30])
+        case .sha512: return Data([0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40])
+        }
+    }
 }
 
 /// How an ECDSA signature is encoded.
@@ -193,6 +203,10 @@ public enum SignatureScheme: Sendable, Hashable {
     case rsaPKCS1v15Raw
     /// Pure ML-DSA (FIPS 204) with an optional context string (at most 255 bytes); signs messages only.
     case mldsa(context: Data = Data())
+
+    /// The most bytes ``rsaPKCS1v15Raw`` signs with a modulus of `modulusByteCount` bytes:
+    /// EMSA-PKCS1-v1_5 takes 11 of the block (00 01, at least 8 bytes of FF, 00).
+    public static func rsaPKCS1v15RawLimit(modulusByteCount: Int) -> Int { modulusByteCount - 11 }
 
     /// The hash the scheme applies to a message, if any.
     public var hash: HashAlgorithm? {

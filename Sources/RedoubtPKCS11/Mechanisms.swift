@@ -219,26 +219,16 @@ struct SignPlan: Sendable {
             }
         case .digestInfo:
             for hash in HashAlgorithm.allCases {
-                let prefix = DigestInfo.prefix(hash)
+                let prefix = hash.digestInfoPrefix
                 if data.count == prefix.count + hash.byteCount, data.starts(with: prefix) {
                     return (.digest(data.dropFirst(prefix.count)), .rsaPKCS1v15(hash))
                 }
             }
-            guard data.count <= signatureLength - 11 else {
-                throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "CKM_RSA_PKCS signs at most \(signatureLength - 11) bytes with this key, got \(data.count)")
+            let limit = SignatureScheme.rsaPKCS1v15RawLimit(modulusByteCount: signatureLength)
+            guard data.count <= limit else {
+                throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "CKM_RSA_PKCS signs at most \(limit) bytes with this key, got \(data.count)")
             }
             return (.message(data), .rsaPKCS1v15Raw)
-        }
-    }
-}
-
-/// The DER DigestInfo headers (RFC 8017 §9.2 note 1).
-enum DigestInfo {
-    static func prefix(_ hash: HashAlgorithm) -> Data {
-        switch hash {
-        case .sha256: return Data([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20])
-        case .sha384: return Data([0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30])
-        case .sha512: return Data([0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40])
         }
     }
 }

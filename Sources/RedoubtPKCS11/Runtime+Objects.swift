@@ -34,13 +34,29 @@ extension Runtime {
                 cached.compactMap { ref, snapshot in template.matches(ObjectAttributes.all(ref, snapshot)) ? t.handle(for: ref) : nil }
             }
         }
-        // Session objects are never listed by the HSM: the module knows the ones its sessions made.
-        let sessionObjects = tables.withLock { t in Set(t.sessions.values.filter { $0.slot == slot }.flatMap(\.objects)) }.sorted()
+        // Session objects are never listed by the HSM: the module knows the ones its sessions made,
+        // and asks the HSM only for those it has no recent snapshot of.
+        let sessionObjects: [(id: String, known: KeyInfo?)] =
+            wantsKeys
+            ? tables.withLock { t in
+                Set(t.sessions.values.filter { $0.slot == slot }.flatMap(\.objects)).sorted().map { id in
+                    var known: KeyInfo?
+                    for kind in [ObjectRef.Kind.privateKey, .secretKey] {
+                        if let (snapshot, at) = t.snapshots[ObjectRef(slot: slot, kind: kind, id: id)], now - at < Self.snapshotLifetime,
+                            case .key(let key) = snapshot
+                        {
+                            known = key
+                        }
+                    }
+                    return (id, known)
+                }
+            } : []
         let snapshots = try call(slot: slot) { hsm, token in
             var found: [(ObjectRef, ObjectSnapshot)] = []
             if wantsKeys {
-                for id in sessionObjects {
-                    guard let key = try? await hsm.getKey(token, id: id), key.state != .destroyed else { continue }
+                for (id, known) in sessionObjects {
+                    let fetched: KeyInfo? = if let known { known } else { try? await hsm.getKey(token, id: id) }
+                    guard let key = fetched, key.state != .destroyed else { continue }
                     for kind in key.algorithm.isSymmetric ? [ObjectRef.Kind.secretKey] : [.privateKey, .publicKey] {
                         found.append((ObjectRef(slot: slot, kind: kind, id: key.id), .key(key)))
                     }

@@ -20,8 +20,7 @@ extension HSMFixture {
     /// DigestInfo it is the hashed scheme's signature; any other bytes up to k − 11 sign too.
     func rawPKCS1Signatures(key: String) async throws {
         let user = alpha.user.token
-        let sha256Prefix = Data([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20])
-        let digestInfo = sha256Prefix + Hashing.digest(message, .sha256)
+        let digestInfo = HashAlgorithm.sha256.digestInfoPrefix + Hashing.digest(message, .sha256)
         let raw = try await hsm.sign(user, key: key, input: .message(digestInfo), scheme: .rsaPKCS1v15Raw)
         let hashed = try await hsm.sign(user, key: key, input: .message(message), scheme: .rsaPKCS1v15(.sha256))
         #expect(raw.signature == hashed.signature, "raw PKCS#1 v1.5 over a SHA-256 DigestInfo differs from PKCS#1 v1.5 with SHA-256")

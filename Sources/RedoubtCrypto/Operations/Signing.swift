@@ -191,10 +191,9 @@ enum SignatureRules {
         case .rsaPSS, .rsaPKCS1v15: fits = algorithm.isRSA
         case .rsaPKCS1v15Raw:
             fits = algorithm.isRSA
-            // EMSA-PKCS1-v1_5 needs 11 bytes of the block: 00 01, at least 8 bytes of FF, 00
-            if fits, case .message(let m) = input, m.count > algorithm.bitSize / 8 - 11 {
-                throw CryptoError.invalidInput(
-                    "RSA-PKCS1-v1_5-raw signs at most \(algorithm.bitSize / 8 - 11) bytes with a \(algorithm) key, got \(m.count)")
+            let limit = SignatureScheme.rsaPKCS1v15RawLimit(modulusByteCount: algorithm.bitSize / 8)
+            if fits, case .message(let m) = input, m.count > limit {
+                throw CryptoError.invalidInput("RSA-PKCS1-v1_5-raw signs at most \(limit) bytes with a \(algorithm) key, got \(m.count)")
             }
         case .mldsa(let context):
             fits = algorithm == .mldsa65 || algorithm == .mldsa87

@@ -88,13 +88,6 @@ struct SigningRoundTripTests {
         }
     }
 
-    /// The DER DigestInfo headers of RFC 8017 §9.2, note 1.
-    static let digestInfoPrefix: [HashAlgorithm: Data] = [
-        .sha256: Data([0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]),
-        .sha384: Data([0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30]),
-        .sha512: Data([0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40]),
-    ]
-
     @Test("RSA-PSS, RSA-PKCS#1 v1.5 and raw PKCS#1 v1.5 over a DigestInfo (2048) × hash × input")
     func rsa() async throws {
         let key = try SigningKey(SharedKeys.rsa2048.get())
@@ -114,7 +107,7 @@ struct SigningRoundTripTests {
                 let other: HashAlgorithm = hash == .sha256 ? .sha384 : .sha256
                 #expect(try !key.verifyingKey.isValidSignature(p1, for: .message(message), scheme: .rsaPKCS1v15(other)))
                 // Raw PKCS#1 v1.5 over the DigestInfo the caller encoded is the same signature.
-                let digestInfo = Self.digestInfoPrefix[hash]! + Hashing.digest(message, hash)
+                let digestInfo = hash.digestInfoPrefix + Hashing.digest(message, hash)
                 let raw = try key.signature(for: .message(digestInfo), scheme: .rsaPKCS1v15Raw)
                 #expect(raw == p1, "raw PKCS#1 v1.5 over a \(hash) DigestInfo")
                 #expect(try key.verifyingKey.isValidSignature(p1, for: .message(digestInfo), scheme: .rsaPKCS1v15Raw))
