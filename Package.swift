@@ -50,6 +50,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The broker's HTTP/JSON door (no swift-configuration, no full-Foundation extras).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries, installed by scripts/bootstrap (Debian packages).
@@ -123,7 +126,9 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-            ]
+            ],
+            // The OpenAPI document for readers; the code holds the same (RedoubtHTTPMethods.openAPIDocument).
+            exclude: ["openapi.json"]
         ),
         // RemoteHSM and the one map between protobuf messages and the model (Convert/, Status/),
         // which the broker uses with `package` access.
@@ -161,6 +166,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: server),
                 .product(name: "X509", package: "swift-certificates", condition: server),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: server),
+                .product(name: "HummingbirdTLS", package: "hummingbird", condition: server),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: server),
             ]
         ),
         // The C side of the PKCS #11 module: the function tables and C_GetFunctionList/C_GetInterface*.

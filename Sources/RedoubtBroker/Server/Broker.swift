@@ -27,6 +27,8 @@ public final class Broker: Sendable {
     /// What the health service reports.
     public let health: HealthStatus
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    /// The HTTP/JSON listener, when ``BrokerConfiguration/httpListen`` is set.
+    private let http: HTTPDoor?
     private let address: HostAndPort
     private let logger: Logger
     private let metricsEndpoint = AsyncBox<MetricsEndpoint>()
@@ -77,6 +79,11 @@ public final class Broker: Sendable {
             transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),
             services: services + [HealthService(status: health)],
             interceptors: [observer])
+        http = try configuration.validatedHTTPAddress().map { (address) throws(BrokerConfigurationError) in
+            try HTTPDoor(
+                address: address, tls: configuration.tls, services: services, interceptors: [observer],
+                maximumBodyBytes: limits.maximumMessageBytes, logger: logger)
+        }
     }
 
     private static func transportSecurity(_ tls: BrokerConfiguration.TLSFiles?) throws(BrokerConfigurationError) -> HTTP2ServerTransport.Posix.TransportSecurity
@@ -129,6 +136,7 @@ public final class Broker: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.server.serve() }
                 group.addTask { await self.awaitListening() }
+                if let http = self.http { group.addTask { try await http.run() } }
                 try await group.waitForAll()
             }
         } catch {
@@ -194,6 +202,15 @@ public final class Broker: Sendable {
         try await bound.value()
     }
 
+    /// The port of the HTTP/JSON listener (``BrokerConfiguration/httpListen``), once it listens.
+    ///
+    /// - Throws: why it never listened; ``BrokerConfigurationError`` when the broker has no
+    ///   HTTP/JSON listener.
+    public func httpListeningPort() async throws -> Int {
+        guard let http else { throw BrokerConfigurationError("the broker has no HTTP listener (set httpListen, --http-listen)") }
+        return try await http.bound.value()
+    }
+
     /// The port of the metrics endpoint, once it listens.
     public var metricsPort: Int? { metricsEndpoint.value?.port }
 
@@ -224,6 +241,7 @@ public final class Broker: Sendable {
         case .neverListens: bound.settle(.failure(BrokerConfigurationError("the broker was shut down before it listened")))
         case .stopServer: server.beginGracefulShutdown()
         }
+        http?.beginGracefulShutdown()
     }
 }
 

@@ -8,6 +8,7 @@ import Foundation
 /// ```json
 /// {
 ///   "listen": "0.0.0.0:8443",
+///   "httpListen": "0.0.0.0:8444",
 ///   "tls": { "certificateChain": "/etc/redoubt/server.pem", "privateKey": "/etc/redoubt/server.key",
 ///            "clientCA": "/etc/redoubt/clients-ca.pem" },
 ///   "metrics": "127.0.0.1:9464",
@@ -113,7 +114,11 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
 
     /// `HOST:PORT` to listen on (`[::1]:8443` for IPv6); port 0 picks a free one.
     public var listen: String
-    /// TLS; unset: plaintext, allowed only on a loopback address.
+    /// `HOST:PORT` for the HTTP/JSON API (every unary and server-streaming RPC as
+    /// `POST /redoubt.v1.<Service>/<Method>` with a JSON body, and `GET /openapi.json`), with the
+    /// same TLS as ``listen``; unset: no HTTP/JSON API.
+    public var httpListen: String?
+    /// TLS (of ``listen`` and ``httpListen``); unset: plaintext, allowed only on loopback addresses.
     public var tls: TLSFiles?
     /// `HOST:PORT` for the Prometheus metrics endpoint (`GET /metrics`); unset: none.
     public var metrics: String?
@@ -124,10 +129,11 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
 
     /// A configuration.
     public init(
-        listen: String, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults,
+        listen: String, httpListen: String? = nil, tls: TLSFiles? = nil, metrics: String? = nil, limits: Limits = .defaults,
         backupSchedule: BackupSchedule? = nil
     ) {
         self.listen = listen
+        self.httpListen = httpListen
         self.tls = tls
         self.metrics = metrics
         self.limits = limits
@@ -138,20 +144,22 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         listen = try c.decode(String.self, forKey: .listen)
+        httpListen = try c.decodeIfPresent(String.self, forKey: .httpListen)
         tls = try c.decodeIfPresent(TLSFiles.self, forKey: .tls)
         metrics = try c.decodeIfPresent(String.self, forKey: .metrics)
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? .defaults
         backupSchedule = try c.decodeIfPresent(BackupSchedule.self, forKey: .backupSchedule)
     }
 
-    private enum CodingKeys: String, CodingKey { case listen, tls, metrics, limits, backupSchedule }
+    private enum CodingKeys: String, CodingKey { case listen, httpListen, tls, metrics, limits, backupSchedule }
 
     /// Reads a JSON config file; the error names the file and what is wrong.
     public static func load(path: String) throws(BrokerConfigurationError) -> BrokerConfiguration {
         try JSONSettingsFile.decode(BrokerConfiguration.self, path: path, kind: "config file", what: "a broker configuration")
     }
 
-    /// The address to listen on, checked: a non-loopback address needs TLS.
+    /// The address to listen on, checked: a non-loopback address needs TLS (and so does a
+    /// non-loopback ``httpListen``).
     public func validatedAddress() throws(BrokerConfigurationError) -> HostAndPort {
         let address = try HostAndPort(parsing: listen, what: "listen")
         if tls == nil, !address.isLoopback {
@@ -159,8 +167,21 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
                 "refusing to listen on \(listen) without TLS: plaintext is allowed only on a loopback address (127.0.0.1, ::1, localhost); give --tls-cert and --tls-key"
             )
         }
+        _ = try validatedHTTPAddress()
         try limits.validate()
         try backupSchedule?.validate()
+        return address
+    }
+
+    /// ``httpListen`` checked as ``listen`` is; `nil` when unset.
+    public func validatedHTTPAddress() throws(BrokerConfigurationError) -> HostAndPort? {
+        guard let httpListen else { return nil }
+        let address = try HostAndPort(parsing: httpListen, what: "http-listen")
+        if tls == nil, !address.isLoopback {
+            throw .init(
+                "refusing to serve HTTP on \(httpListen) without TLS: plaintext is allowed only on a loopback address (127.0.0.1, ::1, localhost); give --tls-cert and --tls-key"
+            )
+        }
         return address
     }
 }

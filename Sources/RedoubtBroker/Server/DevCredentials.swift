@@ -6,7 +6,7 @@ import Redoubt
 /// `DIRECTORY/dev-credentials.json` (mode 0600):
 ///
 /// ```json
-/// { "endpoint": "127.0.0.1:8443", "partition": "dev", "api_key": "rdk1.…", "user": "dev-app",
+/// { "endpoint": "127.0.0.1:8443", "http_endpoint": "http://127.0.0.1:8444", "partition": "dev", "api_key": "rdk1.…", "user": "dev-app",
 ///   "security_officer_api_key": "rdk1.…", "operator_api_key": "rdk1.…" }
 /// ```
 ///
@@ -17,6 +17,9 @@ import Redoubt
 public struct DevCredentials: Sendable, Hashable, Codable {
     /// Where the broker listens (`HOST:PORT`); empty until it does.
     public var endpoint: String
+    /// The base URL of the HTTP/JSON API (`http://127.0.0.1:8444`), when the broker serves it;
+    /// `nil` until it listens.
+    public var httpEndpoint: String?
     /// The development partition, `dev`.
     public var partition: String
     /// The API key of the crypto user ``user``.
@@ -35,6 +38,7 @@ public struct DevCredentials: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case endpoint, partition
+        case httpEndpoint = "http_endpoint"
         case apiKey = "api_key"
         case user
         case securityOfficerAPIKey = "security_officer_api_key"
@@ -75,13 +79,14 @@ public struct DevCredentials: Sendable, Hashable, Codable {
         return credentials
     }
 
-    /// Writes the file with `endpoint` recorded, and, when there is an endpoint, first the PKCS #11
+    /// Writes the file with `endpoint` (and `httpEndpoint`, a base URL) recorded, and, when there is an endpoint, first the PKCS #11
     /// module configuration for it beside it (``DevPKCS11Config``, `pkcs11.json`); returns what
     /// it wrote.
     @discardableResult
-    func writing(endpoint: String) throws(BrokerConfigurationError) -> DevCredentials {
+    func writing(endpoint: String, httpEndpoint: String? = nil) throws(BrokerConfigurationError) -> DevCredentials {
         var copy = self
         copy.endpoint = endpoint
+        copy.httpEndpoint = httpEndpoint
         // The module configuration first: whoever finds the endpoint in dev-credentials.json
         // finds pkcs11.json too.
         if !endpoint.isEmpty {

@@ -74,8 +74,14 @@ extension RedoubtServer {
                     let port = try await broker.listeningPort()
                     let host = (try? HostAndPort(parsing: listen, what: "listen").host) ?? "127.0.0.1"
                     let endpoint = HostAndPort(host: host, port: port)
-                    let written = try credentials?.writing(endpoint: "\(endpoint)")
-                    self.published(Listening(endpoint: endpoint, metricsPort: broker.metricsPort, devCredentials: written))
+                    var httpEndpoint: HostAndPort?
+                    if let address = try self.configuration.broker.validatedHTTPAddress() {
+                        httpEndpoint = HostAndPort(host: address.host, port: try await broker.httpListeningPort())
+                    }
+                    let scheme = self.configuration.broker.tls == nil ? "http" : "https"
+                    let written = try credentials?.writing(endpoint: "\(endpoint)", httpEndpoint: httpEndpoint.map { "\(scheme)://\($0)" })
+                    self.published(
+                        Listening(endpoint: endpoint, httpEndpoint: httpEndpoint, metricsPort: broker.metricsPort, devCredentials: written))
                 } catch is CancellationError {
                     return
                 } catch {

@@ -50,6 +50,9 @@ public final class RedoubtServer: Service, Sendable {
         /// The gRPC endpoint: the host of ``BrokerConfiguration/listen`` and the port bound (the
         /// free one picked for port 0). `"\(endpoint)"` is what a `RemoteHSMConfiguration` takes.
         public var endpoint: HostAndPort
+        /// The HTTP/JSON endpoint, when ``BrokerConfiguration/httpListen`` is set: its host and
+        /// the port bound.
+        public var httpEndpoint: HostAndPort?
         /// The port of the Prometheus endpoint, when ``BrokerConfiguration/metrics`` is set.
         public var metricsPort: Int?
         /// In development mode, the credentials it made (or found), with ``DevCredentials/endpoint``
@@ -60,8 +63,9 @@ public final class RedoubtServer: Service, Sendable {
         public var port: Int { endpoint.port }
 
         /// A description of where a server listens.
-        public init(endpoint: HostAndPort, metricsPort: Int? = nil, devCredentials: DevCredentials? = nil) {
+        public init(endpoint: HostAndPort, httpEndpoint: HostAndPort? = nil, metricsPort: Int? = nil, devCredentials: DevCredentials? = nil) {
             self.endpoint = endpoint
+            self.httpEndpoint = httpEndpoint
             self.metricsPort = metricsPort
             self.devCredentials = devCredentials
         }

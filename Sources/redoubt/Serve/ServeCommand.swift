@@ -45,7 +45,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8443; port 0 picks a free one).")
     var listen: String?
 
-    @Option(help: "JSON config file (keys: listen, tls{certificateChain, privateKey, clientCA}, metrics, limits{…}).")
+    @Option(
+        name: .customLong("http-listen"),
+        help:
+            "HOST:PORT for the HTTP/JSON API (POST /redoubt.v1.<Service>/<Method>, GET /openapi.json), same TLS as --listen. With --dev: default 127.0.0.1:8444 beside the default --listen, else port 0 on the --listen host; `off` turns it off."
+    )
+    var httpListen: String?
+
+    @Option(help: "JSON config file (keys: listen, httpListen, tls{certificateChain, privateKey, clientCA}, metrics, limits{…}).")
     var config: String?
 
     @Option(name: .customLong("tls-cert"), help: "Server certificate chain (PEM).")
@@ -110,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 let listening = try await server.listening()
-                Self.announce(endpoint: listening.endpoint, configuration: configuration.broker, dev: listening.devCredentials)
+                Self.announce(listening, configuration: configuration.broker)
                 if case .router(let nodes) = configuration.backend { Self.announceRouting(nodes) }
             }
             let outcome: Result<Void, any Error>
@@ -176,6 +183,17 @@ struct ServeCommand: AsyncParsableCommand {
             c = BrokerConfiguration(listen: "127.0.0.1:8443")
         }
         if let listen { c.listen = listen }
+        if let httpListen {
+            c.httpListen = httpListen == "off" ? nil : httpListen
+        } else if store.dev, c.httpListen == nil, nodes == nil {
+            // A development broker serves HTTP/JSON too: beside the default address, or on a free port.
+            let host = (try? HostAndPort(parsing: c.listen, what: "listen"))
+            if c.listen == "127.0.0.1:8443" {
+                c.httpListen = "127.0.0.1:8444"
+            } else if let host {
+                c.httpListen = "\(HostAndPort(host: host.host, port: 0))"
+            }
+        }
         if tlsCert != nil || tlsKey != nil || clientCA != nil {
             guard let tlsCert, let tlsKey else { throw ValidationError("TLS needs both --tls-cert and --tls-key") }
             c.tls = .init(certificateChain: tlsCert, privateKey: tlsKey, clientCA: clientCA ?? c.tls?.clientCA)
@@ -198,10 +216,13 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The lines tests and docs read: where it listens, metrics, dev credentials, health.
-    static func announce(endpoint: HostAndPort, configuration: BrokerConfiguration, dev: DevCredentials?) {
-        var lines = [
-            "redoubt broker listening on \(endpoint) (\(configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"))"
-        ]
+    static func announce(_ listening: RedoubtServer.Listening, configuration: BrokerConfiguration) {
+        let security = configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"
+        var lines = ["redoubt broker listening on \(listening.endpoint) (\(security))"]
+        if let http = listening.httpEndpoint {
+            lines.append("HTTP/JSON API: \(configuration.tls == nil ? "http" : "https")://\(http) (\(security); GET /openapi.json)")
+        }
+        let dev = listening.devCredentials
         if let metrics = configuration.metrics { lines.append("metrics: http://\(metrics)/metrics") }
         if let dev {
             lines.append("dev credentials: \(dev.path) (partition \"dev\", a crypto user's API key)")
