@@ -226,7 +226,7 @@ struct HTTPAPITests {
         #expect(throws: BrokerConfigurationError.self) { try malformed.validatedAddress() }
     }
 
-    @Test("over TLS, and with mutual TLS a client without a certificate is refused")
+    @Test("over mutual TLS: a client without a certificate is refused; a registered certificate opens a session by itself")
     func tls() async throws {
         let tls = try TLSFixtures.make()
         defer { try? FileManager.default.removeItem(at: tls.directory) }
@@ -246,6 +246,22 @@ struct HTTPAPITests {
             let answer = try await Self.curl(
                 base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: credentials.apiKey, extra: identity)
             #expect(answer.status == 200 && (answer.json["token"] as? String)?.hasPrefix("rds1.") == true, "\(answer)")
+
+            // A user registered by its certificate's fingerprint signs in over HTTP with no other credential.
+            let officer = try await Self.curl(
+                base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: credentials.securityOfficerAPIKey,
+                extra: identity)
+            let officerToken = try #require(officer.json["token"] as? String, "\(officer)")
+            let unregistered = try await Self.curl(base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, extra: identity)
+            #expect(unregistered.code == "UNAUTHENTICATED", "an unregistered certificate is no credential: \(unregistered)")
+            let added = try await Self.curl(
+                base, "/redoubt.v1.UserService/AddUser",
+                body: #"{"name": "web-server", "role": "ROLE_CRYPTO_USER", "clientCertificateSha256": "\#(tls.client.sha256.base64EncodedString())"}"#,
+                token: officerToken, extra: identity)
+            #expect(added.status == 200, "\(added)")
+            let byCertificate = try await Self.curl(base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, extra: identity)
+            #expect(byCertificate.status == 200 && byCertificate.json["role"] as? String == "ROLE_CRYPTO_USER", "\(byCertificate)")
+
             let anonymous = try await CLIOverAnyHSMTests.run(
                 "/usr/bin/curl", ["-sS", "--max-time", "30", "--cacert", tls.caPath, base + "/openapi.json"])
             #expect(anonymous.status != 0, "no client certificate, no connection: \(anonymous)")

@@ -14,6 +14,14 @@ final class HTTPCallTransport: ServerTransport, Sendable {
     private struct Call: Sendable {
         let stream: RPCStream<Inbound, Outbound>
         let remotePeer: String
+        let client: ClientCertificate?
+    }
+
+    /// What a call's context carries (`ServerContext.transportSpecific`) when the HTTP client
+    /// presented a certificate over mutual TLS: its fingerprint, as `BrokerCore` reads it.
+    struct ClientCertificate: ServerContext.TransportSpecific {
+        /// The SHA-256 of the certificate's DER encoding.
+        let sha256: [UInt8]
     }
 
     private let calls: AsyncStream<Call>
@@ -32,9 +40,10 @@ final class HTTPCallTransport: ServerTransport, Sendable {
             for await call in calls {
                 group.addTask {
                     await withServerContextRPCCancellationHandle { handle in
-                        let context = ServerContext(
+                        var context = ServerContext(
                             descriptor: call.stream.descriptor, remotePeer: call.remotePeer, localPeer: self.localPeer,
                             cancellation: handle)
+                        context.transportSpecific = call.client
                         await streamHandler(call.stream, context)
                     }
                 }
@@ -51,10 +60,12 @@ final class HTTPCallTransport: ServerTransport, Sendable {
     /// Makes one call of `method` with `metadata` and one request `message`, and returns the
     /// response parts as the server sends them (metadata, messages, then the status).
     ///
-    /// - Parameter remotePeer: The HTTP client, as a gRPC peer (`ipv4:10.0.0.7:51234`): the rate
-    ///   limiter and the HSM's source-address checks see it as they would a gRPC client.
+    /// - Parameters:
+    ///   - remotePeer: The HTTP client, as a gRPC peer (`ipv4:10.0.0.7:51234`): the rate limiter and
+    ///     the HSM's source-address checks see it as they would a gRPC client.
+    ///   - client: The client's certificate, over mutual TLS.
     func call(
-        _ method: MethodDescriptor, metadata: Metadata, message: [UInt8], remotePeer: String
+        _ method: MethodDescriptor, metadata: Metadata, message: [UInt8], remotePeer: String, client: ClientCertificate?
     ) -> AsyncStream<RPCResponsePart<[UInt8]>> {
         let (inbound, inboundContinuation) = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.makeStream()
         inboundContinuation.yield(.metadata(metadata))
@@ -64,7 +75,7 @@ final class HTTPCallTransport: ServerTransport, Sendable {
         let stream = RPCStream(
             descriptor: method, inbound: RPCAsyncSequence(wrapping: inbound),
             outbound: RPCWriter.Closable(wrapping: ResponseWriter(continuation: partsContinuation)))
-        let accepted = open.withLock { open in open && callsContinuation.yield(Call(stream: stream, remotePeer: remotePeer)).isEnqueued }
+        let accepted = open.withLock { open in open && callsContinuation.yield(Call(stream: stream, remotePeer: remotePeer, client: client)).isEnqueued }
         if !accepted {
             partsContinuation.yield(.status(Status(code: .unavailable, message: "the broker is shutting down"), [:]))
             partsContinuation.finish()

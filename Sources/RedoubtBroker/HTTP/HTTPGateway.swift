@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import RedoubtCrypto
 import RedoubtProto
 import SwiftProtobuf
 
@@ -83,7 +84,8 @@ struct HTTPGateway: Sendable {
 
         var messages: [[UInt8]] = []
         var status = Status(code: .internalError, message: "the call ended without a status")
-        for await part in transport.call(method.descriptor, metadata: metadata, message: binary, remotePeer: context.remotePeer) {
+        let client = await context.clientCertificate()
+        for await part in transport.call(method.descriptor, metadata: metadata, message: binary, remotePeer: context.remotePeer, client: client) {
             switch part {
             case .metadata: break
             case .message(let bytes): messages.append(bytes)
@@ -182,15 +184,29 @@ struct HTTPStatusJSON: Sendable {
     }
 }
 
-/// The request context of the HTTP/JSON door: Hummingbird's, plus the client's address as a gRPC peer.
+/// The request context of the HTTP/JSON door: Hummingbird's, plus the client's address as a gRPC
+/// peer and its connection (for the client certificate of mutual TLS).
 struct GatewayContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// `ipv4:10.0.0.7:51234`, `ipv6:[::1]:51234`, or `unknown`.
     let remotePeer: String
+    private let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         remotePeer = Self.peer(source.channel.remoteAddress)
+    }
+
+    /// The fingerprint of the certificate the client presented over TLS, if any.
+    func clientCertificate() async -> HTTPCallTransport.ClientCertificate? {
+        let channel = self.channel
+        let der = try? await channel.eventLoop.submit { () -> [UInt8]? in
+            guard let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLHandler.self) else { return nil }
+            return try tls.peerCertificate?.toDERBytes()
+        }.get()
+        guard let der = der ?? nil else { return nil }
+        return HTTPCallTransport.ClientCertificate(sha256: Array(Hashing.digest(Data(der), .sha256)))
     }
 
     static func peer(_ address: NIOCore.SocketAddress?) -> String {

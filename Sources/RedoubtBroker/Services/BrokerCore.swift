@@ -129,8 +129,10 @@ struct BrokerCore: Sendable {
         return nil
     }
 
-    /// The SHA-256 of the DER encoding of the client certificate of a mutual-TLS connection, if any.
+    /// The SHA-256 of the DER encoding of the client certificate of a mutual-TLS connection (gRPC
+    /// or the HTTP/JSON door), if any.
     static func clientCertificateSHA256(_ context: ServerContext) -> Data? {
+        if let http = context.transportSpecific as? HTTPCallTransport.ClientCertificate { return Data(http.sha256) }
         guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
             let certificate = posix.peerCertificate
         else { return nil }

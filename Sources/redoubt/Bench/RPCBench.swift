@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
@@ -14,18 +17,21 @@ import Synchronization
 struct RPCBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "P-256 sign through the broker on loopback, in four modes, against LocalHSM in the same run.",
+        abstract: "P-256 sign through the broker on loopback, in six modes, against LocalHSM in the same run.",
         discussion: """
             Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
             serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
             grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
-            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight). Client and server \
-            share this machine's cores. Latency is per call (per batch for batch-100, per request for stream).
+            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); then the same \
+            broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON body, over HTTP/1.1 keep-alive \
+            connections with Foundation's URLSession): http-1 and http-64, with their ratio to unary-1 and \
+            unary-64 of the same run in the table's last column. Client and server share this machine's cores. \
+            Latency is per call (per batch for batch-100, per request for stream).
             """
     )
 
     @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
-    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream).") var only: String?
+    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, http-1, http-64).") var only: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
@@ -38,6 +44,8 @@ struct RPCBenchCommand: AsyncParsableCommand {
         var p50_ms: Double
         var p99_ms: Double
         var ratio: Double
+        /// HTTP/JSON modes: ops over the gRPC unary mode with as many calls in flight, in this run.
+        var vs_grpc: Double?
     }
 
     func run() async throws {
@@ -67,7 +75,7 @@ struct RPCBenchCommand: AsyncParsableCommand {
 
         var limits = BrokerConfiguration.Limits()
         limits.requestsPerSecond = 0
-        let configuration = BrokerConfiguration(listen: "127.0.0.1:0", limits: limits)
+        let configuration = BrokerConfiguration(listen: "127.0.0.1:0", httpListen: "127.0.0.1:0", limits: limits)
         let services = BrokerServices(hsm: hsm, limits: configuration.limits.serviceLimits, logger: logger)
         let broker = try Broker(services: services.services, configuration: configuration, logger: logger)
         let serving = Task { try await broker.run() }
@@ -81,7 +89,9 @@ struct RPCBenchCommand: AsyncParsableCommand {
             return r
         }()
         let metadata: Metadata = ["authorization": "Bearer \(session.value)"]
-        let modes = ["unary-1", "unary-64", "batch-100", "stream"].filter { m in only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true }
+        let modes = ["unary-1", "unary-64", "batch-100", "stream", "http-1", "http-64"].filter { m in
+            only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true
+        }
         var results: [Result] = []
         let seconds = self.seconds
         try await withGRPCClient(
@@ -90,7 +100,7 @@ struct RPCBenchCommand: AsyncParsableCommand {
                 transportSecurity: .plaintext)
         ) { client in
             let crypto = Redoubt_V1_CryptoService.Client(wrapping: client)
-            for mode in modes {
+            for mode in modes where !mode.hasPrefix("http-") {
                 note(mode)
                 let sample: Sample
                 switch mode {
@@ -119,6 +129,18 @@ struct RPCBenchCommand: AsyncParsableCommand {
                         ratio: sample.ops / embedded))
             }
         }
+        let httpPort = try await broker.httpListeningPort()
+        for mode in modes where mode.hasPrefix("http-") {
+            note(mode + " (HTTP/JSON)")
+            let workers = mode == "http-1" ? 1 : 64
+            let sample = try await Self.measureHTTP(
+                seconds: seconds, workers: workers, port: httpPort, body: try request.jsonUTF8Data(), token: session.value)
+            let grpc = results.first { $0.mode == "unary-\(workers)" }?.ops
+            results.append(
+                Result(
+                    mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
+                    ratio: sample.ops / embedded, vs_grpc: grpc.map { sample.ops / $0 }))
+        }
         broker.beginGracefulShutdown()
         try await serving.value
         try await hsm.close()
@@ -130,18 +152,20 @@ struct RPCBenchCommand: AsyncParsableCommand {
                 var results: [Result]
             }
             func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-            let rounded = results.map { Result(mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio)) }
+            let rounded = results.map {
+                Result(mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio), vs_grpc: $0.vs_grpc.map(r3))
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(Report(embedded_ops: embedded.rounded(), results: rounded)), as: UTF8.self))
         } else {
             print("embedded (LocalHSM, one caller): \(Int(embedded.rounded())) signs/s")
-            print("mode          ops/s    p50 ms    p99 ms   ratio")
+            print("mode          ops/s    p50 ms    p99 ms   ratio   vs gRPC")
             for r in results {
                 print(
                     r.mode.padding(toLength: 10, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
                         + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
-                        + String(format: "%.2f", r.ratio).leftPadded(8))
+                        + String(format: "%.2f", r.ratio).leftPadded(8) + (r.vs_grpc.map { String(format: "%.2f", $0).leftPadded(10) } ?? ""))
             }
         }
     }
@@ -182,6 +206,27 @@ struct RPCBenchCommand: AsyncParsableCommand {
         }
         let elapsed = ms(clock.now - start) / 1000
         return Sample(ops: Double(latencies.count * opsPerCall) / elapsed, latencies: latencies)
+    }
+
+    /// `workers` callers of the HTTP/JSON Sign on `port`, each on its own keep-alive connection.
+    static func measureHTTP(seconds: Double, workers: Int, port: Int, body: Data, token: String) async throws -> Sample {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = workers
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        guard let url = URL(string: "http://127.0.0.1:\(port)/redoubt.v1.CryptoService/Sign") else { throw ValidationError("no URL") }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let call = request
+        return try await measure(seconds: seconds, workers: workers, opsPerCall: 1) {
+            let (data, response) = try await session.data(for: call)
+            guard (response as? HTTPURLResponse)?.statusCode == 200, let signed = try? Redoubt_V1_SignResponse(jsonUTF8Data: data),
+                !signed.signature.isEmpty
+            else { throw ValidationError("an HTTP sign failed: \(String(decoding: data.prefix(300), as: UTF8.self))") }
+        }
     }
 
     /// One SignStream with up to `inFlight` requests outstanding.
