@@ -184,15 +184,45 @@ struct ServeProcessTests {
 
     @Test("the Python example creates a P-256 key, signs and verifies through the broker")
     func pythonExample() async throws {
+        let run = try await Self.pythonExample("sign_verify.py")
+        #expect(run.status == 0, "python failed: \(run.stderr)")
+        #expect(run.stdout.contains("KEY_ALGORITHM_EC_P256"))
+        #expect(run.stdout.contains("verified: True; altered message verified: False"), "\(run.stdout)")
+    }
+
+    @Test("a foreign client with no proto file (Python grpcio-reflection) lists, describes and calls the broker by server reflection")
+    func pythonReflection() async throws {
+        let run = try await Self.pythonExample("reflect.py")
+        #expect(run.status == 0, "python failed: \(run.stderr)")
+        let services = run.stdout.split(separator: "\n").first { $0.hasPrefix("services: ") }.map { Set($0.dropFirst(10).split(separator: " ")) }
+        #expect(
+            services
+                == [
+                    "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+                    "redoubt.v1.ApprovalService", "redoubt.v1.AuditService", "redoubt.v1.BackupService", "redoubt.v1.CryptoService",
+                    "redoubt.v1.KeyService", "redoubt.v1.PartitionService", "redoubt.v1.SessionService", "redoubt.v1.UserService",
+                ], "\(run.stdout)")
+        #expect(run.stdout.contains("describe: rpc Sign(redoubt.v1.SignRequest) returns (redoubt.v1.SignResponse)"))
+        #expect(run.stdout.contains("SignRequest fields: key_id input scheme"))
+        #expect(run.stdout.contains("session opened: s"))
+        #expect(run.stdout.contains("listed: True"), "a key created through reflected descriptors is listed")
+        #expect(run.stdout.contains("v1 services: grpc.health.v1.Health"), "v1 answers as v1alpha does")
+        // key.proto and what it imports (common.proto, timestamp.proto, …).
+        #expect(run.stdout.contains("v1 files for KeyService.CreateKey: 4"), "\(run.stdout)")
+        #expect(run.stdout.contains("v1 unknown symbol: error 5"), "NOT_FOUND for a symbol that is not there")
+    }
+
+    /// Runs `Examples/python/NAME` with the dev credentials of a new `serve --dev` broker.
+    static func pythonExample(_ name: String) async throws -> (status: Int32, stdout: String, stderr: String) {
         // scripts/test points REDOUBT_PYTHON at the venv it keeps for generating the Python stubs
-        // (grpcio and protobuf installed); otherwise any python3 with grpcio.
+        // (grpcio, protobuf and grpcio-reflection installed); otherwise any python3 with them.
         let python = ProcessInfo.processInfo.environment["REDOUBT_PYTHON"] ?? "/usr/bin/python3"
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
         _ = try await Self.credentials(in: dir, child: child)
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Examples/python/sign_verify.py")
+            .appendingPathComponent("Examples/python/" + name)
         let run = ChildProcess()
         run.executableURL = URL(fileURLWithPath: python)
         run.arguments = [example.path, dir.appendingPathComponent("dev-credentials.json").path]
@@ -204,8 +234,6 @@ struct ServeProcessTests {
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(await child.stop(SIGTERM).status == 0)
-        #expect(run.terminationStatus == 0, "python (\(python)) failed: \(stderr)")
-        #expect(stdout.contains("KEY_ALGORITHM_EC_P256"))
-        #expect(stdout.contains("verified: True; altered message verified: False"), "\(stdout)")
+        return (run.terminationStatus, stdout, stderr)
     }
 }

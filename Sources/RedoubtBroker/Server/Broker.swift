@@ -2,12 +2,13 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import RedoubtProto
 import RedoubtStore
 import ServiceLifecycle
 import Synchronization
 
 /// The transaction-security broker: serves `redoubt.v1` services (see ``BrokerServices``) and
-/// the standard health service over real gRPC (HTTP/2, TLS or mutual TLS), with one interceptor
+/// the standard health and server reflection services over real gRPC (HTTP/2, TLS or mutual TLS), with one interceptor
 /// that rate limits, counts and logs every call, and an optional Prometheus endpoint.
 ///
 /// ```swift
@@ -77,13 +78,24 @@ public final class Broker: Sendable {
             metrics: metrics, logger: logger)
         server = GRPCServer(
             transport: .http2NIOPosix(address: socket, transportSecurity: security, config: config),
-            services: services + [HealthService(status: health)],
+            services: services + [HealthService(status: health)] + Self.reflection(serving: names),
             interceptors: [observer])
         http = try configuration.validatedHTTPAddress().map { (address) throws(BrokerConfigurationError) in
             try HTTPDoor(
                 address: address, tls: configuration.tls, services: services, interceptors: [observer],
                 maximumBodyBytes: limits.maximumMessageBytes, logger: logger)
         }
+    }
+
+    /// The reflection services (v1 and v1alpha), telling of `serving`, the health service and themselves.
+    private static func reflection(serving: Set<String>) -> [any RegistrableRPCService] {
+        let index = ReflectionIndex(
+            services: Array(serving) + [
+                Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+                Grpc_Reflection_V1_ServerReflection.descriptor.fullyQualifiedService,
+                Grpc_Reflection_V1alpha_ServerReflection.descriptor.fullyQualifiedService,
+            ])
+        return [ReflectionService(index: index), ReflectionServiceV1Alpha(index: index)]
     }
 
     private static func transportSecurity(_ tls: BrokerConfiguration.TLSFiles?) throws(BrokerConfigurationError) -> HTTP2ServerTransport.Posix.TransportSecurity
