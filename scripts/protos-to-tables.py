@@ -29,11 +29,11 @@ ERROR_STATUSES = {
     "400": "INVALID_ARGUMENT, FAILED_PRECONDITION or OUT_OF_RANGE; also a body that is not the request message in proto3 JSON, or not `application/json` (INVALID_ARGUMENT)",
     "401": "UNAUTHENTICATED: no, or no valid, `Authorization: Bearer <session token>`",
     "403": "PERMISSION_DENIED",
-    "404": "NOT_FOUND (also: no such method)",
+    "404": "NOT_FOUND",
     "409": "ALREADY_EXISTS or ABORTED",
     "429": "RESOURCE_EXHAUSTED: rate limit, quota, or a body larger than the broker's message limit",
     "500": "INTERNAL, UNKNOWN or DATA_LOSS",
-    "501": "UNIMPLEMENTED",
+    "501": "UNIMPLEMENTED: no such method, a GET, or an RPC that streams requests (gRPC-only)",
     "503": "UNAVAILABLE",
     "504": "DEADLINE_EXCEEDED",
 }

@@ -47,7 +47,7 @@ struct HTTPAPITests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = RedoubtServer.Configuration(
             broker: BrokerConfiguration(listen: "127.0.0.1:0", httpListen: "127.0.0.1:0", limits: limits),
-            backend: .development(directory: directory))
+            backend: .development(directory: directory), backupDirectory: directory + "/backups")
         return try await withBroker(configuration: configuration, clock: clock) { listening in
             let credentials = try #require(listening.devCredentials)
             let http = try #require(listening.httpEndpoint)
@@ -108,6 +108,21 @@ struct HTTPAPITests {
             let after = try await Self.curl(base, "/redoubt.v1.KeyService/ListKeys", body: "{}", token: token)
             #expect(after.status == 401 && after.code == "UNAUTHENTICATED", "a closed session's token is refused: \(after)")
             #expect(after.json["code"] as? Int == 16)
+        }
+    }
+
+    @Test("a server-streaming RPC (CreateBackup) answers newline-delimited JSON; a failure before its first message is a status")
+    func serverStreaming() async throws {
+        try await Self.withHTTPBroker { base, credentials in
+            let token = try await Self.openSession(base, apiKey: credentials.operatorAPIKey, partition: "")
+            let answer = try await Self.curl(base, "/redoubt.v1.BackupService/CreateBackup", body: #"{"path": "http.rdbk"}"#, token: token)
+            #expect(answer.status == 200, "\(answer)")
+            let lines = answer.body.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            #expect(lines.count >= 2 && lines.allSatisfy { $0 != nil }, "one JSON object per line: \(answer)")
+            #expect(lines.dropLast().allSatisfy { $0?["progress"] != nil }, "\(answer)")
+            #expect((lines.last??["summary"] as? [String: Any])?["path"] != nil, "the last line is the summary: \(answer)")
+            let again = try await Self.curl(base, "/redoubt.v1.BackupService/CreateBackup", body: #"{"path": "http.rdbk"}"#, token: token)
+            #expect(again.code == "ALREADY_EXISTS" && again.status == 409, "\(again)")
         }
     }
 
