@@ -112,8 +112,7 @@ class Schemas:
         }
         if field.type in scalar:
             return dict(scalar[field.type])
-        if field.type == FD.TYPE_ENUM:
-            return self.ref(field.type_name)
+        # An enum or a message: its own schema.
         return self.ref(field.type_name)
 
     def is_map(self, field):

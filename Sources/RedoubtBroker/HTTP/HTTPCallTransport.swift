@@ -1,5 +1,4 @@
 import GRPCCore
-import Synchronization
 
 /// A gRPC server transport whose calls come from the HTTP/JSON door rather than from a socket.
 ///
@@ -27,7 +26,6 @@ final class HTTPCallTransport: ServerTransport, Sendable {
     private let calls: AsyncStream<Call>
     private let callsContinuation: AsyncStream<Call>.Continuation
     private let localPeer: String
-    private let open = Mutex(true)
 
     /// - Parameter localPeer: Where the HTTP door listens, as a gRPC peer (`ipv4:127.0.0.1:8080`).
     init(localPeer: String) {
@@ -53,8 +51,13 @@ final class HTTPCallTransport: ServerTransport, Sendable {
 
     /// New calls are refused (UNAVAILABLE); calls in flight finish.
     func beginGracefulShutdown() {
-        open.withLock { $0 = false }
         callsContinuation.finish()
+    }
+
+    /// A gRPC peer description (`ipv4:10.0.0.7:51234`, `ipv6:[::1]:51234`), as the HTTP/2
+    /// transport writes them and `BrokerCore.sourceAddress` reads them.
+    static func peer(host: String, port: Int, isIPv6: Bool) -> String {
+        isIPv6 ? "ipv6:[\(host)]:\(port)" : "ipv4:\(host):\(port)"
     }
 
     /// Makes one call of `method` with `metadata` and one request `message`, and returns the
@@ -75,8 +78,8 @@ final class HTTPCallTransport: ServerTransport, Sendable {
         let stream = RPCStream(
             descriptor: method, inbound: RPCAsyncSequence(wrapping: inbound),
             outbound: RPCWriter.Closable(wrapping: ResponseWriter(continuation: partsContinuation)))
-        let accepted = open.withLock { open in open && callsContinuation.yield(Call(stream: stream, remotePeer: remotePeer, client: client)).isEnqueued }
-        if !accepted {
+        // After beginGracefulShutdown() the stream is finished, and yielding to it fails.
+        if !callsContinuation.yield(Call(stream: stream, remotePeer: remotePeer, client: client)).isEnqueued {
             partsContinuation.yield(.status(Status(code: .unavailable, message: "the broker is shutting down"), [:]))
             partsContinuation.finish()
         }

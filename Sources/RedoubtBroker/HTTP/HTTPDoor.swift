@@ -23,9 +23,9 @@ struct HTTPDoor: Sendable {
         address: HostAndPort, tls: BrokerConfiguration.TLSFiles?, services: [any RegistrableRPCService],
         interceptors: [any ServerInterceptor], maximumBodyBytes: Int, logger: Logger
     ) throws(BrokerConfigurationError) {
-        let transport = HTTPCallTransport(localPeer: address.isIPv6 ? "ipv6:[\(address.host)]:\(address.port)" : "ipv4:\(address.host):\(address.port)")
+        let transport = HTTPCallTransport(localPeer: HTTPCallTransport.peer(host: address.host, port: address.port, isIPv6: address.isIPv6))
         server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
-        let gateway = HTTPGateway(transport: transport, maximumBodyBytes: maximumBodyBytes)
+        let gateway = HTTPGateway(transport: transport, maximumBodyBytes: maximumBodyBytes, readsClientCertificates: tls?.clientCA != nil)
         let bound = Settlement<Int>()
         self.logger = logger
         self.bound = bound

@@ -30,6 +30,9 @@ struct HTTPGateway: Sendable {
     let transport: HTTPCallTransport
     /// The largest body accepted (the gRPC listener's message limit).
     let maximumBodyBytes: Int
+    /// Whether connections are mutual TLS, so that a call carries its client's certificate
+    /// (looking for one costs a hop to the connection's event loop).
+    let readsClientCertificates: Bool
 
     /// The methods, by `redoubt.v1.<Service>/<Method>`.
     static let methods: [String: RedoubtHTTPMethods.Method] = Dictionary(
@@ -84,7 +87,7 @@ struct HTTPGateway: Sendable {
 
         var messages: [[UInt8]] = []
         var status = Status(code: .internalError, message: "the call ended without a status")
-        let client = await context.clientCertificate()
+        let client = readsClientCertificates ? await context.clientCertificate() : nil
         for await part in transport.call(method.descriptor, metadata: metadata, message: binary, remotePeer: context.remotePeer, client: client) {
             switch part {
             case .metadata: break
@@ -210,10 +213,8 @@ struct GatewayContext: RequestContext {
     }
 
     static func peer(_ address: NIOCore.SocketAddress?) -> String {
-        switch address {
-        case .v4?: return "ipv4:\(address?.ipAddress ?? ""):\(address?.port ?? 0)"
-        case .v6?: return "ipv6:[\(address?.ipAddress ?? "")]:\(address?.port ?? 0)"
-        default: return "unknown"
-        }
+        guard let address, let host = address.ipAddress, let port = address.port else { return "unknown" }
+        if case .v6 = address { return HTTPCallTransport.peer(host: host, port: port, isIPv6: true) }
+        return HTTPCallTransport.peer(host: host, port: port, isIPv6: false)
     }
 }

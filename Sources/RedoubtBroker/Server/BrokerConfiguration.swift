@@ -173,6 +173,12 @@ public struct BrokerConfiguration: Sendable, Codable, Hashable {
         return address
     }
 
+    /// The base URL of an HTTP/JSON endpoint of this broker (`https://10.0.0.5:8444`; `http://`
+    /// without TLS).
+    public func httpBaseURL(_ endpoint: HostAndPort) -> String {
+        "\(tls == nil ? "http" : "https")://\(endpoint)"
+    }
+
     /// ``httpListen`` checked as ``listen`` is; `nil` when unset.
     public func validatedHTTPAddress() throws(BrokerConfigurationError) -> HostAndPort? {
         guard let httpListen else { return nil }

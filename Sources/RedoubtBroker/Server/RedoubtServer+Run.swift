@@ -78,8 +78,8 @@ extension RedoubtServer {
                     if let address = try self.configuration.broker.validatedHTTPAddress() {
                         httpEndpoint = HostAndPort(host: address.host, port: try await broker.httpListeningPort())
                     }
-                    let scheme = self.configuration.broker.tls == nil ? "http" : "https"
-                    let written = try credentials?.writing(endpoint: "\(endpoint)", httpEndpoint: httpEndpoint.map { "\(scheme)://\($0)" })
+                    let written = try credentials?.writing(
+                        endpoint: "\(endpoint)", httpEndpoint: httpEndpoint.map(self.configuration.broker.httpBaseURL))
                     self.published(
                         Listening(endpoint: endpoint, httpEndpoint: httpEndpoint, metricsPort: broker.metricsPort, devCredentials: written))
                 } catch is CancellationError {

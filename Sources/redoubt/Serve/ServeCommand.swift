@@ -174,24 +174,28 @@ struct ServeCommand: AsyncParsableCommand {
         do { return try body() } catch { throw ValidationError(error.message) }
     }
 
+    /// Where the broker listens without `--listen` or a config file, and where `--dev` serves
+    /// HTTP/JSON beside it.
+    static let defaultListen = "127.0.0.1:8443"
+    static let defaultDevHTTPListen = "127.0.0.1:8444"
+
     /// Settings from the config file, then flags on top.
     func brokerConfiguration() throws -> BrokerConfiguration {
         var c: BrokerConfiguration
         if let config {
             c = try Self.checked { () throws(BrokerConfigurationError) in try BrokerConfiguration.load(path: config) }
         } else {
-            c = BrokerConfiguration(listen: "127.0.0.1:8443")
+            c = BrokerConfiguration(listen: Self.defaultListen)
         }
         if let listen { c.listen = listen }
         if let httpListen {
             c.httpListen = httpListen == "off" ? nil : httpListen
         } else if store.dev, c.httpListen == nil, nodes == nil {
             // A development broker serves HTTP/JSON too: beside the default address, or on a free port.
-            let host = (try? HostAndPort(parsing: c.listen, what: "listen"))
-            if c.listen == "127.0.0.1:8443" {
-                c.httpListen = "127.0.0.1:8444"
-            } else if let host {
-                c.httpListen = "\(HostAndPort(host: host.host, port: 0))"
+            if c.listen == Self.defaultListen {
+                c.httpListen = Self.defaultDevHTTPListen
+            } else if let listen = try? HostAndPort(parsing: c.listen, what: "listen") {
+                c.httpListen = "\(HostAndPort(host: listen.host, port: 0))"
             }
         }
         if tlsCert != nil || tlsKey != nil || clientCA != nil {
@@ -220,7 +224,7 @@ struct ServeCommand: AsyncParsableCommand {
         let security = configuration.tls == nil ? "plaintext" : configuration.tls?.clientCA == nil ? "TLS" : "mutual TLS"
         var lines = ["redoubt broker listening on \(listening.endpoint) (\(security))"]
         if let http = listening.httpEndpoint {
-            lines.append("HTTP/JSON API: \(configuration.tls == nil ? "http" : "https")://\(http) (\(security); GET /openapi.json)")
+            lines.append("HTTP/JSON API: \(configuration.httpBaseURL(http)) (\(security); GET /openapi.json)")
         }
         let dev = listening.devCredentials
         if let metrics = configuration.metrics { lines.append("metrics: http://\(metrics)/metrics") }
