@@ -10,7 +10,9 @@ struct FailoverApprovalsAndBackupTests {
     @Test("approvals through a fault-injecting router: a governed sign becomes a request, two approvals run it once")
     func approvals() async throws {
         try await FailoverCluster.withFixture(router: {
-            try FailoverHSM(endpoints: $0.endpoints(), configuration: .init(mode: .random), logger: quietLogger)
+            // A call may wait long for a CPU among every other test (a 10 s createPartition expired in
+            // two fresh-clone runs); the router's deadline is not what this suite checks.
+            try FailoverHSM(endpoints: $0.endpoints(), configuration: .init(mode: .random, callTimeout: .seconds(120)), logger: quietLogger)
         }) { cluster, hsm, f in
             let kit = try await ApprovalKit.make(f, hsm)
             #expect(try await hsm.listApprovers(kit.officer).map(\.name).sorted() == ApprovalKit.algorithms.keys.sorted())
