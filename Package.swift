@@ -53,6 +53,8 @@ let package = Package(
         // The broker's HTTP/JSON door (no swift-configuration, no full-Foundation extras).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // JWT sign-in: JWS verification and JWK parsing (on swift-crypto).
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         // System libraries, installed by scripts/bootstrap (Debian packages).
@@ -117,6 +119,12 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // JWT sign-in: tokens verified with jwt-kit, key sets fetched over NIO (HTTP/1.1, TLS).
+                .product(name: "JWTKit", package: "jwt-kit", condition: server),
+                .product(name: "NIOCore", package: "swift-nio", condition: server),
+                .product(name: "NIOPosix", package: "swift-nio", condition: server),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: server),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: server),
             ]
         ),
         // Code generated from Protos/ by scripts/generate-protos (committed; never edited by hand).
@@ -237,7 +245,7 @@ let package = Package(
         // real broker, FailoverHSM), a product so that a third-party HSM implementation runs it too.
         .target(
             name: "RedoubtTesting",
-            dependencies: ["RedoubtCore"]
+            dependencies: ["RedoubtCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "RedoubtCryptoTests",
@@ -263,7 +271,12 @@ let package = Package(
             dependencies: [
                 "Redoubt", "RedoubtCrypto", "RedoubtStore", "RedoubtTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // TokenSignIn/: a local key-set server for JWT sign-in.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 // Nodes over one PostgreSQL database (Postgres/, sharing RedoubtStoreTests' test databases).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
             ],

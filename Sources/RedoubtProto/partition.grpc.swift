@@ -870,11 +870,53 @@ public enum Redoubt_V1_UserService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "BindTokenIssuer" metadata.
+        public enum BindTokenIssuer: Sendable {
+            /// Request type for "BindTokenIssuer".
+            public typealias Input = Redoubt_V1_BindTokenIssuerRequest
+            /// Response type for "BindTokenIssuer".
+            public typealias Output = Redoubt_V1_BindTokenIssuerResponse
+            /// Descriptor for "BindTokenIssuer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.UserService"),
+                method: "BindTokenIssuer",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListTokenIssuers" metadata.
+        public enum ListTokenIssuers: Sendable {
+            /// Request type for "ListTokenIssuers".
+            public typealias Input = Redoubt_V1_ListTokenIssuersRequest
+            /// Response type for "ListTokenIssuers".
+            public typealias Output = Redoubt_V1_ListTokenIssuersResponse
+            /// Descriptor for "ListTokenIssuers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.UserService"),
+                method: "ListTokenIssuers",
+                type: .unary
+            )
+        }
+        /// Namespace for "UnbindTokenIssuer" metadata.
+        public enum UnbindTokenIssuer: Sendable {
+            /// Request type for "UnbindTokenIssuer".
+            public typealias Input = Redoubt_V1_UnbindTokenIssuerRequest
+            /// Response type for "UnbindTokenIssuer".
+            public typealias Output = Redoubt_V1_UnbindTokenIssuerResponse
+            /// Descriptor for "UnbindTokenIssuer".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "redoubt.v1.UserService"),
+                method: "UnbindTokenIssuer",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "redoubt.v1.UserService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             AddUser.descriptor,
             ListUsers.descriptor,
-            RemoveUser.descriptor
+            RemoveUser.descriptor,
+            BindTokenIssuer.descriptor,
+            ListTokenIssuers.descriptor,
+            UnbindTokenIssuer.descriptor
         ]
     }
 }
@@ -962,6 +1004,62 @@ extension Redoubt_V1_UserService {
             request: GRPCCore.StreamingServerRequest<Redoubt_V1_RemoveUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_RemoveUserResponse>
+
+        /// Handle the "BindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_BindTokenIssuerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_BindTokenIssuerResponse` messages.
+        func bindTokenIssuer(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_BindTokenIssuerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_BindTokenIssuerResponse>
+
+        /// Handle the "ListTokenIssuers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_ListTokenIssuersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_ListTokenIssuersResponse` messages.
+        func listTokenIssuers(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_ListTokenIssuersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ListTokenIssuersResponse>
+
+        /// Handle the "UnbindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Redoubt_V1_UnbindTokenIssuerRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Redoubt_V1_UnbindTokenIssuerResponse` messages.
+        func unbindTokenIssuer(
+            request: GRPCCore.StreamingServerRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_UnbindTokenIssuerResponse>
     }
 
     /// Service protocol for the "redoubt.v1.UserService" service.
@@ -1033,6 +1131,62 @@ extension Redoubt_V1_UserService {
             request: GRPCCore.ServerRequest<Redoubt_V1_RemoveUserRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_RemoveUserResponse>
+
+        /// Handle the "BindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_BindTokenIssuerResponse` message.
+        func bindTokenIssuer(
+            request: GRPCCore.ServerRequest<Redoubt_V1_BindTokenIssuerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_BindTokenIssuerResponse>
+
+        /// Handle the "ListTokenIssuers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListTokenIssuersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_ListTokenIssuersResponse` message.
+        func listTokenIssuers(
+            request: GRPCCore.ServerRequest<Redoubt_V1_ListTokenIssuersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ListTokenIssuersResponse>
+
+        /// Handle the "UnbindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_UnbindTokenIssuerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Redoubt_V1_UnbindTokenIssuerResponse` message.
+        func unbindTokenIssuer(
+            request: GRPCCore.ServerRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_UnbindTokenIssuerResponse>
     }
 
     /// Simple service protocol for the "redoubt.v1.UserService" service.
@@ -1102,6 +1256,62 @@ extension Redoubt_V1_UserService {
             request: Redoubt_V1_RemoveUserRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Redoubt_V1_RemoveUserResponse
+
+        /// Handle the "BindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_BindTokenIssuerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_BindTokenIssuerResponse` to respond with.
+        func bindTokenIssuer(
+            request: Redoubt_V1_BindTokenIssuerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_BindTokenIssuerResponse
+
+        /// Handle the "ListTokenIssuers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_ListTokenIssuersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_ListTokenIssuersResponse` to respond with.
+        func listTokenIssuers(
+            request: Redoubt_V1_ListTokenIssuersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_ListTokenIssuersResponse
+
+        /// Handle the "UnbindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+        ///
+        /// - Parameters:
+        ///   - request: A `Redoubt_V1_UnbindTokenIssuerRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Redoubt_V1_UnbindTokenIssuerResponse` to respond with.
+        func unbindTokenIssuer(
+            request: Redoubt_V1_UnbindTokenIssuerRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Redoubt_V1_UnbindTokenIssuerResponse
     }
 }
 
@@ -1137,6 +1347,39 @@ extension Redoubt_V1_UserService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_RemoveUserResponse>(),
             handler: { request, context in
                 try await self.removeUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_UserService.Method.BindTokenIssuer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_BindTokenIssuerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_BindTokenIssuerResponse>(),
+            handler: { request, context in
+                try await self.bindTokenIssuer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_UserService.Method.ListTokenIssuers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ListTokenIssuersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ListTokenIssuersResponse>(),
+            handler: { request, context in
+                try await self.listTokenIssuers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Redoubt_V1_UserService.Method.UnbindTokenIssuer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_UnbindTokenIssuerRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_UnbindTokenIssuerResponse>(),
+            handler: { request, context in
+                try await self.unbindTokenIssuer(
                     request: request,
                     context: context
                 )
@@ -1180,6 +1423,39 @@ extension Redoubt_V1_UserService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func bindTokenIssuer(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_BindTokenIssuerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_BindTokenIssuerResponse> {
+        let response = try await self.bindTokenIssuer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listTokenIssuers(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_ListTokenIssuersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_ListTokenIssuersResponse> {
+        let response = try await self.listTokenIssuers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func unbindTokenIssuer(
+        request: GRPCCore.StreamingServerRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Redoubt_V1_UnbindTokenIssuerResponse> {
+        let response = try await self.unbindTokenIssuer(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -1217,6 +1493,45 @@ extension Redoubt_V1_UserService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_RemoveUserResponse> {
         return GRPCCore.ServerResponse<Redoubt_V1_RemoveUserResponse>(
             message: try await self.removeUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func bindTokenIssuer(
+        request: GRPCCore.ServerRequest<Redoubt_V1_BindTokenIssuerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_BindTokenIssuerResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_BindTokenIssuerResponse>(
+            message: try await self.bindTokenIssuer(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listTokenIssuers(
+        request: GRPCCore.ServerRequest<Redoubt_V1_ListTokenIssuersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_ListTokenIssuersResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_ListTokenIssuersResponse>(
+            message: try await self.listTokenIssuers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func unbindTokenIssuer(
+        request: GRPCCore.ServerRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Redoubt_V1_UnbindTokenIssuerResponse> {
+        return GRPCCore.ServerResponse<Redoubt_V1_UnbindTokenIssuerResponse>(
+            message: try await self.unbindTokenIssuer(
                 request: request.message,
                 context: context
             ),
@@ -1309,6 +1624,77 @@ extension Redoubt_V1_UserService {
             deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_RemoveUserResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_RemoveUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_BindTokenIssuerRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_BindTokenIssuerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func bindTokenIssuer<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_BindTokenIssuerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_BindTokenIssuerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_BindTokenIssuerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_BindTokenIssuerResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListTokenIssuers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListTokenIssuersRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ListTokenIssuersRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ListTokenIssuersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTokenIssuers<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ListTokenIssuersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ListTokenIssuersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ListTokenIssuersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListTokenIssuersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UnbindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_UnbindTokenIssuerRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_UnbindTokenIssuerRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_UnbindTokenIssuerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func unbindTokenIssuer<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_UnbindTokenIssuerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_UnbindTokenIssuerResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_UnbindTokenIssuerResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1437,6 +1823,110 @@ extension Redoubt_V1_UserService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "BindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_BindTokenIssuerRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_BindTokenIssuerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func bindTokenIssuer<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_BindTokenIssuerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_BindTokenIssuerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_BindTokenIssuerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_BindTokenIssuerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_UserService.Method.BindTokenIssuer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListTokenIssuers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_ListTokenIssuersRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_ListTokenIssuersRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_ListTokenIssuersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTokenIssuers<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_ListTokenIssuersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_ListTokenIssuersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_ListTokenIssuersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListTokenIssuersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_UserService.Method.ListTokenIssuers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UnbindTokenIssuer" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Redoubt_V1_UnbindTokenIssuerRequest` message.
+        ///   - serializer: A serializer for `Redoubt_V1_UnbindTokenIssuerRequest` messages.
+        ///   - deserializer: A deserializer for `Redoubt_V1_UnbindTokenIssuerResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func unbindTokenIssuer<Result>(
+            request: GRPCCore.ClientRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+            serializer: some GRPCCore.MessageSerializer<Redoubt_V1_UnbindTokenIssuerRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Redoubt_V1_UnbindTokenIssuerResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_UnbindTokenIssuerResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Redoubt_V1_UserService.Method.UnbindTokenIssuer.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1526,6 +2016,95 @@ extension Redoubt_V1_UserService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_RemoveUserRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_RemoveUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BindTokenIssuer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+    /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bindTokenIssuer<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_BindTokenIssuerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_BindTokenIssuerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.bindTokenIssuer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_BindTokenIssuerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_BindTokenIssuerResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTokenIssuers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_ListTokenIssuersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTokenIssuers<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_ListTokenIssuersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListTokenIssuersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTokenIssuers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_ListTokenIssuersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_ListTokenIssuersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnbindTokenIssuer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Redoubt_V1_UnbindTokenIssuerRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unbindTokenIssuer<Result>(
+        request: GRPCCore.ClientRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_UnbindTokenIssuerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.unbindTokenIssuer(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Redoubt_V1_UnbindTokenIssuerRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Redoubt_V1_UnbindTokenIssuerResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1629,6 +2208,107 @@ extension Redoubt_V1_UserService.ClientProtocol {
             metadata: metadata
         )
         return try await self.removeUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BindTokenIssuer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+    /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bindTokenIssuer<Result>(
+        _ message: Redoubt_V1_BindTokenIssuerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_BindTokenIssuerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_BindTokenIssuerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.bindTokenIssuer(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTokenIssuers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the token issuers the session's partition trusts (security officer, auditor).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTokenIssuers<Result>(
+        _ message: Redoubt_V1_ListTokenIssuersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_ListTokenIssuersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_ListTokenIssuersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTokenIssuers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnbindTokenIssuer" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Unbinds a token issuer (security officer); sessions it opened run until they end.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unbindTokenIssuer<Result>(
+        _ message: Redoubt_V1_UnbindTokenIssuerRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Redoubt_V1_UnbindTokenIssuerResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Redoubt_V1_UnbindTokenIssuerRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.unbindTokenIssuer(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -496,6 +496,206 @@ public nonisolated struct Redoubt_V1_RemoveUserResponse: Sendable {
   public init() {}
 }
 
+/// A token issuer a partition trusts, and how its tokens map to users. A token must be signed
+/// with RS256, PS256, ES256, ES384 or EdDSA by a key of the issuer's key set, carry `iss` equal
+/// to issuer, an `aud` among audiences, an `exp` in the future and no `nbf` in the future (60 s
+/// of skew either way), and every required claim; its user claim names the user.
+public nonisolated struct Redoubt_V1_TokenIssuer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding's name, unique in the partition (as user names).
+  public var name: String = String()
+
+  /// The `iss` tokens carry, exactly; for discovery an https:// URL.
+  public var issuer: String = String()
+
+  /// The audiences accepted (1 to 16): a token's `aud` must hold one of them.
+  public var audiences: [String] = []
+
+  /// The claim whose string value is the Redoubt user's name in the partition; empty means `sub`.
+  public var userClaim: String = String()
+
+  /// Claims a token must also carry with these values (a string equal to it or a list holding it).
+  public var requiredClaims: Dictionary<String,String> = [:]
+
+  /// Where the signing keys come from: exactly one.
+  public var keys: Redoubt_V1_TokenIssuer.OneOf_Keys? = nil
+
+  /// The JSON Web Key Set itself (at most 64 KiB).
+  public var jwks: String {
+    get {
+      if case .jwks(let v)? = keys {return v}
+      return String()
+    }
+    set {keys = .jwks(newValue)}
+  }
+
+  /// An absolute path to a JSON Web Key Set file, read by each node.
+  public var jwksFile: String {
+    get {
+      if case .jwksFile(let v)? = keys {return v}
+      return String()
+    }
+    set {keys = .jwksFile(newValue)}
+  }
+
+  /// The URL of a JSON Web Key Set (https://, or http:// on a loopback address).
+  public var jwksURL: String {
+    get {
+      if case .jwksURL(let v)? = keys {return v}
+      return String()
+    }
+    set {keys = .jwksURL(newValue)}
+  }
+
+  /// OpenID Connect discovery: the jwks_uri of `<issuer>/.well-known/openid-configuration`.
+  public var discovery: Bool {
+    get {
+      if case .discovery(let v)? = keys {return v}
+      return false
+    }
+    set {keys = .discovery(newValue)}
+  }
+
+  /// How long fetched keys are used before they are fetched again; unset: 10 minutes.
+  public var refreshInterval: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_refreshInterval ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_refreshInterval = newValue}
+  }
+  /// Returns true if `refreshInterval` has been explicitly set.
+  public var hasRefreshInterval: Bool {self._refreshInterval != nil}
+  /// Clears the value of `refreshInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearRefreshInterval() {self._refreshInterval = nil}
+
+  /// How long fetched keys stay in use while refetching fails; unset: 24 hours.
+  public var maximumStaleness: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_maximumStaleness ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_maximumStaleness = newValue}
+  }
+  /// Returns true if `maximumStaleness` has been explicitly set.
+  public var hasMaximumStaleness: Bool {self._maximumStaleness != nil}
+  /// Clears the value of `maximumStaleness`. Subsequent reads from it will return its default value.
+  public mutating func clearMaximumStaleness() {self._maximumStaleness = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// Where the signing keys come from: exactly one.
+  public nonisolated enum OneOf_Keys: Equatable, Sendable {
+    /// The JSON Web Key Set itself (at most 64 KiB).
+    case jwks(String)
+    /// An absolute path to a JSON Web Key Set file, read by each node.
+    case jwksFile(String)
+    /// The URL of a JSON Web Key Set (https://, or http:// on a loopback address).
+    case jwksURL(String)
+    /// OpenID Connect discovery: the jwks_uri of `<issuer>/.well-known/openid-configuration`.
+    case discovery(Bool)
+
+  }
+
+  public init() {}
+
+  fileprivate var _refreshInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _maximumStaleness: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
+/// Binds a token issuer.
+public nonisolated struct Redoubt_V1_BindTokenIssuerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding.
+  public var issuer: Redoubt_V1_TokenIssuer {
+    get {_issuer ?? Redoubt_V1_TokenIssuer()}
+    set {_issuer = newValue}
+  }
+  /// Returns true if `issuer` has been explicitly set.
+  public var hasIssuer: Bool {self._issuer != nil}
+  /// Clears the value of `issuer`. Subsequent reads from it will return its default value.
+  public mutating func clearIssuer() {self._issuer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _issuer: Redoubt_V1_TokenIssuer? = nil
+}
+
+/// The binding, as stored (defaults filled in).
+public nonisolated struct Redoubt_V1_BindTokenIssuerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding.
+  public var issuer: Redoubt_V1_TokenIssuer {
+    get {_issuer ?? Redoubt_V1_TokenIssuer()}
+    set {_issuer = newValue}
+  }
+  /// Returns true if `issuer` has been explicitly set.
+  public var hasIssuer: Bool {self._issuer != nil}
+  /// Clears the value of `issuer`. Subsequent reads from it will return its default value.
+  public mutating func clearIssuer() {self._issuer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _issuer: Redoubt_V1_TokenIssuer? = nil
+}
+
+/// Lists token issuers.
+public nonisolated struct Redoubt_V1_ListTokenIssuersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The partition's token issuers.
+public nonisolated struct Redoubt_V1_ListTokenIssuersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The bindings, ordered by name (at most 16).
+  public var issuers: [Redoubt_V1_TokenIssuer] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Unbinds a token issuer.
+public nonisolated struct Redoubt_V1_UnbindTokenIssuerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding's name.
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The binding is gone.
+public nonisolated struct Redoubt_V1_UnbindTokenIssuerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "redoubt.v1"
@@ -1166,6 +1366,288 @@ nonisolated extension Redoubt_V1_RemoveUserResponse: SwiftProtobuf.Message, Swif
   }
 
   public static func ==(lhs: Redoubt_V1_RemoveUserResponse, rhs: Redoubt_V1_RemoveUserResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_TokenIssuer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TokenIssuer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}issuer\0\u{1}audiences\0\u{3}user_claim\0\u{3}required_claims\0\u{1}jwks\0\u{3}jwks_file\0\u{3}jwks_url\0\u{1}discovery\0\u{3}refresh_interval\0\u{3}maximum_staleness\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.issuer) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.audiences) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.userClaim) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.requiredClaims) }()
+      case 6: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.keys != nil {try decoder.handleConflictingOneOf()}
+          self.keys = .jwks(v)
+        }
+      }()
+      case 7: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.keys != nil {try decoder.handleConflictingOneOf()}
+          self.keys = .jwksFile(v)
+        }
+      }()
+      case 8: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.keys != nil {try decoder.handleConflictingOneOf()}
+          self.keys = .jwksURL(v)
+        }
+      }()
+      case 9: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.keys != nil {try decoder.handleConflictingOneOf()}
+          self.keys = .discovery(v)
+        }
+      }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._refreshInterval) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._maximumStaleness) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.issuer.isEmpty {
+      try visitor.visitSingularStringField(value: self.issuer, fieldNumber: 2)
+    }
+    if !self.audiences.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.audiences, fieldNumber: 3)
+    }
+    if !self.userClaim.isEmpty {
+      try visitor.visitSingularStringField(value: self.userClaim, fieldNumber: 4)
+    }
+    if !self.requiredClaims.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.requiredClaims, fieldNumber: 5)
+    }
+    switch self.keys {
+    case .jwks?: try {
+      guard case .jwks(let v)? = self.keys else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    }()
+    case .jwksFile?: try {
+      guard case .jwksFile(let v)? = self.keys else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 7)
+    }()
+    case .jwksURL?: try {
+      guard case .jwksURL(let v)? = self.keys else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 8)
+    }()
+    case .discovery?: try {
+      guard case .discovery(let v)? = self.keys else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 9)
+    }()
+    case nil: break
+    }
+    try { if let v = self._refreshInterval {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._maximumStaleness {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_TokenIssuer, rhs: Redoubt_V1_TokenIssuer) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.issuer != rhs.issuer {return false}
+    if lhs.audiences != rhs.audiences {return false}
+    if lhs.userClaim != rhs.userClaim {return false}
+    if lhs.requiredClaims != rhs.requiredClaims {return false}
+    if lhs.keys != rhs.keys {return false}
+    if lhs._refreshInterval != rhs._refreshInterval {return false}
+    if lhs._maximumStaleness != rhs._maximumStaleness {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_BindTokenIssuerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BindTokenIssuerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issuer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._issuer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._issuer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_BindTokenIssuerRequest, rhs: Redoubt_V1_BindTokenIssuerRequest) -> Bool {
+    if lhs._issuer != rhs._issuer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_BindTokenIssuerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BindTokenIssuerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issuer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._issuer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._issuer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_BindTokenIssuerResponse, rhs: Redoubt_V1_BindTokenIssuerResponse) -> Bool {
+    if lhs._issuer != rhs._issuer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ListTokenIssuersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTokenIssuersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ListTokenIssuersRequest, rhs: Redoubt_V1_ListTokenIssuersRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_ListTokenIssuersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTokenIssuersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issuers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.issuers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.issuers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.issuers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_ListTokenIssuersResponse, rhs: Redoubt_V1_ListTokenIssuersResponse) -> Bool {
+    if lhs.issuers != rhs.issuers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_UnbindTokenIssuerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnbindTokenIssuerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_UnbindTokenIssuerRequest, rhs: Redoubt_V1_UnbindTokenIssuerRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_UnbindTokenIssuerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnbindTokenIssuerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_UnbindTokenIssuerResponse, rhs: Redoubt_V1_UnbindTokenIssuerResponse) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -200,6 +200,15 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func auditCheckpoint(_ session: SessionToken) async throws -> AuditCheckpoint {
         try await pass("auditCheckpoint") { try await inner.auditCheckpoint(session) }
     }
+    func bindTokenIssuer(_ session: SessionToken, issuer: TokenIssuer) async throws -> TokenIssuer {
+        try await pass("bindTokenIssuer") { try await inner.bindTokenIssuer(session, issuer: issuer) }
+    }
+    func listTokenIssuers(_ session: SessionToken) async throws -> [TokenIssuer] {
+        try await pass("listTokenIssuers") { try await inner.listTokenIssuers(session) }
+    }
+    func unbindTokenIssuer(_ session: SessionToken, name: String) async throws {
+        try await pass("unbindTokenIssuer") { try await inner.unbindTokenIssuer(session, name: name) }
+    }
     func registerApprover(_ session: SessionToken, name: String, publicKey: PublicKey) async throws -> Approver {
         try await pass("registerApprover") { try await inner.registerApprover(session, name: name, publicKey: publicKey) }
     }

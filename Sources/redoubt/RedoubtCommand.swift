@@ -37,7 +37,7 @@ struct RedoubtCommand: AsyncParsableCommand {
             CommandGroup(
                 name: "Administration",
                 subcommands: [
-                    PartitionCommand.self, UserCommand.self, AuditCommand.self, BackupCommand.self,
+                    PartitionCommand.self, UserCommand.self, IssuersCommand.self, AuditCommand.self, BackupCommand.self,
                 ]),
             CommandGroup(
                 name: "Approvals",

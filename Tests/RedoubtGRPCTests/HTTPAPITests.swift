@@ -1,7 +1,8 @@
+import Crypto
 import Foundation
 import RedoubtBroker
 import RedoubtProto
-import RedoubtTesting
+@testable import RedoubtTesting
 import Testing
 
 /// The HTTP/JSON door (``BrokerConfiguration/httpListen``), driven with `curl` as any HTTP client
@@ -108,6 +109,41 @@ struct HTTPAPITests {
             let after = try await Self.curl(base, "/redoubt.v1.KeyService/ListKeys", body: "{}", token: token)
             #expect(after.status == 401 && after.code == "UNAUTHENTICATED", "a closed session's token is refused: \(after)")
             #expect(after.json["code"] as? Int == 16)
+        }
+    }
+
+    @Test("a security officer binds a token issuer over HTTP; a JWT as the bearer of OpenSession signs its user in; a forged one is 401")
+    func jwtSignIn() async throws {
+        try await Self.withHTTPBroker { base, credentials in
+            let officer = try await Self.openSession(base, apiKey: credentials.securityOfficerAPIKey)
+            let key = Curve25519.Signing.PrivateKey()
+            let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let jwks = #"{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"kid\": \"k1\", \"x\": \"\#(x)\"}]}"#
+            let bound = try await Self.curl(
+                base, "/redoubt.v1.UserService/BindTokenIssuer",
+                body: #"{"issuer": {"name": "corp", "issuer": "https://idp.example.com", "audiences": ["redoubt"], "jwks": "\#(jwks)"}}"#,
+                token: officer)
+            #expect(bound.status == 200, "\(bound)")
+            #expect((bound.json["issuer"] as? [String: Any])?["userClaim"] as? String == "sub", "defaults filled in: \(bound)")
+            let listed = try await Self.curl(base, "/redoubt.v1.UserService/ListTokenIssuers", body: "{}", token: officer)
+            #expect((listed.json["issuers"] as? [[String: Any]])?.first?["name"] as? String == "corp", "\(listed)")
+
+            let exp = Int(Date().timeIntervalSince1970) + 600
+            let claims: [String: Any] = ["iss": "https://idp.example.com", "aud": "redoubt", "sub": credentials.user, "exp": exp]
+            let jwt = try HSMFixture.jwt(claims, key: key, kid: "k1")
+            let opened = try await Self.curl(base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: jwt)
+            #expect(opened.status == 200, "\(opened)")
+            let token = try #require(opened.json["token"] as? String)
+            let expires = try #require(opened.json["expireTime"] as? String)
+            #expect(ISO8601DateFormatter().date(from: expires).map { $0.timeIntervalSince1970 <= Double(exp) } == true, "ends with the token: \(expires)")
+            let random = try await Self.curl(base, "/redoubt.v1.CryptoService/Random", body: #"{"lengthBytes": 8}"#, token: token)
+            #expect(random.status == 200, "\(random)")
+
+            let forged = try HSMFixture.jwt(claims, key: Curve25519.Signing.PrivateKey(), kid: "k1")
+            let refused = try await Self.curl(base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: forged)
+            #expect(refused.status == 401 && refused.code == "UNAUTHENTICATED", "\(refused)")
+            #expect(!refused.body.contains(forged.prefix(20)))
         }
     }
 

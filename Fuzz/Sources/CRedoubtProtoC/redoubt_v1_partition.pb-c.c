@@ -727,6 +727,327 @@ void   redoubt__v1__remove_user_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__remove_user_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__token_issuer__required_claims_entry__init
+                     (Redoubt__V1__TokenIssuer__RequiredClaimsEntry         *message)
+{
+  static const Redoubt__V1__TokenIssuer__RequiredClaimsEntry init_value = REDOUBT__V1__TOKEN_ISSUER__REQUIRED_CLAIMS_ENTRY__INIT;
+  *message = init_value;
+}
+void   redoubt__v1__token_issuer__init
+                     (Redoubt__V1__TokenIssuer         *message)
+{
+  static const Redoubt__V1__TokenIssuer init_value = REDOUBT__V1__TOKEN_ISSUER__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__token_issuer__get_packed_size
+                     (const Redoubt__V1__TokenIssuer *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__token_issuer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__token_issuer__pack
+                     (const Redoubt__V1__TokenIssuer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__token_issuer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__token_issuer__pack_to_buffer
+                     (const Redoubt__V1__TokenIssuer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__token_issuer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__TokenIssuer *
+       redoubt__v1__token_issuer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__TokenIssuer *)
+     protobuf_c_message_unpack (&redoubt__v1__token_issuer__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__token_issuer__free_unpacked
+                     (Redoubt__V1__TokenIssuer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__token_issuer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__bind_token_issuer_request__init
+                     (Redoubt__V1__BindTokenIssuerRequest         *message)
+{
+  static const Redoubt__V1__BindTokenIssuerRequest init_value = REDOUBT__V1__BIND_TOKEN_ISSUER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__bind_token_issuer_request__get_packed_size
+                     (const Redoubt__V1__BindTokenIssuerRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__bind_token_issuer_request__pack
+                     (const Redoubt__V1__BindTokenIssuerRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__bind_token_issuer_request__pack_to_buffer
+                     (const Redoubt__V1__BindTokenIssuerRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__BindTokenIssuerRequest *
+       redoubt__v1__bind_token_issuer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__BindTokenIssuerRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__bind_token_issuer_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__bind_token_issuer_request__free_unpacked
+                     (Redoubt__V1__BindTokenIssuerRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__bind_token_issuer_response__init
+                     (Redoubt__V1__BindTokenIssuerResponse         *message)
+{
+  static const Redoubt__V1__BindTokenIssuerResponse init_value = REDOUBT__V1__BIND_TOKEN_ISSUER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__bind_token_issuer_response__get_packed_size
+                     (const Redoubt__V1__BindTokenIssuerResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__bind_token_issuer_response__pack
+                     (const Redoubt__V1__BindTokenIssuerResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__bind_token_issuer_response__pack_to_buffer
+                     (const Redoubt__V1__BindTokenIssuerResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__BindTokenIssuerResponse *
+       redoubt__v1__bind_token_issuer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__BindTokenIssuerResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__bind_token_issuer_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__bind_token_issuer_response__free_unpacked
+                     (Redoubt__V1__BindTokenIssuerResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__bind_token_issuer_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__list_token_issuers_request__init
+                     (Redoubt__V1__ListTokenIssuersRequest         *message)
+{
+  static const Redoubt__V1__ListTokenIssuersRequest init_value = REDOUBT__V1__LIST_TOKEN_ISSUERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__list_token_issuers_request__get_packed_size
+                     (const Redoubt__V1__ListTokenIssuersRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__list_token_issuers_request__pack
+                     (const Redoubt__V1__ListTokenIssuersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__list_token_issuers_request__pack_to_buffer
+                     (const Redoubt__V1__ListTokenIssuersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ListTokenIssuersRequest *
+       redoubt__v1__list_token_issuers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ListTokenIssuersRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__list_token_issuers_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__list_token_issuers_request__free_unpacked
+                     (Redoubt__V1__ListTokenIssuersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__list_token_issuers_response__init
+                     (Redoubt__V1__ListTokenIssuersResponse         *message)
+{
+  static const Redoubt__V1__ListTokenIssuersResponse init_value = REDOUBT__V1__LIST_TOKEN_ISSUERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__list_token_issuers_response__get_packed_size
+                     (const Redoubt__V1__ListTokenIssuersResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__list_token_issuers_response__pack
+                     (const Redoubt__V1__ListTokenIssuersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__list_token_issuers_response__pack_to_buffer
+                     (const Redoubt__V1__ListTokenIssuersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__ListTokenIssuersResponse *
+       redoubt__v1__list_token_issuers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__ListTokenIssuersResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__list_token_issuers_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__list_token_issuers_response__free_unpacked
+                     (Redoubt__V1__ListTokenIssuersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__list_token_issuers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__unbind_token_issuer_request__init
+                     (Redoubt__V1__UnbindTokenIssuerRequest         *message)
+{
+  static const Redoubt__V1__UnbindTokenIssuerRequest init_value = REDOUBT__V1__UNBIND_TOKEN_ISSUER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__unbind_token_issuer_request__get_packed_size
+                     (const Redoubt__V1__UnbindTokenIssuerRequest *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__unbind_token_issuer_request__pack
+                     (const Redoubt__V1__UnbindTokenIssuerRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__unbind_token_issuer_request__pack_to_buffer
+                     (const Redoubt__V1__UnbindTokenIssuerRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__UnbindTokenIssuerRequest *
+       redoubt__v1__unbind_token_issuer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__UnbindTokenIssuerRequest *)
+     protobuf_c_message_unpack (&redoubt__v1__unbind_token_issuer_request__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__unbind_token_issuer_request__free_unpacked
+                     (Redoubt__V1__UnbindTokenIssuerRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   redoubt__v1__unbind_token_issuer_response__init
+                     (Redoubt__V1__UnbindTokenIssuerResponse         *message)
+{
+  static const Redoubt__V1__UnbindTokenIssuerResponse init_value = REDOUBT__V1__UNBIND_TOKEN_ISSUER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__unbind_token_issuer_response__get_packed_size
+                     (const Redoubt__V1__UnbindTokenIssuerResponse *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__unbind_token_issuer_response__pack
+                     (const Redoubt__V1__UnbindTokenIssuerResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__unbind_token_issuer_response__pack_to_buffer
+                     (const Redoubt__V1__UnbindTokenIssuerResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__UnbindTokenIssuerResponse *
+       redoubt__v1__unbind_token_issuer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__UnbindTokenIssuerResponse *)
+     protobuf_c_message_unpack (&redoubt__v1__unbind_token_issuer_response__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__unbind_token_issuer_response__free_unpacked
+                     (Redoubt__V1__UnbindTokenIssuerResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_descriptors[8] =
 {
   {
@@ -1653,6 +1974,413 @@ const ProtobufCMessageDescriptor redoubt__v1__remove_user_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__remove_user_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor redoubt__v1__token_issuer__required_claims_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer__RequiredClaimsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer__RequiredClaimsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__token_issuer__required_claims_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange redoubt__v1__token_issuer__required_claims_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__token_issuer__required_claims_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.TokenIssuer.RequiredClaimsEntry",
+  "RequiredClaimsEntry",
+  "Redoubt__V1__TokenIssuer__RequiredClaimsEntry",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__TokenIssuer__RequiredClaimsEntry),
+  2,
+  redoubt__v1__token_issuer__required_claims_entry__field_descriptors,
+  redoubt__v1__token_issuer__required_claims_entry__field_indices_by_name,
+  1,  redoubt__v1__token_issuer__required_claims_entry__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__token_issuer__required_claims_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__token_issuer__field_descriptors[11] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer, issuer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audiences",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__TokenIssuer, n_audiences),
+    offsetof(Redoubt__V1__TokenIssuer, audiences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_claim",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer, user_claim),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "required_claims",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__TokenIssuer, n_required_claims),
+    offsetof(Redoubt__V1__TokenIssuer, required_claims),
+    &redoubt__v1__token_issuer__required_claims_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jwks",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__TokenIssuer, keys_case),
+    offsetof(Redoubt__V1__TokenIssuer, jwks),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jwks_file",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__TokenIssuer, keys_case),
+    offsetof(Redoubt__V1__TokenIssuer, jwks_file),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jwks_url",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Redoubt__V1__TokenIssuer, keys_case),
+    offsetof(Redoubt__V1__TokenIssuer, jwks_url),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discovery",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Redoubt__V1__TokenIssuer, keys_case),
+    offsetof(Redoubt__V1__TokenIssuer, discovery),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refresh_interval",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer, refresh_interval),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "maximum_staleness",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__TokenIssuer, maximum_staleness),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__token_issuer__field_indices_by_name[] = {
+  2,   /* field[2] = audiences */
+  8,   /* field[8] = discovery */
+  1,   /* field[1] = issuer */
+  5,   /* field[5] = jwks */
+  6,   /* field[6] = jwks_file */
+  7,   /* field[7] = jwks_url */
+  10,   /* field[10] = maximum_staleness */
+  0,   /* field[0] = name */
+  9,   /* field[9] = refresh_interval */
+  4,   /* field[4] = required_claims */
+  3,   /* field[3] = user_claim */
+};
+static const ProtobufCIntRange redoubt__v1__token_issuer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__token_issuer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.TokenIssuer",
+  "TokenIssuer",
+  "Redoubt__V1__TokenIssuer",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__TokenIssuer),
+  11,
+  redoubt__v1__token_issuer__field_descriptors,
+  redoubt__v1__token_issuer__field_indices_by_name,
+  1,  redoubt__v1__token_issuer__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__token_issuer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__bind_token_issuer_request__field_descriptors[1] =
+{
+  {
+    "issuer",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__BindTokenIssuerRequest, issuer),
+    &redoubt__v1__token_issuer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__bind_token_issuer_request__field_indices_by_name[] = {
+  0,   /* field[0] = issuer */
+};
+static const ProtobufCIntRange redoubt__v1__bind_token_issuer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__bind_token_issuer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.BindTokenIssuerRequest",
+  "BindTokenIssuerRequest",
+  "Redoubt__V1__BindTokenIssuerRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__BindTokenIssuerRequest),
+  1,
+  redoubt__v1__bind_token_issuer_request__field_descriptors,
+  redoubt__v1__bind_token_issuer_request__field_indices_by_name,
+  1,  redoubt__v1__bind_token_issuer_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__bind_token_issuer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__bind_token_issuer_response__field_descriptors[1] =
+{
+  {
+    "issuer",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__BindTokenIssuerResponse, issuer),
+    &redoubt__v1__token_issuer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__bind_token_issuer_response__field_indices_by_name[] = {
+  0,   /* field[0] = issuer */
+};
+static const ProtobufCIntRange redoubt__v1__bind_token_issuer_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__bind_token_issuer_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.BindTokenIssuerResponse",
+  "BindTokenIssuerResponse",
+  "Redoubt__V1__BindTokenIssuerResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__BindTokenIssuerResponse),
+  1,
+  redoubt__v1__bind_token_issuer_response__field_descriptors,
+  redoubt__v1__bind_token_issuer_response__field_indices_by_name,
+  1,  redoubt__v1__bind_token_issuer_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__bind_token_issuer_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define redoubt__v1__list_token_issuers_request__field_descriptors NULL
+#define redoubt__v1__list_token_issuers_request__field_indices_by_name NULL
+#define redoubt__v1__list_token_issuers_request__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__list_token_issuers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ListTokenIssuersRequest",
+  "ListTokenIssuersRequest",
+  "Redoubt__V1__ListTokenIssuersRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ListTokenIssuersRequest),
+  0,
+  redoubt__v1__list_token_issuers_request__field_descriptors,
+  redoubt__v1__list_token_issuers_request__field_indices_by_name,
+  0,  redoubt__v1__list_token_issuers_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__list_token_issuers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__list_token_issuers_response__field_descriptors[1] =
+{
+  {
+    "issuers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__ListTokenIssuersResponse, n_issuers),
+    offsetof(Redoubt__V1__ListTokenIssuersResponse, issuers),
+    &redoubt__v1__token_issuer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__list_token_issuers_response__field_indices_by_name[] = {
+  0,   /* field[0] = issuers */
+};
+static const ProtobufCIntRange redoubt__v1__list_token_issuers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__list_token_issuers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.ListTokenIssuersResponse",
+  "ListTokenIssuersResponse",
+  "Redoubt__V1__ListTokenIssuersResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__ListTokenIssuersResponse),
+  1,
+  redoubt__v1__list_token_issuers_response__field_descriptors,
+  redoubt__v1__list_token_issuers_response__field_indices_by_name,
+  1,  redoubt__v1__list_token_issuers_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__list_token_issuers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__unbind_token_issuer_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__UnbindTokenIssuerRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__unbind_token_issuer_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange redoubt__v1__unbind_token_issuer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__unbind_token_issuer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.UnbindTokenIssuerRequest",
+  "UnbindTokenIssuerRequest",
+  "Redoubt__V1__UnbindTokenIssuerRequest",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__UnbindTokenIssuerRequest),
+  1,
+  redoubt__v1__unbind_token_issuer_request__field_descriptors,
+  redoubt__v1__unbind_token_issuer_request__field_indices_by_name,
+  1,  redoubt__v1__unbind_token_issuer_request__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__unbind_token_issuer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define redoubt__v1__unbind_token_issuer_response__field_descriptors NULL
+#define redoubt__v1__unbind_token_issuer_response__field_indices_by_name NULL
+#define redoubt__v1__unbind_token_issuer_response__number_ranges NULL
+const ProtobufCMessageDescriptor redoubt__v1__unbind_token_issuer_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.UnbindTokenIssuerResponse",
+  "UnbindTokenIssuerResponse",
+  "Redoubt__V1__UnbindTokenIssuerResponse",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__UnbindTokenIssuerResponse),
+  0,
+  redoubt__v1__unbind_token_issuer_response__field_descriptors,
+  redoubt__v1__unbind_token_issuer_response__field_indices_by_name,
+  0,  redoubt__v1__unbind_token_issuer_response__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__unbind_token_issuer_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCMethodDescriptor redoubt__v1__partition_service__method_descriptors[3] =
 {
   { "CreatePartition", &redoubt__v1__create_partition_request__descriptor, &redoubt__v1__create_partition_response__descriptor },
@@ -1706,16 +2434,22 @@ void redoubt__v1__partition_service__init (Redoubt__V1__PartitionService_Service
                                      &redoubt__v1__partition_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor redoubt__v1__user_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor redoubt__v1__user_service__method_descriptors[6] =
 {
   { "AddUser", &redoubt__v1__add_user_request__descriptor, &redoubt__v1__add_user_response__descriptor },
   { "ListUsers", &redoubt__v1__list_users_request__descriptor, &redoubt__v1__list_users_response__descriptor },
   { "RemoveUser", &redoubt__v1__remove_user_request__descriptor, &redoubt__v1__remove_user_response__descriptor },
+  { "BindTokenIssuer", &redoubt__v1__bind_token_issuer_request__descriptor, &redoubt__v1__bind_token_issuer_response__descriptor },
+  { "ListTokenIssuers", &redoubt__v1__list_token_issuers_request__descriptor, &redoubt__v1__list_token_issuers_response__descriptor },
+  { "UnbindTokenIssuer", &redoubt__v1__unbind_token_issuer_request__descriptor, &redoubt__v1__unbind_token_issuer_response__descriptor },
 };
 const unsigned redoubt__v1__user_service__method_indices_by_name[] = {
   0,        /* AddUser */
+  3,        /* BindTokenIssuer */
+  4,        /* ListTokenIssuers */
   1,        /* ListUsers */
-  2         /* RemoveUser */
+  2,        /* RemoveUser */
+  5         /* UnbindTokenIssuer */
 };
 const ProtobufCServiceDescriptor redoubt__v1__user_service__descriptor =
 {
@@ -1724,7 +2458,7 @@ const ProtobufCServiceDescriptor redoubt__v1__user_service__descriptor =
   "UserService",
   "Redoubt__V1__UserService",
   "redoubt.v1",
-  3,
+  6,
   redoubt__v1__user_service__method_descriptors,
   redoubt__v1__user_service__method_indices_by_name
 };
@@ -1751,6 +2485,30 @@ void redoubt__v1__user_service__remove_user(ProtobufCService *service,
 {
   assert(service->descriptor == &redoubt__v1__user_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__user_service__bind_token_issuer(ProtobufCService *service,
+                                                  const Redoubt__V1__BindTokenIssuerRequest *input,
+                                                  Redoubt__V1__BindTokenIssuerResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__user_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__user_service__list_token_issuers(ProtobufCService *service,
+                                                   const Redoubt__V1__ListTokenIssuersRequest *input,
+                                                   Redoubt__V1__ListTokenIssuersResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__user_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void redoubt__v1__user_service__unbind_token_issuer(ProtobufCService *service,
+                                                    const Redoubt__V1__UnbindTokenIssuerRequest *input,
+                                                    Redoubt__V1__UnbindTokenIssuerResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &redoubt__v1__user_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void redoubt__v1__user_service__init (Redoubt__V1__UserService_Service *service,
                                       Redoubt__V1__UserService_ServiceDestroy destroy)

@@ -39,6 +39,8 @@ extension LocalHSM {
         let credentialID: String
         let secret: String
         switch credential {
+        case .jwt(let token):
+            return try await signIn(partition: partition, token: token)
         case .apiKey(let text):
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
             guard text.utf8.count <= 256, parts.count == 3, parts[0] == "rdk1" else { throw HSMError.invalidCredentials }
@@ -85,7 +87,34 @@ extension LocalHSM {
             })
         else { throw HSMError.invalidCredentials }
         let user = try RecordCoding.decode(UserRecord.self, userObject.data)
+        let info = try await startSession(partition: partition, user: user, credential: record.id, notAfter: nil)
+        if record.resetFailures(from: source) {
+            // Best effort: a concurrent failure may win the race, which only errs on the safe side.
+            _ = try? await commit([.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record))])
+        }
+        return info
+    }
 
+    /// A JWT sign-in (see `LocalHSM+TokenSignIn.swift`): a refusal is audited with its reason,
+    /// in the partition when it exists, else in the operator's log.
+    private func signIn(partition: String, token: String) async throws -> SessionInfo {
+        let verified: (user: UserRecord, binding: String, expires: Date)
+        do {
+            verified = try await verifyToken(token, partition: partition)
+        } catch let refusal as TokenRefusal {
+            var exists = false
+            if !partition.isEmpty { exists = (try? await partitionRecord(partition)) != nil }
+            let object = refusal.binding.map { "jwt.\($0)" } ?? "jwt"
+            let payload = auditPayload(actor: "-", role: "-", session: "-", operation: .sessionOpen, object: object, result: refusal.reason)
+            _ = try? await commitAudited([.appendAudit(partition: exists ? partition : "", payload: payload)])
+            throw HSMError.invalidCredentials
+        }
+        return try await startSession(partition: partition, user: verified.user, credential: "jwt.\(verified.binding)", notAfter: verified.expires)
+    }
+
+    /// Opens a session for `user`, audited as signed in with `credential`; it ends at the
+    /// partition's maximum lifetime, or at `notAfter` when that is sooner.
+    private func startSession(partition: String, user: UserRecord, credential: String, notAfter: Date?) async throws -> SessionInfo {
         var lifetime: TimeInterval = 12 * 3600, idle: TimeInterval = 1800
         if !partition.isEmpty {
             let (p, _) = try await partitionRecord(partition)
@@ -93,24 +122,26 @@ extension LocalHSM {
             lifetime = p.settings.maximumSessionLifetime
             idle = p.settings.sessionIdleTimeout
         }
+        let now = self.now
+        var expires = now.addingTimeInterval(lifetime)
+        if let notAfter, notAfter < expires {
+            // Whole milliseconds, as the store keeps them, never past the token's expiry.
+            expires = Date(timeIntervalSince1970: (notAfter.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        }
         let sessionID = Identifiers.random("s", bytes: 12)
         let sessionSecret = Identifiers.secret()
         let session = SessionRecord(
             id: sessionID, partition: partition, user: user.id, role: user.role,
             secretHash: Data(SHA256.hash(data: Data(sessionSecret.utf8))), createdAt: now,
-            expiresAt: now.addingTimeInterval(lifetime), idleTimeout: idle, lastUsed: now)
+            expiresAt: expires, idleTimeout: idle, lastUsed: now)
         try await commitAudited([
             .insert(ObjectKey(partition: "", kind: ObjectKind.session, id: sessionID), label: nil, data: try RecordCoding.encode(session)),
             .appendAudit(
                 partition: partition,
                 payload: auditPayload(
                     actor: user.id, role: user.role.rawValue, session: sessionID,
-                    operation: .sessionOpen, object: record.id, result: "ok")),
+                    operation: .sessionOpen, object: credential, result: "ok")),
         ])
-        if record.resetFailures(from: source) {
-            // Best effort: a concurrent failure may win the race, which only errs on the safe side.
-            _ = try? await commit([.update(key, expectedRevision: object.revision, label: object.label, data: try RecordCoding.encode(record))])
-        }
         state.withLock {
             $0.sessions[sessionID] = session
             $0.sessionPersisted[sessionID] = now

@@ -43,6 +43,12 @@ public final class LocalHSM: HSM, Sendable {
         /// the cost is kept in the store, so opening uses what the store was made with. Keep
         /// ``ScryptParameters/defaults`` (N = 2^15, r = 8: ~32 MiB) outside tests.
         public var passphraseScrypt: ScryptParameters = .defaults
+        /// How long (seconds) each HTTP request for a token issuer's keys may take, connection
+        /// and TLS included: a JWT sign-in waiting on a slow issuer is refused after it.
+        public var tokenKeyFetchTimeout: TimeInterval = 5
+        /// The least time (seconds) between two fetches of one issuer's keys beyond its refresh
+        /// interval: after a failed fetch, and for tokens naming a `kid` the keys lack.
+        public var tokenKeyRetryInterval: TimeInterval = 30
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 
@@ -64,6 +70,8 @@ public final class LocalHSM: HSM, Sendable {
     let flusherRunning = Mutex(0)
     let auditSigner: AuditSigner
     let checkpoints = Mutex(CheckpointBook())
+    /// Token issuers' key sets, fetched by this node.
+    let tokenKeys = TokenKeyCache()
 
     struct State: Sendable {
         var sealers: [String: ObjectSealer] = [:]

@@ -9,6 +9,7 @@ enum ObjectKind {
     static let session = "session"
     static let key = "key"
     static let approver = "approver"
+    static let tokenIssuer = "token-issuer"
     static let request = "request"
     /// The signed checkpoint of a partition's audit chain (id "head").
     static let auditCheckpoint = "audit-checkpoint"

@@ -105,7 +105,7 @@ struct BrokerCore: Sendable {
         let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw HSMError(.unauthenticated, missingTokenMessage) }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, token.utf8.count <= 1024 else { throw HSMError(.unauthenticated, missingTokenMessage) }
+        guard !token.isEmpty, token.utf8.count <= TokenIssuer.maximumTokenBytes else { throw HSMError(.unauthenticated, missingTokenMessage) }
         return token
     }
 

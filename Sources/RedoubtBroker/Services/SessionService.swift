@@ -3,8 +3,8 @@ import Redoubt
 import RedoubtClient
 import RedoubtProto
 
-/// `redoubt.v1.SessionService`: opens sessions with an API key (bearer), a password (in the
-/// message) or the client certificate of a mutual-TLS connection, and closes them.
+/// `redoubt.v1.SessionService`: opens sessions with an API key or a JWT (bearer), a password (in
+/// the message) or the client certificate of a mutual-TLS connection, and closes them.
 struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
@@ -21,16 +21,18 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
             case (.some, .some):
                 throw HSMError(
                     .invalidArgument,
-                    "password is set and so is an API key (`authorization: Bearer <api key>`): send one credential, not both")
-            case (.some(let key), nil):
-                credential = .apiKey(key)
+                    "password is set and so is a bearer (`authorization: Bearer <api key or JWT>`): send one credential, not both")
+            case (.some(let bearer), nil):
+                // An API key is `rdk1.<id>.<secret>`; any other bearer is taken for a JWT (the
+                // HSM refuses what is neither, alike).
+                credential = bearer.hasPrefix("rdk1.") ? .apiKey(bearer) : .jwt(bearer)
             case (nil, .some(let password)):
                 credential = password
             case (nil, nil):
                 guard let fingerprint = BrokerCore.clientCertificateSHA256(context) else {
                     throw HSMError(
                         .unauthenticated,
-                        "no credential: send an API key as `authorization: Bearer <api key>`, a password credential, or connect with a registered client certificate"
+                        "no credential: send an API key or a JWT as `authorization: Bearer <credential>`, a password credential, or connect with a registered client certificate"
                     )
                 }
                 credential = .clientCertificate(sha256: fingerprint)

@@ -3,7 +3,8 @@ import Redoubt
 import RedoubtClient
 import RedoubtProto
 
-/// `redoubt.v1.UserService`: users of the session's partition (operators, for an operator).
+/// `redoubt.v1.UserService`: users of the session's partition (operators, for an operator), and
+/// the token issuers whose JWTs sign its users in.
 struct UserService: Redoubt_V1_UserService.ServiceProtocol {
     /// The shared handler state.
     let core: BrokerCore
@@ -40,6 +41,40 @@ struct UserService: Redoubt_V1_UserService.ServiceProtocol {
         try await core.unary(request, context) { message, token in
             try await core.hsm.removeUser(token, id: try message.decoded())
             return Redoubt_V1_RemoveUserResponse()
+        }
+    }
+
+    func bindTokenIssuer(
+        request: ServerRequest<Redoubt_V1_BindTokenIssuerRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_BindTokenIssuerResponse> {
+        try await core.unary(request, context) { message, token in
+            let issuer = try TokenIssuer(proto: message.issuer, isSet: message.hasIssuer, at: .root + "issuer")
+            var response = Redoubt_V1_BindTokenIssuerResponse()
+            response.issuer = try await core.hsm.bindTokenIssuer(token, issuer: issuer).proto
+            return response
+        }
+    }
+
+    func listTokenIssuers(
+        request: ServerRequest<Redoubt_V1_ListTokenIssuersRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_ListTokenIssuersResponse> {
+        try await core.unary(request, context) { _, token in
+            var response = Redoubt_V1_ListTokenIssuersResponse()
+            response.issuers = try await core.hsm.listTokenIssuers(token).sorted { $0.name < $1.name }.map(\.proto)
+            return response
+        }
+    }
+
+    func unbindTokenIssuer(
+        request: ServerRequest<Redoubt_V1_UnbindTokenIssuerRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Redoubt_V1_UnbindTokenIssuerResponse> {
+        try await core.unary(request, context) { message, token in
+            try (FieldPath.root + "name").checkSize(message.name, limit: 64)
+            try await core.hsm.unbindTokenIssuer(token, name: message.name)
+            return Redoubt_V1_UnbindTokenIssuerResponse()
         }
     }
 }

@@ -9,7 +9,7 @@ import RedoubtProto
 
 extension Redoubt_V1_OpenSessionRequest {
     /// The request and `authorization` bearer value that open a session with `credential`: an
-    /// API key travels as the bearer, a password in the message, a client certificate in the
+    /// API key or a JWT travels as the bearer, a password in the message, a client certificate in the
     /// TLS handshake (neither).
     package static func opening(partition: String, credential: Credential) -> (request: Redoubt_V1_OpenSessionRequest, bearer: String?) {
         var request = Redoubt_V1_OpenSessionRequest()
@@ -25,6 +25,8 @@ extension Redoubt_V1_OpenSessionRequest {
             return (request, nil)
         case .clientCertificate:
             return (request, nil)
+        case .jwt(let token):
+            return (request, token)
         }
     }
 

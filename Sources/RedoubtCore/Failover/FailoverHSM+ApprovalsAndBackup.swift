@@ -1,7 +1,7 @@
 import Foundation
 
-// Approvals and backups through the router. Approval reads are retried elsewhere; submissions
-// and decisions are attempted once, since a lost answer to a decision that was recorded would make
+// Token issuers, approvals and backups through the router. Reads are retried elsewhere; bindings,
+// submissions and decisions are attempted once, since a lost answer to a decision that was recorded would make
 // a retry fail ("already decided"). A backup goes to one node and is never retried: its file is
 // written where that node runs.
 
@@ -16,6 +16,18 @@ extension FailoverHSM {
 
     public func removeApprover(_ session: SessionToken, name: String) async throws {
         try await route("removeApprover", .once, session: session) { try await $0.removeApprover(session, name: name) }
+    }
+
+    public func bindTokenIssuer(_ session: SessionToken, issuer: TokenIssuer) async throws -> TokenIssuer {
+        try await route("bindTokenIssuer", .once, session: session) { try await $0.bindTokenIssuer(session, issuer: issuer) }
+    }
+
+    public func listTokenIssuers(_ session: SessionToken) async throws -> [TokenIssuer] {
+        try await route("listTokenIssuers", .safe, session: session) { try await $0.listTokenIssuers(session) }
+    }
+
+    public func unbindTokenIssuer(_ session: SessionToken, name: String) async throws {
+        try await route("unbindTokenIssuer", .once, session: session) { try await $0.unbindTokenIssuer(session, name: name) }
     }
 
     public func submitRequest(_ session: SessionToken, key: String, operation: ApprovalOperation) async throws -> ApprovalRequest {

@@ -142,6 +142,10 @@ public struct AuditOperation: RawRepresentable, Sendable, Hashable, Codable, Cus
 
     // MARK: Approvers
 
+    /// The security officer bound a token issuer to the partition (object: the binding's name).
+    public static let issuerBind = AuditOperation("issuer.bind")
+    /// The security officer unbound a token issuer (object: the binding's name).
+    public static let issuerUnbind = AuditOperation("issuer.unbind")
     /// The security officer registered an approver's public key (object: the approver's name).
     public static let approverRegister = AuditOperation("approver.register")
     /// The security officer removed an approver (object: the approver's name).
@@ -193,7 +197,7 @@ public struct AuditOperation: RawRepresentable, Sendable, Hashable, Codable, Cus
         .certificateCreate, .certificateDelete,
         .keySign, .keyVerify, .keyEncrypt, .keyDecrypt, .keyMAC, .keyVerifyMAC, .keyDerive, .keyEncapsulate,
         .keyDecapsulate, .keyUnwrap, .keyExportWrapped, .keyExportPlaintext, .randomGenerate,
-        .approverRegister, .approverRemove,
+        .issuerBind, .issuerUnbind, .approverRegister, .approverRemove,
         .requestSubmit, .requestApprove, .requestReject, .requestGrant, .requestDeny, .requestExpire, .requestExecute,
         .backupCreate, .backupCreateScheduled,
     ]

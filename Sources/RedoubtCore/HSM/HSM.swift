@@ -193,6 +193,15 @@ public protocol HSM: Sendable {
     func listApprovers(_ session: SessionToken) async throws -> [Approver]
     /// Removes an approver that no key policy names (security officer).
     func removeApprover(_ session: SessionToken, name: String) async throws
+    /// Binds a token issuer to the session's partition (security officer): JWTs it signs then
+    /// open sessions (``Credential/jwt(_:)``). Its name must be new (ALREADY_EXISTS otherwise);
+    /// a partition trusts at most ``TokenIssuer/maximumPerPartition`` issuers.
+    func bindTokenIssuer(_ session: SessionToken, issuer: TokenIssuer) async throws -> TokenIssuer
+    /// Lists the token issuers the session's partition trusts (security officer, auditor).
+    func listTokenIssuers(_ session: SessionToken) async throws -> [TokenIssuer]
+    /// Unbinds a token issuer (security officer): its tokens no longer open sessions; sessions
+    /// already open keep running until they end.
+    func unbindTokenIssuer(_ session: SessionToken, name: String) async throws
     /// Submits an operation on a key as a request. If the key's rule for it is empty, the
     /// operation runs at once and the request comes back executed.
     func submitRequest(_ session: SessionToken, key: String, operation: ApprovalOperation) async throws -> ApprovalRequest

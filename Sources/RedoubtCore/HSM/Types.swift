@@ -26,6 +26,10 @@ public enum Credential: Sendable, Hashable, CustomStringConvertible {
     /// its client CA). It opens a session for the user it was registered for with
     /// ``HSM/addUser(_:name:role:password:clientCertificateSHA256:)``.
     case clientCertificate(sha256: Data)
+    /// A JSON Web Token from an issuer the partition trusts (``HSM/bindTokenIssuer(_:issuer:)``):
+    /// it opens a session for the user its ``TokenIssuer/userClaim`` names, ending no later than
+    /// the token's `exp`. The broker takes it as the `authorization: Bearer` of OpenSession.
+    case jwt(String)
 
     /// Never shows the secret.
     public var description: String {
@@ -33,6 +37,7 @@ public enum Credential: Sendable, Hashable, CustomStringConvertible {
         case .apiKey: return "Credential.apiKey(<redacted>)"
         case .password(let user, _): return "Credential.password(user: \(user), <redacted>)"
         case .clientCertificate: return "Credential.clientCertificate"
+        case .jwt: return "Credential.jwt(<redacted>)"
         }
     }
 }

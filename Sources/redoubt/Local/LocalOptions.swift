@@ -106,19 +106,43 @@ struct SessionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("API key that opens the session (or env REDOUBT_API_KEY).", valueName: "key"))
     var apiKey: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("File holding a JWT from a token issuer the partition trusts, `-` for stdin (or env REDOUBT_JWT).", valueName: "file"))
+    var jwtFile: String?
+
     @Option(name: .long, help: ArgumentHelp("Partition to work in (or env REDOUBT_PARTITION); omit for the operator.", valueName: "id"))
     var partition: String?
 
-    /// Opens a session with the API key; without one, with the client certificate of a
-    /// mutual-TLS connection when `clientCertificate` says there is one.
+    /// Opens a session with the API key, else the JWT; without either, with the client
+    /// certificate of a mutual-TLS connection when `clientCertificate` says there is one.
     func open(_ hsm: any HSM, clientCertificate: Bool = false) async throws -> SessionInfo {
         let partition = self.partition ?? ProcessInfo.processInfo.environment["REDOUBT_PARTITION"] ?? ""
+        if apiKey == nil, let token = try jwt() {
+            return try await hsm.openSession(partition: partition, credential: .jwt(token))
+        }
         guard let key = apiKey ?? ProcessInfo.processInfo.environment["REDOUBT_API_KEY"] else {
             // The broker takes the certificate of the connection; the fingerprint here is not used.
             if clientCertificate { return try await hsm.openSession(partition: partition, credential: .clientCertificate(sha256: Data())) }
             throw ValidationError("give --api-key or set REDOUBT_API_KEY")
         }
         return try await hsm.openSession(partition: partition, credential: .apiKey(key))
+    }
+
+    /// The JWT of --jwt-file (`-`: stdin) or REDOUBT_JWT, whitespace trimmed.
+    private func jwt() throws -> String? {
+        var text: String?
+        if let jwtFile {
+            if jwtFile == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let contents = try? String(contentsOfFile: jwtFile, encoding: .utf8) else { throw ValidationError("cannot read \(jwtFile)") }
+                text = contents
+            }
+        } else {
+            text = ProcessInfo.processInfo.environment["REDOUBT_JWT"]
+        }
+        return text.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

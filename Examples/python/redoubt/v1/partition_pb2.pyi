@@ -156,3 +156,68 @@ class RemoveUserRequest(_message.Message):
 class RemoveUserResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class TokenIssuer(_message.Message):
+    __slots__ = ("name", "issuer", "audiences", "user_claim", "required_claims", "jwks", "jwks_file", "jwks_url", "discovery", "refresh_interval", "maximum_staleness")
+    class RequiredClaimsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCES_FIELD_NUMBER: _ClassVar[int]
+    USER_CLAIM_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    JWKS_FIELD_NUMBER: _ClassVar[int]
+    JWKS_FILE_FIELD_NUMBER: _ClassVar[int]
+    JWKS_URL_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERY_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_STALENESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    issuer: str
+    audiences: _containers.RepeatedScalarFieldContainer[str]
+    user_claim: str
+    required_claims: _containers.ScalarMap[str, str]
+    jwks: str
+    jwks_file: str
+    jwks_url: str
+    discovery: bool
+    refresh_interval: _duration_pb2.Duration
+    maximum_staleness: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., issuer: _Optional[str] = ..., audiences: _Optional[_Iterable[str]] = ..., user_claim: _Optional[str] = ..., required_claims: _Optional[_Mapping[str, str]] = ..., jwks: _Optional[str] = ..., jwks_file: _Optional[str] = ..., jwks_url: _Optional[str] = ..., discovery: _Optional[bool] = ..., refresh_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., maximum_staleness: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class BindTokenIssuerRequest(_message.Message):
+    __slots__ = ("issuer",)
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    issuer: TokenIssuer
+    def __init__(self, issuer: _Optional[_Union[TokenIssuer, _Mapping]] = ...) -> None: ...
+
+class BindTokenIssuerResponse(_message.Message):
+    __slots__ = ("issuer",)
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    issuer: TokenIssuer
+    def __init__(self, issuer: _Optional[_Union[TokenIssuer, _Mapping]] = ...) -> None: ...
+
+class ListTokenIssuersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTokenIssuersResponse(_message.Message):
+    __slots__ = ("issuers",)
+    ISSUERS_FIELD_NUMBER: _ClassVar[int]
+    issuers: _containers.RepeatedCompositeFieldContainer[TokenIssuer]
+    def __init__(self, issuers: _Optional[_Iterable[_Union[TokenIssuer, _Mapping]]] = ...) -> None: ...
+
+class UnbindTokenIssuerRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class UnbindTokenIssuerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

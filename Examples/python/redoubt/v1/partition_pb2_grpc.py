@@ -224,6 +224,21 @@ class UserServiceStub:
                 request_serializer=redoubt_dot_v1_dot_partition__pb2.RemoveUserRequest.SerializeToString,
                 response_deserializer=redoubt_dot_v1_dot_partition__pb2.RemoveUserResponse.FromString,
                 _registered_method=True)
+        self.BindTokenIssuer = channel.unary_unary(
+                '/redoubt.v1.UserService/BindTokenIssuer',
+                request_serializer=redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerResponse.FromString,
+                _registered_method=True)
+        self.ListTokenIssuers = channel.unary_unary(
+                '/redoubt.v1.UserService/ListTokenIssuers',
+                request_serializer=redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersResponse.FromString,
+                _registered_method=True)
+        self.UnbindTokenIssuer = channel.unary_unary(
+                '/redoubt.v1.UserService/UnbindTokenIssuer',
+                request_serializer=redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerRequest.SerializeToString,
+                response_deserializer=redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -255,6 +270,29 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BindTokenIssuer(self, request, context):
+        """Binds a token issuer (an OpenID Connect provider) to the session's partition (security
+        officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
+        with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokenIssuers(self, request, context):
+        """Lists the token issuers the session's partition trusts (security officer, auditor).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnbindTokenIssuer(self, request, context):
+        """Unbinds a token issuer (security officer); sessions it opened run until they end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -272,6 +310,21 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.RemoveUser,
                     request_deserializer=redoubt_dot_v1_dot_partition__pb2.RemoveUserRequest.FromString,
                     response_serializer=redoubt_dot_v1_dot_partition__pb2.RemoveUserResponse.SerializeToString,
+            ),
+            'BindTokenIssuer': grpc.unary_unary_rpc_method_handler(
+                    servicer.BindTokenIssuer,
+                    request_deserializer=redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerResponse.SerializeToString,
+            ),
+            'ListTokenIssuers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokenIssuers,
+                    request_deserializer=redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersResponse.SerializeToString,
+            ),
+            'UnbindTokenIssuer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnbindTokenIssuer,
+                    request_deserializer=redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerRequest.FromString,
+                    response_serializer=redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +412,87 @@ class UserService:
             '/redoubt.v1.UserService/RemoveUser',
             redoubt_dot_v1_dot_partition__pb2.RemoveUserRequest.SerializeToString,
             redoubt_dot_v1_dot_partition__pb2.RemoveUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BindTokenIssuer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.UserService/BindTokenIssuer',
+            redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerRequest.SerializeToString,
+            redoubt_dot_v1_dot_partition__pb2.BindTokenIssuerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokenIssuers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.UserService/ListTokenIssuers',
+            redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersRequest.SerializeToString,
+            redoubt_dot_v1_dot_partition__pb2.ListTokenIssuersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnbindTokenIssuer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/redoubt.v1.UserService/UnbindTokenIssuer',
+            redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerRequest.SerializeToString,
+            redoubt_dot_v1_dot_partition__pb2.UnbindTokenIssuerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,10 +62,13 @@ class SessionServiceServicer:
         - an API key (`rdk1.<id>.<secret>`, from PartitionService.CreatePartition or
         UserService.AddUser), sent in the request metadata as `authorization: Bearer <api key>`,
         never in the message; or
+        - a JSON Web Token from an issuer the partition trusts (UserService.BindTokenIssuer), sent
+        as `authorization: Bearer <jwt>` with partition_id set: a session for the user the
+        binding's user claim names, ending no later than the token's `exp`; or
         - a user name and password, in OpenSessionRequest.password (then send no `authorization`); or
         - the client certificate of a mutual-TLS connection, registered for a user with
         UserService.AddUser (then send neither), used only when no other credential is present.
-        Exactly one of the first two may be present, else INVALID_ARGUMENT. A wrong API key, a wrong password
+        A bearer and a password together fail with INVALID_ARGUMENT. A wrong API key or JWT, a wrong password
         and an unknown user or partition all fail alike with UNAUTHENTICATED "invalid
         credentials", and take alike (scrypt for every password, 20 ms at least for any refusal).
         Five failures in a row from one source address lock the credential for that address for

@@ -34,6 +34,14 @@ typedef struct Redoubt__V1__ListUsersRequest Redoubt__V1__ListUsersRequest;
 typedef struct Redoubt__V1__ListUsersResponse Redoubt__V1__ListUsersResponse;
 typedef struct Redoubt__V1__RemoveUserRequest Redoubt__V1__RemoveUserRequest;
 typedef struct Redoubt__V1__RemoveUserResponse Redoubt__V1__RemoveUserResponse;
+typedef struct Redoubt__V1__TokenIssuer Redoubt__V1__TokenIssuer;
+typedef struct Redoubt__V1__TokenIssuer__RequiredClaimsEntry Redoubt__V1__TokenIssuer__RequiredClaimsEntry;
+typedef struct Redoubt__V1__BindTokenIssuerRequest Redoubt__V1__BindTokenIssuerRequest;
+typedef struct Redoubt__V1__BindTokenIssuerResponse Redoubt__V1__BindTokenIssuerResponse;
+typedef struct Redoubt__V1__ListTokenIssuersRequest Redoubt__V1__ListTokenIssuersRequest;
+typedef struct Redoubt__V1__ListTokenIssuersResponse Redoubt__V1__ListTokenIssuersResponse;
+typedef struct Redoubt__V1__UnbindTokenIssuerRequest Redoubt__V1__UnbindTokenIssuerRequest;
+typedef struct Redoubt__V1__UnbindTokenIssuerResponse Redoubt__V1__UnbindTokenIssuerResponse;
 
 
 /* --- enums --- */
@@ -452,6 +460,179 @@ struct  Redoubt__V1__RemoveUserResponse
      }
 
 
+struct  Redoubt__V1__TokenIssuer__RequiredClaimsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define REDOUBT__V1__TOKEN_ISSUER__REQUIRED_CLAIMS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__token_issuer__required_claims_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  REDOUBT__V1__TOKEN_ISSUER__KEYS__NOT_SET = 0,
+  REDOUBT__V1__TOKEN_ISSUER__KEYS_JWKS = 6,
+  REDOUBT__V1__TOKEN_ISSUER__KEYS_JWKS_FILE = 7,
+  REDOUBT__V1__TOKEN_ISSUER__KEYS_JWKS_URL = 8,
+  REDOUBT__V1__TOKEN_ISSUER__KEYS_DISCOVERY = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__TOKEN_ISSUER__KEYS__CASE)
+} Redoubt__V1__TokenIssuer__KeysCase;
+
+/*
+ * A token issuer a partition trusts, and how its tokens map to users. A token must be signed
+ * with RS256, PS256, ES256, ES384 or EdDSA by a key of the issuer's key set, carry `iss` equal
+ * to issuer, an `aud` among audiences, an `exp` in the future and no `nbf` in the future (60 s
+ * of skew either way), and every required claim; its user claim names the user.
+ */
+struct  Redoubt__V1__TokenIssuer
+{
+  ProtobufCMessage base;
+  /*
+   * The binding's name, unique in the partition (as user names).
+   */
+  char *name;
+  /*
+   * The `iss` tokens carry, exactly; for discovery an https:// URL.
+   */
+  char *issuer;
+  /*
+   * The audiences accepted (1 to 16): a token's `aud` must hold one of them.
+   */
+  size_t n_audiences;
+  char **audiences;
+  /*
+   * The claim whose string value is the Redoubt user's name in the partition; empty means `sub`.
+   */
+  char *user_claim;
+  /*
+   * Claims a token must also carry with these values (a string equal to it or a list holding it).
+   */
+  size_t n_required_claims;
+  Redoubt__V1__TokenIssuer__RequiredClaimsEntry **required_claims;
+  /*
+   * How long fetched keys are used before they are fetched again; unset: 10 minutes.
+   */
+  Google__Protobuf__Duration *refresh_interval;
+  /*
+   * How long fetched keys stay in use while refetching fails; unset: 24 hours.
+   */
+  Google__Protobuf__Duration *maximum_staleness;
+  Redoubt__V1__TokenIssuer__KeysCase keys_case;
+  union {
+    /*
+     * The JSON Web Key Set itself (at most 64 KiB).
+     */
+    char *jwks;
+    /*
+     * An absolute path to a JSON Web Key Set file, read by each node.
+     */
+    char *jwks_file;
+    /*
+     * The URL of a JSON Web Key Set (https://, or http:// on a loopback address).
+     */
+    char *jwks_url;
+    /*
+     * OpenID Connect discovery: the jwks_uri of `<issuer>/.well-known/openid-configuration`.
+     */
+    protobuf_c_boolean discovery;
+  };
+};
+#define REDOUBT__V1__TOKEN_ISSUER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__token_issuer__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, NULL, NULL, REDOUBT__V1__TOKEN_ISSUER__KEYS__NOT_SET, {0} }
+
+
+/*
+ * Binds a token issuer.
+ */
+struct  Redoubt__V1__BindTokenIssuerRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The binding.
+   */
+  Redoubt__V1__TokenIssuer *issuer;
+};
+#define REDOUBT__V1__BIND_TOKEN_ISSUER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__bind_token_issuer_request__descriptor) \
+    , NULL }
+
+
+/*
+ * The binding, as stored (defaults filled in).
+ */
+struct  Redoubt__V1__BindTokenIssuerResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The binding.
+   */
+  Redoubt__V1__TokenIssuer *issuer;
+};
+#define REDOUBT__V1__BIND_TOKEN_ISSUER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__bind_token_issuer_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Lists token issuers.
+ */
+struct  Redoubt__V1__ListTokenIssuersRequest
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__LIST_TOKEN_ISSUERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__list_token_issuers_request__descriptor) \
+     }
+
+
+/*
+ * The partition's token issuers.
+ */
+struct  Redoubt__V1__ListTokenIssuersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The bindings, ordered by name (at most 16).
+   */
+  size_t n_issuers;
+  Redoubt__V1__TokenIssuer **issuers;
+};
+#define REDOUBT__V1__LIST_TOKEN_ISSUERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__list_token_issuers_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Unbinds a token issuer.
+ */
+struct  Redoubt__V1__UnbindTokenIssuerRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The binding's name.
+   */
+  char *name;
+};
+#define REDOUBT__V1__UNBIND_TOKEN_ISSUER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__unbind_token_issuer_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The binding is gone.
+ */
+struct  Redoubt__V1__UnbindTokenIssuerResponse
+{
+  ProtobufCMessage base;
+};
+#define REDOUBT__V1__UNBIND_TOKEN_ISSUER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__unbind_token_issuer_response__descriptor) \
+     }
+
+
 /* Redoubt__V1__PartitionSettings methods */
 void   redoubt__v1__partition_settings__init
                      (Redoubt__V1__PartitionSettings         *message);
@@ -756,6 +937,142 @@ Redoubt__V1__RemoveUserResponse *
 void   redoubt__v1__remove_user_response__free_unpacked
                      (Redoubt__V1__RemoveUserResponse *message,
                       ProtobufCAllocator *allocator);
+/* Redoubt__V1__TokenIssuer__RequiredClaimsEntry methods */
+void   redoubt__v1__token_issuer__required_claims_entry__init
+                     (Redoubt__V1__TokenIssuer__RequiredClaimsEntry         *message);
+/* Redoubt__V1__TokenIssuer methods */
+void   redoubt__v1__token_issuer__init
+                     (Redoubt__V1__TokenIssuer         *message);
+size_t redoubt__v1__token_issuer__get_packed_size
+                     (const Redoubt__V1__TokenIssuer   *message);
+size_t redoubt__v1__token_issuer__pack
+                     (const Redoubt__V1__TokenIssuer   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__token_issuer__pack_to_buffer
+                     (const Redoubt__V1__TokenIssuer   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__TokenIssuer *
+       redoubt__v1__token_issuer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__token_issuer__free_unpacked
+                     (Redoubt__V1__TokenIssuer *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__BindTokenIssuerRequest methods */
+void   redoubt__v1__bind_token_issuer_request__init
+                     (Redoubt__V1__BindTokenIssuerRequest         *message);
+size_t redoubt__v1__bind_token_issuer_request__get_packed_size
+                     (const Redoubt__V1__BindTokenIssuerRequest   *message);
+size_t redoubt__v1__bind_token_issuer_request__pack
+                     (const Redoubt__V1__BindTokenIssuerRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__bind_token_issuer_request__pack_to_buffer
+                     (const Redoubt__V1__BindTokenIssuerRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__BindTokenIssuerRequest *
+       redoubt__v1__bind_token_issuer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__bind_token_issuer_request__free_unpacked
+                     (Redoubt__V1__BindTokenIssuerRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__BindTokenIssuerResponse methods */
+void   redoubt__v1__bind_token_issuer_response__init
+                     (Redoubt__V1__BindTokenIssuerResponse         *message);
+size_t redoubt__v1__bind_token_issuer_response__get_packed_size
+                     (const Redoubt__V1__BindTokenIssuerResponse   *message);
+size_t redoubt__v1__bind_token_issuer_response__pack
+                     (const Redoubt__V1__BindTokenIssuerResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__bind_token_issuer_response__pack_to_buffer
+                     (const Redoubt__V1__BindTokenIssuerResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__BindTokenIssuerResponse *
+       redoubt__v1__bind_token_issuer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__bind_token_issuer_response__free_unpacked
+                     (Redoubt__V1__BindTokenIssuerResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ListTokenIssuersRequest methods */
+void   redoubt__v1__list_token_issuers_request__init
+                     (Redoubt__V1__ListTokenIssuersRequest         *message);
+size_t redoubt__v1__list_token_issuers_request__get_packed_size
+                     (const Redoubt__V1__ListTokenIssuersRequest   *message);
+size_t redoubt__v1__list_token_issuers_request__pack
+                     (const Redoubt__V1__ListTokenIssuersRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__list_token_issuers_request__pack_to_buffer
+                     (const Redoubt__V1__ListTokenIssuersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ListTokenIssuersRequest *
+       redoubt__v1__list_token_issuers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__list_token_issuers_request__free_unpacked
+                     (Redoubt__V1__ListTokenIssuersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__ListTokenIssuersResponse methods */
+void   redoubt__v1__list_token_issuers_response__init
+                     (Redoubt__V1__ListTokenIssuersResponse         *message);
+size_t redoubt__v1__list_token_issuers_response__get_packed_size
+                     (const Redoubt__V1__ListTokenIssuersResponse   *message);
+size_t redoubt__v1__list_token_issuers_response__pack
+                     (const Redoubt__V1__ListTokenIssuersResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__list_token_issuers_response__pack_to_buffer
+                     (const Redoubt__V1__ListTokenIssuersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__ListTokenIssuersResponse *
+       redoubt__v1__list_token_issuers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__list_token_issuers_response__free_unpacked
+                     (Redoubt__V1__ListTokenIssuersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__UnbindTokenIssuerRequest methods */
+void   redoubt__v1__unbind_token_issuer_request__init
+                     (Redoubt__V1__UnbindTokenIssuerRequest         *message);
+size_t redoubt__v1__unbind_token_issuer_request__get_packed_size
+                     (const Redoubt__V1__UnbindTokenIssuerRequest   *message);
+size_t redoubt__v1__unbind_token_issuer_request__pack
+                     (const Redoubt__V1__UnbindTokenIssuerRequest   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__unbind_token_issuer_request__pack_to_buffer
+                     (const Redoubt__V1__UnbindTokenIssuerRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__UnbindTokenIssuerRequest *
+       redoubt__v1__unbind_token_issuer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__unbind_token_issuer_request__free_unpacked
+                     (Redoubt__V1__UnbindTokenIssuerRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Redoubt__V1__UnbindTokenIssuerResponse methods */
+void   redoubt__v1__unbind_token_issuer_response__init
+                     (Redoubt__V1__UnbindTokenIssuerResponse         *message);
+size_t redoubt__v1__unbind_token_issuer_response__get_packed_size
+                     (const Redoubt__V1__UnbindTokenIssuerResponse   *message);
+size_t redoubt__v1__unbind_token_issuer_response__pack
+                     (const Redoubt__V1__UnbindTokenIssuerResponse   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__unbind_token_issuer_response__pack_to_buffer
+                     (const Redoubt__V1__UnbindTokenIssuerResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__UnbindTokenIssuerResponse *
+       redoubt__v1__unbind_token_issuer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__unbind_token_issuer_response__free_unpacked
+                     (Redoubt__V1__UnbindTokenIssuerResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Redoubt__V1__PartitionSettings_Closure)
@@ -805,6 +1122,30 @@ typedef void (*Redoubt__V1__RemoveUserRequest_Closure)
                   void *closure_data);
 typedef void (*Redoubt__V1__RemoveUserResponse_Closure)
                  (const Redoubt__V1__RemoveUserResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__TokenIssuer__RequiredClaimsEntry_Closure)
+                 (const Redoubt__V1__TokenIssuer__RequiredClaimsEntry *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__TokenIssuer_Closure)
+                 (const Redoubt__V1__TokenIssuer *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__BindTokenIssuerRequest_Closure)
+                 (const Redoubt__V1__BindTokenIssuerRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__BindTokenIssuerResponse_Closure)
+                 (const Redoubt__V1__BindTokenIssuerResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ListTokenIssuersRequest_Closure)
+                 (const Redoubt__V1__ListTokenIssuersRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__ListTokenIssuersResponse_Closure)
+                 (const Redoubt__V1__ListTokenIssuersResponse *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__UnbindTokenIssuerRequest_Closure)
+                 (const Redoubt__V1__UnbindTokenIssuerRequest *message,
+                  void *closure_data);
+typedef void (*Redoubt__V1__UnbindTokenIssuerResponse_Closure)
+                 (const Redoubt__V1__UnbindTokenIssuerResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -864,6 +1205,18 @@ struct Redoubt__V1__UserService_Service
                       const Redoubt__V1__RemoveUserRequest *input,
                       Redoubt__V1__RemoveUserResponse_Closure closure,
                       void *closure_data);
+  void (*bind_token_issuer)(Redoubt__V1__UserService_Service *service,
+                            const Redoubt__V1__BindTokenIssuerRequest *input,
+                            Redoubt__V1__BindTokenIssuerResponse_Closure closure,
+                            void *closure_data);
+  void (*list_token_issuers)(Redoubt__V1__UserService_Service *service,
+                             const Redoubt__V1__ListTokenIssuersRequest *input,
+                             Redoubt__V1__ListTokenIssuersResponse_Closure closure,
+                             void *closure_data);
+  void (*unbind_token_issuer)(Redoubt__V1__UserService_Service *service,
+                              const Redoubt__V1__UnbindTokenIssuerRequest *input,
+                              Redoubt__V1__UnbindTokenIssuerResponse_Closure closure,
+                              void *closure_data);
 };
 typedef void (*Redoubt__V1__UserService_ServiceDestroy)(Redoubt__V1__UserService_Service *);
 void redoubt__v1__user_service__init (Redoubt__V1__UserService_Service *service,
@@ -874,7 +1227,10 @@ void redoubt__v1__user_service__init (Redoubt__V1__UserService_Service *service,
     { REDOUBT__V1__USER_SERVICE__BASE_INIT,\
       function_prefix__ ## add_user,\
       function_prefix__ ## list_users,\
-      function_prefix__ ## remove_user  }
+      function_prefix__ ## remove_user,\
+      function_prefix__ ## bind_token_issuer,\
+      function_prefix__ ## list_token_issuers,\
+      function_prefix__ ## unbind_token_issuer  }
 void redoubt__v1__user_service__add_user(ProtobufCService *service,
                                          const Redoubt__V1__AddUserRequest *input,
                                          Redoubt__V1__AddUserResponse_Closure closure,
@@ -887,6 +1243,18 @@ void redoubt__v1__user_service__remove_user(ProtobufCService *service,
                                             const Redoubt__V1__RemoveUserRequest *input,
                                             Redoubt__V1__RemoveUserResponse_Closure closure,
                                             void *closure_data);
+void redoubt__v1__user_service__bind_token_issuer(ProtobufCService *service,
+                                                  const Redoubt__V1__BindTokenIssuerRequest *input,
+                                                  Redoubt__V1__BindTokenIssuerResponse_Closure closure,
+                                                  void *closure_data);
+void redoubt__v1__user_service__list_token_issuers(ProtobufCService *service,
+                                                   const Redoubt__V1__ListTokenIssuersRequest *input,
+                                                   Redoubt__V1__ListTokenIssuersResponse_Closure closure,
+                                                   void *closure_data);
+void redoubt__v1__user_service__unbind_token_issuer(ProtobufCService *service,
+                                                    const Redoubt__V1__UnbindTokenIssuerRequest *input,
+                                                    Redoubt__V1__UnbindTokenIssuerResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
@@ -906,6 +1274,14 @@ extern const ProtobufCMessageDescriptor redoubt__v1__list_users_request__descrip
 extern const ProtobufCMessageDescriptor redoubt__v1__list_users_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__remove_user_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__remove_user_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__token_issuer__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__token_issuer__required_claims_entry__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__bind_token_issuer_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__bind_token_issuer_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__list_token_issuers_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__list_token_issuers_response__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__unbind_token_issuer_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__unbind_token_issuer_response__descriptor;
 extern const ProtobufCServiceDescriptor redoubt__v1__partition_service__descriptor;
 extern const ProtobufCServiceDescriptor redoubt__v1__user_service__descriptor;
 
