@@ -76,6 +76,47 @@ struct BadInputTests {
         Case(rpc: "RemoveUser", code: .invalidArgument, fragment: "user_id is empty") { h, t, _ in
             _ = try await h.users.removeUser(Redoubt_V1_RemoveUserRequest(), metadata: t.officer)
         },
+        Case(rpc: "BindTokenIssuer", code: .invalidArgument, fragment: "issuer is unset") { h, t, _ in
+            _ = try await h.users.bindTokenIssuer(Redoubt_V1_BindTokenIssuerRequest(), metadata: t.officer)
+        },
+        Case(rpc: "BindTokenIssuer", code: .invalidArgument, fragment: "issuer has no key source") { h, t, _ in
+            var r = Redoubt_V1_BindTokenIssuerRequest()
+            r.issuer.name = "corp"
+            r.issuer.issuer = "https://idp.example.com"
+            r.issuer.audiences = ["redoubt"]
+            _ = try await h.users.bindTokenIssuer(r, metadata: t.officer)
+        },
+        Case(rpc: "BindTokenIssuer", code: .invalidArgument, fragment: "issuer.issuer must be an https:// URL") { h, t, _ in
+            var r = Redoubt_V1_BindTokenIssuerRequest()
+            r.issuer.name = "corp"
+            r.issuer.issuer = "http://idp.example.com"
+            r.issuer.audiences = ["redoubt"]
+            r.issuer.discovery = true
+            _ = try await h.users.bindTokenIssuer(r, metadata: t.officer)
+        },
+        Case(rpc: "BindTokenIssuer", code: .invalidArgument, fragment: "issuer.refresh_interval is negative") { h, t, _ in
+            var r = Redoubt_V1_BindTokenIssuerRequest()
+            r.issuer.name = "corp"
+            r.issuer.issuer = "https://idp.example.com"
+            r.issuer.audiences = ["redoubt"]
+            r.issuer.discovery = true
+            r.issuer.refreshInterval.seconds = -5
+            _ = try await h.users.bindTokenIssuer(r, metadata: t.officer)
+        },
+        Case(rpc: "BindTokenIssuer", code: .invalidArgument, fragment: "issuer.jwks: the key set") { h, t, _ in
+            var r = Redoubt_V1_BindTokenIssuerRequest()
+            r.issuer.name = "corp"
+            r.issuer.issuer = "https://idp.example.com"
+            r.issuer.audiences = ["redoubt"]
+            r.issuer.jwks = #"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#
+            _ = try await h.users.bindTokenIssuer(r, metadata: t.officer)
+        },
+        Case(rpc: "ListTokenIssuers", code: .unauthenticated, fragment: missingToken) { h, _, _ in
+            _ = try await h.users.listTokenIssuers(Redoubt_V1_ListTokenIssuersRequest())
+        },
+        Case(rpc: "UnbindTokenIssuer", code: .invalidArgument, fragment: "name is empty") { h, t, _ in
+            _ = try await h.users.unbindTokenIssuer(Redoubt_V1_UnbindTokenIssuerRequest(), metadata: t.officer)
+        },
         // KeyService
         Case(rpc: "CreateKey", code: .invalidArgument, fragment: "spec.algorithm is unset (KEY_ALGORITHM_UNSPECIFIED)") { h, t, _ in
             var r = Redoubt_V1_CreateKeyRequest()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -212,20 +213,63 @@ struct ServeProcessTests {
         #expect(run.stdout.contains("v1 unknown symbol: error 5"), "NOT_FOUND for a symbol that is not there")
     }
 
-    /// Runs `Examples/python/NAME` with the dev credentials of a new `serve --dev` broker.
-    static func pythonExample(_ name: String) async throws -> (status: Int32, stdout: String, stderr: String) {
+    @Test("a Python workload signs in with a JWT from an issuer the security officer bound with `redoubt issuers bind`")
+    func pythonJWTSignIn() async throws {
+        let run = try await Self.pythonExample("jwt_signin.py") { dir, credentials in
+            let key = Curve25519.Signing.PrivateKey()
+            let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let jwks = dir.appendingPathComponent("jwks.json")
+            try Data(#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ci-1", "x": "\#(x)"}]}"#.utf8).write(to: jwks)
+            let bound = try await CLIOverAnyHSMTests.redoubt([
+                "issuers", "bind", "ci", "--issuer", "https://ci.example.com", "--audience", "redoubt", "--user-claim", "repository",
+                "--require", "ref=refs/heads/main", "--jwks", jwks.path, "--endpoint", credentials["endpoint"] ?? "",
+                "--partition", "dev", "--api-key", credentials["security_officer_api_key"] ?? "",
+            ])
+            #expect(bound.status == 0 && bound.stdout.contains("token issuer ci bound"), "\(bound)")
+            let listed = try await CLIOverAnyHSMTests.redoubt([
+                "issuers", "list", "--json", "--endpoint", credentials["endpoint"] ?? "", "--partition", "dev",
+                "--api-key", credentials["security_officer_api_key"] ?? "",
+            ])
+            #expect(listed.stdout.contains("\"user_claim\" : \"repository\""), "\(listed)")
+            let claims: [String: Any] = [
+                "iss": "https://ci.example.com", "aud": ["redoubt"], "repository": credentials["user"] ?? "", "ref": "refs/heads/main",
+                "exp": Int(Date().timeIntervalSince1970) + 300,
+            ]
+            let token = dir.appendingPathComponent("token.jwt")
+            try Data(HSMFixture.jwt(claims, key: key, kid: "ci-1").utf8).write(to: token)
+            return [token.path]
+        }
+        #expect(run.status == 0, "python failed: \(run.stderr)")
+        #expect(run.stdout.contains("signed in as user u_"), "\(run.stdout)")
+        #expect(run.stdout.contains("verified True"), "\(run.stdout)")
+        #expect(run.stdout.contains("forged token: UNAUTHENTICATED"), "\(run.stdout)")
+    }
+
+    /// Runs `Examples/python/NAME` with the dev credentials of a new `serve --dev` broker and
+    /// the arguments `prepare` returns (it runs first, with the data directory and credentials).
+    static func pythonExample(
+        _ name: String, prepare: (URL, [String: String]) async throws -> [String] = { _, _ in [] }
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         // scripts/test points REDOUBT_PYTHON at the venv it keeps for generating the Python stubs
         // (grpcio, protobuf and grpcio-reflection installed); otherwise any python3 with them.
         let python = ProcessInfo.processInfo.environment["REDOUBT_PYTHON"] ?? "/usr/bin/python3"
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0"])
-        _ = try await Self.credentials(in: dir, child: child)
+        let credentials = try await Self.credentials(in: dir, child: child)
+        let extra: [String]
+        do {
+            extra = try await prepare(dir, credentials)
+        } catch {
+            _ = await child.stop(SIGTERM)
+            throw error
+        }
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Examples/python/" + name)
         let run = ChildProcess()
         run.executableURL = URL(fileURLWithPath: python)
-        run.arguments = [example.path, dir.appendingPathComponent("dev-credentials.json").path]
+        run.arguments = [example.path, dir.appendingPathComponent("dev-credentials.json").path] + extra
         let out = Pipe(), err = Pipe()
         run.standardOutput = out
         run.standardError = err

@@ -18,6 +18,8 @@ import RedoubtStore
 ///   ``LocalHSM/Configuration/lockoutDuration``. Someone who knows an API key's id (an auditor
 ///   reads them in `session.open` records) can lock it for their own address, never for the
 ///   owner's. Calls without a source address (in-process) share one bucket.
+/// - A JWT (``Credential/jwt(_:)``) is checked by `verifyToken` (`TokenSignIn/`); its refusals
+///   answer and take alike too, each audited with its reason, and lock nothing.
 extension LocalHSM {
     /// The salt of the scrypt run for a name that has no password: fixed, so it costs what a real one does.
     private static let absentPasswordSalt = Data(repeating: 0x5A, count: 16)

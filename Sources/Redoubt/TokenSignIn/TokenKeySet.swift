@@ -71,16 +71,24 @@ struct TokenKeySet: Sendable {
 /// Each node's cache of its token issuers' key sets, keyed by partition and binding (a changed
 /// binding is a new entry). Keys are refetched after the binding's refresh interval; a failed
 /// refetch leaves the old keys in use until the binding's maximum staleness; a token naming an
-/// unknown `kid` refetches at once, but never more often than the HSM's retry interval per
-/// binding (so a flood of made-up `kid`s costs the issuer nothing).
+/// unknown `kid` refetches at once. No binding is fetched more often than the HSM's retry interval
+/// (so a flood of made-up `kid`s, or of tokens for an issuer that is down, costs the issuer
+/// nothing), and sign-ins that need the same fetch share it.
 final class TokenKeyCache: Sendable {
     private struct Entry {
         var keys: TokenKeySet?
         var fetchedAt: Date?
         var lastAttempt: Date?
+        /// The fetch under way, and its number (so only that fetch clears it).
+        var inFlight: (task: Task<TokenKeySet, any Error>, number: UInt64)?
     }
 
-    private let entries = Mutex([String: Entry]())
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var fetches: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     /// Why no key could be had: unavailable (fetch failed, beyond staleness) or no key of that `kid`.
     enum Miss: Error {
@@ -89,34 +97,45 @@ final class TokenKeyCache: Sendable {
     }
 
     /// The key for `kid` under `issuer`, fetching (`fetch`) when the cache is empty, old, or
-    /// lacks the key and the retry interval allows.
+    /// lacks the key, and the retry interval allows.
     func key(
         partition: String, issuer: TokenIssuer, kid: String?, now: Date, retryInterval: TimeInterval,
-        fetch: @Sendable (TokenIssuer) async throws -> TokenKeySet
+        fetch: @escaping @Sendable (TokenIssuer) async throws -> TokenKeySet
     ) async throws(Miss) -> TokenKeySet.Key {
         let id = Self.entryID(partition, issuer)
-        let entry = entries.withLock { $0[id] } ?? Entry()
-        let mayRetry = entry.lastAttempt.map { now.timeIntervalSince($0) >= retryInterval } ?? true
-        let old = entry.fetchedAt.map { now.timeIntervalSince($0) >= issuer.refreshInterval } ?? true
-        var keys = entry.keys
-        var failure: String?
-        // Fetch when there is nothing, when the keys are due, or when the key is unknown.
-        if keys == nil || (old && mayRetry) || (keys?.key(kid: kid) == nil && mayRetry) {
-            entries.withLock { $0[id, default: Entry()].lastAttempt = now }
-            do {
-                let fresh = try await fetch(issuer)
-                keys = fresh
-                entries.withLock {
-                    $0[id] = Entry(keys: fresh, fetchedAt: now, lastAttempt: now)
-                    if $0.count > 4096 { $0.removeAll() }
-                }
-            } catch {
-                failure = String(describing: error)
-            }
+        let pending: (task: Task<TokenKeySet, any Error>, number: UInt64)? = state.withLock { state in
+            var entry = state.entries[id] ?? Entry()
+            if let running = entry.inFlight { return running }
+            let mayRetry = entry.lastAttempt.map { now.timeIntervalSince($0) >= retryInterval } ?? true
+            let old = entry.fetchedAt.map { now.timeIntervalSince($0) >= issuer.refreshInterval } ?? true
+            let lacking = entry.keys?.key(kid: kid) == nil
+            guard mayRetry, entry.keys == nil || old || lacking else { return nil }
+            state.fetches &+= 1
+            let started = (task: Task { try await fetch(issuer) }, number: state.fetches)
+            entry.lastAttempt = now
+            entry.inFlight = started
+            state.entries[id] = entry
+            if state.entries.count > 4096 { state.entries = [id: entry] }
+            return started
         }
-        let current = entries.withLock { $0[id] } ?? Entry()
-        guard let keys, let fetchedAt = current.fetchedAt, now.timeIntervalSince(fetchedAt) < issuer.maximumStaleness || issuer.keys.isInline
-        else { throw .unavailable(failure ?? "the keys are older than the binding's maximum staleness") }
+        var failure: String?
+        if let pending {
+            let result = await pending.task.result
+            state.withLock { state in
+                guard var entry = state.entries[id], entry.inFlight?.number == pending.number else { return }
+                entry.inFlight = nil
+                if case .success(let fresh) = result {
+                    entry.keys = fresh
+                    entry.fetchedAt = now
+                }
+                state.entries[id] = entry
+            }
+            if case .failure(let error) = result { failure = String(describing: error) }
+        }
+        let entry = state.withLock { $0.entries[id] } ?? Entry()
+        guard let keys = entry.keys, let fetchedAt = entry.fetchedAt,
+            issuer.keys.isInline || now.timeIntervalSince(fetchedAt) < issuer.maximumStaleness
+        else { throw .unavailable(failure ?? "no keys fetched within the retry interval, or they are older than the maximum staleness") }
         guard let key = keys.key(kid: kid) else { throw .unknownKey }
         return key
     }

@@ -72,6 +72,7 @@ struct UserService: Redoubt_V1_UserService.ServiceProtocol {
         context: ServerContext
     ) async throws -> ServerResponse<Redoubt_V1_UnbindTokenIssuerResponse> {
         try await core.unary(request, context) { message, token in
+            guard !message.name.isEmpty else { throw (FieldPath.root + "name").invalid("is empty; send the binding's name") }
             try (FieldPath.root + "name").checkSize(message.name, limit: 64)
             try await core.hsm.unbindTokenIssuer(token, name: message.name)
             return Redoubt_V1_UnbindTokenIssuerResponse()

@@ -52,8 +52,9 @@ public struct AuditOperation: RawRepresentable, Sendable, Hashable, Codable, Cus
 
     // MARK: Sessions
 
-    /// A session was opened (object: the credential's id); also recorded, with the reason as the
-    /// result, for a failed login on a known credential.
+    /// A session was opened (object: the credential's id, or `jwt.<binding>` for a JWT); also
+    /// recorded, with the reason as the result, for a failed login on a known credential and for
+    /// every refused JWT (`jwt_issuer`, `jwt_signature`, …: see the broker's operating guide).
     public static let sessionOpen = AuditOperation("session.open")
     /// A session was closed by its holder (object: the session id).
     public static let sessionClose = AuditOperation("session.close")

@@ -212,6 +212,27 @@ import Testing
         }
     }
 
+    @Test func concurrentFirstSignInsShareOneFetch() async throws {
+        let server = try await KeySetServer.start()
+        defer { Task { await server.stop() } }
+        let key = IssuerKey.ed25519(kid: "k")
+        server.serve("/jwks", IssuerKey.keySet([key]))
+        server.delay(.milliseconds(300))
+        try await LocalHSMSupport.withFixture(LocalHSMSupport.configuration()) { f, hsm in
+            let issuer = "https://idp.example.com"
+            _ = try await hsm.bindTokenIssuer(
+                f.alpha.officer.token, issuer: TokenIssuer(name: "corp", issuer: issuer, audiences: [Self.audience], keys: .url(server.base + "/jwks")))
+            let token = try key.token(Self.claims(issuer, now: Date()))
+            let partition = f.alpha.id
+            let users = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 { group.addTask { try await hsm.openSession(partition: partition, credential: .jwt(token)).user } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(users.count == 8 && Set(users) == [f.alpha.user.user.id])
+            #expect(server.hits("/jwks") == 1, "one fetch served every sign-in waiting for it")
+        }
+    }
+
     @Test func discoveryFindsTheKeysOfTheIssuer() async throws {
         let server = try await KeySetServer.start()
         defer { Task { await server.stop() } }
