@@ -273,10 +273,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                // TokenSignIn/: a local key-set server for JWT sign-in.
+                // TokenSignIn/: a local key-set server for JWT sign-in, over HTTP or HTTPS (its
+                // certificates from RedoubtGRPCTests' TLSFixtures, symlinked).
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: server),
+                .product(name: "X509", package: "swift-certificates", condition: server),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 // Nodes over one PostgreSQL database (Postgres/, sharing RedoubtStoreTests' test databases).
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: server),
             ],

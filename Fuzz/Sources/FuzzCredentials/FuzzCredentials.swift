@@ -1,17 +1,19 @@
-// Credential and session-token parsing of LocalHSM: openSession with API keys (rdk1.<id>.<secret>)
-// and passwords, and calls with session tokens (rds1.<id>.<secret>).
+// Credential and session-token parsing of LocalHSM: openSession with API keys (rdk1.<id>.<secret>),
+// passwords and JWTs, and calls with session tokens (rds1.<id>.<secret>).
 //
 // One LocalHSM over SQLiteStore.temporary() is set up once: the operator, partition "p1" with its
-// security officer, and user "alice" (crypto user, API key and password). Locked credentials unlock
+// security officer, user "alice" (crypto user, API key and password), and a token issuer bound to
+// "p1" (an Ed25519 key set inline, so no fetch; the fuzzer has no private key). Locked credentials unlock
 // after a second, so fuzzing keeps reaching both the lockout and the secret comparison.
 //
 // Input layout:
-//   byte 0 (mod 3): 0 API key, 1 password (text up to the first newline is the user name, the rest
-//                   the password), 2 session token (used for HSM.random and closeSession)
+//   byte 0 (mod 4): 0 API key, 1 password (text up to the first newline is the user name, the rest
+//                   the password), 2 session token (used for HSM.random and closeSession), 3 JWT
 //   byte 1 (mod 4): partition: "", "p1", "p2" (none such), or a short field
 //   rest: the text (UTF-8, repaired), where %o, %f, %a name the operator's, officer's and alice's
 //         API-key credential ids, %s a live session id and %u "alice", so the fuzzer reaches
-//         existing ids it could never guess
+//         existing ids it could never guess; %h and %c the base64url of a header and of claims the
+//         bound issuer would accept (so a JWT reaches the signature check and the claim checks)
 //
 // Invariants:
 //   - every attempt fails with HSMError .unauthenticated "invalid credentials", locked or not
@@ -21,7 +23,9 @@
 //     one commit, the failed-login bookkeeping: for a credential that exists where it was named,
 //     it bumps that credential's revision and appends one audit entry to that partition; for one
 //     that does not, it appends one audit entry to the named partition when it exists, else to the
-//     operator's log, and touches nothing else; session tokens change nothing at all.
+//     operator's log, and touches nothing else; a JWT appends one audit entry the same way (to
+//     "p1" or the operator's log) and touches nothing else; session tokens change nothing at all.
+import Crypto
 import Foundation
 import FuzzSupport
 import Redoubt
@@ -61,6 +65,12 @@ private let world: World = runBlockingOrDie("LocalHSM setup") {
     let created = try await hsm.createPartition(operatorSession.token, id: "p1", settings: .defaults)
     let officer = try await hsm.openSession(partition: "p1", credential: .apiKey(created.securityOfficerAPIKey))
     let alice = try await hsm.addUser(officer.token, name: "alice", role: .cryptoUser, password: "correct horse battery staple")
+    let x = base64URL(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation)
+    _ = try await hsm.bindTokenIssuer(
+        officer.token,
+        issuer: TokenIssuer(
+            name: "corp", issuer: "https://idp.example", audiences: ["redoubt"],
+            keys: .inline(#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": "\#(x)"}]}"#)))
     let ids = (
         credentialID(ofAPIKey: initialized.operatorAPIKey), credentialID(ofAPIKey: created.securityOfficerAPIKey),
         credentialID(ofAPIKey: alice.apiKey)
@@ -91,7 +101,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
 /// One input: checks every invariant of the header comment; a broken one stops the process.
 func fuzzCredentials(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
-    let mode = input.byte() % 3
+    let mode = input.byte() % 4
     let partition: String
     switch input.byte() % 4 {
     case 0: partition = ""
@@ -106,6 +116,8 @@ func fuzzCredentials(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         .replacingOccurrences(of: "%a", with: world.aliceCredential)
         .replacingOccurrences(of: "%s", with: world.sessionID)
         .replacingOccurrences(of: "%u", with: "alice")
+        .replacingOccurrences(of: "%h", with: jwtHeader)
+        .replacingOccurrences(of: "%c", with: jwtClaims)
 
     switch mode {
     case 0:
@@ -114,11 +126,22 @@ func fuzzCredentials(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let user = String(text.prefix(while: { $0 != "\n" }))
         let password = String(text.dropFirst(user.count + 1))
         attempt(.password(user: user, password: password), partition: partition, names: "pw.\(user)")
-    default:
+    case 2:
         token(SessionToken(text))
+    default:
+        attempt(.jwt(text), partition: partition, names: nil)
     }
     return 0
 }
+
+private func base64URL(_ data: Data) -> String {
+    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        .replacingOccurrences(of: "=", with: "")
+}
+
+/// A JWT header and claims the issuer bound to "p1" accepts, base64url (for %h and %c).
+private let jwtHeader = base64URL(Data(#"{"alg":"EdDSA","kid":"k1","typ":"JWT"}"#.utf8))
+private let jwtClaims = base64URL(Data(#"{"iss":"https://idp.example","aud":"redoubt","sub":"alice","exp":4102444800}"#.utf8))
 
 /// The credential id an API key text names, parsed the documented way.
 private func named(apiKey text: String) -> String? {
@@ -214,5 +237,9 @@ private func makeSeeds() throws -> [(name: String, bytes: [UInt8])] {
         ("token-live-wrong-secret", seed(2, 0, "rds1.%s.bm90IHRoZSBzZWNyZXQ")),
         ("token-unknown", seed(2, 0, "rds1.s00112233445566778899aabb.x")),
         ("token-apikey-shape", seed(2, 0, "rdk1.%a.x")),
+        ("jwt-forged-signature", seed(3, 1, "%h.%c.bm90IGEgc2lnbmF0dXJl")),
+        ("jwt-alg-none", seed(3, 1, "eyJhbGciOiJub25lIn0.%c.")),
+        ("jwt-operator", seed(3, 0, "%h.%c.x")),
+        ("jwt-garbage", seed(3, 1, "a.b.c")),
     ]
 }

@@ -49,6 +49,9 @@ public final class LocalHSM: HSM, Sendable {
         /// The least time (seconds) between two fetches of one issuer's keys beyond its refresh
         /// interval: after a failed fetch, and for tokens naming a `kid` the keys lack.
         public var tokenKeyRetryInterval: TimeInterval = 30
+        /// A PEM file of the CA certificates trusted when fetching token issuers' keys over
+        /// `https://` (an identity provider with a private CA); `nil`: the system's trust roots.
+        public var tokenKeyTrustRoots: String?
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 

@@ -5,7 +5,7 @@ import NIOPosix
 import NIOSSL
 
 /// Fetches one small JSON document (an OpenID configuration, a key set) with `GET` over
-/// HTTP/1.1: TLS with the system's trust roots for `https://`, plain TCP for `http://` (which
+/// HTTP/1.1: TLS with the system's trust roots (or the CA file given) for `https://`, plain TCP for `http://` (which
 /// ``TokenIssuer/checkFetchURL(_:field:)`` allows only on loopback). Connection, TLS handshake
 /// and response together must finish within the timeout; a body beyond the limit, a status other
 /// than 200 or a redirect fails. NIO's HTTP codec parses the response.
@@ -15,7 +15,7 @@ enum DocumentFetcher {
         let description: String
     }
 
-    static func get(_ address: String, timeout: TimeInterval, limit: Int) async throws -> Data {
+    static func get(_ address: String, timeout: TimeInterval, limit: Int, trustRoots: String? = nil) async throws -> Data {
         guard let url = URLComponents(string: address), let host = url.host, !host.isEmpty,
             let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http"
         else { throw Failure(description: "not an http(s) URL") }
@@ -25,7 +25,9 @@ enum DocumentFetcher {
         if let query = url.percentEncodedQuery { target += "?" + query }
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let isAddress = (try? SocketAddress(ipAddress: bareHost, port: port)) != nil
-        let context = tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let trustRoots { configuration.trustRoots = .file(trustRoots) }
+        let context = tls ? try NIOSSLContext(configuration: configuration) : nil
 
         let budget = TimeAmount.nanoseconds(Int64(max(timeout, 0.001) * 1_000_000_000))
         let deadline = NIODeadline.now() + budget

@@ -46,11 +46,11 @@ extension LocalHSM {
 
         let key: TokenKeySet.Key
         do {
-            let timeout = configuration.tokenKeyFetchTimeout
+            let (timeout, roots) = (configuration.tokenKeyFetchTimeout, configuration.tokenKeyTrustRoots)
             key = try await tokenKeys.key(
                 partition: partition, issuer: issuer, kid: parsed.header.kid, now: now,
                 retryInterval: configuration.tokenKeyRetryInterval
-            ) { issuer in try await Self.fetchKeys(issuer, timeout: timeout) }
+            ) { issuer in try await Self.fetchKeys(issuer, timeout: timeout, trustRoots: roots) }
         } catch .unknownKey {
             throw refuse("jwt_unknown_kid", issuer.name)
         } catch .unavailable(let why) {
@@ -97,8 +97,12 @@ extension LocalHSM {
         return (user, issuer.name, Date(timeIntervalSince1970: exp))
     }
 
-    /// The key set of `issuer`, from where its binding says (each HTTP request within `timeout`).
-    static func fetchKeys(_ issuer: TokenIssuer, timeout: TimeInterval) async throws -> TokenKeySet {
+    /// The key set of `issuer`, from where its binding says (each HTTP request within `timeout`,
+    /// HTTPS trusting `trustRoots` or the system's roots).
+    static func fetchKeys(_ issuer: TokenIssuer, timeout: TimeInterval, trustRoots: String?) async throws -> TokenKeySet {
+        func get(_ url: String) async throws -> Data {
+            try await DocumentFetcher.get(url, timeout: timeout, limit: TokenIssuer.maximumKeySetBytes, trustRoots: trustRoots)
+        }
         let limit = TokenIssuer.maximumKeySetBytes
         switch issuer.keys {
         case .inline(let json):
@@ -112,10 +116,10 @@ extension LocalHSM {
             guard data.count <= limit else { throw DocumentFetcher.Failure(description: "\(path) is larger than \(limit) bytes") }
             return try TokenKeySet(json: data)
         case .url(let url):
-            return try TokenKeySet(json: try await DocumentFetcher.get(url, timeout: timeout, limit: limit))
+            return try TokenKeySet(json: try await get(url))
         case .discovery:
             let base = issuer.issuer.hasSuffix("/") ? String(issuer.issuer.dropLast()) : issuer.issuer
-            let document = try await DocumentFetcher.get(base + "/.well-known/openid-configuration", timeout: timeout, limit: limit)
+            let document = try await get(base + "/.well-known/openid-configuration")
             guard let configuration = try? JSONSerialization.jsonObject(with: document) as? [String: Any],
                 configuration["issuer"] as? String == issuer.issuer, let jwksURI = configuration["jwks_uri"] as? String
             else {
@@ -126,7 +130,7 @@ extension LocalHSM {
             } catch {
                 throw DocumentFetcher.Failure(description: "the OpenID configuration's jwks_uri is not an https:// URL")
             }
-            return try TokenKeySet(json: try await DocumentFetcher.get(jwksURI, timeout: timeout, limit: limit))
+            return try TokenKeySet(json: try await get(jwksURI))
         }
     }
 }

@@ -67,6 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT for Prometheus metrics (GET /metrics).")
     var metrics: String?
 
+    @Option(
+        name: .customLong("token-issuer-ca"),
+        help: "CA certificates (PEM) trusted when fetching token issuers' keys over https:// (default: the system's).")
+    var tokenIssuerCA: String?
+
     @Option(name: .customLong("backup-dir"), help: "Directory BackupService.CreateBackup writes into (default DATA/backups).")
     var backupDirectory: String?
 
@@ -165,8 +170,13 @@ struct ServeCommand: AsyncParsableCommand {
             try store.requireExisting(location)
             backend = .store(location, unseal: try store.unsealMethod())
         }
+        var hsm = LocalHSM.Configuration.defaults
+        if let tokenIssuerCA {
+            guard FileManager.default.isReadableFile(atPath: tokenIssuerCA) else { throw ValidationError("cannot read --token-issuer-ca \(tokenIssuerCA)") }
+            hsm.tokenKeyTrustRoots = tokenIssuerCA
+        }
         return RedoubtServer.Configuration(
-            broker: broker, backend: backend, backupDirectory: backupDirectory ?? store.directory + "/backups")
+            broker: broker, backend: backend, backupDirectory: backupDirectory ?? store.directory + "/backups", localHSM: hsm)
     }
 
     /// Runs `body`, turning a configuration error into a usage error (exit status 64, message shown).

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 import _CryptoExtras
 
@@ -107,25 +108,36 @@ final class KeySetServer: Sendable {
     private let state = Mutex(State())
     private let channel: any Channel
     let port: Int
-    var base: String { "http://127.0.0.1:\(port)" }
+    let scheme: String
+    var base: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, scheme: String) {
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
+        self.scheme = scheme
     }
 
-    static func start() async throws -> KeySetServer {
+    /// A server over plain HTTP, or over HTTPS with `tls` (a certificate chain and key, PEM files).
+    static func start(tls: (certificate: String, key: String)? = nil) async throws -> KeySetServer {
         let box = Mutex<KeySetServer?>(nil)
+        let context = try tls.map {
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile($0.certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: $0.key, format: .pem))))
+        }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                child.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                child.eventLoop.makeCompletedFuture {
+                    if let context { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+                }.flatMap { child.pipeline.configureHTTPServerPipeline() }.flatMapThrowing {
                     guard let server = box.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
                     try child.pipeline.syncOperations.addHandler(Responder(server: server))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let server = KeySetServer(channel: channel)
+        let server = KeySetServer(channel: channel, scheme: tls == nil ? "http" : "https")
         box.withLock { $0 = server }
         return server
     }

@@ -249,6 +249,33 @@ import Testing
         }
     }
 
+    @Test func discoveryOverHTTPSTrustsTheGivenCAOnly() async throws {
+        let pki = try TLSFixtures.make()
+        defer { pki.remove() }
+        let server = try await KeySetServer.start(tls: (pki.server.certificatePath, pki.server.keyPath))
+        defer { Task { await server.stop() } }
+        let key = IssuerKey.p256(kid: "k")
+        #expect(server.base.hasPrefix("https://"))
+        server.serve("/keys", IssuerKey.keySet([key]))
+        server.serve("/.well-known/openid-configuration", "{\"issuer\": \"\(server.base)\", \"jwks_uri\": \"\(server.base)/keys\"}")
+        let binding = TokenIssuer(name: "corp", issuer: server.base, audiences: [Self.audience], keys: .discovery)
+        let token = try key.token(Self.claims(server.base, now: Date()))
+        // The broker's flag --token-issuer-ca: the private CA of the identity provider.
+        try await LocalHSMSupport.withFixture(LocalHSMSupport.configuration { $0.tokenKeyTrustRoots = pki.caPath }) { f, hsm in
+            _ = try await hsm.bindTokenIssuer(f.alpha.officer.token, issuer: binding)
+            let session = try await hsm.openSession(partition: f.alpha.id, credential: .jwt(token))
+            #expect(session.user == f.alpha.user.user.id)
+        }
+        #expect(server.hits("/keys") == 1)
+        // With the system's roots the same server is not trusted: no keys, no session.
+        try await LocalHSMSupport.withFixture(LocalHSMSupport.configuration()) { f, hsm in
+            _ = try await hsm.bindTokenIssuer(f.alpha.officer.token, issuer: binding)
+            await #expect(throws: HSMError.self) { try await hsm.openSession(partition: f.alpha.id, credential: .jwt(token)) }
+            #expect(try await Self.signIns(hsm, f).last?.result == "jwt_keys_unavailable")
+        }
+        #expect(server.hits("/keys") == 1, "the untrusted server got no request for its keys")
+    }
+
     @Test func anUnreachableIssuerIsToleratedUpToTheStalenessBound() async throws {
         let clock = TestClock()
         let server = try await KeySetServer.start()

@@ -1,0 +1,1 @@
+../../RedoubtGRPCTests/TLSFixtures.swift
