@@ -23,9 +23,9 @@ struct SessionService: Redoubt_V1_SessionService.ServiceProtocol {
                     .invalidArgument,
                     "password is set and so is a bearer (`authorization: Bearer <api key or JWT>`): send one credential, not both")
             case (.some(let bearer), nil):
-                // An API key is `rdk1.<id>.<secret>`; any other bearer is taken for a JWT (the
-                // HSM refuses what is neither, alike).
-                credential = bearer.hasPrefix("rdk1.") ? .apiKey(bearer) : .jwt(bearer)
+                // A JWT's header is a JSON object, so its base64url starts `eyJ` (`{"`); anything
+                // else is taken for an API key (`rdk1.<id>.<secret>`), and refused as one.
+                credential = bearer.hasPrefix("eyJ") ? .jwt(bearer) : .apiKey(bearer)
             case (nil, .some(let password)):
                 credential = password
             case (nil, nil):
