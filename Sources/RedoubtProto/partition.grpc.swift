@@ -1010,8 +1010,9 @@ extension Redoubt_V1_UserService {
         /// > Source IDL Documentation:
         /// >
         /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        /// > (RESOURCE_EXHAUSTED).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Redoubt_V1_BindTokenIssuerRequest` messages.
@@ -1137,8 +1138,9 @@ extension Redoubt_V1_UserService {
         /// > Source IDL Documentation:
         /// >
         /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        /// > (RESOURCE_EXHAUSTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
@@ -1262,8 +1264,9 @@ extension Redoubt_V1_UserService {
         /// > Source IDL Documentation:
         /// >
         /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        /// > (RESOURCE_EXHAUSTED).
         ///
         /// - Parameters:
         ///   - request: A `Redoubt_V1_BindTokenIssuerRequest` message.
@@ -1631,8 +1634,9 @@ extension Redoubt_V1_UserService {
         /// > Source IDL Documentation:
         /// >
         /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        /// > (RESOURCE_EXHAUSTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
@@ -1829,8 +1833,9 @@ extension Redoubt_V1_UserService {
         /// > Source IDL Documentation:
         /// >
         /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        /// > (RESOURCE_EXHAUSTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
@@ -2026,8 +2031,9 @@ extension Redoubt_V1_UserService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-    /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+    /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+    /// > (RESOURCE_EXHAUSTED).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Redoubt_V1_BindTokenIssuerRequest` message.
@@ -2219,8 +2225,9 @@ extension Redoubt_V1_UserService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-    /// > with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+    /// > officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+    /// > already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+    /// > (RESOURCE_EXHAUSTED).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -33,6 +33,10 @@ extension LocalHSM {
         guard !existing.contains(where: { $0.name == issuer.name }) else {
             throw HSMError(.alreadyExists, "a token issuer named '\(issuer.name)' is already bound")
         }
+        // A token names its issuer; one binding per issuer says how its tokens are judged.
+        if let same = existing.first(where: { $0.issuer == issuer.issuer }) {
+            throw HSMError(.alreadyExists, "issuer \(issuer.issuer) is already bound, as '\(same.name)'; unbind it first")
+        }
         guard existing.count < TokenIssuer.maximumPerPartition else {
             throw HSMError(.resourceExhausted, "partition '\(partition.id)' already trusts \(TokenIssuer.maximumPerPartition) token issuers; unbind one first")
         }

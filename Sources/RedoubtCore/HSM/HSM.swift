@@ -194,7 +194,8 @@ public protocol HSM: Sendable {
     /// Removes an approver that no key policy names (security officer).
     func removeApprover(_ session: SessionToken, name: String) async throws
     /// Binds a token issuer to the session's partition (security officer): JWTs it signs then
-    /// open sessions (``Credential/jwt(_:)``). Its name must be new (ALREADY_EXISTS otherwise);
+    /// open sessions (``Credential/jwt(_:)``). Its name and its issuer must be new to the
+    /// partition (ALREADY_EXISTS otherwise);
     /// a partition trusts at most ``TokenIssuer/maximumPerPartition`` issuers.
     func bindTokenIssuer(_ session: SessionToken, issuer: TokenIssuer) async throws -> TokenIssuer
     /// Lists the token issuers the session's partition trusts (security officer, auditor).

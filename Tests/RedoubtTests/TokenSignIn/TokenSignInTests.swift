@@ -166,6 +166,10 @@ import Testing
             _ = try await hsm.bindTokenIssuer(f.alpha.officer.token, issuer: good)
             let again = await #expect(throws: HSMError.self) { try await hsm.bindTokenIssuer(f.alpha.officer.token, issuer: good) }
             #expect(again?.code == .alreadyExists)
+            let sameIssuer = await #expect(throws: HSMError.self) {
+                try await hsm.bindTokenIssuer(f.alpha.officer.token, issuer: bad { $0.name = "corp2" })
+            }
+            #expect(sameIssuer?.code == .alreadyExists && sameIssuer?.message.contains("already bound, as 'corp'") == true)
             #expect(try await hsm.listTokenIssuers(f.alpha.auditor.token) == [good])
             #expect(try await hsm.listTokenIssuers(f.beta.officer.token).isEmpty)
             try await hsm.unbindTokenIssuer(f.alpha.officer.token, name: "corp")

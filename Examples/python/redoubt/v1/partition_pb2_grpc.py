@@ -272,8 +272,9 @@ class UserServiceServicer:
 
     def BindTokenIssuer(self, request, context):
         """Binds a token issuer (an OpenID Connect provider) to the session's partition (security
-        officer): its JWTs then open sessions (SessionService.OpenSession). A name in use fails
-        with ALREADY_EXISTS; a partition trusts at most 16 issuers (RESOURCE_EXHAUSTED).
+        officer): its JWTs then open sessions (SessionService.OpenSession). A name or an issuer
+        already bound fails with ALREADY_EXISTS; a partition trusts at most 16 issuers
+        (RESOURCE_EXHAUSTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
