@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import RedoubtBroker
 import RedoubtProto
 @testable import RedoubtTesting
@@ -42,6 +43,7 @@ struct HTTPAPITests {
     /// A development broker with the HTTP/JSON door on free loopback ports.
     static func withHTTPBroker<T: Sendable>(
         limits: BrokerConfiguration.Limits = .defaults, clock: some Clock<Duration> = ContinuousClock(),
+        logger: Logger = Logger(label: "redoubt.broker"),
         _ body: (_ base: String, _ credentials: DevCredentials) async throws -> T
     ) async throws -> T {
         let directory = RedoubtServerTests.temporaryDirectory()
@@ -49,7 +51,7 @@ struct HTTPAPITests {
         let configuration = RedoubtServer.Configuration(
             broker: BrokerConfiguration(listen: "127.0.0.1:0", httpListen: "127.0.0.1:0", limits: limits),
             backend: .development(directory: directory), backupDirectory: directory + "/backups")
-        return try await withBroker(configuration: configuration, clock: clock) { listening in
+        return try await withBroker(configuration: configuration, logger: logger, clock: clock) { listening in
             let credentials = try #require(listening.devCredentials)
             let http = try #require(listening.httpEndpoint)
             #expect(credentials.httpEndpoint == "http://\(http)")
@@ -114,7 +116,9 @@ struct HTTPAPITests {
 
     @Test("a security officer binds a token issuer over HTTP; a JWT as the bearer of OpenSession signs its user in; a forged one is 401")
     func jwtSignIn() async throws {
-        try await Self.withHTTPBroker { base, credentials in
+        let log = RedoubtServerTests.CapturedLog()
+        var tokens: [String] = []
+        try await Self.withHTTPBroker(logger: log.logger()) { base, credentials in
             let officer = try await Self.openSession(base, apiKey: credentials.securityOfficerAPIKey)
             let key = Curve25519.Signing.PrivateKey()
             let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
@@ -144,6 +148,25 @@ struct HTTPAPITests {
             let refused = try await Self.curl(base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: forged)
             #expect(refused.status == 401 && refused.code == "UNAUTHENTICATED", "\(refused)")
             #expect(!refused.body.contains(forged.prefix(20)))
+
+            // An issuer whose keys cannot be had (nothing listens on its URL): refused, and logged.
+            let down = #"{"issuer": {"name": "down", "issuer": "https://down.example.com", "audiences": ["redoubt"], "jwksUrl": "http://127.0.0.1:9/jwks"}}"#
+            let boundDown = try await Self.curl(base, "/redoubt.v1.UserService/BindTokenIssuer", body: down, token: officer)
+            #expect(boundDown.status == 200, "\(boundDown)")
+            var downClaims = claims
+            downClaims["iss"] = "https://down.example.com"
+            let unverifiable = try HSMFixture.jwt(downClaims, key: key, kid: "k1")
+            let unavailable = try await Self.curl(
+                base, "/redoubt.v1.SessionService/OpenSession", body: #"{"partitionId": "dev"}"#, token: unverifiable)
+            #expect(unavailable.status == 401 && unavailable.code == "UNAUTHENTICATED", "\(unavailable)")
+            tokens = [jwt, forged, unverifiable]
+        }
+        // The trace-level log of all of it names no token, nor any token's signature.
+        #expect(log.text.contains("the keys of a token issuer could not be had"), "the unavailable keys are logged")
+        #expect(log.text.contains("OpenSession"), "the calls are logged")
+        for token in tokens {
+            let signature = String(token.split(separator: ".").last ?? "")
+            #expect(!log.text.contains(token) && !log.text.contains(signature), "a token reached the log")
         }
     }
 

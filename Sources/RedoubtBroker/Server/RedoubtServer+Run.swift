@@ -115,8 +115,10 @@ extension RedoubtServer {
     private func openOrInitialise(
         location: StoreLocation, development directory: String?, unseal: UnsealMethod
     ) async throws -> (LocalHSM, any ObjectStore, DevCredentials?) {
-        var hsmLogger = Logger(label: "redoubt.hsm")
-        hsmLogger.logLevel = .warning
+        // The HSM's warnings (an issuer's keys that cannot be had, audit bookkeeping) go where
+        // the server's logs go, through its handler, at warning and above.
+        var hsmLogger = logger
+        hsmLogger.logLevel = max(logger.logLevel, .warning)
         guard let directory else {
             guard location.mayExist else { throw BrokerConfigurationError("no store at \(location): initialise it first (`redoubt init`)") }
             let objectStore = try await location.open()
