@@ -14,20 +14,22 @@ extension HSMBehaviour {
 extension HSMFixture {
     /// An EdDSA token (made by hand: base64url JSON and a Curve25519 signature) of `claims`.
     static func jwt(_ claims: [String: Any], key: Curve25519.Signing.PrivateKey, kid: String) throws -> String {
-        func b64(_ data: Data) -> String {
-            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
+        func b64(_ data: Data) -> String { base64URL(data) }
         let header = try JSONSerialization.data(withJSONObject: ["alg": "EdDSA", "kid": kid, "typ": "JWT"], options: .sortedKeys)
         let body = try JSONSerialization.data(withJSONObject: claims, options: .sortedKeys)
         let input = b64(header) + "." + b64(body)
         return input + "." + b64(try key.signature(for: Data(input.utf8)))
     }
 
+    /// Unpadded base64url (RFC 4648 §5), as JOSE writes bytes.
+    static func base64URL(_ data: some DataProtocol) -> String {
+        Data(data).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
     func jwtSignIn() async throws {
         let key = Curve25519.Signing.PrivateKey()
-        let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let x = Self.base64URL(key.publicKey.rawRepresentation)
         let issuer = TokenIssuer(
             name: "corp", issuer: "https://idp.example.com", audiences: ["redoubt"], requiredClaims: ["team": "payments"],
             keys: .inline(#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","use":"sig","x":"\#(x)"}]}"#),

@@ -121,8 +121,7 @@ struct HTTPAPITests {
         try await Self.withHTTPBroker(logger: log.logger()) { base, credentials in
             let officer = try await Self.openSession(base, apiKey: credentials.securityOfficerAPIKey)
             let key = Curve25519.Signing.PrivateKey()
-            let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let x = HSMFixture.base64URL(key.publicKey.rawRepresentation)
             let jwks = #"{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"kid\": \"k1\", \"x\": \"\#(x)\"}]}"#
             let bound = try await Self.curl(
                 base, "/redoubt.v1.UserService/BindTokenIssuer",

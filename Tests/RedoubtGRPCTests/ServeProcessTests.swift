@@ -217,8 +217,7 @@ struct ServeProcessTests {
     func pythonJWTSignIn() async throws {
         let run = try await Self.pythonExample("jwt_signin.py") { dir, credentials in
             let key = Curve25519.Signing.PrivateKey()
-            let x = key.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let x = HSMFixture.base64URL(key.publicKey.rawRepresentation)
             let jwks = dir.appendingPathComponent("jwks.json")
             try Data(#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ci-1", "x": "\#(x)"}]}"#.utf8).write(to: jwks)
             let bound = try await CLIOverAnyHSMTests.redoubt([

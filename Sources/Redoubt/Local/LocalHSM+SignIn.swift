@@ -104,11 +104,7 @@ extension LocalHSM {
         do {
             verified = try await verifyToken(token, partition: partition)
         } catch let refusal as TokenRefusal {
-            var exists = false
-            if !partition.isEmpty { exists = (try? await partitionRecord(partition)) != nil }
-            let object = refusal.binding.map { "jwt.\($0)" } ?? "jwt"
-            let payload = auditPayload(actor: "-", role: "-", session: "-", operation: .sessionOpen, object: object, result: refusal.reason)
-            _ = try? await commitAudited([.appendAudit(partition: exists ? partition : "", payload: payload)])
+            await auditRefusal(partition: partition, object: refusal.binding.map { "jwt.\($0)" } ?? "jwt", result: refusal.reason)
             throw HSMError.invalidCredentials
         }
         return try await startSession(partition: partition, user: verified.user, credential: "jwt.\(verified.binding)", notAfter: verified.expires)
@@ -160,9 +156,14 @@ extension LocalHSM {
         if case .password(_, let password) = credential {
             _ = try? Self.passwordHash(password, salt: Self.absentPasswordSalt, costLog2: configuration.passwordCostLog2)
         }
-        let partition = key.partition
+        await auditRefusal(partition: key.partition, object: key.id, result: "invalid_credentials")
+    }
+
+    /// One `session.open` record of a refused sign-in by nobody known, in `partition` when it
+    /// exists, else in the operator's log. Never throws.
+    private func auditRefusal(partition: String, object: String, result: String) async {
         let exists = partition.isEmpty ? true : ((try? await partitionRecord(partition)) != nil)
-        let payload = auditPayload(actor: "-", role: "-", session: "-", operation: .sessionOpen, object: key.id, result: "invalid_credentials")
+        let payload = auditPayload(actor: "-", role: "-", session: "-", operation: .sessionOpen, object: object, result: result)
         _ = try? await commitAudited([.appendAudit(partition: exists ? partition : "", payload: payload)])
     }
 

@@ -42,7 +42,7 @@ struct TokenKeySet: Sendable {
             if let declared, !TokenIssuer.algorithms.contains(declared) { continue }
             if let declared, let implied, declared != implied { continue }
             if kty == "RSA" {
-                guard let n = entry["n"] as? String, let modulus = Self.base64URL(n), modulus.drop(while: { $0 == 0 }).count >= 256 else { continue }
+                guard let n = entry["n"] as? String, let modulus = Bytes.fromBase64URL(n), modulus.drop(while: { $0 == 0 }).count >= 256 else { continue }
             }
             guard let data = try? JSONSerialization.data(withJSONObject: entry),
                 let jwk = try? JSONDecoder().decode(JWK.self, from: data)
@@ -61,11 +61,6 @@ struct TokenKeySet: Sendable {
         return keys.first { $0.kid == kid }
     }
 
-    static func base64URL(_ text: String) -> Data? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        s += String(repeating: "=", count: (4 - s.count % 4) % 4)
-        return Data(base64Encoded: s)
-    }
 }
 
 /// Each node's cache of its token issuers' key sets, keyed by partition and binding (a changed

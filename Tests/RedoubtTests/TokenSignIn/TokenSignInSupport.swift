@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+@testable import RedoubtTesting
 import Synchronization
 import _CryptoExtras
 
@@ -80,10 +81,7 @@ struct IssuerKey: Sendable {
         return input + "." + IssuerKey.b64(try sign(Data(input.utf8)))
     }
 
-    static func b64(_ data: some DataProtocol) -> String {
-        Data(data).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func b64(_ data: some DataProtocol) -> String { HSMFixture.base64URL(data) }
 
     static func json(_ object: [String: Any]) throws -> Data {
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
