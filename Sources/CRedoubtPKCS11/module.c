@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <string.h>
 #include "CRedoubtPKCS11.h"
 
@@ -151,8 +152,23 @@ CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTER
 // Set in every child of fork(): there, libdispatch is unusable if the parent had threads, so
 // the module must not wait on anything it delivers (Runtime.shutdown).
 static volatile int in_fork_child = 0;
-static void redoubt_pkcs11_atfork_child(void) { in_fork_child = 1; }
+// This process's id, asked of the kernel once: getpid() is a system call (glibc keeps no copy),
+// and every entry point compares it with its runtime's (Module.runtime()). A child of fork()
+// forgets it here, before any of its code runs.
+static pid_t process_id = 0;
+static void redoubt_pkcs11_atfork_child(void) {
+    __atomic_store_n(&process_id, 0, __ATOMIC_RELAXED);
+    in_fork_child = 1;
+}
 int redoubt_pkcs11_in_fork_child(void) { return in_fork_child; }
+int redoubt_pkcs11_process_id(void) {
+    pid_t id = __atomic_load_n(&process_id, __ATOMIC_RELAXED);
+    if (id == 0) {
+        id = getpid();
+        __atomic_store_n(&process_id, id, __ATOMIC_RELAXED);
+    }
+    return (int)id;
+}
 
 // In a child of fork(), the thread that forked is the parent's thread as far as Swift's per-thread
 // caches know: Synchronization's Mutex and the Swift runtime's locks write a cached thread id as

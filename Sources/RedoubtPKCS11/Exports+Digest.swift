@@ -38,18 +38,15 @@ public func C_DigestUpdate(_ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutable
         let runtime = try Module.runtime()
         try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard var op = s.digest else { throw .operationNotInitialized }
-            do throws(P11Error) {
-                let part = try input(pPart, ulPartLen)
-                guard op.data.count + part.count <= SignOperation.maximumDataCount else {
-                    throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "a multi-part digest takes at most 64 MiB")
-                }
-                op.data.append(part)
-                op.updated = true
-                s.digest = op
-            } catch {
-                s.digest = nil
-                throw error
+            // Taken out while it grows (its data is not copied); an error leaves it out: ended.
+            s.digest = nil
+            let part = try input(pPart, ulPartLen)
+            guard op.data.count + part.count <= SignOperation.maximumDataCount else {
+                throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "a multi-part digest takes at most 64 MiB")
             }
+            op.data.append(part)
+            op.updated = true
+            s.digest = op
         }
     }
 }

@@ -99,7 +99,7 @@ extension Runtime {
             throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP is offered with SHA-256 and MGF1-SHA-256")
         }
         guard p.ulSourceDataLen == 0 else { throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP labels are not offered") }
-        let (ref, snapshot) = try keyObject(hKey, session: session)
+        let (ref, snapshot) = try keyObject(hKey, slot: session.slot)
         guard case .key(let key) = snapshot, key.algorithm.isRSA else {
             throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "RSA-OAEP needs an RSA key")
         }

@@ -11,10 +11,11 @@ import RedoubtCrypto
 public func C_SignInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
     entry("C_SignInit") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        let session = try runtime.session(hSession)
+        // Read in place: a copy of the whole session state costs more than the rest.
+        let (slot, idle) = try runtime.updateSession(hSession) { (s: inout SessionState) in (s.slot, s.sign == nil) }
         guard let pMechanism else { throw .argumentsBad }
-        guard session.sign == nil else { throw .operationActive }
-        let operation = try runtime.signOperation(session, pMechanism.pointee, hKey, verifying: false)
+        guard idle else { throw .operationActive }
+        let operation = try runtime.signOperation(slot: slot, pMechanism.pointee, hKey, verifying: false)
         try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard s.sign == nil else { throw .operationActive }
             s.sign = operation
@@ -55,10 +56,11 @@ public func C_SignFinal(_ hSession: CK_SESSION_HANDLE, _ pSignature: UnsafeMutab
 public func C_VerifyInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
     entry("C_VerifyInit") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        let session = try runtime.session(hSession)
+        // Read in place: a copy of the whole session state costs more than the rest.
+        let (slot, idle) = try runtime.updateSession(hSession) { (s: inout SessionState) in (s.slot, s.verify == nil) }
         guard let pMechanism else { throw .argumentsBad }
-        guard session.verify == nil else { throw .operationActive }
-        let operation = try runtime.signOperation(session, pMechanism.pointee, hKey, verifying: true)
+        guard idle else { throw .operationActive }
+        let operation = try runtime.signOperation(slot: slot, pMechanism.pointee, hKey, verifying: true)
         try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard s.verify == nil else { throw .operationActive }
             s.verify = operation
@@ -95,7 +97,7 @@ public func C_VerifyFinal(_ hSession: CK_SESSION_HANDLE, _ pSignature: UnsafeMut
 
 extension Runtime {
     /// Checks the key and mechanism of a Sign/VerifyInit and plans the operation.
-    func signOperation(_ session: SessionState, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, verifying: Bool) throws(P11Error) -> SignOperation {
+    func signOperation(slot: Int, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, verifying: Bool) throws(P11Error) -> SignOperation {
         let parameter: Data?
         if mechanism.ulParameterLen > 0 {
             guard let p = mechanism.pParameter, mechanism.ulParameterLen <= 4096 else { throw .argumentsBad }
@@ -103,7 +105,7 @@ extension Runtime {
         } else {
             parameter = nil
         }
-        let (ref, snapshot) = try keyObject(hKey, session: session)
+        let (ref, snapshot) = try keyObject(hKey, slot: slot)
         guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
         let rightKind = verifying ? (ref.kind == .publicKey || ref.kind == .privateKey) : ref.kind == .privateKey
         guard rightKind else {
@@ -121,12 +123,10 @@ extension Runtime {
     func updateOperation(_ hSession: CK_SESSION_HANDLE, verify: Bool, part: () throws(P11Error) -> Data) throws(P11Error) {
         try updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard var op = verify ? s.verify : s.sign else { throw .operationNotInitialized }
-            do throws(P11Error) {
-                try op.append(try part())
-            } catch {
-                if verify { s.verify = nil } else { s.sign = nil }
-                throw error
-            }
+            // Taken out while it grows (its data, shared with the session, is not copied); an
+            // error leaves it out: the operation has ended.
+            if verify { s.verify = nil } else { s.sign = nil }
+            try op.append(try part())
             if verify { s.verify = op } else { s.sign = op }
         }
     }
@@ -136,7 +136,7 @@ extension Runtime {
         _ hSession: CK_SESSION_HANDLE, single: (() throws(P11Error) -> Data)?, _ pSignature: UnsafeMutablePointer<CK_BYTE>?,
         _ pulSignatureLen: UnsafeMutablePointer<CK_ULONG>?
     ) throws(P11Error) {
-        guard let op = try session(hSession).sign else { throw .operationNotInitialized }
+        guard let op = try updateSession(hSession, { $0.sign }) else { throw .operationNotInitialized }
         func end() { _ = try? updateSession(hSession) { (s: inout SessionState) throws(P11Error) in s.sign = nil } }
         do throws(P11Error) {
             guard let pulSignatureLen else { throw P11Error.argumentsBad }
@@ -170,7 +170,7 @@ extension Runtime {
     func finishVerify(
         _ hSession: CK_SESSION_HANDLE, single: (() throws(P11Error) -> Data)?, _ pSignature: UnsafeMutablePointer<CK_BYTE>?, _ ulSignatureLen: CK_ULONG
     ) throws(P11Error) {
-        guard let op = try session(hSession).verify else { throw .operationNotInitialized }
+        guard let op = try updateSession(hSession, { $0.verify }) else { throw .operationNotInitialized }
         defer { _ = try? updateSession(hSession) { (s: inout SessionState) throws(P11Error) in s.verify = nil } }
         if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_VerifyUpdate was called: end with C_VerifyFinal") }
         let data = try single?() ?? op.data

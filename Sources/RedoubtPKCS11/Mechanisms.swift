@@ -100,7 +100,10 @@ struct SignPlan: Sendable {
     /// - Throws: CKR_MECHANISM_INVALID, CKR_KEY_TYPE_INCONSISTENT or CKR_MECHANISM_PARAM_INVALID.
     init(mechanism: CK_MECHANISM_TYPE, parameter: Data?, algorithm: KeyAlgorithm) throws(P11Error) {
         self.mechanism = mechanism
-        let keyMismatch = P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "mechanism 0x\(String(UInt(mechanism), radix: 16)) does not fit a \(algorithm) key")
+        // Made only when thrown: describing the algorithm costs more than the rest of the plan.
+        var keyMismatch: P11Error {
+            P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "mechanism 0x\(String(UInt(mechanism), radix: 16)) does not fit a \(algorithm) key")
+        }
         func noParameter() throws(P11Error) {
             if let parameter, !parameter.isEmpty { throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "this mechanism takes no parameter") }
         }

@@ -38,7 +38,7 @@ final class Runtime: Sendable {
     let logger: Logger
     let tables = Mutex(Tables())
     /// The process that made this runtime: a child of `fork()` has none of its threads.
-    let pid = getpid()
+    let pid = processID()
 
     /// The mutable part, behind one lock that is never held across an HSM call.
     struct Tables: ~Copyable {
@@ -113,7 +113,7 @@ final class Runtime: Sendable {
     /// session. A session that expired is opened again, once, with the credential the login gave.
     func call<T: Sendable>(
         slot: Int, context: P11Error.Context = .general,
-        _ body: @escaping @Sendable (any HSM, SessionToken) async throws -> T
+        _ body: nonisolated(nonsending) @escaping @Sendable (any HSM, SessionToken) async throws -> T
     ) throws(P11Error) -> T {
         let backend = backends[slot]
         let partition = configuration.slots[slot].partition
@@ -134,7 +134,7 @@ final class Runtime: Sendable {
     /// One try of ``call(slot:context:_:)``.
     private func attempt<T: Sendable>(
         slot: Int, backend: Backend, partition: String, login: SlotLogin, context: P11Error.Context,
-        _ body: @escaping @Sendable (any HSM, SessionToken) async throws -> T
+        _ body: nonisolated(nonsending) @escaping @Sendable (any HSM, SessionToken) async throws -> T
     ) throws(P11Error) -> T {
         do {
             return try executor.blocking(timeout: configuration.callTimeout + .seconds(1)) { [self] in
@@ -189,7 +189,7 @@ final class Runtime: Sendable {
         return login
     }
 
-    private func token(slot: Int, hsm: any HSM, partition: String, login: SlotLogin) async throws -> SessionToken {
+    private nonisolated(nonsending) func token(slot: Int, hsm: any HSM, partition: String, login: SlotLogin) async throws -> SessionToken {
         if let token = tables.withLock({ $0.logins[slot]?.token }) { return token }
         let info = try await hsm.openSession(partition: partition, credential: login.credential)
         let kept = tables.withLock { t -> SessionToken? in
@@ -220,15 +220,19 @@ final class Runtime: Sendable {
     }
 
     /// Changes a session's state under the lock; the session must exist.
+    /// Changes made before `body` throws are kept (an operation an error ends is ended so).
+    /// Also the way to read part of a session's state without copying all of it.
     func updateSession<T>(_ handle: CK_SESSION_HANDLE, _ body: (inout SessionState) throws(P11Error) -> T) throws(P11Error) -> T {
         try tables.withLock { (t: inout Tables) throws(P11Error) -> T in
-            guard var s = t.sessions[handle] else { throw .sessionHandleInvalid }
-            let result = try body(&s)
-            t.sessions[handle] = s
-            return result
+            // By index: in place, without the copy that `t.sessions[handle] != nil` would make.
+            guard let index = t.sessions.index(forKey: handle) else { throw .sessionHandleInvalid }
+            return try body(&t.sessions.values[index])
         }
     }
 }
+
+/// This process's id (cached: every entry point asks).
+func processID() -> pid_t { pid_t(redoubt_pkcs11_process_id()) }
 
 /// The module's one runtime, or none before C_Initialize and after C_Finalize.
 enum Module {
@@ -236,7 +240,7 @@ enum Module {
 
     static func runtime() throws(P11Error) -> Runtime {
         guard let r = current.withLock({ $0 }) else { throw .notInitialized }
-        guard r.pid == getpid() else {
+        guard r.pid == processID() else {
             // A child of fork(): the parent's threads and connections are not here. Forget them
             // (never touch them: their locks may be held by threads that no longer exist) and
             // answer as if never initialised, so that the child calls C_Initialize.
@@ -250,10 +254,10 @@ enum Module {
     /// current runtime (if any) is this process's own.
     static func inheritedRuntime() -> Runtime? {
         current.withLock { current -> Runtime? in
-            guard let r = current, r.pid != getpid() else { return nil }
+            guard let r = current, r.pid != processID() else { return nil }
             current = nil
             abandoned.append(r)
-            abandonedIn = getpid()
+            abandonedIn = processID()
             return r
         }
     }
@@ -262,7 +266,7 @@ enum Module {
     /// since; answers once (C_Finalize then succeeds once).
     static func forgotInheritedRuntime() -> Bool {
         current.withLock { current -> Bool in
-            guard current == nil, abandonedIn == getpid() else { return false }
+            guard current == nil, abandonedIn == processID() else { return false }
             abandonedIn = nil
             return true
         }

@@ -100,7 +100,12 @@ extension Runtime {
 
     /// The object behind a handle and what the HSM says of it now (or said within the last two seconds).
     func object(_ handle: CK_OBJECT_HANDLE, session: SessionState, fresh: Bool = false) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
-        guard let ref = tables.withLock({ $0.handles[handle] }), ref.slot == session.slot else { throw .objectHandleInvalid }
+        try object(handle, slot: session.slot, fresh: fresh)
+    }
+
+    /// ``object(_:session:fresh:)`` for a session of `slot`.
+    func object(_ handle: CK_OBJECT_HANDLE, slot: Int, fresh: Bool = false) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
+        guard let ref = tables.withLock({ $0.handles[handle] }), ref.slot == slot else { throw .objectHandleInvalid }
         // Every object of a partition is private to its users: none is visible without a login.
         do throws(P11Error) {
             _ = try currentLogin(slot: ref.slot)
@@ -122,9 +127,9 @@ extension Runtime {
     }
 
     /// ``object(_:session:fresh:)`` for a key handle of an operation's Init: a bad handle is CKR_KEY_HANDLE_INVALID.
-    func keyObject(_ handle: CK_OBJECT_HANDLE, session: SessionState) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
+    func keyObject(_ handle: CK_OBJECT_HANDLE, slot: Int) throws(P11Error) -> (ObjectRef, ObjectSnapshot) {
         do throws(P11Error) {
-            return try object(handle, session: session)
+            return try object(handle, slot: slot)
         } catch  where error.rv == CK_RV(CKR_OBJECT_HANDLE_INVALID) {
             throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), error.message)
         }

@@ -204,6 +204,13 @@ extension RedoubtPKCS11Tests {
             expectRV(f.C_DigestFinal!(s, &multi, &length), CKR_OK, "C_DigestFinal")
             #expect(multi == expected)
 
+            // A failed C_DigestUpdate ends the operation.
+            m = mechanism(UInt(CKM_SHA256))
+            try requireRV(f.C_DigestInit!(s, &m), CKR_OK, "C_DigestInit (a failing update)")
+            expectRV(f.C_DigestUpdate!(s, nil, 5), CKR_ARGUMENTS_BAD, "C_DigestUpdate(NULL, 5)")
+            length = 32
+            expectRV(f.C_DigestFinal!(s, &multi, &length), CKR_OPERATION_NOT_INITIALIZED, "C_DigestFinal after a failed C_DigestUpdate")
+
             m = mechanism(UInt(CKM_MD5))
             expectRV(f.C_DigestInit!(s, &m), CKR_MECHANISM_INVALID, "C_DigestInit(CKM_MD5)")
         }

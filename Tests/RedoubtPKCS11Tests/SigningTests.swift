@@ -65,6 +65,17 @@ extension RedoubtPKCS11Tests {
                 publicKey.isValidSignature(try P256.Signing.ECDSASignature(rawRepresentation: multi), for: SHA256.hash(data: data)),
                 "swift-crypto verifies the multi-part signature of the joined parts")
 
+            // A failed C_SignUpdate / C_VerifyUpdate ends its operation (only a size query or a
+            // short buffer keeps one).
+            m = mechanism(UInt(CKM_ECDSA_SHA256))
+            try requireRV(f.C_SignInit!(s, &m, key.priv), CKR_OK, "C_SignInit (a failing update)")
+            expectRV(f.C_SignUpdate!(s, nil, 5), CKR_ARGUMENTS_BAD, "C_SignUpdate(NULL, 5)")
+            expectRV(f.C_SignFinal!(s, nil, &length), CKR_OPERATION_NOT_INITIALIZED, "C_SignFinal after a failed C_SignUpdate")
+            m = mechanism(UInt(CKM_ECDSA_SHA256))
+            try requireRV(f.C_VerifyInit!(s, &m, key.pub), CKR_OK, "C_VerifyInit (a failing update)")
+            expectRV(f.C_VerifyUpdate!(s, nil, 5), CKR_ARGUMENTS_BAD, "C_VerifyUpdate(NULL, 5)")
+            expectRV(f.C_VerifyFinal!(s, &multi, 64), CKR_OPERATION_NOT_INITIALIZED, "C_VerifyFinal after a failed C_VerifyUpdate")
+
             // C_Verify through the module.
             var vm = mechanism(UInt(CKM_ECDSA_SHA256))
             expectRV(try p11.verify(s, &vm, key.pub, data, multi), CKR_OK, "C_Verify of the multi-part signature")

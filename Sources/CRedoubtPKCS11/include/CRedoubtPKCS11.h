@@ -9,6 +9,8 @@
 
 /// Whether this process is a child of fork() (set by a pthread_atfork handler).
 int redoubt_pkcs11_in_fork_child(void);
+/// getpid(), asked of the kernel once per process (the fork handler makes a child ask again).
+int redoubt_pkcs11_process_id(void);
 /// Whether this call must run on a thread of its own: in a child of fork(), unless already there
 /// (module.c says why).
 int redoubt_pkcs11_needs_call_thread(void);

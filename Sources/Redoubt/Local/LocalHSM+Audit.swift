@@ -85,7 +85,7 @@ extension LocalHSM {
 
     /// Queues a key-use record. The queue is committed by ``run()`` every
     /// ``Configuration/auditMaxDelay``; without it, by the call that finds the queue full or old.
-    func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
+    nonisolated(nonsending) func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
         let now = self.now
         let use = PendingUse(
             partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,

@@ -53,9 +53,9 @@ extension LocalHSM {
     /// A use that can be a request (`submits`) on a key whose use rule is not empty does not run:
     /// it is submitted as that request (audited as a submission) and
     /// ``HSMError/approvalPending(_:)`` thrown.
-    func use<T>(
+    nonisolated(nonsending) func use<T>(
         _ session: SessionToken, _ keyID: String, _ operation: AuditOperation, submits request: ApprovalOperation? = nil,
-        _ body: (Caller, LoadedKey) async throws -> T
+        _ body: nonisolated(nonsending) (Caller, LoadedKey) async throws -> T
     ) async throws -> T {
         let caller = try await authenticate(session)
         let pending: ApprovalRequest

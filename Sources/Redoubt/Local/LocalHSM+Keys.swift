@@ -12,7 +12,7 @@ extension LocalHSM {
 
     /// Loads a key visible to the caller: a session object of this session, or a stored key of the
     /// caller's partition. Anything else is "no key" — whether it exists elsewhere or not.
-    func loadKey(_ caller: Caller, _ id: String) async throws -> LoadedKey {
+    nonisolated(nonsending) func loadKey(_ caller: Caller, _ id: String) async throws -> LoadedKey {
         guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
         if let ephemeral = state.withLock({ $0.sessionObjects[caller.session]?[id] }) { return ephemeral }
         let ck = Self.cacheKey(caller.partition, id)

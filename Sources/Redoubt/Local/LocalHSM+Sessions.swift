@@ -85,7 +85,7 @@ extension LocalHSM {
 
     /// Checks a session token: known, secret matches, not expired, not idle too long, and
     /// from an address the partition allows.
-    func authenticate(_ token: SessionToken) async throws -> Caller {
+    nonisolated(nonsending) func authenticate(_ token: SessionToken) async throws -> Caller {
         let caller = try await authenticateToken(token)
         if HSMCallContext.sourceAddress != nil, !caller.partition.isEmpty {
             let (p, _) = try await partitionRecord(caller.partition)
@@ -95,7 +95,7 @@ extension LocalHSM {
     }
 
     /// A token already checked by this node is found by its text (no parsing, no hashing).
-    private func authenticateToken(_ token: SessionToken) async throws -> Caller {
+    private nonisolated(nonsending) func authenticateToken(_ token: SessionToken) async throws -> Caller {
         try await refreshIfStale()
         let now = self.now
         let fast = state.withLock { s -> SessionRecord? in

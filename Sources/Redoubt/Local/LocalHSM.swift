@@ -205,7 +205,7 @@ public final class LocalHSM: HSM, Sendable {
     /// Drops what another node changed from the caches (checked at most every refresh interval):
     /// the entries of the objects the store's change log names — nothing for commits that only
     /// appended audit records — or everything when the log does not reach back far enough.
-    func refreshIfStale() async throws {
+    nonisolated(nonsending) func refreshIfStale() async throws {
         let now = self.now
         let due = state.withLock { s -> Bool in
             guard now.timeIntervalSince(s.lastRefresh) >= configuration.cacheRefreshInterval else { return false }
