@@ -68,29 +68,46 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
         // become 64 threads taking turns on two cores (measured: 0.5x the throughput).
         let concurrent = inFlight.add(1, ordering: .relaxed).newValue
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let caller = CallerExecutor<T>(fallback: self)
+        let caller = idleCallers.withLock { $0.popLast() } ?? CallerExecutor(fallback: self)
+        caller.lend()
+        let box = ResultBox<T>()
         let preferred: any TaskExecutor = concurrent <= Self.callerThreadCalls ? caller : self
         let task = Task(executorPreference: preferred) {
             let result: Result<T, any Error>
             do { result = .success(try await operation()) } catch { result = .failure(error) }
-            caller.finish(result)
+            box.value = result
+            caller.finish()
         }
-        guard let result = caller.run(until: Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18))
+        guard caller.run(until: Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)),
+            let result = box.value
         else {
+            // Never reused: the task may still finish, and its late jobs go to the module's threads.
             task.cancel()
             throw P11Error(CK_RV(CKR_DEVICE_ERROR), "the HSM did not answer within \(timeout)")
         }
+        // The task has finished (its last job set the result), so nothing of it comes back to
+        // this executor: another call may lend it (saving an executor and its lock per call).
+        idleCallers.withLock { if $0.count < 64 { $0.append(caller) } }
         return try result.get()
     }
+
+    /// Executors of finished calls, for the next calls.
+    private let idleCallers = Mutex<[CallerExecutor]>([])
 }
 
-/// The executor of one C call: its jobs run on the thread that made the call, while that thread
-/// waits for the call's result; afterwards (or past the deadline) they go to the module's threads.
-final class CallerExecutor<T: Sendable>: TaskExecutor, @unchecked Sendable {
+/// A call's result, written by its task before it finishes.
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    var value: Result<T, any Error>?
+}
+
+/// The executor of one C call at a time: its jobs run on the thread that made the call, while that
+/// thread waits for the call's result; at any other time (or past the deadline) they go to the
+/// module's threads.
+final class CallerExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
-    private var result: Result<T, any Error>?
-    private var left = false
+    private var finished = false
+    private var left = true
     private let fallback: ModuleExecutor
 
     init(fallback: ModuleExecutor) { self.fallback = fallback }
@@ -108,18 +125,27 @@ final class CallerExecutor<T: Sendable>: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    func finish(_ value: Result<T, any Error>) {
+    /// A new call borrows this executor: its jobs will wait for ``run(until:)``.
+    func lend() {
         condition.lock()
-        result = value
+        left = false
+        finished = false
+        condition.unlock()
+    }
+
+    /// The call's task has its result.
+    func finish() {
+        condition.lock()
+        finished = true
         condition.signal()
         condition.unlock()
     }
 
-    /// Runs jobs on this thread until the result is set or `deadline` passes; then hands any
-    /// queued job to the module's threads.
-    func run(until deadline: Date) -> Result<T, any Error>? {
+    /// Runs jobs on this thread until the call finishes (true) or `deadline` passes (false); then
+    /// hands any queued job to the module's threads.
+    func run(until deadline: Date) -> Bool {
         condition.lock()
-        while result == nil {
+        while !finished {
             if let job = jobs.first {
                 jobs.removeFirst()
                 condition.unlock()
@@ -132,9 +158,9 @@ final class CallerExecutor<T: Sendable>: TaskExecutor, @unchecked Sendable {
         left = true
         let rest = jobs
         jobs = []
-        let value = result
+        let done = finished
         condition.unlock()
         for job in rest { fallback.enqueue(job) }
-        return value
+        return done
     }
 }
