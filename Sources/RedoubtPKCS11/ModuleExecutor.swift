@@ -35,8 +35,14 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Lets the threads end once the queue is empty.
+    /// Ends the idle callers' tasks and lets the threads end once the queue is empty.
     func stop() {
+        let lanes = idle.withLock { idle -> [CallerExecutor] in
+            idle.stopped = true
+            defer { idle.lanes = [] }
+            return idle.lanes
+        }
+        for lane in lanes { lane.retire() }
         condition.lock()
         stopping = true
         condition.broadcast()
@@ -59,63 +65,73 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Runs `operation` and waits for its result, at most `timeout` (then the call is a device
     /// error and its task is cancelled). While few calls run at once, on the calling (host)
-    /// thread, which the C caller lends while it waits: the call's task prefers a
+    /// thread, which the C caller lends while it waits: the call runs in the task of a
     /// ``CallerExecutor`` whose jobs this thread runs until the result is there — no thread hop on
-    /// the way in or out; jobs that arrive after the caller left run on the module's threads.
-    func blocking<T: Sendable>(timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    /// the way in or out, and no task made per call; jobs that arrive after the caller left run on
+    /// the module's threads.
+    func blocking<T: Sendable>(timeout: Duration, _ operation: nonisolated(nonsending) @escaping @Sendable () async throws -> T) throws -> T {
         // Up to one call per core runs on its caller's thread (no hop: the lowest latency); beyond
         // that, the calls' work goes to the module's threads, so that 64 waiting callers do not
         // become 64 threads taking turns on two cores (measured: 0.5x the throughput).
         let concurrent = inFlight.add(1, ordering: .relaxed).newValue
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let caller = idleCallers.withLock { $0.popLast() } ?? CallerExecutor(fallback: self)
-        caller.lend()
+        let lane = idle.withLock { $0.lanes.popLast() } ?? CallerExecutor(fallback: self)
         let box = ResultBox<T>()
-        let preferred: any TaskExecutor = concurrent <= Self.callerThreadCalls ? caller : self
-        let task = Task(executorPreference: preferred) {
-            let result: Result<T, any Error>
-            do { result = .success(try await operation()) } catch { result = .failure(error) }
-            box.value = result
-            caller.finish()
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        let finished = lane.call(runningJobsHere: concurrent <= Self.callerThreadCalls, until: deadline) {
+            do { box.value = .success(try await operation()) } catch { box.value = .failure(error) }
         }
-        guard caller.run(until: Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)),
-            let result = box.value
-        else {
-            // Never reused: the task may still finish, and its late jobs go to the module's threads.
-            task.cancel()
-            throw P11Error(CK_RV(CKR_DEVICE_ERROR), "the HSM did not answer within \(timeout)")
+        // Past the deadline the lane is retired (its task cancelled; never reused).
+        guard finished, let result = box.value else { throw P11Error(CK_RV(CKR_DEVICE_ERROR), "the HSM did not answer within \(timeout)") }
+        let kept = idle.withLock { idle -> Bool in
+            guard !idle.stopped, idle.lanes.count < 64 else { return false }
+            idle.lanes.append(lane)
+            return true
         }
-        // The task has finished (its last job set the result), so nothing of it comes back to
-        // this executor: another call may lend it (saving an executor and its lock per call).
-        idleCallers.withLock { if $0.count < 64 { $0.append(caller) } }
+        if !kept { lane.retire() }
         return try result.get()
     }
 
-    /// Executors of finished calls, for the next calls.
-    private let idleCallers = Mutex<[CallerExecutor]>([])
+    /// Caller executors between calls, each with its task waiting for the next call.
+    private let idle = Mutex<(lanes: [CallerExecutor], stopped: Bool)>(([], false))
 }
 
-/// A call's result, written by its task before it finishes.
+/// A call's result, written by its task before the call finishes.
 private final class ResultBox<T: Sendable>: @unchecked Sendable {
     var value: Result<T, any Error>?
 }
 
-/// The executor of one C call at a time: its jobs run on the thread that made the call, while that
-/// thread waits for the call's result; at any other time (or past the deadline) they go to the
-/// module's threads.
+/// An executor, and a task preferring it, that run one C call at a time: the task takes each
+/// call's work in turn (making a task per call cost more than the rest of the module's part of an
+/// embedded call); the executor's jobs run on the thread that made the call while it waits for the
+/// work to finish, and at any other time (or past the deadline) on the module's threads.
 final class CallerExecutor: TaskExecutor, @unchecked Sendable {
+    /// Runs on the caller executor like the loop that calls it: no executor switch per call.
+    typealias Work = nonisolated(nonsending) @Sendable () async -> Void
+
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var finished = false
-    private var left = true
+    /// Whether a caller's thread runs the jobs now.
+    private var lent = false
+    private var retired = false
+    /// The task, waiting for its next work.
+    private var waiting: UnsafeContinuation<Work?, Never>?
+    /// Work given before the task was waiting for it.
+    private var submitted: Work?
+    private var task: Task<Void, Never>?
     private let fallback: ModuleExecutor
 
-    init(fallback: ModuleExecutor) { self.fallback = fallback }
+    init(fallback: ModuleExecutor) {
+        self.fallback = fallback
+        // Holds this executor until it is retired (its loop then ends).
+        task = Task(executorPreference: self) { await self.serve() }
+    }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
-        if left {
+        guard lent else {
             condition.unlock()
             fallback.enqueue(job)
             return
@@ -125,25 +141,49 @@ final class CallerExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// A new call borrows this executor: its jobs will wait for ``run(until:)``.
-    func lend() {
-        condition.lock()
-        left = false
-        finished = false
-        condition.unlock()
+    private nonisolated(nonsending) func serve() async {
+        while let work = await next() {
+            await work()
+            markFinished()
+        }
     }
 
-    /// The call's task has its result.
-    func finish() {
+    private func markFinished() {
         condition.lock()
         finished = true
         condition.signal()
         condition.unlock()
     }
 
-    /// Runs jobs on this thread until the call finishes (true) or `deadline` passes (false); then
-    /// hands any queued job to the module's threads.
-    func run(until deadline: Date) -> Bool {
+    private nonisolated(nonsending) func next() async -> Work? {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Work?, Never>) in
+            condition.lock()
+            if retired {
+                condition.unlock()
+                continuation.resume(returning: nil)
+            } else if let work = submitted {
+                submitted = nil
+                condition.unlock()
+                continuation.resume(returning: work)
+            } else {
+                waiting = continuation
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Gives `work` to the task and, when `runningJobsHere`, runs the executor's jobs on this
+    /// thread until the work is done (true) or `deadline` passes (false: the executor is then
+    /// retired and its task cancelled). Jobs still queued go to the module's threads.
+    func call(runningJobsHere: Bool, until deadline: Date, _ work: @escaping Work) -> Bool {
+        condition.lock()
+        finished = false
+        lent = runningJobsHere
+        let waiter = waiting
+        waiting = nil
+        if waiter == nil { submitted = work }
+        condition.unlock()
+        waiter?.resume(returning: work)  // the task's next job: queued here when lent
         condition.lock()
         while !finished {
             if let job = jobs.first {
@@ -155,12 +195,25 @@ final class CallerExecutor: TaskExecutor, @unchecked Sendable {
             }
             if !condition.wait(until: deadline) { break }
         }
-        left = true
+        lent = false
         let rest = jobs
         jobs = []
         let done = finished
+        if !done { retired = true }
         condition.unlock()
         for job in rest { fallback.enqueue(job) }
+        if !done { task?.cancel() }
         return done
+    }
+
+    /// Ends the task (now if it waits for work, else after its work) and the executor's use.
+    func retire() {
+        condition.lock()
+        retired = true
+        lent = false
+        let waiter = waiting
+        waiting = nil
+        condition.unlock()
+        waiter?.resume(returning: nil)
     }
 }
