@@ -16,8 +16,7 @@ actor Backend {
     private let group: any EventLoopGroup
     private let executor: ModuleExecutor
     private let logger: Logger
-    private var made: (any HSM)?
-    /// `made`, readable without entering the actor: every call of the module asks for the HSM,
+    /// The HSM once made, readable without entering the actor: every call of the module asks for it,
     /// and an actor hop there and back costs about a microsecond on each.
     private nonisolated let ready = Mutex<(any HSM)?>(nil)
     private var stoppers: [@Sendable () async -> Void] = []
@@ -38,9 +37,9 @@ actor Backend {
     }
 
     private func makeOnce() async throws -> any HSM {
-        if let made { return made }
+        // Again, in the actor: an earlier call may have made it meanwhile.
+        if let hsm = ready.withLock({ $0 }) { return hsm }
         let hsm = try await make()
-        made = hsm
         ready.withLock { $0 = hsm }
         return hsm
     }
@@ -100,7 +99,6 @@ actor Backend {
         for runner in runners { _ = await runner.value }
         stoppers = []
         runners = []
-        made = nil
         ready.withLock { $0 = nil }
     }
 }

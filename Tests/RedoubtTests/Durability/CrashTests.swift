@@ -2,7 +2,6 @@ import Foundation
 import Redoubt
 @testable import RedoubtTesting
 import RedoubtStore
-import Synchronization
 import Testing
 
 /// A child process creates keys in a loop and is killed with SIGKILL at random points;
@@ -50,30 +49,30 @@ struct CrashTests {
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
-            // The output as it comes, and whether it has ended (the pipe's end of file).
-            let received = Mutex((data: Data(), ended: false))
+            // The output, chunk by chunk as it comes, until the pipe's end of file.
+            let (chunks, arrival) = AsyncStream.makeStream(of: Data.self)
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let chunk = handle.availableData
-                if chunk.isEmpty { handle.readabilityHandler = nil }
-                received.withLock { chunk.isEmpty ? ($0.ended = true) : $0.data.append(chunk) }
+                if chunk.isEmpty {
+                    handle.readabilityHandler = nil
+                    arrival.finish()
+                } else {
+                    arrival.yield(chunk)
+                }
             }
             try process.run()
+            var incoming = chunks.makeAsyncIterator()
+            var data = Data()
             // Once it has made its first key (starting a debug build among every other test can
             // take longer than the whole random while), let it run for a random while, then kill
             // it mid-flight.
-            let startedAt = ContinuousClock.now
-            while !received.withLock({ $0.data.contains(UInt8(ascii: "\n")) }), ContinuousClock.now - startedAt < .seconds(30) {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            while !data.contains(UInt8(ascii: "\n")), let chunk = await incoming.next() { data.append(chunk) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...700, using: &rng)))
             kill(process.processIdentifier, SIGKILL)
             await process.exited()
             #expect(process.terminationReason == .uncaughtSignal, "round \(round): the child should have been killed")
-            let exitedAt = ContinuousClock.now
-            while !received.withLock({ $0.ended }), ContinuousClock.now - exitedAt < .seconds(10) {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let output = String(decoding: received.withLock { $0.data }, as: UTF8.self)
+            while let chunk = await incoming.next() { data.append(chunk) }
+            let output = String(decoding: data, as: UTF8.self)
             // A line is acknowledged only when complete (the kill may cut the last one).
             let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
             acknowledged += lines.dropLast().map(String.init).filter { !$0.isEmpty }
