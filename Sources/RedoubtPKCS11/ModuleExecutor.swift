@@ -17,8 +17,12 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
     init(threads count: Int) {
         for index in 0..<count {
             // Strongly held: a thread may start after C_Finalize dropped the runtime; it ends on stop().
-            let thread = Thread { self.work() }
-            thread.name = "redoubt-pkcs11-\(index)"
+            // Named from inside, in at most 15 bytes: otherwise Linux keeps the creator's name
+            // (the host's thread's, in a profile).
+            let thread = Thread {
+                Thread.current.name = "redoubt-p11-\(index)"
+                self.work()
+            }
             threads.append(thread)
             thread.start()
         }

@@ -83,7 +83,8 @@ extension LocalHSM {
         throw HSMError.approvalPending(pending)
     }
 
-    public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
+    public nonisolated(nonsending) func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
+    {
         try await use(session, key, .keySign, submits: .sign(input: input, scheme: scheme)) { _, k in try signing(k, input: input, scheme: scheme) }
     }
 
@@ -94,7 +95,7 @@ extension LocalHSM {
         return SignatureResult(signature: try SigningKey(pk).signature(for: input, scheme: scheme), version: version)
     }
 
-    public func verify(
+    public nonisolated(nonsending) func verify(
         _ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
         version: Int?
     ) async throws -> Bool {
@@ -109,7 +110,8 @@ extension LocalHSM {
         }
     }
 
-    public func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
+    public nonisolated(nonsending) func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    {
         try await use(session, key, .keyEncrypt) { _, k in
             let (material, version) = try usableMaterial(k, .encrypt, originating: true, governed: false)
             switch (material, scheme) {
@@ -128,7 +130,9 @@ extension LocalHSM {
         }
     }
 
-    public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
+    public nonisolated(nonsending) func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws
+        -> Data
+    {
         try await use(session, key, .keyDecrypt, submits: .decrypt(ciphertext: ciphertext, scheme: scheme, aad: aad)) { _, k in
             try decrypting(k, ciphertext: ciphertext, scheme: scheme, aad: aad)
         }
@@ -150,7 +154,7 @@ extension LocalHSM {
         }
     }
 
-    public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
+    public nonisolated(nonsending) func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
         try await use(session, key, .keyMAC, submits: .mac(data: data, hash: hash)) { _, k in try macing(k, data: data, hash: hash) }
     }
 
@@ -161,7 +165,7 @@ extension LocalHSM {
         return VersionedBlob.encode(version: version, s.mac(data, hash: hash))
     }
 
-    public func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
+    public nonisolated(nonsending) func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
         try await use(session, key, .keyVerifyMAC) { _, k in
             let (version, body) = try VersionedBlob.decode(tag, what: "tag")
             let (material, _) = try usableMaterial(k, .mac, originating: false, version: version, governed: false)
@@ -210,7 +214,7 @@ extension LocalHSM {
         return try await createKey(caller, spec: spec, material: .secret(key), local: true, creation: creation)
     }
 
-    public func random(_ session: SessionToken, count: Int) async throws -> Data {
+    public nonisolated(nonsending) func random(_ session: SessionToken, count: Int) async throws -> Data {
         let caller = try await authorize(session, [.cryptoUser, .securityOfficer], "random bytes")
         try HSMArgumentChecks.randomCount(count)
         do {

@@ -161,7 +161,7 @@ extension LocalHSM {
     }
 
     /// Authenticates and checks the role.
-    func authorize(_ token: SessionToken, _ roles: Set<Role>, _ what: String) async throws -> Caller {
+    nonisolated(nonsending) func authorize(_ token: SessionToken, _ roles: Set<Role>, _ what: String) async throws -> Caller {
         let caller = try await authenticate(token)
         guard roles.contains(caller.role) else {
             let allowed = roles.map(\.rawValue).sorted().joined(separator: " or ")

@@ -11,6 +11,11 @@ import Synchronization
 /// Several `LocalHSM`s (in several processes) may share one store: each notices the others'
 /// changes within ``Configuration/cacheRefreshInterval``.
 ///
+/// The per-call cryptographic operations (``sign(_:key:input:scheme:)`` and the others the
+/// ``HSM`` protocol marks `nonisolated(nonsending)`) run on the caller's executor: call them from
+/// a task or a `@concurrent` function, not from an actor (such as the main actor) that must not
+/// wait for a signature.
+///
 /// ```swift
 /// let store = try SQLiteStore(path: "hsm.sqlite")
 /// let hsm = try await LocalHSM.open(store: store, unseal: .passphrase("correct horse battery staple"))

@@ -134,25 +134,31 @@ public protocol HSM: Sendable {
     func deleteCertificate(_ session: SessionToken, id: String) async throws
 
     // MARK: Cryptographic operations
+    //
+    // The per-call operations are `nonisolated(nonsending)`: an implementation may run them on the
+    // caller's executor (``LocalHSM`` does: no executor switch into or out of a call, the largest
+    // fixed cost of an embedded call). Call them from a task, or a `@concurrent` function, rather
+    // than from an actor that must not wait for the crypto.
 
     /// Signs with the latest version.
     /// On a key whose approval policy governs it, submits a request instead and throws
     /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
-    func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
+    nonisolated(nonsending) func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult
     /// Verifies with the given version (latest if nil).
-    func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?) async throws -> Bool
+    nonisolated(nonsending) func verify(_ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme, version: Int?)
+        async throws -> Bool
     /// Encrypts with the latest version; the output names the version.
-    func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    nonisolated(nonsending) func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
     /// Decrypts with the version the ciphertext names.
     /// On a key whose approval policy governs it, submits a request instead and throws
     /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
-    func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
+    nonisolated(nonsending) func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data
     /// HMAC with the latest version; the output names the version.
     /// On a key whose approval policy governs it, submits a request instead and throws
     /// ``HSMError/approvalPending(_:)`` (see ``HSMError/pendingRequest``).
-    func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
+    nonisolated(nonsending) func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
     /// Checks a tag from ``mac(_:key:data:hash:)``.
-    func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
+    nonisolated(nonsending) func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
     /// ECDH with a peer public key, then the KDF; the result becomes a new secret key object.
     func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
     /// ML-KEM encapsulation to a key of the partition; the shared secret becomes a new key object.
@@ -160,7 +166,7 @@ public protocol HSM: Sendable {
     /// ML-KEM decapsulation; the shared secret becomes a new key object.
     func decapsulate(_ session: SessionToken, key: String, encapsulated: Data, spec: KeySpec) async throws -> KeyInfo
     /// Random bytes (1 to 1 MiB).
-    func random(_ session: SessionToken, count: Int) async throws -> Data
+    nonisolated(nonsending) func random(_ session: SessionToken, count: Int) async throws -> Data
 
     // MARK: Audit
 
