@@ -21,7 +21,7 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             `embedded` (its own LocalHSM on the same store file) and `remote` (that broker). CKM_ECDSA over a \
             32-byte digest (C_SignInit + C_Sign) runs on threads of its own against LocalHSM.sign (1 task; the \
             two take turns in four rounds, so the machine's drift meets both alike), \
-            RemoteHSM.sign (1 and 64 in flight) and SoftHSM2 (a session key, when \
+            RemoteHSM.sign (1 and 64 in flight, taking turns with the module in the same way) and SoftHSM2 (a session key, when \
             /usr/lib/softhsm/libsofthsm2.so exists). Also: `pkcs11-tool --module LIB -L` as a child (median \
             of 5), C_Initialize + C_GetSlotList in this process (median of 5) and find by CKA_ID (200 runs).
             """
@@ -79,8 +79,8 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         var met: Bool
     }
 
-    /// How many turns LocalHSM and the embedded module take (see `run`).
-    static let embeddedRounds = 4
+    /// How many turns the Swift API and the module take at each comparison (see `run`).
+    static let rounds = 4
 
     static func percentile(_ values: [Double], _ q: Double) -> Double? {
         guard !values.isEmpty else { return nil }
@@ -200,32 +200,36 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         // 1. Embedded: LocalHSM and the module take turns, four rounds of a quarter of the time
         // each, so that a change in the (shared, virtual) machine's speed meets both alike.
         var (localLatencies, localSeconds, embeddedLatencies, embeddedSeconds) = ([Double](), 0.0, [Double](), 0.0)
-        for round in 1...Self.embeddedRounds {
-            note("LocalHSM.sign, 1 task (round \(round) of \(Self.embeddedRounds))")
-            let (l, s) = try await swiftSign(workers: 1, seconds: seconds / Double(Self.embeddedRounds)) {
+        for round in 1...Self.rounds {
+            note("LocalHSM.sign, 1 task (round \(round) of \(Self.rounds))")
+            let (l, s) = try await swiftSign(workers: 1, seconds: seconds / Double(Self.rounds)) {
                 _ = try await hsm.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256, encoding: .raw))
             }
             (localLatencies, localSeconds) = (localLatencies + l, localSeconds + s)
-            note("module embedded C_Sign, 1 thread (round \(round) of \(Self.embeddedRounds))")
-            let (m, t) = try await moduleSign(p11, sessions: [embeddedSession], key: embeddedKey, threads: 1, seconds: seconds / Double(Self.embeddedRounds))
+            note("module embedded C_Sign, 1 thread (round \(round) of \(Self.rounds))")
+            let (m, t) = try await moduleSign(p11, sessions: [embeddedSession], key: embeddedKey, threads: 1, seconds: seconds / Double(Self.rounds))
             (embeddedLatencies, embeddedSeconds) = (embeddedLatencies + m, embeddedSeconds + t)
         }
         rows.append(Self.row("p256-sign", "localhsm", threads: 1, latencies: localLatencies, seconds: localSeconds))
         rows.append(
             Self.row("p256-sign", "pkcs11-embedded", threads: 1, latencies: embeddedLatencies, seconds: embeddedSeconds, baseline: "p256-sign localhsm/1"))
 
-        // 2. Remote.
-        for workers in [1, 64] {
-            note("RemoteHSM.sign, \(workers) in flight")
-            let (l, s) = try await swiftSign(workers: workers) {
-                _ = try await remote.sign(remoteSession, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256, encoding: .raw))
+        // 2. Remote: RemoteHSM and the module take turns in the same way, at 1 and at 64 in flight.
+        for n in [1, 64] {
+            var (swiftLatencies, swiftSeconds, moduleLatencies, moduleSeconds) = ([Double](), 0.0, [Double](), 0.0)
+            for round in 1...Self.rounds {
+                note("RemoteHSM.sign, \(n) in flight (round \(round) of \(Self.rounds))")
+                let (l, s) = try await swiftSign(workers: n, seconds: seconds / Double(Self.rounds)) {
+                    _ = try await remote.sign(remoteSession, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256, encoding: .raw))
+                }
+                (swiftLatencies, swiftSeconds) = (swiftLatencies + l, swiftSeconds + s)
+                note("module remote C_Sign, \(n) threads (round \(round) of \(Self.rounds))")
+                let (m, t) = try await moduleSign(p11, sessions: remoteSessions, key: remoteKey, threads: n, seconds: seconds / Double(Self.rounds))
+                (moduleLatencies, moduleSeconds) = (moduleLatencies + m, moduleSeconds + t)
             }
-            rows.append(Self.row("p256-sign", "remotehsm", threads: workers, latencies: l, seconds: s))
-        }
-        for threads in [1, 64] {
-            note("module remote C_Sign, \(threads) threads")
-            let (l, s) = try await moduleSign(p11, sessions: remoteSessions, key: remoteKey, threads: threads)
-            rows.append(Self.row("p256-sign", "pkcs11-remote", threads: threads, latencies: l, seconds: s, baseline: "p256-sign remotehsm/\(threads)"))
+            rows.append(Self.row("p256-sign", "remotehsm", threads: n, latencies: swiftLatencies, seconds: swiftSeconds))
+            rows.append(
+                Self.row("p256-sign", "pkcs11-remote", threads: n, latencies: moduleLatencies, seconds: moduleSeconds, baseline: "p256-sign remotehsm/\(n)"))
         }
 
         // 5. Find by CKA_ID.
