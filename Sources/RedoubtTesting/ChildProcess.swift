@@ -99,6 +99,12 @@ final class ChildProcess: @unchecked Sendable {
                 throw SpawnError(description: "standard stream \(target): no usable descriptor (\(fd))")
             }
         }
+        // Both ends of every pipe close on exec, so that a process another test starts meanwhile
+        // (with fork and exec) cannot inherit them: a stray copy of the write end would keep this
+        // child's output from ever reaching end of file. The child gets its own copies (dup2).
+        for case let pipe as Pipe in [standardInput, standardOutput, standardError] {
+            for end in [pipe.fileHandleForReading, pipe.fileHandleForWriting] { _ = fcntl(end.fileDescriptor, F_SETFD, FD_CLOEXEC) }
+        }
         try redirect(standardInput, to: 0) { $0.fileHandleForReading }
         try redirect(standardOutput, to: 1) { $0.fileHandleForWriting }
         try redirect(standardError, to: 2) { $0.fileHandleForWriting }
