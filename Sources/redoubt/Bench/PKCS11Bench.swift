@@ -197,39 +197,52 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             return (sample.latencies.map { $0 * 1000 }, sample.ops > 0 ? Double(sample.latencies.count) / sample.ops : seconds)
         }
 
-        // 1. Embedded: LocalHSM and the module take turns, four rounds of a quarter of the time
-        // each, so that a change in the (shared, virtual) machine's speed meets both alike.
-        var (localLatencies, localSeconds, embeddedLatencies, embeddedSeconds) = ([Double](), 0.0, [Double](), 0.0)
-        for round in 1...Self.rounds {
-            note("LocalHSM.sign, 1 task (round \(round) of \(Self.rounds))")
-            let (l, s) = try await swiftSign(workers: 1, seconds: seconds / Double(Self.rounds)) {
+        /// The Swift API (`swift`) and the module (`module`) take turns, `rounds` rounds of an equal
+        /// share of the time each, so that a change in the (shared, virtual) machine's speed meets
+        /// both alike; each side's latencies and seconds, summed over the rounds.
+        func paired(
+            _ swiftName: String, _ moduleName: String, swift: (Double) async throws -> ([Double], Double),
+            module: (Double) async throws -> ([Double], Double)
+        ) async throws -> (swift: ([Double], Double), module: ([Double], Double)) {
+            var (swiftSide, moduleSide) = (([Double](), 0.0), ([Double](), 0.0))
+            let turn = seconds / Double(Self.rounds)
+            for round in 1...Self.rounds {
+                note("\(swiftName) (round \(round) of \(Self.rounds))")
+                let (l, s) = try await swift(turn)
+                swiftSide = (swiftSide.0 + l, swiftSide.1 + s)
+                note("\(moduleName) (round \(round) of \(Self.rounds))")
+                let (m, t) = try await module(turn)
+                moduleSide = (moduleSide.0 + m, moduleSide.1 + t)
+            }
+            return (swiftSide, moduleSide)
+        }
+
+        // 1. Embedded: LocalHSM and the module, in turns.
+        let embedded = try await paired("LocalHSM.sign, 1 task", "module embedded C_Sign, 1 thread") { turn in
+            try await swiftSign(workers: 1, seconds: turn) {
                 _ = try await hsm.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256, encoding: .raw))
             }
-            (localLatencies, localSeconds) = (localLatencies + l, localSeconds + s)
-            note("module embedded C_Sign, 1 thread (round \(round) of \(Self.rounds))")
-            let (m, t) = try await moduleSign(p11, sessions: [embeddedSession], key: embeddedKey, threads: 1, seconds: seconds / Double(Self.rounds))
-            (embeddedLatencies, embeddedSeconds) = (embeddedLatencies + m, embeddedSeconds + t)
+        } module: { turn in
+            try await moduleSign(p11, sessions: [embeddedSession], key: embeddedKey, threads: 1, seconds: turn)
         }
-        rows.append(Self.row("p256-sign", "localhsm", threads: 1, latencies: localLatencies, seconds: localSeconds))
+        rows.append(Self.row("p256-sign", "localhsm", threads: 1, latencies: embedded.swift.0, seconds: embedded.swift.1))
         rows.append(
-            Self.row("p256-sign", "pkcs11-embedded", threads: 1, latencies: embeddedLatencies, seconds: embeddedSeconds, baseline: "p256-sign localhsm/1"))
+            Self.row("p256-sign", "pkcs11-embedded", threads: 1, latencies: embedded.module.0, seconds: embedded.module.1, baseline: "p256-sign localhsm/1"))
 
-        // 2. Remote: RemoteHSM and the module take turns in the same way, at 1 and at 64 in flight.
+        // 2. Remote: RemoteHSM and the module in the same way, at 1 and at 64 in flight.
         for n in [1, 64] {
-            var (swiftLatencies, swiftSeconds, moduleLatencies, moduleSeconds) = ([Double](), 0.0, [Double](), 0.0)
-            for round in 1...Self.rounds {
-                note("RemoteHSM.sign, \(n) in flight (round \(round) of \(Self.rounds))")
-                let (l, s) = try await swiftSign(workers: n, seconds: seconds / Double(Self.rounds)) {
+            let remoteRun = try await paired("RemoteHSM.sign, \(n) in flight", "module remote C_Sign, \(n) threads") { turn in
+                try await swiftSign(workers: n, seconds: turn) {
                     _ = try await remote.sign(remoteSession, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256, encoding: .raw))
                 }
-                (swiftLatencies, swiftSeconds) = (swiftLatencies + l, swiftSeconds + s)
-                note("module remote C_Sign, \(n) threads (round \(round) of \(Self.rounds))")
-                let (m, t) = try await moduleSign(p11, sessions: remoteSessions, key: remoteKey, threads: n, seconds: seconds / Double(Self.rounds))
-                (moduleLatencies, moduleSeconds) = (moduleLatencies + m, moduleSeconds + t)
+            } module: { turn in
+                try await moduleSign(p11, sessions: remoteSessions, key: remoteKey, threads: n, seconds: turn)
             }
-            rows.append(Self.row("p256-sign", "remotehsm", threads: n, latencies: swiftLatencies, seconds: swiftSeconds))
+            rows.append(Self.row("p256-sign", "remotehsm", threads: n, latencies: remoteRun.swift.0, seconds: remoteRun.swift.1))
             rows.append(
-                Self.row("p256-sign", "pkcs11-remote", threads: n, latencies: moduleLatencies, seconds: moduleSeconds, baseline: "p256-sign remotehsm/\(n)"))
+                Self.row(
+                    "p256-sign", "pkcs11-remote", threads: n, latencies: remoteRun.module.0, seconds: remoteRun.module.1,
+                    baseline: "p256-sign remotehsm/\(n)"))
         }
 
         // 5. Find by CKA_ID.
