@@ -10,7 +10,10 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
     private let inFlight = Atomic<Int>(0)
     /// How many calls at once run on their callers' threads: one per core.
     static let callerThreadCalls = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    private var jobs: [UnownedJob] = []
+    /// Each job with the executor it runs as: a caller executor's jobs run here as that executor, so
+    /// that its task, preferring it, finds itself already there and does not queue again at the
+    /// next switch to the generic executor.
+    private var jobs: [(job: UnownedJob, lane: CallerExecutor?)] = []
     private var stopping = false
     private var threads: [Thread] = []
 
@@ -33,8 +36,13 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: UnownedJob) {
+        enqueue(job, as: nil)
+    }
+
+    /// Queues `job` to run on these threads as `lane` (as this executor when nil).
+    func enqueue(_ job: UnownedJob, as lane: CallerExecutor?) {
         condition.lock()
-        jobs.append(job)
+        jobs.append((job, lane))
         condition.signal()
         condition.unlock()
     }
@@ -61,9 +69,9 @@ final class ModuleExecutor: TaskExecutor, @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = jobs.removeFirst()
+            let (job, lane) = jobs.removeFirst()
             condition.unlock()
-            job.runSynchronously(on: asUnownedTaskExecutor())
+            job.runSynchronously(on: lane?.asUnownedTaskExecutor() ?? asUnownedTaskExecutor())
         }
     }
 
@@ -137,7 +145,7 @@ final class CallerExecutor: TaskExecutor, @unchecked Sendable {
         condition.lock()
         guard lent else {
             condition.unlock()
-            fallback.enqueue(job)
+            fallback.enqueue(job, as: self)
             return
         }
         jobs.append(job)
@@ -205,7 +213,7 @@ final class CallerExecutor: TaskExecutor, @unchecked Sendable {
         let done = finished
         if !done { retired = true }
         condition.unlock()
-        for job in rest { fallback.enqueue(job) }
+        for job in rest { fallback.enqueue(job, as: self) }
         if !done { task?.cancel() }
         return done
     }
