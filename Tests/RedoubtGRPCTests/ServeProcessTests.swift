@@ -183,6 +183,17 @@ struct ServeProcessTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
     }
 
+    @Test("a key cache size out of range is refused before anything starts")
+    func refusesKeyCacheOutOfRange() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let child = try Child(["serve", "--dev", "--data", dir.path, "--listen", "127.0.0.1:0", "--key-cache", "0"])
+        let out = await child.stop(0)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("--key-cache must be between 1 and 10000000"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("redoubt.sqlite").path))
+    }
+
     @Test("the Python example creates a P-256 key, signs and verifies through the broker")
     func pythonExample() async throws {
         let run = try await Self.pythonExample("sign_verify.py")

@@ -142,18 +142,18 @@ extension LocalHSM {
             state.withLock { $0.sessionObjects[caller.session, default: [:]][id] = loaded }
             return loaded.info
         }
-        if state.withLock({ $0.keyCounts[caller.partition] }) == nil {
+        // Reserve a place under the quota; given back if the commit fails. Counted (again) when
+        // this node has no count, or when other nodes' changes may have taken it to the quota.
+        var reserved = state.withLock { $0.reserveKey(caller.partition, maximum: partition.settings.maximumObjects) }
+        if reserved == nil {
             let counted = try await Self.storeCall { try await store.count(partition: caller.partition, kind: ObjectKind.key) }
-            state.withLock { if $0.keyCounts[caller.partition] == nil { $0.keyCounts[caller.partition] = counted } }
+            reserved = state.withLock { s in
+                s.keyCounts[caller.partition] = counted
+                s.keyCountSlack[caller.partition] = nil
+                return s.reserveKey(caller.partition, maximum: partition.settings.maximumObjects)
+            }
         }
-        // Reserve a place under the quota; given back if the commit fails.
-        let reserved = state.withLock { s -> Bool in
-            let n = s.keyCounts[caller.partition] ?? 0
-            guard n < partition.settings.maximumObjects else { return false }
-            s.keyCounts[caller.partition] = n + 1
-            return true
-        }
-        guard reserved else {
+        guard reserved == true else {
             throw HSMError(.resourceExhausted, "partition '\(partition.id)' holds its maximum of \(partition.settings.maximumObjects) keys")
         }
         var committed = false

@@ -57,6 +57,11 @@ public final class LocalHSM: HSM, Sendable {
         /// A PEM file of the CA certificates trusted when fetching token issuers' keys over
         /// `https://` (an identity provider with a private CA); `nil`: the system's trust roots.
         public var tokenKeyTrustRoots: String?
+        /// How many unsealed stored keys this node keeps in memory. Past it, the keys least
+        /// recently used are dropped and unsealed again from the store on their next use, so a node
+        /// serving a million keys holds only those in use. A cached P-256 key costs about
+        /// 2.7 KB (measured by `redoubt bench scale`: ~270 MB at the default), an RSA key more.
+        public var keyCacheCapacity: Int = 100_000
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date
 
@@ -88,16 +93,54 @@ public final class LocalHSM: HSM, Sendable {
         var validTokens: [String: String] = [:]
         /// When each session's last use was last written to the store.
         var sessionPersisted: [String: Date] = [:]
-        var keys: [String: LoadedKey] = [:]
+        /// Stored keys, unsealed, by ``LocalHSM/cacheKey(_:_:)``: at most ``Configuration/keyCacheCapacity``.
+        var keys = BoundedCache<LoadedKey>(capacity: Configuration.defaults.keyCacheCapacity)
         var sessionObjects: [String: [String: LoadedKey]] = [:]
         var partitions: [String: (record: PartitionRecord, revision: Int64)] = [:]
         /// Stored keys per partition, counted once and then kept up to date by this node's creates and purges.
         var keyCounts: [String: Int] = [:]
+        /// Keys other nodes changed per partition since it was counted: each may be a new one, so
+        /// count + slack bounds the true count from above, and a partition is counted again only
+        /// when that bound reaches its quota (not at every other node's change: counting is O(keys)).
+        var keyCountSlack: [String: Int] = [:]
+        /// Every commit up to this counter is accounted for: this node's own, or another node's
+        /// whose objects were dropped from the caches.
         var knownChangeCounter: Int64 = 0
+        /// This node's own commits above ``knownChangeCounter``: concurrent callers' commits end
+        /// out of order, and one that ends before an earlier one must not be taken for another
+        /// node's (dropping what this node just cached, and recounting its partition's keys).
+        var ownCommits: Set<Int64> = []
         var lastRefresh: Date = .distantPast
         /// Counts the refreshes that dropped entries: a reader that read the store before a drop
         /// does not cache what it read (it may predate the change the drop was for).
         var dropGeneration: UInt64 = 0
+
+        /// Records this node's commit of `counter`, and moves past it and any own commits that follow.
+        mutating func noteOwnCommit(_ counter: Int64) {
+            guard counter > knownChangeCounter else { return }
+            ownCommits.insert(counter)
+            advanceKnown(to: knownChangeCounter)
+        }
+
+        /// Accounts for every commit up to `counter` (and this node's own after it, in a row).
+        mutating func advanceKnown(to counter: Int64) {
+            knownChangeCounter = max(knownChangeCounter, counter)
+            while ownCommits.remove(knownChangeCounter + 1) != nil { knownChangeCounter += 1 }
+            if ownCommits.contains(where: { $0 <= knownChangeCounter }) { ownCommits = ownCommits.filter { $0 > knownChangeCounter } }
+        }
+
+        /// Whether the commit of `counter` is accounted for already (so its objects need no drop).
+        func accountedFor(_ counter: Int64) -> Bool { counter <= knownChangeCounter || ownCommits.contains(counter) }
+
+        /// Counts a new key of `partition` under `maximum`: true if there is room, false if the
+        /// exact count is at the quota, nil if the partition must be counted first.
+        mutating func reserveKey(_ partition: String, maximum: Int) -> Bool? {
+            guard let n = keyCounts[partition] else { return nil }
+            let slack = keyCountSlack[partition] ?? 0
+            guard n + slack < maximum else { return slack > 0 ? nil : false }
+            keyCounts[partition] = n + 1
+            return true
+        }
 
         /// Drops every cache entry read from the store (session objects and partition keys stay:
         /// the first live only here, the second never change).
@@ -109,6 +152,7 @@ public final class LocalHSM: HSM, Sendable {
             sessionPersisted.removeAll()
             partitions.removeAll()
             keyCounts.removeAll()
+            keyCountSlack.removeAll()
         }
 
         /// Drops the cache entries of `objects`, changed by another node.
@@ -121,8 +165,8 @@ public final class LocalHSM: HSM, Sendable {
                 switch object.kind {
                 case ObjectKind.key:
                     keys[LocalHSM.cacheKey(object.partition, object.id)] = nil
-                    // Created or purged elsewhere: count again.
-                    keyCounts[object.partition] = nil
+                    // Perhaps created elsewhere: the count may be one more.
+                    if keyCounts[object.partition] != nil { keyCountSlack[object.partition, default: 0] += 1 }
                 case ObjectKind.session:
                     sessions[object.id] = nil
                     sessionPersisted[object.id] = nil
@@ -149,6 +193,7 @@ public final class LocalHSM: HSM, Sendable {
         state.withLock {
             $0.knownChangeCounter = counter
             $0.lastRefresh = now
+            $0.keys = BoundedCache(capacity: configuration.keyCacheCapacity)
         }
     }
 
@@ -197,9 +242,7 @@ public final class LocalHSM: HSM, Sendable {
         var batch = batch
         let audited = try await signAuditRecords(&batch)
         let result = try await Self.storeCall { [batch] in try await store.commit(batch) }
-        state.withLock { s in
-            if result.changeCounter == s.knownChangeCounter + 1 { s.knownChangeCounter = result.changeCounter }
-        }
+        state.withLock { $0.noteOwnCommit(result.changeCounter) }
         if !audited.isEmpty {
             extendVerified(batch, result)
             noteAudited(audited)
@@ -218,30 +261,34 @@ public final class LocalHSM: HSM, Sendable {
             return true
         }
         guard due else { return }
-        let counter = try await Self.storeCall { try await store.changeCounter() }
+        // What this node knew before it reads the counter: the counter can only be behind it if the
+        // store went back. (Known may pass the counter read below as this node's own commits end
+        // meanwhile; that is no reason to drop anything.)
         var known = state.withLock { $0.knownChangeCounter }
+        let counter = try await Self.storeCall { try await store.changeCounter() }
+        if counter < known {
+            // The store went back (replaced by a restore): nothing cached can be trusted.
+            state.withLock { s in
+                s.dropCaches()
+                s.knownChangeCounter = counter
+                s.ownCommits = []
+            }
+            return
+        }
         while known < counter {
             let changes = try await Self.storeCall { try await store.changes(after: known, limit: Self.changesPerRead) }
             guard let changes, let last = changes.last else {
                 state.withLock { s in
                     s.dropCaches()
-                    s.knownChangeCounter = max(s.knownChangeCounter, counter)
+                    s.advanceKnown(to: counter)
                 }
                 return
             }
             known = state.withLock { s -> Int64 in
-                // Applied even if this node's own commits moved the counter on meanwhile: dropping
-                // an entry again is harmless, skipping another node's change would delay it a refresh.
-                for change in changes { s.drop(change.objects) }
-                s.knownChangeCounter = max(s.knownChangeCounter, last.counter)
+                // This node's own commits (and whatever is accounted for) drop nothing.
+                for change in changes where !s.accountedFor(change.counter) { s.drop(change.objects) }
+                s.advanceKnown(to: last.counter)
                 return s.knownChangeCounter
-            }
-        }
-        if known > counter {
-            // The store went back (replaced by a restore): nothing cached can be trusted.
-            state.withLock { s in
-                s.dropCaches()
-                s.knownChangeCounter = counter
             }
         }
     }

@@ -72,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "CA certificates (PEM) trusted when fetching token issuers' keys over https:// (default: the system's).")
     var tokenIssuerCA: String?
 
+    @Option(
+        name: .customLong("key-cache"),
+        help: "Unsealed keys kept in memory; past it the least recently used are unsealed again on use (default 100000).")
+    var keyCache: Int?
+
     @Option(name: .customLong("backup-dir"), help: "Directory BackupService.CreateBackup writes into (default DATA/backups).")
     var backupDirectory: String?
 
@@ -147,6 +152,9 @@ struct ServeCommand: AsyncParsableCommand {
     /// Checked in the order a user meets the problems: flags, the listening address (a plaintext
     /// address off loopback is refused before the store is touched), then the store or the nodes.
     func serverConfiguration() throws -> RedoubtServer.Configuration {
+        if let keyCache, !(1...10_000_000).contains(keyCache) {
+            throw ValidationError("--key-cache must be between 1 and 10000000 (keys kept unsealed in memory)")
+        }
         let broker = try brokerConfiguration()
         _ = try Self.checked { () throws(BrokerConfigurationError) in try broker.validatedAddress() }
         if let nodes {
@@ -171,6 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             backend = .store(location, unseal: try store.unsealMethod())
         }
         var hsm = LocalHSM.Configuration.defaults
+        hsm.keyCacheCapacity = keyCacheCapacity
         if let tokenIssuerCA {
             guard FileManager.default.isReadableFile(atPath: tokenIssuerCA) else { throw ValidationError("cannot read --token-issuer-ca \(tokenIssuerCA)") }
             hsm.tokenKeyTrustRoots = tokenIssuerCA
@@ -178,6 +187,8 @@ struct ServeCommand: AsyncParsableCommand {
         return RedoubtServer.Configuration(
             broker: broker, backend: backend, backupDirectory: backupDirectory ?? store.directory + "/backups", localHSM: hsm)
     }
+
+    var keyCacheCapacity: Int { keyCache ?? LocalHSM.Configuration.defaults.keyCacheCapacity }
 
     /// Runs `body`, turning a configuration error into a usage error (exit status 64, message shown).
     static func checked<T>(_ body: () throws(BrokerConfigurationError) -> T) throws -> T {

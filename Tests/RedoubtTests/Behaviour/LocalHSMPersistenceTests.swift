@@ -145,6 +145,29 @@ struct LocalHSMPersistenceTests {
         }
     }
 
+    @Test("a key quota holds across nodes, and a node counts keys again only when others' changes may reach it")
+    func quotaAcrossNodes() async throws {
+        try await withTwoNodes { f, first, second, clock in
+            try await f.updateSettings { $0.maximumObjects = 4 }
+            let officer = f.alpha.officer.token
+            let spec = KeySpec(algorithm: .p256, label: "quota")
+            _ = try await second.generateKey(officer, spec: spec)
+            _ = try await first.generateKey(officer, spec: spec)
+            _ = try await first.generateKey(officer, spec: spec)
+            // The second node learns of the first's two keys: perhaps new, so 1 + 1 (own) + 2 bounds
+            // the count; under the quota, no count.
+            clock.advance(by: 1)
+            _ = try await second.generateKey(officer, spec: spec)
+            #expect(second.state.withLock { ($0.keyCounts["alpha"], $0.keyCountSlack["alpha"]) } == (2, 2))
+            // At the bound: counted (4), and refused.
+            await expectHSMError(.resourceExhausted, "maximum of 4 keys") { try await second.generateKey(officer, spec: spec) }
+            #expect(second.state.withLock { ($0.keyCounts["alpha"], $0.keyCountSlack["alpha"]) } == (4, nil))
+            clock.advance(by: 1)
+            await expectHSMError(.resourceExhausted, "maximum of 4 keys") { try await first.generateKey(officer, spec: spec) }
+            #expect(try await f.listedIDs(f.alpha.officer).count == 4)
+        }
+    }
+
     /// Each node keeps the last use in memory and stores it only when a gap exceeds a quarter of
     /// the idle timeout; a session used steadily on one node must not look idle to another.
     @Test("a session used steadily on one node stays valid on another")
