@@ -60,7 +60,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure Redoubt against a baseline run side by side (local only: starts its own stores and brokers).",
         subcommands: [
             CryptoBenchCommand.self, HSMBenchCommand.self, RPCBenchCommand.self, FailoverBenchCommand.self, SignInBenchCommand.self,
-            ClusterBenchCommand.self, PKCS11BenchCommand.self,
+            ClusterBenchCommand.self, PKCS11BenchCommand.self, ScaleBenchCommand.self,
         ]
     )
 }

@@ -59,20 +59,8 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         let user = try await a.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
         let session = try await a.openSession(partition: "bench", credential: .apiKey(user.apiKey)).token
         if !json { FileHandle.standardError.write(Data("creating \(keys) keys…\n".utf8)) }
-        let keyCount = keys
         let clientCount = clients
-        let keyIDs = try await withThrowingTaskGroup(of: [String].self) { group in
-            for worker in 0..<16 {
-                group.addTask {
-                    var made: [String] = []
-                    for _ in stride(from: worker, to: keyCount, by: 16) {
-                        made.append(try await a.generateKey(session, spec: KeySpec(algorithm: .p256, label: "bench")).id)
-                    }
-                    return made
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
-        }
+        let keyIDs = try await ScaleBenchCommand.createKeys(keys, hsm: a, session: session, label: "bench")
         let digest = Data(repeating: 0x5a, count: 32)
         // B reads every key once (as a node that has been serving them), then the phases.
         for id in keyIDs { _ = try await b.sign(session, key: id, input: .digest(digest), scheme: .ecdsa(.sha256)) }

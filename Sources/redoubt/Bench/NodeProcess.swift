@@ -79,4 +79,14 @@ final class NodeProcess: Sendable {
 
     /// Whether the process is running.
     var isRunning: Bool { state.withLock { $0.process?.isRunning ?? false } }
+
+    /// Its resident memory (VmRSS in /proc), in MiB; nil when it is not running.
+    func residentMegabytes() -> Double? {
+        guard let process = state.withLock({ $0.process }), process.isRunning,
+            let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kib / 1024
+    }
 }
