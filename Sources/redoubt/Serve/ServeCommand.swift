@@ -179,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             backend = .store(location, unseal: try store.unsealMethod())
         }
         var hsm = LocalHSM.Configuration.defaults
-        hsm.keyCacheCapacity = keyCacheCapacity
+        if let keyCache { hsm.keyCacheCapacity = keyCache }
         if let tokenIssuerCA {
             guard FileManager.default.isReadableFile(atPath: tokenIssuerCA) else { throw ValidationError("cannot read --token-issuer-ca \(tokenIssuerCA)") }
             hsm.tokenKeyTrustRoots = tokenIssuerCA
@@ -187,8 +187,6 @@ struct ServeCommand: AsyncParsableCommand {
         return RedoubtServer.Configuration(
             broker: broker, backend: backend, backupDirectory: backupDirectory ?? store.directory + "/backups", localHSM: hsm)
     }
-
-    var keyCacheCapacity: Int { keyCache ?? LocalHSM.Configuration.defaults.keyCacheCapacity }
 
     /// Runs `body`, turning a configuration error into a usage error (exit status 64, message shown).
     static func checked<T>(_ body: () throws(BrokerConfigurationError) -> T) throws -> T {
