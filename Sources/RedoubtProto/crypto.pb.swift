@@ -179,6 +179,43 @@ public nonisolated struct Redoubt_V1_EncryptRequest: Sendable {
   /// the others). Decrypt needs the same bytes.
   public var aad: Data = Data()
 
+  /// Set for the scheme's standard form (as PKCS #11, JCE and openssl use it) instead of the
+  /// versioned blob: the response's iv and key_version are set and its ciphertext is bare.
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
+}
+
+/// The standard form of an encryption, decryption or MAC: no version prefix, the IV apart.
+/// On encrypt, AES-GCM and ChaCha20-Poly1305 take no IV (the HSM chooses 12 random bytes; a
+/// repeated nonce breaks them); AES-CBC takes a 16-byte IV or none (then a random one).
+/// On decrypt, the IV the ciphertext was made with (AES-GCM: 1 to 128 bytes). RSA-OAEP takes none.
+public nonisolated struct Redoubt_V1_StandardFormat: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The IV (see above).
+  public var iv: Data = Data()
+
+  /// The AEAD tag length in bytes after the ciphertext: 12 to 16 for AES-GCM, 16 for
+  /// ChaCha20-Poly1305; 0 means 16.
+  public var tagLength: UInt32 = 0
+
+  /// The key version; 0 means the latest.
+  public var keyVersion: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -190,8 +227,15 @@ public nonisolated struct Redoubt_V1_EncryptResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The versioned blob (see common.proto) naming the key version.
+  /// The versioned blob (see common.proto) naming the key version; in the standard form, the
+  /// bare ciphertext (followed by the tag for the AEAD schemes).
   public var ciphertext: Data = Data()
+
+  /// The standard form only: the IV used (empty for RSA-OAEP).
+  public var iv: Data = Data()
+
+  /// The standard form only: the key version that encrypted.
+  public var keyVersion: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -207,7 +251,7 @@ public nonisolated struct Redoubt_V1_DecryptRequest: Sendable {
   /// The id of the key (decrypt usage).
   public var keyID: String = String()
 
-  /// The versioned ciphertext from Encrypt.
+  /// The versioned ciphertext from Encrypt (the bare one in the standard form).
   public var ciphertext: Data = Data()
 
   /// The scheme it was encrypted with.
@@ -216,9 +260,22 @@ public nonisolated struct Redoubt_V1_DecryptRequest: Sendable {
   /// The additional authenticated data it was encrypted with.
   public var aad: Data = Data()
 
+  /// Set for a ciphertext in the scheme's standard form, with the IV it was made with; a key
+  /// governed by an approval policy refuses it (its decryptions are requests).
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
 }
 
 /// A plaintext. Secret: handle with care, never log it.
@@ -263,9 +320,22 @@ public nonisolated struct Redoubt_V1_MacRequest: Sendable {
   /// The HMAC hash.
   public var hash: Redoubt_V1_HashAlgorithm = .unspecified
 
+  /// Set for the bare tag (standard form; only key_version is read); a key governed by an
+  /// approval policy refuses it.
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
 }
 
 /// A MAC tag.
@@ -313,9 +383,21 @@ public nonisolated struct Redoubt_V1_VerifyMacRequest: Sendable {
   /// The HMAC hash it was made with.
   public var hash: Redoubt_V1_HashAlgorithm = .unspecified
 
+  /// Set for a bare tag (standard form; only key_version is read).
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
 }
 
 /// The outcome of a MAC check.
@@ -1295,7 +1377,7 @@ nonisolated extension Redoubt_V1_VerifyResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EncryptRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}plaintext\0\u{1}scheme\0\u{1}aad\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}plaintext\0\u{1}scheme\0\u{1}aad\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1307,12 +1389,17 @@ nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularBytesField(value: &self.plaintext) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.scheme) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.aad) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.keyID.isEmpty {
       try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
     }
@@ -1325,6 +1412,9 @@ nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftPro
     if !self.aad.isEmpty {
       try visitor.visitSingularBytesField(value: self.aad, fieldNumber: 4)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1333,6 +1423,47 @@ nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.plaintext != rhs.plaintext {return false}
     if lhs.scheme != rhs.scheme {return false}
     if lhs.aad != rhs.aad {return false}
+    if lhs._standard != rhs._standard {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_StandardFormat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StandardFormat"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}iv\0\u{3}tag_length\0\u{3}key_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.iv) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.tagLength) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.keyVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.iv.isEmpty {
+      try visitor.visitSingularBytesField(value: self.iv, fieldNumber: 1)
+    }
+    if self.tagLength != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tagLength, fieldNumber: 2)
+    }
+    if self.keyVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keyVersion, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_StandardFormat, rhs: Redoubt_V1_StandardFormat) -> Bool {
+    if lhs.iv != rhs.iv {return false}
+    if lhs.tagLength != rhs.tagLength {return false}
+    if lhs.keyVersion != rhs.keyVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1340,7 +1471,7 @@ nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_EncryptResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EncryptResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ciphertext\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ciphertext\0\u{1}iv\0\u{3}key_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1349,6 +1480,8 @@ nonisolated extension Redoubt_V1_EncryptResponse: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.iv) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.keyVersion) }()
       default: break
       }
     }
@@ -1358,11 +1491,19 @@ nonisolated extension Redoubt_V1_EncryptResponse: SwiftProtobuf.Message, SwiftPr
     if !self.ciphertext.isEmpty {
       try visitor.visitSingularBytesField(value: self.ciphertext, fieldNumber: 1)
     }
+    if !self.iv.isEmpty {
+      try visitor.visitSingularBytesField(value: self.iv, fieldNumber: 2)
+    }
+    if self.keyVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keyVersion, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_EncryptResponse, rhs: Redoubt_V1_EncryptResponse) -> Bool {
     if lhs.ciphertext != rhs.ciphertext {return false}
+    if lhs.iv != rhs.iv {return false}
+    if lhs.keyVersion != rhs.keyVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1370,7 +1511,7 @@ nonisolated extension Redoubt_V1_EncryptResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Redoubt_V1_DecryptRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecryptRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}ciphertext\0\u{1}scheme\0\u{1}aad\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}ciphertext\0\u{1}scheme\0\u{1}aad\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1382,12 +1523,17 @@ nonisolated extension Redoubt_V1_DecryptRequest: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.scheme) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.aad) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.keyID.isEmpty {
       try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
     }
@@ -1400,6 +1546,9 @@ nonisolated extension Redoubt_V1_DecryptRequest: SwiftProtobuf.Message, SwiftPro
     if !self.aad.isEmpty {
       try visitor.visitSingularBytesField(value: self.aad, fieldNumber: 4)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1408,6 +1557,7 @@ nonisolated extension Redoubt_V1_DecryptRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.ciphertext != rhs.ciphertext {return false}
     if lhs.scheme != rhs.scheme {return false}
     if lhs.aad != rhs.aad {return false}
+    if lhs._standard != rhs._standard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1454,7 +1604,7 @@ nonisolated extension Redoubt_V1_DecryptResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Redoubt_V1_MacRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MacRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}data\0\u{1}hash\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}data\0\u{1}hash\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1465,12 +1615,17 @@ nonisolated extension Redoubt_V1_MacRequest: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.hash) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.keyID.isEmpty {
       try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
     }
@@ -1480,6 +1635,9 @@ nonisolated extension Redoubt_V1_MacRequest: SwiftProtobuf.Message, SwiftProtobu
     if self.hash != .unspecified {
       try visitor.visitSingularEnumField(value: self.hash, fieldNumber: 3)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1487,6 +1645,7 @@ nonisolated extension Redoubt_V1_MacRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.keyID != rhs.keyID {return false}
     if lhs.data != rhs.data {return false}
     if lhs.hash != rhs.hash {return false}
+    if lhs._standard != rhs._standard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1533,7 +1692,7 @@ nonisolated extension Redoubt_V1_MacResponse: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Redoubt_V1_VerifyMacRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyMacRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}data\0\u{1}tag\0\u{1}hash\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{1}data\0\u{1}tag\0\u{1}hash\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1545,12 +1704,17 @@ nonisolated extension Redoubt_V1_VerifyMacRequest: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.tag) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.hash) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.keyID.isEmpty {
       try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
     }
@@ -1563,6 +1727,9 @@ nonisolated extension Redoubt_V1_VerifyMacRequest: SwiftProtobuf.Message, SwiftP
     if self.hash != .unspecified {
       try visitor.visitSingularEnumField(value: self.hash, fieldNumber: 4)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1571,6 +1738,7 @@ nonisolated extension Redoubt_V1_VerifyMacRequest: SwiftProtobuf.Message, SwiftP
     if lhs.data != rhs.data {return false}
     if lhs.tag != rhs.tag {return false}
     if lhs.hash != rhs.hash {return false}
+    if lhs._standard != rhs._standard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

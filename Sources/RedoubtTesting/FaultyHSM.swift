@@ -179,6 +179,28 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool {
         try await pass("verifyMAC") { try await inner.verifyMAC(session, key: key, data: data, tag: tag, hash: hash) }
     }
+    func encryptStandard(
+        _ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> StandardEncryption {
+        try await pass("encryptStandard") {
+            try await inner.encryptStandard(session, key: key, plaintext: plaintext, scheme: scheme, parameters: parameters)
+        }
+    }
+    func decryptStandard(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters) async throws
+        -> Data
+    {
+        try await pass("decryptStandard") {
+            try await inner.decryptStandard(session, key: key, ciphertext: ciphertext, scheme: scheme, parameters: parameters)
+        }
+    }
+    func macStandard(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm, version: Int?) async throws -> Data {
+        try await pass("macStandard") { try await inner.macStandard(session, key: key, data: data, hash: hash, version: version) }
+    }
+    func verifyMACStandard(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?) async throws -> Bool {
+        try await pass("verifyMACStandard") {
+            try await inner.verifyMACStandard(session, key: key, data: data, tag: tag, hash: hash, version: version)
+        }
+    }
     func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
         try await pass("deriveKey") { try await inner.deriveKey(session, key: key, peer: peer, derivation: derivation, spec: spec) }
     }

@@ -43,6 +43,12 @@ extension HSMFixture {
         _ = try await expectApprovalPending(.decrypt, key: vault.id) {
             try await hsm.decrypt(user, key: vault.id, ciphertext: sealed, scheme: .aesGCM, aad: Data("ctx".utf8))
         }
+        // The standard form has no request: a governed key refuses it.
+        await expectHSMError(.failedPrecondition, "governed by an approval policy", "decrypt is refused") {
+            try await hsm.decryptStandard(
+                user, key: vault.id, ciphertext: sealed.dropFirst(17), scheme: .aesGCM,
+                parameters: StandardCipherParameters(iv: sealed.dropFirst(5).prefix(12), aad: Data("ctx".utf8)))
+        }
 
         // A MAC key: a tag made with the same secret (on an ungoverned twin) checks; MACing is a request.
         let secret = KeyMaterial.secret(SecretBytes(Data(repeating: 0x5C, count: 32)))
@@ -52,6 +58,10 @@ extension HSMFixture {
         #expect(try await hsm.verifyMAC(user, key: macKey.id, data: message, tag: tag, hash: .sha256))
         #expect(try await hsm.verifyMAC(user, key: macKey.id, data: Data("changed".utf8), tag: tag, hash: .sha256) == false)
         _ = try await expectApprovalPending(.mac, key: macKey.id) { try await hsm.mac(user, key: macKey.id, data: message, hash: .sha256) }
+        await expectHSMError(.failedPrecondition, "mac is refused") {
+            try await hsm.macStandard(user, key: macKey.id, data: message, hash: .sha256, version: nil)
+        }
+        #expect(try await hsm.verifyMACStandard(user, key: macKey.id, data: message, tag: tag.dropFirst(5), hash: .sha256, version: nil))
 
         // A KEM key: encapsulating uses its public key; decapsulating has no request form.
         let kem = try await hsm.generateKey(officer, spec: KeySpec(algorithm: .mlkem768, label: "governed-kem", policy: policy))

@@ -75,7 +75,7 @@ public struct HSMBehaviour: Sendable {
 
     /// Every case, in a stable order.
     public static var cases: [Case] {
-        roleCases + sessionCases + attributeCases + lifecycleCases + cryptoCases + governedCases + importCases + partitionCases
+        roleCases + sessionCases + attributeCases + lifecycleCases + cryptoCases + standardFormatCases + governedCases + importCases + partitionCases
             + auditCases + auditCheckpointCases + applicationIDCases + certificateCases + tokenIssuerCases
     }
 

@@ -232,6 +232,51 @@ void   redoubt__v1__encrypt_request__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__encrypt_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   redoubt__v1__standard_format__init
+                     (Redoubt__V1__StandardFormat         *message)
+{
+  static const Redoubt__V1__StandardFormat init_value = REDOUBT__V1__STANDARD_FORMAT__INIT;
+  *message = init_value;
+}
+size_t redoubt__v1__standard_format__get_packed_size
+                     (const Redoubt__V1__StandardFormat *message)
+{
+  assert(message->base.descriptor == &redoubt__v1__standard_format__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t redoubt__v1__standard_format__pack
+                     (const Redoubt__V1__StandardFormat *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &redoubt__v1__standard_format__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t redoubt__v1__standard_format__pack_to_buffer
+                     (const Redoubt__V1__StandardFormat *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &redoubt__v1__standard_format__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Redoubt__V1__StandardFormat *
+       redoubt__v1__standard_format__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Redoubt__V1__StandardFormat *)
+     protobuf_c_message_unpack (&redoubt__v1__standard_format__descriptor,
+                                allocator, len, data);
+}
+void   redoubt__v1__standard_format__free_unpacked
+                     (Redoubt__V1__StandardFormat *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &redoubt__v1__standard_format__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   redoubt__v1__encrypt_response__init
                      (Redoubt__V1__EncryptResponse         *message)
 {
@@ -1964,7 +2009,7 @@ const ProtobufCMessageDescriptor redoubt__v1__verify_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__verify_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__encrypt_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor redoubt__v1__encrypt_request__field_descriptors[5] =
 {
   {
     "key_id",
@@ -2014,17 +2059,30 @@ static const ProtobufCFieldDescriptor redoubt__v1__encrypt_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__EncryptRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__encrypt_request__field_indices_by_name[] = {
   3,   /* field[3] = aad */
   0,   /* field[0] = key_id */
   1,   /* field[1] = plaintext */
   2,   /* field[2] = scheme */
+  4,   /* field[4] = standard */
 };
 static const ProtobufCIntRange redoubt__v1__encrypt_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__encrypt_request__descriptor =
 {
@@ -2034,14 +2092,78 @@ const ProtobufCMessageDescriptor redoubt__v1__encrypt_request__descriptor =
   "Redoubt__V1__EncryptRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__EncryptRequest),
-  4,
+  5,
   redoubt__v1__encrypt_request__field_descriptors,
   redoubt__v1__encrypt_request__field_indices_by_name,
   1,  redoubt__v1__encrypt_request__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__encrypt_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__encrypt_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__standard_format__field_descriptors[3] =
+{
+  {
+    "iv",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__StandardFormat, iv),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tag_length",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__StandardFormat, tag_length),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__StandardFormat, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__standard_format__field_indices_by_name[] = {
+  0,   /* field[0] = iv */
+  2,   /* field[2] = key_version */
+  1,   /* field[1] = tag_length */
+};
+static const ProtobufCIntRange redoubt__v1__standard_format__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__standard_format__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.StandardFormat",
+  "StandardFormat",
+  "Redoubt__V1__StandardFormat",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__StandardFormat),
+  3,
+  redoubt__v1__standard_format__field_descriptors,
+  redoubt__v1__standard_format__field_indices_by_name,
+  1,  redoubt__v1__standard_format__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__standard_format__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__encrypt_response__field_descriptors[3] =
 {
   {
     "ciphertext",
@@ -2055,14 +2177,40 @@ static const ProtobufCFieldDescriptor redoubt__v1__encrypt_response__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "iv",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__EncryptResponse, iv),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__EncryptResponse, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__encrypt_response__field_indices_by_name[] = {
   0,   /* field[0] = ciphertext */
+  1,   /* field[1] = iv */
+  2,   /* field[2] = key_version */
 };
 static const ProtobufCIntRange redoubt__v1__encrypt_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__encrypt_response__descriptor =
 {
@@ -2072,14 +2220,14 @@ const ProtobufCMessageDescriptor redoubt__v1__encrypt_response__descriptor =
   "Redoubt__V1__EncryptResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__EncryptResponse),
-  1,
+  3,
   redoubt__v1__encrypt_response__field_descriptors,
   redoubt__v1__encrypt_response__field_indices_by_name,
   1,  redoubt__v1__encrypt_response__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__encrypt_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__decrypt_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor redoubt__v1__decrypt_request__field_descriptors[5] =
 {
   {
     "key_id",
@@ -2129,17 +2277,30 @@ static const ProtobufCFieldDescriptor redoubt__v1__decrypt_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__DecryptRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__decrypt_request__field_indices_by_name[] = {
   3,   /* field[3] = aad */
   1,   /* field[1] = ciphertext */
   0,   /* field[0] = key_id */
   2,   /* field[2] = scheme */
+  4,   /* field[4] = standard */
 };
 static const ProtobufCIntRange redoubt__v1__decrypt_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__decrypt_request__descriptor =
 {
@@ -2149,7 +2310,7 @@ const ProtobufCMessageDescriptor redoubt__v1__decrypt_request__descriptor =
   "Redoubt__V1__DecryptRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__DecryptRequest),
-  4,
+  5,
   redoubt__v1__decrypt_request__field_descriptors,
   redoubt__v1__decrypt_request__field_indices_by_name,
   1,  redoubt__v1__decrypt_request__number_ranges,
@@ -2207,7 +2368,7 @@ const ProtobufCMessageDescriptor redoubt__v1__decrypt_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__decrypt_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__mac_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor redoubt__v1__mac_request__field_descriptors[4] =
 {
   {
     "key_id",
@@ -2245,16 +2406,29 @@ static const ProtobufCFieldDescriptor redoubt__v1__mac_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__MacRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__mac_request__field_indices_by_name[] = {
   1,   /* field[1] = data */
   2,   /* field[2] = hash */
   0,   /* field[0] = key_id */
+  3,   /* field[3] = standard */
 };
 static const ProtobufCIntRange redoubt__v1__mac_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__mac_request__descriptor =
 {
@@ -2264,7 +2438,7 @@ const ProtobufCMessageDescriptor redoubt__v1__mac_request__descriptor =
   "Redoubt__V1__MacRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__MacRequest),
-  3,
+  4,
   redoubt__v1__mac_request__field_descriptors,
   redoubt__v1__mac_request__field_indices_by_name,
   1,  redoubt__v1__mac_request__number_ranges,
@@ -2322,7 +2496,7 @@ const ProtobufCMessageDescriptor redoubt__v1__mac_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__mac_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__verify_mac_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor redoubt__v1__verify_mac_request__field_descriptors[5] =
 {
   {
     "key_id",
@@ -2372,17 +2546,30 @@ static const ProtobufCFieldDescriptor redoubt__v1__verify_mac_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__VerifyMacRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__verify_mac_request__field_indices_by_name[] = {
   1,   /* field[1] = data */
   3,   /* field[3] = hash */
   0,   /* field[0] = key_id */
+  4,   /* field[4] = standard */
   2,   /* field[2] = tag */
 };
 static const ProtobufCIntRange redoubt__v1__verify_mac_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__verify_mac_request__descriptor =
 {
@@ -2392,7 +2579,7 @@ const ProtobufCMessageDescriptor redoubt__v1__verify_mac_request__descriptor =
   "Redoubt__V1__VerifyMacRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__VerifyMacRequest),
-  4,
+  5,
   redoubt__v1__verify_mac_request__field_descriptors,
   redoubt__v1__verify_mac_request__field_indices_by_name,
   1,  redoubt__v1__verify_mac_request__number_ranges,

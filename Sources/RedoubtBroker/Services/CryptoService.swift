@@ -31,6 +31,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     /// Encrypts one request.
     func encrypt(_ message: Redoubt_V1_EncryptRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_EncryptResponse {
         let r = try message.decoded(at: path, limit: limit)
+        if let parameters = try message.standardParameters(at: path) {
+            return Redoubt_V1_EncryptResponse(
+                try await core.hsm.encryptStandard(token, key: r.key, plaintext: r.plaintext, scheme: r.scheme, parameters: parameters))
+        }
         return Redoubt_V1_EncryptResponse(
             ciphertext: try await core.hsm.encrypt(
                 token, key: r.key, plaintext: r.plaintext, scheme: r.scheme, aad: r.aad))
@@ -39,6 +43,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     /// Decrypts one request.
     func decrypt(_ message: Redoubt_V1_DecryptRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_DecryptResponse {
         let r = try message.decoded(at: path, limit: limit)
+        if let parameters = try message.standardParameters(at: path) {
+            return Redoubt_V1_DecryptResponse(
+                plaintext: try await core.hsm.decryptStandard(token, key: r.key, ciphertext: r.ciphertext, scheme: r.scheme, parameters: parameters))
+        }
         return Redoubt_V1_DecryptResponse(
             plaintext: try await core.hsm.decrypt(
                 token, key: r.key, ciphertext: r.ciphertext, scheme: r.scheme, aad: r.aad))
@@ -47,6 +55,9 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     /// MACs one request.
     func mac(_ message: Redoubt_V1_MacRequest, at path: FieldPath, _ token: SessionToken) async throws -> Redoubt_V1_MacResponse {
         let r = try message.decoded(at: path, limit: limit)
+        if let version = try message.standardVersion(at: path) {
+            return Redoubt_V1_MacResponse(tag: try await core.hsm.macStandard(token, key: r.key, data: r.data, hash: r.hash, version: version))
+        }
         return Redoubt_V1_MacResponse(tag: try await core.hsm.mac(token, key: r.key, data: r.data, hash: r.hash))
     }
 
@@ -93,6 +104,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_VerifyMacResponse> {
         try await core.unary(request, context) { message, token in
             let r = try message.decoded(limit: limit)
+            if let version = try message.standardVersion(at: .root) {
+                return Redoubt_V1_VerifyMacResponse(
+                    valid: try await core.hsm.verifyMACStandard(token, key: r.key, data: r.data, tag: r.tag, hash: r.hash, version: version))
+            }
             return Redoubt_V1_VerifyMacResponse(valid: try await core.hsm.verifyMAC(token, key: r.key, data: r.data, tag: r.tag, hash: r.hash))
         }
     }

@@ -189,6 +189,48 @@ extension RemoteHSM {
         }
     }
 
+    public func encryptStandard(
+        _ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> StandardEncryption {
+        let request = Redoubt_V1_EncryptRequest(key: key, plaintext: plaintext, scheme: scheme, parameters: parameters)
+        return try await call(.session(session)) {
+            try await crypto.encrypt(request, metadata: $0, options: $1)
+        } decode: {
+            $0.standardEncryption
+        }
+    }
+
+    public func decryptStandard(
+        _ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> Data {
+        let request = Redoubt_V1_DecryptRequest(key: key, ciphertext: ciphertext, scheme: scheme, parameters: parameters)
+        return try await call(.session(session)) {
+            try await crypto.decrypt(request, metadata: $0, options: $1)
+        } decode: {
+            $0.plaintext
+        }
+    }
+
+    public func macStandard(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm, version: Int?) async throws -> Data {
+        let request = Redoubt_V1_MacRequest(key: key, data: data, hash: hash, version: version)
+        return try await call(.session(session)) {
+            try await crypto.mac(request, metadata: $0, options: $1)
+        } decode: {
+            $0.tag
+        }
+    }
+
+    public func verifyMACStandard(
+        _ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?
+    ) async throws -> Bool {
+        let request = Redoubt_V1_VerifyMacRequest(key: key, data: data, tag: tag, hash: hash, version: version)
+        return try await call(.session(session)) {
+            try await crypto.verifyMac(request, metadata: $0, options: $1)
+        } decode: {
+            $0.valid
+        }
+    }
+
     public func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_DeriveKeyRequest(key: key, peer: peer, derivation: derivation, spec: spec)

@@ -166,6 +166,35 @@ extension FailoverHSM {
         try await route("verifyMAC", .safe, session: session) { try await $0.verifyMAC(session, key: key, data: data, tag: tag, hash: hash) }
     }
 
+    public func encryptStandard(
+        _ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> StandardEncryption {
+        // Safe to repeat: a repeated AEAD encryption takes a fresh nonce.
+        try await route("encryptStandard", .safe, session: session) {
+            try await $0.encryptStandard(session, key: key, plaintext: plaintext, scheme: scheme, parameters: parameters)
+        }
+    }
+
+    public func decryptStandard(
+        _ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> Data {
+        try await route("decryptStandard", .safe, session: session) {
+            try await $0.decryptStandard(session, key: key, ciphertext: ciphertext, scheme: scheme, parameters: parameters)
+        }
+    }
+
+    public func macStandard(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm, version: Int?) async throws -> Data {
+        try await route("macStandard", .safe, session: session) { try await $0.macStandard(session, key: key, data: data, hash: hash, version: version) }
+    }
+
+    public func verifyMACStandard(
+        _ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?
+    ) async throws -> Bool {
+        try await route("verifyMACStandard", .safe, session: session) {
+            try await $0.verifyMACStandard(session, key: key, data: data, tag: tag, hash: hash, version: version)
+        }
+    }
+
     public func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
         try await route("deriveKey", .create(spec), session: session, pins: !spec.persistent) {
             try await $0.deriveKey(session, key: key, peer: peer, derivation: derivation, spec: spec)

@@ -159,6 +159,26 @@ public protocol HSM: Sendable {
     nonisolated(nonsending) func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data
     /// Checks a tag from ``mac(_:key:data:hash:)``.
     nonisolated(nonsending) func verifyMAC(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm) async throws -> Bool
+    /// Encrypts in the scheme's standard form (``StandardCipherParameters``): the result carries
+    /// the IV and the key version apart, for callers that must hand over standard ciphertexts
+    /// (PKCS #11, JCE, openssl).
+    nonisolated(nonsending) func encryptStandard(
+        _ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> StandardEncryption
+    /// Decrypts a standard-form ciphertext with the IV, AAD, tag length and key version given.
+    /// A key governed by an approval policy refuses it: its decryptions are requests, in the
+    /// versioned form of ``decrypt(_:key:ciphertext:scheme:aad:)``.
+    nonisolated(nonsending) func decryptStandard(
+        _ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, parameters: StandardCipherParameters
+    ) async throws -> Data
+    /// HMAC with the given version (latest if nil): the bare tag, the hash's full length.
+    /// A key governed by an approval policy refuses it, as ``decryptStandard(_:key:ciphertext:scheme:parameters:)``.
+    nonisolated(nonsending) func macStandard(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm, version: Int?) async throws -> Data
+    /// Checks a bare HMAC tag (a truncated one of at least half the hash and 10 bytes against the
+    /// prefix) with the given version (latest if nil).
+    nonisolated(nonsending) func verifyMACStandard(
+        _ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?
+    ) async throws -> Bool
     /// ECDH with a peer public key, then the KDF; the result becomes a new secret key object.
     func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
     /// ML-KEM encapsulation to a key of the partition; the shared secret becomes a new key object.

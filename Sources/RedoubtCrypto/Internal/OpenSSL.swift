@@ -466,7 +466,7 @@ enum OpenSSLCipher {
         guard !n.isEmpty, n.count <= gcmMaximumNonceCount else {
             throw CryptoError.invalidInput("AES-GCM nonce must be 1 to \(gcmMaximumNonceCount) bytes, got \(n.count)")
         }
-        guard t.count == 16 else { throw CryptoError.invalidInput("AES-GCM tag must be 16 bytes") }
+        guard t.count >= 4, t.count <= 16 else { throw CryptoError.invalidInput("AES-GCM tag must be 4 to 16 bytes, got \(t.count)") }
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.internalFailure("libcrypto: no cipher context") }
         defer { EVP_CIPHER_CTX_free(ctx) }
         var ok = EVP_DecryptInit_ex(ctx, cipher, nil, nil, nil) == 1
@@ -490,7 +490,7 @@ enum OpenSSLCipher {
             total = Int(outLen)
         }
         var tagCopy = t
-        ok = ok && tagCopy.withUnsafeMutableBytes { EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, $0.baseAddress) } == 1
+        ok = ok && tagCopy.withUnsafeMutableBytes { EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(t.count), $0.baseAddress) } == 1
         ok = ok && out.withUnsafeMutableBufferPointer { o in EVP_DecryptFinal_ex(ctx, o.baseAddress.map { $0 + total }, &outLen) } == 1
         OpenSSL.clearErrors()
         guard ok else {

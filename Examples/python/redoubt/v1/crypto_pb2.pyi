@@ -48,34 +48,52 @@ class VerifyResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ...) -> None: ...
 
 class EncryptRequest(_message.Message):
-    __slots__ = ("key_id", "plaintext", "scheme", "aad")
+    __slots__ = ("key_id", "plaintext", "scheme", "aad", "standard")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     AAD_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     plaintext: bytes
     scheme: _common_pb2.EncryptionScheme
     aad: bytes
-    def __init__(self, key_id: _Optional[str] = ..., plaintext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, key_id: _Optional[str] = ..., plaintext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
+
+class StandardFormat(_message.Message):
+    __slots__ = ("iv", "tag_length", "key_version")
+    IV_FIELD_NUMBER: _ClassVar[int]
+    TAG_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    iv: bytes
+    tag_length: int
+    key_version: int
+    def __init__(self, iv: _Optional[bytes] = ..., tag_length: _Optional[int] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class EncryptResponse(_message.Message):
-    __slots__ = ("ciphertext",)
+    __slots__ = ("ciphertext", "iv", "key_version")
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
+    IV_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
     ciphertext: bytes
-    def __init__(self, ciphertext: _Optional[bytes] = ...) -> None: ...
+    iv: bytes
+    key_version: int
+    def __init__(self, ciphertext: _Optional[bytes] = ..., iv: _Optional[bytes] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class DecryptRequest(_message.Message):
-    __slots__ = ("key_id", "ciphertext", "scheme", "aad")
+    __slots__ = ("key_id", "ciphertext", "scheme", "aad", "standard")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     AAD_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     ciphertext: bytes
     scheme: _common_pb2.EncryptionScheme
     aad: bytes
-    def __init__(self, key_id: _Optional[str] = ..., ciphertext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, key_id: _Optional[str] = ..., ciphertext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class DecryptResponse(_message.Message):
     __slots__ = ("plaintext", "pending_request")
@@ -86,14 +104,16 @@ class DecryptResponse(_message.Message):
     def __init__(self, plaintext: _Optional[bytes] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class MacRequest(_message.Message):
-    __slots__ = ("key_id", "data", "hash")
+    __slots__ = ("key_id", "data", "hash", "standard")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     data: bytes
     hash: _common_pb2.HashAlgorithm
-    def __init__(self, key_id: _Optional[str] = ..., data: _Optional[bytes] = ..., hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, key_id: _Optional[str] = ..., data: _Optional[bytes] = ..., hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class MacResponse(_message.Message):
     __slots__ = ("tag", "pending_request")
@@ -104,16 +124,18 @@ class MacResponse(_message.Message):
     def __init__(self, tag: _Optional[bytes] = ..., pending_request: _Optional[_Union[_common_pb2.ApprovalRequest, _Mapping]] = ...) -> None: ...
 
 class VerifyMacRequest(_message.Message):
-    __slots__ = ("key_id", "data", "tag", "hash")
+    __slots__ = ("key_id", "data", "tag", "hash", "standard")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     data: bytes
     tag: bytes
     hash: _common_pb2.HashAlgorithm
-    def __init__(self, key_id: _Optional[str] = ..., data: _Optional[bytes] = ..., tag: _Optional[bytes] = ..., hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, key_id: _Optional[str] = ..., data: _Optional[bytes] = ..., tag: _Optional[bytes] = ..., hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class VerifyMacResponse(_message.Message):
     __slots__ = ("valid",)

@@ -21,6 +21,7 @@ typedef struct Redoubt__V1__SignResponse Redoubt__V1__SignResponse;
 typedef struct Redoubt__V1__VerifyRequest Redoubt__V1__VerifyRequest;
 typedef struct Redoubt__V1__VerifyResponse Redoubt__V1__VerifyResponse;
 typedef struct Redoubt__V1__EncryptRequest Redoubt__V1__EncryptRequest;
+typedef struct Redoubt__V1__StandardFormat Redoubt__V1__StandardFormat;
 typedef struct Redoubt__V1__EncryptResponse Redoubt__V1__EncryptResponse;
 typedef struct Redoubt__V1__DecryptRequest Redoubt__V1__DecryptRequest;
 typedef struct Redoubt__V1__DecryptResponse Redoubt__V1__DecryptResponse;
@@ -193,10 +194,43 @@ struct  Redoubt__V1__EncryptRequest
    * the others). Decrypt needs the same bytes.
    */
   ProtobufCBinaryData aad;
+  /*
+   * Set for the scheme's standard form (as PKCS #11, JCE and openssl use it) instead of the
+   * versioned blob: the response's iv and key_version are set and its ciphertext is bare.
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__ENCRYPT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__encrypt_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__ENCRYPTION_SCHEME__ENCRYPTION_SCHEME_UNSPECIFIED, {0,NULL} }
+    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__ENCRYPTION_SCHEME__ENCRYPTION_SCHEME_UNSPECIFIED, {0,NULL}, NULL }
+
+
+/*
+ * The standard form of an encryption, decryption or MAC: no version prefix, the IV apart.
+ * On encrypt, AES-GCM and ChaCha20-Poly1305 take no IV (the HSM chooses 12 random bytes; a
+ * repeated nonce breaks them); AES-CBC takes a 16-byte IV or none (then a random one).
+ * On decrypt, the IV the ciphertext was made with (AES-GCM: 1 to 128 bytes). RSA-OAEP takes none.
+ */
+struct  Redoubt__V1__StandardFormat
+{
+  ProtobufCMessage base;
+  /*
+   * The IV (see above).
+   */
+  ProtobufCBinaryData iv;
+  /*
+   * The AEAD tag length in bytes after the ciphertext: 12 to 16 for AES-GCM, 16 for
+   * ChaCha20-Poly1305; 0 means 16.
+   */
+  uint32_t tag_length;
+  /*
+   * The key version; 0 means the latest.
+   */
+  uint32_t key_version;
+};
+#define REDOUBT__V1__STANDARD_FORMAT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__standard_format__descriptor) \
+    , {0,NULL}, 0, 0 }
 
 
 /*
@@ -206,13 +240,22 @@ struct  Redoubt__V1__EncryptResponse
 {
   ProtobufCMessage base;
   /*
-   * The versioned blob (see common.proto) naming the key version.
+   * The versioned blob (see common.proto) naming the key version; in the standard form, the
+   * bare ciphertext (followed by the tag for the AEAD schemes).
    */
   ProtobufCBinaryData ciphertext;
+  /*
+   * The standard form only: the IV used (empty for RSA-OAEP).
+   */
+  ProtobufCBinaryData iv;
+  /*
+   * The standard form only: the key version that encrypted.
+   */
+  uint32_t key_version;
 };
 #define REDOUBT__V1__ENCRYPT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__encrypt_response__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL}, 0 }
 
 
 /*
@@ -226,7 +269,7 @@ struct  Redoubt__V1__DecryptRequest
    */
   char *key_id;
   /*
-   * The versioned ciphertext from Encrypt.
+   * The versioned ciphertext from Encrypt (the bare one in the standard form).
    */
   ProtobufCBinaryData ciphertext;
   /*
@@ -237,10 +280,15 @@ struct  Redoubt__V1__DecryptRequest
    * The additional authenticated data it was encrypted with.
    */
   ProtobufCBinaryData aad;
+  /*
+   * Set for a ciphertext in the scheme's standard form, with the IV it was made with; a key
+   * governed by an approval policy refuses it (its decryptions are requests).
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__DECRYPT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__decrypt_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__ENCRYPTION_SCHEME__ENCRYPTION_SCHEME_UNSPECIFIED, {0,NULL} }
+    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__ENCRYPTION_SCHEME__ENCRYPTION_SCHEME_UNSPECIFIED, {0,NULL}, NULL }
 
 
 /*
@@ -282,10 +330,15 @@ struct  Redoubt__V1__MacRequest
    * The HMAC hash.
    */
   Redoubt__V1__HashAlgorithm hash;
+  /*
+   * Set for the bare tag (standard form; only key_version is read); a key governed by an
+   * approval policy refuses it.
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__MAC_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__mac_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, {0,NULL}, REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED, NULL }
 
 
 /*
@@ -331,10 +384,14 @@ struct  Redoubt__V1__VerifyMacRequest
    * The HMAC hash it was made with.
    */
   Redoubt__V1__HashAlgorithm hash;
+  /*
+   * Set for a bare tag (standard form; only key_version is read).
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__VERIFY_MAC_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__verify_mac_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED, NULL }
 
 
 /*
@@ -1142,6 +1199,25 @@ Redoubt__V1__EncryptRequest *
 void   redoubt__v1__encrypt_request__free_unpacked
                      (Redoubt__V1__EncryptRequest *message,
                       ProtobufCAllocator *allocator);
+/* Redoubt__V1__StandardFormat methods */
+void   redoubt__v1__standard_format__init
+                     (Redoubt__V1__StandardFormat         *message);
+size_t redoubt__v1__standard_format__get_packed_size
+                     (const Redoubt__V1__StandardFormat   *message);
+size_t redoubt__v1__standard_format__pack
+                     (const Redoubt__V1__StandardFormat   *message,
+                      uint8_t             *out);
+size_t redoubt__v1__standard_format__pack_to_buffer
+                     (const Redoubt__V1__StandardFormat   *message,
+                      ProtobufCBuffer     *buffer);
+Redoubt__V1__StandardFormat *
+       redoubt__v1__standard_format__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   redoubt__v1__standard_format__free_unpacked
+                     (Redoubt__V1__StandardFormat *message,
+                      ProtobufCAllocator *allocator);
 /* Redoubt__V1__EncryptResponse methods */
 void   redoubt__v1__encrypt_response__init
                      (Redoubt__V1__EncryptResponse         *message);
@@ -1785,6 +1861,9 @@ typedef void (*Redoubt__V1__VerifyResponse_Closure)
 typedef void (*Redoubt__V1__EncryptRequest_Closure)
                  (const Redoubt__V1__EncryptRequest *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__StandardFormat_Closure)
+                 (const Redoubt__V1__StandardFormat *message,
+                  void *closure_data);
 typedef void (*Redoubt__V1__EncryptResponse_Closure)
                  (const Redoubt__V1__EncryptResponse *message,
                   void *closure_data);
@@ -2084,6 +2163,7 @@ extern const ProtobufCMessageDescriptor redoubt__v1__sign_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__verify_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__verify_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__encrypt_request__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__standard_format__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__encrypt_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__decrypt_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__decrypt_response__descriptor;

@@ -1,0 +1,50 @@
+import Foundation
+import RedoubtCrypto
+
+/// The parameters of an encryption or decryption in its scheme's standard form, the form
+/// PKCS #11, JCE and openssl use: no version prefix (the call names the key version), the IV
+/// apart from the ciphertext, and the tag after it.
+///
+/// | Scheme | `iv` on encrypt | `iv` on decrypt | `aad` | `tagByteCount` |
+/// |---|---|---|---|---|
+/// | AES-GCM | none: the HSM chooses 12 random bytes | 1 to 128 bytes | any | 12 to 16 |
+/// | ChaCha20-Poly1305 | none: the HSM chooses 12 random bytes | 12 bytes | any | 16 |
+/// | AES-CBC (PKCS #7 padding) | 16 bytes, or none for a random IV | 16 bytes | none | — |
+/// | RSA-OAEP-SHA256 | none | none | none | — |
+///
+/// Nonce safety is the HSM's job: an AEAD encryption never takes the caller's nonce.
+public struct StandardCipherParameters: Sendable, Hashable {
+    /// The IV (see the table).
+    public var iv: Data?
+    /// The additional authenticated data (AEAD schemes only).
+    public var aad: Data
+    /// The AEAD tag length in bytes.
+    public var tagByteCount: Int
+    /// The key version to use; the latest if nil.
+    public var version: Int?
+
+    /// Creates parameters.
+    public init(iv: Data? = nil, aad: Data = Data(), tagByteCount: Int = 16, version: Int? = nil) {
+        self.iv = iv
+        self.aad = aad
+        self.tagByteCount = tagByteCount
+        self.version = version
+    }
+}
+
+/// An encryption's result in its scheme's standard form.
+public struct StandardEncryption: Sendable, Hashable {
+    /// The IV used (empty for RSA-OAEP).
+    public var iv: Data
+    /// The ciphertext, followed by the tag for the AEAD schemes.
+    public var ciphertext: Data
+    /// The key version that encrypted.
+    public var version: Int
+
+    /// Creates a value (for ``HSM`` implementations and tests).
+    public init(iv: Data, ciphertext: Data, version: Int) {
+        self.iv = iv
+        self.ciphertext = ciphertext
+        self.version = version
+    }
+}
