@@ -88,6 +88,7 @@ enum ObjectAttributes {
             v[a(CKA_NEVER_EXTRACTABLE)] = .bool(key.neverExtractable)
             v[a(CKA_TRUSTED)] = .bool(false)
             v[a(CKA_WRAP_WITH_TRUSTED)] = .bool(false)
+            v[a(CKA_ALWAYS_AUTHENTICATE)] = .bool(false)
             v[a(CKA_CHECK_VALUE)] = .bytes(Data())
             v[a(CKA_VALUE)] = .sensitive
             if algorithm != .genericSecret { v[a(CKA_VALUE_LEN)] = .ulong(CK_ULONG(algorithm.bitSize / 8)) }

@@ -4,8 +4,8 @@ import RedoubtCore
 import RedoubtCrypto
 
 // RSA-OAEP (SHA-256, MGF1-SHA-256, no label): encryption here with the public key, decryption in
-// the HSM. Single-part only, as the standard has it for CKM_RSA_PKCS_OAEP. Symmetric mechanisms
-// come with the raw formats (docs/pkcs11.md).
+// the HSM; single-part only, as the standard has it for CKM_RSA_PKCS_OAEP. AES-GCM and
+// AES-CBC-PAD, single and multi-part, in the HSM: SymmetricCipher.swift.
 
 @_cdecl("C_EncryptInit")
 public func C_EncryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
@@ -29,7 +29,7 @@ public func C_Encrypt(
 ) -> CK_RV {
     entry("C_Encrypt") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        try runtime.finishCipher(hSession, encrypting: true, pData, ulDataLen, pOut, pulOutLen)
+        try runtime.finishCipher(hSession, encrypting: true, single: { () throws(P11Error) in try input(pData, ulDataLen) }, pOut, pulOutLen)
     }
 }
 
@@ -38,12 +38,14 @@ public func C_EncryptUpdate(
     _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
     _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
 ) -> CK_RV {
-    entry("C_EncryptUpdate") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: true) }
+    entry("C_EncryptUpdate") { () throws(P11Error) in
+        try Module.runtime().updateCipher(hSession, encrypting: true, part: { () throws(P11Error) in try input(pPart, ulPartLen) }, pOut, pulOutLen)
+    }
 }
 
 @_cdecl("C_EncryptFinal")
 public func C_EncryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
-    entry("C_EncryptFinal") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: true) }
+    entry("C_EncryptFinal") { () throws(P11Error) in try Module.runtime().finishCipher(hSession, encrypting: true, single: nil, pOut, pulOutLen) }
 }
 
 @_cdecl("C_DecryptInit")
@@ -68,7 +70,7 @@ public func C_Decrypt(
 ) -> CK_RV {
     entry("C_Decrypt") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        try runtime.finishCipher(hSession, encrypting: false, pData, ulDataLen, pOut, pulOutLen)
+        try runtime.finishCipher(hSession, encrypting: false, single: { () throws(P11Error) in try input(pData, ulDataLen) }, pOut, pulOutLen)
     }
 }
 
@@ -77,20 +79,30 @@ public func C_DecryptUpdate(
     _ hSession: CK_SESSION_HANDLE, _ pPart: UnsafeMutablePointer<CK_BYTE>?, _ ulPartLen: CK_ULONG, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
     _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
 ) -> CK_RV {
-    entry("C_DecryptUpdate") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: false) }
+    entry("C_DecryptUpdate") { () throws(P11Error) in
+        try Module.runtime().updateCipher(hSession, encrypting: false, part: { () throws(P11Error) in try input(pPart, ulPartLen) }, pOut, pulOutLen)
+    }
 }
 
 @_cdecl("C_DecryptFinal")
 public func C_DecryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
-    entry("C_DecryptFinal") { () throws(P11Error) in try Module.runtime().singlePartOnly(hSession, encrypting: false) }
+    entry("C_DecryptFinal") { () throws(P11Error) in try Module.runtime().finishCipher(hSession, encrypting: false, single: nil, pOut, pulOutLen) }
 }
 
 extension Runtime {
-    /// Checks the mechanism (RSA-OAEP with SHA-256 and MGF1-SHA-256, no label) and the key.
+    /// Checks the mechanism and the key of an Encrypt/DecryptInit.
     func cipherOperation(_ session: SessionState, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, encrypting: Bool) throws(P11Error) -> CipherOperation {
-        guard mechanism.mechanism == CK_MECHANISM_TYPE(CKM_RSA_PKCS_OAEP) else {
-            throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "only CKM_RSA_PKCS_OAEP encrypts and decrypts through the module so far")
+        let (ref, snapshot) = try keyObject(hKey, slot: session.slot)
+        guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
+        if mechanism.mechanism == CK_MECHANISM_TYPE(CKM_RSA_PKCS_OAEP) {
+            try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: encrypting)
+            return CipherOperation(key: ref, info: key)
         }
+        return try standardCipherOperation(mechanism, ref: ref, key: key, encrypting: encrypting)
+    }
+
+    /// RSA-OAEP with SHA-256 and MGF1-SHA-256, no label, on an RSA key.
+    static func checkOAEP(_ mechanism: CK_MECHANISM, ref: ObjectRef, key: KeyInfo, encrypting: Bool) throws(P11Error) {
         guard mechanism.ulParameterLen == CK_ULONG(MemoryLayout<CK_RSA_PKCS_OAEP_PARAMS>.size), let raw = mechanism.pParameter else {
             throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP needs CK_RSA_PKCS_OAEP_PARAMS")
         }
@@ -99,10 +111,7 @@ extension Runtime {
             throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP is offered with SHA-256 and MGF1-SHA-256")
         }
         guard p.ulSourceDataLen == 0 else { throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP labels are not offered") }
-        let (ref, snapshot) = try keyObject(hKey, slot: session.slot)
-        guard case .key(let key) = snapshot, key.algorithm.isRSA else {
-            throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "RSA-OAEP needs an RSA key")
-        }
+        guard key.algorithm.isRSA else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "RSA-OAEP needs an RSA key") }
         if encrypting {
             guard ref.kind == .publicKey || ref.kind == .privateKey, key.publicKey != nil else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
             guard key.usage.contains(.encrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not encrypt") }
@@ -110,12 +119,12 @@ extension Runtime {
             guard ref.kind == .privateKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "decrypt with the private key object") }
             guard key.usage.contains(.decrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not decrypt") }
         }
-        return CipherOperation(key: ref, info: key)
     }
 
-    /// C_Encrypt / C_Decrypt: a size query or a short buffer keeps the operation; anything else ends it.
+    /// C_Encrypt / C_Decrypt (with `single`) or their Final calls (without): a size query or a
+    /// short buffer keeps the operation; anything else ends it.
     func finishCipher(
-        _ hSession: CK_SESSION_HANDLE, encrypting: Bool, _ pData: UnsafeMutablePointer<CK_BYTE>?, _ ulDataLen: CK_ULONG,
+        _ hSession: CK_SESSION_HANDLE, encrypting: Bool, single: (() throws(P11Error) -> Data)?,
         _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
     ) throws(P11Error) {
         let state = try session(hSession)
@@ -127,58 +136,67 @@ extension Runtime {
         }
         do throws(P11Error) {
             guard let pulOutLen else { throw P11Error.argumentsBad }
-            let modulusBytes = op.info.algorithm.bitSize / 8
-            let data = try input(pData, ulDataLen, limit: modulusBytes)
-            // Encryption gives a modulus-sized ciphertext; decryption at most modulus − 66 bytes.
-            let bound = encrypting ? modulusBytes : modulusBytes - 66
-            if pOut == nil {
-                pulOutLen.pointee = CK_ULONG(bound)
-                return
+            let verb = encrypting ? "Encrypt" : "Decrypt"
+            if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_\(verb)Update was called: end with C_\(verb)Final") }
+            let done: Bool
+            switch op.mechanism {
+            case .rsaOAEP:
+                guard let single else { throw P11Error(CK_RV(CKR_FUNCTION_NOT_SUPPORTED), "RSA-OAEP is single-part: use C_\(verb)") }
+                done = try finishOAEP(op, encrypting: encrypting, try single(), pOut, pulOutLen)
+            case .standard:
+                done = try finishStandardCipher(hSession, op, encrypting: encrypting, data: try single?() ?? op.data, pOut, pulOutLen)
             }
-            let result: Data
-            if encrypting {
-                guard data.count <= modulusBytes - 66 else {
-                    throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "RSA-OAEP-SHA256 with this key encrypts at most \(modulusBytes - 66) bytes")
-                }
-                if pulOutLen.pointee < CK_ULONG(bound) {
-                    pulOutLen.pointee = CK_ULONG(bound)
-                    throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
-                }
-                guard let publicKey = op.info.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
-                do { result = try EncryptionKey(publicKey).encrypt(data) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
-            } else {
-                guard data.count == modulusBytes else {
-                    throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_LEN_RANGE), "an RSA-OAEP ciphertext of this key is \(modulusBytes) bytes")
-                }
-                // The HSM's ciphertexts name the key version they were made for; a standard one is
-                // for the key's latest version.
-                var framed = Data([1])
-                let v = UInt32(clamping: op.info.latestVersion)
-                framed.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
-                framed.append(data)
-                let id = op.key.id, ciphertext = framed
-                do throws(P11Error) {
-                    result = try call(slot: op.key.slot, context: .key) { hsm, token in
-                        try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
-                    }
-                } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
-                    throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
-                }
-            }
-            try output(result, to: pOut, length: pulOutLen)
-            end()
+            if done { end() }
         } catch {
             if error.rv != CK_RV(CKR_BUFFER_TOO_SMALL) { end() }
             throw error
         }
     }
 
-    /// The Update and Final calls: RSA-OAEP is single-part; the operation ends.
-    func singlePartOnly(_ hSession: CK_SESSION_HANDLE, encrypting: Bool) throws(P11Error) {
-        try updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
-            guard (encrypting ? s.encrypt : s.decrypt) != nil else { throw .operationNotInitialized }
-            if encrypting { s.encrypt = nil } else { s.decrypt = nil }
+    /// RSA-OAEP's single call; false for a size query.
+    private func finishOAEP(
+        _ op: CipherOperation, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
+    ) throws(P11Error) -> Bool {
+        let modulusBytes = op.info.algorithm.bitSize / 8
+        guard data.count <= modulusBytes else {
+            throw P11Error(CK_RV(encrypting ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE), "input longer than \(modulusBytes) bytes")
         }
-        throw P11Error(CK_RV(CKR_FUNCTION_NOT_SUPPORTED), "RSA-OAEP is single-part: use C_Encrypt / C_Decrypt")
+        // Encryption gives a modulus-sized ciphertext; decryption at most modulus − 66 bytes.
+        let bound = encrypting ? modulusBytes : modulusBytes - 66
+        if pOut == nil {
+            pulOutLen.pointee = CK_ULONG(bound)
+            return false
+        }
+        let result: Data
+        if encrypting {
+            guard data.count <= modulusBytes - 66 else {
+                throw P11Error(CK_RV(CKR_DATA_LEN_RANGE), "RSA-OAEP-SHA256 with this key encrypts at most \(modulusBytes - 66) bytes")
+            }
+            if pulOutLen.pointee < CK_ULONG(bound) {
+                pulOutLen.pointee = CK_ULONG(bound)
+                throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
+            }
+            guard let publicKey = op.info.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
+            do { result = try EncryptionKey(publicKey).encrypt(data) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
+        } else {
+            guard data.count == modulusBytes else {
+                throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_LEN_RANGE), "an RSA-OAEP ciphertext of this key is \(modulusBytes) bytes")
+            }
+            // Through the versioned form, which a governed key turns into an approval request
+            // (the standard form has none): a standard ciphertext is for the key's latest version.
+            var framed = Data([1])
+            let v = UInt32(clamping: op.info.latestVersion)
+            framed.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+            framed.append(data)
+            let id = op.key.id, ciphertext = framed
+            do throws(P11Error) {
+                result = try call(slot: op.key.slot, context: .key) { hsm, token in
+                    try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
+                }
+            } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
+                throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
+            }
+        }
+        return try output(result, to: pOut, length: pulOutLen)
     }
 }

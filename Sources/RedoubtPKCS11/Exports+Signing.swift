@@ -107,6 +107,7 @@ extension Runtime {
         }
         let (ref, snapshot) = try keyObject(hKey, slot: slot)
         guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
+        if let hmac = try HMACPlan(mechanism: mechanism.mechanism, parameter: parameter) { return try hmacOperation(hmac, ref: ref, key: key) }
         let rightKind = verifying ? (ref.kind == .publicKey || ref.kind == .privateKey) : ref.kind == .privateKey
         guard rightKind else {
             throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), verifying ? "verify with a public or private key object" : "sign with a private key object")
@@ -116,7 +117,7 @@ extension Runtime {
         }
         let plan = try SignPlan(mechanism: mechanism.mechanism, parameter: parameter, algorithm: key.algorithm)
         if verifying, key.publicKey == nil { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "the key has no public key") }
-        return SignOperation(key: ref, plan: plan, publicKey: key.publicKey)
+        return SignOperation(key: ref, plan: plan, hmac: nil, publicKey: key.publicKey)
     }
 
     /// C_SignUpdate / C_VerifyUpdate: collects a part; an error ends the operation.
@@ -142,8 +143,13 @@ extension Runtime {
             guard let pulSignatureLen else { throw P11Error.argumentsBad }
             if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_SignUpdate was called: end with C_SignFinal") }
             let data = try single?() ?? op.data
+            if let hmac = op.hmac {
+                if try finishHMACSign(op, hmac, data: data, pSignature, pulSignatureLen) { end() }
+                return
+            }
+            guard let plan = op.plan else { throw P11Error(CK_RV(CKR_GENERAL_ERROR)) }
             // The length is known before signing: answer a size query or a short buffer without the HSM.
-            let length = op.plan.signatureLength
+            let length = plan.signatureLength
             if pSignature == nil {
                 pulSignatureLen.pointee = CK_ULONG(length)
                 return
@@ -152,7 +158,7 @@ extension Runtime {
                 pulSignatureLen.pointee = CK_ULONG(length)
                 throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
             }
-            let (signingInput, scheme) = try op.plan.prepared(data)
+            let (signingInput, scheme) = try plan.prepared(data)
             let id = op.key.id
             let result = try call(slot: op.key.slot, context: .key) { hsm, token in
                 try await hsm.sign(token, key: id, input: signingInput, scheme: scheme)
@@ -175,11 +181,13 @@ extension Runtime {
         if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_VerifyUpdate was called: end with C_VerifyFinal") }
         let data = try single?() ?? op.data
         let signature = try input(pSignature, ulSignatureLen, limit: 8192)
-        guard signature.count == op.plan.signatureLength else {
-            throw P11Error(CK_RV(CKR_SIGNATURE_LEN_RANGE), "the signature must be \(op.plan.signatureLength) bytes, got \(signature.count)")
+        if let hmac = op.hmac { return try finishHMACVerify(op, hmac, data: data, tag: signature) }
+        guard let plan = op.plan else { throw P11Error(CK_RV(CKR_GENERAL_ERROR)) }
+        guard signature.count == plan.signatureLength else {
+            throw P11Error(CK_RV(CKR_SIGNATURE_LEN_RANGE), "the signature must be \(plan.signatureLength) bytes, got \(signature.count)")
         }
         guard let publicKey = op.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
-        let (signingInput, scheme) = try op.plan.prepared(data)
+        let (signingInput, scheme) = try plan.prepared(data)
         let valid: Bool
         do {
             valid = try VerifyingKey(publicKey).isValidSignature(signature, for: signingInput, scheme: scheme)

@@ -38,6 +38,14 @@ enum Mechanisms {
             m(CKM_SHA384, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
             m(CKM_SHA512, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
             m(CKM_AES_KEY_GEN, 16, 32, hw | CK_FLAGS(CKF_GENERATE)),
+            m(CKM_AES_GCM, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
+            m(CKM_AES_CBC_PAD, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
+            m(CKM_SHA256_HMAC, 16, 64, signVerify),
+            m(CKM_SHA256_HMAC_GENERAL, 16, 64, signVerify),
+            m(CKM_SHA384_HMAC, 16, 64, signVerify),
+            m(CKM_SHA384_HMAC_GENERAL, 16, 64, signVerify),
+            m(CKM_SHA512_HMAC, 16, 64, signVerify),
+            m(CKM_SHA512_HMAC_GENERAL, 16, 64, signVerify),
             m(CKM_GENERIC_SECRET_KEY_GEN, 16, 64, hw | CK_FLAGS(CKF_GENERATE)),
         ]
     }()
@@ -69,6 +77,9 @@ enum Mechanisms {
                 CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP,
             ]
         case .mldsa65, .mldsa87: types = [CKM_ML_DSA]
+        case .aes128, .aes192, .aes256: types = [CKM_AES_GCM, CKM_AES_CBC_PAD]
+        case .genericSecret:
+            types = [CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA384_HMAC, CKM_SHA384_HMAC_GENERAL, CKM_SHA512_HMAC, CKM_SHA512_HMAC_GENERAL]
         default: types = []
         }
         return types.map { CK_MECHANISM_TYPE($0) }

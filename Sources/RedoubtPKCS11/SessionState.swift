@@ -19,16 +19,40 @@ struct SessionState: Sendable {
     var objects: Set<String> = []
 }
 
-/// An RSA-OAEP encryption (here, with the public key) or decryption (in the HSM).
+/// An encryption or decryption between its Init and its end: RSA-OAEP (encrypted here with the
+/// public key, decrypted in the HSM; single-part), or a symmetric mechanism in the HSM's
+/// standard form (the data collected through the Update calls, processed by the final call).
 struct CipherOperation: Sendable {
+    /// A caller's buffer for the IV the HSM chooses (CKM_AES_GCM encryption): `pIv` of the
+    /// CK_GCM_PARAMS given to C_EncryptInit, which must stay valid until the operation ends.
+    struct IVBuffer: @unchecked Sendable {
+        var pointer: UnsafeMutableRawPointer
+        var count: Int
+    }
+
+    enum Mechanism: Sendable {
+        case rsaOAEP
+        case standard(EncryptionScheme, StandardCipherParameters, ivOut: IVBuffer?)
+    }
+
     var key: ObjectRef
     var info: KeyInfo
+    var mechanism: Mechanism = .rsaOAEP
+    /// The data given so far through the Update calls.
+    var data = Data()
+    /// Whether an Update call was made (then only Final may end the operation).
+    var updated = false
+    /// A decryption's result that a short buffer could not take: the next call returns it.
+    var pending: Data?
 }
 
 /// A sign or verify operation between its Init and its end.
 struct SignOperation: Sendable {
     var key: ObjectRef
-    var plan: SignPlan
+    /// A signature's plan; nil for an HMAC.
+    var plan: SignPlan?
+    /// An HMAC's plan; nil for a signature.
+    var hmac: HMACPlan?
     /// The public key, for verifying here.
     var publicKey: PublicKey?
     /// The data given so far through the Update calls.

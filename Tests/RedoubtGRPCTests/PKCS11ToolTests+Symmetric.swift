@@ -1,0 +1,98 @@
+import Foundation
+import RedoubtClient
+import Testing
+
+/// AES and HMAC through pkcs11-tool over a broker, checked by `openssl enc` and `openssl mac` on a
+/// key whose bytes the test knows (imported through the API by the partition's security
+/// officer). OpenSC 0.23 (Debian 12) has no AES-GCM in `--encrypt`: CKM_AES_GCM is covered through
+/// the C ABI (RedoubtPKCS11Tests).
+extension PKCS11ToolTests {
+    /// Imports `bytes` as a key of `algorithm` with CKA_ID `id` (hex), through the broker.
+    static func importKnown(_ f: Fixture, _ algorithm: KeyAlgorithm, _ bytes: Data, id: String, usage: KeyUsage) async throws {
+        let remote = try RemoteHSM(configuration: .init(endpoint: f.endpoint, callTimeout: .seconds(30))).start()
+        do {
+            let officer = try await remote.openSession(partition: "dev", credential: .apiKey(f.officerPIN)).token
+            let idBytes = Data(
+                stride(from: 0, to: id.count, by: 2).map { i in
+                    UInt8(id[id.index(id.startIndex, offsetBy: i)..<id.index(id.startIndex, offsetBy: i + 2)], radix: 16) ?? 0
+                })
+            let spec = KeySpec(algorithm: algorithm, label: "known-\(id)", usage: usage, applicationID: idBytes)
+            _ = try await remote.importKey(officer, spec: spec, material: .secret(SecretBytes(bytes)))
+            try await remote.closeSession(officer)
+        } catch {
+            await remote.close()
+            throw error
+        }
+        await remote.close()
+    }
+
+    static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+
+    @Test("AES-256 and generic secrets made by pkcs11-tool: AES-CBC-PAD round-trips on the token, SHA256-HMAC signs and verifies")
+    func generatedSecrets() async throws {
+        try await Self.withBroker { f in
+            for (type, id) in [("AES:32", "a101"), ("GENERIC:32", "b101")] {
+                let made = try await f.loggedIn(["--keygen", "--key-type", type, "--id", id, "--label", "p11-\(id)"])
+                try #require(made.status == 0, "\(made)")
+            }
+            let (listed, out) = try await f.objects()
+            #expect(Self.keys(listed, "Secret Key Object", id: "a101").first?.heading.contains("AES") == true, "\(out)")
+            let message = try Self.message(f), sealed = f.file("cbc.bin"), opened = f.file("cbc.out"), tag = f.file("hmac.bin")
+            let iv = "0f0e0d0c0b0a09080706050403020100"
+            let encrypt = try await f.loggedIn([
+                "--encrypt", "--mechanism", "AES-CBC-PAD", "--iv", iv, "--id", "a101", "--input-file", message, "--output-file", sealed,
+            ])
+            try #require(encrypt.status == 0, "\(encrypt)")
+            let plain = try Data(contentsOf: URL(fileURLWithPath: message))
+            #expect((try Data(contentsOf: URL(fileURLWithPath: sealed))).count == (plain.count / 16 + 1) * 16)
+            let decrypt = try await f.loggedIn([
+                "--decrypt", "--mechanism", "AES-CBC-PAD", "--iv", iv, "--id", "a101", "--input-file", sealed, "--output-file", opened,
+            ])
+            #expect(decrypt.status == 0, "\(decrypt)")
+            #expect((try? Data(contentsOf: URL(fileURLWithPath: opened))) == plain)
+
+            let sign = try await f.loggedIn(["--sign", "--mechanism", "SHA256-HMAC", "--id", "b101", "--input-file", message, "--output-file", tag])
+            try #require(sign.status == 0, "\(sign)")
+            #expect((try Data(contentsOf: URL(fileURLWithPath: tag))).count == 32)
+            let verify = try await f.loggedIn(["--verify", "--mechanism", "SHA256-HMAC", "--id", "b101", "--input-file", message, "--signature-file", tag])
+            #expect(verify.status == 0 && verify.all.contains("Signature is valid"), "\(verify)")
+            // The AES key cannot MAC, the HMAC key cannot encrypt with AES.
+            let wrongKey = try await f.loggedIn(["--sign", "--mechanism", "SHA256-HMAC", "--id", "a101", "--input-file", message, "--output-file", tag])
+            #expect(wrongKey.status != 0, "\(wrongKey)")
+        }
+    }
+
+    @Test("a known AES-256 key: pkcs11-tool's AES-CBC-PAD equals openssl enc both ways; SHA256-HMAC equals openssl mac")
+    func knownSecretsAgainstOpenSSL() async throws {
+        try await Self.withBroker { f in
+            let aes = Data((0..<32).map { UInt8(($0 * 11) & 0xff) }), mac = Data((0..<32).map { UInt8(0x40 + $0) })
+            try await Self.importKnown(f, .aes256, aes, id: "a201", usage: [.encrypt, .decrypt])
+            try await Self.importKnown(f, .genericSecret, mac, id: "b201", usage: [.mac])
+            let message = try Self.message(f)
+            let iv = "00112233445566778899aabbccddeeff"
+            let token = f.file("token.bin"), reference = f.file("openssl.bin"), opened = f.file("token.out")
+            let encrypt = try await f.loggedIn([
+                "--encrypt", "--mechanism", "AES-CBC-PAD", "--iv", iv, "--id", "a201", "--input-file", message, "--output-file", token,
+            ])
+            try #require(encrypt.status == 0, "\(encrypt)")
+            let enc = try await f.openssl(["enc", "-aes-256-cbc", "-K", Self.hex(aes), "-iv", iv, "-in", message, "-out", reference])
+            try #require(enc.status == 0, "\(enc)")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: token)) == Data(contentsOf: URL(fileURLWithPath: reference)), "pkcs11-tool and openssl enc differ")
+            // openssl's ciphertext decrypts on the token.
+            let decrypt = try await f.loggedIn([
+                "--decrypt", "--mechanism", "AES-CBC-PAD", "--iv", iv, "--id", "a201", "--input-file", reference, "--output-file", opened,
+            ])
+            #expect(decrypt.status == 0, "\(decrypt)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: opened)) == Data(contentsOf: URL(fileURLWithPath: message)))
+
+            let tag = f.file("hmac.bin")
+            let sign = try await f.loggedIn(["--sign", "--mechanism", "SHA256-HMAC", "--id", "b201", "--input-file", message, "--output-file", tag])
+            try #require(sign.status == 0, "\(sign)")
+            let reference256 = try await f.openssl(["mac", "-digest", "SHA256", "-macopt", "hexkey:\(Self.hex(mac))", "-in", message, "HMAC"])
+            try #require(reference256.status == 0, "\(reference256)")
+            let expected = reference256.stdout.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            #expect(Self.hex(try Data(contentsOf: URL(fileURLWithPath: tag))) == expected, "pkcs11-tool's HMAC differs from openssl mac")
+        }
+    }
+}
