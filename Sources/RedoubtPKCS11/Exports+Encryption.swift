@@ -184,11 +184,7 @@ extension Runtime {
             }
             // Through the versioned form, which a governed key turns into an approval request
             // (the standard form has none): a standard ciphertext is for the key's latest version.
-            var framed = Data([1])
-            let v = UInt32(clamping: op.info.latestVersion)
-            framed.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
-            framed.append(data)
-            let id = op.key.id, ciphertext = framed
+            let id = op.key.id, ciphertext = Self.versioned(data, op.info.latestVersion)
             do throws(P11Error) {
                 result = try call(slot: op.key.slot, context: .key) { hsm, token in
                     try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())

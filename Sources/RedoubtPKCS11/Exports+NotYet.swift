@@ -4,7 +4,7 @@ import Foundation
 // Functions the module does not offer yet or never will, each answering
 // CKR_FUNCTION_NOT_SUPPORTED with the reason in the log (docs/pkcs11.md lists them).
 
-private let symmetricLater = "symmetric encryption, wrapping and derivation through PKCS #11 come with the raw formats (docs/pkcs11.md)"
+private let symmetricLater = "key derivation through PKCS #11 is not offered yet (docs/pkcs11.md)"
 private let noRecovery = "signatures with message recovery are not offered"
 private let noDual = "dual-function operations are not offered"
 
@@ -64,23 +64,6 @@ public func C_DecryptVerifyUpdate(
     _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
 ) -> CK_RV {
     notSupported("C_DecryptVerifyUpdate", noDual)
-}
-
-@_cdecl("C_WrapKey")
-public func C_WrapKey(
-    _ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hWrappingKey: CK_OBJECT_HANDLE, _ hKey: CK_OBJECT_HANDLE,
-    _ pWrappedKey: UnsafeMutablePointer<CK_BYTE>?, _ pulWrappedKeyLen: UnsafeMutablePointer<CK_ULONG>?
-) -> CK_RV {
-    notSupported("C_WrapKey", symmetricLater)
-}
-
-@_cdecl("C_UnwrapKey")
-public func C_UnwrapKey(
-    _ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hUnwrappingKey: CK_OBJECT_HANDLE,
-    _ pWrappedKey: UnsafeMutablePointer<CK_BYTE>?, _ ulWrappedKeyLen: CK_ULONG, _ pTemplate: UnsafeMutablePointer<CK_ATTRIBUTE>?,
-    _ ulAttributeCount: CK_ULONG, _ phKey: UnsafeMutablePointer<CK_OBJECT_HANDLE>?
-) -> CK_RV {
-    notSupported("C_UnwrapKey", symmetricLater)
 }
 
 @_cdecl("C_DeriveKey")

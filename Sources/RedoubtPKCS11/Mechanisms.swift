@@ -10,6 +10,7 @@ enum Mechanisms {
     static let all: [(type: CK_MECHANISM_TYPE, info: CK_MECHANISM_INFO)] = {
         let hw = CK_FLAGS(CKF_HW)
         let signVerify = hw | CK_FLAGS(CKF_SIGN) | CK_FLAGS(CKF_VERIFY)
+        let wrapUnwrap = CK_FLAGS(CKF_WRAP) | CK_FLAGS(CKF_UNWRAP)
         let ecFlags = CK_FLAGS(CKF_EC_F_P) | CK_FLAGS(CKF_EC_NAMEDCURVE) | CK_FLAGS(CKF_EC_UNCOMPRESS)
         func m(_ type: UInt, _ min: UInt, _ max: UInt, _ flags: CK_FLAGS) -> (CK_MECHANISM_TYPE, CK_MECHANISM_INFO) {
             (CK_MECHANISM_TYPE(type), CK_MECHANISM_INFO(ulMinKeySize: CK_ULONG(min), ulMaxKeySize: CK_ULONG(max), flags: flags))
@@ -31,7 +32,7 @@ enum Mechanisms {
             m(CKM_SHA256_RSA_PKCS_PSS, 2048, 4096, signVerify),
             m(CKM_SHA384_RSA_PKCS_PSS, 2048, 4096, signVerify),
             m(CKM_SHA512_RSA_PKCS_PSS, 2048, 4096, signVerify),
-            m(CKM_RSA_PKCS_OAEP, 2048, 4096, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
+            m(CKM_RSA_PKCS_OAEP, 2048, 4096, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT) | wrapUnwrap),
             m(CKM_ML_DSA_KEY_PAIR_GEN, 0, 0, hw | CK_FLAGS(CKF_GENERATE_KEY_PAIR)),
             m(CKM_ML_DSA, 0, 0, signVerify),
             m(CKM_SHA256, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
@@ -40,6 +41,9 @@ enum Mechanisms {
             m(CKM_AES_KEY_GEN, 16, 32, hw | CK_FLAGS(CKF_GENERATE)),
             m(CKM_AES_GCM, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
             m(CKM_AES_CBC_PAD, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
+            m(CKM_AES_KEY_WRAP, 16, 32, hw | wrapUnwrap),
+            m(CKM_AES_KEY_WRAP_PAD, 16, 32, hw | wrapUnwrap),
+            m(Runtime.aesKeyWrapKWP, 16, 32, hw | wrapUnwrap),
             m(CKM_SHA256_HMAC, 16, 64, signVerify),
             m(CKM_SHA256_HMAC_GENERAL, 16, 64, signVerify),
             m(CKM_SHA384_HMAC, 16, 64, signVerify),
@@ -77,7 +81,7 @@ enum Mechanisms {
                 CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP,
             ]
         case .mldsa65, .mldsa87: types = [CKM_ML_DSA]
-        case .aes128, .aes192, .aes256: types = [CKM_AES_GCM, CKM_AES_CBC_PAD]
+        case .aes128, .aes192, .aes256: types = [CKM_AES_GCM, CKM_AES_CBC_PAD, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, Runtime.aesKeyWrapKWP]
         case .genericSecret:
             types = [CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA384_HMAC, CKM_SHA384_HMAC_GENERAL, CKM_SHA512_HMAC, CKM_SHA512_HMAC_GENERAL]
         default: types = []

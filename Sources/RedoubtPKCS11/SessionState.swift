@@ -14,6 +14,9 @@ struct SessionState: Sendable {
     var digest: DigestOperation?
     var encrypt: CipherOperation?
     var decrypt: CipherOperation?
+    /// A wrapped key a size query or a short buffer could not take: the next C_WrapKey of the
+    /// same key, wrapping key and mechanism returns it without exporting the key again.
+    var wrapped: (key: CK_OBJECT_HANDLE, wrappingKey: CK_OBJECT_HANDLE, mechanism: CK_MECHANISM_TYPE, bytes: Data)?
     /// The session objects (`CKA_TOKEN` false) this session made: Redoubt keys with
     /// `persistent = false`, destroyed when the session closes.
     var objects: Set<String> = []

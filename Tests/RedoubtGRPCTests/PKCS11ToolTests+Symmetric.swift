@@ -8,7 +8,7 @@ import Testing
 /// the C ABI (RedoubtPKCS11Tests).
 extension PKCS11ToolTests {
     /// Imports `bytes` as a key of `algorithm` with CKA_ID `id` (hex), through the broker.
-    static func importKnown(_ f: Fixture, _ algorithm: KeyAlgorithm, _ bytes: Data, id: String, usage: KeyUsage) async throws {
+    static func importKnown(_ f: Fixture, _ algorithm: KeyAlgorithm, _ bytes: Data, id: String, usage: KeyUsage, extractable: Bool = false) async throws {
         let remote = try RemoteHSM(configuration: .init(endpoint: f.endpoint, callTimeout: .seconds(30))).start()
         do {
             let officer = try await remote.openSession(partition: "dev", credential: .apiKey(f.officerPIN)).token
@@ -16,7 +16,7 @@ extension PKCS11ToolTests {
                 stride(from: 0, to: id.count, by: 2).map { i in
                     UInt8(id[id.index(id.startIndex, offsetBy: i)..<id.index(id.startIndex, offsetBy: i + 2)], radix: 16) ?? 0
                 })
-            let spec = KeySpec(algorithm: algorithm, label: "known-\(id)", usage: usage, applicationID: idBytes)
+            let spec = KeySpec(algorithm: algorithm, label: "known-\(id)", usage: usage, extractable: extractable, applicationID: idBytes)
             _ = try await remote.importKey(officer, spec: spec, material: .secret(SecretBytes(bytes)))
             try await remote.closeSession(officer)
         } catch {
@@ -93,6 +93,56 @@ extension PKCS11ToolTests {
             try #require(reference256.status == 0, "\(reference256)")
             let expected = reference256.stdout.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
             #expect(Self.hex(try Data(contentsOf: URL(fileURLWithPath: tag))) == expected, "pkcs11-tool's HMAC differs from openssl mac")
+        }
+    }
+
+    @Test(
+        "AES key wrap: pkcs11-tool --wrap equals openssl enc -id-aes256-wrap(-pad), openssl's wrapped key unwraps on the token and encrypts as openssl does; a non-extractable key is refused"
+    )
+    func wrapAgainstOpenSSL() async throws {
+        try await Self.withBroker { f in
+            let kek = Data((0..<32).map { UInt8(0x21 + $0) }), target = Data((0..<32).map { UInt8(0x99 ^ $0) })
+            try await Self.importKnown(f, .aes256, kek, id: "c201", usage: [.wrap, .unwrap])
+            try await Self.importKnown(f, .aes256, target, id: "c202", usage: [.encrypt, .decrypt], extractable: true)
+            try await Self.importKnown(f, .aes256, Data(repeating: 3, count: 32), id: "c203", usage: [.encrypt, .decrypt])
+            let targetFile = f.file("target.key")
+            try target.write(to: URL(fileURLWithPath: targetFile))
+            // pkcs11-tool 0.23 names CKM_AES_KEY_WRAP only; CKM_AES_KEY_WRAP_PAD (RFC 5649 here) by number.
+            for (mechanism, cipher, iv) in [("AES-KEY-WRAP", "-id-aes256-wrap", "A6A6A6A6A6A6A6A6"), ("0x210A", "-id-aes256-wrap-pad", "A65959A6")] {
+                let token = f.file("wrapped-\(mechanism).bin"), reference = f.file("openssl-\(mechanism).bin")
+                let wrap = try await f.loggedIn(["--wrap", "--mechanism", mechanism, "--id", "c201", "--application-id", "c202", "--output-file", token])
+                try #require(wrap.status == 0, "\(wrap)")
+                let enc = try await f.openssl(["enc", cipher, "-K", Self.hex(kek), "-iv", iv, "-in", targetFile, "-out", reference])
+                try #require(enc.status == 0, "\(enc)")
+                #expect(
+                    try Data(contentsOf: URL(fileURLWithPath: token)) == Data(contentsOf: URL(fileURLWithPath: reference)), "\(mechanism) differs from openssl")
+            }
+            // A key openssl wrapped unwraps on the token and encrypts there as openssl does under it.
+            let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+            let freshFile = f.file("fresh.key"), wrappedFresh = f.file("fresh.wrapped")
+            try fresh.write(to: URL(fileURLWithPath: freshFile))
+            let enc = try await f.openssl(["enc", "-id-aes256-wrap-pad", "-K", Self.hex(kek), "-iv", "A65959A6", "-in", freshFile, "-out", wrappedFresh])
+            try #require(enc.status == 0, "\(enc)")
+            let unwrap = try await f.loggedIn([
+                "--unwrap", "--mechanism", "0x210A", "--id", "c201", "--input-file", wrappedFresh, "--key-type", "AES:", "--application-id", "c204",
+                "--application-label", "unwrapped",
+            ])
+            try #require(unwrap.status == 0, "\(unwrap)")
+            let message = try Self.message(f), token = f.file("fresh-cbc.bin"), reference = f.file("fresh-cbc-openssl.bin")
+            let iv = "000102030405060708090a0b0c0d0e0f"
+            let encrypt = try await f.loggedIn([
+                "--encrypt", "--mechanism", "AES-CBC-PAD", "--iv", iv, "--id", "c204", "--input-file", message, "--output-file", token,
+            ])
+            try #require(encrypt.status == 0, "\(encrypt)")
+            let cbc = try await f.openssl(["enc", "-aes-256-cbc", "-K", Self.hex(fresh), "-iv", iv, "-in", message, "-out", reference])
+            try #require(cbc.status == 0, "\(cbc)")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: token)) == Data(contentsOf: URL(fileURLWithPath: reference)), "the unwrapped key is not openssl's")
+
+            let locked = try await f.loggedIn([
+                "--wrap", "--mechanism", "AES-KEY-WRAP", "--id", "c201", "--application-id", "c203", "--output-file", f.file("no.bin"),
+            ])
+            #expect(locked.status != 0 && locked.all.contains("CKR_KEY_UNEXTRACTABLE"), "\(locked)")
         }
     }
 }

@@ -8,12 +8,12 @@ import Testing
 extension Fixture {
     /// Imports secret keys with known bytes into the partition (as its security officer) before
     /// the module opens the store, so that swift-crypto can check what the module makes.
-    func importSecrets(_ keys: [(KeyAlgorithm, Data, id: [UInt8], usage: KeyUsage)]) async throws {
+    func importSecrets(_ keys: [(KeyAlgorithm, Data, id: [UInt8], usage: KeyUsage)], extractable: Bool = false) async throws {
         let store = try SQLiteStore(path: storePath)
         let hsm = try await LocalHSM.open(store: store, unseal: .devKeyFile(devKeyPath))
         let so = try await hsm.openSession(partition: "p11", credential: .apiKey(officerAPIKey))
         for (algorithm, bytes, id, usage) in keys {
-            let spec = KeySpec(algorithm: algorithm, label: "known-\(hex(id))", usage: usage, applicationID: Data(id))
+            let spec = KeySpec(algorithm: algorithm, label: "known-\(hex(id))", usage: usage, extractable: extractable, applicationID: Data(id))
             _ = try await hsm.importKey(so.token, spec: spec, material: .secret(SecretBytes(bytes)))
         }
         try await hsm.closeSession(so.token)
