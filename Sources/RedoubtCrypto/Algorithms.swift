@@ -255,11 +255,22 @@ public struct KeyDerivation: Sendable, Hashable {
     public var salt: Data
     /// HKDF info (may be empty).
     public var info: Data
-    /// How many bytes to derive (1 to 255 × the hash length).
+    /// How many bytes to derive (1 to 255 × the hash length); for ``identity(outputByteCount:)``,
+    /// the shared secret's length, or 0 for "whatever it is".
     public var outputByteCount: Int
+    /// Whether the output is the shared secret itself (PKCS #11's `CKD_NULL`); hash, salt and info
+    /// are then unused.
+    public var isIdentity = false
 
     /// HKDF (RFC 5869) with the given parameters.
     public static func hkdf(_ hash: HashAlgorithm, salt: Data = Data(), info: Data = Data(), outputByteCount: Int) -> KeyDerivation {
         KeyDerivation(hash: hash, salt: salt, info: info, outputByteCount: outputByteCount)
+    }
+
+    /// No KDF: the ECDH shared secret itself (PKCS #11's `CKD_NULL`), which must be
+    /// `outputByteCount` bytes long (0: any length). Prefer HKDF: a raw shared secret is not
+    /// uniformly random. Only for key agreement; a secret key has nothing to agree.
+    public static func identity(outputByteCount: Int = 0) -> KeyDerivation {
+        KeyDerivation(hash: .sha256, salt: Data(), info: Data(), outputByteCount: outputByteCount, isIdentity: true)
     }
 }

@@ -4,7 +4,6 @@ import Foundation
 // Functions the module does not offer yet or never will, each answering
 // CKR_FUNCTION_NOT_SUPPORTED with the reason in the log (docs/pkcs11.md lists them).
 
-private let symmetricLater = "key derivation through PKCS #11 is not offered yet (docs/pkcs11.md)"
 private let noRecovery = "signatures with message recovery are not offered"
 private let noDual = "dual-function operations are not offered"
 
@@ -64,12 +63,4 @@ public func C_DecryptVerifyUpdate(
     _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
 ) -> CK_RV {
     notSupported("C_DecryptVerifyUpdate", noDual)
-}
-
-@_cdecl("C_DeriveKey")
-public func C_DeriveKey(
-    _ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hBaseKey: CK_OBJECT_HANDLE,
-    _ pTemplate: UnsafeMutablePointer<CK_ATTRIBUTE>?, _ ulAttributeCount: CK_ULONG, _ phKey: UnsafeMutablePointer<CK_OBJECT_HANDLE>?
-) -> CK_RV {
-    notSupported("C_DeriveKey", symmetricLater)
 }

@@ -65,7 +65,18 @@ public func C_GetAttributeValue(
         let session = try runtime.session(hSession)
         guard ulCount <= CK_ULONG(Template.maximumCount), pTemplate != nil || ulCount == 0 else { throw .argumentsBad }
         let (ref, snapshot) = try runtime.object(hObject, session: session)
-        let values = ObjectAttributes.all(ref, snapshot)
+        var values = ObjectAttributes.all(ref, snapshot)
+        // The value of a secret key that is neither sensitive nor unextractable is read from the
+        // HSM (an audited export), and only when asked for; if the HSM refuses, it stays secret.
+        let value = CK_ATTRIBUTE_TYPE(CKA_VALUE)
+        if ref.kind == .secretKey, case .key(let key) = snapshot, !key.sensitive, key.extractable,
+            (0..<Int(ulCount)).contains(where: { pTemplate![$0].type == value })
+        {
+            let id = key.id
+            if let plain = try? runtime.call(slot: session.slot, context: .key, { hsm, token in try await hsm.exportPlaintext(token, id: id) }) {
+                values[value] = .bytes(plain.withUnsafeBytes { Data($0) })
+            }
+        }
         var failure: P11Error?
         for i in 0..<Int(ulCount) {
             let attribute = pTemplate![i]

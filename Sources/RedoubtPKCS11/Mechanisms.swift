@@ -41,6 +41,8 @@ enum Mechanisms {
             m(CKM_AES_KEY_GEN, 16, 32, hw | CK_FLAGS(CKF_GENERATE)),
             m(CKM_AES_GCM, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
             m(CKM_AES_CBC_PAD, 16, 32, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT)),
+            m(CKM_ECDH1_DERIVE, 256, 521, hw | CK_FLAGS(CKF_DERIVE) | ecFlags),
+            m(Runtime.hkdfDerive, 1, 128, hw | CK_FLAGS(CKF_DERIVE)),
             m(CKM_AES_KEY_WRAP, 16, 32, hw | wrapUnwrap),
             m(CKM_AES_KEY_WRAP_PAD, 16, 32, hw | wrapUnwrap),
             m(Runtime.aesKeyWrapKWP, 16, 32, hw | wrapUnwrap),
@@ -72,8 +74,11 @@ enum Mechanisms {
     static func allowed(for algorithm: KeyAlgorithm) -> [CK_MECHANISM_TYPE] {
         let types: [UInt]
         switch algorithm {
-        case .p256, .p384, .p521, .secp256k1, .brainpoolP256r1, .brainpoolP384r1:
+        case .p256, .p384, .p521:
+            types = [CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512, CKM_ECDH1_DERIVE]
+        case .secp256k1, .brainpoolP256r1, .brainpoolP384r1:
             types = [CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512]
+        case .x25519: types = [CKM_ECDH1_DERIVE]
         case .ed25519: types = [CKM_EDDSA]
         case .rsa2048, .rsa3072, .rsa4096:
             types = [
@@ -83,7 +88,10 @@ enum Mechanisms {
         case .mldsa65, .mldsa87: types = [CKM_ML_DSA]
         case .aes128, .aes192, .aes256: types = [CKM_AES_GCM, CKM_AES_CBC_PAD, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, Runtime.aesKeyWrapKWP]
         case .genericSecret:
-            types = [CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA384_HMAC, CKM_SHA384_HMAC_GENERAL, CKM_SHA512_HMAC, CKM_SHA512_HMAC_GENERAL]
+            types = [
+                CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA384_HMAC, CKM_SHA384_HMAC_GENERAL, CKM_SHA512_HMAC, CKM_SHA512_HMAC_GENERAL,
+                Runtime.hkdfDerive,
+            ]
         default: types = []
         }
         return types.map { CK_MECHANISM_TYPE($0) }

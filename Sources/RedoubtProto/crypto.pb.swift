@@ -527,12 +527,23 @@ public nonisolated struct Redoubt_V1_KeyDerivation: Sendable {
     set {function = .hkdf(newValue)}
   }
 
+  /// The shared secret itself.
+  public var identity: Redoubt_V1_KeyDerivation.Identity {
+    get {
+      if case .identity(let v)? = function {return v}
+      return Redoubt_V1_KeyDerivation.Identity()
+    }
+    set {function = .identity(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The function; exactly one is required.
   public nonisolated enum OneOf_Function: Equatable, Sendable {
     /// HKDF.
     case hkdf(Redoubt_V1_KeyDerivation.Hkdf)
+    /// The shared secret itself.
+    case identity(Redoubt_V1_KeyDerivation.Identity)
 
   }
 
@@ -560,6 +571,22 @@ public nonisolated struct Redoubt_V1_KeyDerivation: Sendable {
     public init() {}
   }
 
+  /// No KDF: the ECDH shared secret itself (PKCS #11's CKD_NULL). Prefer HKDF, as a raw
+  /// shared secret is not uniformly random. Only with a peer public key.
+  public nonisolated struct Identity: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// The shared secret's length in bytes (32 for P-256 and X25519, 48 for P-384, 66 for
+    /// P-521); it must fit the new key. 0 takes it whatever it is.
+    public var outputLengthBytes: UInt32 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
   public init() {}
 }
 
@@ -569,10 +596,12 @@ public nonisolated struct Redoubt_V1_DeriveKeyRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The id of the private key (derive usage: P-256, P-384, P-521 or X25519).
+  /// The id of the base key (derive usage): a private key (P-256, P-384, P-521 or X25519) for
+  /// ECDH, or a secret key for HKDF over its bytes.
   public var keyID: String = String()
 
-  /// The peer's public key, of the same algorithm.
+  /// The peer's public key, of the same algorithm, for ECDH; unset to derive from a secret key
+  /// (HKDF only).
   public var peerPublicKey: Redoubt_V1_PublicKey {
     get {_peerPublicKey ?? Redoubt_V1_PublicKey()}
     set {_peerPublicKey = newValue}
@@ -1934,7 +1963,7 @@ nonisolated extension Redoubt_V1_UnwrapResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_KeyDerivation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KeyDerivation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hkdf\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hkdf\0\u{1}identity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1955,6 +1984,19 @@ nonisolated extension Redoubt_V1_KeyDerivation: SwiftProtobuf.Message, SwiftProt
           self.function = .hkdf(v)
         }
       }()
+      case 2: try {
+        var v: Redoubt_V1_KeyDerivation.Identity?
+        var hadOneofValue = false
+        if let current = self.function {
+          hadOneofValue = true
+          if case .identity(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.function = .identity(v)
+        }
+      }()
       default: break
       }
     }
@@ -1965,9 +2007,17 @@ nonisolated extension Redoubt_V1_KeyDerivation: SwiftProtobuf.Message, SwiftProt
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if case .hkdf(let v)? = self.function {
+    switch self.function {
+    case .hkdf?: try {
+      guard case .hkdf(let v)? = self.function else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
+    }()
+    case .identity?: try {
+      guard case .identity(let v)? = self.function else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2017,6 +2067,36 @@ nonisolated extension Redoubt_V1_KeyDerivation.Hkdf: SwiftProtobuf.Message, Swif
     if lhs.hash != rhs.hash {return false}
     if lhs.salt != rhs.salt {return false}
     if lhs.info != rhs.info {return false}
+    if lhs.outputLengthBytes != rhs.outputLengthBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Redoubt_V1_KeyDerivation.Identity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Redoubt_V1_KeyDerivation.protoMessageName + ".Identity"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}output_length_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.outputLengthBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.outputLengthBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.outputLengthBytes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Redoubt_V1_KeyDerivation.Identity, rhs: Redoubt_V1_KeyDerivation.Identity) -> Bool {
     if lhs.outputLengthBytes != rhs.outputLengthBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

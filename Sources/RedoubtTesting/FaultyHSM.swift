@@ -204,6 +204,9 @@ final class FaultyHSM: HSM, HSMHealthProbe, Sendable {
     func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
         try await pass("deriveKey") { try await inner.deriveKey(session, key: key, peer: peer, derivation: derivation, spec: spec) }
     }
+    func deriveKey(_ session: SessionToken, key: String, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
+        try await pass("deriveKey") { try await inner.deriveKey(session, key: key, derivation: derivation, spec: spec) }
+    }
     func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         try await pass("encapsulate") { try await inner.encapsulate(session, key: key, spec: spec) }
     }

@@ -13,6 +13,9 @@ extension HSMBehaviour {
                 try await $0.standardEncryptionRefusals()
             },
             Case("bare HMAC tags equal swift-crypto's, truncated tags check, a changed byte fails") { try await $0.standardMACs() },
+            Case("ECDH without a KDF gives swift-crypto's shared secret; HKDF over a secret key gives swift-crypto's HKDF") {
+                try await $0.identityAndSecretDerivation()
+            },
         ]
     }
 }
@@ -165,5 +168,45 @@ extension HSMFixture {
         let versioned = try await hsm.mac(user, key: k.chacha.id, data: message, hash: .sha256)
         let bare = try await hsm.macStandard(user, key: k.chacha.id, data: message, hash: .sha256, version: 1)
         #expect(versioned.suffix(32) == bare)
+    }
+}
+
+extension HSMFixture {
+    func identityAndSecretDerivation() async throws {
+        let user = alpha.user.token
+        // ECDH with CKD_NULL's meaning: the new key is the shared secret, as swift-crypto computes it.
+        let mine = try await generate(KeySpec(algorithm: .p256, label: "ecdh-identity"))
+        let peer = P256.KeyAgreement.PrivateKey()
+        let peerPublic = try PublicKey(rawRepresentation: peer.publicKey.x963Representation, algorithm: .p256)
+        let derived = try await hsm.deriveKey(
+            user, key: mine.id, peer: peerPublic, derivation: .identity(outputByteCount: 32),
+            spec: KeySpec(algorithm: .aes256, label: "ecdh-secret", usage: [.encrypt, .decrypt]))
+        let myPublic = try P256.KeyAgreement.PublicKey(x963Representation: try #require(mine.publicKey).rawRepresentation)
+        let shared = try peer.sharedSecretFromKeyAgreement(with: myPublic).withUnsafeBytes { Data($0) }
+        let iv = Data(repeating: 7, count: 16)
+        let out = try await hsm.encryptStandard(user, key: derived.id, plaintext: message, scheme: .aesCBCPKCS7, parameters: StandardCipherParameters(iv: iv))
+        let reference = try AES._CBC.encrypt(message, using: SymmetricKey(data: shared), iv: try AES._CBC.IV(ivBytes: iv))
+        #expect(out.ciphertext == reference, "the derived key is not the shared secret")
+        await expectHSMError(.invalidArgument, "whole 32-byte shared secret") {
+            try await hsm.deriveKey(
+                user, key: mine.id, peer: peerPublic, derivation: .identity(outputByteCount: 16), spec: KeySpec(algorithm: .aes128, label: "short"))
+        }
+
+        // HKDF over a secret key's bytes.
+        let k = try await knownSecrets()
+        let info = Data("redoubt hkdf".utf8), salt = Data("salt".utf8)
+        let fromSecret = try await hsm.deriveKey(
+            user, key: k.chacha.id, derivation: .hkdf(.sha256, salt: salt, info: info, outputByteCount: 32),
+            spec: KeySpec(algorithm: .aes256, label: "hkdf-secret", usage: [.encrypt, .decrypt]))
+        let expected = HKDF<SHA256>.deriveKey(inputKeyMaterial: k.chachaBytes, salt: salt, info: info, outputByteCount: 32)
+        let sealed = try await hsm.encryptStandard(
+            user, key: fromSecret.id, plaintext: message, scheme: .aesCBCPKCS7, parameters: StandardCipherParameters(iv: iv))
+        #expect(sealed.ciphertext == (try AES._CBC.encrypt(message, using: expected, iv: try AES._CBC.IV(ivBytes: iv))), "HKDF over the secret differs")
+        await expectHSMError(.invalidArgument, "identity is for key agreement") {
+            try await hsm.deriveKey(user, key: k.chacha.id, derivation: .identity(), spec: KeySpec(algorithm: .genericSecret, label: "copy"))
+        }
+        await expectHSMError(.failedPrecondition, "not a secret key") {
+            try await hsm.deriveKey(user, key: mine.id, derivation: .hkdf(.sha256, outputByteCount: 32), spec: KeySpec(algorithm: .aes256, label: "no"))
+        }
     }
 }

@@ -145,4 +145,24 @@ extension PKCS11ToolTests {
             #expect(locked.status != 0 && locked.all.contains("CKR_KEY_UNEXTRACTABLE"), "\(locked)")
         }
     }
+
+    @Test("ECDH: pkcs11-tool --derive on a token P-256 key with an openssl-made peer gives the secret openssl pkeyutl -derive gives")
+    func ecdhAgainstOpenSSL() async throws {
+        try await Self.withBroker { f in
+            try await f.generate("EC:prime256v1", id: "e101", label: "p11-ecdh")
+            let peer = f.file("peer.pem"), peerDER = f.file("peer.der"), secret = f.file("secret.bin"), reference = f.file("reference.bin")
+            let made = try await f.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", peer])
+            try #require(made.status == 0, "\(made)")
+            let pub = try await f.openssl(["pkey", "-in", peer, "-pubout", "-outform", "DER", "-out", peerDER])
+            try #require(pub.status == 0, "\(pub)")
+            // pkcs11-tool derives a non-sensitive, extractable generic secret and reads its CKA_VALUE.
+            let derive = try await f.loggedIn(["--derive", "--mechanism", "ECDH1-DERIVE", "--id", "e101", "--input-file", peerDER, "--output-file", secret])
+            try #require(derive.status == 0, "\(derive)")
+            let tokenPEM = try await f.publicKeyPEM(id: "e101")
+            let ref = try await f.openssl(["pkeyutl", "-derive", "-inkey", peer, "-peerkey", tokenPEM, "-out", reference])
+            try #require(ref.status == 0, "\(ref)")
+            let derived = try Data(contentsOf: URL(fileURLWithPath: secret)), expected = try Data(contentsOf: URL(fileURLWithPath: reference))
+            #expect(derived.count == 32 && derived == expected, "pkcs11-tool's ECDH secret differs from openssl's")
+        }
+    }
 }

@@ -778,6 +778,12 @@ void   redoubt__v1__key_derivation__hkdf__init
   static const Redoubt__V1__KeyDerivation__Hkdf init_value = REDOUBT__V1__KEY_DERIVATION__HKDF__INIT;
   *message = init_value;
 }
+void   redoubt__v1__key_derivation__identity__init
+                     (Redoubt__V1__KeyDerivation__Identity         *message)
+{
+  static const Redoubt__V1__KeyDerivation__Identity init_value = REDOUBT__V1__KEY_DERIVATION__IDENTITY__INIT;
+  *message = init_value;
+}
 void   redoubt__v1__key_derivation__init
                      (Redoubt__V1__KeyDerivation         *message)
 {
@@ -2931,7 +2937,45 @@ const ProtobufCMessageDescriptor redoubt__v1__key_derivation__hkdf__descriptor =
   (ProtobufCMessageInit) redoubt__v1__key_derivation__hkdf__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__key_derivation__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__key_derivation__identity__field_descriptors[1] =
+{
+  {
+    "output_length_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__KeyDerivation__Identity, output_length_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned redoubt__v1__key_derivation__identity__field_indices_by_name[] = {
+  0,   /* field[0] = output_length_bytes */
+};
+static const ProtobufCIntRange redoubt__v1__key_derivation__identity__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor redoubt__v1__key_derivation__identity__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "redoubt.v1.KeyDerivation.Identity",
+  "Identity",
+  "Redoubt__V1__KeyDerivation__Identity",
+  "redoubt.v1",
+  sizeof(Redoubt__V1__KeyDerivation__Identity),
+  1,
+  redoubt__v1__key_derivation__identity__field_descriptors,
+  redoubt__v1__key_derivation__identity__field_indices_by_name,
+  1,  redoubt__v1__key_derivation__identity__number_ranges,
+  (ProtobufCMessageInit) redoubt__v1__key_derivation__identity__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor redoubt__v1__key_derivation__field_descriptors[2] =
 {
   {
     "hkdf",
@@ -2945,14 +2989,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__key_derivation__field_descrip
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "identity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Redoubt__V1__KeyDerivation, function_case),
+    offsetof(Redoubt__V1__KeyDerivation, identity),
+    &redoubt__v1__key_derivation__identity__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__key_derivation__field_indices_by_name[] = {
   0,   /* field[0] = hkdf */
+  1,   /* field[1] = identity */
 };
 static const ProtobufCIntRange redoubt__v1__key_derivation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__key_derivation__descriptor =
 {
@@ -2962,7 +3019,7 @@ const ProtobufCMessageDescriptor redoubt__v1__key_derivation__descriptor =
   "Redoubt__V1__KeyDerivation",
   "redoubt.v1",
   sizeof(Redoubt__V1__KeyDerivation),
-  1,
+  2,
   redoubt__v1__key_derivation__field_descriptors,
   redoubt__v1__key_derivation__field_indices_by_name,
   1,  redoubt__v1__key_derivation__number_ranges,

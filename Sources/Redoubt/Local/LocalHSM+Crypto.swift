@@ -183,6 +183,18 @@ extension LocalHSM {
         return try await storeDerived(session, secret, spec: spec, creation: .storeDerived)
     }
 
+    public func deriveKey(_ session: SessionToken, key: String, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
+        let secret: SecretBytes = try await use(session, key, .keyDerive) { _, k in
+            let (material, _) = try usableMaterial(k, .derive, originating: true)
+            guard case .secret(let s) = material else {
+                throw HSMError.precondition("key '\(key)' is not a secret key: derive from a private key with its peer's public key")
+            }
+            guard !derivation.isIdentity else { throw HSMError.invalid("derivation: a secret key derives through HKDF; identity is for key agreement") }
+            return try KDF.derive(s.material, derivation)
+        }
+        return try await storeDerived(session, secret, spec: spec, creation: .storeDerived)
+    }
+
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         let result: Encapsulation = try await use(session, key, .keyEncapsulate) { _, k in
             let (material, _) = try usableMaterial(k, .encapsulate, originating: true, governed: false)

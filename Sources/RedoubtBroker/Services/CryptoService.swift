@@ -138,7 +138,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_DeriveKeyResponse> {
         try await core.unary(request, context) { message, token in
             let r = try message.decoded(limit: limit)
-            return Redoubt_V1_DeriveKeyResponse(try await core.hsm.deriveKey(token, key: r.key, peer: r.peer, derivation: r.derivation, spec: r.spec))
+            guard let peer = r.peer else {
+                return Redoubt_V1_DeriveKeyResponse(try await core.hsm.deriveKey(token, key: r.key, derivation: r.derivation, spec: r.spec))
+            }
+            return Redoubt_V1_DeriveKeyResponse(try await core.hsm.deriveKey(token, key: r.key, peer: peer, derivation: r.derivation, spec: r.spec))
         }
     }
 

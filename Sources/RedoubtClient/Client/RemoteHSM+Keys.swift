@@ -241,6 +241,16 @@ extension RemoteHSM {
         }
     }
 
+    public func deriveKey(_ session: SessionToken, key: String, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
+        try HSMArgumentChecks.keySpec(spec)
+        let request = Redoubt_V1_DeriveKeyRequest(key: key, derivation: derivation, spec: spec)
+        return try await call(.session(session)) {
+            try await crypto.deriveKey(request, metadata: $0, options: $1)
+        } decode: {
+            try $0.decodedKey()
+        }
+    }
+
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         try HSMArgumentChecks.keySpec(spec)
         let request = Redoubt_V1_EncapsulateRequest(key: key, spec: spec)

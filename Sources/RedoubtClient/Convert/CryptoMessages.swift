@@ -261,15 +261,23 @@ extension Redoubt_V1_DeriveKeyRequest {
         requestID = spec.protoRequestID
     }
 
-    /// The key, peer, derivation and spec.
+    /// The request deriving a key of `spec` from secret key `key` (HKDF over its bytes).
+    package init(key: String, derivation: KeyDerivation, spec: KeySpec) {
+        self.init()
+        keyID = key
+        self.derivation = derivation.proto
+        self.spec = spec.proto
+        requestID = spec.protoRequestID
+    }
+
+    /// The key, peer (nil: derive from a secret key), derivation and spec.
     package func decoded(at path: FieldPath = .root, limit: Int)
-        throws -> (key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec)
+        throws -> (key: String, peer: PublicKey?, derivation: KeyDerivation, spec: KeySpec)
     {
         try (path + "peer_public_key.spki_der").checkSize(peerPublicKey.spkiDer, limit: limit)
         let key = try requiredID(keyID, at: path + "key_id")
-        guard hasPeerPublicKey else { throw (path + "peer_public_key").invalid("is unset; send the peer's public key") }
         return (
-            key, try PublicKey(proto: peerPublicKey, at: path + "peer_public_key"),
+            key, hasPeerPublicKey ? try PublicKey(proto: peerPublicKey, at: path + "peer_public_key") : nil,
             try KeyDerivation(proto: derivation, isSet: hasDerivation, at: path + "derivation", limit: limit),
             try KeySpec(required: spec, isSet: hasSpec, requestID: requestID, at: path + "spec")
         )

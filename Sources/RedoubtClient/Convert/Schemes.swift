@@ -108,8 +108,13 @@ extension Redoubt_V1_SigningInput {
 extension KeyDerivation {
     /// The KDF of a request; exactly one function is required (HKDF today), with its hash.
     package init(proto: Redoubt_V1_KeyDerivation, isSet: Bool, at path: FieldPath, limit: Int) throws {
-        guard isSet, let function = proto.function else { throw path.invalid("is unset; choose hkdf") }
+        guard isSet, let function = proto.function else { throw path.invalid("is unset; choose hkdf or identity") }
         switch function {
+        case .identity(let i):
+            guard i.outputLengthBytes <= 1024 else {
+                throw (path + "identity.output_length_bytes").invalid("is \(i.outputLengthBytes); a shared secret is at most 66 bytes")
+            }
+            self = .identity(outputByteCount: Int(i.outputLengthBytes))
         case .hkdf(let h):
             try (path + "hkdf.salt").checkSize(h.salt, limit: limit)
             try (path + "hkdf.info").checkSize(h.info, limit: limit)
@@ -121,12 +126,18 @@ extension KeyDerivation {
 
     /// The proto KDF.
     package var proto: Redoubt_V1_KeyDerivation {
+        var p = Redoubt_V1_KeyDerivation()
+        if isIdentity {
+            var i = Redoubt_V1_KeyDerivation.Identity()
+            i.outputLengthBytes = UInt32(clamping: outputByteCount)
+            p.identity = i
+            return p
+        }
         var h = Redoubt_V1_KeyDerivation.Hkdf()
         h.hash = HashAlgorithm.protoMapping.proto(hash)
         h.salt = salt
         h.info = info
         h.outputLengthBytes = UInt32(clamping: outputByteCount)
-        var p = Redoubt_V1_KeyDerivation()
         p.hkdf = h
         return p
     }

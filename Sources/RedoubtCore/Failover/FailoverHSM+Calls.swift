@@ -201,6 +201,12 @@ extension FailoverHSM {
         }
     }
 
+    public func deriveKey(_ session: SessionToken, key: String, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo {
+        try await route("deriveKey", .create(spec), session: session, pins: !spec.persistent) {
+            try await $0.deriveKey(session, key: key, derivation: derivation, spec: spec)
+        }
+    }
+
     public func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult {
         // Never repeated: a second encapsulation makes another shared secret and ciphertext.
         try await route("encapsulate", .once, session: session, pins: !spec.persistent) {

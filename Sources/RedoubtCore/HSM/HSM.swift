@@ -181,6 +181,8 @@ public protocol HSM: Sendable {
     ) async throws -> Bool
     /// ECDH with a peer public key, then the KDF; the result becomes a new secret key object.
     func deriveKey(_ session: SessionToken, key: String, peer: PublicKey, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
+    /// HKDF over a secret key's bytes (derive usage); the result becomes a new secret key object.
+    func deriveKey(_ session: SessionToken, key: String, derivation: KeyDerivation, spec: KeySpec) async throws -> KeyInfo
     /// ML-KEM encapsulation to a key of the partition; the shared secret becomes a new key object.
     func encapsulate(_ session: SessionToken, key: String, spec: KeySpec) async throws -> EncapsulationResult
     /// ML-KEM decapsulation; the shared secret becomes a new key object.

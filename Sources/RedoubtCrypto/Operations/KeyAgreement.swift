@@ -59,10 +59,17 @@ public struct AgreementKey: Sendable, CustomStringConvertible {
 
 /// Key-derivation functions.
 public enum KDF {
-    /// HKDF (RFC 5869) over `secret`.
+    /// HKDF (RFC 5869) over `secret`, or `secret` itself for ``KeyDerivation/identity(outputByteCount:)``.
     /// - Throws: ``CryptoError/Code/invalidInput`` when the output length is 0 or over 255 × the hash length.
     public static func derive(_ secret: SecretBytes, _ derivation: KeyDerivation) throws -> SecretBytes {
         let n = derivation.outputByteCount
+        if derivation.isIdentity {
+            guard n == 0 || n == secret.count else {
+                throw CryptoError.invalidInput(
+                    "without a KDF the output is the whole \(secret.count)-byte shared secret, not \(n) bytes: ask for \(secret.count), or use HKDF")
+            }
+            return secret
+        }
         guard n >= 1, n <= 255 * derivation.hash.byteCount else {
             throw CryptoError.invalidInput("HKDF-\(derivation.hash.rawValue) output must be 1 to \(255 * derivation.hash.byteCount) bytes, got \(n)")
         }

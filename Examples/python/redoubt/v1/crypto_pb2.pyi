@@ -180,7 +180,7 @@ class UnwrapResponse(_message.Message):
     def __init__(self, key: _Optional[_Union[_common_pb2.KeyInfo, _Mapping]] = ...) -> None: ...
 
 class KeyDerivation(_message.Message):
-    __slots__ = ("hkdf",)
+    __slots__ = ("hkdf", "identity")
     class Hkdf(_message.Message):
         __slots__ = ("hash", "salt", "info", "output_length_bytes")
         HASH_FIELD_NUMBER: _ClassVar[int]
@@ -192,9 +192,16 @@ class KeyDerivation(_message.Message):
         info: bytes
         output_length_bytes: int
         def __init__(self, hash: _Optional[_Union[_common_pb2.HashAlgorithm, str]] = ..., salt: _Optional[bytes] = ..., info: _Optional[bytes] = ..., output_length_bytes: _Optional[int] = ...) -> None: ...
+    class Identity(_message.Message):
+        __slots__ = ("output_length_bytes",)
+        OUTPUT_LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
+        output_length_bytes: int
+        def __init__(self, output_length_bytes: _Optional[int] = ...) -> None: ...
     HKDF_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
     hkdf: KeyDerivation.Hkdf
-    def __init__(self, hkdf: _Optional[_Union[KeyDerivation.Hkdf, _Mapping]] = ...) -> None: ...
+    identity: KeyDerivation.Identity
+    def __init__(self, hkdf: _Optional[_Union[KeyDerivation.Hkdf, _Mapping]] = ..., identity: _Optional[_Union[KeyDerivation.Identity, _Mapping]] = ...) -> None: ...
 
 class DeriveKeyRequest(_message.Message):
     __slots__ = ("key_id", "peer_public_key", "derivation", "spec", "request_id")

@@ -35,6 +35,7 @@ typedef struct Redoubt__V1__UnwrapRequest Redoubt__V1__UnwrapRequest;
 typedef struct Redoubt__V1__UnwrapResponse Redoubt__V1__UnwrapResponse;
 typedef struct Redoubt__V1__KeyDerivation Redoubt__V1__KeyDerivation;
 typedef struct Redoubt__V1__KeyDerivation__Hkdf Redoubt__V1__KeyDerivation__Hkdf;
+typedef struct Redoubt__V1__KeyDerivation__Identity Redoubt__V1__KeyDerivation__Identity;
 typedef struct Redoubt__V1__DeriveKeyRequest Redoubt__V1__DeriveKeyRequest;
 typedef struct Redoubt__V1__DeriveKeyResponse Redoubt__V1__DeriveKeyResponse;
 typedef struct Redoubt__V1__RandomRequest Redoubt__V1__RandomRequest;
@@ -530,9 +531,28 @@ struct  Redoubt__V1__KeyDerivation__Hkdf
     , REDOUBT__V1__HASH_ALGORITHM__HASH_ALGORITHM_UNSPECIFIED, {0,NULL}, {0,NULL}, 0 }
 
 
+/*
+ * No KDF: the ECDH shared secret itself (PKCS #11's CKD_NULL). Prefer HKDF, as a raw
+ * shared secret is not uniformly random. Only with a peer public key.
+ */
+struct  Redoubt__V1__KeyDerivation__Identity
+{
+  ProtobufCMessage base;
+  /*
+   * The shared secret's length in bytes (32 for P-256 and X25519, 48 for P-384, 66 for
+   * P-521); it must fit the new key. 0 takes it whatever it is.
+   */
+  uint32_t output_length_bytes;
+};
+#define REDOUBT__V1__KEY_DERIVATION__IDENTITY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__key_derivation__identity__descriptor) \
+    , 0 }
+
+
 typedef enum {
   REDOUBT__V1__KEY_DERIVATION__FUNCTION__NOT_SET = 0,
-  REDOUBT__V1__KEY_DERIVATION__FUNCTION_HKDF = 1
+  REDOUBT__V1__KEY_DERIVATION__FUNCTION_HKDF = 1,
+  REDOUBT__V1__KEY_DERIVATION__FUNCTION_IDENTITY = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_DERIVATION__FUNCTION__CASE)
 } Redoubt__V1__KeyDerivation__FunctionCase;
 
@@ -548,6 +568,10 @@ struct  Redoubt__V1__KeyDerivation
      * HKDF.
      */
     Redoubt__V1__KeyDerivation__Hkdf *hkdf;
+    /*
+     * The shared secret itself.
+     */
+    Redoubt__V1__KeyDerivation__Identity *identity;
   };
 };
 #define REDOUBT__V1__KEY_DERIVATION__INIT \
@@ -562,11 +586,13 @@ struct  Redoubt__V1__DeriveKeyRequest
 {
   ProtobufCMessage base;
   /*
-   * The id of the private key (derive usage: P-256, P-384, P-521 or X25519).
+   * The id of the base key (derive usage): a private key (P-256, P-384, P-521 or X25519) for
+   * ECDH, or a secret key for HKDF over its bytes.
    */
   char *key_id;
   /*
-   * The peer's public key, of the same algorithm.
+   * The peer's public key, of the same algorithm, for ECDH; unset to derive from a secret key
+   * (HKDF only).
    */
   Redoubt__V1__PublicKey *peer_public_key;
   /*
@@ -1430,6 +1456,9 @@ void   redoubt__v1__unwrap_response__free_unpacked
 /* Redoubt__V1__KeyDerivation__Hkdf methods */
 void   redoubt__v1__key_derivation__hkdf__init
                      (Redoubt__V1__KeyDerivation__Hkdf         *message);
+/* Redoubt__V1__KeyDerivation__Identity methods */
+void   redoubt__v1__key_derivation__identity__init
+                     (Redoubt__V1__KeyDerivation__Identity         *message);
 /* Redoubt__V1__KeyDerivation methods */
 void   redoubt__v1__key_derivation__init
                      (Redoubt__V1__KeyDerivation         *message);
@@ -1900,6 +1929,9 @@ typedef void (*Redoubt__V1__UnwrapResponse_Closure)
 typedef void (*Redoubt__V1__KeyDerivation__Hkdf_Closure)
                  (const Redoubt__V1__KeyDerivation__Hkdf *message,
                   void *closure_data);
+typedef void (*Redoubt__V1__KeyDerivation__Identity_Closure)
+                 (const Redoubt__V1__KeyDerivation__Identity *message,
+                  void *closure_data);
 typedef void (*Redoubt__V1__KeyDerivation_Closure)
                  (const Redoubt__V1__KeyDerivation *message,
                   void *closure_data);
@@ -2177,6 +2209,7 @@ extern const ProtobufCMessageDescriptor redoubt__v1__unwrap_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__unwrap_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__key_derivation__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__key_derivation__hkdf__descriptor;
+extern const ProtobufCMessageDescriptor redoubt__v1__key_derivation__identity__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__derive_key_request__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__derive_key_response__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__random_request__descriptor;
