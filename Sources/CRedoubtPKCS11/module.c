@@ -95,9 +95,12 @@ static CK_FUNCTION_LIST_3_0 function_list_3_0 = {
     .C_LoginUser = C_LoginUser,
     .C_SessionCancel = C_SessionCancel,
     .message = {
-        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
-        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
-        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        // Encryption and decryption (AES-GCM): RedoubtPKCS11/Exports+Message.swift.
+        (void *)C_MessageEncryptInit, (void *)C_EncryptMessage, (void *)C_EncryptMessageBegin, (void *)C_EncryptMessageNext,
+        (void *)C_MessageEncryptFinal, (void *)C_MessageDecryptInit, (void *)C_DecryptMessage, (void *)C_DecryptMessageBegin,
+        (void *)C_DecryptMessageNext, (void *)C_MessageDecryptFinal,
+        // Message-based signing and verifying: not offered.
+        message_not_supported, message_not_supported,
         message_not_supported, message_not_supported, message_not_supported, message_not_supported,
         message_not_supported, message_not_supported, message_not_supported, message_not_supported,
     },

@@ -14,6 +14,9 @@ struct SessionState: Sendable {
     var digest: DigestOperation?
     var encrypt: CipherOperation?
     var decrypt: CipherOperation?
+    /// The AES-GCM key of message-based encryption / decryption (C_MessageEncryptInit …).
+    var messageEncrypt: ObjectRef?
+    var messageDecrypt: ObjectRef?
     /// A wrapped key a size query or a short buffer could not take: the next C_WrapKey of the
     /// same key, wrapping key and mechanism returns it without exporting the key again.
     var wrapped: (key: CK_OBJECT_HANDLE, wrappingKey: CK_OBJECT_HANDLE, mechanism: CK_MECHANISM_TYPE, bytes: Data)?

@@ -16,14 +16,7 @@ import RedoubtCrypto
 extension Runtime {
     /// The operation of a symmetric mechanism on a secret key object.
     func standardCipherOperation(_ mechanism: CK_MECHANISM, ref: ObjectRef, key: KeyInfo, encrypting: Bool) throws(P11Error) -> CipherOperation {
-        guard ref.kind == .secretKey, [.aes128, .aes192, .aes256].contains(key.algorithm) else {
-            throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "AES mechanisms need an AES secret key, not a \(key.algorithm) \(ref.kind) object")
-        }
-        if encrypting {
-            guard key.usage.contains(.encrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not encrypt (CKA_ENCRYPT is false)") }
-        } else {
-            guard key.usage.contains(.decrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not decrypt (CKA_DECRYPT is false)") }
-        }
+        try Self.checkAESKey(ref: ref, key: key, encrypting: encrypting)
         switch UInt(mechanism.mechanism) {
         case CKM_AES_GCM:
             let (parameters, ivOut) = try Self.gcmParameters(mechanism, encrypting: encrypting)
@@ -36,6 +29,18 @@ extension Runtime {
             return CipherOperation(key: ref, info: key, mechanism: .standard(.aesCBCPKCS7, parameters, ivOut: nil))
         default:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "mechanism 0x\(String(UInt(mechanism.mechanism), radix: 16)) does not encrypt or decrypt")
+        }
+    }
+
+    /// An AES secret key object whose usage allows the operation.
+    static func checkAESKey(ref: ObjectRef, key: KeyInfo, encrypting: Bool) throws(P11Error) {
+        guard ref.kind == .secretKey, [.aes128, .aes192, .aes256].contains(key.algorithm) else {
+            throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "AES mechanisms need an AES secret key, not a \(key.algorithm) \(ref.kind) object")
+        }
+        if encrypting {
+            guard key.usage.contains(.encrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not encrypt (CKA_ENCRYPT is false)") }
+        } else {
+            guard key.usage.contains(.decrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not decrypt (CKA_DECRYPT is false)") }
         }
     }
 

@@ -42,6 +42,33 @@ CK_RV C_GetInterface(CK_UTF8CHAR *pInterfaceName, CK_VERSION *pVersion, CK_INTER
 CK_RV C_LoginUser(CK_SESSION_HANDLE, CK_USER_TYPE, CK_UTF8CHAR *, CK_ULONG, CK_UTF8CHAR *, CK_ULONG);
 CK_RV C_SessionCancel(CK_SESSION_HANDLE, CK_FLAGS);
 
+// The message-based encryption functions (3.0) the module offers (AES-GCM, one message per call).
+CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE, CK_MECHANISM *, CK_OBJECT_HANDLE);
+CK_RV C_EncryptMessage(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG *);
+CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG);
+CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG *, CK_FLAGS);
+CK_RV C_MessageEncryptFinal(CK_SESSION_HANDLE);
+CK_RV C_MessageDecryptInit(CK_SESSION_HANDLE, CK_MECHANISM *, CK_OBJECT_HANDLE);
+CK_RV C_DecryptMessage(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG *);
+CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG);
+CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE, void *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_BYTE *, CK_ULONG *, CK_FLAGS);
+CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE);
+
+// CK_GCM_MESSAGE_PARAMS (3.0): the parameter of each AES-GCM message.
+typedef CK_ULONG CK_GENERATOR_FUNCTION;
+#define CKG_NO_GENERATE (0x0UL)
+#define CKG_GENERATE (0x1UL)
+#define CKG_GENERATE_COUNTER (0x2UL)
+#define CKG_GENERATE_RANDOM (0x3UL)
+typedef struct CK_GCM_MESSAGE_PARAMS {
+    CK_BYTE *pIv;
+    CK_ULONG ulIvLen;
+    CK_ULONG ulIvFixedBits;
+    CK_GENERATOR_FUNCTION ivGenerator;
+    CK_BYTE *pTag;
+    CK_ULONG ulTagBits;
+} CK_GCM_MESSAGE_PARAMS;
+
 // --- PKCS #11 3.0 / 3.2 identifiers the 2.40 header lacks -------------------------------------
 
 #ifndef CKA_UNIQUE_ID

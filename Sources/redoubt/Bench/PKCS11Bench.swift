@@ -180,6 +180,17 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         }
 
         let seconds = self.seconds
+        /// A symmetric op's C loop on one thread, after 300 ms of warm-up.
+        func moduleSymmetric(
+            _ p11: P11Module, session: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, op: PKCS11Driver.SymmetricOp
+        ) async throws -> ([Double], Double) {
+            let start = clock.now + .milliseconds(300)
+            let end = start + .seconds(seconds)
+            let latencies = try await PKCS11Driver.onThread {
+                try PKCS11Driver.symmetricLoop(p11, session: session, key: key, op: op, start: start, end: end)
+            }
+            return (latencies, PKCS11Driver.microseconds(clock.now - start) / 1e6)
+        }
         /// The module's C loop on `threads` threads (thread i uses `sessions[i]`), after 300 ms of warm-up.
         func moduleSign(
             _ p11: P11Module, sessions: [CK_SESSION_HANDLE], key: CK_OBJECT_HANDLE, threads: Int, seconds: Double = seconds
@@ -229,6 +240,16 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         rows.append(
             Self.row("p256-sign", "pkcs11-embedded", threads: 1, latencies: embedded.module.0, seconds: embedded.module.1, baseline: "p256-sign localhsm/1"))
 
+        // AES-256-GCM and HMAC-SHA-256 of 1 KiB through the embedded module (session keys).
+        let (aesKey, macKey) = try await PKCS11Driver.onThread {
+            (try p11.generateSecret(embeddedSession, aes: true), try p11.generateSecret(embeddedSession, aes: false))
+        }
+        for (op, symmetricKey) in [(PKCS11Driver.SymmetricOp.aesGCM, aesKey), (.hmac, macKey)] {
+            note("module embedded \(op.rawValue), 1 thread")
+            let (l, s) = try await moduleSymmetric(p11, session: embeddedSession, key: symmetricKey, op: op)
+            rows.append(Self.row(op.rawValue, "pkcs11-embedded", threads: 1, latencies: l, seconds: s))
+        }
+
         // 2. Remote: RemoteHSM and the module in the same way, at 1 and at 64 in flight.
         for n in [1, 64] {
             let remoteRun = try await paired("RemoteHSM.sign, \(n) in flight", "module remote C_Sign, \(n) threads") { turn in
@@ -272,6 +293,14 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             }
             let (l, s) = try await moduleSign(soft, sessions: [softSession], key: softKey, threads: 1)
             rows.append(Self.row("p256-sign", "softhsm2", threads: 1, latencies: l, seconds: s, baseline: "p256-sign pkcs11-embedded/1"))
+            let (softAES, softMAC) = try await PKCS11Driver.onThread {
+                (try soft.generateSecret(softSession, aes: true), try soft.generateSecret(softSession, aes: false))
+            }
+            for (op, symmetricKey) in [(PKCS11Driver.SymmetricOp.aesGCM, softAES), (.hmac, softMAC)] {
+                note("SoftHSM2 \(op.rawValue), 1 thread")
+                let (l, s) = try await moduleSymmetric(soft, session: softSession, key: symmetricKey, op: op)
+                rows.append(Self.row(op.rawValue, "softhsm2", threads: 1, latencies: l, seconds: s, baseline: "\(op.rawValue) pkcs11-embedded/1"))
+            }
             try await PKCS11Driver.onThread { try soft.finalize() }
         } else {
             rows.append(
@@ -353,6 +382,11 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             goals.append(Goal(goal: "embedded >= 0.9x LocalHSM", value: module / swift, unit: "x", met: module / swift >= 0.9))
             if let soft = rate("p256-sign softhsm2/1") {
                 goals.append(Goal(goal: "embedded >= 1.5x SoftHSM2", value: module / soft, unit: "x", met: module / soft >= 1.5))
+            }
+        }
+        for op in ["aes256gcm-1k", "hmac-sha256-1k"] {
+            if let module = rate("\(op) pkcs11-embedded/1"), let soft = rate("\(op) softhsm2/1") {
+                goals.append(Goal(goal: "\(op) embedded >= 2x SoftHSM2", value: module / soft, unit: "x", met: module / soft >= 2))
             }
         }
         for n in [1, 64] {

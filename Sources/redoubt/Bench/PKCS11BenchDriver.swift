@@ -176,12 +176,7 @@ enum PKCS11Driver {
             digest.deallocate()
             signature.deallocate()
         }
-        let clock = ContinuousClock()
-        var latencies: [Double] = []
-        latencies.reserveCapacity(1 << 16)
-        while true {
-            let t0 = clock.now
-            if t0 >= end { break }
+        return try timed(start: start, end: end) {
             var rv = signInit(session, &mechanism, key)
             if rv == CK_RV(CKR_OK) {
                 var length: CK_ULONG = 256
@@ -189,6 +184,18 @@ enum PKCS11Driver {
                 if rv == CK_RV(CKR_OK) && length != 64 { throw BenchError("C_Sign gave \(length) bytes, not 64") }
             }
             try p11.check(rv, "C_SignInit/C_Sign(CKM_ECDSA)")
+        }
+    }
+
+    /// `body` back to back until `end`: the latency (µs) of every run started at or after `start`.
+    static func timed(start: ContinuousClock.Instant, end: ContinuousClock.Instant, _ body: () throws -> Void) throws -> [Double] {
+        let clock = ContinuousClock()
+        var latencies: [Double] = []
+        latencies.reserveCapacity(1 << 16)
+        while true {
+            let t0 = clock.now
+            if t0 >= end { break }
+            try body()
             if t0 >= start { latencies.append(microseconds(clock.now - t0)) }
         }
         return latencies
