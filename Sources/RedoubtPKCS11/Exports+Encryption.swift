@@ -95,14 +95,15 @@ extension Runtime {
         let (ref, snapshot) = try keyObject(hKey, slot: session.slot)
         guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
         if mechanism.mechanism == CK_MECHANISM_TYPE(CKM_RSA_PKCS_OAEP) {
-            try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: encrypting)
-            return CipherOperation(key: ref, info: key)
+            let label = try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: encrypting)
+            return CipherOperation(key: ref, info: key, mechanism: .rsaOAEP(label: label))
         }
         return try standardCipherOperation(mechanism, ref: ref, key: key, encrypting: encrypting)
     }
 
-    /// RSA-OAEP with SHA-256 and MGF1-SHA-256, no label, on an RSA key.
-    static func checkOAEP(_ mechanism: CK_MECHANISM, ref: ObjectRef, key: KeyInfo, encrypting: Bool) throws(P11Error) {
+    /// RSA-OAEP with SHA-256 and MGF1-SHA-256 on an RSA key; the label (`CKZ_DATA_SPECIFIED`,
+    /// at most 64 KiB; empty for none).
+    static func checkOAEP(_ mechanism: CK_MECHANISM, ref: ObjectRef, key: KeyInfo, encrypting: Bool) throws(P11Error) -> Data {
         guard mechanism.ulParameterLen == CK_ULONG(MemoryLayout<CK_RSA_PKCS_OAEP_PARAMS>.size), let raw = mechanism.pParameter else {
             throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP needs CK_RSA_PKCS_OAEP_PARAMS")
         }
@@ -110,7 +111,13 @@ extension Runtime {
         guard p.hashAlg == CK_MECHANISM_TYPE(CKM_SHA256), p.mgf == CK_RSA_PKCS_MGF_TYPE(CKG_MGF1_SHA256) else {
             throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP is offered with SHA-256 and MGF1-SHA-256")
         }
-        guard p.ulSourceDataLen == 0 else { throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP labels are not offered") }
+        var label = Data()
+        if p.ulSourceDataLen > 0 {
+            guard p.source == CK_RSA_PKCS_OAEP_SOURCE_TYPE(CKZ_DATA_SPECIFIED), let source = p.pSourceData, p.ulSourceDataLen <= 1 << 16 else {
+                throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "an RSA-OAEP label is CKZ_DATA_SPECIFIED data of at most 64 KiB")
+            }
+            label = Data(bytes: source, count: Int(p.ulSourceDataLen))
+        }
         guard key.algorithm.isRSA else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "RSA-OAEP needs an RSA key") }
         if encrypting {
             guard ref.kind == .publicKey || ref.kind == .privateKey, key.publicKey != nil else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
@@ -119,6 +126,7 @@ extension Runtime {
             guard ref.kind == .privateKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT), "decrypt with the private key object") }
             guard key.usage.contains(.decrypt) else { throw P11Error(CK_RV(CKR_KEY_FUNCTION_NOT_PERMITTED), "the key may not decrypt") }
         }
+        return label
     }
 
     /// C_Encrypt / C_Decrypt (with `single`) or their Final calls (without): a size query or a
@@ -140,9 +148,9 @@ extension Runtime {
             if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_\(verb)Update was called: end with C_\(verb)Final") }
             let done: Bool
             switch op.mechanism {
-            case .rsaOAEP:
+            case .rsaOAEP(let label):
                 guard let single else { throw P11Error(CK_RV(CKR_FUNCTION_NOT_SUPPORTED), "RSA-OAEP is single-part: use C_\(verb)") }
-                done = try finishOAEP(op, encrypting: encrypting, try single(), pOut, pulOutLen)
+                done = try finishOAEP(op, label: label, encrypting: encrypting, try single(), pOut, pulOutLen)
             case .standard:
                 done = try finishStandardCipher(hSession, op, encrypting: encrypting, data: try single?() ?? op.data, pOut, pulOutLen)
             }
@@ -155,7 +163,7 @@ extension Runtime {
 
     /// RSA-OAEP's single call; false for a size query.
     private func finishOAEP(
-        _ op: CipherOperation, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
+        _ op: CipherOperation, label: Data, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
     ) throws(P11Error) -> Bool {
         let modulusBytes = op.info.algorithm.bitSize / 8
         guard data.count <= modulusBytes else {
@@ -177,17 +185,22 @@ extension Runtime {
                 throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
             }
             guard let publicKey = op.info.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
-            do { result = try EncryptionKey(publicKey).encrypt(data) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
+            do { result = try EncryptionKey(publicKey).encrypt(data, label: label) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
         } else {
             guard data.count == modulusBytes else {
                 throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_LEN_RANGE), "an RSA-OAEP ciphertext of this key is \(modulusBytes) bytes")
             }
             // Through the versioned form, which a governed key turns into an approval request
             // (the standard form has none): a standard ciphertext is for the key's latest version.
+            // A labelled one through the standard form, which has the label (and no request form).
             let id = op.key.id, ciphertext = Self.versioned(data, op.info.latestVersion)
             do throws(P11Error) {
                 result = try call(slot: op.key.slot, context: .key) { hsm, token in
-                    try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
+                    guard label.isEmpty else {
+                        return try await hsm.decryptStandard(
+                            token, key: id, ciphertext: data, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
+                    }
+                    return try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
                 }
             } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
                 throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)

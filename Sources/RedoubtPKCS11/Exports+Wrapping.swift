@@ -136,7 +136,9 @@ extension Runtime {
                 }
             }
         case .rsaOAEP:
-            try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: !unwrapping)
+            guard try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: !unwrapping).isEmpty else {
+                throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "RSA-OAEP key wrapping takes no label")
+            }
         case .aesGCM:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID))
         }

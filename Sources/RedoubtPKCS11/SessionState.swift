@@ -37,13 +37,14 @@ struct CipherOperation: Sendable {
     }
 
     enum Mechanism: Sendable {
-        case rsaOAEP
+        /// RSA-OAEP with SHA-256 and this label (empty: none).
+        case rsaOAEP(label: Data)
         case standard(EncryptionScheme, StandardCipherParameters, ivOut: IVBuffer?)
     }
 
     var key: ObjectRef
     var info: KeyInfo
-    var mechanism: Mechanism = .rsaOAEP
+    var mechanism: Mechanism = .rsaOAEP(label: Data())
     /// The data given so far through the Update calls.
     var data = Data()
     /// Whether an Update call was made (then only Final may end the operation).

@@ -216,6 +216,9 @@ public nonisolated struct Redoubt_V1_StandardFormat: Sendable {
   /// The key version; 0 means the latest.
   public var keyVersion: UInt32 = 0
 
+  /// The RSA-OAEP label (at most 64 KiB); empty for none, and for every other scheme.
+  public var label: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1460,7 +1463,7 @@ nonisolated extension Redoubt_V1_EncryptRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Redoubt_V1_StandardFormat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StandardFormat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}iv\0\u{3}tag_length\0\u{3}key_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}iv\0\u{3}tag_length\0\u{3}key_version\0\u{1}label\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1471,6 +1474,7 @@ nonisolated extension Redoubt_V1_StandardFormat: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularBytesField(value: &self.iv) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.tagLength) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.keyVersion) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.label) }()
       default: break
       }
     }
@@ -1486,6 +1490,9 @@ nonisolated extension Redoubt_V1_StandardFormat: SwiftProtobuf.Message, SwiftPro
     if self.keyVersion != 0 {
       try visitor.visitSingularUInt32Field(value: self.keyVersion, fieldNumber: 3)
     }
+    if !self.label.isEmpty {
+      try visitor.visitSingularBytesField(value: self.label, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1493,6 +1500,7 @@ nonisolated extension Redoubt_V1_StandardFormat: SwiftProtobuf.Message, SwiftPro
     if lhs.iv != rhs.iv {return false}
     if lhs.tagLength != rhs.tagLength {return false}
     if lhs.keyVersion != rhs.keyVersion {return false}
+    if lhs.label != rhs.label {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

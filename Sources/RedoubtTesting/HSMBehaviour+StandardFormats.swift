@@ -88,6 +88,23 @@ extension HSMFixture {
             try await hsm.decryptStandard(user, key: rsa.id, ciphertext: outside, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters()) == message)
         let inside = try await hsm.encryptStandard(user, key: rsa.id, plaintext: message, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters())
         #expect(inside.iv.isEmpty && inside.ciphertext.count == 256)
+        // With a label (RFC 8017): the same label opens it, none does not.
+        let label = Data("invoice 42".utf8)
+        let labelled = try EncryptionKey(publicKey).encrypt(message, label: label)
+        #expect(
+            try await hsm.decryptStandard(user, key: rsa.id, ciphertext: labelled, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
+                == message)
+        await expectHSMError(.invalidArgument, "decryption") {
+            try await hsm.decryptStandard(user, key: rsa.id, ciphertext: labelled, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters())
+        }
+        let sealedWithLabel = try await hsm.encryptStandard(
+            user, key: rsa.id, plaintext: message, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
+        let privateless = try await hsm.decryptStandard(
+            user, key: rsa.id, ciphertext: sealedWithLabel.ciphertext, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
+        #expect(privateless == message)
+        await expectHSMError(.invalidArgument, "only RSA-OAEP takes a label") {
+            try await hsm.encryptStandard(user, key: k.aes.id, plaintext: message, scheme: .aesGCM, parameters: StandardCipherParameters(label: label))
+        }
     }
 
     func standardEncryptionRefusals() async throws {

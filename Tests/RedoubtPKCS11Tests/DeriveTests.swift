@@ -126,3 +126,38 @@ extension RedoubtPKCS11Tests {
         }
     }
 }
+
+extension RedoubtPKCS11Tests {
+    @Suite("CKM_RSA_PKCS_OAEP with a label (CKZ_DATA_SPECIFIED)")
+    struct OAEPLabel {
+        @Test("the module encrypts with the label and decrypts in the HSM with it; another label fails; a label on a wrap is refused")
+        func label() async throws {
+            let fx = try await Fixture.make()
+            defer { fx.remove() }
+            let p11 = try Cryptoki.initialized(config: fx.configPath)
+            defer { p11.finalize() }
+            let s = try p11.userSession(fx)
+            let (pubT, privT) = Cryptoki.signingTemplates(ecParameters: nil, label: "oaep", id: [0x0a, 0xe1])
+            pubT.ulong(UInt(CKA_MODULUS_BITS), 2048).bool(UInt(CKA_ENCRYPT), true)
+            privT.bool(UInt(CKA_DECRYPT), true)
+            let key = p11.generateKeyPair(s, UInt(CKM_RSA_PKCS_KEY_PAIR_GEN), pub: pubT, priv: privT)
+            try requireRV(key.rv, CKR_OK, "C_GenerateKeyPair(RSA-2048)")
+            func oaep<R>(_ label: [UInt8], _ body: (UnsafeMutablePointer<CK_MECHANISM>) throws -> R) rethrows -> R {
+                var bytes = label
+                return try bytes.withUnsafeMutableBytes { raw in
+                    let params = CK_RSA_PKCS_OAEP_PARAMS(
+                        hashAlg: CK_MECHANISM_TYPE(CKM_SHA256), mgf: CK_RSA_PKCS_MGF_TYPE(CKG_MGF1_SHA256),
+                        source: CK_RSA_PKCS_OAEP_SOURCE_TYPE(CKZ_DATA_SPECIFIED), pSourceData: raw.baseAddress, ulSourceDataLen: CK_ULONG(raw.count))
+                    return try withMechanism(UInt(CKM_RSA_PKCS_OAEP), parameter: params, body)
+                }
+            }
+            let plaintext = Array("a labelled secret".utf8), label = Array("context".utf8)
+            let sealed = oaep(label) { p11.crypt(s, encrypt: true, $0, key.pub, plaintext) }
+            try requireRV(sealed.rv, CKR_OK, "C_Encrypt(CKM_RSA_PKCS_OAEP, label)")
+            let opened = oaep(label) { p11.crypt(s, encrypt: false, $0, key.priv, sealed.out) }
+            #expect(opened.rv == CKR_OK && opened.out == plaintext)
+            expectRV(oaep(Array("other".utf8)) { p11.crypt(s, encrypt: false, $0, key.priv, sealed.out).rv }, CKR_ENCRYPTED_DATA_INVALID, "another label")
+            expectRV(oaep([]) { p11.crypt(s, encrypt: false, $0, key.priv, sealed.out).rv }, CKR_ENCRYPTED_DATA_INVALID, "no label")
+        }
+    }
+}

@@ -2105,7 +2105,7 @@ const ProtobufCMessageDescriptor redoubt__v1__encrypt_request__descriptor =
   (ProtobufCMessageInit) redoubt__v1__encrypt_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__standard_format__field_descriptors[3] =
+static const ProtobufCFieldDescriptor redoubt__v1__standard_format__field_descriptors[4] =
 {
   {
     "iv",
@@ -2143,16 +2143,29 @@ static const ProtobufCFieldDescriptor redoubt__v1__standard_format__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "label",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__StandardFormat, label),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__standard_format__field_indices_by_name[] = {
   0,   /* field[0] = iv */
   2,   /* field[2] = key_version */
+  3,   /* field[3] = label */
   1,   /* field[1] = tag_length */
 };
 static const ProtobufCIntRange redoubt__v1__standard_format__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__standard_format__descriptor =
 {
@@ -2162,7 +2175,7 @@ const ProtobufCMessageDescriptor redoubt__v1__standard_format__descriptor =
   "Redoubt__V1__StandardFormat",
   "redoubt.v1",
   sizeof(Redoubt__V1__StandardFormat),
-  3,
+  4,
   redoubt__v1__standard_format__field_descriptors,
   redoubt__v1__standard_format__field_indices_by_name,
   1,  redoubt__v1__standard_format__number_ranges,

@@ -13,13 +13,14 @@ extension LocalHSM {
             let (material, version) = try usableMaterial(k, .encrypt, originating: true, version: parameters.version, governed: false)
             switch (material, scheme.cipher) {
             case (.secret(let s), let cipher?):
+                guard parameters.label.isEmpty else { throw HSMError.invalid("label: only RSA-OAEP takes a label") }
                 let out = try s.encryptStandard(
                     plaintext, scheme: cipher, iv: parameters.iv, aad: parameters.aad, tagByteCount: parameters.tagByteCount)
                 return StandardEncryption(iv: out.iv, ciphertext: out.ciphertext, version: version)
             case (_, nil):
                 try Self.checkOAEP(parameters)
                 guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot encrypt with RSA-OAEP") }
-                return StandardEncryption(iv: Data(), ciphertext: try EncryptionKey(pub).encrypt(plaintext), version: version)
+                return StandardEncryption(iv: Data(), ciphertext: try EncryptionKey(pub).encrypt(plaintext, label: parameters.label), version: version)
             default:
                 throw HSMError.precondition("a \(k.record.algorithm) key cannot encrypt with \(scheme.rawValue)")
             }
@@ -33,11 +34,12 @@ extension LocalHSM {
             let (material, _) = try usableMaterial(k, .decrypt, originating: false, version: parameters.version)
             switch (material, scheme.cipher) {
             case (.secret(let s), let cipher?):
+                guard parameters.label.isEmpty else { throw HSMError.invalid("label: only RSA-OAEP takes a label") }
                 guard let iv = parameters.iv else { throw HSMError.invalid("iv: decrypting \(scheme.rawValue) needs the IV the ciphertext was made with") }
                 return try s.decryptStandard(ciphertext, scheme: cipher, iv: iv, aad: parameters.aad, tagByteCount: parameters.tagByteCount)
             case (.privateKey(let p), nil):
                 try Self.checkOAEP(parameters)
-                return try DecryptionKey(p).decrypt(ciphertext).exportedBytes()
+                return try DecryptionKey(p).decrypt(ciphertext, label: parameters.label).exportedBytes()
             default:
                 throw HSMError.precondition("a \(k.record.algorithm) key cannot decrypt with \(scheme.rawValue)")
             }

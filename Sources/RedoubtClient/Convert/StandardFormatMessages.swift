@@ -15,20 +15,23 @@ extension Redoubt_V1_StandardFormat {
         iv = parameters.iv ?? Data()
         tagLength = UInt32(clamping: parameters.tagByteCount)
         keyVersion = UInt32(clamping: parameters.version ?? 0)
+        label = parameters.label
     }
 
     /// The model's parameters, with the request's `aad`.
     func parameters(aad: Data, at path: FieldPath) throws -> StandardCipherParameters {
         try (path + "iv").checkSize(iv, limit: Self.maximumIVCount)
+        try (path + "label").checkSize(label, limit: 1 << 16)
         guard tagLength <= 16 else { throw (path + "tag_length").invalid("is \(tagLength); AEAD tags are at most 16 bytes") }
         return StandardCipherParameters(
-            iv: iv.isEmpty ? nil : iv, aad: aad, tagByteCount: tagLength == 0 ? 16 : Int(tagLength), version: try version(at: path))
+            iv: iv.isEmpty ? nil : iv, aad: aad, tagByteCount: tagLength == 0 ? 16 : Int(tagLength), version: try version(at: path), label: label)
     }
 
     /// The key version a MAC names; a MAC takes no IV or tag length.
     func macVersion(at path: FieldPath) throws -> Int? {
         guard iv.isEmpty else { throw (path + "iv").invalid("must be empty: a MAC takes no IV") }
         guard tagLength == 0 else { throw (path + "tag_length").invalid("must be 0: a MAC's tag is the hash's full length") }
+        guard label.isEmpty else { throw (path + "label").invalid("must be empty: a MAC takes no label") }
         return try version(at: path)
     }
 

@@ -10,7 +10,7 @@ import RedoubtCrypto
 /// | AES-GCM | none: the HSM chooses 12 random bytes | 1 to 128 bytes | any | 12 to 16 |
 /// | ChaCha20-Poly1305 | none: the HSM chooses 12 random bytes | 12 bytes | any | 16 |
 /// | AES-CBC (PKCS #7 padding) | 16 bytes, or none for a random IV | 16 bytes | none | — |
-/// | RSA-OAEP-SHA256 | none | none | none | — |
+/// | RSA-OAEP-SHA256 | none | none | none | — (an optional `label`) |
 ///
 /// Nonce safety is the HSM's job: an AEAD encryption never takes the caller's nonce.
 public struct StandardCipherParameters: Sendable, Hashable {
@@ -22,13 +22,16 @@ public struct StandardCipherParameters: Sendable, Hashable {
     public var tagByteCount: Int
     /// The key version to use; the latest if nil.
     public var version: Int?
+    /// The RSA-OAEP label (RFC 8017 §7.1; at most 64 KiB); empty for none and for every other scheme.
+    public var label: Data
 
     /// Creates parameters.
-    public init(iv: Data? = nil, aad: Data = Data(), tagByteCount: Int = 16, version: Int? = nil) {
+    public init(iv: Data? = nil, aad: Data = Data(), tagByteCount: Int = 16, version: Int? = nil, label: Data = Data()) {
         self.iv = iv
         self.aad = aad
         self.tagByteCount = tagByteCount
         self.version = version
+        self.label = label
     }
 }
 

@@ -352,11 +352,23 @@ extension EVPKey {
         return valid
     }
 
-    /// RSA-OAEP (SHA-256) encryption.
-    func oaepEncrypt(_ plaintext: some DataProtocol) throws -> Data {
+    /// RSA-OAEP (SHA-256) encryption, with an optional label (RFC 8017 §7.1).
+    func oaepEncrypt(_ plaintext: some DataProtocol, label: Data = Data()) throws -> Data {
         try withContext(ContextKind(operation: .encrypt, padding: .oaep, hash: nil)) { ctx in
-            try Self.oaepEncrypt(ctx, plaintext)
+            try Self.withLabel(ctx, label) { try Self.oaepEncrypt(ctx, plaintext) }
         }
+    }
+
+    /// Runs `body` with `label` set on a pooled OAEP context, and the empty label back after.
+    private static func withLabel<R>(_ ctx: OpaquePointer, _ label: Data, _ body: () throws -> R) throws -> R {
+        guard !label.isEmpty else { return try body() }
+        guard label.count <= 1 << 16 else { throw CryptoError.invalidInput("an RSA-OAEP label is at most 64 KiB") }
+        // set0 takes ownership of a libcrypto allocation (and frees it once copied).
+        guard let copy = CRYPTO_malloc(label.count, nil, 0) else { throw CryptoError.internalFailure("libcrypto: out of memory") }
+        label.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: label.count) }
+        try OpenSSL.check(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, copy, Int32(label.count)), "set OAEP label")
+        defer { _ = EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, nil, 0) }
+        return try body()
     }
 
     private static func oaepEncrypt(_ ctx: OpaquePointer, _ plaintext: some DataProtocol) throws -> Data {
@@ -374,10 +386,11 @@ extension EVPKey {
         return Data(out[0..<len])
     }
 
-    /// RSA-OAEP (SHA-256) decryption; any failure is the coarse authentication failure.
-    func oaepDecrypt(_ ciphertext: some DataProtocol) throws -> SecretBytes {
+    /// RSA-OAEP (SHA-256) decryption, with the label it was made with; any failure is the coarse
+    /// authentication failure.
+    func oaepDecrypt(_ ciphertext: some DataProtocol, label: Data = Data()) throws -> SecretBytes {
         try withContext(ContextKind(operation: .decrypt, padding: .oaep, hash: nil)) { ctx in
-            try Self.oaepDecrypt(ctx, ciphertext)
+            try Self.withLabel(ctx, label) { try Self.oaepDecrypt(ctx, ciphertext) }
         }
     }
 

@@ -14,14 +14,15 @@ public struct EncryptionKey: Sendable, Hashable {
     /// The longest plaintext this key can encrypt: k − 2·32 − 2 bytes.
     public var maximumPlaintextCount: Int { publicKey.algorithm.bitSize / 8 - 66 }
 
-    /// RSA-OAEP-SHA256 encryption of at most ``maximumPlaintextCount`` bytes.
-    public func encrypt(_ plaintext: some DataProtocol) throws -> Data {
+    /// RSA-OAEP-SHA256 encryption of at most ``maximumPlaintextCount`` bytes, with an optional
+    /// label (at most 64 KiB; decryption needs the same).
+    public func encrypt(_ plaintext: some DataProtocol, label: Data = Data()) throws -> Data {
         guard plaintext.count <= maximumPlaintextCount else {
             throw CryptoError.invalidInput(
                 "RSA-OAEP-SHA256 with \(publicKey.algorithm) encrypts at most \(maximumPlaintextCount) bytes, got \(plaintext.count)")
         }
         guard case .openssl(let k) = publicKey.storage else { throw CryptoError.internalFailure("RSA key without libcrypto handle") }
-        return try k.oaepEncrypt(plaintext)
+        return try k.oaepEncrypt(plaintext, label: label)
     }
 }
 
@@ -36,11 +37,12 @@ public struct DecryptionKey: Sendable, CustomStringConvertible {
         self.privateKey = key
     }
 
-    /// RSA-OAEP-SHA256 decryption. Every failure is ``CryptoError/Code/authenticationFailure``.
-    public func decrypt(_ ciphertext: some DataProtocol) throws -> SecretBytes {
+    /// RSA-OAEP-SHA256 decryption with the label the ciphertext was made with. Every failure is
+    /// ``CryptoError/Code/authenticationFailure``.
+    public func decrypt(_ ciphertext: some DataProtocol, label: Data = Data()) throws -> SecretBytes {
         guard ciphertext.count == privateKey.algorithm.bitSize / 8 else { throw CryptoError.authenticationFailure }
         guard case .openssl(let k) = privateKey.storage else { throw CryptoError.internalFailure("RSA key without libcrypto handle") }
-        return try k.oaepDecrypt(ciphertext)
+        return try k.oaepDecrypt(ciphertext, label: label)
     }
 
     /// `DecryptionKey(<algorithm>, <redacted>)`.

@@ -62,14 +62,16 @@ class EncryptRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., plaintext: _Optional[bytes] = ..., scheme: _Optional[_Union[_common_pb2.EncryptionScheme, str]] = ..., aad: _Optional[bytes] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class StandardFormat(_message.Message):
-    __slots__ = ("iv", "tag_length", "key_version")
+    __slots__ = ("iv", "tag_length", "key_version", "label")
     IV_FIELD_NUMBER: _ClassVar[int]
     TAG_LENGTH_FIELD_NUMBER: _ClassVar[int]
     KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     iv: bytes
     tag_length: int
     key_version: int
-    def __init__(self, iv: _Optional[bytes] = ..., tag_length: _Optional[int] = ..., key_version: _Optional[int] = ...) -> None: ...
+    label: bytes
+    def __init__(self, iv: _Optional[bytes] = ..., tag_length: _Optional[int] = ..., key_version: _Optional[int] = ..., label: _Optional[bytes] = ...) -> None: ...
 
 class EncryptResponse(_message.Message):
     __slots__ = ("ciphertext", "iv", "key_version")

@@ -228,10 +228,14 @@ struct  Redoubt__V1__StandardFormat
    * The key version; 0 means the latest.
    */
   uint32_t key_version;
+  /*
+   * The RSA-OAEP label (at most 64 KiB); empty for none, and for every other scheme.
+   */
+  ProtobufCBinaryData label;
 };
 #define REDOUBT__V1__STANDARD_FORMAT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__standard_format__descriptor) \
-    , {0,NULL}, 0, 0 }
+    , {0,NULL}, 0, 0, {0,NULL} }
 
 
 /*
