@@ -161,6 +161,13 @@ extension Runtime {
         }
     }
 
+    /// `bytes` in the HSM's versioned form (`0x01 ‖ version, 4 bytes big-endian ‖ bytes`), for the
+    /// calls that take only that form.
+    static func versioned(_ bytes: Data, _ version: Int) -> Data {
+        let v = UInt32(clamping: version)
+        return Data([1, UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]) + bytes
+    }
+
     /// RSA-OAEP's single call; false for a size query.
     private func finishOAEP(
         _ op: CipherOperation, label: Data, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>

@@ -4,10 +4,9 @@ import RedoubtCore
 import RedoubtCrypto
 
 // C_WrapKey and C_UnwrapKey with CKM_AES_KEY_WRAP (RFC 3394), CKM_AES_KEY_WRAP_KWP (RFC 5649) and
-// CKM_RSA_PKCS_OAEP (SHA-256, no label), in the HSM. What is wrapped is a secret key's bytes or a
-// private key's PKCS #8. The HSM's wrapped keys name the wrapping key's version in a 5-byte
-// prefix (0x01, version): the module takes it off on wrapping and puts the latest version on for
-// unwrapping, so callers see the standard bytes.
+// CKM_RSA_PKCS_OAEP (SHA-256, no label), in the HSM, in the standard form
+// (HSM.exportWrappedStandard, importWrappedStandard: unwrapping names the key's latest version).
+// What is wrapped is a secret key's bytes or a private key's PKCS #8.
 
 @_cdecl("C_WrapKey")
 public func C_WrapKey(
@@ -31,11 +30,9 @@ public func C_WrapKey(
         } else {
             let scheme = try Runtime.wrapScheme(mechanism)
             let id = ref.id, wrappingID = wrappingRef.id
-            let blob = try runtime.call(slot: session.slot, context: .key) { hsm, token in
-                try await hsm.exportWrapped(token, id: id, wrappingKey: wrappingID, scheme: scheme)
+            bytes = try runtime.call(slot: session.slot, context: .key) { hsm, token in
+                try await hsm.exportWrappedStandard(token, id: id, wrappingKey: wrappingID, scheme: scheme).wrapped
             }
-            guard blob.count > 5, blob.first == 1 else { throw P11Error(CK_RV(CKR_GENERAL_ERROR), "the HSM's wrapped key is not in its versioned form") }
-            bytes = blob.dropFirst(5)
         }
         let keep = { () throws(P11Error) in
             try runtime.updateSession(hSession) { (s: inout SessionState) in s.wrapped = (hKey, hWrappingKey, mechanism, bytes) }
@@ -79,11 +76,11 @@ public func C_UnwrapKey(
         let algorithm = try Runtime.unwrappedAlgorithm(template, wrappedCount: wrapped.count, scheme: scheme)
         let spec = try KeyTemplates.spec(algorithm, templates: [template])
         if spec.persistent { try runtime.requireReadWrite(session) }
-        let material = KeyMaterial.wrapped(Runtime.versioned(wrapped, unwrapping.latestVersion), wrappingKey: unwrappingRef.id, scheme: scheme)
+        let unwrappingID = unwrappingRef.id, version = unwrapping.latestVersion
         let key: KeyInfo
         do throws(P11Error) {
             key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
-                try await hsm.importKey(token, spec: spec, material: material)
+                try await hsm.importWrappedStandard(token, spec: spec, wrapped: wrapped, wrappingKey: unwrappingID, scheme: scheme, version: version)
             }
         } catch  where error.rv == CK_RV(CKR_TEMPLATE_INCONSISTENT) && (error.message.contains("unwrap") || error.message.contains("wrapped")) {
             throw P11Error(CK_RV(CKR_WRAPPED_KEY_INVALID), error.message)
@@ -96,13 +93,6 @@ public func C_UnwrapKey(
 extension Runtime {
     /// CKM_AES_KEY_WRAP_KWP (PKCS #11 3.0; not in the header the module is built with).
     static let aesKeyWrapKWP: UInt = 0x210b
-
-    /// `bytes` in the HSM's versioned form (`0x01 ‖ version, 4 bytes big-endian ‖ bytes`), for the
-    /// calls that take only that form.
-    static func versioned(_ bytes: Data, _ version: Int) -> Data {
-        let v = UInt32(clamping: version)
-        return Data([1, UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]) + bytes
-    }
 
     /// The scheme of a wrapping mechanism.
     static func wrapScheme(_ mechanism: CK_MECHANISM_TYPE) throws(P11Error) -> WrapScheme {

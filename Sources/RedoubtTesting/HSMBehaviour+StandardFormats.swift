@@ -13,6 +13,9 @@ extension HSMBehaviour {
                 try await $0.standardEncryptionRefusals()
             },
             Case("bare HMAC tags equal swift-crypto's, truncated tags check, a changed byte fails") { try await $0.standardMACs() },
+            Case("standard wrapped keys: RFC 3394 bytes equal swift-crypto's, and swift-crypto's wrapped key imports as the same key") {
+                try await $0.standardWrapping()
+            },
             Case("ECDH without a KDF gives swift-crypto's shared secret; HKDF over a secret key gives swift-crypto's HKDF") {
                 try await $0.identityAndSecretDerivation()
             },
@@ -218,12 +221,51 @@ extension HSMFixture {
         let expected = HKDF<SHA256>.deriveKey(inputKeyMaterial: k.chachaBytes, salt: salt, info: info, outputByteCount: 32)
         let sealed = try await hsm.encryptStandard(
             user, key: fromSecret.id, plaintext: message, scheme: .aesCBCPKCS7, parameters: StandardCipherParameters(iv: iv))
-        #expect(sealed.ciphertext == (try AES._CBC.encrypt(message, using: expected, iv: try AES._CBC.IV(ivBytes: iv))), "HKDF over the secret differs")
+        let hkdfReference = try AES._CBC.encrypt(message, using: expected, iv: try AES._CBC.IV(ivBytes: iv))
+        #expect(sealed.ciphertext == hkdfReference, "HKDF over the secret differs")
         await expectHSMError(.invalidArgument, "identity is for key agreement") {
             try await hsm.deriveKey(user, key: k.chacha.id, derivation: .identity(), spec: KeySpec(algorithm: .genericSecret, label: "copy"))
         }
         await expectHSMError(.failedPrecondition, "not a secret key") {
             try await hsm.deriveKey(user, key: mine.id, derivation: .hkdf(.sha256, outputByteCount: 32), spec: KeySpec(algorithm: .aes256, label: "no"))
+        }
+    }
+}
+
+extension HSMFixture {
+    func standardWrapping() async throws {
+        let user = alpha.user.token
+        let kekBytes = SymmetricKey(size: .bits256), targetBytes = SymmetricKey(size: .bits256)
+        func raw(_ k: SymmetricKey) -> SecretBytes { SecretBytes(k.withUnsafeBytes { Data($0) }) }
+        let kek = try await hsm.importKey(
+            alpha.officer.token, spec: KeySpec(algorithm: .aes256, label: "standard-kek", usage: [.wrap, .unwrap]), material: .secret(raw(kekBytes)))
+        let target = try await hsm.importKey(
+            alpha.officer.token, spec: KeySpec(algorithm: .aes256, label: "standard-target", usage: [.encrypt, .decrypt], extractable: true),
+            material: .secret(raw(targetBytes)))
+        let out = try await hsm.exportWrappedStandard(user, id: target.id, wrappingKey: kek.id, scheme: .aesKW)
+        let reference = try AES.KeyWrap.wrap(targetBytes, using: kekBytes)
+        #expect(out.version == 1 && out.wrapped == reference, "RFC 3394 bytes differ from swift-crypto's")
+
+        // A key wrapped outside imports, and encrypts as the original.
+        let outsideBytes = SymmetricKey(size: .bits256)
+        let wrapped = try AES.KeyWrap.wrap(outsideBytes, using: kekBytes)
+        let imported = try await hsm.importWrappedStandard(
+            user, spec: KeySpec(algorithm: .aes256, label: "standard-imported", usage: [.encrypt, .decrypt]), wrapped: wrapped, wrappingKey: kek.id,
+            scheme: .aesKW)
+        let iv = Data(repeating: 3, count: 16)
+        let sealed = try await hsm.encryptStandard(
+            user, key: imported.id, plaintext: message, scheme: .aesCBCPKCS7, parameters: StandardCipherParameters(iv: iv))
+        let expected = try AES._CBC.encrypt(message, using: outsideBytes, iv: try AES._CBC.IV(ivBytes: iv))
+        #expect(sealed.ciphertext == expected)
+        var altered = wrapped
+        altered[altered.startIndex + 3] ^= 1
+        await expectHSMError(.invalidArgument, "unwrapping failed") {
+            try await hsm.importWrappedStandard(
+                user, spec: KeySpec(algorithm: .aes256, label: "altered"), wrapped: altered, wrappingKey: kek.id, scheme: .aesKW, version: 1)
+        }
+        await expectHSMError(.notFound) {
+            try await hsm.importWrappedStandard(
+                user, spec: KeySpec(algorithm: .aes256, label: "no-version"), wrapped: wrapped, wrappingKey: kek.id, scheme: .aesKW, version: 7)
         }
     }
 }

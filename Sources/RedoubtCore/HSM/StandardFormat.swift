@@ -51,3 +51,45 @@ public struct StandardEncryption: Sendable, Hashable {
         self.version = version
     }
 }
+
+/// A wrapped key in its scheme's standard form: RFC 3394 or 5649 bytes, an RSA-OAEP ciphertext,
+/// or AES-GCM's `nonce ‖ ciphertext ‖ tag`, with the wrapping key's version that made it.
+public struct StandardWrappedKey: Sendable, Hashable {
+    /// The standard bytes (what `openssl enc -id-aes256-wrap-pad`, PKCS #11's `C_WrapKey` and
+    /// JCE's `Cipher.wrap` give).
+    public var wrapped: Data
+    /// The wrapping key's version.
+    public var version: Int
+
+    /// Creates a value.
+    public init(wrapped: Data, version: Int) {
+        self.wrapped = wrapped
+        self.version = version
+    }
+}
+
+extension HSM {
+    /// Wraps a key as ``exportWrapped(_:id:wrappingKey:scheme:)`` does, in the scheme's standard
+    /// form: the HSM's wrapped keys are `0x01 ‖ version (4 bytes, big-endian) ‖ the standard bytes`.
+    public func exportWrappedStandard(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> StandardWrappedKey {
+        let blob = try await exportWrapped(session, id: id, wrappingKey: wrappingKey, scheme: scheme)
+        guard blob.count > 5, blob[blob.startIndex] == 1 else { throw HSMError(.internalError, "the HSM's wrapped key is not in its versioned form") }
+        let b = blob.startIndex
+        let version = Int(blob[b + 1]) << 24 | Int(blob[b + 2]) << 16 | Int(blob[b + 3]) << 8 | Int(blob[b + 4])
+        return StandardWrappedKey(wrapped: Data(blob.dropFirst(5)), version: version)
+    }
+
+    /// Unwraps a key in its scheme's standard form into a new key object, as ``importKey(_:spec:material:)``
+    /// with ``KeyMaterial/wrapped(_:wrappingKey:scheme:)`` does; `version` names the wrapping key's
+    /// version (nil: its latest, read with ``getKey(_:id:)``).
+    public func importWrappedStandard(
+        _ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int? = nil
+    ) async throws -> KeyInfo {
+        let v: Int
+        if let version { v = version } else { v = try await getKey(session, id: wrappingKey).latestVersion }
+        guard v >= 1, v <= Int(UInt32.max) else { throw HSMError(.invalidArgument, "version: \(v) is not a key version") }
+        let u = UInt32(v)
+        let blob = Data([1, UInt8(u >> 24), UInt8((u >> 16) & 0xff), UInt8((u >> 8) & 0xff), UInt8(u & 0xff)]) + wrapped
+        return try await importKey(session, spec: spec, material: .wrapped(blob, wrappingKey: wrappingKey, scheme: scheme))
+    }
+}
