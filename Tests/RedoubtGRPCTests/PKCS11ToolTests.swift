@@ -136,7 +136,14 @@ struct PKCS11ToolTests {
         func publicKeyPEM(id: String) async throws -> String {
             let der = file("pub-\(id).der"), pem = file("pub-\(id).pem")
             let read = try await loggedIn(["--read-object", "--type", "pubkey", "--id", id, "--output-file", der])
-            try #require(read.status == 0, "\(read)")
+            if read.status != 0, read.stderr.contains("cannot create EVP_PKEY") {
+                // OpenSC 0.23 fails to build some valid EC public keys (every P-384 one, about 1 in 50
+                // P-256 ones, the same with SoftHSM2): the SubjectPublicKeyInfo is made here from
+                // the CKA_EC_PARAMS and CKA_EC_POINT that -O lists, and openssl parses it below.
+                try PKCS11ToolTests.ecSPKI(try await objects().listed, id: id).write(to: URL(fileURLWithPath: der))
+            } else {
+                try #require(read.status == 0, "\(read)")
+            }
             let convert = try await openssl(["pkey", "-pubin", "-inform", "DER", "-in", der, "-out", pem])
             try #require(convert.status == 0, "\(convert)")
             return pem
@@ -168,6 +175,30 @@ struct PKCS11ToolTests {
         }
         let stopped = await child.stop(SIGTERM)
         #expect(stopped.status == 0, "the broker: \(stopped.stderr)")
+    }
+
+    /// The DER SubjectPublicKeyInfo of EC public key `id` from the `EC_PARAMS` (a named curve's
+    /// OID) and `EC_POINT` (a DER OCTET STRING) that `pkcs11-tool -O` lists.
+    static func ecSPKI(_ listed: [Listed], id: String) throws -> Data {
+        func bytes(_ hex: String) -> Data {
+            Data(
+                stride(from: 0, to: hex.count - 1, by: 2).compactMap { i -> UInt8? in
+                    let start = hex.index(hex.startIndex, offsetBy: i)
+                    return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)
+                })
+        }
+        let key = try #require(keys(listed, "Public Key Object", id: id).first, "no public key \(id)")
+        let curve = bytes(try #require(key.fields["EC_PARAMS"], "no EC_PARAMS"))
+        let wrapped = bytes(try #require(key.fields["EC_POINT"], "no EC_POINT"))
+        // The point inside its OCTET STRING (short or one-byte long length).
+        let point = wrapped.count > 2 && wrapped[wrapped.startIndex + 1] == 0x81 ? wrapped.dropFirst(3) : wrapped.dropFirst(2)
+        func der(_ tag: UInt8, _ body: Data) -> Data {
+            let n = body.count
+            let length: [UInt8] = n < 0x80 ? [UInt8(n)] : (n < 0x100 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xff)])
+            return Data([tag] + length) + body
+        }
+        let ecPublicKey = Data([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01])
+        return der(0x30, der(0x30, ecPublicKey + curve) + der(0x03, Data([0]) + point))
     }
 
     /// Splits `pkcs11-tool -O` output into objects: a heading line, then indented `name: value` lines.
