@@ -4,16 +4,16 @@
 ///
 /// `LocalHSM` keeps its unsealed stored keys in one, so that a node serving a million keys holds
 /// only the ones in use, and memory does not grow with the key count.
-struct BoundedCache<Value: Sendable>: Sendable {
+struct BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Slot: Sendable {
-        var key: String
+        var key: Key
         var value: Value
         /// Read since the hand last passed: spared once.
         var referenced: Bool
     }
 
     let capacity: Int
-    private var index: [String: Int] = [:]
+    private var index: [Key: Int] = [:]
     private var slots: [Slot?] = []
     /// Emptied slots, reused before the array grows.
     private var free: [Int] = []
@@ -27,7 +27,7 @@ struct BoundedCache<Value: Sendable>: Sendable {
     var count: Int { index.count }
 
     /// The entry for `key` (marked as read), or nil; assigning nil removes it.
-    subscript(key: String) -> Value? {
+    subscript(key: Key) -> Value? {
         mutating get {
             guard let i = index[key] else { return nil }
             slots[i]!.referenced = true
@@ -45,7 +45,7 @@ struct BoundedCache<Value: Sendable>: Sendable {
         hand = 0
     }
 
-    private mutating func insert(_ key: String, _ value: Value) {
+    private mutating func insert(_ key: Key, _ value: Value) {
         if let i = index[key] {
             slots[i]!.value = value
             slots[i]!.referenced = true
@@ -62,7 +62,7 @@ struct BoundedCache<Value: Sendable>: Sendable {
         }
     }
 
-    private mutating func remove(_ key: String) {
+    private mutating func remove(_ key: Key) {
         guard let i = index.removeValue(forKey: key) else { return }
         slots[i] = nil
         free.append(i)

@@ -26,9 +26,11 @@ extension LocalHSM {
                 "key '\(r.id)' is governed by an approval policy: sign, decrypt and MAC run on it as approved requests, "
                     + "verify, encrypt, MAC verification and encapsulation as usual; \(Self.usageName(usage)) is refused")
         }
-        let now = self.now
-        if let nb = r.notBefore, now < nb { throw HSMError.precondition("key '\(r.id)' is not valid before \(nb)") }
-        if originating, let exp = r.expiresAt, now >= exp { throw HSMError.precondition("key '\(r.id)' expired at \(exp)") }
+        if r.notBefore != nil || r.expiresAt != nil {  // (the clock is read only for keys with dates)
+            let now = self.now
+            if let nb = r.notBefore, now < nb { throw HSMError.precondition("key '\(r.id)' is not valid before \(nb)") }
+            if originating, let exp = r.expiresAt, now >= exp { throw HSMError.precondition("key '\(r.id)' expired at \(exp)") }
+        }
         guard r.usage.contains(usage) else {
             throw HSMError.precondition("key '\(r.id)' does not allow \(Self.usageName(usage))")
         }
@@ -115,11 +117,12 @@ extension LocalHSM {
         try await use(session, key, .keyEncrypt) { _, k in
             let (material, version) = try usableMaterial(k, .encrypt, originating: true, governed: false)
             switch (material, scheme) {
-            case (.secret(let s), .aesGCM): return VersionedBlob.encode(version: version, try s.encrypt(plaintext, scheme: .aesGCM, aad: aad))
+            // The version header is written ahead of the ciphertext, in the same allocation.
+            case (.secret(let s), .aesGCM): return try s.encrypt(plaintext, scheme: .aesGCM, aad: aad, prefix: VersionedBlob.header(version: version))
             case (.secret(let s), .chaCha20Poly1305):
-                return VersionedBlob.encode(version: version, try s.encrypt(plaintext, scheme: .chaCha20Poly1305, aad: aad))
+                return try s.encrypt(plaintext, scheme: .chaCha20Poly1305, aad: aad, prefix: VersionedBlob.header(version: version))
             case (.secret(let s), .aesCBCPKCS7):
-                return VersionedBlob.encode(version: version, try s.encrypt(plaintext, scheme: .aesCBCPKCS7, aad: aad))
+                return try s.encrypt(plaintext, scheme: .aesCBCPKCS7, aad: aad, prefix: VersionedBlob.header(version: version))
             case (_, .rsaOAEPSHA256):
                 guard aad.isEmpty else { throw HSMError.invalid("aad: RSA-OAEP takes no additional data") }
                 guard let pub = material.publicKey else { throw HSMError.precondition("key '\(key)' cannot encrypt with RSA-OAEP") }

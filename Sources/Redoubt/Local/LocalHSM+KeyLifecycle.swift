@@ -276,11 +276,15 @@ extension LocalHSM {
 
 /// `0x01 ‖ version (UInt32 BE) ‖ body`: ciphertexts, MAC tags and wrapped keys name the key version.
 enum VersionedBlob {
+    /// `0x01 ‖ version (4 bytes, big-endian)`.
+    static func header(version: Int) -> [UInt8] {
+        let v = UInt32(clamping: version)
+        return [1, UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
+    }
+
     static func encode(version: Int, _ body: Data) -> Data {
         var out = Data(capacity: body.count + 5)
-        out.append(1)
-        let v = UInt32(clamping: version)
-        out.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+        out.append(contentsOf: header(version: version))
         out.append(body)
         return out
     }

@@ -2,7 +2,7 @@ import Foundation
 import RedoubtStore
 
 extension LocalHSM {
-    static func cacheKey(_ partition: String, _ id: String) -> String { partition + "/" + id }
+    static func cacheKey(_ partition: String, _ id: String) -> KeyCacheKey { KeyCacheKey(partition: partition, id: id) }
 
     static func isKeyID(_ id: String) -> Bool {
         KeyIdentifier.isValid(id)
@@ -13,11 +13,14 @@ extension LocalHSM {
     /// Loads a key visible to the caller: a session object of this session, or a stored key of the
     /// caller's partition. Anything else is "no key" — whether it exists elsewhere or not.
     nonisolated(nonsending) func loadKey(_ caller: Caller, _ id: String) async throws -> LoadedKey {
-        guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
-        if let ephemeral = state.withLock({ $0.sessionObjects[caller.session]?[id] }) { return ephemeral }
+        // A cached key's id is valid: it is checked on the way to the store.
         let ck = Self.cacheKey(caller.partition, id)
-        let (cached, generation) = state.withLock { ($0.keys[ck], $0.dropGeneration) }
+        let (cached, generation) = state.withLock { s -> (LoadedKey?, UInt64) in
+            if !s.sessionObjects.isEmpty, let ephemeral = s.sessionObjects[caller.session]?[id] { return (ephemeral, s.dropGeneration) }
+            return (s.keys[ck], s.dropGeneration)
+        }
         if let cached { return cached }
+        guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
         guard !caller.partition.isEmpty,
             let object = try await Self.storeCall({ try await store.get(objectKey(caller.partition, id)) })
         else { throw HSMError.notFound("no key '\(id)'") }
@@ -298,4 +301,10 @@ struct KeyCreation: Sendable {
     static let storeDerived = KeyCreation(stored: .keyStoreDerived, session: .keyStoreDerivedSession)
     static let storeEncapsulated = KeyCreation(stored: .keyStoreEncapsulated, session: .keyStoreEncapsulatedSession)
     static let storeDecapsulated = KeyCreation(stored: .keyStoreDecapsulated, session: .keyStoreDecapsulatedSession)
+}
+
+/// A stored key's place in the node's key cache: its partition and id.
+struct KeyCacheKey: Hashable, Sendable {
+    var partition: String
+    var id: String
 }

@@ -96,20 +96,28 @@ extension LocalHSM {
 
     /// A token already checked by this node is found by its text (no parsing, no hashing).
     private nonisolated(nonsending) func authenticateToken(_ token: SessionToken) async throws -> Caller {
-        try await refreshIfStale()
         let now = self.now
-        let fast = state.withLock { s -> SessionRecord? in
-            guard let id = s.validTokens[token.value], var session = s.sessions[id], let persisted = s.sessionPersisted[id] else { return nil }
-            // Within a quarter of the idle timeout of the last stored use: valid, nothing to store.
-            guard now < session.expiresAt, now.timeIntervalSince(persisted) <= session.idleTimeout / 4 else { return nil }
-            session.lastUsed = now
-            s.sessions[id] = session
-            return session
+        // One lock on the common path: no refresh due, and the token known.
+        let (due, fast) = state.withLock { s -> (Bool, Caller?) in
+            if refreshDue(&s, now: now) { return (true, nil) }
+            return (false, Self.knownSession(&s, token, now: now))
         }
-        if let session = fast {
-            return Caller(session: session.id, partition: session.partition, user: session.user, role: session.role)
+        if let fast { return fast }
+        if due {
+            try await refresh()
+            if let session = state.withLock({ Self.knownSession(&$0, token, now: now) }) { return session }
         }
         return try await authenticateFully(token, now: now)
+    }
+
+    /// The caller of a token this node checked, if its session is valid and needs nothing stored
+    /// (it was last stored within a quarter of its idle timeout); marks it used.
+    private static func knownSession(_ s: inout State, _ token: SessionToken, now: Date) -> Caller? {
+        guard let id = s.validTokens[token.value], let persisted = s.sessionPersisted[id], let i = s.sessions.index(forKey: id) else { return nil }
+        let session = s.sessions.values[i]
+        guard now < session.expiresAt, now.timeIntervalSince(persisted) <= session.idleTimeout / 4 else { return nil }
+        s.sessions.values[i].lastUsed = now
+        return Caller(session: session.id, partition: session.partition, user: session.user, role: session.role)
     }
 
     private func authenticateFully(_ token: SessionToken, now: Date) async throws -> Caller {

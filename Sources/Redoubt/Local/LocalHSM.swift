@@ -94,7 +94,7 @@ public final class LocalHSM: HSM, Sendable {
         /// When each session's last use was last written to the store.
         var sessionPersisted: [String: Date] = [:]
         /// Stored keys, unsealed, by ``LocalHSM/cacheKey(_:_:)``: at most ``Configuration/keyCacheCapacity``.
-        var keys = BoundedCache<LoadedKey>(capacity: Configuration.defaults.keyCacheCapacity)
+        var keys = BoundedCache<KeyCacheKey, LoadedKey>(capacity: Configuration.defaults.keyCacheCapacity)
         var sessionObjects: [String: [String: LoadedKey]] = [:]
         var partitions: [String: (record: PartitionRecord, revision: Int64)] = [:]
         /// Stored keys per partition, counted once and then kept up to date by this node's creates and purges.
@@ -255,12 +255,19 @@ public final class LocalHSM: HSM, Sendable {
     /// appended audit records — or everything when the log does not reach back far enough.
     nonisolated(nonsending) func refreshIfStale() async throws {
         let now = self.now
-        let due = state.withLock { s -> Bool in
-            guard now.timeIntervalSince(s.lastRefresh) >= configuration.cacheRefreshInterval else { return false }
-            s.lastRefresh = now
-            return true
-        }
-        guard due else { return }
+        guard state.withLock({ refreshDue(&$0, now: now) }) else { return }
+        try await refresh()
+    }
+
+    /// Whether a refresh is due at `now` (then marked as started, so one caller does it).
+    func refreshDue(_ s: inout State, now: Date) -> Bool {
+        guard now.timeIntervalSince(s.lastRefresh) >= configuration.cacheRefreshInterval else { return false }
+        s.lastRefresh = now
+        return true
+    }
+
+    /// Reads what other nodes changed since the last refresh and drops those cache entries.
+    nonisolated(nonsending) func refresh() async throws {
         // What this node knew before it reads the counter: the counter can only be behind it if the
         // store went back. (Known may pass the counter read below as this node's own commits end
         // meanwhile; that is no reason to drop anything.)

@@ -57,14 +57,19 @@ final class PreparedSecretKey: @unchecked Sendable {
         if !kept { EVP_CIPHER_CTX_free(ctx) }
     }
 
-    /// AES-GCM with a fresh random 96-bit nonce: `nonce ‖ ciphertext ‖ tag`.
+    /// AES-GCM with a fresh random 96-bit nonce: `prefix ‖ nonce ‖ ciphertext ‖ tag`, in one
+    /// allocation (a caller's header costs no copy of the ciphertext).
     @usableFromInline
-    func gcmSeal(_ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer) throws -> Data {
+    func gcmSeal(_ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, prefix: [UInt8] = []) throws -> Data {
         let ctx = try borrowGCM(gcmSeal, encrypt: true)
         defer { giveBackGCM(gcmSeal, ctx) }
-        var out = Data(count: 12 + plaintext.count + 16)
+        var out = Data(count: prefix.count + 12 + plaintext.count + 16)
         let ok = out.withUnsafeMutableBytes { o -> Bool in
-            guard let base = o.bindMemory(to: UInt8.self).baseAddress else { return false }
+            guard let start = o.bindMemory(to: UInt8.self).baseAddress else { return false }
+            prefix.withUnsafeBufferPointer { p in
+                if let from = p.baseAddress { start.update(from: from, count: p.count) }
+            }
+            let base = start + prefix.count
             NonceSource.shared.fill(UnsafeMutableRawBufferPointer(start: base, count: 12))
             return redoubt_gcm_seal(
                 ctx, base,

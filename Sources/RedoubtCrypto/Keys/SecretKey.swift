@@ -77,6 +77,15 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
         }
     }
 
+    /// ``encrypt(_:scheme:aad:)``'s output after `prefix` (the HSM's version header): for AES-GCM
+    /// written in one allocation, with no copy of the ciphertext.
+    package func encrypt(_ plaintext: Data, scheme: CipherScheme, aad: Data, prefix: [UInt8]) throws -> Data {
+        guard scheme == .aesGCM, isAES, plaintext.count <= Self.maximumMessageCount else {
+            return Data(prefix) + (try encrypt(plaintext, scheme: scheme, aad: aad))
+        }
+        return try plaintext.withUnsafeBytes { p in try aad.withUnsafeBytes { a in try prepared.gcmSeal(p, aad: a, prefix: prefix) } }
+    }
+
     @usableFromInline
     func encryptBytes(_ plaintext: UnsafeRawBufferPointer, scheme: CipherScheme, aad: UnsafeRawBufferPointer) throws -> Data {
         guard plaintext.count <= Self.maximumMessageCount else {

@@ -12,7 +12,7 @@ import Testing
 struct NodeCacheTests {
     @Test("a full cache evicts an entry not read since the hand passed, never the one just read")
     func clockEviction() {
-        var cache = BoundedCache<Int>(capacity: 3)
+        var cache = BoundedCache<String, Int>(capacity: 3)
         cache["a"] = 1
         cache["b"] = 2
         cache["c"] = 3
