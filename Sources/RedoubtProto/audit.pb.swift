@@ -65,11 +65,27 @@ public nonisolated struct Redoubt_V1_AuditRecord: Sendable {
   /// The outcome: "ok", or the error code (for example "PERMISSION_DENIED").
   public var result: String = String()
 
+  /// How many uses the record stands for: 1 for a single operation, more for an aggregated
+  /// record (PartitionSettings.key_use_audit KEY_USE_AUDIT_AGGREGATED), whose `time` is the
+  /// last use's. 0 (from a server that predates aggregation) means 1.
+  public var count: Int64 = 0
+
+  /// When the first use of an aggregated record happened; unset for a single operation.
+  public var firstTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_firstTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_firstTime = newValue}
+  }
+  /// Returns true if `firstTime` has been explicitly set.
+  public var hasFirstTime: Bool {self._firstTime != nil}
+  /// Clears the value of `firstTime`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstTime() {self._firstTime = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _firstTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Reads audit records.
@@ -239,7 +255,7 @@ fileprivate nonisolated let _protobuf_package = "redoubt.v1"
 
 nonisolated extension Redoubt_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}time\0\u{1}actor\0\u{1}role\0\u{3}session_id\0\u{1}operation\0\u{1}object\0\u{1}result\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}time\0\u{1}actor\0\u{1}role\0\u{3}session_id\0\u{1}operation\0\u{1}object\0\u{1}result\0\u{1}count\0\u{3}first_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -255,6 +271,8 @@ nonisolated extension Redoubt_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularStringField(value: &self.operation) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.object) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.result) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._firstTime) }()
       default: break
       }
     }
@@ -289,6 +307,12 @@ nonisolated extension Redoubt_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtob
     if !self.result.isEmpty {
       try visitor.visitSingularStringField(value: self.result, fieldNumber: 8)
     }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 9)
+    }
+    try { if let v = self._firstTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -301,6 +325,8 @@ nonisolated extension Redoubt_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtob
     if lhs.operation != rhs.operation {return false}
     if lhs.object != rhs.object {return false}
     if lhs.result != rhs.result {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs._firstTime != rhs._firstTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -27,6 +27,53 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// How a partition audits successful key uses.
+public nonisolated enum Redoubt_V1_KeyUseAudit: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Unset: the default (creating) or unchanged (updating).
+  case unspecified // = 0
+
+  /// One record per use (the default).
+  case everyUse // = 1
+
+  /// One record per key, operation, user, session and outcome per audit group commit (about
+  /// 0.1 s), with the number of uses and the first and last use's times (AuditRecord.count,
+  /// first_time, time); still in the hash chain. For partitions doing thousands of uses a second.
+  case aggregated // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .everyUse
+    case 2: self = .aggregated
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .everyUse: return 1
+    case .aggregated: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Redoubt_V1_KeyUseAudit] = [
+    .unspecified,
+    .everyUse,
+    .aggregated,
+  ]
+
+}
+
 /// A partition's switches and limits. In a request an unset field means "the default" when
 /// creating and "unchanged" when updating; in a response every field is set.
 public nonisolated struct Redoubt_V1_PartitionSettings: Sendable {
@@ -118,6 +165,11 @@ public nonisolated struct Redoubt_V1_PartitionSettings: Sendable {
   public var hasAllowedSources: Bool {self._allowedSources != nil}
   /// Clears the value of `allowedSources`. Subsequent reads from it will return its default value.
   public mutating func clearAllowedSources() {self._allowedSources = nil}
+
+  /// How successful key uses are written to the audit chain; unset: EVERY_USE (when creating)
+  /// or unchanged (when updating). Management operations and refused uses always get a record
+  /// each.
+  public var keyUseAudit: Redoubt_V1_KeyUseAudit = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -700,9 +752,13 @@ public nonisolated struct Redoubt_V1_UnbindTokenIssuerResponse: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "redoubt.v1"
 
+nonisolated extension Redoubt_V1_KeyUseAudit: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEY_USE_AUDIT_UNSPECIFIED\0\u{1}KEY_USE_AUDIT_EVERY_USE\0\u{1}KEY_USE_AUDIT_AGGREGATED\0")
+}
+
 nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PartitionSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_allowed\0\u{3}export_allowed\0\u{3}read_only\0\u{3}maximum_objects\0\u{3}crypto_users_may_create_keys\0\u{3}maximum_session_lifetime\0\u{3}session_idle_timeout\0\u{3}allowed_sources\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_allowed\0\u{3}export_allowed\0\u{3}read_only\0\u{3}maximum_objects\0\u{3}crypto_users_may_create_keys\0\u{3}maximum_session_lifetime\0\u{3}session_idle_timeout\0\u{3}allowed_sources\0\u{3}key_use_audit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -718,6 +774,7 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
       case 6: try { try decoder.decodeSingularMessageField(value: &self._maximumSessionLifetime) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._sessionIdleTimeout) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._allowedSources) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.keyUseAudit) }()
       default: break
       }
     }
@@ -752,6 +809,9 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
     try { if let v = self._allowedSources {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    if self.keyUseAudit != .unspecified {
+      try visitor.visitSingularEnumField(value: self.keyUseAudit, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -764,6 +824,7 @@ nonisolated extension Redoubt_V1_PartitionSettings: SwiftProtobuf.Message, Swift
     if lhs._maximumSessionLifetime != rhs._maximumSessionLifetime {return false}
     if lhs._sessionIdleTimeout != rhs._sessionIdleTimeout {return false}
     if lhs._allowedSources != rhs._allowedSources {return false}
+    if lhs.keyUseAudit != rhs.keyUseAudit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

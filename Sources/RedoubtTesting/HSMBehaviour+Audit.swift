@@ -9,6 +9,9 @@ extension HSMBehaviour {
             Case("key uses keep their place among sessions opened meanwhile") { try await $0.auditOrder() },
             Case("uses refused before the key is reached are audited too") { try await $0.auditRefusals() },
             Case("a partition's audit log never shows another partition's records") { try await $0.auditIsolation() },
+            Case("an aggregating partition counts successful uses per key, operation and session, and records each refusal") {
+                try await $0.aggregatedKeyUseAudit()
+            },
         ]
     }
 }
@@ -186,5 +189,64 @@ extension HSMFixture {
         #expect(alphaLog.contains { $0.operation == AuditOperation.keyBlock.rawValue && $0.object == alphaKey.id })
         #expect(try await hsm.verifyAudit(alpha.auditor.token).records == Int64(alphaLog.count))
         #expect(try await hsm.verifyAudit(beta.auditor.token).records == Int64(betaLog.count))
+    }
+}
+
+extension HSMFixture {
+    func aggregatedKeyUseAudit() async throws {
+        let user = alpha.user
+        var settings = try #require(try await hsm.listPartitions(operatorToken).first { $0.id == alpha.id }).settings
+        #expect(settings.keyUseAudit == .everyUse, "every use is the default")
+        settings.keyUseAudit = .aggregated
+        #expect(try await hsm.updatePartition(operatorToken, id: alpha.id, settings: settings).settings.keyUseAudit == .aggregated)
+        #expect(try await hsm.listPartitions(operatorToken).first { $0.id == alpha.id }?.settings.keyUseAudit == .aggregated)
+
+        let aes = try await hsm.generateKey(user.token, spec: KeySpec(algorithm: .aes256, label: "aggregated"))
+        let second = try await hsm.openSession(partition: alpha.id, credential: .apiKey(user.apiKey))
+        let start = try await auditLog().count
+        let uses = 40
+        for i in 0..<uses {
+            _ = try await hsm.encrypt(user.token, key: aes.id, plaintext: Data("use \(i)".utf8), scheme: .aesGCM, aad: Data())
+        }
+        for _ in 0..<3 {
+            _ = try await hsm.encrypt(second.token, key: aes.id, plaintext: Data("other session".utf8), scheme: .aesGCM, aad: Data())
+        }
+        // Refused uses: each keeps its own record.
+        for _ in 0..<2 {
+            await expectHSMError(.invalidArgument) {
+                try await hsm.decrypt(user.token, key: aes.id, ciphertext: Data([0x01, 0, 0, 0, 1, 9, 9]), scheme: .aesGCM, aad: Data())
+            }
+        }
+        let records = Array(try await auditLog().dropFirst(start))
+        func recorded(_ session: SessionInfo, _ operation: AuditOperation, ok: Bool = true) -> [AuditRecord] {
+            records.filter { $0.session == session.id && $0.operation == operation.rawValue && ($0.result == "ok") == ok }
+        }
+        let first = recorded(user.session, .keyEncrypt)
+        // How many records the uses become depends on the implementation's commit windows (a
+        // node that commits every use at once writes counts of 1); the sum may not.
+        #expect(first.map(\.count).reduce(0, +) == uses, "every use is counted: \(first.map(\.count))")
+        for record in first {
+            #expect(record.object == aes.id && record.actor == user.user.id && record.role == Role.cryptoUser.rawValue)
+            if record.count > 1 {
+                let firstTime = try #require(record.firstTime, "an aggregated record has its first use's time")
+                #expect(firstTime <= record.time)
+            } else {
+                #expect(record.firstTime == nil)
+            }
+        }
+        #expect(recorded(second, .keyEncrypt).map(\.count).reduce(0, +) == 3, "another session gets its own record")
+        let refused = recorded(user.session, .keyDecrypt, ok: false)
+        #expect(refused.count == 2 && refused.allSatisfy { $0.count == 1 && $0.firstTime == nil }, "\(refused)")
+        #expect(try await hsm.verifyAudit(alpha.auditor.token).isValid)
+
+        // Back to every use: one record per use again.
+        settings.keyUseAudit = .everyUse
+        _ = try await hsm.updatePartition(operatorToken, id: alpha.id, settings: settings)
+        let before = try await auditLog().count
+        for _ in 0..<3 {
+            _ = try await hsm.encrypt(user.token, key: aes.id, plaintext: Data("single".utf8), scheme: .aesGCM, aad: Data())
+        }
+        let singles = try await auditLog().dropFirst(before).filter { $0.operation == AuditOperation.keyEncrypt.rawValue }
+        #expect(singles.count == 3 && singles.allSatisfy { $0.count == 1 }, "\(singles.map(\.count))")
     }
 }

@@ -308,7 +308,7 @@ struct CLIOverAnyHSMTests {
             let lines = onTerminal.stdout.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
             // (The terminal carries standard error too: the development-mode warning comes first.)
             let header = try #require(lines.first { $0.hasPrefix("ID ") }, "\(onTerminal)")
-            #expect(header.contains("IMPORT") && header.hasSuffix("MAX OBJECTS"), "\(onTerminal)")
+            #expect(header.contains("IMPORT") && header.hasSuffix("KEY USE AUDIT"), "\(onTerminal)")
             let row = try #require(lines.first { $0.hasPrefix("cli ") }, "\(onTerminal)")
             let column = try #require(header.range(of: "IMPORT")).lowerBound.utf16Offset(in: header)
             #expect(try #require(row.range(of: "import=")).lowerBound.utf16Offset(in: row) == column, "columns line up: \(onTerminal)")
@@ -316,7 +316,20 @@ struct CLIOverAnyHSMTests {
 
             let piped = try await Self.succeed(arguments)
             #expect(!piped.stdout.hasPrefix("ID"), "no header when piped: \(piped)")
-            #expect(piped.stdout.split(separator: "\n").contains { $0.hasPrefix("cli\timport=") }, "\(piped)")
+            #expect(piped.stdout.split(separator: "\n").contains { $0.hasPrefix("cli\timport=") && $0.hasSuffix("key_use_audit=every-use") }, "\(piped)")
+
+            // `partitions update` changes what it is given and keeps the rest.
+            let updated = try await Self.succeed(
+                ["partitions", "update", "cli", "--key-use-audit", "aggregated", "--api-key", target.operatorAPIKey] + target.connection)
+            #expect(updated.stdout.contains("key_use_audit=aggregated") && updated.stdout.contains("import=true"), "\(updated)")
+            let after = try await Self.succeed(arguments)
+            #expect(after.stdout.split(separator: "\n").contains { $0.hasPrefix("cli\timport=true") && $0.hasSuffix("key_use_audit=aggregated") }, "\(after)")
+            let unknown = try await Self.redoubt(
+                ["partitions", "update", "nope", "--max-objects", "5", "--api-key", target.operatorAPIKey] + target.connection)
+            #expect(unknown.status != 0 && unknown.stderr.contains("no partition 'nope'"), "\(unknown)")
+            let badMode = try await Self.redoubt(
+                ["partitions", "update", "cli", "--key-use-audit", "sometimes", "--api-key", target.operatorAPIKey] + target.connection)
+            #expect(badMode.status != 0 && badMode.stderr.contains("every-use"), "\(badMode)")
         }
     }
 

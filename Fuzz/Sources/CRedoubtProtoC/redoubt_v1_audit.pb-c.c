@@ -367,7 +367,7 @@ void   redoubt__v1__audit_checkpoint__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__audit_checkpoint__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor redoubt__v1__audit_record__field_descriptors[8] =
+static const ProtobufCFieldDescriptor redoubt__v1__audit_record__field_descriptors[10] =
 {
   {
     "sequence",
@@ -465,9 +465,35 @@ static const ProtobufCFieldDescriptor redoubt__v1__audit_record__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "count",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditRecord, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_time",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__AuditRecord, first_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__audit_record__field_indices_by_name[] = {
   2,   /* field[2] = actor */
+  8,   /* field[8] = count */
+  9,   /* field[9] = first_time */
   6,   /* field[6] = object */
   5,   /* field[5] = operation */
   7,   /* field[7] = result */
@@ -479,7 +505,7 @@ static const unsigned redoubt__v1__audit_record__field_indices_by_name[] = {
 static const ProtobufCIntRange redoubt__v1__audit_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__audit_record__descriptor =
 {
@@ -489,7 +515,7 @@ const ProtobufCMessageDescriptor redoubt__v1__audit_record__descriptor =
   "Redoubt__V1__AuditRecord",
   "redoubt.v1",
   sizeof(Redoubt__V1__AuditRecord),
-  8,
+  10,
   redoubt__v1__audit_record__field_descriptors,
   redoubt__v1__audit_record__field_indices_by_name,
   1,  redoubt__v1__audit_record__number_ranges,

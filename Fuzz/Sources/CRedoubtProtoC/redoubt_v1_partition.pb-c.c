@@ -1048,7 +1048,7 @@ void   redoubt__v1__unbind_token_issuer_response__free_unpacked
   assert(message->base.descriptor == &redoubt__v1__unbind_token_issuer_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_descriptors[8] =
+static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_descriptors[9] =
 {
   {
     "import_allowed",
@@ -1146,12 +1146,25 @@ static const ProtobufCFieldDescriptor redoubt__v1__partition_settings__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "key_use_audit",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__PartitionSettings, key_use_audit),
+    &redoubt__v1__key_use_audit__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__partition_settings__field_indices_by_name[] = {
   7,   /* field[7] = allowed_sources */
   4,   /* field[4] = crypto_users_may_create_keys */
   1,   /* field[1] = export_allowed */
   0,   /* field[0] = import_allowed */
+  8,   /* field[8] = key_use_audit */
   3,   /* field[3] = maximum_objects */
   5,   /* field[5] = maximum_session_lifetime */
   2,   /* field[2] = read_only */
@@ -1160,7 +1173,7 @@ static const unsigned redoubt__v1__partition_settings__field_indices_by_name[] =
 static const ProtobufCIntRange redoubt__v1__partition_settings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor =
 {
@@ -1170,7 +1183,7 @@ const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor =
   "Redoubt__V1__PartitionSettings",
   "redoubt.v1",
   sizeof(Redoubt__V1__PartitionSettings),
-  8,
+  9,
   redoubt__v1__partition_settings__field_descriptors,
   redoubt__v1__partition_settings__field_indices_by_name,
   1,  redoubt__v1__partition_settings__number_ranges,
@@ -2380,6 +2393,36 @@ const ProtobufCMessageDescriptor redoubt__v1__unbind_token_issuer_response__desc
   0,  redoubt__v1__unbind_token_issuer_response__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__unbind_token_issuer_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue redoubt__v1__key_use_audit__enum_values_by_number[3] =
+{
+  { "KEY_USE_AUDIT_UNSPECIFIED", "REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_UNSPECIFIED", 0 },
+  { "KEY_USE_AUDIT_EVERY_USE", "REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_EVERY_USE", 1 },
+  { "KEY_USE_AUDIT_AGGREGATED", "REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_AGGREGATED", 2 },
+};
+static const ProtobufCIntRange redoubt__v1__key_use_audit__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex redoubt__v1__key_use_audit__enum_values_by_name[3] =
+{
+  { "KEY_USE_AUDIT_AGGREGATED", 2 },
+  { "KEY_USE_AUDIT_EVERY_USE", 1 },
+  { "KEY_USE_AUDIT_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor redoubt__v1__key_use_audit__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "redoubt.v1.KeyUseAudit",
+  "KeyUseAudit",
+  "Redoubt__V1__KeyUseAudit",
+  "redoubt.v1",
+  3,
+  redoubt__v1__key_use_audit__enum_values_by_number,
+  3,
+  redoubt__v1__key_use_audit__enum_values_by_name,
+  1,
+  redoubt__v1__key_use_audit__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor redoubt__v1__partition_service__method_descriptors[3] =
 {

@@ -3,6 +3,7 @@ import ServiceLifecycle
 import RedoubtStore
 
 /// A key use waiting for its group commit; encoded only when committed, off the caller's path.
+/// In a partition that aggregates key uses, one entry stands for `count` uses from `first` to `time`.
 struct PendingUse: Sendable {
     var partition: String
     var actor: String
@@ -14,12 +15,53 @@ struct PendingUse: Sendable {
     var object: String
     var result: String
     var time: Date
+    var count = 1
+    var first: Date?
+
+    /// What aggregated uses have in common: the session (which fixes the partition, the user and
+    /// the role), the operation and the key. (Only successful uses are aggregated.)
+    struct Group: Hashable, Sendable {
+        var session, operation, object: String
+    }
+
+    var group: Group { Group(session: session, operation: operation, object: object) }
 }
 
 /// Key-use audit records waiting for their group commit.
 struct AuditBuffer: Sendable {
     var pending: [PendingUse] = []
     var oldest: Date?
+    /// Where each aggregated group's entry is in `pending` (successful uses in aggregating partitions).
+    var aggregates: [PendingUse.Group: Int] = [:]
+
+    /// Adds a use: a new entry, or one more on its group's entry when `aggregate`.
+    mutating func add(_ use: PendingUse, aggregate: Bool) {
+        if oldest == nil { oldest = use.time }
+        guard aggregate else {
+            pending.append(use)
+            return
+        }
+        let group = use.group
+        if let i = aggregates[group] {
+            pending[i].count += 1
+            pending[i].time = use.time
+        } else {
+            aggregates[group] = pending.count
+            var first = use
+            first.first = use.time
+            pending.append(first)
+        }
+    }
+
+    /// Takes every entry, leaving the buffer empty.
+    mutating func take() -> [PendingUse] {
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            aggregates.removeAll(keepingCapacity: true)
+            oldest = nil
+        }
+        return pending
+    }
 }
 
 extension LocalHSM {
@@ -35,11 +77,13 @@ extension LocalHSM {
 
     /// One audit record as canonical JSON (fixed key order), built byte by byte: thousands are
     /// encoded per group commit. `operationName` is an ``AuditOperation/rawValue`` (a queued record keeps it so).
+    /// An aggregated record (`count` > 1) adds `count` and `first` (milliseconds), in key order.
     private func auditPayload(
         actor: String, role: String, session: String, operationName: String, object: String,
-        result: String, time: Date? = nil
+        result: String, time: Date? = nil, count: Int = 1, first: Date? = nil
     ) -> Data {
-        let ms = Int64(((time ?? now).timeIntervalSince1970 * 1000).rounded())
+        func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        let ms = milliseconds(time ?? now)
         var out: [UInt8] = []
         out.reserveCapacity(160 + actor.utf8.count + object.utf8.count)
         func field(_ name: StaticString, _ value: String, first: Bool = false) {
@@ -50,6 +94,9 @@ extension LocalHSM {
             Self.appendJSONString(value, to: &out)
         }
         field("actor", actor, first: true)
+        if count > 1, let first {
+            out.append(contentsOf: Array(",\"count\":\(count),\"first\":\(milliseconds(first))".utf8))
+        }
         field("object", object)
         field("operation", operationName)
         field("result", result)
@@ -83,18 +130,28 @@ extension LocalHSM {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Queues a key-use record. The queue is committed by ``run()`` every
-    /// ``Configuration/auditMaxDelay``; without it, by the call that finds the queue full or old.
+    /// Queues a key-use record (or counts it on its aggregated record, in a partition whose
+    /// ``PartitionSettings/keyUseAudit`` is ``KeyUseAudit/aggregated`` and for a use that
+    /// succeeded). The queue is committed by ``run()`` every ``Configuration/auditMaxDelay``;
+    /// without it, by the call that finds the queue full or old.
     nonisolated(nonsending) func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
         let now = self.now
         let use = PendingUse(
             partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
             operation: operation.rawValue, object: key, result: result, time: now)
+        var aggregate = false
+        if result == "ok" {
+            // The cached setting alone (copying the partition record costs more than the use's audit).
+            if let mode = state.withLock({ $0.partitions[caller.partition]?.record.settings.keyUseAudit }) {
+                aggregate = mode == .aggregated
+            } else if let (partition, _) = try? await partitionRecord(caller.partition) {
+                aggregate = partition.settings.keyUseAudit == .aggregated
+            }
+        }
         let limit = runningFlusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
         let maxDelay = runningFlusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
         let due = auditBuffer.withLock { b -> Bool in
-            b.pending.append(use)
-            if b.oldest == nil { b.oldest = now }
+            b.add(use, aggregate: aggregate)
             return b.pending.count >= limit || now.timeIntervalSince(b.oldest ?? now) >= maxDelay
         }
         if due { try await flushAudit(force: true) }
@@ -102,20 +159,13 @@ extension LocalHSM {
 
     /// Takes the queued records (to commit them in a batch of the caller's own).
     func takePendingAudit() -> [WriteOperation] {
-        let uses = auditBuffer.withLock { b -> [PendingUse] in
-            defer {
-                b.pending.removeAll(keepingCapacity: true)
-                b.oldest = nil
-            }
-            return b.pending
-        }
-        return uses.map {
+        auditBuffer.withLock { $0.take() }.map {
             .appendAudit(
                 partition: $0.partition,
                 payload: auditPayload(
                     actor: $0.actor, role: $0.role.rawValue, session: $0.session,
                     operationName: $0.operation, object: $0.object,
-                    result: $0.result, time: $0.time))
+                    result: $0.result, time: $0.time, count: $0.count, first: $0.first))
         }
     }
 
@@ -128,11 +178,14 @@ extension LocalHSM {
             return PendingUse(
                 partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
                 operation: p.operation, object: p.object, result: p.result,
-                time: Date(timeIntervalSince1970: Double(p.time) / 1000))
+                time: Date(timeIntervalSince1970: Double(p.time) / 1000), count: p.count ?? 1,
+                first: p.first.map { Date(timeIntervalSince1970: Double($0) / 1000) })
         }
         guard !back.isEmpty else { return }
         auditBuffer.withLock { b in
             b.pending.insert(contentsOf: back, at: 0)
+            // Later uses start new aggregated records behind the ones put back.
+            b.aggregates.removeAll()
             if b.oldest == nil { b.oldest = now }
         }
     }
@@ -190,7 +243,8 @@ extension LocalHSM {
             }
             return AuditRecord(
                 sequence: entry.sequence, time: Date(timeIntervalSince1970: Double(p.time) / 1000), actor: p.actor,
-                role: p.role, session: p.session, operation: p.operation, object: p.object, result: p.result)
+                role: p.role, session: p.session, operation: p.operation, object: p.object, result: p.result,
+                count: p.count ?? 1, firstTime: p.first.map { Date(timeIntervalSince1970: Double($0) / 1000) })
         }
     }
 
@@ -222,10 +276,12 @@ extension LocalHSM {
     var runningFlusher: Bool { flusherRunning.withLock { $0 > 0 } }
 }
 
-/// The JSON form of an audit payload.
+/// The JSON form of an audit payload; `count` and `first` only in aggregated records.
 struct AuditPayload: Decodable {
     var actor, object, operation, result, role, session: String
     var time: Int64
+    var count: Int?
+    var first: Int64?
 }
 
 extension LocalHSM: Service {}

@@ -51,6 +51,7 @@ extension PartitionSettings {
             sessionIdleTimeout = try p.sessionIdleTimeout.timeInterval(at: path + "session_idle_timeout")
         }
         if p.hasAllowedSources { allowedSources = p.allowedSources.cidrs }
+        keyUseAudit = try KeyUseAudit.protoMapping.model(p.keyUseAudit, at: path + "key_use_audit", default: keyUseAudit)
     }
 
     /// The proto settings, every field set.
@@ -66,6 +67,7 @@ extension PartitionSettings {
         var sources = Redoubt_V1_SourceRestriction()
         sources.cidrs = allowedSources
         p.allowedSources = sources
+        p.keyUseAudit = KeyUseAudit.protoMapping.proto(keyUseAudit)
         return p
     }
 }
@@ -148,7 +150,15 @@ extension AuditRecord {
     package init(proto p: Redoubt_V1_AuditRecord, at path: FieldPath) throws {
         self.init(
             sequence: p.sequence, time: try p.time.date(at: path + "time"), actor: p.actor, role: p.role,
-            session: p.sessionID, operation: p.operation, object: p.object, result: p.result)
+            session: p.sessionID, operation: p.operation, object: p.object, result: p.result,
+            count: try Self.count(p.count, at: path + "count"),
+            firstTime: p.hasFirstTime ? try p.firstTime.date(at: path + "first_time") : nil)
+    }
+
+    /// A record's count: 0 (a server before aggregation) is 1.
+    private static func count(_ value: Int64, at path: FieldPath) throws -> Int {
+        guard value >= 0, let count = Int(exactly: value) else { throw path.invalid("is \(value); a count is 0 or more") }
+        return max(count, 1)
     }
 
     /// The proto record.
@@ -162,6 +172,8 @@ extension AuditRecord {
         p.operation = operation
         p.object = object
         p.result = result
+        p.count = Int64(count)
+        if let firstTime { p.firstTime = Google_Protobuf_Timestamp(firstTime) }
         return p
     }
 }

@@ -161,6 +161,12 @@ extension Role {
         ])
 }
 
+extension KeyUseAudit {
+    /// ``KeyUseAudit`` ⇄ `redoubt.v1.KeyUseAudit`.
+    package static let protoMapping = EnumMapping<Redoubt_V1_KeyUseAudit, KeyUseAudit>(
+        prefix: "KEY_USE_AUDIT", pairs: [(.everyUse, .everyUse, "EVERY_USE"), (.aggregated, .aggregated, "AGGREGATED")])
+}
+
 extension BackupProgress.Phase {
     /// ``BackupProgress/Phase`` ⇄ `redoubt.v1.BackupPhase`. Reading (restore, verify) is not
     /// an RPC; it is sent as WRITING should it ever occur, as the file is then being handled.

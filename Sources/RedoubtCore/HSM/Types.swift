@@ -102,9 +102,12 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
     /// session opens and on every call that carries its token, whenever the caller's address is
     /// known (the broker sets ``HSMCallContext/sourceAddress``; in-process calls have none).
     public var allowedSources: [String]
+    /// How successful key uses are written to the audit chain: one record each (the default), or
+    /// aggregated. Refused uses always get a record each.
+    public var keyUseAudit: KeyUseAudit
 
     /// Import and export allowed, writable, 100,000 objects, crypto users may create keys,
-    /// sessions of at most 12 hours and 30 minutes idle, from any address.
+    /// sessions of at most 12 hours and 30 minutes idle, from any address, every key use audited.
     public static var defaults: PartitionSettings {
         PartitionSettings(
             importAllowed: true, exportAllowed: true, readOnly: false, maximumObjects: 100_000,
@@ -115,7 +118,7 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
     public init(
         importAllowed: Bool, exportAllowed: Bool, readOnly: Bool, maximumObjects: Int,
         cryptoUsersMayCreateKeys: Bool, maximumSessionLifetime: TimeInterval, sessionIdleTimeout: TimeInterval,
-        allowedSources: [String] = []
+        allowedSources: [String] = [], keyUseAudit: KeyUseAudit = .everyUse
     ) {
         self.importAllowed = importAllowed
         self.exportAllowed = exportAllowed
@@ -125,14 +128,16 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
         self.maximumSessionLifetime = maximumSessionLifetime
         self.sessionIdleTimeout = sessionIdleTimeout
         self.allowedSources = allowedSources
+        self.keyUseAudit = keyUseAudit
     }
 
     private enum CodingKeys: String, CodingKey {
         case importAllowed, exportAllowed, readOnly, maximumObjects, cryptoUsersMayCreateKeys
-        case maximumSessionLifetime, sessionIdleTimeout, allowedSources
+        case maximumSessionLifetime, sessionIdleTimeout, allowedSources, keyUseAudit
     }
 
-    /// Decodes stored settings; records written before `allowedSources` existed allow any source.
+    /// Decodes stored settings; records written before `allowedSources` existed allow any source,
+    /// and before `keyUseAudit`, audit every use.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         importAllowed = try c.decode(Bool.self, forKey: .importAllowed)
@@ -143,6 +148,7 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
         maximumSessionLifetime = try c.decode(TimeInterval.self, forKey: .maximumSessionLifetime)
         sessionIdleTimeout = try c.decode(TimeInterval.self, forKey: .sessionIdleTimeout)
         allowedSources = try c.decodeIfPresent([String].self, forKey: .allowedSources) ?? []
+        keyUseAudit = try c.decodeIfPresent(KeyUseAudit.self, forKey: .keyUseAudit) ?? .everyUse
     }
 
     package func validated() throws -> PartitionSettings {
@@ -163,6 +169,22 @@ public struct PartitionSettings: Sendable, Hashable, Codable {
         }
         return self
     }
+}
+
+/// How a partition writes successful key uses (sign, verify, encrypt, decrypt, MAC, wrap,
+/// derive, random…) to its audit chain. Management operations and refused uses are always
+/// written one record each.
+public enum KeyUseAudit: String, Sendable, Hashable, Codable, CaseIterable {
+    /// One record per use: who, which key, what, when (to the millisecond), the outcome.
+    case everyUse = "every-use"
+    /// One record per key, operation, user, session and outcome per group commit (a window of about
+    /// the HSM's audit delay, 0.1 s by default): the
+    /// record's ``AuditRecord/count`` says how many uses it stands for, its
+    /// ``AuditRecord/firstTime`` and ``AuditRecord/time`` when the first and the last happened.
+    /// The records are in the hash chain like any other. An auditor still learns every key that
+    /// was used, by whom, in which session, how often and within which window; what is lost is
+    /// each single use's own time.
+    case aggregated
 }
 
 /// A partition as the operator sees it.
@@ -502,9 +524,18 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var object: String
     /// `ok`, or the error code.
     public var result: String
+    /// How many uses the record stands for: 1, or more for an aggregated record (a partition
+    /// whose ``PartitionSettings/keyUseAudit`` is ``KeyUseAudit/aggregated``), whose ``time`` is
+    /// the last use's.
+    public var count: Int
+    /// When the first use of an aggregated record happened; `nil` for a single operation.
+    public var firstTime: Date?
 
     /// Creates a value (for ``HSM`` implementations and tests).
-    public init(sequence: Int64, time: Date, actor: String, role: String, session: String, operation: String, object: String, result: String) {
+    public init(
+        sequence: Int64, time: Date, actor: String, role: String, session: String, operation: String, object: String, result: String,
+        count: Int = 1, firstTime: Date? = nil
+    ) {
         self.sequence = sequence
         self.time = time
         self.actor = actor
@@ -513,6 +544,8 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         self.operation = operation
         self.object = object
         self.result = result
+        self.count = count
+        self.firstTime = firstTime
     }
 
     /// The operation as a value of the catalogue, or `nil` for a name the catalogue does not hold

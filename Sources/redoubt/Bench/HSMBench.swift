@@ -11,8 +11,9 @@ struct HSMBenchCommand: AsyncParsableCommand {
         abstract: "Ops/s through LocalHSM (sessions, checks, audit) beside the bare engine, and durable key generation.",
         discussion: """
             Uses a fresh store in a temporary directory (or --data). p256-sign and aes256gcm-1k run on one \
-            task each side; p256-keygen-persisted runs --clients tasks at once, every key sealed and durably \
-            committed (group commit) before it counts.
+            task each side, every use audited; aes256gcm-1k-aggregated is the same in a partition that \
+            aggregates key-use audit records (--key-use-audit aggregated). p256-keygen-persisted runs \
+            --clients tasks at once, every key sealed and durably committed (group commit) before it counts.
             """
     )
 
@@ -20,7 +21,8 @@ struct HSMBenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent clients for key generation (1 to 256).") var clients: Int = 32
     @Option(help: "Directory for the benchmark store (default: a new temporary one, removed afterwards).") var data: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
-    @Option(help: "Only these operations (comma-separated: p256-sign, aes256gcm-1k, p256-keygen-persisted).") var only: String?
+    @Option(help: "Only these operations (comma-separated: p256-sign, aes256gcm-1k, aes256gcm-1k-aggregated, p256-keygen-persisted).")
+    var only: String?
 
     func selected(_ op: String) -> Bool { only.map { $0.split(separator: ",").contains(Substring(op)) } ?? true }
 
@@ -42,15 +44,22 @@ struct HSMBenchCommand: AsyncParsableCommand {
         let flusher = Task { try await hsm.run() }
         defer { flusher.cancel() }
         let op = try await hsm.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
-        let partition = try await hsm.createPartition(op.token, id: "bench", settings: .defaults)
-        let so = try await hsm.openSession(partition: "bench", credential: .apiKey(partition.securityOfficerAPIKey))
-        let user = try await hsm.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
-        let session = try await hsm.openSession(partition: "bench", credential: .apiKey(user.apiKey)).token
+        func userSession(partition id: String, settings: PartitionSettings) async throws -> SessionToken {
+            let partition = try await hsm.createPartition(op.token, id: id, settings: settings)
+            let so = try await hsm.openSession(partition: id, credential: .apiKey(partition.securityOfficerAPIKey))
+            let user = try await hsm.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
+            return try await hsm.openSession(partition: id, credential: .apiKey(user.apiKey)).token
+        }
+        let session = try await userSession(partition: "bench", settings: .defaults)
+        var aggregating = PartitionSettings.defaults
+        aggregating.keyUseAudit = .aggregated
+        let aggregatedSession = try await userSession(partition: "bench-aggregated", settings: aggregating)
 
         let digest = Data(repeating: 0x5a, count: 32)
         let kib = Data(repeating: 0x42, count: 1024)
         let p256 = try await hsm.generateKey(session, spec: KeySpec(algorithm: .p256, label: "bench-p256"))
         let aes = try await hsm.generateKey(session, spec: KeySpec(algorithm: .aes256, label: "bench-aes"))
+        let aggregatedAES = try await hsm.generateKey(aggregatedSession, spec: KeySpec(algorithm: .aes256, label: "bench-aes"))
         let engineSigner = try SigningKey(try PrivateKey.generate(.p256))
         let engineAES = try SecretKey.generate(.aes256)
 
@@ -73,13 +82,17 @@ struct HSMBenchCommand: AsyncParsableCommand {
             }
             rows.append(Row(op: "p256-sign", hsm_ops: hsmSign, engine_ops: engineSign, ratio: hsmSign / engineSign))
         }
-        if selected("aes256gcm-1k") {
-            note("aes256gcm-1k")
+        var engineAESRate: Double?
+        for (op, token, key) in [("aes256gcm-1k", session, aes.id), ("aes256gcm-1k-aggregated", aggregatedSession, aggregatedAES.id)] where selected(op) {
+            note(op)
             let hsmAES = try await Self.rate(seconds: seconds) {
-                _ = try await hsm.encrypt(session, key: aes.id, plaintext: kib, scheme: .aesGCM, aad: Data())
+                _ = try await hsm.encrypt(token, key: key, plaintext: kib, scheme: .aesGCM, aad: Data())
             }
-            let engineAESRate = try await Self.rate(seconds: seconds) { _ = try engineAES.encrypt(kib, scheme: .aesGCM) }
-            rows.append(Row(op: "aes256gcm-1k", hsm_ops: hsmAES, engine_ops: engineAESRate, ratio: hsmAES / engineAESRate))
+            if engineAESRate == nil {
+                engineAESRate = try await Self.rate(seconds: seconds) { _ = try engineAES.encrypt(kib, scheme: .aesGCM) }
+            }
+            let engine = engineAESRate ?? 1
+            rows.append(Row(op: op, hsm_ops: hsmAES, engine_ops: engine, ratio: hsmAES / engine))
         }
         if selected("p256-keygen-persisted") {
             note("p256-keygen-persisted (\(clients) clients)")
@@ -103,12 +116,12 @@ struct HSMBenchCommand: AsyncParsableCommand {
             }
             print(String(decoding: try encoder.encode(Report(results: rounded)), as: UTF8.self))
         } else {
-            print("op                      hsm ops/s   engine ops/s   ratio")
+            print("op                        hsm ops/s   engine ops/s   ratio")
             for r in rows {
                 let e = r.engine_ops.map { String(Int($0.rounded())) } ?? "-"
                 let ratio = r.ratio.map { String(format: "%.2f", $0) } ?? "-"
                 print(
-                    r.op.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    r.op.padding(toLength: 24, withPad: " ", startingAt: 0)
                         + String(Int(r.hsm_ops.rounded())).leftPadded(11) + e.leftPadded(15) + ratio.leftPadded(8))
             }
         }

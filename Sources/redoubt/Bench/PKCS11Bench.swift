@@ -23,13 +23,16 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             two take turns in four rounds, so the machine's drift meets both alike), \
             RemoteHSM.sign (1 and 64 in flight, taking turns with the module in the same way) and SoftHSM2 (a session key, when \
             /usr/lib/softhsm/libsofthsm2.so exists). Also: `pkcs11-tool --module LIB -L` as a child (median \
-            of 5), C_Initialize + C_GetSlotList in this process (median of 5) and find by CKA_ID (200 runs).
+            of 5), C_Initialize + C_GetSlotList in this process (median of 5) and find by CKA_ID (200 runs). \
+            Every key use is audited one record each unless --key-use-audit aggregated.
             """
     )
 
     @Option(help: "Seconds per measurement (0.5 to 60).") var seconds: Double = 3
     @Option(help: "The module (default: libredoubt-pkcs11.so beside this executable).") var module: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+    @Option(help: ArgumentHelp("The bench partition's key-use audit: every-use (the default) or aggregated.", valueName: "mode"))
+    var keyUseAudit: KeyUseAudit = .everyUse
 
     func validate() throws {
         guard (0.5...60).contains(seconds) else { throw ValidationError("--seconds must be between 0.5 and 60") }
@@ -123,7 +126,9 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         let flusher = Task { try await hsm.run() }
         defer { flusher.cancel() }
         let op = try await hsm.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
-        let partition = try await hsm.createPartition(op.token, id: "bench", settings: .defaults)
+        var settings = PartitionSettings.defaults
+        settings.keyUseAudit = keyUseAudit
+        let partition = try await hsm.createPartition(op.token, id: "bench", settings: settings)
         let so = try await hsm.openSession(partition: "bench", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await hsm.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
         let session = try await hsm.openSession(partition: "bench", credential: .apiKey(user.apiKey)).token
@@ -356,6 +361,7 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
         if json {
             struct Report: Encodable {
                 var module: String
+                var key_use_audit: String
                 var dlopen_ms: Double
                 var embedded_overhead_us: Double?
                 var results: [Row]
@@ -364,10 +370,12 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
             let out = Report(
-                module: modulePath, dlopen_ms: (dlopenMs * 1000).rounded() / 1000, embedded_overhead_us: report.overhead.map { ($0 * 100).rounded() / 100 },
+                module: modulePath, key_use_audit: keyUseAudit.rawValue, dlopen_ms: (dlopenMs * 1000).rounded() / 1000,
+                embedded_overhead_us: report.overhead.map { ($0 * 100).rounded() / 100 },
                 results: rows, goals: report.goals.map { g in Goal(goal: g.goal, value: (g.value * 1000).rounded() / 1000, unit: g.unit, met: g.met) })
             print(String(decoding: try encoder.encode(out), as: UTF8.self))
         } else {
+            print("key-use audit: \(keyUseAudit.rawValue)")
             Self.printTable(rows: rows, report: report, modulePath: modulePath, dlopenMs: dlopenMs)
         }
     }

@@ -73,15 +73,16 @@ struct InitCommand: AsyncParsableCommand {
 /// `redoubt partitions …`.
 struct PartitionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "partitions", abstract: "Create and list partitions (operator).",
+        commandName: "partitions", abstract: "Create, update and list partitions (operator).",
         discussion: """
             Needs the operator's API key (from `redoubt init`) and no --partition.
 
             \(examples(
             "redoubt partitions create payments --api-key $OPERATOR_KEY \\\n--data ./hsm --dev",
+            "redoubt partitions update payments --key-use-audit aggregated --api-key $OPERATOR_KEY",
             "redoubt partitions list --api-key $OPERATOR_KEY --endpoint 127.0.0.1:8443"))
             """,
-        subcommands: [Create.self, List.self],
+        subcommands: [Create.self, Update.self, List.self],
         aliases: ["partition"])
 
     struct Create: HSMCommand {
@@ -96,12 +97,14 @@ struct PartitionCommand: AsyncParsableCommand {
         @Flag(help: "Refuse key import.") var noImport = false
         @Flag(help: "Refuse key export.") var noExport = false
         @Option(help: ArgumentHelp("Maximum number of stored keys.", valueName: "n")) var maxObjects: Int = PartitionSettings.defaults.maximumObjects
+        @Option(help: ArgumentHelp(Update.keyUseAuditHelp, valueName: "mode")) var keyUseAudit: KeyUseAudit = .everyUse
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             var settings = PartitionSettings.defaults
             settings.importAllowed = !noImport
             settings.exportAllowed = !noExport
             settings.maximumObjects = maxObjects
+            settings.keyUseAudit = keyUseAudit
             let created = try await hsm.createPartition(session, id: id, settings: settings)
             struct Created: Encodable {
                 var partition: PartitionJSON
@@ -117,6 +120,40 @@ struct PartitionCommand: AsyncParsableCommand {
         }
     }
 
+    struct Update: HSMCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a partition's settings; what is not given stays as it is.",
+            discussion: examples(
+                "redoubt partitions update payments --key-use-audit aggregated",
+                "redoubt partitions update archive --max-objects 5000 --json"))
+        static let keyUseAuditHelp =
+            "How successful key uses are audited: every-use (a record each) or aggregated (a record per key, operation, session and outcome per group commit, with the count and the first and last time); refused uses always get a record each."
+        @OptionGroup var options: HSMOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Partition id.") var id: String
+        @Option(help: ArgumentHelp("Allow (true) or refuse (false) key import.", valueName: "bool")) var importAllowed: Bool?
+        @Option(help: ArgumentHelp("Allow (true) or refuse (false) key export.", valueName: "bool")) var exportAllowed: Bool?
+        @Option(help: ArgumentHelp("Maximum number of stored keys.", valueName: "n")) var maxObjects: Int?
+        @Option(help: ArgumentHelp(keyUseAuditHelp, valueName: "mode")) var keyUseAudit: KeyUseAudit?
+
+        func run(hsm: any HSM, session: SessionToken) async throws {
+            guard let current = try await hsm.listPartitions(session).first(where: { $0.id == id }) else {
+                throw ValidationError("no partition '\(id)' (see `redoubt partitions list`)")
+            }
+            var settings = current.settings
+            if let importAllowed { settings.importAllowed = importAllowed }
+            if let exportAllowed { settings.exportAllowed = exportAllowed }
+            if let maxObjects { settings.maximumObjects = maxObjects }
+            if let keyUseAudit { settings.keyUseAudit = keyUseAudit }
+            let updated = try await hsm.updatePartition(session, id: id, settings: settings)
+            try output.show(PartitionJSON(updated), "partition \(updated.id) updated: \(Self.summary(updated.settings))")
+        }
+
+        static func summary(_ s: PartitionSettings) -> String {
+            "import=\(s.importAllowed) export=\(s.exportAllowed) max_objects=\(s.maximumObjects) key_use_audit=\(s.keyUseAudit.rawValue)"
+        }
+    }
+
     struct List: HSMCommand {
         static let configuration = CommandConfiguration(
             abstract: "List partitions and their settings.",
@@ -126,8 +163,13 @@ struct PartitionCommand: AsyncParsableCommand {
 
         func run(hsm: any HSM, session: SessionToken) async throws {
             let partitions = try await hsm.listPartitions(session)
-            try output.list(partitions, as: "partitions", headers: ["ID", "IMPORT", "EXPORT", "MAX OBJECTS"], json: PartitionJSON.init) { p in
-                [p.id, "import=\(p.settings.importAllowed)", "export=\(p.settings.exportAllowed)", "max_objects=\(p.settings.maximumObjects)"]
+            try output.list(
+                partitions, as: "partitions", headers: ["ID", "IMPORT", "EXPORT", "MAX OBJECTS", "KEY USE AUDIT"], json: PartitionJSON.init
+            ) { p in
+                [
+                    p.id, "import=\(p.settings.importAllowed)", "export=\(p.settings.exportAllowed)", "max_objects=\(p.settings.maximumObjects)",
+                    "key_use_audit=\(p.settings.keyUseAudit.rawValue)",
+                ]
             }
         }
     }

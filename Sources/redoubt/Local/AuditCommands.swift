@@ -70,7 +70,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct List: HSMCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print audit records: sequence, time, actor, role, operation, object, result.",
+            abstract: "Print audit records: sequence, time, actor, role, operation, object, result, count.",
             discussion: examples("redoubt audit list", "redoubt audit list --from 1 --limit 1000 --json"))
         @OptionGroup var options: HSMOptions
         @OptionGroup var output: OutputOptions
@@ -80,8 +80,11 @@ struct AuditCommand: AsyncParsableCommand {
         func run(hsm: any HSM, session: SessionToken) async throws {
             let records = try await hsm.auditRecords(session, from: from, limit: limit)
             let f = ISO8601DateFormatter()
-            try output.list(records, as: "records", headers: ["SEQ", "TIME", "ACTOR", "ROLE", "OPERATION", "OBJECT", "RESULT"], json: { $0 }) { r in
-                ["\(r.sequence)", f.string(from: r.time), r.actor, "\(r.role)", "\(r.operation)", r.object, "\(r.result)"]
+            // An aggregated record's time is its first and last use's: `first..last`.
+            let headers = ["SEQ", "TIME", "ACTOR", "ROLE", "OPERATION", "OBJECT", "RESULT", "COUNT"]
+            try output.list(records, as: "records", headers: headers, json: { $0 }) { r in
+                let time = r.firstTime.map { "\(f.string(from: $0))..\(f.string(from: r.time))" } ?? f.string(from: r.time)
+                return ["\(r.sequence)", time, r.actor, "\(r.role)", "\(r.operation)", r.object, "\(r.result)", "\(r.count)"]
             }
         }
     }

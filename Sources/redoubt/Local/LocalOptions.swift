@@ -197,3 +197,5 @@ extension Role: ExpressibleByArgument {
     }
     public static var allValueStrings: [String] { allCases.map { $0.rawValue.lowercased().replacingOccurrences(of: "_", with: "-") } }
 }
+
+extension KeyUseAudit: ExpressibleByArgument {}

@@ -153,10 +153,12 @@ struct NodeCacheTests {
     }
 }
 
-/// A store that runs a hook (once) after reading the change counter, before returning it.
+/// A store that runs a hook (once) after reading the change counter, before returning it, and
+/// can fail its next commit.
 final class HookedStore: ObjectStore {
     let base: SQLiteStore
     let afterChangeCounter = Mutex<(@Sendable () async throws -> Void)?>(nil)
+    let failNextCommit = Mutex(false)
 
     init(_ base: SQLiteStore) { self.base = base }
 
@@ -176,7 +178,15 @@ final class HookedStore: ObjectStore {
         try await base.list(partition: partition, kind: kind, label: label, after: id, limit: limit)
     }
     func count(partition: String, kind: String) async throws -> Int { try await base.count(partition: partition, kind: kind) }
-    func commit(_ batch: WriteBatch) async throws -> CommitResult { try await base.commit(batch) }
+    func commit(_ batch: WriteBatch) async throws -> CommitResult {
+        if failNextCommit.withLock({ f in
+            defer { f = false }
+            return f
+        }) {
+            throw StoreError(code: .unavailable, message: "injected commit failure")
+        }
+        return try await base.commit(batch)
+    }
     func audit(partition: String, from sequence: Int64, limit: Int) async throws -> [AuditEntry] {
         try await base.audit(partition: partition, from: sequence, limit: limit)
     }

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16redoubt/v1/audit.proto\x12\nredoubt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\toperation\x18\x06 \x01(\t\x12\x0e\n\x06object\x18\x07 \x01(\t\x12\x0e\n\x06result\x18\x08 \x01(\t\"?\n\x17ListAuditRecordsRequest\x12\x15\n\rfrom_sequence\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"D\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.redoubt.v1.AuditRecord\"E\n\x12VerifyAuditRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.AuditCheckpoint\"h\n\x13VerifyAuditResponse\x12\x17\n\x0frecords_checked\x18\x01 \x01(\x03\x12\r\n\x05valid\x18\x02 \x01(\x08\x12\x0f\n\x07\x66\x61ilure\x18\x03 \x01(\t\x12\x18\n\x10\x61nchored_through\x18\x04 \x01(\x03\"\x1e\n\x1c\x45xportAuditCheckpointRequest\"P\n\x1d\x45xportAuditCheckpointResponse\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.AuditCheckpoint\"\xaa\x01\n\x0f\x41uditCheckpoint\x12\x11\n\tpartition\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04hash\x18\x03 \x01(\x0c\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bsigned_from\x18\x05 \x01(\x03\x12\x12\n\npublic_key\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x32\xab\x02\n\x0c\x41uditService\x12]\n\x10ListAuditRecords\x12#.redoubt.v1.ListAuditRecordsRequest\x1a$.redoubt.v1.ListAuditRecordsResponse\x12N\n\x0bVerifyAudit\x12\x1e.redoubt.v1.VerifyAuditRequest\x1a\x1f.redoubt.v1.VerifyAuditResponse\x12l\n\x15\x45xportAuditCheckpoint\x12(.redoubt.v1.ExportAuditCheckpointRequest\x1a).redoubt.v1.ExportAuditCheckpointResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16redoubt/v1/audit.proto\x12\nredoubt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\toperation\x18\x06 \x01(\t\x12\x0e\n\x06object\x18\x07 \x01(\t\x12\x0e\n\x06result\x18\x08 \x01(\t\x12\r\n\x05\x63ount\x18\t \x01(\x03\x12.\n\nfirst_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x17ListAuditRecordsRequest\x12\x15\n\rfrom_sequence\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"D\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.redoubt.v1.AuditRecord\"E\n\x12VerifyAuditRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.AuditCheckpoint\"h\n\x13VerifyAuditResponse\x12\x17\n\x0frecords_checked\x18\x01 \x01(\x03\x12\r\n\x05valid\x18\x02 \x01(\x08\x12\x0f\n\x07\x66\x61ilure\x18\x03 \x01(\t\x12\x18\n\x10\x61nchored_through\x18\x04 \x01(\x03\"\x1e\n\x1c\x45xportAuditCheckpointRequest\"P\n\x1d\x45xportAuditCheckpointResponse\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.redoubt.v1.AuditCheckpoint\"\xaa\x01\n\x0f\x41uditCheckpoint\x12\x11\n\tpartition\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04hash\x18\x03 \x01(\x0c\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bsigned_from\x18\x05 \x01(\x03\x12\x12\n\npublic_key\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x32\xab\x02\n\x0c\x41uditService\x12]\n\x10ListAuditRecords\x12#.redoubt.v1.ListAuditRecordsRequest\x1a$.redoubt.v1.ListAuditRecordsResponse\x12N\n\x0bVerifyAudit\x12\x1e.redoubt.v1.VerifyAuditRequest\x1a\x1f.redoubt.v1.VerifyAuditResponse\x12l\n\x15\x45xportAuditCheckpoint\x12(.redoubt.v1.ExportAuditCheckpointRequest\x1a).redoubt.v1.ExportAuditCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,21 +33,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'redoubt.v1.audit_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITRECORD']._serialized_start=72
-  _globals['_AUDITRECORD']._serialized_end=245
-  _globals['_LISTAUDITRECORDSREQUEST']._serialized_start=247
-  _globals['_LISTAUDITRECORDSREQUEST']._serialized_end=310
-  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_start=312
-  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_end=380
-  _globals['_VERIFYAUDITREQUEST']._serialized_start=382
-  _globals['_VERIFYAUDITREQUEST']._serialized_end=451
-  _globals['_VERIFYAUDITRESPONSE']._serialized_start=453
-  _globals['_VERIFYAUDITRESPONSE']._serialized_end=557
-  _globals['_EXPORTAUDITCHECKPOINTREQUEST']._serialized_start=559
-  _globals['_EXPORTAUDITCHECKPOINTREQUEST']._serialized_end=589
-  _globals['_EXPORTAUDITCHECKPOINTRESPONSE']._serialized_start=591
-  _globals['_EXPORTAUDITCHECKPOINTRESPONSE']._serialized_end=671
-  _globals['_AUDITCHECKPOINT']._serialized_start=674
-  _globals['_AUDITCHECKPOINT']._serialized_end=844
-  _globals['_AUDITSERVICE']._serialized_start=847
-  _globals['_AUDITSERVICE']._serialized_end=1146
+  _globals['_AUDITRECORD']._serialized_end=308
+  _globals['_LISTAUDITRECORDSREQUEST']._serialized_start=310
+  _globals['_LISTAUDITRECORDSREQUEST']._serialized_end=373
+  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_start=375
+  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_end=443
+  _globals['_VERIFYAUDITREQUEST']._serialized_start=445
+  _globals['_VERIFYAUDITREQUEST']._serialized_end=514
+  _globals['_VERIFYAUDITRESPONSE']._serialized_start=516
+  _globals['_VERIFYAUDITRESPONSE']._serialized_end=620
+  _globals['_EXPORTAUDITCHECKPOINTREQUEST']._serialized_start=622
+  _globals['_EXPORTAUDITCHECKPOINTREQUEST']._serialized_end=652
+  _globals['_EXPORTAUDITCHECKPOINTRESPONSE']._serialized_start=654
+  _globals['_EXPORTAUDITCHECKPOINTRESPONSE']._serialized_end=734
+  _globals['_AUDITCHECKPOINT']._serialized_start=737
+  _globals['_AUDITCHECKPOINT']._serialized_end=907
+  _globals['_AUDITSERVICE']._serialized_start=910
+  _globals['_AUDITSERVICE']._serialized_end=1209
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AuditRecord(_message.Message):
-    __slots__ = ("sequence", "time", "actor", "role", "session_id", "operation", "object", "result")
+    __slots__ = ("sequence", "time", "actor", "role", "session_id", "operation", "object", "result", "count", "first_time")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,8 @@ class AuditRecord(_message.Message):
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TIME_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     actor: str
@@ -27,7 +29,9 @@ class AuditRecord(_message.Message):
     operation: str
     object: str
     result: str
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., role: _Optional[str] = ..., session_id: _Optional[str] = ..., operation: _Optional[str] = ..., object: _Optional[str] = ..., result: _Optional[str] = ...) -> None: ...
+    count: int
+    first_time: _timestamp_pb2.Timestamp
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., role: _Optional[str] = ..., session_id: _Optional[str] = ..., operation: _Optional[str] = ..., object: _Optional[str] = ..., result: _Optional[str] = ..., count: _Optional[int] = ..., first_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAuditRecordsRequest(_message.Message):
     __slots__ = ("from_sequence", "limit")

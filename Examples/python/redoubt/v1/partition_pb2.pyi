@@ -4,6 +4,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from redoubt.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -11,8 +12,17 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class KeyUseAudit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KEY_USE_AUDIT_UNSPECIFIED: _ClassVar[KeyUseAudit]
+    KEY_USE_AUDIT_EVERY_USE: _ClassVar[KeyUseAudit]
+    KEY_USE_AUDIT_AGGREGATED: _ClassVar[KeyUseAudit]
+KEY_USE_AUDIT_UNSPECIFIED: KeyUseAudit
+KEY_USE_AUDIT_EVERY_USE: KeyUseAudit
+KEY_USE_AUDIT_AGGREGATED: KeyUseAudit
+
 class PartitionSettings(_message.Message):
-    __slots__ = ("import_allowed", "export_allowed", "read_only", "maximum_objects", "crypto_users_may_create_keys", "maximum_session_lifetime", "session_idle_timeout", "allowed_sources")
+    __slots__ = ("import_allowed", "export_allowed", "read_only", "maximum_objects", "crypto_users_may_create_keys", "maximum_session_lifetime", "session_idle_timeout", "allowed_sources", "key_use_audit")
     IMPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     EXPORT_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +31,7 @@ class PartitionSettings(_message.Message):
     MAXIMUM_SESSION_LIFETIME_FIELD_NUMBER: _ClassVar[int]
     SESSION_IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    KEY_USE_AUDIT_FIELD_NUMBER: _ClassVar[int]
     import_allowed: bool
     export_allowed: bool
     read_only: bool
@@ -29,7 +40,8 @@ class PartitionSettings(_message.Message):
     maximum_session_lifetime: _duration_pb2.Duration
     session_idle_timeout: _duration_pb2.Duration
     allowed_sources: SourceRestriction
-    def __init__(self, import_allowed: _Optional[bool] = ..., export_allowed: _Optional[bool] = ..., read_only: _Optional[bool] = ..., maximum_objects: _Optional[int] = ..., crypto_users_may_create_keys: _Optional[bool] = ..., maximum_session_lifetime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allowed_sources: _Optional[_Union[SourceRestriction, _Mapping]] = ...) -> None: ...
+    key_use_audit: KeyUseAudit
+    def __init__(self, import_allowed: _Optional[bool] = ..., export_allowed: _Optional[bool] = ..., read_only: _Optional[bool] = ..., maximum_objects: _Optional[int] = ..., crypto_users_may_create_keys: _Optional[bool] = ..., maximum_session_lifetime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., session_idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allowed_sources: _Optional[_Union[SourceRestriction, _Mapping]] = ..., key_use_audit: _Optional[_Union[KeyUseAudit, str]] = ...) -> None: ...
 
 class SourceRestriction(_message.Message):
     __slots__ = ("cidrs",)

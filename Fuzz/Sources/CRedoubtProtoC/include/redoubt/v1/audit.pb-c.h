@@ -70,10 +70,20 @@ struct  Redoubt__V1__AuditRecord
    * The outcome: "ok", or the error code (for example "PERMISSION_DENIED").
    */
   char *result;
+  /*
+   * How many uses the record stands for: 1 for a single operation, more for an aggregated
+   * record (PartitionSettings.key_use_audit KEY_USE_AUDIT_AGGREGATED), whose `time` is the
+   * last use's. 0 (from a server that predates aggregation) means 1.
+   */
+  int64_t count;
+  /*
+   * When the first use of an aggregated record happened; unset for a single operation.
+   */
+  Google__Protobuf__Timestamp *first_time;
 };
 #define REDOUBT__V1__AUDIT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__audit_record__descriptor) \
-    , 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL }
 
 
 /*

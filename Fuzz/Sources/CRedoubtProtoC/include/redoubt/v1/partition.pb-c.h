@@ -46,6 +46,26 @@ typedef struct Redoubt__V1__UnbindTokenIssuerResponse Redoubt__V1__UnbindTokenIs
 
 /* --- enums --- */
 
+/*
+ * How a partition audits successful key uses.
+ */
+typedef enum _Redoubt__V1__KeyUseAudit {
+  /*
+   * Unset: the default (creating) or unchanged (updating).
+   */
+  REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_UNSPECIFIED = 0,
+  /*
+   * One record per use (the default).
+   */
+  REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_EVERY_USE = 1,
+  /*
+   * One record per key, operation, user, session and outcome per audit group commit (about
+   * 0.1 s), with the number of uses and the first and last use's times (AuditRecord.count,
+   * first_time, time); still in the hash chain. For partitions doing thousands of uses a second.
+   */
+  REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_AGGREGATED = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(REDOUBT__V1__KEY_USE_AUDIT)
+} Redoubt__V1__KeyUseAudit;
 
 /* --- messages --- */
 
@@ -100,6 +120,12 @@ struct  Redoubt__V1__PartitionSettings
    * (when creating) or unchanged (when updating).
    */
   Redoubt__V1__SourceRestriction *allowed_sources;
+  /*
+   * How successful key uses are written to the audit chain; unset: EVERY_USE (when creating)
+   * or unchanged (when updating). Management operations and refused uses always get a record
+   * each.
+   */
+  Redoubt__V1__KeyUseAudit key_use_audit;
   Redoubt__V1__PartitionSettings__ImportAllowedCase _import_allowed_case;
   union {
     protobuf_c_boolean import_allowed;
@@ -123,7 +149,7 @@ struct  Redoubt__V1__PartitionSettings
 };
 #define REDOUBT__V1__PARTITION_SETTINGS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__partition_settings__descriptor) \
-    , NULL, NULL, NULL, REDOUBT__V1__PARTITION_SETTINGS___IMPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___EXPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___READ_ONLY__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___MAXIMUM_OBJECTS__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___CRYPTO_USERS_MAY_CREATE_KEYS__NOT_SET, {0} }
+    , NULL, NULL, NULL, REDOUBT__V1__KEY_USE_AUDIT__KEY_USE_AUDIT_UNSPECIFIED, REDOUBT__V1__PARTITION_SETTINGS___IMPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___EXPORT_ALLOWED__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___READ_ONLY__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___MAXIMUM_OBJECTS__NOT_SET, {0}, REDOUBT__V1__PARTITION_SETTINGS___CRYPTO_USERS_MAY_CREATE_KEYS__NOT_SET, {0} }
 
 
 /*
@@ -1258,6 +1284,7 @@ void redoubt__v1__user_service__unbind_token_issuer(ProtobufCService *service,
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    redoubt__v1__key_use_audit__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__partition_settings__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__source_restriction__descriptor;
 extern const ProtobufCMessageDescriptor redoubt__v1__partition_info__descriptor;
