@@ -1,4 +1,4 @@
-// The function tables and interfaces of libredoubt-pkcs11 (PKCS #11 2.40 and 3.0), and the
+// The function tables and interfaces of libredoubt-pkcs11 (PKCS #11 2.40, 3.0 and 3.2), and the
 // three entry points that hand them out. Every other C_* function is a Swift function exported
 // under its C name (Sources/RedoubtPKCS11).
 #define _GNU_SOURCE
@@ -85,32 +85,56 @@ static CK_FUNCTION_LIST function_list_2_40 = {
     REDOUBT_2_40_FUNCTIONS
 };
 
+// The functions 3.0 adds to 2.40, in both the 3.0 and the 3.2 table.
+#define REDOUBT_3_0_FUNCTIONS \
+    .C_GetInterfaceList = C_GetInterfaceList, \
+    .C_GetInterface = C_GetInterface, \
+    .C_LoginUser = C_LoginUser, \
+    .C_SessionCancel = C_SessionCancel, \
+    .message = { \
+        /* Encryption and decryption (AES-GCM): RedoubtPKCS11/Exports+Message.swift. */ \
+        (void *)C_MessageEncryptInit, (void *)C_EncryptMessage, (void *)C_EncryptMessageBegin, (void *)C_EncryptMessageNext, \
+        (void *)C_MessageEncryptFinal, (void *)C_MessageDecryptInit, (void *)C_DecryptMessage, (void *)C_DecryptMessageBegin, \
+        (void *)C_DecryptMessageNext, (void *)C_MessageDecryptFinal, \
+        /* Message-based signing and verifying: not offered. */ \
+        message_not_supported, message_not_supported, \
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported, \
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported, \
+    },
+
 static CK_FUNCTION_LIST_3_0 function_list_3_0 = {
     .base = {
         .version = {3, 0},
         REDOUBT_2_40_FUNCTIONS
     },
-    .C_GetInterfaceList = C_GetInterfaceList,
-    .C_GetInterface = C_GetInterface,
-    .C_LoginUser = C_LoginUser,
-    .C_SessionCancel = C_SessionCancel,
-    .message = {
-        // Encryption and decryption (AES-GCM): RedoubtPKCS11/Exports+Message.swift.
-        (void *)C_MessageEncryptInit, (void *)C_EncryptMessage, (void *)C_EncryptMessageBegin, (void *)C_EncryptMessageNext,
-        (void *)C_MessageEncryptFinal, (void *)C_MessageDecryptInit, (void *)C_DecryptMessage, (void *)C_DecryptMessageBegin,
-        (void *)C_DecryptMessageNext, (void *)C_MessageDecryptFinal,
-        // Message-based signing and verifying: not offered.
-        message_not_supported, message_not_supported,
-        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
-        message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+    REDOUBT_3_0_FUNCTIONS
+};
+
+// 3.2: the 3.0 table, then ML-KEM encapsulation (RedoubtPKCS11/Exports+KEM.swift); the other
+// 3.2 functions answer CKR_FUNCTION_NOT_SUPPORTED.
+static CK_FUNCTION_LIST_3_2 function_list_3_2 = {
+    .base = {
+        .base = {
+            .version = {3, 2},
+            REDOUBT_2_40_FUNCTIONS
+        },
+        REDOUBT_3_0_FUNCTIONS
+    },
+    .C_EncapsulateKey = C_EncapsulateKey,
+    .C_DecapsulateKey = C_DecapsulateKey,
+    .more = {
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported, message_not_supported,
+        message_not_supported, message_not_supported, message_not_supported, message_not_supported, message_not_supported,
     },
 };
 
 static CK_CHAR interface_name[] = "PKCS 11";
 
-// The newest first: a caller that takes the first interface gets 3.0.
+// 3.0 first: a caller that takes the first interface gets the table every 3.x caller knows
+// (p11-kit and OpenSC 0.23 predate 3.2); a 3.2 caller asks for {3, 2} by version.
 static CK_INTERFACE interfaces[] = {
     {interface_name, &function_list_3_0, 0},
+    {interface_name, &function_list_3_2, 0},
     {interface_name, &function_list_2_40, 0},
 };
 

@@ -60,6 +60,7 @@ enum ObjectAttributes {
             v[a(CKA_VERIFY)] = .bool(usage.contains(.verify) || usage.contains(.sign))
             v[a(CKA_VERIFY_RECOVER)] = .bool(false)
             v[a(CKA_WRAP)] = .bool(usage.contains(.wrap))
+            v[a(CKA_ENCAPSULATE)] = .bool(usage.contains(.encapsulate))
             v[a(CKA_TRUSTED)] = .bool(false)
             v[a(CKA_WRAP_TEMPLATE)] = .bytes(Data())
         case .privateKey:
@@ -69,6 +70,7 @@ enum ObjectAttributes {
             v[a(CKA_SIGN)] = .bool(usage.contains(.sign))
             v[a(CKA_SIGN_RECOVER)] = .bool(false)
             v[a(CKA_UNWRAP)] = .bool(usage.contains(.unwrap))
+            v[a(CKA_DECAPSULATE)] = .bool(usage.contains(.decapsulate))
             v[a(CKA_EXTRACTABLE)] = .bool(key.extractable)
             v[a(CKA_ALWAYS_SENSITIVE)] = .bool(key.alwaysSensitive)
             v[a(CKA_NEVER_EXTRACTABLE)] = .bool(key.neverExtractable)

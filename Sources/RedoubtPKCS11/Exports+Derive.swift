@@ -46,8 +46,7 @@ public func C_DeriveKey(
         default:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "mechanism 0x\(String(UInt(mechanism.mechanism), radix: 16)) does not derive keys")
         }
-        if !spec.persistent { _ = try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
-        phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .secretKey, id: key.id), .key(key))
+        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
     }
 }
 

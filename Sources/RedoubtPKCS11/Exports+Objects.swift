@@ -261,7 +261,6 @@ public func C_GenerateKey(
         let key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.generateKey(token, spec: spec)
         }
-        if !spec.persistent { try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
-        phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .secretKey, id: key.id), .key(key))
+        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
     }
 }

@@ -85,8 +85,7 @@ public func C_UnwrapKey(
         } catch  where error.rv == CK_RV(CKR_TEMPLATE_INCONSISTENT) && (error.message.contains("unwrap") || error.message.contains("wrapped")) {
             throw P11Error(CK_RV(CKR_WRAPPED_KEY_INVALID), error.message)
         }
-        if !spec.persistent { _ = try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
-        phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .secretKey, id: key.id), .key(key))
+        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
     }
 }
 

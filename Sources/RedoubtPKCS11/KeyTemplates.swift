@@ -12,7 +12,7 @@ enum KeyTemplates {
         CKA_COPYABLE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_SIGN, CKA_VERIFY, CKA_ENCRYPT, CKA_DECRYPT, CKA_WRAP, CKA_UNWRAP,
         CKA_DERIVE, CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER, CKA_START_DATE, CKA_END_DATE, CKA_EC_PARAMS, CKA_MODULUS_BITS,
         CKA_PUBLIC_EXPONENT, CKA_PARAMETER_SET, CKA_VALUE_LEN, CKA_WRAP_WITH_TRUSTED, CKA_ALWAYS_AUTHENTICATE, CKA_TRUSTED,
-        CKA_ALLOWED_MECHANISMS,
+        CKA_ALLOWED_MECHANISMS, CKA_ENCAPSULATE, CKA_DECAPSULATE,
     ]
 
     /// The key pair algorithm `mechanism` and the templates ask for.
@@ -55,6 +55,15 @@ enum KeyTemplates {
             case nil: throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_PARAMETER_SET names ML-DSA-65 or ML-DSA-87")
             default: throw P11Error(CK_RV(CKR_ATTRIBUTE_VALUE_INVALID), "ML-DSA-65 and ML-DSA-87 are offered")
             }
+        case CKM_ML_KEM_KEY_PAIR_GEN:
+            var set = try pub.ulong(CKA_PARAMETER_SET)
+            if set == nil { set = try priv.ulong(CKA_PARAMETER_SET) }
+            switch set {
+            case CK_ULONG(CKP_ML_KEM_768)?: return .mlkem768
+            case CK_ULONG(CKP_ML_KEM_1024)?: return .mlkem1024
+            case nil: throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_PARAMETER_SET names ML-KEM-768 or ML-KEM-1024")
+            default: throw P11Error(CK_RV(CKR_ATTRIBUTE_VALUE_INVALID), "ML-KEM-768 and ML-KEM-1024 are offered (not ML-KEM-512)")
+            }
         default:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "not a key-pair generation mechanism")
         }
@@ -93,6 +102,7 @@ enum KeyTemplates {
         let flags: [(UInt, KeyUsage)] = [
             (CKA_SIGN, algorithm.isSymmetric ? .mac : .sign), (CKA_VERIFY, algorithm.isSymmetric ? .mac : .verify),
             (CKA_ENCRYPT, .encrypt), (CKA_DECRYPT, .decrypt), (CKA_WRAP, .wrap), (CKA_UNWRAP, .unwrap), (CKA_DERIVE, .derive),
+            (CKA_ENCAPSULATE, .encapsulate), (CKA_DECAPSULATE, .decapsulate),
         ]
         for (type, granted) in flags {
             // A use the algorithm lacks is not granted: the attribute then reads false. (Callers such as

@@ -35,6 +35,8 @@ enum Mechanisms {
             m(CKM_RSA_PKCS_OAEP, 2048, 4096, hw | CK_FLAGS(CKF_ENCRYPT) | CK_FLAGS(CKF_DECRYPT) | wrapUnwrap),
             m(CKM_ML_DSA_KEY_PAIR_GEN, 0, 0, hw | CK_FLAGS(CKF_GENERATE_KEY_PAIR)),
             m(CKM_ML_DSA, 0, 0, signVerify),
+            m(CKM_ML_KEM_KEY_PAIR_GEN, 0, 0, hw | CK_FLAGS(CKF_GENERATE_KEY_PAIR)),
+            m(CKM_ML_KEM, 0, 0, hw | CK_FLAGS(CKF_ENCAPSULATE) | CK_FLAGS(CKF_DECAPSULATE)),
             m(CKM_SHA256, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
             m(CKM_SHA384, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
             m(CKM_SHA512, 0, 0, hw | CK_FLAGS(CKF_DIGEST)),
@@ -86,6 +88,7 @@ enum Mechanisms {
                 CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP,
             ]
         case .mldsa65, .mldsa87: types = [CKM_ML_DSA]
+        case .mlkem768, .mlkem1024: types = [CKM_ML_KEM]
         case .aes128, .aes192, .aes256: types = [CKM_AES_GCM, CKM_AES_CBC_PAD, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, Runtime.aesKeyWrapKWP]
         case .genericSecret:
             types = [

@@ -163,6 +163,13 @@ extension Runtime {
     }
 
     /// Refuses a write from a read-only session.
+    /// The handle of a secret key the HSM just made for the session (a session object unless
+    /// CKA_TOKEN was true).
+    func newSecretKey(_ hSession: CK_SESSION_HANDLE, slot: Int, _ key: KeyInfo) throws(P11Error) -> CK_OBJECT_HANDLE {
+        if !key.persistent { _ = try updateSession(hSession) { $0.objects.insert(key.id) } }
+        return handle(for: ObjectRef(slot: slot, kind: .secretKey, id: key.id), .key(key))
+    }
+
     func requireReadWrite(_ session: SessionState) throws(P11Error) {
         guard session.readWrite else { throw P11Error(CK_RV(CKR_SESSION_READ_ONLY), "open a read-write session to change objects") }
     }

@@ -16,7 +16,7 @@ extension RedoubtPKCS11Tests {
             interface.pInterfaceName.map { String(cString: $0) }
         }
 
-        @Test("C_GetInterfaceList lists \"PKCS 11\" 3.0 and 2.40; C_GetInterface finds them by name and version")
+        @Test("C_GetInterfaceList lists \"PKCS 11\" 3.0, 3.2 and 2.40; C_GetInterface finds them by name and version")
         func interfaces() async throws {
             let module = try LoadedModule.get()
             let getList = try module.symbol("C_GetInterfaceList", as: GetInterfaceList.self)
@@ -24,20 +24,20 @@ extension RedoubtPKCS11Tests {
 
             var count: CK_ULONG = 0
             expectRV(getList(nil, &count), CKR_OK, "C_GetInterfaceList (count)")
-            #expect(count == 2)
+            #expect(count == 3)
             expectRV(getList(nil, nil), CKR_ARGUMENTS_BAD, "C_GetInterfaceList(NULL, NULL)")
-            var interfaces = [CK_INTERFACE](repeating: CK_INTERFACE(), count: 2)
-            var short: CK_ULONG = 1
-            expectRV(getList(&interfaces, &short), CKR_BUFFER_TOO_SMALL, "C_GetInterfaceList into room for one")
-            #expect(short == 2, "the count needed is returned with CKR_BUFFER_TOO_SMALL")
-            count = 2
+            var interfaces = [CK_INTERFACE](repeating: CK_INTERFACE(), count: 3)
+            var short: CK_ULONG = 2
+            expectRV(getList(&interfaces, &short), CKR_BUFFER_TOO_SMALL, "C_GetInterfaceList into room for two")
+            #expect(short == 3, "the count needed is returned with CKR_BUFFER_TOO_SMALL")
+            count = 3
             try requireRV(getList(&interfaces, &count), CKR_OK, "C_GetInterfaceList")
-            #expect(count == 2)
-            #expect(interfaces.map(Self.name) == ["PKCS 11", "PKCS 11"])
+            #expect(count == 3)
+            #expect(interfaces.map(Self.name) == ["PKCS 11", "PKCS 11", "PKCS 11"])
             let versions = interfaces.compactMap(Self.version)
-            #expect(versions.count == 2 && versions[0] == (3, 0) && versions[1] == (2, 40), "versions \(versions)")
+            #expect(versions.count == 3 && versions[0] == (3, 0) && versions[1] == (3, 2) && versions[2] == (2, 40), "versions \(versions)")
 
-            // No name and no version: the newest, 3.0.
+            // No name and no version: the first, 3.0 (what every 3.x caller knows).
             var found: UnsafeMutablePointer<CK_INTERFACE>?
             try requireRV(getInterface(nil, nil, &found, 0), CKR_OK, "C_GetInterface(NULL, NULL)")
             let newest = try #require(found)
@@ -58,6 +58,14 @@ extension RedoubtPKCS11Tests {
             expectRV(getInterface(&name, &v30, &found, 0), CKR_OK, "C_GetInterface(\"PKCS 11\", 3.0)")
             #expect(found.flatMap { Self.version($0.pointee) }.map { $0 == (3, 0) } == true)
 
+            var v32 = CK_VERSION(major: 3, minor: 2)
+            found = nil
+            expectRV(getInterface(&name, &v32, &found, 0), CKR_OK, "C_GetInterface(\"PKCS 11\", 3.2)")
+            let list32 = try #require(found?.pointee.pFunctionList).assumingMemoryBound(to: CK_FUNCTION_LIST_3_2.self)
+            #expect(list32.pointee.base.base.version.major == 3 && list32.pointee.base.base.version.minor == 2)
+            #expect(list32.pointee.C_EncapsulateKey != nil && list32.pointee.C_DecapsulateKey != nil)
+            #expect(list32.pointee.more.0 != nil && list32.pointee.more.9 != nil, "every 3.2 slot is filled")
+
             var unknown = Array("PKCS 12".utf8CString).map { CK_UTF8CHAR(bitPattern: $0) }
             found = nil
             expectRV(getInterface(&unknown, nil, &found, 0), CKR_ARGUMENTS_BAD, "C_GetInterface(\"PKCS 12\")")
@@ -68,7 +76,7 @@ extension RedoubtPKCS11Tests {
             let list30 = try #require(newest.pointee.pFunctionList).assumingMemoryBound(to: CK_FUNCTION_LIST_3_0.self)
             var count30: CK_ULONG = 0
             expectRV(list30.pointee.C_GetInterfaceList!(nil, &count30), CKR_OK, "3.0 table: C_GetInterfaceList (count)")
-            #expect(count30 == 2)
+            #expect(count30 == 3)
             found = nil
             expectRV(list30.pointee.C_GetInterface!(nil, nil, &found, 0), CKR_OK, "3.0 table: C_GetInterface")
             #expect(found == newest)

@@ -69,6 +69,34 @@ typedef struct CK_GCM_MESSAGE_PARAMS {
     CK_ULONG ulTagBits;
 } CK_GCM_MESSAGE_PARAMS;
 
+// --- PKCS #11 3.2: key encapsulation ----------------------------------------------------------
+
+typedef CK_RV (*CK_C_EncapsulateKey)(
+    CK_SESSION_HANDLE hSession, CK_MECHANISM *pMechanism, CK_OBJECT_HANDLE hPublicKey, CK_ATTRIBUTE *pTemplate,
+    CK_ULONG ulAttributeCount, CK_BYTE *pCiphertext, CK_ULONG *pulCiphertextLen, CK_OBJECT_HANDLE *phKey);
+typedef CK_RV (*CK_C_DecapsulateKey)(
+    CK_SESSION_HANDLE hSession, CK_MECHANISM *pMechanism, CK_OBJECT_HANDLE hPrivateKey, CK_ATTRIBUTE *pTemplate,
+    CK_ULONG ulAttributeCount, CK_BYTE *pCiphertext, CK_ULONG ulCiphertextLen, CK_OBJECT_HANDLE *phKey);
+
+// The 3.2 function list: the 3.0 list, then the 3.2 functions in the standard's order.
+typedef struct CK_FUNCTION_LIST_3_2 {
+    CK_FUNCTION_LIST_3_0 base;
+    CK_C_EncapsulateKey C_EncapsulateKey;
+    CK_C_DecapsulateKey C_DecapsulateKey;
+    // C_VerifySignatureInit, C_VerifySignature, C_VerifySignatureUpdate, C_VerifySignatureFinal,
+    // C_GetSessionValidationFlags, C_AsyncComplete, C_AsyncGetID, C_AsyncJoin,
+    // C_WrapKeyAuthenticated, C_UnwrapKeyAuthenticated (10 functions).
+    void *more[10];
+} CK_FUNCTION_LIST_3_2;
+
+CK_RV C_EncapsulateKey(CK_SESSION_HANDLE, CK_MECHANISM *, CK_OBJECT_HANDLE, CK_ATTRIBUTE *, CK_ULONG, CK_BYTE *, CK_ULONG *, CK_OBJECT_HANDLE *);
+CK_RV C_DecapsulateKey(CK_SESSION_HANDLE, CK_MECHANISM *, CK_OBJECT_HANDLE, CK_ATTRIBUTE *, CK_ULONG, CK_BYTE *, CK_ULONG, CK_OBJECT_HANDLE *);
+
+#define CKF_ENCAPSULATE (0x10000000UL)
+#define CKF_DECAPSULATE (0x20000000UL)
+#define CKA_ENCAPSULATE (0x633UL)
+#define CKA_DECAPSULATE (0x634UL)
+
 // --- PKCS #11 3.0 / 3.2 identifiers the 2.40 header lacks -------------------------------------
 
 #ifndef CKA_UNIQUE_ID
