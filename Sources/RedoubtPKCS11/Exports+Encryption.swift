@@ -161,13 +161,6 @@ extension Runtime {
         }
     }
 
-    /// `bytes` in the HSM's versioned form (`0x01 ‖ version, 4 bytes big-endian ‖ bytes`), for the
-    /// calls that take only that form.
-    static func versioned(_ bytes: Data, _ version: Int) -> Data {
-        let v = UInt32(clamping: version)
-        return Data([1, UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]) + bytes
-    }
-
     /// RSA-OAEP's single call; false for a size query.
     private func finishOAEP(
         _ op: CipherOperation, label: Data, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
@@ -200,17 +193,13 @@ extension Runtime {
             // Through the versioned form, which a governed key turns into an approval request
             // (the standard form has none): a standard ciphertext is for the key's latest version.
             // A labelled one through the standard form, which has the label (and no request form).
-            let id = op.key.id, ciphertext = Self.versioned(data, op.info.latestVersion)
-            do throws(P11Error) {
-                result = try call(slot: op.key.slot, context: .key) { hsm, token in
-                    guard label.isEmpty else {
-                        return try await hsm.decryptStandard(
-                            token, key: id, ciphertext: data, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
-                    }
-                    return try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
+            let id = op.key.id, ciphertext = VersionedBlob.encode(version: op.info.latestVersion, data)
+            result = try call(slot: op.key.slot, context: .decryption) { hsm, token in
+                guard label.isEmpty else {
+                    return try await hsm.decryptStandard(
+                        token, key: id, ciphertext: data, scheme: .rsaOAEPSHA256, parameters: StandardCipherParameters(label: label))
                 }
-            } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
-                throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
+                return try await hsm.decrypt(token, key: id, ciphertext: ciphertext, scheme: .rsaOAEPSHA256, aad: Data())
             }
         }
         return try output(result, to: pOut, length: pulOutLen)

@@ -177,13 +177,8 @@ extension Runtime {
             }
             let parameters = StandardCipherParameters(iv: Data(bytes: pIv, count: Int(p.ulIvLen)), aad: aad, tagByteCount: tagBytes)
             let sealed = data + Data(bytes: pTag, count: tagBytes)
-            let plain: Data
-            do throws(P11Error) {
-                plain = try call(slot: key.slot, context: .key) { hsm, token in
-                    try await hsm.decryptStandard(token, key: id, ciphertext: sealed, scheme: .aesGCM, parameters: parameters)
-                }
-            } catch  where error.rv == CK_RV(CKR_DATA_INVALID) {
-                throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
+            let plain = try call(slot: key.slot, context: .decryption) { hsm, token in
+                try await hsm.decryptStandard(token, key: id, ciphertext: sealed, scheme: .aesGCM, parameters: parameters)
             }
             try output(plain, to: pOut, length: pulOutLen)
         }

@@ -31,18 +31,24 @@ struct P11Error: Error, CustomStringConvertible {
     /// The PKCS #11 reading of an error the HSM reported (docs/pkcs11.md has the table).
     init(hsm error: HSMError, context: Context = .general) {
         let rv: UInt
+        let key = context == .key || context == .decryption
         switch error.code {
         case .unauthenticated: rv = context == .login ? CKR_PIN_INCORRECT : CKR_USER_NOT_LOGGED_IN
         case .permissionDenied:
-            rv = context == .object ? CKR_ACTION_PROHIBITED : (context == .key ? CKR_KEY_FUNCTION_NOT_PERMITTED : CKR_USER_NOT_LOGGED_IN)
+            rv = context == .object ? CKR_ACTION_PROHIBITED : (key ? CKR_KEY_FUNCTION_NOT_PERMITTED : CKR_USER_NOT_LOGGED_IN)
         case .failedPrecondition:
             if error.pendingRequest != nil {
                 rv = CKR_FUNCTION_REJECTED
             } else {
-                rv = context == .key ? CKR_KEY_FUNCTION_NOT_PERMITTED : CKR_ACTION_PROHIBITED
+                rv = key ? CKR_KEY_FUNCTION_NOT_PERMITTED : CKR_ACTION_PROHIBITED
             }
-        case .notFound: rv = context == .key ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID
-        case .invalidArgument: rv = context == .template ? CKR_TEMPLATE_INCONSISTENT : CKR_DATA_INVALID
+        case .notFound: rv = key ? CKR_KEY_HANDLE_INVALID : CKR_OBJECT_HANDLE_INVALID
+        case .invalidArgument:
+            switch context {
+            case .template: rv = CKR_TEMPLATE_INCONSISTENT
+            case .decryption: rv = CKR_ENCRYPTED_DATA_INVALID
+            default: rv = CKR_DATA_INVALID
+            }
         case .alreadyExists: rv = CKR_TEMPLATE_INCONSISTENT
         case .resourceExhausted: rv = error.message.hasPrefix("rate limit") ? CKR_FUNCTION_FAILED : CKR_DEVICE_MEMORY
         case .unavailable, .deadlineExceeded, .cancelled, .aborted: rv = CKR_DEVICE_ERROR
@@ -56,8 +62,9 @@ struct P11Error: Error, CustomStringConvertible {
         rateLimited = error.code == .resourceExhausted && error.message.hasPrefix("rate limit")
     }
 
-    /// What a failed HSM call was doing, where that decides the PKCS #11 code.
-    enum Context { case general, login, key, object, template }
+    /// What a failed HSM call was doing, where that decides the PKCS #11 code. `decryption` is a
+    /// key use whose bad input is a ciphertext (CKR_ENCRYPTED_DATA_INVALID).
+    enum Context { case general, login, key, decryption, object, template }
 
     /// The `CKR_*` name of a return value, for the log.
     static func name(_ rv: CK_RV) -> String {

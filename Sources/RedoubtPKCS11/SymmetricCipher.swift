@@ -116,23 +116,19 @@ extension Runtime {
         // No version named: a PKCS #11 caller sees only the key's latest.
         let id = op.key.id, fixed = parameters
         let result: Data
-        do throws(P11Error) {
-            if encrypting {
-                let out = try call(slot: op.key.slot, context: .key) { hsm, token in
-                    try await hsm.encryptStandard(token, key: id, plaintext: data, scheme: scheme, parameters: fixed)
-                }
-                if let ivOut {
-                    guard out.iv.count == ivOut.count else { throw P11Error(CK_RV(CKR_GENERAL_ERROR), "the HSM's IV is \(out.iv.count) bytes") }
-                    out.iv.copyBytes(to: ivOut.pointer.assumingMemoryBound(to: UInt8.self), count: ivOut.count)
-                }
-                result = out.ciphertext
-            } else {
-                result = try call(slot: op.key.slot, context: .key) { hsm, token in
-                    try await hsm.decryptStandard(token, key: id, ciphertext: data, scheme: scheme, parameters: fixed)
-                }
+        if encrypting {
+            let out = try call(slot: op.key.slot, context: .key) { hsm, token in
+                try await hsm.encryptStandard(token, key: id, plaintext: data, scheme: scheme, parameters: fixed)
             }
-        } catch  where !encrypting && error.rv == CK_RV(CKR_DATA_INVALID) {
-            throw P11Error(CK_RV(CKR_ENCRYPTED_DATA_INVALID), error.message)
+            if let ivOut {
+                guard out.iv.count == ivOut.count else { throw P11Error(CK_RV(CKR_GENERAL_ERROR), "the HSM's IV is \(out.iv.count) bytes") }
+                out.iv.copyBytes(to: ivOut.pointer.assumingMemoryBound(to: UInt8.self), count: ivOut.count)
+            }
+            result = out.ciphertext
+        } else {
+            result = try call(slot: op.key.slot, context: .decryption) { hsm, token in
+                try await hsm.decryptStandard(token, key: id, ciphertext: data, scheme: scheme, parameters: fixed)
+            }
         }
         if !encrypting, pulOutLen.pointee < CK_ULONG(result.count) {
             try updateSession(hSession) { (s: inout SessionState) throws(P11Error) in s.decrypt?.pending = result }

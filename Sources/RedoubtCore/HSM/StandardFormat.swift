@@ -73,10 +73,10 @@ extension HSM {
     /// form: the HSM's wrapped keys are `0x01 ‖ version (4 bytes, big-endian) ‖ the standard bytes`.
     public func exportWrappedStandard(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> StandardWrappedKey {
         let blob = try await exportWrapped(session, id: id, wrappingKey: wrappingKey, scheme: scheme)
-        guard blob.count > 5, blob[blob.startIndex] == 1 else { throw HSMError(.internalError, "the HSM's wrapped key is not in its versioned form") }
-        let b = blob.startIndex
-        let version = Int(blob[b + 1]) << 24 | Int(blob[b + 2]) << 16 | Int(blob[b + 3]) << 8 | Int(blob[b + 4])
-        return StandardWrappedKey(wrapped: Data(blob.dropFirst(5)), version: version)
+        guard blob.count > 5, let (version, body) = try? VersionedBlob.decode(blob, what: "the wrapped key") else {
+            throw HSMError(.internalError, "the HSM's wrapped key is not in its versioned form")
+        }
+        return StandardWrappedKey(wrapped: body, version: version)
     }
 
     /// Unwraps a key in its scheme's standard form into a new key object, as ``importKey(_:spec:material:)``
@@ -88,8 +88,7 @@ extension HSM {
         let v: Int
         if let version { v = version } else { v = try await getKey(session, id: wrappingKey).latestVersion }
         guard v >= 1, v <= Int(UInt32.max) else { throw HSMError(.invalidArgument, "version: \(v) is not a key version") }
-        let u = UInt32(v)
-        let blob = Data([1, UInt8(u >> 24), UInt8((u >> 16) & 0xff), UInt8((u >> 8) & 0xff), UInt8(u & 0xff)]) + wrapped
+        let blob = VersionedBlob.encode(version: v, wrapped)
         return try await importKey(session, spec: spec, material: .wrapped(blob, wrappingKey: wrappingKey, scheme: scheme))
     }
 }
