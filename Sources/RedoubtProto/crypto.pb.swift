@@ -432,9 +432,24 @@ public nonisolated struct Redoubt_V1_WrapRequest: Sendable {
   /// The wrapping scheme; it must fit the wrapping key.
   public var scheme: Redoubt_V1_WrapScheme = .unspecified
 
+  /// Set for the scheme's standard form (RFC 3394, RFC 5649, RSA-OAEP as PKCS #11 and openssl
+  /// make it) instead of the versioned blob: the response's wrapped_key is bare and its
+  /// key_version names the wrapping key's version. Wrapping always uses the wrapping key's
+  /// latest version, so iv, tag_length, key_version and label must be unset.
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
 }
 
 /// A wrapped key.
@@ -443,8 +458,12 @@ public nonisolated struct Redoubt_V1_WrapResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The versioned blob naming the wrapping key's version (see common.proto).
+  /// The versioned blob naming the wrapping key's version (see common.proto); in the standard
+  /// form, the scheme's bytes alone.
   public var wrappedKey: Data = Data()
+
+  /// In the standard form, the wrapping key's version; 0 otherwise.
+  public var keyVersion: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -464,7 +483,8 @@ public nonisolated struct Redoubt_V1_UnwrapRequest: Sendable {
   public var scheme: Redoubt_V1_WrapScheme = .unspecified
 
   /// The versioned blob from Wrap or KeyService.ExportWrapped (or made the same way
-  /// elsewhere): once unwrapped, PKCS#8 DER for an asymmetric key, raw bytes for a secret key.
+  /// elsewhere), or with standard set the scheme's bytes alone: once unwrapped, PKCS#8 DER for
+  /// an asymmetric key, raw bytes for a secret key.
   public var wrappedKey: Data = Data()
 
   /// The new key object's algorithm and attributes; the unwrapped material must be of
@@ -482,11 +502,24 @@ public nonisolated struct Redoubt_V1_UnwrapRequest: Sendable {
   /// same id returns the key the first attempt created. Only for persistent keys.
   public var requestID: String = String()
 
+  /// Set when wrapped_key is in the scheme's standard form (made outside Redoubt, or by Wrap with
+  /// standard) rather than the versioned blob: key_version names the wrapping key's version (0:
+  /// its latest); iv, tag_length and label must be unset.
+  public var standard: Redoubt_V1_StandardFormat {
+    get {_standard ?? Redoubt_V1_StandardFormat()}
+    set {_standard = newValue}
+  }
+  /// Returns true if `standard` has been explicitly set.
+  public var hasStandard: Bool {self._standard != nil}
+  /// Clears the value of `standard`. Subsequent reads from it will return its default value.
+  public mutating func clearStandard() {self._standard = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _spec: Redoubt_V1_KeySpec? = nil
+  fileprivate var _standard: Redoubt_V1_StandardFormat? = nil
 }
 
 /// The key just unwrapped.
@@ -1813,7 +1846,7 @@ nonisolated extension Redoubt_V1_VerifyMacResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Redoubt_V1_WrapRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WrapRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{3}wrapping_key_id\0\u{1}scheme\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_id\0\u{3}wrapping_key_id\0\u{1}scheme\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1824,12 +1857,17 @@ nonisolated extension Redoubt_V1_WrapRequest: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.wrappingKeyID) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.scheme) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.keyID.isEmpty {
       try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 1)
     }
@@ -1839,6 +1877,9 @@ nonisolated extension Redoubt_V1_WrapRequest: SwiftProtobuf.Message, SwiftProtob
     if self.scheme != .unspecified {
       try visitor.visitSingularEnumField(value: self.scheme, fieldNumber: 3)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1846,6 +1887,7 @@ nonisolated extension Redoubt_V1_WrapRequest: SwiftProtobuf.Message, SwiftProtob
     if lhs.keyID != rhs.keyID {return false}
     if lhs.wrappingKeyID != rhs.wrappingKeyID {return false}
     if lhs.scheme != rhs.scheme {return false}
+    if lhs._standard != rhs._standard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1853,7 +1895,7 @@ nonisolated extension Redoubt_V1_WrapRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Redoubt_V1_WrapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WrapResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wrapped_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wrapped_key\0\u{3}key_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1862,6 +1904,7 @@ nonisolated extension Redoubt_V1_WrapResponse: SwiftProtobuf.Message, SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.wrappedKey) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.keyVersion) }()
       default: break
       }
     }
@@ -1871,11 +1914,15 @@ nonisolated extension Redoubt_V1_WrapResponse: SwiftProtobuf.Message, SwiftProto
     if !self.wrappedKey.isEmpty {
       try visitor.visitSingularBytesField(value: self.wrappedKey, fieldNumber: 1)
     }
+    if self.keyVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keyVersion, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Redoubt_V1_WrapResponse, rhs: Redoubt_V1_WrapResponse) -> Bool {
     if lhs.wrappedKey != rhs.wrappedKey {return false}
+    if lhs.keyVersion != rhs.keyVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1883,7 +1930,7 @@ nonisolated extension Redoubt_V1_WrapResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Redoubt_V1_UnwrapRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UnwrapRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wrapping_key_id\0\u{1}scheme\0\u{3}wrapped_key\0\u{1}spec\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wrapping_key_id\0\u{1}scheme\0\u{3}wrapped_key\0\u{1}spec\0\u{3}request_id\0\u{1}standard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1896,6 +1943,7 @@ nonisolated extension Redoubt_V1_UnwrapRequest: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularBytesField(value: &self.wrappedKey) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._standard) }()
       default: break
       }
     }
@@ -1921,6 +1969,9 @@ nonisolated extension Redoubt_V1_UnwrapRequest: SwiftProtobuf.Message, SwiftProt
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 5)
     }
+    try { if let v = self._standard {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1930,6 +1981,7 @@ nonisolated extension Redoubt_V1_UnwrapRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.wrappedKey != rhs.wrappedKey {return false}
     if lhs._spec != rhs._spec {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs._standard != rhs._standard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -267,5 +267,16 @@ extension HSMFixture {
             try await hsm.importWrappedStandard(
                 user, spec: KeySpec(algorithm: .aes256, label: "no-version"), wrapped: wrapped, wrappingKey: kek.id, scheme: .aesKW, version: 7)
         }
+        await expectHSMError(.invalidArgument, "not a key version") {
+            try await hsm.importWrappedStandard(
+                user, spec: KeySpec(algorithm: .aes256, label: "version-zero"), wrapped: wrapped, wrappingKey: kek.id, scheme: .aesKW, version: 0)
+        }
+        // Named version 1 and the latest give the same key.
+        let named = try await hsm.importWrappedStandard(
+            user, spec: KeySpec(algorithm: .aes256, label: "standard-named", usage: [.encrypt, .decrypt]), wrapped: wrapped, wrappingKey: kek.id,
+            scheme: .aesKW, version: 1)
+        let again = try await hsm.encryptStandard(
+            user, key: named.id, plaintext: message, scheme: .aesCBCPKCS7, parameters: StandardCipherParameters(iv: iv))
+        #expect(again.ciphertext == expected)
     }
 }

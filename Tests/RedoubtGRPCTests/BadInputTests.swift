@@ -292,6 +292,28 @@ struct BadInputTests {
             r.scheme = .aesKw
             _ = try await h.crypto.wrap(r, metadata: t.user)
         },
+        Case(rpc: "Wrap", code: .invalidArgument, fragment: "standard.key_version must be 0: wrapping uses the wrapping key's latest version") { h, t, k in
+            var r = Redoubt_V1_WrapRequest(id: k.id, wrappingKey: k.id, scheme: .aesKW, standard: true)
+            r.standard.keyVersion = 3
+            _ = try await h.crypto.wrap(r, metadata: t.user)
+        },
+        Case(rpc: "Wrap", code: .invalidArgument, fragment: "standard.iv must be empty: key wrapping takes no IV") { h, t, k in
+            var r = Redoubt_V1_WrapRequest(id: k.id, wrappingKey: k.id, scheme: .aesKW, standard: true)
+            r.standard.iv = Data([1])
+            _ = try await h.crypto.wrap(r, metadata: t.user)
+        },
+        Case(rpc: "Unwrap", code: .invalidArgument, fragment: "standard.label must be empty: key wrapping takes no label") { h, t, k in
+            var r = Redoubt_V1_UnwrapRequest(
+                standardWrappedKey: Data(count: 40), wrappingKey: k.id, scheme: .aesKW, version: nil, spec: KeySpec(algorithm: .aes256, label: "u"))
+            r.standard.label = Data([1])
+            _ = try await h.crypto.unwrap(r, metadata: t.user)
+        },
+        Case(rpc: "Unwrap", code: .invalidArgument, fragment: "standard.key_version is 4294967295") { h, t, k in
+            var r = Redoubt_V1_UnwrapRequest(
+                standardWrappedKey: Data(count: 40), wrappingKey: k.id, scheme: .aesKW, version: nil, spec: KeySpec(algorithm: .aes256, label: "u"))
+            r.standard.keyVersion = UInt32.max
+            _ = try await h.crypto.unwrap(r, metadata: t.user)
+        },
         Case(rpc: "Unwrap", code: .invalidArgument, fragment: "spec is unset") { h, t, k in
             var r = Redoubt_V1_UnwrapRequest()
             r.wrappingKeyID = k.id

@@ -2643,7 +2643,7 @@ const ProtobufCMessageDescriptor redoubt__v1__verify_mac_response__descriptor =
   (ProtobufCMessageInit) redoubt__v1__verify_mac_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__wrap_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor redoubt__v1__wrap_request__field_descriptors[4] =
 {
   {
     "key_id",
@@ -2681,16 +2681,29 @@ static const ProtobufCFieldDescriptor redoubt__v1__wrap_request__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__WrapRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__wrap_request__field_indices_by_name[] = {
   0,   /* field[0] = key_id */
   2,   /* field[2] = scheme */
+  3,   /* field[3] = standard */
   1,   /* field[1] = wrapping_key_id */
 };
 static const ProtobufCIntRange redoubt__v1__wrap_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__wrap_request__descriptor =
 {
@@ -2700,14 +2713,14 @@ const ProtobufCMessageDescriptor redoubt__v1__wrap_request__descriptor =
   "Redoubt__V1__WrapRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__WrapRequest),
-  3,
+  4,
   redoubt__v1__wrap_request__field_descriptors,
   redoubt__v1__wrap_request__field_indices_by_name,
   1,  redoubt__v1__wrap_request__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__wrap_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__wrap_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor redoubt__v1__wrap_response__field_descriptors[2] =
 {
   {
     "wrapped_key",
@@ -2721,14 +2734,27 @@ static const ProtobufCFieldDescriptor redoubt__v1__wrap_response__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "key_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__WrapResponse, key_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__wrap_response__field_indices_by_name[] = {
+  1,   /* field[1] = key_version */
   0,   /* field[0] = wrapped_key */
 };
 static const ProtobufCIntRange redoubt__v1__wrap_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__wrap_response__descriptor =
 {
@@ -2738,14 +2764,14 @@ const ProtobufCMessageDescriptor redoubt__v1__wrap_response__descriptor =
   "Redoubt__V1__WrapResponse",
   "redoubt.v1",
   sizeof(Redoubt__V1__WrapResponse),
-  1,
+  2,
   redoubt__v1__wrap_response__field_descriptors,
   redoubt__v1__wrap_response__field_indices_by_name,
   1,  redoubt__v1__wrap_response__number_ranges,
   (ProtobufCMessageInit) redoubt__v1__wrap_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor redoubt__v1__unwrap_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor redoubt__v1__unwrap_request__field_descriptors[6] =
 {
   {
     "wrapping_key_id",
@@ -2807,18 +2833,31 @@ static const ProtobufCFieldDescriptor redoubt__v1__unwrap_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "standard",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Redoubt__V1__UnwrapRequest, standard),
+    &redoubt__v1__standard_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned redoubt__v1__unwrap_request__field_indices_by_name[] = {
   4,   /* field[4] = request_id */
   1,   /* field[1] = scheme */
   3,   /* field[3] = spec */
+  5,   /* field[5] = standard */
   2,   /* field[2] = wrapped_key */
   0,   /* field[0] = wrapping_key_id */
 };
 static const ProtobufCIntRange redoubt__v1__unwrap_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor redoubt__v1__unwrap_request__descriptor =
 {
@@ -2828,7 +2867,7 @@ const ProtobufCMessageDescriptor redoubt__v1__unwrap_request__descriptor =
   "Redoubt__V1__UnwrapRequest",
   "redoubt.v1",
   sizeof(Redoubt__V1__UnwrapRequest),
-  5,
+  6,
   redoubt__v1__unwrap_request__field_descriptors,
   redoubt__v1__unwrap_request__field_indices_by_name,
   1,  redoubt__v1__unwrap_request__number_ranges,

@@ -118,6 +118,9 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_WrapResponse> {
         try await core.unary(request, context) { message, token in
             let (id, wrappingKey, scheme) = try message.decoded()
+            if try message.wantsStandard(at: .root) {
+                return Redoubt_V1_WrapResponse(try await core.hsm.exportWrappedStandard(token, id: id, wrappingKey: wrappingKey, scheme: scheme))
+            }
             return Redoubt_V1_WrapResponse(wrappedKey: try await core.hsm.exportWrapped(token, id: id, wrappingKey: wrappingKey, scheme: scheme))
         }
     }
@@ -128,6 +131,10 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
     ) async throws -> ServerResponse<Redoubt_V1_UnwrapResponse> {
         try await core.unary(request, context) { message, token in
             let (spec, material) = try message.decoded(limit: limit)
+            if let version = try message.standardVersion(at: .root), case .wrapped(let wrapped, let wrappingKey, let scheme) = material {
+                return Redoubt_V1_UnwrapResponse(
+                    try await core.hsm.importWrappedStandard(token, spec: spec, wrapped: wrapped, wrappingKey: wrappingKey, scheme: scheme, version: version))
+            }
             return Redoubt_V1_UnwrapResponse(try await core.hsm.importKey(token, spec: spec, material: material))
         }
     }

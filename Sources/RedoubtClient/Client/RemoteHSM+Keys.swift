@@ -119,6 +119,31 @@ extension RemoteHSM {
         }
     }
 
+    /// Through `CryptoService.Wrap` with `standard` set: the broker strips the version prefix.
+    public func exportWrappedStandard(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> StandardWrappedKey {
+        let request = Redoubt_V1_WrapRequest(id: id, wrappingKey: wrappingKey, scheme: scheme, standard: true)
+        return try await call(.session(session)) {
+            try await crypto.wrap(request, metadata: $0, options: $1)
+        } decode: {
+            $0.standardWrappedKey
+        }
+    }
+
+    /// Through `CryptoService.Unwrap` with `standard` set (the broker names the latest version when
+    /// `version` is nil).
+    public func importWrappedStandard(
+        _ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int?
+    ) async throws -> KeyInfo {
+        try HSMArgumentChecks.keySpec(spec)
+        try HSMArgumentChecks.keyVersion(version)
+        let request = Redoubt_V1_UnwrapRequest(standardWrappedKey: wrapped, wrappingKey: wrappingKey, scheme: scheme, version: version, spec: spec)
+        return try await call(.session(session)) {
+            try await crypto.unwrap(request, metadata: $0, options: $1)
+        } decode: {
+            try $0.decodedKey()
+        }
+    }
+
     /// The key bytes in the clear, as ``SecretBytes`` (which never prints them); they
     /// travel inside the TLS connection only.
     public func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes {

@@ -3,7 +3,8 @@ import RedoubtCore
 import RedoubtProto
 
 // The standard form (``StandardCipherParameters``) on the wire: a `standard` field on the
-// Encrypt, Decrypt, Mac and VerifyMac requests, and the IV and key version on EncryptResponse.
+// Encrypt, Decrypt, Mac, VerifyMac, Wrap and Unwrap requests, and the IV and key version on
+// EncryptResponse and WrapResponse.
 
 extension Redoubt_V1_StandardFormat {
     /// The longest IV a request may carry (AES-GCM takes up to 128 bytes).
@@ -29,9 +30,18 @@ extension Redoubt_V1_StandardFormat {
 
     /// The key version a MAC names; a MAC takes no IV or tag length.
     func macVersion(at path: FieldPath) throws -> Int? {
-        guard iv.isEmpty else { throw (path + "iv").invalid("must be empty: a MAC takes no IV") }
-        guard tagLength == 0 else { throw (path + "tag_length").invalid("must be 0: a MAC's tag is the hash's full length") }
-        guard label.isEmpty else { throw (path + "label").invalid("must be empty: a MAC takes no label") }
+        try versionOnly(at: path, "a MAC", tag: "a MAC's tag is the hash's full length")
+    }
+
+    /// The wrapping key's version a wrap or an unwrap names; they take no IV, tag length or label.
+    func wrapVersion(at path: FieldPath) throws -> Int? {
+        try versionOnly(at: path, "key wrapping", tag: "key wrapping takes no tag length")
+    }
+
+    private func versionOnly(at path: FieldPath, _ what: String, tag: String) throws -> Int? {
+        guard iv.isEmpty else { throw (path + "iv").invalid("must be empty: \(what) takes no IV") }
+        guard tagLength == 0 else { throw (path + "tag_length").invalid("must be 0: \(tag)") }
+        guard label.isEmpty else { throw (path + "label").invalid("must be empty: \(what) takes no label") }
         return try version(at: path)
     }
 
@@ -107,5 +117,50 @@ extension Redoubt_V1_VerifyMacRequest {
     /// The key version (nil: latest) if the tag is in the standard form; nil otherwise.
     package func standardVersion(at path: FieldPath) throws -> Int?? {
         hasStandard ? .some(try standard.macVersion(at: path + "standard")) : nil
+    }
+}
+
+extension Redoubt_V1_WrapRequest {
+    /// The request wrapping `id` under `wrappingKey`, in the standard form if `standard`.
+    package init(id: String, wrappingKey: String, scheme: WrapScheme, standard: Bool) {
+        self.init(id: id, wrappingKey: wrappingKey, scheme: scheme)
+        if standard { self.standard = Redoubt_V1_StandardFormat() }
+    }
+
+    /// Whether the request asks for the standard form, which wraps under the wrapping key's
+    /// latest version (a version named is refused).
+    package func wantsStandard(at path: FieldPath) throws -> Bool {
+        guard hasStandard else { return false }
+        if try standard.wrapVersion(at: path + "standard") != nil {
+            throw (path + "standard" + "key_version").invalid("must be 0: wrapping uses the wrapping key's latest version")
+        }
+        return true
+    }
+}
+
+extension Redoubt_V1_WrapResponse {
+    /// The response holding a standard-form wrapped key and the wrapping key's version.
+    package init(_ result: StandardWrappedKey) {
+        self.init()
+        wrappedKey = result.wrapped
+        keyVersion = UInt32(clamping: result.version)
+    }
+
+    /// The standard-form result.
+    var standardWrappedKey: StandardWrappedKey { StandardWrappedKey(wrapped: wrappedKey, version: Int(keyVersion)) }
+}
+
+extension Redoubt_V1_UnwrapRequest {
+    /// The request unwrapping a standard-form `wrapped` key under version `version` (nil: latest)
+    /// of `wrappingKey` into a key of `spec`.
+    package init(standardWrappedKey wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int?, spec: KeySpec) {
+        self.init(wrappedKey: wrapped, wrappingKey: wrappingKey, scheme: scheme, spec: spec)
+        standard = Redoubt_V1_StandardFormat(StandardCipherParameters(version: version))
+        standard.tagLength = 0
+    }
+
+    /// The wrapping key's version (nil: latest) if the wrapped key is in the standard form; nil otherwise.
+    package func standardVersion(at path: FieldPath) throws -> Int?? {
+        hasStandard ? .some(try standard.wrapVersion(at: path + "standard")) : nil
     }
 }

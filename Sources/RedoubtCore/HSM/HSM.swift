@@ -118,6 +118,16 @@ public protocol HSM: Sendable {
     func exportPublicKey(_ session: SessionToken, id: String, version: Int?) async throws -> PublicKey
     /// The key wrapped under another key of the partition (only if extractable and the partition allows export).
     func exportWrapped(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> Data
+    /// The key wrapped as ``exportWrapped(_:id:wrappingKey:scheme:)`` does, in the scheme's
+    /// standard form, with the wrapping key's version apart. (A default implementation composes
+    /// it from ``exportWrapped(_:id:wrappingKey:scheme:)``.)
+    func exportWrappedStandard(_ session: SessionToken, id: String, wrappingKey: String, scheme: WrapScheme) async throws -> StandardWrappedKey
+    /// A key in its scheme's standard wrapped form unwrapped into a new key object; `version` names
+    /// the wrapping key's version (nil: its latest). (A default implementation composes it from
+    /// ``importKey(_:spec:material:)``.)
+    func importWrappedStandard(
+        _ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int?
+    ) async throws -> KeyInfo
     /// The key bytes in the clear (only if extractable, not sensitive, and the partition allows export).
     func exportPlaintext(_ session: SessionToken, id: String) async throws -> SecretBytes
 

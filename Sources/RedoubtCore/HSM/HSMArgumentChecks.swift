@@ -50,4 +50,11 @@ public enum HSMArgumentChecks {
             throw HSMError.invalid("length_bytes (count) must be 1 to \(Random.maximumByteCount), not \(count)")
         }
     }
+
+    /// A key version a call names (nil: the latest): 1 to 2³¹ − 1.
+    public static func keyVersion(_ version: Int?) throws {
+        if let version, version < 1 || version > Int(Int32.max) {
+            throw HSMError.invalid("version: \(version) is not a key version (1 to \(Int32.max), or none for the latest)")
+        }
+    }
 }

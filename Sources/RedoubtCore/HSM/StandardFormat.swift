@@ -79,15 +79,23 @@ extension HSM {
         return StandardWrappedKey(wrapped: body, version: version)
     }
 
+    /// Unwraps a key in its scheme's standard form into a new key object under the wrapping key's
+    /// latest version.
+    public func importWrappedStandard(_ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme) async throws
+        -> KeyInfo
+    {
+        try await importWrappedStandard(session, spec: spec, wrapped: wrapped, wrappingKey: wrappingKey, scheme: scheme, version: nil)
+    }
+
     /// Unwraps a key in its scheme's standard form into a new key object, as ``importKey(_:spec:material:)``
     /// with ``KeyMaterial/wrapped(_:wrappingKey:scheme:)`` does; `version` names the wrapping key's
     /// version (nil: its latest, read with ``getKey(_:id:)``).
     public func importWrappedStandard(
-        _ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int? = nil
+        _ session: SessionToken, spec: KeySpec, wrapped: Data, wrappingKey: String, scheme: WrapScheme, version: Int?
     ) async throws -> KeyInfo {
+        try HSMArgumentChecks.keyVersion(version)
         let v: Int
         if let version { v = version } else { v = try await getKey(session, id: wrappingKey).latestVersion }
-        guard v >= 1, v <= Int(UInt32.max) else { throw HSMError(.invalidArgument, "version: \(v) is not a key version") }
         let blob = VersionedBlob.encode(version: v, wrapped)
         return try await importKey(session, spec: spec, material: .wrapped(blob, wrappingKey: wrappingKey, scheme: scheme))
     }

@@ -146,34 +146,40 @@ class VerifyMacResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ...) -> None: ...
 
 class WrapRequest(_message.Message):
-    __slots__ = ("key_id", "wrapping_key_id", "scheme")
+    __slots__ = ("key_id", "wrapping_key_id", "scheme", "standard")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     WRAPPING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     wrapping_key_id: str
     scheme: _common_pb2.WrapScheme
-    def __init__(self, key_id: _Optional[str] = ..., wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, key_id: _Optional[str] = ..., wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class WrapResponse(_message.Message):
-    __slots__ = ("wrapped_key",)
+    __slots__ = ("wrapped_key", "key_version")
     WRAPPED_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
     wrapped_key: bytes
-    def __init__(self, wrapped_key: _Optional[bytes] = ...) -> None: ...
+    key_version: int
+    def __init__(self, wrapped_key: _Optional[bytes] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class UnwrapRequest(_message.Message):
-    __slots__ = ("wrapping_key_id", "scheme", "wrapped_key", "spec", "request_id")
+    __slots__ = ("wrapping_key_id", "scheme", "wrapped_key", "spec", "request_id", "standard")
     WRAPPING_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     WRAPPED_KEY_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FIELD_NUMBER: _ClassVar[int]
     wrapping_key_id: str
     scheme: _common_pb2.WrapScheme
     wrapped_key: bytes
     spec: _common_pb2.KeySpec
     request_id: str
-    def __init__(self, wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ..., wrapped_key: _Optional[bytes] = ..., spec: _Optional[_Union[_common_pb2.KeySpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    standard: StandardFormat
+    def __init__(self, wrapping_key_id: _Optional[str] = ..., scheme: _Optional[_Union[_common_pb2.WrapScheme, str]] = ..., wrapped_key: _Optional[bytes] = ..., spec: _Optional[_Union[_common_pb2.KeySpec, _Mapping]] = ..., request_id: _Optional[str] = ..., standard: _Optional[_Union[StandardFormat, _Mapping]] = ...) -> None: ...
 
 class UnwrapResponse(_message.Message):
     __slots__ = ("key",)

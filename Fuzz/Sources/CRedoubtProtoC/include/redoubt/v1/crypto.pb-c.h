@@ -433,10 +433,17 @@ struct  Redoubt__V1__WrapRequest
    * The wrapping scheme; it must fit the wrapping key.
    */
   Redoubt__V1__WrapScheme scheme;
+  /*
+   * Set for the scheme's standard form (RFC 3394, RFC 5649, RSA-OAEP as PKCS #11 and openssl
+   * make it) instead of the versioned blob: the response's wrapped_key is bare and its
+   * key_version names the wrapping key's version. Wrapping always uses the wrapping key's
+   * latest version, so iv, tag_length, key_version and label must be unset.
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__WRAP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__wrap_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__WRAP_SCHEME__WRAP_SCHEME_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, REDOUBT__V1__WRAP_SCHEME__WRAP_SCHEME_UNSPECIFIED, NULL }
 
 
 /*
@@ -446,13 +453,18 @@ struct  Redoubt__V1__WrapResponse
 {
   ProtobufCMessage base;
   /*
-   * The versioned blob naming the wrapping key's version (see common.proto).
+   * The versioned blob naming the wrapping key's version (see common.proto); in the standard
+   * form, the scheme's bytes alone.
    */
   ProtobufCBinaryData wrapped_key;
+  /*
+   * In the standard form, the wrapping key's version; 0 otherwise.
+   */
+  uint32_t key_version;
 };
 #define REDOUBT__V1__WRAP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__wrap_response__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, 0 }
 
 
 /*
@@ -471,7 +483,8 @@ struct  Redoubt__V1__UnwrapRequest
   Redoubt__V1__WrapScheme scheme;
   /*
    * The versioned blob from Wrap or KeyService.ExportWrapped (or made the same way
-   * elsewhere): once unwrapped, PKCS#8 DER for an asymmetric key, raw bytes for a secret key.
+   * elsewhere), or with standard set the scheme's bytes alone: once unwrapped, PKCS#8 DER for
+   * an asymmetric key, raw bytes for a secret key.
    */
   ProtobufCBinaryData wrapped_key;
   /*
@@ -484,10 +497,16 @@ struct  Redoubt__V1__UnwrapRequest
    * same id returns the key the first attempt created. Only for persistent keys.
    */
   char *request_id;
+  /*
+   * Set when wrapped_key is in the scheme's standard form (made outside Redoubt, or by Wrap with
+   * standard) rather than the versioned blob: key_version names the wrapping key's version (0:
+   * its latest); iv, tag_length and label must be unset.
+   */
+  Redoubt__V1__StandardFormat *standard;
 };
 #define REDOUBT__V1__UNWRAP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&redoubt__v1__unwrap_request__descriptor) \
-    , (char *)protobuf_c_empty_string, REDOUBT__V1__WRAP_SCHEME__WRAP_SCHEME_UNSPECIFIED, {0,NULL}, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, REDOUBT__V1__WRAP_SCHEME__WRAP_SCHEME_UNSPECIFIED, {0,NULL}, NULL, (char *)protobuf_c_empty_string, NULL }
 
 
 /*
