@@ -82,16 +82,28 @@ public func C_UnwrapKey(
             key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
                 try await hsm.importWrappedStandard(token, spec: spec, wrapped: wrapped, wrappingKey: unwrappingID, scheme: scheme, version: version)
             }
-        } catch  where error.rv == CK_RV(CKR_TEMPLATE_INCONSISTENT) && (error.message.contains("unwrap") || error.message.contains("wrapped")) {
+        } catch  where error.rv == CK_RV(CKR_TEMPLATE_INCONSISTENT) && Runtime.isBadWrappedKey(error.message) {
             throw P11Error(CK_RV(CKR_WRAPPED_KEY_INVALID), error.message)
         }
-        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
+        guard !key.algorithm.isSymmetric else {
+            phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
+            return
+        }
+        if !key.persistent { _ = try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
+        phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .privateKey, id: key.id), .key(key))
     }
 }
 
 extension Runtime {
     /// CKM_AES_KEY_WRAP_KWP (PKCS #11 3.0; not in the header the module is built with).
     static let aesKeyWrapKWP: UInt = 0x210b
+
+    /// Whether the HSM's refusal of an unwrap is about the wrapped bytes (they do not unwrap, or
+    /// are no PKCS #8 key: CKR_WRAPPED_KEY_INVALID) rather than the template (a key of another
+    /// algorithm than it names: CKR_TEMPLATE_INCONSISTENT).
+    static func isBadWrappedKey(_ message: String) -> Bool {
+        (message.contains("unwrap") || message.contains("PKCS#8")) && !message.contains("the spec says")
+    }
 
     /// The scheme of a wrapping mechanism.
     static func wrapScheme(_ mechanism: CK_MECHANISM_TYPE) throws(P11Error) -> WrapScheme {
@@ -139,12 +151,16 @@ extension Runtime {
         return (ref, key)
     }
 
-    /// The secret key algorithm an unwrap template asks for: CKO_SECRET_KEY with CKK_AES (the
-    /// length from CKA_VALUE_LEN, or from the AES-KW/KWP output) or CKK_GENERIC_SECRET.
+    /// The algorithm an unwrap template asks for: CKO_SECRET_KEY with CKK_AES (the length from
+    /// CKA_VALUE_LEN, or from the AES-KW/KWP output) or CKK_GENERIC_SECRET; or CKO_PRIVATE_KEY
+    /// (``unwrappedPrivateAlgorithm(_:wrappedCount:)``).
     static func unwrappedAlgorithm(_ template: Template, wrappedCount: Int, scheme: WrapScheme) throws(P11Error) -> KeyAlgorithm {
-        guard let cls = try template.ulong(CKA_CLASS) else { throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_CLASS (CKO_SECRET_KEY) is required") }
+        guard let cls = try template.ulong(CKA_CLASS) else {
+            throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_CLASS (CKO_SECRET_KEY or CKO_PRIVATE_KEY) is required")
+        }
+        if cls == CK_ULONG(CKO_PRIVATE_KEY) { return try unwrappedPrivateAlgorithm(template, wrappedCount: wrappedCount) }
         guard cls == CK_ULONG(CKO_SECRET_KEY) else {
-            throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "only secret keys are unwrapped through the module; import private keys through Redoubt's API")
+            throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "a wrapped key unwraps into a secret key or a private key object")
         }
         switch try template.ulong(CKA_KEY_TYPE) {
         case CK_ULONG(CKK_GENERIC_SECRET):
@@ -168,6 +184,55 @@ extension Runtime {
             throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_KEY_TYPE (CKK_AES or CKK_GENERIC_SECRET) is required")
         default:
             throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "only AES and generic secret keys are unwrapped through the module")
+        }
+    }
+
+    /// The private key algorithm an unwrap template asks for (what is wrapped is PKCS #8):
+    /// CKK_EC with CKA_EC_PARAMS naming the curve, CKK_EC_EDWARDS (Ed25519), CKK_EC_MONTGOMERY
+    /// (X25519), CKK_ML_DSA or CKK_ML_KEM with CKA_PARAMETER_SET, or CKK_RSA, whose size a
+    /// template does not say: it is read from the wrapped length (PKCS #8 of RSA-2048, -3072 and
+    /// -4096 is about 1.2, 1.8 and 2.4 KB), and the HSM refuses a key that is not that size.
+    static func unwrappedPrivateAlgorithm(_ template: Template, wrappedCount: Int) throws(P11Error) -> KeyAlgorithm {
+        let curve = template.bytes(CKA_EC_PARAMS).flatMap { KeyAlgorithm(ecParameters: $0) }
+        if template.bytes(CKA_EC_PARAMS) != nil, curve == nil {
+            throw P11Error(CK_RV(CKR_CURVE_NOT_SUPPORTED), "CKA_EC_PARAMS names a curve the HSM does not have")
+        }
+        let set = try template.ulong(CKA_PARAMETER_SET)
+        switch try template.ulong(CKA_KEY_TYPE) {
+        case CK_ULONG(CKK_EC):
+            guard let curve, curve.keyType == CK_KEY_TYPE(CKK_EC) else {
+                throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_EC_PARAMS (the curve's OID) is required to unwrap an EC private key")
+            }
+            return curve
+        case CK_ULONG(CKK_EC_EDWARDS):
+            guard curve == nil || curve == .ed25519 else { throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "an Edwards key is Ed25519") }
+            return .ed25519
+        case CK_ULONG(CKK_EC_MONTGOMERY):
+            guard curve == nil || curve == .x25519 else { throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "a Montgomery key is X25519") }
+            return .x25519
+        case CK_ULONG(CKK_ML_DSA):
+            switch set {
+            case CK_ULONG(CKP_ML_DSA_65)?: return .mldsa65
+            case CK_ULONG(CKP_ML_DSA_87)?: return .mldsa87
+            default: throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_PARAMETER_SET (CKP_ML_DSA_65 or CKP_ML_DSA_87) is required")
+            }
+        case CK_ULONG(CKK_ML_KEM):
+            switch set {
+            case CK_ULONG(CKP_ML_KEM_768)?: return .mlkem768
+            case CK_ULONG(CKP_ML_KEM_1024)?: return .mlkem1024
+            default: throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_PARAMETER_SET (CKP_ML_KEM_768 or CKP_ML_KEM_1024) is required")
+            }
+        case CK_ULONG(CKK_RSA):
+            switch wrappedCount {
+            case ..<1500: return .rsa2048
+            case ..<2100: return .rsa3072
+            case ..<2800: return .rsa4096
+            default: throw P11Error(CK_RV(CKR_WRAPPED_KEY_LEN_RANGE), "\(wrappedCount) bytes is no wrapped RSA-2048, -3072 or -4096 key")
+            }
+        case nil:
+            throw P11Error(CK_RV(CKR_TEMPLATE_INCOMPLETE), "CKA_KEY_TYPE is required")
+        default:
+            throw P11Error(CK_RV(CKR_TEMPLATE_INCONSISTENT), "the HSM has no private keys of that CKA_KEY_TYPE")
         }
     }
 }

@@ -111,12 +111,69 @@ extension RedoubtPKCS11Tests {
             expectRV(
                 Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, Array(wrapped.prefix(20)), Self.aesTemplate).0, CKR_WRAPPED_KEY_LEN_RANGE, "20 bytes")
             let privateTemplate = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_PRIVATE_KEY)).ulong(UInt(CKA_KEY_TYPE), UInt(CKK_EC))
-            expectRV(Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, privateTemplate).0, CKR_TEMPLATE_INCONSISTENT, "a private key template")
+            expectRV(
+                Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, privateTemplate).0, CKR_TEMPLATE_INCOMPLETE,
+                "a private EC key template without CKA_EC_PARAMS")
+            let dsaTemplate = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_PRIVATE_KEY)).ulong(UInt(CKA_KEY_TYPE), UInt(CKK_ML_DSA))
+            expectRV(
+                Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, dsaTemplate).0, CKR_TEMPLATE_INCOMPLETE, "ML-DSA without CKA_PARAMETER_SET")
+            let certificateTemplate = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_CERTIFICATE))
+            expectRV(
+                Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, certificateTemplate).0, CKR_TEMPLATE_INCONSISTENT, "a certificate template")
+            // An AES key's 32 bytes are no PKCS #8 private key.
+            let p256Private = privateTemplate.bytes(UInt(CKA_EC_PARAMS), p256Parameters)
+            let notPKCS8 = Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, p256Private).0
+            expectRV(notPKCS8, CKR_WRAPPED_KEY_INVALID, "32 AES bytes as a P-256 key")
             let noType = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_SECRET_KEY))
             expectRV(Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, wrapped, noType).0, CKR_TEMPLATE_INCOMPLETE, "no CKA_KEY_TYPE")
             expectRV(
                 Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: target, wrapped, Self.aesTemplate).0, CKR_KEY_FUNCTION_NOT_PERMITTED,
                 "a key without CKA_UNWRAP")
+        }
+
+        @Test(
+            "private keys unwrap: a P-256 key the token wrapped (RFC 5649) signs for its public key; an Ed25519 PKCS #8 wrapped by swift-crypto (RFC 3394) signs, verified by swift-crypto"
+        )
+        func privateKeys() async throws {
+            let (fx, p11, s) = try await Self.session()
+            defer { fx.remove() }
+            defer { p11.finalize() }
+            let kek = try p11.secretKey(s, id: Self.kekID)
+            let pubTemplate = AttributeTemplate().bool(UInt(CKA_TOKEN), false).bool(UInt(CKA_VERIFY), true).bytes(UInt(CKA_EC_PARAMS), p256Parameters)
+            let privTemplate = AttributeTemplate().bool(UInt(CKA_TOKEN), false).bool(UInt(CKA_SIGN), true).bool(UInt(CKA_EXTRACTABLE), true)
+            let pair = p11.generateKeyPair(s, UInt(CKM_EC_KEY_PAIR_GEN), pub: pubTemplate, priv: privTemplate)
+            try requireRV(pair.rv, CKR_OK, "C_GenerateKeyPair(P-256, extractable)")
+            let (wrapRV, wrapped) = Self.wrap(p11, s, UInt(CKM_AES_KEY_WRAP_PAD), kek: kek, key: pair.priv)
+            try requireRV(wrapRV, CKR_OK, "C_WrapKey(CKM_AES_KEY_WRAP_PAD) of a P-256 private key")
+            let ecTemplate = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_PRIVATE_KEY)).ulong(UInt(CKA_KEY_TYPE), UInt(CKK_EC))
+                .bytes(UInt(CKA_EC_PARAMS), p256Parameters).bool(UInt(CKA_SIGN), true).bytes(UInt(CKA_ID), [0x77, 0x0e])
+            let (unwrapRV, unwrappedEC) = Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP_PAD), kek: kek, wrapped, ecTemplate)
+            try requireRV(unwrapRV, CKR_OK, "C_UnwrapKey into a P-256 private key")
+            #expect(p11.attribute(s, unwrappedEC, UInt(CKA_CLASS)).value == ulongBytes(UInt(CKO_PRIVATE_KEY)))
+            #expect(p11.attribute(s, unwrappedEC, UInt(CKA_ID)).value == [0x77, 0x0e])
+            expectRV(p11.attribute(s, unwrappedEC, UInt(CKA_VALUE)).rv, CKR_ATTRIBUTE_SENSITIVE, "CKA_VALUE of the unwrapped private key")
+            let digest = Array(SHA256.hash(data: Data("unwrapped".utf8)))
+            var ecdsa = mechanism(UInt(CKM_ECDSA))
+            let signature = try p11.sign(s, &ecdsa, unwrappedEC, digest)
+            expectRV(try p11.verify(s, &ecdsa, pair.pub, digest, signature), CKR_OK, "the original public key verifies the unwrapped key's signature")
+            // The same bytes as another curve: the HSM finds they are P-256 and refuses.
+            let p384Template = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_PRIVATE_KEY)).ulong(UInt(CKA_KEY_TYPE), UInt(CKK_EC))
+                .bytes(UInt(CKA_EC_PARAMS), [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22])
+            let mismatch = Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP_PAD), kek: kek, wrapped, p384Template).0
+            expectRV(mismatch, CKR_TEMPLATE_INCONSISTENT, "a P-256 key as P-384")
+
+            // Ed25519 from outside: RFC 8410 PKCS #8 (48 bytes) under RFC 3394 by swift-crypto.
+            let outside = Curve25519.Signing.PrivateKey()
+            let pkcs8 = Data([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]) + outside.rawRepresentation
+            let outsideWrapped = try AES.KeyWrap.wrap(SymmetricKey(data: pkcs8), using: SymmetricKey(data: Self.kekBytes))
+            let edTemplate = AttributeTemplate().ulong(UInt(CKA_CLASS), UInt(CKO_PRIVATE_KEY)).ulong(UInt(CKA_KEY_TYPE), UInt(CKK_EC_EDWARDS))
+                .bool(UInt(CKA_SIGN), true)
+            let (edRV, unwrappedEd) = Self.unwrap(p11, s, UInt(CKM_AES_KEY_WRAP), kek: kek, Array(outsideWrapped), edTemplate)
+            try requireRV(edRV, CKR_OK, "C_UnwrapKey into an Ed25519 private key")
+            var eddsa = mechanism(UInt(CKM_EDDSA))
+            let message = Array("signed by an unwrapped key".utf8)
+            let edSignature = try p11.sign(s, &eddsa, unwrappedEd, message)
+            #expect(outside.publicKey.isValidSignature(edSignature, for: message), "swift-crypto does not verify the unwrapped key's signature")
         }
     }
 }
