@@ -12,8 +12,10 @@ struct HSMBenchCommand: AsyncParsableCommand {
         discussion: """
             Uses a fresh store in a temporary directory (or --data). p256-sign and aes256gcm-1k run on one \
             task each side, every use audited; aes256gcm-1k-aggregated is the same in a partition that \
-            aggregates key-use audit records (--key-use-audit aggregated). p256-keygen-persisted runs \
-            --clients tasks at once, every key sealed and durably committed (group commit) before it counts.
+            aggregates key-use audit records (--key-use-audit aggregated). The AES rows also give SoftHSM2's \
+            rate through the same C loop as `bench pkcs11` (when /usr/lib/softhsm/libsofthsm2.so exists), \
+            measured last. p256-keygen-persisted runs --clients tasks at once, every key sealed and durably \
+            committed (group commit) before it counts.
             """
     )
 
@@ -68,6 +70,8 @@ struct HSMBenchCommand: AsyncParsableCommand {
             var hsm_ops: Double
             var engine_ops: Double?
             var ratio: Double?
+            var softhsm2_ops: Double? = nil
+            var vs_softhsm2: Double? = nil
         }
         var rows: [Row] = []
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("measuring \(s)…\n".utf8)) } }
@@ -105,6 +109,17 @@ struct HSMBenchCommand: AsyncParsableCommand {
         try await hsm.close()
         try await store.close()
 
+        // SoftHSM2 last, once LocalHSM is closed: AES-GCM on 1 KiB through its C interface.
+        if rows.contains(where: { $0.op.hasPrefix("aes256gcm-1k") }) {
+            note("aes256gcm-1k through SoftHSM2")
+            if let soft = try await PKCS11Driver.softHSMSymmetricRate(.aesGCM, seconds: seconds, dir: dir + "/softhsm") {
+                for i in rows.indices where rows[i].op.hasPrefix("aes256gcm-1k") {
+                    rows[i].softhsm2_ops = soft
+                    rows[i].vs_softhsm2 = rows[i].hsm_ops / soft
+                }
+            }
+        }
+
         if json {
             struct Report: Encodable { var results: [Row] }
             let encoder = JSONEncoder()
@@ -112,17 +127,18 @@ struct HSMBenchCommand: AsyncParsableCommand {
             let rounded = rows.map {
                 Row(
                     op: $0.op, hsm_ops: $0.hsm_ops.rounded(), engine_ops: $0.engine_ops?.rounded(),
-                    ratio: $0.ratio.map { ($0 * 1000).rounded() / 1000 })
+                    ratio: $0.ratio.map { ($0 * 1000).rounded() / 1000 }, softhsm2_ops: $0.softhsm2_ops?.rounded(),
+                    vs_softhsm2: $0.vs_softhsm2.map { ($0 * 1000).rounded() / 1000 })
             }
             print(String(decoding: try encoder.encode(Report(results: rounded)), as: UTF8.self))
         } else {
-            print("op                        hsm ops/s   engine ops/s   ratio")
+            print("op                        hsm ops/s   engine ops/s   ratio   SoftHSM2 ops/s   vs SoftHSM2")
             for r in rows {
-                let e = r.engine_ops.map { String(Int($0.rounded())) } ?? "-"
-                let ratio = r.ratio.map { String(format: "%.2f", $0) } ?? "-"
+                func int(_ v: Double?) -> String { v.map { String(Int($0.rounded())) } ?? "-" }
+                func two(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }
                 print(
-                    r.op.padding(toLength: 24, withPad: " ", startingAt: 0)
-                        + String(Int(r.hsm_ops.rounded())).leftPadded(11) + e.leftPadded(15) + ratio.leftPadded(8))
+                    r.op.padding(toLength: 24, withPad: " ", startingAt: 0) + int(r.hsm_ops).leftPadded(11) + int(r.engine_ops).leftPadded(15)
+                        + two(r.ratio).leftPadded(8) + int(r.softhsm2_ops).leftPadded(17) + two(r.vs_softhsm2).leftPadded(14))
             }
         }
     }

@@ -77,3 +77,24 @@ extension PKCS11Driver {
         }
     }
 }
+
+extension PKCS11Driver {
+    /// SoftHSM2's ops/s for `op` (one thread, a session key, this file's loop), as `bench pkcs11`
+    /// measures it; nil when SoftHSM2 is not installed. `dir` holds its token.
+    static func softHSMSymmetricRate(_ op: SymmetricOp, seconds: Double, dir: String) async throws -> Double? {
+        guard FileManager.default.fileExists(atPath: softHSMPath) else { return nil }
+        _ = try prepareSoftHSM(dir: dir)
+        let soft = try P11Module.load(softHSMPath)
+        return try await onThread {
+            try soft.initialize(config: nil)
+            defer { try? soft.finalize() }
+            let session = try soft.openSession(slot: try soft.slot(label: "bench"))
+            try soft.login(session, pin: "1234")
+            let key = try soft.generateSecret(session, aes: op == .aesGCM)
+            let clock = ContinuousClock()
+            let start = clock.now + .milliseconds(100)
+            let latencies = try symmetricLoop(soft, session: session, key: key, op: op, start: start, end: start + .seconds(seconds))
+            return Double(latencies.count) / seconds
+        }
+    }
+}
