@@ -46,7 +46,7 @@ public func C_DeriveKey(
         default:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "mechanism 0x\(String(UInt(mechanism.mechanism), radix: 16)) does not derive keys")
         }
-        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
+        phKey.pointee = try runtime.newKey(hSession, slot: session.slot, key)
     }
 }
 

@@ -38,7 +38,7 @@ public func C_EncapsulateKey(
             try await hsm.encapsulate(token, key: id, spec: spec)
         }
         _ = try output(result.encapsulated, to: pCiphertext, length: pulCiphertextLen)
-        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, result.key)
+        phKey.pointee = try runtime.newKey(hSession, slot: session.slot, result.key)
     }
 }
 
@@ -65,7 +65,7 @@ public func C_DecapsulateKey(
         let secret = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.decapsulate(token, key: id, encapsulated: ciphertext, spec: spec)
         }
-        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, secret)
+        phKey.pointee = try runtime.newKey(hSession, slot: session.slot, secret)
     }
 }
 

@@ -261,6 +261,6 @@ public func C_GenerateKey(
         let key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.generateKey(token, spec: spec)
         }
-        phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
+        phKey.pointee = try runtime.newKey(hSession, slot: session.slot, key)
     }
 }

@@ -85,12 +85,7 @@ public func C_UnwrapKey(
         } catch  where error.rv == CK_RV(CKR_TEMPLATE_INCONSISTENT) && Runtime.isBadWrappedKey(error.message) {
             throw P11Error(CK_RV(CKR_WRAPPED_KEY_INVALID), error.message)
         }
-        guard !key.algorithm.isSymmetric else {
-            phKey.pointee = try runtime.newSecretKey(hSession, slot: session.slot, key)
-            return
-        }
-        if !key.persistent { _ = try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
-        phKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .privateKey, id: key.id), .key(key))
+        phKey.pointee = try runtime.newKey(hSession, slot: session.slot, key)
     }
 }
 

@@ -163,11 +163,11 @@ extension Runtime {
     }
 
     /// Refuses a write from a read-only session.
-    /// The handle of a secret key the HSM just made for the session (a session object unless
-    /// CKA_TOKEN was true).
-    func newSecretKey(_ hSession: CK_SESSION_HANDLE, slot: Int, _ key: KeyInfo) throws(P11Error) -> CK_OBJECT_HANDLE {
+    /// The handle of a key the HSM just made for the session: its secret key object, or for an
+    /// asymmetric key its private key object (a session object unless CKA_TOKEN was true).
+    func newKey(_ hSession: CK_SESSION_HANDLE, slot: Int, _ key: KeyInfo) throws(P11Error) -> CK_OBJECT_HANDLE {
         if !key.persistent { _ = try updateSession(hSession) { $0.objects.insert(key.id) } }
-        return handle(for: ObjectRef(slot: slot, kind: .secretKey, id: key.id), .key(key))
+        return handle(for: ObjectRef(slot: slot, kind: key.algorithm.isSymmetric ? .secretKey : .privateKey, id: key.id), .key(key))
     }
 
     func requireReadWrite(_ session: SessionState) throws(P11Error) {

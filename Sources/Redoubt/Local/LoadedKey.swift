@@ -46,45 +46,49 @@ enum LoadedMaterial: Sendable {
 /// A value type over one immutable box: taking a key out of the cache for every use costs one
 /// reference count, not one per field of its record. A change makes a new box.
 struct LoadedKey: Sendable {
-    private final class Box: Sendable {
-        let record: KeyRecord
-        let revision: Int64
-        let persistent: Bool
-        let materials: [Int: LoadedMaterial]
-        let partition: String
+    private struct Fields: Sendable {
+        var record: KeyRecord
+        var revision: Int64
+        var persistent: Bool
+        var materials: [Int: LoadedMaterial]
+        var partition: String
+    }
 
-        init(record: KeyRecord, revision: Int64, persistent: Bool, materials: [Int: LoadedMaterial], partition: String) {
-            self.record = record
-            self.revision = revision
-            self.persistent = persistent
-            self.materials = materials
-            self.partition = partition
-        }
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 
     private var box: Box
 
     init(record: KeyRecord, revision: Int64, persistent: Bool, materials: [Int: LoadedMaterial], partition: String) {
-        box = Box(record: record, revision: revision, persistent: persistent, materials: materials, partition: partition)
+        box = Box(Fields(record: record, revision: revision, persistent: persistent, materials: materials, partition: partition))
+    }
+
+    /// A new box with `body`'s change.
+    private mutating func change(_ body: (inout Fields) -> Void) {
+        var fields = box.fields
+        body(&fields)
+        box = Box(fields)
     }
 
     var record: KeyRecord {
-        _read { yield box.record }
-        set { box = Box(record: newValue, revision: box.revision, persistent: box.persistent, materials: box.materials, partition: box.partition) }
+        _read { yield box.fields.record }
+        set { change { $0.record = newValue } }
     }
     var revision: Int64 {
-        get { box.revision }
-        set { box = Box(record: box.record, revision: newValue, persistent: box.persistent, materials: box.materials, partition: box.partition) }
+        get { box.fields.revision }
+        set { change { $0.revision = newValue } }
     }
     var persistent: Bool {
-        get { box.persistent }
-        set { box = Box(record: box.record, revision: box.revision, persistent: newValue, materials: box.materials, partition: box.partition) }
+        get { box.fields.persistent }
+        set { change { $0.persistent = newValue } }
     }
     var materials: [Int: LoadedMaterial] {
-        _read { yield box.materials }
-        set { box = Box(record: box.record, revision: box.revision, persistent: box.persistent, materials: newValue, partition: box.partition) }
+        _read { yield box.fields.materials }
+        set { change { $0.materials = newValue } }
     }
-    var partition: String { box.partition }
+    var partition: String { box.fields.partition }
 
     var info: KeyInfo { record.info(persistent: persistent) }
 }

@@ -178,8 +178,7 @@ extension LocalHSM {
             return PendingUse(
                 partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
                 operation: p.operation, object: p.object, result: p.result,
-                time: Date(timeIntervalSince1970: Double(p.time) / 1000), count: p.count ?? 1,
-                first: p.first.map { Date(timeIntervalSince1970: Double($0) / 1000) })
+                time: p.date, count: p.count ?? 1, first: p.firstDate)
         }
         guard !back.isEmpty else { return }
         auditBuffer.withLock { b in
@@ -242,9 +241,9 @@ extension LocalHSM {
                 throw HSMError(.internalError, "audit record \(entry.sequence) is damaged")
             }
             return AuditRecord(
-                sequence: entry.sequence, time: Date(timeIntervalSince1970: Double(p.time) / 1000), actor: p.actor,
+                sequence: entry.sequence, time: p.date, actor: p.actor,
                 role: p.role, session: p.session, operation: p.operation, object: p.object, result: p.result,
-                count: p.count ?? 1, firstTime: p.first.map { Date(timeIntervalSince1970: Double($0) / 1000) })
+                count: p.count ?? 1, firstTime: p.firstDate)
         }
     }
 
@@ -282,6 +281,10 @@ struct AuditPayload: Decodable {
     var time: Int64
     var count: Int?
     var first: Int64?
+
+    /// `time` and `first`, written in milliseconds.
+    var date: Date { Date(timeIntervalSince1970: Double(time) / 1000) }
+    var firstDate: Date? { first.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
 }
 
 extension LocalHSM: Service {}
