@@ -189,16 +189,24 @@ extension LocalHSM {
         }
     }
 
-    /// Commits queued key-use records.
+    /// Commits queued key-use records, at most `auditBatchSize × 8` per commit: a store serialises
+    /// commits (SQLite's one writer, PostgreSQL's change-counter row lock), so other nodes' commits
+    /// wait for one chunk, never for a whole second of a busy node's records.
     func flushAudit(force: Bool) async throws {
         let ops = takePendingAudit()
         guard !ops.isEmpty else { return }
-        do {
-            try await commit(WriteBatch(ops))
-        } catch {
-            // Put them back in front so nothing is lost; the next flush retries.
-            requeue(ops)
-            throw error
+        let chunk = max(1, configuration.auditBatchSize * 8)
+        var start = 0
+        while start < ops.count {
+            let end = min(start + chunk, ops.count)
+            do {
+                try await commit(WriteBatch(Array(ops[start..<end])))
+            } catch {
+                // Put the rest back in front so nothing is lost; the next flush retries.
+                requeue(ops[start...])
+                throw error
+            }
+            start = end
         }
     }
 

@@ -9,10 +9,12 @@ import Synchronization
 /// against both), so nodes on different machines can share one store, and
 /// PostgreSQL's own replication carries it to other sites.
 ///
-/// - Commits: one transaction each. The first statement increments the change
-///   counter in a one-row `meta` table; its row lock serialises commits across
-///   all nodes, so audit sequences never collide. Preconditions run in order
-///   and a failing one rolls the whole batch back.
+/// - Commits: grouped, as in ``SQLiteStore``. Callers queue their batches, and one writer
+///   per store commits whatever is queued in one transaction (up to 64 batches), each batch with its own change counter value; a caller
+///   returns once PostgreSQL has committed its batch. The transaction first locks the one-row
+///   `meta` table; that row lock serialises commits across all nodes, so audit sequences never
+///   collide. Preconditions run in order and a failing one fails its batch only: the group is
+///   rolled back and committed again around it, the failing batch alone.
 /// - Change counter: every commit also sends `NOTIFY redoubt_changes,
 ///   '<new counter>'`. The store keeps one listening connection, so
 ///   ``changeCounter()`` answers from memory while it is healthy (no round
@@ -40,6 +42,10 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
     let core: PostgresCore
     /// The task of ``start()``, when that is how it runs (``connect(url:options:)``).
     let started = Mutex<Task<Void, Never>?>(nil)
+    /// Batches waiting for the group-commit writer.
+    let writes = Mutex(GroupCommitState<PendingCommit>())
+    /// The most batches one transaction commits.
+    static let maximumBatchesPerTransaction = 64
 
     init(core: PostgresCore) {
         self.core = core
@@ -142,13 +148,70 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
 
     // MARK: - Commit
 
-    /// Applies `batch` in one transaction and returns once PostgreSQL has committed it.
+    /// Queues `batch` for the group-commit writer and returns once PostgreSQL has committed it.
     @discardableResult
     public func commit(_ batch: WriteBatch) async throws -> CommitResult {
-        let result = try await core.inTransaction { connection in
-            try await PostgresBatchWriter.apply(batch, on: connection)
+        try await core.awaitReady()
+        // Counted from here, so close() waits for the writer to commit it.
+        try core.begin()
+        defer { core.end() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let action = writes.withLock { $0.enqueue(PendingCommit(batch: batch, continuation: continuation)) }
+            switch action {
+            case .startDrain:
+                Task { await self.drainCommits() }
+            case .queued:
+                break
+            case .rejected:
+                continuation.resume(throwing: StoreError.closed)
+            }
         }
-        core.observe(counter: result.changeCounter)
-        return result
+    }
+
+    /// The writer: commits queued batches, a group per transaction, until none is left.
+    private func drainCommits() async {
+        while true {
+            let group = writes.withLock { $0.takeGroup(limit: Self.maximumBatchesPerTransaction) }
+            guard !group.isEmpty else {
+                return
+            }
+            let results = await commitGroup(group.map(\.batch))
+            for (pending, result) in zip(group, results) {
+                pending.continuation.resume(with: result)
+            }
+        }
+    }
+
+    /// Commits `batches` in one transaction. When one of them fails on its own account, the
+    /// transaction is rolled back and the batches before it, it, and those after it are committed
+    /// again in that order, so each caller gets the result of a commit in arrival order. When the
+    /// append-only fast path fails, the group goes again through the general path.
+    private func commitGroup(_ batches: [WriteBatch], appendPath: Bool = true) async -> [Result<CommitResult, any Error>] {
+        guard !batches.isEmpty else {
+            return []
+        }
+        do {
+            let results = try await core.inTransaction(counted: false) { connection in
+                try await PostgresBatchWriter.applyGroup(batches, appendPath: appendPath, on: connection)
+            }
+            if let last = results.last {
+                core.observe(counter: last.changeCounter)
+            }
+            writes.withLock { $0.recordTransaction(batchCount: batches.count) }
+            return results.map { .success($0) }
+        } catch let failure as PostgresBatchWriter.GroupBatchFailure {
+            guard let index = failure.index else {
+                return await commitGroup(batches, appendPath: false)
+            }
+            return await commitGroup(Array(batches[..<index])) + commitGroup([batches[index]])
+                + commitGroup(Array(batches[(index + 1)...]))
+        } catch {
+            return Array(repeating: .failure(error), count: batches.count)
+        }
+    }
+
+    /// Group-commit counters, for tests: committed transactions and the batches they held.
+    var groupCommitStatistics: (transactions: Int, batches: Int) {
+        writes.withLock { ($0.transactions, $0.batches) }
     }
 }

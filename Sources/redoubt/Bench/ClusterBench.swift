@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import Logging
 import Redoubt
+import RedoubtBroker
 import RedoubtStore
 
 /// `redoubt bench cluster`: two nodes on one store, one signing while the other writes.
 struct ClusterBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Two nodes on one SQLite store: B signs over many keys while A is idle, creates 10 keys/s, then creates at full speed.",
+        abstract: "Two nodes on one store: B signs over many keys while A is idle, creates 10 keys/s, then creates at full speed.",
         discussion: """
-            Both nodes are LocalHSMs in this process, each with its own SQLiteStore on one file (as two \
-            `redoubt serve` on one store, without the RPC layer), each running its audit flusher. B signs \
+            Both nodes are LocalHSMs in this process, each with its own store object on one SQLite file or \
+            one PostgreSQL database (--store; as two `redoubt serve` on one store, without the RPC layer), \
+            each running its audit flusher. B signs \
             (P-256, a digest) round-robin over --keys keys with --clients tasks in every phase; A is idle, then \
             creates a key every 100 ms, then creates keys with 8 tasks. Prints B's ops/s and latency per phase \
             and A's creation latency; `trickle_ratio` is B's ops/s with A's trickle over its idle figure.
@@ -20,12 +22,14 @@ struct ClusterBenchCommand: AsyncParsableCommand {
     @Option(help: "Keys B signs over (10 to 100000).") var keys: Int = 2000
     @Option(help: "Seconds per phase (0.5 to 60).") var seconds: Double = 3
     @Option(help: "B's concurrent signing tasks (1 to 256).") var clients: Int = 64
+    @Option(help: "A PostgreSQL URL (an empty database) instead of a SQLite file in a temporary directory.") var store: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
         guard (10...100_000).contains(keys) else { throw ValidationError("--keys must be between 10 and 100000") }
         guard (0.5...60).contains(seconds) else { throw ValidationError("--seconds must be between 0.5 and 60") }
         guard (1...256).contains(clients) else { throw ValidationError("--clients must be between 1 and 256") }
+        do { _ = try StoreLocation(argument: store, directory: "/") } catch { throw ValidationError(error.message) }
     }
 
     struct Phase: Encodable {
@@ -45,10 +49,11 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         var logger = Logger(label: "redoubt.bench")
         logger.logLevel = .error
         let passphrase = "benchmark passphrase, not secret"
-        let storeA = try SQLiteStore(path: dir + "/redoubt.sqlite")
+        let location = try StoreLocation(argument: store, directory: dir)
+        let storeA = try await location.open()
         let created = try await LocalHSM.initialize(store: storeA, passphrase: passphrase, logger: logger)
         let a = created.hsm
-        let storeB = try SQLiteStore(path: dir + "/redoubt.sqlite")
+        let storeB = try await location.open()
         let b = try await LocalHSM.open(store: storeB, unseal: .passphrase(passphrase), logger: logger)
         let flushers = [Task { try await a.run() }, Task { try await b.run() }]
         defer { for f in flushers { f.cancel() } }
@@ -131,7 +136,8 @@ struct ClusterBenchCommand: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
-            let report = Report(store: "sqlite", keys: keys, clients: clients, phases: phases, trickle_ratio: ratio)
+            let storeName = if case .postgres = location { "postgresql" } else { "sqlite" }
+            let report = Report(store: storeName, keys: keys, clients: clients, phases: phases, trickle_ratio: ratio)
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("phase               B ops/s   B p50 ms   B p99 ms   A creates   A p50 ms   A p99 ms")

@@ -159,6 +159,8 @@ final class HookedStore: ObjectStore {
     let base: SQLiteStore
     let afterChangeCounter = Mutex<(@Sendable () async throws -> Void)?>(nil)
     let failNextCommit = Mutex(false)
+    /// The number of operations of each commit that reached the store.
+    let commitSizes = Mutex<[Int]>([])
 
     init(_ base: SQLiteStore) { self.base = base }
 
@@ -185,6 +187,7 @@ final class HookedStore: ObjectStore {
         }) {
             throw StoreError(code: .unavailable, message: "injected commit failure")
         }
+        commitSizes.withLock { $0.append(batch.operations.count) }
         return try await base.commit(batch)
     }
     func audit(partition: String, from sequence: Int64, limit: Int) async throws -> [AuditEntry] {

@@ -1,23 +1,71 @@
 import Foundation
 internal import PostgresNIO
 
-/// The PostgreSQL write path: applies one batch inside the caller's transaction.
+/// The PostgreSQL write path: applies a group of batches inside the caller's transaction.
 ///
-/// The first statement increments the change counter in the one-row `meta`
-/// table. Its row lock serialises commits across every node until this
-/// transaction ends, so audit sequences never collide; and since each later
-/// statement of a READ COMMITTED transaction reads the latest committed
-/// data, preconditions see every earlier commit.
+/// The first statement locks the one-row `meta` table holding the change counter. The lock
+/// serialises commits across every node until this transaction ends, so audit sequences never
+/// collide; and since each later statement of a READ COMMITTED transaction reads the latest
+/// committed data, preconditions see every earlier commit. Each batch then ends with one
+/// statement that takes its own change counter value, logs the objects it touched and queues
+/// the NOTIFY; its audit records go in with one multi-row insert.
 enum PostgresBatchWriter {
     private static var quiet: Logger { PostgresCore.quiet }
 
-    /// Applies the operations of `batch` in order; any thrown error means the caller rolls back.
-    static func apply(_ batch: WriteBatch, on connection: PostgresConnection) async throws -> CommitResult {
-        let counter = try await incrementChangeCounter(on: connection)
-        var revisions: [ObjectKey: Int64] = [:]
-        var sequences: [Int64] = []
-        // Audit heads this batch already read or wrote.
+    /// A batch of a group of several failed on its own account (a precondition, a conflict, a
+    /// value the server refused): the group is rolled back, and the store commits it again
+    /// around that batch so only that batch fails. Never seen outside the store.
+    struct GroupBatchFailure: Error {
+        /// The batch at fault; nil when the append-only fast path failed (which batch is not
+        /// known: the group goes again through the general path).
+        var index: Int?
+    }
+
+    /// Applies `batches` in order, each as if committed alone; any thrown error means the caller
+    /// rolls back. In a group of several, a batch's own failure is ``GroupBatchFailure``. With
+    /// `appendPath`, an append-only group takes the fast path (``applyAppendOnly(_:on:)``).
+    static func applyGroup(
+        _ batches: [WriteBatch], appendPath: Bool = true, on connection: PostgresConnection
+    ) async throws -> [CommitResult] {
+        if appendPath, isAppendOnly(batches) {
+            do {
+                return try await applyAppendOnly(batches, on: connection)
+            } catch  where isOwnFailure(error, on: connection) {
+                throw GroupBatchFailure(index: nil)
+            }
+        }
+        try await lockChangeCounter(on: connection)
+        // Audit heads this group already read or wrote (a flush appends thousands to one partition).
         var heads: [String: (sequence: Int64, hash: Data)] = [:]
+        var results: [CommitResult] = []
+        results.reserveCapacity(batches.count)
+        for (index, batch) in batches.enumerated() {
+            do {
+                results.append(try await apply(batch, heads: &heads, on: connection))
+            } catch  where batches.count > 1 && isOwnFailure(error, on: connection) {
+                throw GroupBatchFailure(index: index)
+            }
+        }
+        return results
+    }
+
+    /// Whether `error` came from the batch itself rather than from the connection.
+    private static func isOwnFailure(_ error: any Error, on connection: PostgresConnection) -> Bool {
+        guard !connection.isClosed else {
+            return false
+        }
+        if error is StoreError {
+            return true
+        }
+        return (error as? PSQLError)?.code == .server
+    }
+
+    /// Applies the operations of one batch in order, then records its change.
+    private static func apply(
+        _ batch: WriteBatch, heads: inout [String: (sequence: Int64, hash: Data)], on connection: PostgresConnection
+    ) async throws -> CommitResult {
+        var revisions: [ObjectKey: Int64] = [:]
+        var entries: [AuditEntry] = []
         for operation in batch.operations {
             switch operation {
             case .insert(let key, let label, let data):
@@ -40,27 +88,52 @@ enum PostgresBatchWriter {
                         .map { ($0.sequence, $0.hash) }
                 }
                 let entry = try AuditEntry.appending(payload: payload, to: partition, head: head)
-                try await insertAudit(entry, on: connection)
+                entries.append(entry)
                 heads[partition] = (entry.sequence, entry.hash)
-                sequences.append(entry.sequence)
             case .claimRequestID(let partition, let requestID, let object):
                 try await claim(partition: partition, requestID: requestID, object: object, on: connection)
             }
         }
-        try await connection.query(
-            """
-            WITH logged AS (INSERT INTO changes (counter, objects) VALUES (\(counter), \(ChangeLog.encode(ChangeLog.objects(of: batch)))))
-            DELETE FROM changes WHERE counter = \(counter - ChangeLog.retained)
-            """, logger: quiet)
-        return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
+        try await insertAudit(entries, on: connection)
+        let counter = try await recordChange(ChangeLog.objects(of: batch), on: connection)
+        return CommitResult(revisions: revisions, auditSequences: entries.map(\.sequence), changeCounter: counter)
     }
 
-    /// Increments the counter, locking the meta row until the transaction ends, and
-    /// queues `NOTIFY redoubt_changes, '<new counter>'` (sent by PostgreSQL at commit).
-    static func incrementChangeCounter(on connection: PostgresConnection) async throws -> Int64 {
+    /// Locks the meta row until the transaction ends.
+    private static func lockChangeCounter(on connection: PostgresConnection) async throws {
+        let rows = try await connection.query("SELECT change_counter FROM meta WHERE id = 1 FOR UPDATE", logger: quiet)
+            .collect()
+        guard !rows.isEmpty else {
+            throw StoreError.corrupt("the store metadata row is missing")
+        }
+    }
+
+    /// In one statement: increments the counter, logs `objects` under it, forgets the commit
+    /// `ChangeLog.retained` before it, and queues `NOTIFY redoubt_changes, '<new counter>'`
+    /// (sent by PostgreSQL at commit). Returns the new counter.
+    private static func recordChange(_ objects: [ObjectKey], on connection: PostgresConnection) async throws -> Int64 {
         let rows = try await connection.query(
             """
             WITH c AS (UPDATE meta SET change_counter = change_counter + 1 WHERE id = 1 RETURNING change_counter),
+                 n AS (SELECT pg_notify(\(PostgresCore.channel), change_counter::text) FROM c),
+                 logged AS (INSERT INTO changes (counter, objects) SELECT change_counter, \(ChangeLog.encode(objects)) FROM c),
+                 pruned AS (DELETE FROM changes USING c WHERE changes.counter = c.change_counter - \(ChangeLog.retained))
+            SELECT change_counter FROM c, n
+            """, logger: quiet
+        ).collect()
+        guard let row = rows.first else {
+            throw StoreError.corrupt("the store metadata row is missing")
+        }
+        return try row.decode(Int64.self)
+    }
+
+    /// Adds `count` to the counter, locking the meta row until the transaction ends, and queues
+    /// `NOTIFY redoubt_changes, '<new counter>'` (an import's one change, an append-only group's
+    /// counters). Returns the new counter.
+    static func incrementChangeCounter(by count: Int = 1, on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query(
+            """
+            WITH c AS (UPDATE meta SET change_counter = change_counter + \(Int64(count)) WHERE id = 1 RETURNING change_counter),
                  n AS (SELECT pg_notify(\(PostgresCore.channel), change_counter::text) FROM c)
             SELECT change_counter FROM c, n
             """, logger: quiet
@@ -134,12 +207,21 @@ enum PostgresBatchWriter {
         StoreError.revisionMismatch(key, expected: expected, actual: try await PostgresQueries.revision(key, on: connection))
     }
 
-    /// Inserts an audit entry as is (also used by import).
+    /// Inserts an audit entry as is (an import).
     static func insertAudit(_ entry: AuditEntry, on connection: PostgresConnection) async throws {
+        try await insertAudit([entry], on: connection)
+    }
+
+    /// Inserts audit entries as they are, in one statement.
+    static func insertAudit(_ entries: [AuditEntry], on connection: PostgresConnection) async throws {
+        guard !entries.isEmpty else {
+            return
+        }
         try await connection.query(
             """
             INSERT INTO audit (partition, seq, payload, hash)
-            VALUES (\(entry.partition), \(entry.sequence), \(entry.payload), \(entry.hash))
+            SELECT * FROM unnest(\(entries.map(\.partition))::text[], \(entries.map(\.sequence))::bigint[],
+                                 \(entries.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(entries.map { ByteBuffer(bytes: $0.hash) })::bytea[])
             """, logger: quiet)
     }
 

@@ -107,13 +107,16 @@ final class PostgresCore: Sendable {
     /// of the pool's own minute-long retry. When `bounded`, the whole operation is
     /// bounded by ``PostgresStore/Options/operationTimeout`` too. Errors are mapped
     /// to ``StoreError``.
+    ///
+    /// An operation that is not `counted` runs for callers that already hold their own
+    /// ``begin()`` (the group-commit writer, for the commits it carries).
     func withConnection<T: Sendable>(
-        bounded: Bool = true,
+        bounded: Bool = true, counted: Bool = true,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await awaitReady()
-        try begin()
-        defer { end() }
+        if counted { try begin() }
+        defer { if counted { end() } }
         do {
             return try await leased(bodyTimeout: bounded ? options.operationTimeout : nil, body)
         } catch {
@@ -277,10 +280,10 @@ final class PostgresCore: Sendable {
 
     /// Runs `body` in one transaction on a pooled connection: COMMIT if it returns, ROLLBACK if it throws.
     func inTransaction<T: Sendable>(
-        _ begin: String = "BEGIN", bounded: Bool = true,
+        _ begin: String = "BEGIN", bounded: Bool = true, counted: Bool = true,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withConnection(bounded: bounded) { connection in
+        try await withConnection(bounded: bounded, counted: counted) { connection in
             try await Self.transaction(on: connection, begin: begin, body)
         }
     }

@@ -11,7 +11,7 @@ extension StoreError {
         switch error {
         case let error as StoreError:
             return error
-        case is CancellationError, is ImportSourceFailure:
+        case is CancellationError, is ImportSourceFailure, is PostgresBatchWriter.GroupBatchFailure:
             return error
         case let error as PSQLError:
             return postgresMapping(error)

@@ -4,7 +4,7 @@ struct PendingCommit: Sendable {
     var continuation: CheckedContinuation<CommitResult, any Error>
 }
 
-/// The state of ``SQLiteStore``'s group commit, kept in a `Mutex`; `Item`
+/// The state of a store's group commit (``SQLiteStore``, ``PostgresStore``), kept in a `Mutex`; `Item`
 /// is a ``PendingCommit`` in the store (generic so tests need no continuations).
 ///
 /// A value type with `mutating` transitions that return what the caller must
