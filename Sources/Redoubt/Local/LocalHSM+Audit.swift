@@ -114,6 +114,19 @@ extension LocalHSM {
 
     static func appendJSONString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Ids, names and results rarely need escaping: copy them whole.
+        let copied =
+            value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                    return false
+                }
+                out.append(contentsOf: bytes)
+                return true
+            } ?? false
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -148,13 +161,34 @@ extension LocalHSM {
                 aggregate = partition.settings.keyUseAudit == .aggregated
             }
         }
-        let limit = runningFlusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
-        let maxDelay = runningFlusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
-        let due = auditBuffer.withLock { b -> Bool in
+        let flusher = runningFlusher
+        let limit = flusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
+        let maxDelay = flusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
+        let (due, pending) = auditBuffer.withLock { b -> (Bool, Int) in
             b.add(use, aggregate: aggregate)
-            return b.pending.count >= limit || now.timeIntervalSince(b.oldest ?? now) >= maxDelay
+            return (b.pending.count >= limit || now.timeIntervalSince(b.oldest ?? now) >= maxDelay, b.pending.count)
         }
-        if due { try await flushAudit(force: true) }
+        guard due else { return }
+        if flusher, pending < limit * 4 {
+            // Committing takes a while: a caller that waited for it would leave the HSM idle.
+            startBackgroundFlush()
+        } else {
+            try await flushAudit(force: true)
+        }
+    }
+
+    /// Commits the queue in a task of its own, unless such a flush is running already;
+    /// ``flushAudit(force:)`` waits for it.
+    private func startBackgroundFlush() {
+        backgroundFlush.withLock { running in
+            guard running == nil else { return }
+            running = Task {
+                do { try await commitQueuedAudit() } catch {
+                    logger.error("audit flush failed; will retry", metadata: ["redoubt.error": "\(error)"])
+                }
+                backgroundFlush.withLock { $0 = nil }
+            }
+        }
     }
 
     /// Takes the queued records (to commit them in a batch of the caller's own).
@@ -189,10 +223,20 @@ extension LocalHSM {
         }
     }
 
-    /// Commits queued key-use records, at most `auditBatchSize × 8` per commit: a store serialises
-    /// commits (SQLite's one writer, PostgreSQL's change-counter row lock), so other nodes' commits
-    /// wait for one chunk, never for a whole second of a busy node's records.
+    /// Commits queued key-use records (after any background flush), at most `auditBatchSize × 8`
+    /// per commit: a store serialises commits (SQLite's one writer, PostgreSQL's change-counter row
+    /// lock), so other nodes' commits wait for one chunk, never for a whole second of a busy
+    /// node's records.
     func flushAudit(force: Bool) async throws {
+        // Records a background flush took are committed before this returns.
+        if let running = backgroundFlush.withLock({ $0 }) {
+            await running.value
+        }
+        try await commitQueuedAudit()
+    }
+
+    /// ``flushAudit(force:)`` without waiting for a background flush (it is one).
+    private func commitQueuedAudit() async throws {
         let ops = takePendingAudit()
         guard !ops.isEmpty else { return }
         let chunk = max(1, configuration.auditBatchSize * 8)
@@ -265,12 +309,17 @@ extension LocalHSM {
         flusherRunning.withLock { $0 += 1 }
         defer { flusherRunning.withLock { $0 -= 1 } }
         let delay = Duration.milliseconds(Int(configuration.auditMaxDelay * 1000))
+        // Flushes start every `delay`, not `delay` after the last one ended: a flush of a busy
+        // second's records takes a while, and callers would fill the queue meanwhile.
+        var next = ContinuousClock.now + delay
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                let wake = next
+                try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) }
             } catch {
                 break
             }
+            next = max(next + delay, .now)
             do { try await flushAudit(force: true) } catch {
                 logger.error("audit flush failed; will retry", metadata: ["redoubt.error": "\(error)"])
             }

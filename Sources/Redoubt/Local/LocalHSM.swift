@@ -81,6 +81,8 @@ public final class LocalHSM: HSM, Sendable {
     let state = Mutex(State())
     let auditBuffer = Mutex(AuditBuffer())
     let flusherRunning = Mutex(0)
+    /// The flush a caller that found the queue full started in the background, while it runs.
+    let backgroundFlush = Mutex<Task<Void, Never>?>(nil)
     let auditSigner: AuditSigner
     let checkpoints = Mutex(CheckpointBook())
     /// Token issuers' key sets, fetched by this node.

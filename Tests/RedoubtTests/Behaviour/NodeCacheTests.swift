@@ -161,6 +161,8 @@ final class HookedStore: ObjectStore {
     let failNextCommit = Mutex(false)
     /// The number of operations of each commit that reached the store.
     let commitSizes = Mutex<[Int]>([])
+    /// Awaited by every commit before it reaches the store, while set.
+    let beforeCommit = Mutex<(@Sendable () async -> Void)?>(nil)
 
     init(_ base: SQLiteStore) { self.base = base }
 
@@ -186,6 +188,9 @@ final class HookedStore: ObjectStore {
             return f
         }) {
             throw StoreError(code: .unavailable, message: "injected commit failure")
+        }
+        if let hook = beforeCommit.withLock({ $0 }) {
+            await hook()
         }
         commitSizes.withLock { $0.append(batch.operations.count) }
         return try await base.commit(batch)

@@ -59,6 +59,8 @@ enum BatchWriter {
         var sequences: [Int64] = []
         // Audit heads this batch already read or wrote (a flush appends thousands to one partition).
         var heads: [String: (sequence: Int64, hash: Data)] = [:]
+        // Its audit records, inserted together at the end (nothing in a batch reads them back).
+        var entries: [AuditEntry] = []
         for operation in batch.operations {
             switch operation {
             case .insert(let key, let label, let data):
@@ -72,11 +74,14 @@ enum BatchWriter {
             case .require(let key, let revision):
                 try require(key, revision: revision, in: db)
             case .appendAudit(let partition, let payload):
-                sequences.append(try appendAudit(partition: partition, payload: payload, heads: &heads, in: db))
+                let entry = try nextAuditEntry(partition: partition, payload: payload, heads: &heads, in: db)
+                entries.append(entry)
+                sequences.append(entry.sequence)
             case .claimRequestID(let partition, let requestID, let object):
                 try claim(partition: partition, requestID: requestID, object: object, in: db)
             }
         }
+        try insertAudit(entries, in: db)
         let counter = try incrementChangeCounter(in: db)
         try logChange(counter, ChangeLog.objects(of: batch), in: db)
         return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
@@ -153,10 +158,11 @@ enum BatchWriter {
     }
 
     /// Appends to the chain of `partition`: reads the head, hashes, inserts.
-    private static func appendAudit(
+    /// The record that follows the head of `partition` (read once per batch, then kept in `heads`).
+    private static func nextAuditEntry(
         partition: String, payload: Data,
         heads: inout [String: (sequence: Int64, hash: Data)], in db: Database
-    ) throws -> Int64 {
+    ) throws -> AuditEntry {
         var head = heads[partition]
         if head == nil {
             let statement = try db.cachedStatement(
@@ -168,9 +174,34 @@ enum BatchWriter {
             }
         }
         let entry = try AuditEntry.appending(payload: payload, to: partition, head: head)
-        try insertAudit(entry, in: db)
         heads[partition] = (entry.sequence, entry.hash)
-        return entry.sequence
+        return entry
+    }
+
+    /// Rows per multi-row audit insert: a flush of thousands of records costs one statement per
+    /// 32 (a statement's own cost was about a third of a record's).
+    static let auditRowsPerStatement = 32
+    private static let multiRowAuditInsert =
+        "INSERT INTO audit (partition, seq, payload, hash) VALUES "
+        + Array(repeating: "(?, ?, COALESCE(?, x''), ?)", count: auditRowsPerStatement).joined(separator: ", ")
+
+    /// Inserts audit entries as they are, 32 rows per statement, the rest one by one.
+    static func insertAudit(_ entries: [AuditEntry], in db: Database) throws {
+        var start = entries.startIndex
+        if entries.count >= auditRowsPerStatement {
+            let statement = try db.cachedStatement(sql: multiRowAuditInsert)
+            while entries.endIndex - start >= auditRowsPerStatement {
+                var arguments = StatementArguments()
+                for entry in entries[start..<(start + auditRowsPerStatement)] {
+                    arguments += [entry.partition, entry.sequence, entry.payload, entry.hash]
+                }
+                try statement.execute(arguments: arguments)
+                start += auditRowsPerStatement
+            }
+        }
+        for entry in entries[start...] {
+            try insertAudit(entry, in: db)
+        }
     }
 
     /// Inserts an audit entry as is (also used by import).

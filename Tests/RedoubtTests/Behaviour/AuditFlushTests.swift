@@ -1,0 +1,151 @@
+import Foundation
+@testable import Redoubt
+@testable import RedoubtTesting
+import RedoubtStore
+import Testing
+
+/// Flushes of key-use records: committed in chunks of `auditBatchSize × 8`, so other nodes'
+/// commits wait for one chunk at most, and in the background when a caller finds the queue full,
+/// so callers never wait for a commit unless the queue is four times over; the chain keeps every
+/// record, in order.
+@Suite("LocalHSM audit flushes")
+struct AuditFlushTests {
+    @Test("100 queued records with auditBatchSize 4 commit as 32, 32, 32 and 4, in order, and the chain verifies")
+    func chunks() async throws {
+        let clock = TestClock()
+        let store = HookedStore(try SQLiteStore.temporary())
+        let configuration = LocalHSMSupport.configuration(clock: clock) {
+            $0.auditBatchSize = 4
+            $0.auditMaxDelay = 3600  // the flusher never fires on its own here
+        }
+        let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
+        let hsm = created.hsm
+        // With the flusher running, uses queue up to auditBatchSize × 64 before a caller commits them.
+        let flusher = Task { try await hsm.run() }
+        do {
+            while !hsm.runningFlusher { try await Task.sleep(for: .milliseconds(1)) }
+            let f = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
+            let aes = try await hsm.generateKey(f.alpha.user.token, spec: KeySpec(algorithm: .aes256, label: "chunks"))
+            let start = try await f.auditLog().count
+            store.commitSizes.withLock { $0 = [] }
+            var ciphertexts: [Data] = []
+            for index in 0..<100 {
+                ciphertexts.append(
+                    try await hsm.encrypt(f.alpha.user.token, key: aes.id, plaintext: Data("use \(index)".utf8), scheme: .aesGCM, aad: Data()))
+            }
+            #expect(store.commitSizes.withLock { $0 } == [], "nothing is committed before the flush")
+            let records = Array(try await f.auditLog().dropFirst(start))
+            #expect(store.commitSizes.withLock { $0 }.prefix(4) == [32, 32, 32, 4])
+            #expect(records.count == 100)
+            #expect(records.allSatisfy { $0.operation == AuditOperation.keyEncrypt.rawValue && $0.object == aes.id && $0.result == "ok" })
+            #expect(records.map(\.sequence) == Array(records.first!.sequence...records.last!.sequence))
+            #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
+        } catch {
+            flusher.cancel()
+            try? await hsm.close()
+            try? await store.close()
+            throw error
+        }
+        flusher.cancel()
+        _ = try? await flusher.value
+        try await hsm.close()
+        try await store.close()
+    }
+
+    @Test("with the flusher running, a caller that fills the queue goes on while its flush commits; a read of the log waits for it")
+    func backgroundFlush() async throws {
+        let clock = TestClock()
+        let store = HookedStore(try SQLiteStore.temporary())
+        let configuration = LocalHSMSupport.configuration(clock: clock) {
+            $0.auditBatchSize = 2  // with the flusher: a flush at 128 queued, callers wait at 512
+            $0.auditMaxDelay = 3600
+        }
+        let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
+        let hsm = created.hsm
+        let flusher = Task { try await hsm.run() }
+        let gate = Gate()
+        do {
+            while !hsm.runningFlusher { try await Task.sleep(for: .milliseconds(1)) }
+            let f = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
+            let aes = try await hsm.generateKey(f.alpha.user.token, spec: KeySpec(algorithm: .aes256, label: "background"))
+            let start = try await f.auditLog().count
+            // Every commit now waits at the gate.
+            store.beforeCommit.withLock { $0 = { await gate.wait() } }
+            let token = f.alpha.user.token
+            let uses = Task {
+                for index in 0..<300 {
+                    _ = try await hsm.encrypt(token, key: aes.id, plaintext: Data("use \(index)".utf8), scheme: .aesGCM, aad: Data())
+                }
+            }
+            // The uses finish while the flush they started is held at the gate (a generous bound:
+            // a caller that waited for its flush would never finish).
+            let finished = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await uses.value) != nil }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(30))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            #expect(finished, "300 uses finished while their flush was held")
+            // The flush the uses started reaches the store and waits there.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await gate.waiters == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(await gate.waiters > 0, "a background flush is waiting to commit")
+            store.beforeCommit.withLock { $0 = nil }
+            await gate.open()
+            let records = Array(try await f.auditLog().dropFirst(start))
+            #expect(records.count == 300)
+            #expect(records.map(\.sequence) == Array(records.first!.sequence...records.last!.sequence))
+            #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
+        } catch {
+            await gate.open()
+            flusher.cancel()
+            try? await hsm.close()
+            try? await store.close()
+            throw error
+        }
+        flusher.cancel()
+        _ = try? await flusher.value
+        try await hsm.close()
+        try await store.close()
+    }
+}
+
+/// The audit payload's string encoding: plain strings are copied whole, others escaped; both
+/// read back as what was written.
+@Suite("LocalHSM audit JSON strings")
+struct AuditJSONStringTests {
+    @Test(
+        "strings round-trip through the payload encoding",
+        arguments: ["", "plain-id_42", "a \"quoted\" name", "back\\slash", "tab\tand\nnewline\u{1}", "é ü 鍵 🔑", "\"", "\\"])
+    func roundTrip(_ value: String) throws {
+        var out: [UInt8] = []
+        LocalHSM.appendJSONString(value, to: &out)
+        #expect(try JSONDecoder().decode(String.self, from: Data(out)) == value)
+        let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        #expect((out == [UInt8(ascii: "\"")] + Array(value.utf8) + [UInt8(ascii: "\"")]) == !needsEscape)
+    }
+}
+
+/// Holds every caller of ``wait()`` until ``open()``.
+actor Gate {
+    private var isOpen = false
+    private var held: [CheckedContinuation<Void, Never>] = []
+    var waiters: Int { held.count }
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { held.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        held.forEach { $0.resume() }
+        held = []
+    }
+}
