@@ -10,36 +10,23 @@ import Testing
 /// record, in order.
 @Suite("LocalHSM audit flushes")
 struct AuditFlushTests {
-    @Test("100 queued records with auditBatchSize 4 commit as 32, 32, 32 and 4, in order, and the chain verifies")
-    func chunks() async throws {
-        let clock = TestClock()
+    /// Runs `body` on a new LocalHSM over a `HookedStore`, with `auditBatchSize` as given, the
+    /// flusher running (its own timer never firing) and the fixture's partitions made.
+    func withFlushingHSM(
+        auditBatchSize: Int, _ body: (LocalHSM, HookedStore, HSMFixture) async throws -> Void
+    ) async throws {
         let store = HookedStore(try SQLiteStore.temporary())
-        let configuration = LocalHSMSupport.configuration(clock: clock) {
-            $0.auditBatchSize = 4
+        let configuration = LocalHSMSupport.configuration(clock: TestClock()) {
+            $0.auditBatchSize = auditBatchSize
             $0.auditMaxDelay = 3600  // the flusher never fires on its own here
         }
         let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
         let hsm = created.hsm
-        // With the flusher running, uses queue up to auditBatchSize × 64 before a caller commits them.
+        // With the flusher running, uses queue up to auditBatchSize × 64 before a flush starts.
         let flusher = Task { try await hsm.run() }
         do {
             while !hsm.runningFlusher { try await Task.sleep(for: .milliseconds(1)) }
-            let f = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
-            let aes = try await hsm.generateKey(f.alpha.user.token, spec: KeySpec(algorithm: .aes256, label: "chunks"))
-            let start = try await f.auditLog().count
-            store.commitSizes.withLock { $0 = [] }
-            var ciphertexts: [Data] = []
-            for index in 0..<100 {
-                ciphertexts.append(
-                    try await hsm.encrypt(f.alpha.user.token, key: aes.id, plaintext: Data("use \(index)".utf8), scheme: .aesGCM, aad: Data()))
-            }
-            #expect(store.commitSizes.withLock { $0 } == [], "nothing is committed before the flush")
-            let records = Array(try await f.auditLog().dropFirst(start))
-            #expect(store.commitSizes.withLock { $0 }.prefix(4) == [32, 32, 32, 4])
-            #expect(records.count == 100)
-            #expect(records.allSatisfy { $0.operation == AuditOperation.keyEncrypt.rawValue && $0.object == aes.id && $0.result == "ok" })
-            #expect(records.map(\.sequence) == Array(records.first!.sequence...records.last!.sequence))
-            #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
+            try await body(hsm, store, try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey))
         } catch {
             flusher.cancel()
             try? await hsm.close()
@@ -52,31 +39,37 @@ struct AuditFlushTests {
         try await store.close()
     }
 
+    func encrypt(_ hsm: LocalHSM, _ f: HSMFixture, key: String, _ index: Int) async throws {
+        _ = try await hsm.encrypt(f.alpha.user.token, key: key, plaintext: Data("use \(index)".utf8), scheme: .aesGCM, aad: Data())
+    }
+
+    @Test("100 queued records with auditBatchSize 4 commit as 32, 32, 32 and 4, in order, and the chain verifies")
+    func chunks() async throws {
+        try await withFlushingHSM(auditBatchSize: 4) { hsm, store, f in
+            let aes = try await hsm.generateKey(f.alpha.user.token, spec: KeySpec(algorithm: .aes256, label: "chunks"))
+            let start = try await f.auditLog().count
+            store.commitSizes.withLock { $0 = [] }
+            for index in 0..<100 { try await encrypt(hsm, f, key: aes.id, index) }
+            #expect(store.commitSizes.withLock { $0 } == [], "nothing is committed before the flush")
+            let records = Array(try await f.auditLog().dropFirst(start))
+            #expect(store.commitSizes.withLock { $0 }.prefix(4) == [32, 32, 32, 4])
+            #expect(records.count == 100)
+            #expect(records.allSatisfy { $0.operation == AuditOperation.keyEncrypt.rawValue && $0.object == aes.id && $0.result == "ok" })
+            #expect(records.map(\.sequence) == Array(records.first!.sequence...records.last!.sequence))
+            #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
+        }
+    }
+
     @Test("with the flusher running, a caller that fills the queue goes on while its flush commits; a read of the log waits for it")
     func backgroundFlush() async throws {
-        let clock = TestClock()
-        let store = HookedStore(try SQLiteStore.temporary())
-        let configuration = LocalHSMSupport.configuration(clock: clock) {
-            $0.auditBatchSize = 2  // with the flusher: a flush at 128 queued, callers wait at 512
-            $0.auditMaxDelay = 3600
-        }
-        let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
-        let hsm = created.hsm
-        let flusher = Task { try await hsm.run() }
-        let gate = Gate()
-        do {
-            while !hsm.runningFlusher { try await Task.sleep(for: .milliseconds(1)) }
-            let f = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
+        // auditBatchSize 2: a background flush at 128 queued, callers wait at 512.
+        try await withFlushingHSM(auditBatchSize: 2) { hsm, store, f in
+            let gate = Gate()
             let aes = try await hsm.generateKey(f.alpha.user.token, spec: KeySpec(algorithm: .aes256, label: "background"))
             let start = try await f.auditLog().count
             // Every commit now waits at the gate.
             store.beforeCommit.withLock { $0 = { await gate.wait() } }
-            let token = f.alpha.user.token
-            let uses = Task {
-                for index in 0..<300 {
-                    _ = try await hsm.encrypt(token, key: aes.id, plaintext: Data("use \(index)".utf8), scheme: .aesGCM, aad: Data())
-                }
-            }
+            let uses = Task { for index in 0..<300 { try await encrypt(hsm, f, key: aes.id, index) } }
             // The uses finish while the flush they started is held at the gate (a generous bound:
             // a caller that waited for its flush would never finish).
             let finished = await withTaskGroup(of: Bool.self) { group in
@@ -93,26 +86,16 @@ struct AuditFlushTests {
             // The flush the uses started reaches the store and waits there.
             let deadline = ContinuousClock.now + .seconds(30)
             while await gate.waiters == 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
+                try? await Task.sleep(for: .milliseconds(5))
             }
             #expect(await gate.waiters > 0, "a background flush is waiting to commit")
             store.beforeCommit.withLock { $0 = nil }
-            await gate.open()
+            await gate.open()  // (the helper's close would wait for a flush held here forever)
             let records = Array(try await f.auditLog().dropFirst(start))
             #expect(records.count == 300)
             #expect(records.map(\.sequence) == Array(records.first!.sequence...records.last!.sequence))
             #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
-        } catch {
-            await gate.open()
-            flusher.cancel()
-            try? await hsm.close()
-            try? await store.close()
-            throw error
         }
-        flusher.cancel()
-        _ = try? await flusher.value
-        try await hsm.close()
-        try await store.close()
     }
 }
 
