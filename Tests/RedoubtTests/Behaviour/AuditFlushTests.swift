@@ -10,31 +10,25 @@ import Testing
 /// record, in order.
 @Suite("LocalHSM audit flushes")
 struct AuditFlushTests {
-    /// Runs `body` on a new LocalHSM over a `HookedStore`, with `auditBatchSize` as given, the
-    /// flusher running (its own timer never firing) and the fixture's partitions made.
+    /// Runs `body` on a new LocalHSM over a `HookedStore`, with `auditBatchSize` as given and the
+    /// HSM counting a flusher as running (the limits it sets apply; no timer ever flushes), and the
+    /// fixture's partitions made.
     func withFlushingHSM(
         auditBatchSize: Int, _ body: (LocalHSM, HookedStore, HSMFixture) async throws -> Void
     ) async throws {
         let store = HookedStore(try SQLiteStore.temporary())
-        let configuration = LocalHSMSupport.configuration(clock: TestClock()) {
-            $0.auditBatchSize = auditBatchSize
-            $0.auditMaxDelay = 3600  // the flusher never fires on its own here
-        }
+        let configuration = LocalHSMSupport.configuration(clock: TestClock()) { $0.auditBatchSize = auditBatchSize }
         let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
         let hsm = created.hsm
-        // With the flusher running, uses queue up to auditBatchSize × 64 before a flush starts.
-        let flusher = Task { try await hsm.run() }
+        // As while run() goes: uses queue up to auditBatchSize × 64 before a flush starts.
+        hsm.flusherRunning.withLock { $0 += 1 }
         do {
-            while !hsm.runningFlusher { try await Task.sleep(for: .milliseconds(1)) }
             try await body(hsm, store, try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey))
         } catch {
-            flusher.cancel()
             try? await hsm.close()
             try? await store.close()
             throw error
         }
-        flusher.cancel()
-        _ = try? await flusher.value
         try await hsm.close()
         try await store.close()
     }
@@ -60,7 +54,10 @@ struct AuditFlushTests {
         }
     }
 
-    @Test("with the flusher running, a caller that fills the queue goes on while its flush commits; a read of the log waits for it")
+    // A caller that waited for its flush would never finish: the time limit ends the test then.
+    @Test(
+        "with the flusher running, a caller that fills the queue goes on while its flush commits; a read of the log waits for it",
+        .timeLimit(.minutes(1)))
     func backgroundFlush() async throws {
         // auditBatchSize 2: a background flush at 128 queued, callers wait at 512.
         try await withFlushingHSM(auditBatchSize: 2) { hsm, store, f in
@@ -70,24 +67,11 @@ struct AuditFlushTests {
             // Every commit now waits at the gate.
             store.beforeCommit.withLock { $0 = { await gate.wait() } }
             let uses = Task { for index in 0..<300 { try await encrypt(hsm, f, key: aes.id, index) } }
-            // The uses finish while the flush they started is held at the gate (a generous bound:
-            // a caller that waited for its flush would never finish).
-            let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await uses.value) != nil }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(30))
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            // The uses finish while the flush they started is held at the gate.
+            let finished = (try? await uses.value) != nil
             #expect(finished, "300 uses finished while their flush was held")
-            // The flush the uses started reaches the store and waits there.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while await gate.waiters == 0, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(5))
-            }
+            // The flush the uses started has reached the store and waits there.
+            await gate.arrival()
             #expect(await gate.waiters > 0, "a background flush is waiting to commit")
             store.beforeCommit.withLock { $0 = nil }
             await gate.open()  // (the helper's close would wait for a flush held here forever)
@@ -115,20 +99,32 @@ struct AuditJSONStringTests {
     }
 }
 
-/// Holds every caller of ``wait()`` until ``open()``.
+/// Holds every caller of ``wait()`` until ``open()``; ``arrival()`` returns once one is held.
 actor Gate {
     private var isOpen = false
     private var held: [CheckedContinuation<Void, Never>] = []
+    private var watchers: [CheckedContinuation<Void, Never>] = []
     var waiters: Int { held.count }
 
     func wait() async {
         if isOpen { return }
-        await withCheckedContinuation { held.append($0) }
+        await withCheckedContinuation { continuation in
+            held.append(continuation)
+            watchers.forEach { $0.resume() }
+            watchers = []
+        }
+    }
+
+    func arrival() async {
+        if !held.isEmpty || isOpen { return }
+        await withCheckedContinuation { watchers.append($0) }
     }
 
     func open() {
         isOpen = true
         held.forEach { $0.resume() }
         held = []
+        watchers.forEach { $0.resume() }
+        watchers = []
     }
 }
