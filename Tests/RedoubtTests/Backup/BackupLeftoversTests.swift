@@ -46,9 +46,11 @@ struct BackupLeftoversTests {
         _ = try Self.leftover(directory, ".notes", age: 3600)
 
         // A writer in another process holds its lock exactly like this until it dies.
-        let fd = open(live, O_RDONLY)
+        // The descriptor is closed exactly once: a second close would close whatever file another
+        // test running at the same time has opened under the same number since (a store's database).
+        var fd = open(live, O_RDONLY)
         #expect(fd >= 0)
-        defer { close(fd) }
+        defer { if fd >= 0 { close(fd) } }
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
 
         let removed = Backup.removeLeftovers(in: directory.url.path)
@@ -59,6 +61,7 @@ struct BackupLeftoversTests {
 
         // Once the live writer is gone (its lock with it), its file goes too.
         close(fd)
+        fd = -1
         #expect(Backup.removeLeftovers(in: directory.url.path) == [liveName])
         #expect(Backup.removeLeftovers(in: directory.path("missing")) == [])
     }
