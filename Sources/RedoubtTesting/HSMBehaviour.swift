@@ -76,7 +76,7 @@ public struct HSMBehaviour: Sendable {
     /// Every case, in a stable order.
     public static var cases: [Case] {
         roleCases + sessionCases + attributeCases + lifecycleCases + cryptoCases + standardFormatCases + governedCases + importCases + partitionCases
-            + auditCases + auditCheckpointCases + applicationIDCases + certificateCases + tokenIssuerCases
+            + auditCases + auditCheckpointCases + applicationIDCases + certificateCases + tokenIssuerCases + batchCases
     }
 
     /// Runs `body` with a fresh fixture, shutting the HSM down afterwards.

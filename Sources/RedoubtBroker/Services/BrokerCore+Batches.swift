@@ -41,45 +41,8 @@ extension BrokerCore {
             } catch {
                 first = Response.Item(error: StatusMapping.errorDetail(for: error, method: method, logger: logger))
             }
-            let rest = try await Self.concurrentMap(count: items.count - 1) { await run($0 + 1) }
+            let rest = try await HSMBatch.concurrentMap(count: items.count - 1) { await run($0 + 1) }
             return Response(items: [first] + rest)
         }
-    }
-
-    /// `transform(0..<count)` in order, run by about one worker per core, each taking every
-    /// n-th index (no task per item). Checks for cancellation every few items; throws
-    /// `CancellationError` if the call was cancelled.
-    static func concurrentMap<R: Sendable>(count: Int, _ transform: @escaping @Sendable (Int) async -> R) async throws -> [R] {
-        guard count > 0 else { return [] }
-        let workers = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        if workers == 1 {
-            var out: [R] = []
-            out.reserveCapacity(count)
-            for i in 0..<count {
-                if i % 16 == 0 { try Task.checkCancellation() }
-                out.append(await transform(i))
-            }
-            return out
-        }
-        var slots = [R?](repeating: nil, count: count)
-        try await withThrowingTaskGroup(of: [(Int, R)].self) { group in
-            for worker in 0..<workers {
-                group.addTask {
-                    var done: [(Int, R)] = []
-                    done.reserveCapacity(count / workers + 1)
-                    for (n, i) in stride(from: worker, to: count, by: workers).enumerated() {
-                        if n % 16 == 0 { try Task.checkCancellation() }
-                        done.append((i, await transform(i)))
-                    }
-                    return done
-                }
-            }
-            for try await done in group {
-                for (i, r) in done { slots[i] = r }
-            }
-        }
-        let results = slots.compactMap { $0 }
-        guard results.count == count else { throw CancellationError() }
-        return results
     }
 }

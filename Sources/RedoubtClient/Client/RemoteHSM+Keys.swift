@@ -158,11 +158,14 @@ extension RemoteHSM {
     // MARK: Cryptographic operations
 
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
-        let request = Redoubt_V1_SignRequest(key: key, input: input, scheme: scheme)
-        return try await governedCall(.session(session)) {
-            try await crypto.sign(request, metadata: $0, options: $1)
-        } decode: {
-            $0.model
+        let item = SignItem(key: key, input: input, scheme: scheme)
+        return try await coalesced(coalescers?.sign, session, item, batch: { try await $0.signBatch($1, $2) }) {
+            let request = Redoubt_V1_SignRequest(key: key, input: input, scheme: scheme)
+            return try await governedCall(.session(session)) {
+                try await crypto.sign(request, metadata: $0, options: $1)
+            } decode: {
+                $0.model
+            }
         }
     }
 
@@ -170,38 +173,50 @@ extension RemoteHSM {
         _ session: SessionToken, key: String, input: SigningInput, signature: Data, scheme: SignatureScheme,
         version: Int?
     ) async throws -> Bool {
-        let request = Redoubt_V1_VerifyRequest(key: key, input: input, signature: signature, scheme: scheme, version: version)
-        return try await call(.session(session)) {
-            try await crypto.verify(request, metadata: $0, options: $1)
-        } decode: {
-            $0.valid
+        let item = VerifyItem(key: key, input: input, signature: signature, scheme: scheme, version: version)
+        return try await coalesced(coalescers?.verify, session, item, batch: { try await $0.verifyBatch($1, $2) }) {
+            let request = Redoubt_V1_VerifyRequest(key: key, input: input, signature: signature, scheme: scheme, version: version)
+            return try await call(.session(session)) {
+                try await crypto.verify(request, metadata: $0, options: $1)
+            } decode: {
+                $0.valid
+            }
         }
     }
 
     public func encrypt(_ session: SessionToken, key: String, plaintext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
-        let request = Redoubt_V1_EncryptRequest(key: key, plaintext: plaintext, scheme: scheme, aad: aad)
-        return try await call(.session(session)) {
-            try await crypto.encrypt(request, metadata: $0, options: $1)
-        } decode: {
-            $0.ciphertext
+        let item = EncryptItem(key: key, plaintext: plaintext, scheme: scheme, aad: aad)
+        return try await coalesced(coalescers?.encrypt, session, item, batch: { try await $0.encryptBatch($1, $2) }) {
+            let request = Redoubt_V1_EncryptRequest(key: key, plaintext: plaintext, scheme: scheme, aad: aad)
+            return try await call(.session(session)) {
+                try await crypto.encrypt(request, metadata: $0, options: $1)
+            } decode: {
+                $0.ciphertext
+            }
         }
     }
 
     public func decrypt(_ session: SessionToken, key: String, ciphertext: Data, scheme: EncryptionScheme, aad: Data) async throws -> Data {
-        let request = Redoubt_V1_DecryptRequest(key: key, ciphertext: ciphertext, scheme: scheme, aad: aad)
-        return try await governedCall(.session(session)) {
-            try await crypto.decrypt(request, metadata: $0, options: $1)
-        } decode: {
-            $0.plaintext
+        let item = DecryptItem(key: key, ciphertext: ciphertext, scheme: scheme, aad: aad)
+        return try await coalesced(coalescers?.decrypt, session, item, batch: { try await $0.decryptBatch($1, $2) }) {
+            let request = Redoubt_V1_DecryptRequest(key: key, ciphertext: ciphertext, scheme: scheme, aad: aad)
+            return try await governedCall(.session(session)) {
+                try await crypto.decrypt(request, metadata: $0, options: $1)
+            } decode: {
+                $0.plaintext
+            }
         }
     }
 
     public func mac(_ session: SessionToken, key: String, data: Data, hash: HashAlgorithm) async throws -> Data {
-        let request = Redoubt_V1_MacRequest(key: key, data: data, hash: hash)
-        return try await governedCall(.session(session)) {
-            try await crypto.mac(request, metadata: $0, options: $1)
-        } decode: {
-            $0.tag
+        let item = MACItem(key: key, data: data, hash: hash)
+        return try await coalesced(coalescers?.mac, session, item, batch: { try await $0.macBatch($1, $2) }) {
+            let request = Redoubt_V1_MacRequest(key: key, data: data, hash: hash)
+            return try await governedCall(.session(session)) {
+                try await crypto.mac(request, metadata: $0, options: $1)
+            } decode: {
+                $0.tag
+            }
         }
     }
 

@@ -75,6 +75,8 @@ public final class RemoteHSM: HSM, Service {
     let audit: Redoubt_V1_AuditService.Client<Transport>
     let approvals: Redoubt_V1_ApprovalService.Client<Transport>
     let backups: Redoubt_V1_BackupService.Client<Transport>
+    /// The coalescing of concurrent single calls, when ``RemoteHSMConfiguration/coalescing`` asks for it.
+    let coalescers: Coalescers?
 
     /// Prepares a client of the broker at ``RemoteHSMConfiguration/endpoint``. Nothing connects
     /// and no task starts until ``run()`` (or ``start()``); it then connects on the first call
@@ -101,6 +103,11 @@ public final class RemoteHSM: HSM, Service {
         audit = .init(wrapping: client)
         approvals = .init(wrapping: client)
         backups = .init(wrapping: client)
+        if case .after(let inFlight) = configuration.coalescing {
+            coalescers = Coalescers(limit: inFlight, batchItems: configuration.batchItems)
+        } else {
+            coalescers = nil
+        }
     }
 
     deinit {

@@ -75,6 +75,28 @@ public struct RemoteHSMConfiguration: Sendable {
     /// made with a sooner ``HSMCallContext/deadline`` gets only what is left of that, and
     /// fails with DEADLINE_EXCEEDED past it).
     public var callTimeout: Duration
+    /// The most items one batch RPC carries (`signBatch` and the others split larger batches, and
+    /// also keep each RPC's data under 2 MiB). At most the broker's `limits.maximumBatchItems`
+    /// (1000 unless configured). 500 by default.
+    public var batchItems: Int = 500
+    /// Whether concurrent single calls go together; see ``Coalescing``. Off by default.
+    public var coalescing: Coalescing = .off
+
+    /// Coalescing of concurrent `sign`, `verify`, `encrypt`, `decrypt` and `mac` calls: many
+    /// callers sharing one session cost the broker one batch RPC instead of one RPC each.
+    ///
+    /// With `.after(inFlight: n)`, up to `n` calls of one kind and session travel at once as
+    /// they always do (a caller alone never waits). Further calls wait; whenever one in flight
+    /// finishes, every waiting call (up to ``RemoteHSMConfiguration/batchItems``) goes in one
+    /// batch RPC. Each caller gets the outcome its own call would have had, errors included. A
+    /// call made with an ``HSMCallContext/deadline`` is never held back. A waiting caller that is
+    /// cancelled gets its outcome when its batch finishes (within the call timeout).
+    public enum Coalescing: Sendable, Hashable {
+        /// Every call is its own RPC.
+        case off
+        /// Calls beyond `inFlight` in flight (per kind and session, at least 1) wait and go in batches.
+        case after(inFlight: Int)
+    }
 
     /// A configuration; calls time out after 30 seconds unless told otherwise.
     public init(endpoint: String, tls: TLS? = nil, callTimeout: Duration = .seconds(30)) {
@@ -93,6 +115,10 @@ public struct RemoteHSMConfiguration: Sendable {
         }
         guard address.port > 0 else { throw HSMError(.invalidArgument, "endpoint needs a port of 1 to 65535; got '\(endpoint)'") }
         guard callTimeout > .zero else { throw HSMError(.invalidArgument, "callTimeout must be longer than zero") }
+        guard (1...100_000).contains(batchItems) else { throw HSMError(.invalidArgument, "batchItems must be 1 to 100000; got \(batchItems)") }
+        if case .after(let inFlight) = coalescing, inFlight < 1 {
+            throw HSMError(.invalidArgument, "coalescing needs at least 1 call in flight; got \(inFlight)")
+        }
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         var config = HTTP2ClientTransport.Posix.Config.defaults
         if let tls {

@@ -133,6 +133,29 @@ extension FailoverHSM {
 
     // MARK: Cryptographic operations
 
+    // Batches go to one node, as a single call does: each item's outcome is the node's answer;
+    // a node that cannot be reached sends the whole batch to the next (every item is safe to repeat).
+
+    public func signBatch(_ session: SessionToken, _ items: [SignItem]) async throws -> [Result<SignatureResult, HSMError>] {
+        try await route("signBatch", .safe, session: session) { try await $0.signBatch(session, items) }
+    }
+
+    public func verifyBatch(_ session: SessionToken, _ items: [VerifyItem]) async throws -> [Result<Bool, HSMError>] {
+        try await route("verifyBatch", .safe, session: session) { try await $0.verifyBatch(session, items) }
+    }
+
+    public func encryptBatch(_ session: SessionToken, _ items: [EncryptItem]) async throws -> [Result<Data, HSMError>] {
+        try await route("encryptBatch", .safe, session: session) { try await $0.encryptBatch(session, items) }
+    }
+
+    public func decryptBatch(_ session: SessionToken, _ items: [DecryptItem]) async throws -> [Result<Data, HSMError>] {
+        try await route("decryptBatch", .safe, session: session) { try await $0.decryptBatch(session, items) }
+    }
+
+    public func macBatch(_ session: SessionToken, _ items: [MACItem]) async throws -> [Result<Data, HSMError>] {
+        try await route("macBatch", .safe, session: session) { try await $0.macBatch(session, items) }
+    }
+
     public func sign(_ session: SessionToken, key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
         try await route("sign", .safe, session: session) { try await $0.sign(session, key: key, input: input, scheme: scheme) }
     }

@@ -200,6 +200,19 @@ public protocol HSM: Sendable {
     /// Random bytes (1 to 1 MiB).
     nonisolated(nonsending) func random(_ session: SessionToken, count: Int) async throws -> Data
 
+    // MARK: Batches (see ``HSMBatch``: one outcome per item; defaults in an extension)
+
+    /// Signs each item under one session.
+    func signBatch(_ session: SessionToken, _ items: [SignItem]) async throws -> [Result<SignatureResult, HSMError>]
+    /// Verifies each item under one session.
+    func verifyBatch(_ session: SessionToken, _ items: [VerifyItem]) async throws -> [Result<Bool, HSMError>]
+    /// Encrypts each item under one session.
+    func encryptBatch(_ session: SessionToken, _ items: [EncryptItem]) async throws -> [Result<Data, HSMError>]
+    /// Decrypts each item under one session.
+    func decryptBatch(_ session: SessionToken, _ items: [DecryptItem]) async throws -> [Result<Data, HSMError>]
+    /// Computes each item's MAC under one session.
+    func macBatch(_ session: SessionToken, _ items: [MACItem]) async throws -> [Result<Data, HSMError>]
+
     // MARK: Audit
 
     /// Audit records of the session's partition from `sequence` on.

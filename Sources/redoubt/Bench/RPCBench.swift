@@ -8,6 +8,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import Redoubt
 import RedoubtBroker
+import RedoubtClient
 import RedoubtProto
 import RedoubtStore
 import Synchronization
@@ -17,13 +18,15 @@ import Synchronization
 struct RPCBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "P-256 sign through the broker on loopback, in six modes, against LocalHSM in the same run.",
+        abstract: "P-256 sign through the broker on loopback, in nine modes, against LocalHSM in the same run.",
         discussion: """
             Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
             serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
             grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
-            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); then the same \
-            broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON body, over HTTP/1.1 keep-alive \
+            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); noop-64, the \
+            transport's own ceiling on the same server (grpc.health.v1 Check, 64 in flight; unary-64 shows its \
+            ratio to it); remote-64 and coalesced-64, 64 concurrent RemoteHSM.sign callers without and with \
+            coalescing (.after(inFlight: 2), or --coalesce-after), with their ratio to stream; then the same broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON body, over HTTP/1.1 keep-alive \
             connections with Foundation's URLSession): http-1 and http-64, with their ratio to unary-1 and \
             unary-64 of the same run in the table's last column. Client and server share this machine's cores. \
             Latency is per call (per batch for batch-100, per request for stream).
@@ -31,11 +34,17 @@ struct RPCBenchCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
-    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, http-1, http-64).") var only: String?
+    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, noop-64, remote-64, coalesced-64, http-1, http-64).")
+    var only: String?
+    @Option(help: "coalesced-64: calls of the session in flight before the others wait for a batch (1 to 64).") var coalesceAfter = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+    /// The modes that call through RemoteHSM.
+    static let remoteModes: Set = ["remote-64", "coalesced-64"]
 
     func validate() throws {
         guard (0.5...60).contains(seconds) else { throw ValidationError("--seconds must be between 0.5 and 60") }
+        guard (1...64).contains(coalesceAfter) else { throw ValidationError("--coalesce-after must be between 1 and 64") }
     }
 
     struct Result: Encodable {
@@ -46,6 +55,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
         var ratio: Double
         /// HTTP/JSON modes: ops over the gRPC unary mode with as many calls in flight, in this run.
         var vs_grpc: Double?
+        /// unary-64: ops over noop-64's calls per second, in this run.
+        var vs_noop: Double?
+        /// remote-64 and coalesced-64: ops over the stream mode's, in this run.
+        var vs_stream: Double?
     }
 
     func run() async throws {
@@ -89,45 +102,77 @@ struct RPCBenchCommand: AsyncParsableCommand {
             return r
         }()
         let metadata: Metadata = ["authorization": "Bearer \(session.value)"]
-        let modes = ["unary-1", "unary-64", "batch-100", "stream", "http-1", "http-64"].filter { m in
+        let modes = ["unary-1", "unary-64", "batch-100", "stream", "noop-64", "remote-64", "coalesced-64", "http-1", "http-64"].filter { m in
             only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true
         }
         var results: [Result] = []
         let seconds = self.seconds
-        try await withGRPCClient(
-            transport: try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: "127.0.0.1", port: port),
-                transportSecurity: .plaintext)
-        ) { client in
-            let crypto = Redoubt_V1_CryptoService.Client(wrapping: client)
-            for mode in modes where !mode.hasPrefix("http-") {
-                note(mode)
-                let sample: Sample
-                switch mode {
-                case "unary-1":
-                    sample = try await Self.measure(seconds: seconds, workers: 1, opsPerCall: 1) {
-                        _ = try await crypto.sign(request, metadata: metadata)
-                    }
-                case "unary-64":
-                    sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
-                        _ = try await crypto.sign(request, metadata: metadata)
-                    }
-                case "batch-100":
-                    let batch = Redoubt_V1_SignBatchRequest.with { $0.items = Array(repeating: request, count: 100) }
-                    sample = try await Self.measure(seconds: seconds, workers: 4, opsPerCall: 100) {
-                        let response = try await crypto.signBatch(batch, metadata: metadata)
-                        guard response.items.count == 100, response.items.allSatisfy({ $0.response.signature.count > 0 }) else {
-                            throw ValidationError("a batch item failed")
+        let grpcModes = modes.filter { !$0.hasPrefix("http-") && !Self.remoteModes.contains($0) }
+        if !grpcModes.isEmpty {
+            try await withGRPCClient(
+                transport: try HTTP2ClientTransport.Posix(
+                    target: .ipv4(address: "127.0.0.1", port: port),
+                    transportSecurity: .plaintext)
+            ) { client in
+                let crypto = Redoubt_V1_CryptoService.Client(wrapping: client)
+                let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                for mode in grpcModes {
+                    note(mode)
+                    let sample: Sample
+                    switch mode {
+                    case "unary-1":
+                        sample = try await Self.measure(seconds: seconds, workers: 1, opsPerCall: 1) {
+                            _ = try await crypto.sign(request, metadata: metadata)
                         }
+                    case "unary-64":
+                        sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                            _ = try await crypto.sign(request, metadata: metadata)
+                        }
+                    case "batch-100":
+                        let batch = Redoubt_V1_SignBatchRequest.with { $0.items = Array(repeating: request, count: 100) }
+                        sample = try await Self.measure(seconds: seconds, workers: 4, opsPerCall: 100) {
+                            let response = try await crypto.signBatch(batch, metadata: metadata)
+                            guard response.items.count == 100, response.items.allSatisfy({ $0.response.signature.count > 0 }) else {
+                                throw ValidationError("a batch item failed")
+                            }
+                        }
+                    case "noop-64":
+                        sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                            _ = try await health.check(Grpc_Health_V1_HealthCheckRequest())
+                        }
+                    default:
+                        sample = try await Self.measureStream(seconds: seconds, inFlight: 256, crypto: crypto, request: request, metadata: metadata)
                     }
-                default:
-                    sample = try await Self.measureStream(seconds: seconds, inFlight: 256, crypto: crypto, request: request, metadata: metadata)
+                    results.append(
+                        Result(
+                            mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
+                            ratio: sample.ops / embedded))
                 }
-                results.append(
-                    Result(
-                        mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
-                        ratio: sample.ops / embedded))
             }
+        }
+        for mode in modes where Self.remoteModes.contains(mode) {
+            note(mode + " (RemoteHSM)")
+            var remoteConfiguration = RemoteHSMConfiguration(endpoint: "127.0.0.1:\(port)")
+            if mode == "coalesced-64" { remoteConfiguration.coalescing = .after(inFlight: coalesceAfter) }
+            let remote = try RemoteHSM(configuration: remoteConfiguration).start()
+            let sample: Sample
+            do {
+                sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                    _ = try await remote.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+                }
+            } catch {
+                await remote.close()
+                throw error
+            }
+            await remote.close()
+            let stream = results.first { $0.mode == "stream" }?.ops
+            results.append(
+                Result(
+                    mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
+                    ratio: sample.ops / embedded, vs_stream: stream.map { sample.ops / $0 }))
+        }
+        if let noop = results.first(where: { $0.mode == "noop-64" })?.ops, let i = results.firstIndex(where: { $0.mode == "unary-64" }) {
+            results[i].vs_noop = results[i].ops / noop
         }
         let httpPort = try await broker.httpListeningPort()
         for mode in modes where mode.hasPrefix("http-") {
@@ -153,19 +198,24 @@ struct RPCBenchCommand: AsyncParsableCommand {
             }
             func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
             let rounded = results.map {
-                Result(mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio), vs_grpc: $0.vs_grpc.map(r3))
+                Result(
+                    mode: $0.mode, ops: $0.ops.rounded(), p50_ms: r3($0.p50_ms), p99_ms: r3($0.p99_ms), ratio: r3($0.ratio),
+                    vs_grpc: $0.vs_grpc.map(r3), vs_noop: $0.vs_noop.map(r3), vs_stream: $0.vs_stream.map(r3))
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(Report(embedded_ops: embedded.rounded(), results: rounded)), as: UTF8.self))
         } else {
             print("embedded (LocalHSM, one caller): \(Int(embedded.rounded())) signs/s")
-            print("mode          ops/s    p50 ms    p99 ms   ratio   vs gRPC")
+            print("mode            ops/s    p50 ms    p99 ms   ratio   beside")
             for r in results {
+                let beside = [("gRPC", r.vs_grpc), ("no-op", r.vs_noop), ("stream", r.vs_stream)].compactMap { name, value in
+                    value.map { String(format: "%.2f", $0) + " × \(name)" }
+                }
                 print(
-                    r.mode.padding(toLength: 10, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
+                    r.mode.padding(toLength: 12, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
                         + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
-                        + String(format: "%.2f", r.ratio).leftPadded(8) + (r.vs_grpc.map { String(format: "%.2f", $0).leftPadded(10) } ?? ""))
+                        + String(format: "%.2f", r.ratio).leftPadded(8) + (beside.first.map { "   " + $0 } ?? ""))
             }
         }
     }
