@@ -18,23 +18,24 @@ import Synchronization
 struct RPCBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "P-256 sign through the broker on loopback, in nine modes, against LocalHSM in the same run.",
+        abstract: "P-256 sign through the broker on loopback, in ten modes, against LocalHSM in the same run.",
         discussion: """
             Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
             serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
             grpc-swift clients: unary-1 (one call in flight), unary-64 (64 in flight), batch-100 (SignBatch \
-            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); noop-64, the \
-            transport's own ceiling on the same server (grpc.health.v1 Check, 64 in flight; unary-64 shows its \
-            ratio to it); remote-64 and coalesced-64, 64 concurrent RemoteHSM.sign callers without and with \
-            coalescing (.after(inFlight: 2), or --coalesce-after), with their ratio to stream; then the same broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON body, over HTTP/1.1 keep-alive \
-            connections with Foundation's URLSession): http-1 and http-64, with their ratio to unary-1 and \
+            of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); noop-1 and noop-64, \
+            the transport's own latency and ceiling on the same server (grpc.health.v1 Check; unary-1 and \
+            unary-64 show their ratio to them); remote-64 and coalesced-64, 64 concurrent RemoteHSM.sign \
+            callers without and with coalescing (.after(inFlight: 2), or --coalesce-after), with their ratio \
+            to stream; then the same broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON \
+            body, over HTTP/1.1 keep-alive connections with Foundation's URLSession): http-1 and http-64, with their ratio to unary-1 and \
             unary-64 of the same run in the table's last column. Client and server share this machine's cores. \
             Latency is per call (per batch for batch-100, per request for stream).
             """
     )
 
     @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
-    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, noop-64, remote-64, coalesced-64, http-1, http-64).")
+    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, noop-1, noop-64, remote-64, coalesced-64, http-1, http-64).")
     var only: String?
     @Option(help: "coalesced-64: calls of the session in flight before the others wait for a batch (1 to 64).") var coalesceAfter = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
@@ -55,7 +56,7 @@ struct RPCBenchCommand: AsyncParsableCommand {
         var ratio: Double
         /// HTTP/JSON modes: ops over the gRPC unary mode with as many calls in flight, in this run.
         var vs_grpc: Double?
-        /// unary-64: ops over noop-64's calls per second, in this run.
+        /// unary-1 and unary-64: ops over noop-1's and noop-64's calls per second, in this run.
         var vs_noop: Double?
         /// remote-64 and coalesced-64: ops over the stream mode's, in this run.
         var vs_stream: Double?
@@ -102,7 +103,7 @@ struct RPCBenchCommand: AsyncParsableCommand {
             return r
         }()
         let metadata: Metadata = ["authorization": "Bearer \(session.value)"]
-        let modes = ["unary-1", "unary-64", "batch-100", "stream", "noop-64", "remote-64", "coalesced-64", "http-1", "http-64"].filter { m in
+        let modes = ["unary-1", "unary-64", "batch-100", "stream", "noop-1", "noop-64", "remote-64", "coalesced-64", "http-1", "http-64"].filter { m in
             only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true
         }
         var results: [Result] = []
@@ -136,8 +137,8 @@ struct RPCBenchCommand: AsyncParsableCommand {
                                 throw ValidationError("a batch item failed")
                             }
                         }
-                    case "noop-64":
-                        sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                    case "noop-1", "noop-64":
+                        sample = try await Self.measure(seconds: seconds, workers: mode == "noop-1" ? 1 : 64, opsPerCall: 1) {
                             _ = try await health.check(Grpc_Health_V1_HealthCheckRequest())
                         }
                     default:
@@ -171,8 +172,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
                     mode: mode, ops: sample.ops, p50_ms: sample.percentile(0.5), p99_ms: sample.percentile(0.99),
                     ratio: sample.ops / embedded, vs_stream: stream.map { sample.ops / $0 }))
         }
-        if let noop = results.first(where: { $0.mode == "noop-64" })?.ops, let i = results.firstIndex(where: { $0.mode == "unary-64" }) {
-            results[i].vs_noop = results[i].ops / noop
+        for n in ["1", "64"] {
+            if let noop = results.first(where: { $0.mode == "noop-" + n })?.ops, let i = results.firstIndex(where: { $0.mode == "unary-" + n }) {
+                results[i].vs_noop = results[i].ops / noop
+            }
         }
         let httpPort = try await broker.httpListeningPort()
         for mode in modes where mode.hasPrefix("http-") {
