@@ -264,24 +264,28 @@ struct CryptoService: Redoubt_V1_CryptoService.ServiceProtocol {
                     }
                 }
             }
-            defer { answerSink.finish() }
-            try await withThrowingTaskGroup(of: Void.self) { workers in
-                var permit = permits.makeAsyncIterator()
-                var outstanding = 0
-                for try await message in requests {
-                    while outstanding >= core.limits.maximumStreamInFlight {
-                        guard await permit.next() != nil else { throw CancellationError() }
-                        outstanding -= 1
+            // The reader, in a task of its own: when the writer fails (the session stopped being
+            // valid), leaving this group cancels it, instead of waiting for the client to close
+            // its side.
+            group.addTask {
+                defer { answerSink.finish() }
+                try await withThrowingTaskGroup(of: Void.self) { workers in
+                    var permit = permits.makeAsyncIterator()
+                    var outstanding = 0
+                    for try await message in requests {
+                        while outstanding >= core.limits.maximumStreamInFlight {
+                            guard await permit.next() != nil else { throw CancellationError() }
+                            outstanding -= 1
+                        }
+                        outstanding += 1
+                        workers.addTask {
+                            answerSink.yield(await answer(message, token, method: method, logger: logger))
+                        }
                     }
-                    outstanding += 1
-                    workers.addTask {
-                        answerSink.yield(await answer(message, token, method: method, logger: logger))
-                    }
+                    try await workers.waitForAll()
                 }
-                try await workers.waitForAll()
             }
-            answerSink.finish()
-            try await group.waitForAll()
+            for try await _ in group {}
         }
     }
 

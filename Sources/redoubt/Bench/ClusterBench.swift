@@ -59,7 +59,10 @@ struct ClusterBenchCommand: AsyncParsableCommand {
         defer { for f in flushers { f.cancel() } }
 
         let op = try await a.openSession(partition: "", credential: .apiKey(created.operatorAPIKey))
-        let partition = try await a.createPartition(op.token, id: "bench", settings: .defaults)
+        // Room for the keys B signs with and every key A makes on top (the default quota is 100,000).
+        var settings = PartitionSettings.defaults
+        settings.maximumObjects = max(settings.maximumObjects, keys + 1_000_000)
+        let partition = try await a.createPartition(op.token, id: "bench", settings: settings)
         let so = try await a.openSession(partition: "bench", credential: .apiKey(partition.securityOfficerAPIKey))
         let user = try await a.addUser(so.token, name: "bench", role: .cryptoUser, password: nil)
         let session = try await a.openSession(partition: "bench", credential: .apiKey(user.apiKey)).token

@@ -18,7 +18,7 @@ import Synchronization
 struct RPCBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "P-256 sign through the broker on loopback, in ten modes, against LocalHSM in the same run.",
+        abstract: "P-256 sign through the broker on loopback, in eleven modes, against LocalHSM in the same run.",
         discussion: """
             Starts a LocalHSM on a temporary store, measures its sign rate with one caller (embedded), then \
             serves it with a broker on 127.0.0.1 (plaintext, port 0) in the same process and drives it with \
@@ -26,8 +26,9 @@ struct RPCBenchCommand: AsyncParsableCommand {
             of 100, 4 batches in flight) and stream (one SignStream, 256 requests in flight); noop-1 and noop-64, \
             the transport's own latency and ceiling on the same server (grpc.health.v1 Check; unary-1 and \
             unary-64 show their ratio to them); remote-64 and coalesced-64, 64 concurrent RemoteHSM.sign \
-            callers without and with coalescing (.after(inFlight: 2), or --coalesce-after), with their ratio \
-            to stream; then the same broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON \
+            callers without and with coalescing (.after(inFlight: 2), or --coalesce-after), and \
+            remote-stream-64, 64 concurrent callers of one RemoteHSM.withSignStream, with their ratio to \
+            stream; then the same broker's HTTP/JSON API (POST /redoubt.v1.CryptoService/Sign, a JSON \
             body, over HTTP/1.1 keep-alive connections with Foundation's URLSession): http-1 and http-64, with their ratio to unary-1 and \
             unary-64 of the same run in the table's last column. Client and server share this machine's cores. \
             Latency is per call (per batch for batch-100, per request for stream).
@@ -35,13 +36,16 @@ struct RPCBenchCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Seconds per mode (0.5 to 60).") var seconds: Double = 3
-    @Option(help: "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, noop-1, noop-64, remote-64, coalesced-64, http-1, http-64).")
+    @Option(
+        help:
+            "Only these modes (comma-separated: unary-1, unary-64, batch-100, stream, noop-1, noop-64, remote-64, coalesced-64, remote-stream-64, http-1, http-64)."
+    )
     var only: String?
     @Option(help: "coalesced-64: calls of the session in flight before the others wait for a batch (1 to 64).") var coalesceAfter = 2
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     /// The modes that call through RemoteHSM.
-    static let remoteModes: Set = ["remote-64", "coalesced-64"]
+    static let remoteModes: Set = ["remote-64", "coalesced-64", "remote-stream-64"]
 
     func validate() throws {
         guard (0.5...60).contains(seconds) else { throw ValidationError("--seconds must be between 0.5 and 60") }
@@ -58,7 +62,7 @@ struct RPCBenchCommand: AsyncParsableCommand {
         var vs_grpc: Double?
         /// unary-1 and unary-64: ops over noop-1's and noop-64's calls per second, in this run.
         var vs_noop: Double?
-        /// remote-64 and coalesced-64: ops over the stream mode's, in this run.
+        /// The RemoteHSM modes: ops over the stream mode's, in this run.
         var vs_stream: Double?
     }
 
@@ -103,9 +107,10 @@ struct RPCBenchCommand: AsyncParsableCommand {
             return r
         }()
         let metadata: Metadata = ["authorization": "Bearer \(session.value)"]
-        let modes = ["unary-1", "unary-64", "batch-100", "stream", "noop-1", "noop-64", "remote-64", "coalesced-64", "http-1", "http-64"].filter { m in
-            only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true
-        }
+        let modes = ["unary-1", "unary-64", "batch-100", "stream", "noop-1", "noop-64", "remote-64", "coalesced-64", "remote-stream-64", "http-1", "http-64"]
+            .filter { m in
+                only.map { $0.split(separator: ",").contains(Substring(m)) } ?? true
+            }
         var results: [Result] = []
         let seconds = self.seconds
         let grpcModes = modes.filter { !$0.hasPrefix("http-") && !Self.remoteModes.contains($0) }
@@ -158,8 +163,16 @@ struct RPCBenchCommand: AsyncParsableCommand {
             let remote = try RemoteHSM(configuration: remoteConfiguration).start()
             let sample: Sample
             do {
-                sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
-                    _ = try await remote.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+                if mode == "remote-stream-64" {
+                    sample = try await remote.withSignStream(session) { stream in
+                        try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                            _ = try await stream.sign(key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+                        }
+                    }
+                } else {
+                    sample = try await Self.measure(seconds: seconds, workers: 64, opsPerCall: 1) {
+                        _ = try await remote.sign(session, key: key.id, input: .digest(digest), scheme: .ecdsa(.sha256))
+                    }
                 }
             } catch {
                 await remote.close()
@@ -210,13 +223,13 @@ struct RPCBenchCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(Report(embedded_ops: embedded.rounded(), results: rounded)), as: UTF8.self))
         } else {
             print("embedded (LocalHSM, one caller): \(Int(embedded.rounded())) signs/s")
-            print("mode            ops/s    p50 ms    p99 ms   ratio   beside")
+            print("mode                ops/s    p50 ms    p99 ms   ratio   beside")
             for r in results {
                 let beside = [("gRPC", r.vs_grpc), ("no-op", r.vs_noop), ("stream", r.vs_stream)].compactMap { name, value in
                     value.map { String(format: "%.2f", $0) + " × \(name)" }
                 }
                 print(
-                    r.mode.padding(toLength: 12, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
+                    r.mode.padding(toLength: 16, withPad: " ", startingAt: 0) + String(Int(r.ops.rounded())).leftPadded(9)
                         + String(format: "%.3f", r.p50_ms).leftPadded(10) + String(format: "%.3f", r.p99_ms).leftPadded(10)
                         + String(format: "%.2f", r.ratio).leftPadded(8) + (beside.first.map { "   " + $0 } ?? ""))
             }
