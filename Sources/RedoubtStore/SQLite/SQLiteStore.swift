@@ -43,8 +43,10 @@ public final class SQLiteStore: ObjectStore {
         var configuration = Configuration()
         configuration.label = "Redoubt.SQLiteStore"
         configuration.foreignKeysEnabled = true
-        // Readers get GRDB's own 10 s timeout for the rare WAL cases where they wait.
-        configuration.busyMode = .timeout(options.busyTimeoutSeconds)
+        // A connection that finds the database locked (another store on the same file, i.e. another
+        // node) retries every 50 µs to 1 ms until the timeout: SQLite's own busy handler sleeps 1,
+        // 2, 5, 10… up to 100 ms between tries, long after a short commit of the other node ended.
+        configuration.busyMode = .callback(BusyWait(timeout: options.busyTimeoutSeconds).retry)
         configuration.maximumReaderCount = options.maximumReaderCount
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
