@@ -76,6 +76,21 @@ struct RemoteHSMSignStreamTests {
         }
     }
 
+    @Test("a stream to a broker that is gone fails UNAVAILABLE rather than waiting for it")
+    func brokerGone() async throws {
+        let served = try await RemoteHSMSupport.serve()
+        let remote = try RemoteHSM(configuration: RemoteHSMConfiguration(endpoint: "127.0.0.1:\(served.port)")).start()
+        let op = try await remote.openSession(partition: "", credential: .apiKey(served.operatorAPIKey))
+        await served.stop()
+        let error = await #expect(throws: HSMError.self) {
+            try await remote.withSignStream(op.token) { stream in
+                try await stream.sign(key: "k" + String(repeating: "2", count: 32), input: .message(Data("x".utf8)), scheme: .ed25519)
+            }
+        }
+        #expect(error?.code == .unavailable)
+        await remote.close()
+    }
+
     @Test("a stream used after its body returned refuses; a closed session fails the stream's signatures as UNAUTHENTICATED")
     func endOfStream() async throws {
         try await Self.withSigner { remote, session, key, _, newSession in
