@@ -99,6 +99,41 @@ struct RemoteHSMCoalescingTests {
         await Self.until { coalescer.counts(Self.session) == (0, 0) }
     }
 
+    @Test("a caller cancelled while it waits stops waiting (CANCELLED) and its item is not sent; the others go on")
+    func cancelledWaiter() async throws {
+        let coalescer = Coalescer<Int, Int>(limit: 1, batchItems: 100)
+        let sent = Mutex<[[Int]]>([])
+        let batch: Coalescer<Int, Int>.Batch = { _, items in
+            sent.withLock { $0.append(items) }
+            return items.map { .success($0 * 10) }
+        }
+        let hold = Hold()
+        let first = Task {
+            try await coalescer.perform(Self.session, 0, batch: batch) {
+                await hold.wait()
+                return 0
+            }
+        }
+        await Self.until { coalescer.counts(Self.session).inFlight == 1 }
+        let waiting = (1...3).map { i in Task { try await coalescer.perform(Self.session, i, batch: batch) { i } } }
+        await Self.until { coalescer.counts(Self.session).waiting == 3 }
+        waiting[1].cancel()
+        #expect((await waiting[1].result.failure as? HSMError) == HSMError(.cancelled, "the call was cancelled"))
+        #expect(coalescer.counts(Self.session).waiting == 2)
+        // A task cancelled before it queues is refused at once.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await coalescer.perform(Self.session, 9, batch: batch) { 9 }
+        }
+        #expect((await early.result.failure as? HSMError)?.code == .cancelled)
+        hold.release()
+        #expect(try await first.value == 0)
+        #expect(try await waiting[0].value == 10)
+        #expect(try await waiting[2].value == 30)
+        #expect(sent.withLock { $0 } == [[1, 3]])
+        await Self.until { coalescer.counts(Self.session) == (0, 0) }
+    }
+
     @Test(
         "64 concurrent signs through a coalescing RemoteHSM: all in batches while one call is held, each signature valid, a bad key's error as its single call's; a batch of 40 in RPCs of 16, in order"
     )

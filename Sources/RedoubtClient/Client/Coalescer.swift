@@ -1,15 +1,20 @@
 import Foundation
 import RedoubtCore
 import NIOConcurrencyHelpers
+import Synchronization
+
+/// The ids of waiting calls.
+private let waiterIDs = Atomic<UInt64>(0)
 
 /// Concurrent single calls of one kind, coalesced per session (``RemoteHSMConfiguration/Coalescing``):
 /// while `limit` calls of a session are in flight, further calls wait; whenever one in flight
 /// finishes, the waiting calls (up to `batchItems`) go in one batch. No timer: a call waits only
-/// for a call already in flight.
+/// for a call already in flight. A waiting caller that is cancelled stops waiting (CANCELLED).
 final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
     typealias Batch = @Sendable (SessionToken, [Item]) async throws -> [Result<Output, HSMError>]
 
     private struct Waiter {
+        let id: UInt64
         let item: Item
         let continuation: CheckedContinuation<Output, any Error>
         /// How to send a batch (every waiter of a lane has the same).
@@ -54,22 +59,48 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
             defer { finished(session) }
             return try await single()
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let taken = lanes.withLockedValue { lanes -> [Waiter] in
-                var lane = lanes[session.value] ?? Lane()
-                lane.waiting.append(Waiter(item: item, continuation: continuation, batch: batch))
-                // The calls in flight finished since the check above: nobody is left to send
-                // this one, so it goes now.
-                var taken: [Waiter] = []
-                if lane.inFlight < limit {
-                    lane.inFlight += 1
-                    taken = take(&lane)
+        let id = Self.nextWaiterID()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let taken = lanes.withLockedValue { lanes -> [Waiter]? in
+                    // Checked under the lock: a cancellation after it finds the waiter queued.
+                    guard !Task.isCancelled else { return nil }
+                    var lane = lanes[session.value] ?? Lane()
+                    lane.waiting.append(Waiter(id: id, item: item, continuation: continuation, batch: batch))
+                    // The calls in flight finished since the check above: nobody is left to send
+                    // this one, so it goes now.
+                    var taken: [Waiter] = []
+                    if lane.inFlight < limit {
+                        lane.inFlight += 1
+                        taken = take(&lane)
+                    }
+                    lanes[session.value] = lane
+                    return taken
                 }
-                lanes[session.value] = lane
-                return taken
+                guard let taken else {
+                    continuation.resume(throwing: Self.cancelled)
+                    return
+                }
+                if !taken.isEmpty { send(session, taken) }
             }
-            if !taken.isEmpty { send(session, taken) }
+        } onCancel: {
+            // A caller that stops waiting leaves the queue; once its batch is sent, it gets its outcome.
+            let removed = lanes.withLockedValue { lanes -> Waiter? in
+                guard var lane = lanes[session.value], let index = lane.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                let waiter = lane.waiting.remove(at: index)
+                lanes[session.value] = lane
+                return waiter
+            }
+            removed?.continuation.resume(throwing: Self.cancelled)
         }
+    }
+
+    /// What a caller cancelled while it waited gets (as a cancelled RPC reads).
+    static var cancelled: HSMError { HSMError(.cancelled, "the call was cancelled") }
+
+    /// A waiter's id, unique in the process.
+    private static func nextWaiterID() -> UInt64 {
+        waiterIDs.add(1, ordering: .relaxed).newValue
     }
 
     /// How many calls of `session` are in flight and waiting (for tests).

@@ -89,8 +89,9 @@ public struct RemoteHSMConfiguration: Sendable {
     /// they always do (a caller alone never waits). Further calls wait; whenever one in flight
     /// finishes, every waiting call (up to ``RemoteHSMConfiguration/batchItems``) goes in one
     /// batch RPC. Each caller gets the outcome its own call would have had, errors included. A
-    /// call made with an ``HSMCallContext/deadline`` is never held back. A waiting caller that is
-    /// cancelled gets its outcome when its batch finishes (within the call timeout).
+    /// call made with an ``HSMCallContext/deadline`` is never held back. A caller cancelled while
+    /// it waits stops waiting (CANCELLED "the call was cancelled") and its item is not sent; once
+    /// its batch is sent, the item is signed (or encrypted…) whatever happens to the caller.
     public enum Coalescing: Sendable, Hashable {
         /// Every call is its own RPC.
         case off
