@@ -31,6 +31,22 @@ struct RemoteHSMCoalescingTests {
 
     static let session = SessionToken("session-a")
 
+    /// Occupies the session's one slot of `coalescer` (limit 1) with a call that returns `value`
+    /// once the returned hold is released; returns when the slot is taken.
+    static func holdSlot<Output: Sendable>(
+        _ coalescer: Coalescer<Int, Output>, batch: @escaping Coalescer<Int, Output>.Batch, returning value: Output
+    ) async -> (Hold, Task<Output, any Error>) {
+        let hold = Hold()
+        let first = Task {
+            try await coalescer.perform(session, 0, batch: batch) {
+                await hold.wait()
+                return value
+            }
+        }
+        await until { coalescer.counts(session).inFlight == 1 }
+        return (hold, first)
+    }
+
     @Test("calls beyond the limit wait and go in batches of at most batchItems, in order; each gets its own outcome")
     func queuedCallsGoInBatches() async throws {
         let coalescer = Coalescer<Int, String>(limit: 1, batchItems: 4)
@@ -39,14 +55,7 @@ struct RemoteHSMCoalescingTests {
             batches.withLock { $0.append(items) }
             return items.map { $0 % 5 == 0 ? .failure(HSMError(.notFound, "item \($0) refused")) : .success("item \($0)") }
         }
-        let hold = Hold()
-        let first = Task {
-            try await coalescer.perform(Self.session, 0, batch: batch) {
-                await hold.wait()
-                return "single 0"
-            }
-        }
-        await Self.until { coalescer.counts(Self.session).inFlight == 1 }
+        let (hold, first) = await Self.holdSlot(coalescer, batch: batch, returning: "single 0")
         let waiting = (1...10).map { i in
             Task {
                 try await coalescer.perform(Self.session, i, batch: batch) {
@@ -79,14 +88,7 @@ struct RemoteHSMCoalescingTests {
     func failedBatchAndSessions() async throws {
         let coalescer = Coalescer<Int, Int>(limit: 1, batchItems: 100)
         let batch: Coalescer<Int, Int>.Batch = { _, _ in throw HSMError(.unavailable, "the broker went away") }
-        let hold = Hold()
-        let first = Task {
-            try await coalescer.perform(Self.session, 0, batch: batch) {
-                await hold.wait()
-                return 0
-            }
-        }
-        await Self.until { coalescer.counts(Self.session).inFlight == 1 }
+        let (hold, first) = await Self.holdSlot(coalescer, batch: batch, returning: 0)
         let waiting = (1...3).map { i in Task { try await coalescer.perform(Self.session, i, batch: batch) { i } } }
         await Self.until { coalescer.counts(Self.session).waiting == 3 }
         // Another session has its own lane: it goes at once.
@@ -107,14 +109,7 @@ struct RemoteHSMCoalescingTests {
             sent.withLock { $0.append(items) }
             return items.map { .success($0 * 10) }
         }
-        let hold = Hold()
-        let first = Task {
-            try await coalescer.perform(Self.session, 0, batch: batch) {
-                await hold.wait()
-                return 0
-            }
-        }
-        await Self.until { coalescer.counts(Self.session).inFlight == 1 }
+        let (hold, first) = await Self.holdSlot(coalescer, batch: batch, returning: 0)
         let waiting = (1...3).map { i in Task { try await coalescer.perform(Self.session, i, batch: batch) { i } } }
         await Self.until { coalescer.counts(Self.session).waiting == 3 }
         waiting[1].cancel()
