@@ -78,13 +78,13 @@ public final class LocalHSM: HSM, Sendable {
     let master: MasterKey
     let configuration: Configuration
     let logger: Logger
-    let state = Mutex(State())
-    let auditBuffer = Mutex(AuditBuffer())
+    let state = ContendedLock(State())
+    let auditBuffer = ContendedLock(AuditBuffer())
     let flusherRunning = Mutex(0)
     /// The flush a caller that found the queue full started in the background, while it runs.
     let backgroundFlush = Mutex<Task<Void, Never>?>(nil)
     let auditSigner: AuditSigner
-    let checkpoints = Mutex(CheckpointBook())
+    let checkpoints = ContendedLock(CheckpointBook())
     /// Token issuers' key sets, fetched by this node.
     let tokenKeys = TokenKeyCache()
 

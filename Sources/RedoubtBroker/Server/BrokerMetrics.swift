@@ -18,8 +18,8 @@ public final class BrokerMetrics: Sendable {
     /// The registry that holds every metric; ``prometheusText()`` renders it.
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[String: Metrics.Counter]>([:])
-    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let counters = ContendedLock<[String: Metrics.Counter]>([:])
+    private let timers = ContendedLock<[String: Metrics.Timer]>([:])
     private let refreshers = Mutex<[@Sendable (BrokerMetrics) -> Void]>([])
 
     /// Metrics in a new registry.

@@ -1,4 +1,5 @@
 import Foundation
+import RedoubtCore
 import Synchronization
 
 /// Per-principal token buckets: each principal may make `rate` calls per second on average
@@ -57,7 +58,7 @@ final class TokenBuckets: Sendable {
     private let rate: Double
     private let burst: Double
     private let maximumPrincipals: Int
-    private let state = Mutex(State())
+    private let state = ContendedLock(State())
 
     init(rate: Double, burst: Double, maximumPrincipals: Int) {
         self.rate = rate

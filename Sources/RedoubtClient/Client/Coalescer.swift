@@ -1,6 +1,5 @@
 import Foundation
 import RedoubtCore
-import NIOConcurrencyHelpers
 import Synchronization
 
 /// The ids of waiting calls.
@@ -27,10 +26,8 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
         var waiting: [Waiter] = []
     }
 
-    // A pthread mutex rather than Synchronization's Mutex: with 64 callers on one lane the lock is
-    // contended, and there `bench rpc` coalesced-64 measured 0.74-0.82x stream with Mutex (its slow
-    // path sleeps in the kernel at once) against 0.83-0.87x with this.
-    private let lanes = NIOLockedValueBox<[String: Lane]>([:])
+    // Contended by every caller of a busy session: a pthread mutex (see ContendedLock).
+    private let lanes = ContendedLock<[String: Lane]>([:])
     private let limit: Int
     private let batchItems: Int
 
@@ -48,7 +45,7 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
     func perform(
         _ session: SessionToken, _ item: Item, batch: @escaping Batch, single: () async throws -> Output
     ) async throws -> Output {
-        let now = lanes.withLockedValue { lanes -> Bool in
+        let now = lanes.withLock { lanes -> Bool in
             var lane = lanes[session.value] ?? Lane()
             guard lane.inFlight < limit else { return false }
             lane.inFlight += 1
@@ -62,7 +59,7 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
         let id = Self.nextWaiterID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let taken = lanes.withLockedValue { lanes -> [Waiter]? in
+                let taken = lanes.withLock { lanes -> [Waiter]? in
                     // Checked under the lock: a cancellation after it finds the waiter queued.
                     guard !Task.isCancelled else { return nil }
                     var lane = lanes[session.value] ?? Lane()
@@ -85,7 +82,7 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
             }
         } onCancel: {
             // A caller that stops waiting leaves the queue; once its batch is sent, it gets its outcome.
-            let removed = lanes.withLockedValue { lanes -> Waiter? in
+            let removed = lanes.withLock { lanes -> Waiter? in
                 guard var lane = lanes[session.value], let index = lane.waiting.firstIndex(where: { $0.id == id }) else { return nil }
                 let waiter = lane.waiting.remove(at: index)
                 lanes[session.value] = lane
@@ -105,7 +102,7 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
 
     /// How many calls of `session` are in flight and waiting (for tests).
     func counts(_ session: SessionToken) -> (inFlight: Int, waiting: Int) {
-        lanes.withLockedValue { lanes in
+        lanes.withLock { lanes in
             let lane = lanes[session.value]
             return (lane?.inFlight ?? 0, lane?.waiting.count ?? 0)
         }
@@ -122,7 +119,7 @@ final class Coalescer<Item: Sendable, Output: Sendable>: Sendable {
     /// A call or batch of `session` finished: the waiting calls go next in its place, or the
     /// lane has one fewer in flight.
     private func finished(_ session: SessionToken) {
-        let taken = lanes.withLockedValue { lanes -> [Waiter] in
+        let taken = lanes.withLock { lanes -> [Waiter] in
             guard var lane = lanes[session.value] else { return [] }
             guard !lane.waiting.isEmpty else {
                 lane.inFlight -= 1

@@ -1,6 +1,5 @@
 import Foundation
 import GRPCCore
-import NIOConcurrencyHelpers
 import RedoubtCore
 import RedoubtProto
 
@@ -77,7 +76,7 @@ public final class SignStream: Sendable {
         var finishing = false
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = ContendedLock(State())
     let requests: AsyncStream<Redoubt_V1_SignStreamRequest>
     private let sink: AsyncStream<Redoubt_V1_SignStreamRequest>.Continuation
 
@@ -90,7 +89,7 @@ public final class SignStream: Sendable {
     public func sign(key: String, input: SigningInput, scheme: SignatureScheme) async throws -> SignatureResult {
         let request = Redoubt_V1_SignRequest(key: key, input: input, scheme: scheme)
         return try await withCheckedThrowingContinuation { continuation in
-            let admitted = state.withLockedValue { s -> Swift.Result<UInt64, any Error> in
+            let admitted = state.withLock { s -> Swift.Result<UInt64, any Error> in
                 if s.finishing { return .failure(HSMError(.failedPrecondition, "the sign stream is closed: its body returned")) }
                 if let ended = s.ended { return .failure(ended) }
                 s.nextID += 1
@@ -106,7 +105,7 @@ public final class SignStream: Sendable {
 
     /// Hands an answer to the signer waiting for it.
     func answer(_ message: Redoubt_V1_SignStreamResponse) {
-        let (continuation, last) = state.withLockedValue { s in
+        let (continuation, last) = state.withLock { s in
             (s.waiting.removeValue(forKey: message.id), s.finishing && s.waiting.isEmpty)
         }
         let outcome: Swift.Result<SignatureResult, any Error>
@@ -132,7 +131,7 @@ public final class SignStream: Sendable {
 
     /// The caller's body returned: no new requests; the stream ends once the waiting ones are answered.
     func finish() {
-        let idle = state.withLockedValue { s in
+        let idle = state.withLock { s in
             s.finishing = true
             return s.waiting.isEmpty
         }
@@ -141,7 +140,7 @@ public final class SignStream: Sendable {
 
     /// The RPC ended: every waiting signer gets `error`, and so does every later one.
     func end(_ error: any Error) {
-        let waiting = state.withLockedValue { s in
+        let waiting = state.withLock { s in
             if s.ended == nil { s.ended = error }
             defer { s.waiting.removeAll() }
             return Array(s.waiting.values)
