@@ -25,24 +25,14 @@ extension BrokerCore {
             }
             let method = context.descriptor.fullyQualifiedMethod
             let logger = self.logger
-            @Sendable func run(_ i: Int) async -> Response.Item {
-                do {
-                    return Response.Item(response: try await perform(items[i], path[i], token))
-                } catch {
-                    return Response.Item(error: StatusMapping.errorDetail(for: error, method: method, logger: logger))
-                }
-            }
-            // The first item alone: a session that is not valid fails the call, not every item.
-            let first: Response.Item
-            do {
-                first = Response.Item(response: try await perform(items[0], path[0], token))
-            } catch let error as HSMError where error.code == .unauthenticated {
-                throw error
-            } catch {
-                first = Response.Item(error: StatusMapping.errorDetail(for: error, method: method, logger: logger))
-            }
-            let rest = try await HSMBatch.concurrentMap(count: items.count - 1) { await run($0 + 1) }
-            return Response(items: [first] + rest)
+            let outcomes = try await HSMBatch.outcomes(Array(items.indices)) { try await perform(items[$0], path[$0], token) }
+            return Response(
+                items: outcomes.map { outcome in
+                    switch outcome {
+                    case .success(let response): Response.Item(response: response)
+                    case .failure(let error): Response.Item(error: StatusMapping.errorDetail(for: error, method: method, logger: logger))
+                    }
+                })
         }
     }
 }

@@ -150,11 +150,28 @@ public enum HSMBatch {
     public static func perform<Item: Sendable, Output: Sendable>(
         _ items: [Item], _ operation: @escaping @Sendable (Item) async throws -> Output
     ) async throws -> [Result<Output, HSMError>] {
+        try await outcomes(items, operation).map { outcome in
+            switch outcome {
+            case .success(let output): return .success(output)
+            case .failure(let error as HSMError): return .failure(error)
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    /// ``perform(_:_:)`` with every item's failure as it was thrown (the broker maps each to an
+    /// `ErrorDetail`): the first item alone, whose UNAUTHENTICATED ``HSMError`` throws (the session
+    /// is not valid: no item can run), the rest about one worker per core.
+    public static func outcomes<Item: Sendable, Output: Sendable>(
+        _ items: [Item], _ operation: @escaping @Sendable (Item) async throws -> Output
+    ) async throws -> [Result<Output, any Error>] {
         guard let head = items.first else { return [] }
-        let first: Result<Output, HSMError>
+        let first: Result<Output, any Error>
         do {
             first = .success(try await operation(head))
-        } catch let error as HSMError where error.code != .unauthenticated {
+        } catch let error as HSMError where error.code == .unauthenticated {
+            throw error
+        } catch {
             first = .failure(error)
         }
         let rest = try await concurrentMap(count: items.count - 1) { i -> Result<Output, any Error> in
@@ -164,14 +181,7 @@ public enum HSMBatch {
                 return .failure(error)
             }
         }
-        return try [first]
-            + rest.map { outcome in
-                switch outcome {
-                case .success(let output): return .success(output)
-                case .failure(let error as HSMError): return .failure(error)
-                case .failure(let error): throw error
-                }
-            }
+        return [first] + rest
     }
 
     /// `transform(0..<count)` in order, run by about one worker per core, each taking every

@@ -87,11 +87,7 @@ struct AggregatedAuditTests {
     @Test("aggregated records that fail to commit are put back with their counts, and nothing is lost")
     func failedCommit() async throws {
         let store = HookedStore(try SQLiteStore.temporary())
-        let created = try await LocalHSM.initialize(
-            store: store, passphrase: LocalHSMSupport.passphrase, configuration: LocalHSMSupport.configuration(clock: clock))
-        let hsm = created.hsm
-        do {
-            let f = try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey)
+        try await LocalHSMSupport.withFixture(LocalHSMSupport.configuration(clock: clock), store: store) { f, hsm in
             let aes = try await aggregating(f, hsm)
             let start = try await f.auditLog().count
             for _ in 0..<9 { try await encrypt(hsm, f.alpha.user.token, aes.id) }
@@ -101,12 +97,6 @@ struct AggregatedAuditTests {
             let records = Array(try await f.auditLog().dropFirst(start))
             #expect(records.map(\.count) == [9, 2], "the failed window comes first, then the new one: \(records.map(\.count))")
             #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
-        } catch {
-            try? await hsm.close()
-            try? await store.close()
-            throw error
         }
-        try await hsm.close()
-        try await store.close()
     }
 }

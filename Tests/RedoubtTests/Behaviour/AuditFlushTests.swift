@@ -18,19 +18,11 @@ struct AuditFlushTests {
     ) async throws {
         let store = HookedStore(try SQLiteStore.temporary())
         let configuration = LocalHSMSupport.configuration(clock: TestClock()) { $0.auditBatchSize = auditBatchSize }
-        let created = try await LocalHSM.initialize(store: store, passphrase: LocalHSMSupport.passphrase, configuration: configuration)
-        let hsm = created.hsm
-        // As while run() goes: uses queue up to auditBatchSize × 64 before a flush starts.
-        hsm.flusherRunning.withLock { $0 += 1 }
-        do {
-            try await body(hsm, store, try await HSMFixture.make(hsm, operatorAPIKey: created.operatorAPIKey))
-        } catch {
-            try? await hsm.close()
-            try? await store.close()
-            throw error
+        try await LocalHSMSupport.withFixture(configuration, store: store) { f, hsm in
+            // As while run() goes: uses queue up to auditBatchSize × 64 before a flush starts.
+            hsm.flusherRunning.withLock { $0 += 1 }
+            try await body(hsm, store, f)
         }
-        try await hsm.close()
-        try await store.close()
     }
 
     func encrypt(_ hsm: LocalHSM, _ f: HSMFixture, key: String, _ index: Int) async throws {

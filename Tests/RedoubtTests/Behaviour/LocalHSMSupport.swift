@@ -21,9 +21,11 @@ enum LocalHSMSupport {
         return configuration
     }
 
-    /// A new LocalHSM over a new temporary store.
-    static func environment(_ configuration: LocalHSM.Configuration = configuration()) async throws -> HSMBehaviour.Environment {
-        let store = try SQLiteStore.temporary()
+    /// A new LocalHSM over `store` (a new temporary one by default), which its shutdown closes.
+    static func environment(
+        _ configuration: LocalHSM.Configuration = configuration(), store: (any ObjectStore)? = nil
+    ) async throws -> HSMBehaviour.Environment {
+        let store = try store ?? SQLiteStore.temporary()
         do {
             let created = try await LocalHSM.initialize(store: store, passphrase: passphrase, configuration: configuration)
             return HSMBehaviour.Environment(hsm: created.hsm, operatorAPIKey: created.operatorAPIKey) {
@@ -36,12 +38,13 @@ enum LocalHSMSupport {
         }
     }
 
-    /// Runs `body` with a fixture over a LocalHSM built with `configuration`, shutting it down afterwards.
+    /// Runs `body` with a fixture over a LocalHSM built with `configuration` (over `store`, if
+    /// given), shutting it down afterwards.
     static func withFixture(
-        _ configuration: LocalHSM.Configuration,
+        _ configuration: LocalHSM.Configuration, store: (any ObjectStore)? = nil,
         _ body: (HSMFixture, LocalHSM) async throws -> Void
     ) async throws {
-        let environment = try await environment(configuration)
+        let environment = try await environment(configuration, store: store)
         do {
             let hsm = try #require(environment.hsm as? LocalHSM)
             let fixture = try await HSMFixture.make(hsm, operatorAPIKey: environment.operatorAPIKey)

@@ -157,7 +157,6 @@ enum BatchWriter {
         StoreError.revisionMismatch(key, expected: expected, actual: try Queries.revision(db, key: key))
     }
 
-    /// Appends to the chain of `partition`: reads the head, hashes, inserts.
     /// The record that follows the head of `partition` (read once per batch, then kept in `heads`).
     private static func nextAuditEntry(
         partition: String, payload: Data,

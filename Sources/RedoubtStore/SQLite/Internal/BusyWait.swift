@@ -1,32 +1,32 @@
 import Foundation
-import Synchronization
 
 /// SQLite's busy handler for a store's connections: short sleeps (50 µs, doubling up to 1 ms)
-/// until `timeout` has passed since the first try of a wait. A connection's handler runs on the
-/// one thread using the connection, one wait at a time; each connection gets its own copy of the
-/// start time through the try count (0 starts a wait).
-final class BusyWait: Sendable {
-    private let timeout: Double
-    /// When the current wait of each connection began, by thread (a connection is used by one thread at a time).
-    private let started = Mutex<[UInt: ContinuousClock.Instant]>([:])
+/// until they add up to `timeout`, counted from the try number SQLite passes (as its own
+/// `busy_timeout` counts its sleeps), so the handler keeps no state.
+struct BusyWait: Sendable {
+    /// The most tries: their sleeps add up to the timeout.
+    let maximumTries: Int
 
     init(timeout: Double) {
-        self.timeout = timeout
+        // The doubling sleeps first (50 … 1,000 µs), then 1 ms each.
+        var tries = 0
+        var slept = 0.0
+        while slept < timeout, Self.sleep(beforeTry: tries) < 1000 {
+            slept += Double(Self.sleep(beforeTry: tries)) / 1e6
+            tries += 1
+        }
+        maximumTries = tries + Int(max(0, (timeout - slept) * 1000).rounded(.up))
+    }
+
+    /// The sleep before try `tries + 1`, in microseconds.
+    static func sleep(beforeTry tries: Int) -> UInt32 {
+        UInt32(min(1000, 50 << min(tries, 5)))
     }
 
     /// Whether to try again after `tries` failed tries (sleeping first).
     @Sendable func retry(_ tries: Int) -> Bool {
-        let now = ContinuousClock.now
-        let thread = UInt(pthread_self())
-        let start = started.withLock { waits in
-            if tries == 0 { waits[thread] = now }
-            return waits[thread] ?? now
-        }
-        guard now - start < .nanoseconds(Int64(timeout * 1e9)) else {
-            started.withLock { $0[thread] = nil }
-            return false
-        }
-        usleep(UInt32(min(1000, 50 << min(tries, 5))))
+        guard tries < maximumTries else { return false }
+        usleep(Self.sleep(beforeTry: tries))
         return true
     }
 }
