@@ -251,6 +251,7 @@ let package = Package(
             name: "RedoubtCryptoTests",
             dependencies: [
                 "RedoubtCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based", condition: server),
             ],
             resources: [.copy("Vectors")]

@@ -11,10 +11,11 @@ import RedoubtCrypto
 public func C_EncryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
     entry("C_EncryptInit") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        let session = try runtime.session(hSession)
+        // Read in place: a copy of the whole session state costs more than the rest.
+        let (slot, idle) = try runtime.updateSession(hSession) { (s: inout SessionState) in (s.slot, s.encrypt == nil) }
         guard let pMechanism else { throw .argumentsBad }
-        guard session.encrypt == nil else { throw .operationActive }
-        let operation = try runtime.cipherOperation(session, pMechanism.pointee, hKey, encrypting: true)
+        guard idle else { throw .operationActive }
+        let operation = try runtime.cipherOperation(slot: slot, pMechanism.pointee, hKey, encrypting: true)
         try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard s.encrypt == nil else { throw .operationActive }
             s.encrypt = operation
@@ -52,10 +53,11 @@ public func C_EncryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutableP
 public func C_DecryptInit(_ hSession: CK_SESSION_HANDLE, _ pMechanism: UnsafeMutablePointer<CK_MECHANISM>?, _ hKey: CK_OBJECT_HANDLE) -> CK_RV {
     entry("C_DecryptInit") { () throws(P11Error) in
         let runtime = try Module.runtime()
-        let session = try runtime.session(hSession)
+        // Read in place: a copy of the whole session state costs more than the rest.
+        let (slot, idle) = try runtime.updateSession(hSession) { (s: inout SessionState) in (s.slot, s.decrypt == nil) }
         guard let pMechanism else { throw .argumentsBad }
-        guard session.decrypt == nil else { throw .operationActive }
-        let operation = try runtime.cipherOperation(session, pMechanism.pointee, hKey, encrypting: false)
+        guard idle else { throw .operationActive }
+        let operation = try runtime.cipherOperation(slot: slot, pMechanism.pointee, hKey, encrypting: false)
         try runtime.updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
             guard s.decrypt == nil else { throw .operationActive }
             s.decrypt = operation
@@ -91,12 +93,13 @@ public func C_DecryptFinal(_ hSession: CK_SESSION_HANDLE, _ pOut: UnsafeMutableP
 
 extension Runtime {
     /// Checks the mechanism and the key of an Encrypt/DecryptInit.
-    func cipherOperation(_ session: SessionState, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, encrypting: Bool) throws(P11Error) -> CipherOperation {
-        let (ref, snapshot) = try keyObject(hKey, slot: session.slot)
+    func cipherOperation(slot: Int, _ mechanism: CK_MECHANISM, _ hKey: CK_OBJECT_HANDLE, encrypting: Bool) throws(P11Error) -> CipherOperation {
+        let (ref, snapshot) = try keyObject(hKey, slot: slot)
         guard case .key(let key) = snapshot else { throw P11Error(CK_RV(CKR_KEY_HANDLE_INVALID), "a certificate is not a key") }
         if mechanism.mechanism == CK_MECHANISM_TYPE(CKM_RSA_PKCS_OAEP) {
             let label = try Self.checkOAEP(mechanism, ref: ref, key: key, encrypting: encrypting)
-            return CipherOperation(key: ref, info: key, mechanism: .rsaOAEP(label: label))
+            let oaepKey = CipherOperation.OAEPKey(modulusBytes: key.algorithm.bitSize / 8, publicKey: key.publicKey, latestVersion: key.latestVersion)
+            return CipherOperation(key: ref, mechanism: .rsaOAEP(label: label, oaepKey))
         }
         return try standardCipherOperation(mechanism, ref: ref, key: key, encrypting: encrypting)
     }
@@ -135,8 +138,7 @@ extension Runtime {
         _ hSession: CK_SESSION_HANDLE, encrypting: Bool, single: (() throws(P11Error) -> Data)?,
         _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>?
     ) throws(P11Error) {
-        let state = try session(hSession)
-        guard let op = encrypting ? state.encrypt : state.decrypt else { throw .operationNotInitialized }
+        guard let op = try updateSession(hSession, { encrypting ? $0.encrypt : $0.decrypt }) else { throw .operationNotInitialized }
         func end() {
             _ = try? updateSession(hSession) { (s: inout SessionState) throws(P11Error) in
                 if encrypting { s.encrypt = nil } else { s.decrypt = nil }
@@ -148,9 +150,9 @@ extension Runtime {
             if single != nil, op.updated { throw P11Error(CK_RV(CKR_OPERATION_ACTIVE), "C_\(verb)Update was called: end with C_\(verb)Final") }
             let done: Bool
             switch op.mechanism {
-            case .rsaOAEP(let label):
+            case .rsaOAEP(let label, let key):
                 guard let single else { throw P11Error(CK_RV(CKR_FUNCTION_NOT_SUPPORTED), "RSA-OAEP is single-part: use C_\(verb)") }
-                done = try finishOAEP(op, label: label, encrypting: encrypting, try single(), pOut, pulOutLen)
+                done = try finishOAEP(op, label: label, key: key, encrypting: encrypting, try single(), pOut, pulOutLen)
             case .standard:
                 done = try finishStandardCipher(hSession, op, encrypting: encrypting, data: try single?() ?? op.data, pOut, pulOutLen)
             }
@@ -163,9 +165,10 @@ extension Runtime {
 
     /// RSA-OAEP's single call; false for a size query.
     private func finishOAEP(
-        _ op: CipherOperation, label: Data, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?, _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
+        _ op: CipherOperation, label: Data, key: CipherOperation.OAEPKey, encrypting: Bool, _ data: Data, _ pOut: UnsafeMutablePointer<CK_BYTE>?,
+        _ pulOutLen: UnsafeMutablePointer<CK_ULONG>
     ) throws(P11Error) -> Bool {
-        let modulusBytes = op.info.algorithm.bitSize / 8
+        let modulusBytes = key.modulusBytes
         guard data.count <= modulusBytes else {
             throw P11Error(CK_RV(encrypting ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE), "input longer than \(modulusBytes) bytes")
         }
@@ -184,7 +187,7 @@ extension Runtime {
                 pulOutLen.pointee = CK_ULONG(bound)
                 throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
             }
-            guard let publicKey = op.info.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
+            guard let publicKey = key.publicKey else { throw P11Error(CK_RV(CKR_KEY_TYPE_INCONSISTENT)) }
             do { result = try EncryptionKey(publicKey).encrypt(data, label: label) } catch { throw P11Error(CK_RV(CKR_FUNCTION_FAILED), "\(error)") }
         } else {
             guard data.count == modulusBytes else {
@@ -193,7 +196,7 @@ extension Runtime {
             // Through the versioned form, which a governed key turns into an approval request
             // (the standard form has none): a standard ciphertext is for the key's latest version.
             // A labelled one through the standard form, which has the label (and no request form).
-            let id = op.key.id, ciphertext = VersionedBlob.encode(version: op.info.latestVersion, data)
+            let id = op.key.id, ciphertext = VersionedBlob.encode(version: key.latestVersion, data)
             result = try call(slot: op.key.slot, context: .decryption) { hsm, token in
                 guard label.isEmpty else {
                     return try await hsm.decryptStandard(

@@ -16,8 +16,9 @@ struct ObjectRef: Hashable, Sendable {
     var id: String
 }
 
-/// What the HSM said about an object when last asked.
-enum ObjectSnapshot: Sendable {
+/// What the HSM said about an object when last asked (indirect: a copy, made at every Init, is one
+/// reference, not the key's whole state).
+indirect enum ObjectSnapshot: Sendable {
     case key(KeyInfo)
     case certificate(CertificateInfo)
 }

@@ -36,15 +36,21 @@ struct CipherOperation: Sendable {
         var count: Int
     }
 
+    /// What RSA-OAEP needs of its key (the operation keeps no copy of the whole key's state).
+    struct OAEPKey: Sendable {
+        var modulusBytes: Int
+        var publicKey: PublicKey?
+        var latestVersion: Int
+    }
+
     enum Mechanism: Sendable {
         /// RSA-OAEP with SHA-256 and this label (empty: none).
-        case rsaOAEP(label: Data)
+        case rsaOAEP(label: Data, OAEPKey)
         case standard(EncryptionScheme, StandardCipherParameters, ivOut: IVBuffer?)
     }
 
     var key: ObjectRef
-    var info: KeyInfo
-    var mechanism: Mechanism = .rsaOAEP(label: Data())
+    var mechanism: Mechanism
     /// The data given so far through the Update calls.
     var data = Data()
     /// Whether an Update call was made (then only Final may end the operation).

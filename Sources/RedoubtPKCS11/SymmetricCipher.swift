@@ -20,13 +20,13 @@ extension Runtime {
         switch UInt(mechanism.mechanism) {
         case CKM_AES_GCM:
             let (parameters, ivOut) = try Self.gcmParameters(mechanism, encrypting: encrypting)
-            return CipherOperation(key: ref, info: key, mechanism: .standard(.aesGCM, parameters, ivOut: ivOut))
+            return CipherOperation(key: ref, mechanism: .standard(.aesGCM, parameters, ivOut: ivOut))
         case CKM_AES_CBC_PAD:
             guard mechanism.ulParameterLen == 16, let p = mechanism.pParameter else {
                 throw P11Error(CK_RV(CKR_MECHANISM_PARAM_INVALID), "CKM_AES_CBC_PAD takes the 16-byte IV as its parameter")
             }
             let parameters = StandardCipherParameters(iv: Data(bytes: p, count: 16))
-            return CipherOperation(key: ref, info: key, mechanism: .standard(.aesCBCPKCS7, parameters, ivOut: nil))
+            return CipherOperation(key: ref, mechanism: .standard(.aesCBCPKCS7, parameters, ivOut: nil))
         default:
             throw P11Error(CK_RV(CKR_MECHANISM_INVALID), "mechanism 0x\(String(UInt(mechanism.mechanism), radix: 16)) does not encrypt or decrypt")
         }

@@ -84,6 +84,40 @@ final class PreparedSecretKey: @unchecked Sendable {
         return out
     }
 
+    /// AES-GCM in the standard form: a fresh random 96-bit nonce apart, and `ciphertext ‖ tag`
+    /// with the tag cut to `tagByteCount` (its prefix, SP 800-38D §5.2.1.2), each written once.
+    @usableFromInline
+    func gcmSealStandard(_ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, tagByteCount: Int) throws -> (nonce: Data, ciphertext: Data) {
+        guard (1...16).contains(tagByteCount) else { throw CryptoError.invalidInput("AES-GCM tags are 1 to 16 bytes, not \(tagByteCount)") }
+        let ctx = try borrowGCM(gcmSeal, encrypt: true)
+        defer { giveBackGCM(gcmSeal, ctx) }
+        var nonce = Data(count: 12)
+        nonce.withUnsafeMutableBytes { NonceSource.shared.fill($0) }
+        var out = Data(count: plaintext.count + tagByteCount)
+        var tag = (UInt64(0), UInt64(0))
+        let ok = nonce.withUnsafeBytes { n in
+            out.withUnsafeMutableBytes { o -> Bool in
+                withUnsafeMutableBytes(of: &tag) { t -> Bool in
+                    guard let start = o.bindMemory(to: UInt8.self).baseAddress else { return false }
+                    guard
+                        redoubt_gcm_seal(
+                            ctx, n.bindMemory(to: UInt8.self).baseAddress,
+                            aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count),
+                            plaintext.bindMemory(to: UInt8.self).baseAddress, Int32(plaintext.count),
+                            start, t.bindMemory(to: UInt8.self).baseAddress) == 1
+                    else { return false }
+                    (start + plaintext.count).update(from: t.bindMemory(to: UInt8.self).baseAddress!, count: tagByteCount)
+                    return true
+                }
+            }
+        }
+        guard ok else {
+            OpenSSL.clearErrors()
+            throw CryptoError.internalFailure("libcrypto: AES-GCM encryption failed")
+        }
+        return (nonce, out)
+    }
+
     /// Opens `nonce(12) ‖ ciphertext ‖ tag(16)`. Any failure is the coarse authentication failure.
     @usableFromInline
     func gcmOpen(_ combined: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer) throws -> Data {

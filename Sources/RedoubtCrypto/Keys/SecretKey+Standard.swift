@@ -37,6 +37,15 @@ extension SecretKey {
                 throw CryptoError.invalidInput("\(scheme.rawValue) nonces are chosen by the engine on encryption (a repeated nonce breaks it); pass none")
             }
             try Self.checkTag(tagByteCount, scheme: scheme)
+            if scheme == .aesGCM, isAES {
+                guard plaintext.count <= Self.maximumMessageCount else {
+                    throw CryptoError.invalidInput("plaintext longer than \(Self.maximumMessageCount) bytes")
+                }
+                let (nonce, body) = try withContiguousBytes(plaintext) { p in
+                    try withContiguousBytes(aad) { a in try prepared.gcmSealStandard(p, aad: a, tagByteCount: tagByteCount) }
+                }
+                return StandardCiphertext(iv: nonce, ciphertext: body)
+            }
             let sealed = try encrypt(plaintext, scheme: scheme, aad: aad)
             // nonce(12) ‖ ciphertext ‖ tag(16): a shorter tag is the full tag's prefix (SP 800-38D §5.2.1.2).
             let body = sealed.dropFirst(12).dropLast(16 - tagByteCount)

@@ -64,7 +64,7 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
         return try SecretKey(algorithm: algorithm, material: try SecretBytes.random(count: count))
     }
 
-    private var isAES: Bool { algorithm != .genericSecret }
+    var isAES: Bool { algorithm != .genericSecret }
 
     // MARK: Encryption
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PropertyBased
 import RedoubtCrypto
@@ -30,6 +31,24 @@ struct CipherRoundTripTests {
             expectCryptoError(.authenticationFailure, "wrong AAD") { try key.decrypt(box, scheme: scheme, aad: aad.flippingBit(bit)) }
             expectCryptoError(.authenticationFailure, "wrong key") { try otherKey.decrypt(box, scheme: scheme, aad: aad) }
         }
+    }
+
+    @Test(
+        "AES-GCM's standard form: the nonce apart, the tag cut to 12-16 bytes, equal to swift-crypto's with that nonce",
+        arguments: [KeyAlgorithm.aes128, .aes192, .aes256])
+    func gcmStandard(_ algorithm: KeyAlgorithm) async throws {
+        let key = try SecretKey.generate(algorithm)
+        let symmetric = SymmetricKey(data: key.material.exportedBytes())
+        await propertyCheck(count: 20, input: Bytes.message, Bytes.aad, Gen.int(in: 12...16)) { plaintext, aad, tagCount in
+            let out = try key.encryptStandard(plaintext, scheme: .aesGCM, aad: aad, tagByteCount: tagCount)
+            #expect(out.iv.count == 12 && out.ciphertext.count == plaintext.count + tagCount)
+            let full = try AES.GCM.seal(plaintext, using: symmetric, nonce: try AES.GCM.Nonce(data: out.iv), authenticating: aad)
+            #expect(out.ciphertext == full.ciphertext + full.tag.prefix(tagCount), "not swift-crypto's ciphertext and tag prefix")
+            #expect(try key.decryptStandard(out.ciphertext, scheme: .aesGCM, iv: out.iv, aad: aad, tagByteCount: tagCount) == plaintext)
+            #expect(try key.encryptStandard(plaintext, scheme: .aesGCM, aad: aad, tagByteCount: tagCount).iv != out.iv, "a nonce was repeated")
+        }
+        expectCryptoError(.invalidInput, "an 11-byte tag") { try key.encryptStandard(Data([1]), scheme: .aesGCM, tagByteCount: 11) }
+        expectCryptoError(.invalidInput, "a caller's nonce") { try key.encryptStandard(Data([1]), scheme: .aesGCM, iv: Data(count: 12)) }
     }
 
     @Test("AES-CBC-PKCS7", arguments: [KeyAlgorithm.aes128, .aes192, .aes256])
