@@ -19,6 +19,9 @@ actor Backend {
     /// The HSM once made, readable without entering the actor: every call of the module asks for it,
     /// and an actor hop there and back costs about a microsecond on each.
     private nonisolated let ready = Mutex<(any HSM)?>(nil)
+    /// The embedded HSM once made, for the calls that can run without entering a task
+    /// (``Runtime/call(slot:context:immediately:_:)``).
+    nonisolated let local = Mutex<LocalHSM?>(nil)
     private var stoppers: [@Sendable () async -> Void] = []
     private var runners: [Task<Void, Never>] = []
 
@@ -84,6 +87,7 @@ actor Backend {
             unseal = .passphrase(text.trimmingCharacters(in: .newlines))
         }
         let hsm = try await LocalHSM.open(store: store, unseal: unseal, logger: logger)
+        local.withLock { $0 = hsm }
         let runner = Task(executorPreference: executor) { _ = try? await hsm.run() }
         runners.append(runner)
         stoppers.append {
@@ -100,5 +104,6 @@ actor Backend {
         stoppers = []
         runners = []
         ready.withLock { $0 = nil }
+        local.withLock { $0 = nil }
     }
 }

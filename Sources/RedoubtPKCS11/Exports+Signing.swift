@@ -160,7 +160,9 @@ extension Runtime {
             }
             let (signingInput, scheme) = try plan.prepared(data)
             let id = op.key.id
-            let result = try call(slot: op.key.slot, context: .key) { hsm, token in
+            let result = try call(
+                slot: op.key.slot, context: .key, immediately: { $0.signImmediately($1, key: id, input: signingInput, scheme: scheme) }
+            ) { hsm, token in
                 try await hsm.sign(token, key: id, input: signingInput, scheme: scheme)
             }
             end()

@@ -64,8 +64,8 @@ extension Runtime {
             throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
         }
         let id = op.key.id, hash = plan.hash
-        let tag = try call(slot: op.key.slot, context: .key) { hsm, token in
-            try await hsm.macStandard(token, key: id, data: data, hash: hash, version: nil)
+        let tag = try call(slot: op.key.slot, context: .key, immediately: { $0.macStandardImmediately($1, key: id, data: data, hash: hash, version: nil) }) {
+            hsm, token in try await hsm.macStandard(token, key: id, data: data, hash: hash, version: nil)
         }
         guard tag.count >= plan.length else { throw P11Error(CK_RV(CKR_GENERAL_ERROR), "the HSM's tag is shorter than expected") }
         return try output(Data(tag.prefix(plan.length)), to: pSignature, length: pulSignatureLen)

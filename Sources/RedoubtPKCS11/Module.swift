@@ -3,6 +3,7 @@ import CRedoubtPKCS11
 import Crypto
 import Foundation
 import Logging
+import Redoubt
 import NIOPosix
 import RedoubtCore
 import Synchronization
@@ -112,13 +113,21 @@ final class Runtime: Sendable {
 
     /// Runs `body` against the slot's HSM on the module's threads, with the slot's Redoubt
     /// session. A session that expired is opened again, once, with the credential the login gave.
+    ///
+    /// On an embedded slot, `immediately` runs first, on the caller's thread and outside any task:
+    /// a `LocalHSM` use that needs nothing but memory is done there; nil sends the call to `body`.
     func call<T: Sendable>(
-        slot: Int, context: P11Error.Context = .general,
+        slot: Int, context: P11Error.Context = .general, immediately: ((LocalHSM, SessionToken) -> T?)? = nil,
         _ body: nonisolated(nonsending) @escaping @Sendable (any HSM, SessionToken) async throws -> T
     ) throws(P11Error) -> T {
         let backend = backends[slot]
         let partition = configuration.slots[slot].partition
         let login = try currentLogin(slot: slot)
+        if let immediately, let local = backend.local.withLock({ $0 }), let token = login.token,
+            let done = immediately(local, token)
+        {
+            return done
+        }
         // A broker's rate limit refuses a call before doing anything: wait and try again, within the deadline.
         let deadline = ContinuousClock.now + configuration.callTimeout
         var pause = Duration.milliseconds(10)

@@ -117,7 +117,10 @@ extension Runtime {
         let id = op.key.id, fixed = parameters
         let result: Data
         if encrypting {
-            let out = try call(slot: op.key.slot, context: .key) { hsm, token in
+            let out = try call(
+                slot: op.key.slot, context: .key,
+                immediately: { $0.encryptStandardImmediately($1, key: id, plaintext: data, scheme: scheme, parameters: fixed) }
+            ) { hsm, token in
                 try await hsm.encryptStandard(token, key: id, plaintext: data, scheme: scheme, parameters: fixed)
             }
             if let ivOut {
@@ -126,7 +129,10 @@ extension Runtime {
             }
             result = out.ciphertext
         } else {
-            result = try call(slot: op.key.slot, context: .decryption) { hsm, token in
+            result = try call(
+                slot: op.key.slot, context: .decryption,
+                immediately: { $0.decryptStandardImmediately($1, key: id, ciphertext: data, scheme: scheme, parameters: fixed) }
+            ) { hsm, token in
                 try await hsm.decryptStandard(token, key: id, ciphertext: data, scheme: scheme, parameters: fixed)
             }
         }

@@ -149,9 +149,6 @@ extension LocalHSM {
     /// without it, by the call that finds the queue full or old.
     nonisolated(nonsending) func recordUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String) async throws {
         let now = self.now
-        let use = PendingUse(
-            partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
-            operation: operation.rawValue, object: key, result: result, time: now)
         var aggregate = false
         if result == "ok" {
             // The cached setting alone (copying the partition record costs more than the use's audit).
@@ -161,25 +158,53 @@ extension LocalHSM {
                 aggregate = partition.settings.keyUseAudit == .aggregated
             }
         }
-        let flusher = runningFlusher
-        let limit = flusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize
-        let maxDelay = flusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay
+        switch queueUse(caller, operation, key: key, result: result, aggregate: aggregate, now: now) {
+        case .queued: return
+        // Committing takes a while: a caller that waited for it would leave the HSM idle.
+        case .flushInBackground: startBackgroundFlush()
+        case .flushNow: try await flushAudit(force: true)
+        }
+    }
+
+    /// What the audit queue needs once a record is queued.
+    enum AuditQueueing { case queued, flushInBackground, flushNow }
+
+    /// Queues a key-use record (``recordUse(_:_:key:result:)`` without its waiting).
+    func queueUse(_ caller: Caller, _ operation: AuditOperation, key: String, result: String, aggregate: Bool, now: Date) -> AuditQueueing {
+        let use = PendingUse(
+            partition: caller.partition, actor: caller.user, role: caller.role, session: caller.session,
+            operation: operation.rawValue, object: key, result: result, time: now)
+        let (limit, maxDelay, flusher) = auditQueueLimits
         let (due, pending) = auditBuffer.withLock { b -> (Bool, Int) in
             b.add(use, aggregate: aggregate)
             return (b.pending.count >= limit || now.timeIntervalSince(b.oldest ?? now) >= maxDelay, b.pending.count)
         }
-        guard due else { return }
-        if flusher, pending < limit * 4 {
-            // Committing takes a while: a caller that waited for it would leave the HSM idle.
-            startBackgroundFlush()
-        } else {
-            try await flushAudit(force: true)
+        guard due else { return .queued }
+        return flusher && pending < limit * 4 ? .flushInBackground : .flushNow
+    }
+
+    /// Whether one more record can be queued without its caller waiting for a commit
+    /// (``queueUse(_:_:key:result:aggregate:now:)`` answering `.flushNow`).
+    func auditQueueTakesOneMore(now: Date) -> Bool {
+        let (limit, maxDelay, flusher) = auditQueueLimits
+        return auditBuffer.withLock { b in
+            let count = b.pending.count + 1
+            return flusher ? count < limit * 4 : count < limit && now.timeIntervalSince(b.oldest ?? now) < maxDelay
         }
+    }
+
+    /// The queue's size and age at which it is committed: larger with ``run()`` committing it.
+    private var auditQueueLimits: (limit: Int, maxDelay: TimeInterval, flusher: Bool) {
+        let flusher = runningFlusher
+        return (
+            flusher ? configuration.auditBatchSize * 64 : configuration.auditBatchSize,
+            flusher ? configuration.auditMaxDelay * 10 : configuration.auditMaxDelay, flusher
+        )
     }
 
     /// Commits the queue in a task of its own, unless such a flush is running already;
     /// ``flushAudit(force:)`` waits for it.
-    private func startBackgroundFlush() {
+    func startBackgroundFlush() {
         backgroundFlush.withLock { running in
             guard running == nil else { return }
             running = Task {

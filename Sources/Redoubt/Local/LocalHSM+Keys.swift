@@ -15,10 +15,7 @@ extension LocalHSM {
     nonisolated(nonsending) func loadKey(_ caller: Caller, _ id: String) async throws -> LoadedKey {
         // A cached key's id is valid: it is checked on the way to the store.
         let ck = Self.cacheKey(caller.partition, id)
-        let (cached, generation) = state.withLock { s -> (LoadedKey?, UInt64) in
-            if !s.sessionObjects.isEmpty, let ephemeral = s.sessionObjects[caller.session]?[id] { return (ephemeral, s.dropGeneration) }
-            return (s.keys[ck], s.dropGeneration)
-        }
+        let (cached, generation) = state.withLock { s in (Self.cachedKey(&s, caller, id), s.dropGeneration) }
         if let cached { return cached }
         guard Self.isKeyID(id) else { throw HSMError.notFound("no key '\(id.prefix(40))'") }
         guard !caller.partition.isEmpty,
@@ -28,6 +25,12 @@ extension LocalHSM {
         // Not cached if another node's change was dropped meanwhile: this read may predate it.
         state.withLock { if $0.dropGeneration == generation { $0.keys[ck] = loaded } }
         return loaded
+    }
+
+    /// A key in memory: a session object of the caller's session, or a cached key of its partition.
+    static func cachedKey(_ s: inout State, _ caller: Caller, _ id: String) -> LoadedKey? {
+        if !s.sessionObjects.isEmpty, let ephemeral = s.sessionObjects[caller.session]?[id] { return ephemeral }
+        return s.keys[cacheKey(caller.partition, id)]
     }
 
     func unseal(_ object: StoredObject, partition: String) async throws -> LoadedKey {

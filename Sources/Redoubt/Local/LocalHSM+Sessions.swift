@@ -112,7 +112,7 @@ extension LocalHSM {
 
     /// The caller of a token this node checked, if its session is valid and needs nothing stored
     /// (it was last stored within a quarter of its idle timeout); marks it used.
-    private static func knownSession(_ s: inout State, _ token: SessionToken, now: Date) -> Caller? {
+    static func knownSession(_ s: inout State, _ token: SessionToken, now: Date) -> Caller? {
         guard let id = s.validTokens[token.value], let persisted = s.sessionPersisted[id], let i = s.sessions.index(forKey: id) else { return nil }
         let session = s.sessions.values[i]
         guard now < session.expiresAt, now.timeIntervalSince(persisted) <= session.idleTimeout / 4 else { return nil }
