@@ -156,7 +156,10 @@ extension Runtime {
                 throw P11Error(CK_RV(CKR_BUFFER_TOO_SMALL))
             }
             let parameters = StandardCipherParameters(aad: aad, tagByteCount: tagBytes)
-            let out = try call(slot: key.slot, context: .key) { hsm, token in
+            let out = try call(
+                slot: key.slot, context: .key,
+                immediately: { $0.encryptStandardImmediately($1, key: id, plaintext: data, scheme: .aesGCM, parameters: parameters) }
+            ) { hsm, token in
                 try await hsm.encryptStandard(token, key: id, plaintext: data, scheme: .aesGCM, parameters: parameters)
             }
             guard out.iv.count == 12, out.ciphertext.count == data.count + tagBytes else { throw P11Error(CK_RV(CKR_GENERAL_ERROR)) }
@@ -177,7 +180,10 @@ extension Runtime {
             }
             let parameters = StandardCipherParameters(iv: Data(bytes: pIv, count: Int(p.ulIvLen)), aad: aad, tagByteCount: tagBytes)
             let sealed = data + Data(bytes: pTag, count: tagBytes)
-            let plain = try call(slot: key.slot, context: .decryption) { hsm, token in
+            let plain = try call(
+                slot: key.slot, context: .decryption,
+                immediately: { $0.decryptStandardImmediately($1, key: id, ciphertext: sealed, scheme: .aesGCM, parameters: parameters) }
+            ) { hsm, token in
                 try await hsm.decryptStandard(token, key: id, ciphertext: sealed, scheme: .aesGCM, parameters: parameters)
             }
             try output(plain, to: pOut, length: pulOutLen)

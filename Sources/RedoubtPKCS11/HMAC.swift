@@ -77,7 +77,9 @@ extension Runtime {
             throw P11Error(CK_RV(CKR_SIGNATURE_LEN_RANGE), "the HMAC tag must be \(plan.length) bytes, got \(tag.count)")
         }
         let id = op.key.id, hash = plan.hash
-        let valid = try call(slot: op.key.slot, context: .key) { hsm, token in
+        let valid = try call(
+            slot: op.key.slot, context: .key, immediately: { $0.verifyMACStandardImmediately($1, key: id, data: data, tag: tag, hash: hash, version: nil) }
+        ) { hsm, token in
             try await hsm.verifyMACStandard(token, key: id, data: data, tag: tag, hash: hash, version: nil)
         }
         guard valid else { throw P11Error(CK_RV(CKR_SIGNATURE_INVALID)) }

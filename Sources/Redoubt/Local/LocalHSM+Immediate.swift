@@ -37,6 +37,11 @@ extension LocalHSM {
         useImmediately(session, key, .keyMAC) { k in try macking(k, data: data, hash: hash, version: version) }
     }
 
+    /// ``verifyMACStandard(_:key:data:tag:hash:version:)``, if it can run without waiting (else nil).
+    package func verifyMACStandardImmediately(_ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?) -> Bool? {
+        useImmediately(session, key, .keyVerifyMAC) { k in try verifyingMAC(k, data: data, tag: tag, hash: hash, version: version) }
+    }
+
     /// ``use(_:_:_:submits:_:)`` for a use that succeeds with everything in memory; nil otherwise
     /// (nothing recorded: the ordinary call then runs and records the outcome).
     func useImmediately<T>(

@@ -25,11 +25,7 @@ extension LocalHSM {
     public nonisolated(nonsending) func verifyMACStandard(
         _ session: SessionToken, key: String, data: Data, tag: Data, hash: HashAlgorithm, version: Int?
     ) async throws -> Bool {
-        try await use(session, key, .keyVerifyMAC) { _, k in
-            let (material, _) = try usableMaterial(k, .mac, originating: false, version: version, governed: false)
-            guard case .secret(let s) = material else { throw HSMError.precondition("key '\(key)' is not a secret key") }
-            return s.isValidMAC(tag, for: data, hash: hash)
-        }
+        try await use(session, key, .keyVerifyMAC) { _, k in try verifyingMAC(k, data: data, tag: tag, hash: hash, version: version) }
     }
 
     // The operations' bodies, shared by the calls above and those that run without waiting
@@ -71,6 +67,12 @@ extension LocalHSM {
         let (material, _) = try usableMaterial(k, .mac, originating: true, version: version)
         guard case .secret(let s) = material else { throw HSMError.precondition("key '\(k.record.id)' is not a secret key") }
         return s.mac(data, hash: hash)
+    }
+
+    func verifyingMAC(_ k: LoadedKey, data: Data, tag: Data, hash: HashAlgorithm, version: Int?) throws -> Bool {
+        let (material, _) = try usableMaterial(k, .mac, originating: false, version: version, governed: false)
+        guard case .secret(let s) = material else { throw HSMError.precondition("key '\(k.record.id)' is not a secret key") }
+        return s.isValidMAC(tag, for: data, hash: hash)
     }
 
     /// RSA-OAEP takes neither IV nor AAD.

@@ -32,15 +32,19 @@ struct ImmediateUseTests {
             let reopened = StandardCipherParameters(iv: mine.iv, tagByteCount: 16)
             #expect(try await hsm.decryptStandard(token, key: aes.id, ciphertext: mine.ciphertext, scheme: .aesGCM, parameters: reopened) == data)
             #expect(hsm.macStandardImmediately(token, key: hmac.id, data: data, hash: .sha256, version: nil) == tag)
+            #expect(hsm.verifyMACStandardImmediately(token, key: hmac.id, data: data, tag: tag, hash: .sha256, version: nil) == true)
+            #expect(hsm.verifyMACStandardImmediately(token, key: hmac.id, data: data + [0], tag: tag, hash: .sha256, version: nil) == false)
             let signature = try #require(hsm.signImmediately(token, key: signer.id, input: .message(data), scheme: .ecdsa(.sha256)))
             #expect(try await hsm.verify(token, key: signer.id, input: .message(data), signature: signature.signature, scheme: .ecdsa(.sha256), version: nil))
 
             let records = Array(try await f.auditLog().dropFirst(start))
             #expect(
-                records.map(\.operation) == ["key.decrypt", "key.encrypt", "key.decrypt", "key.mac", "key.sign", "key.verify"],
+                records.map(\.operation) == [
+                    "key.decrypt", "key.encrypt", "key.decrypt", "key.mac", "key.verify_mac", "key.verify_mac", "key.sign", "key.verify",
+                ],
                 "\(records.map(\.operation))")
             #expect(records.allSatisfy { $0.result == "ok" && $0.session == f.alpha.user.session.id })
-            #expect(records.map(\.object) == [aes.id, aes.id, aes.id, hmac.id, signer.id, signer.id])
+            #expect(records.map(\.object) == [aes.id, aes.id, aes.id, hmac.id, hmac.id, hmac.id, signer.id, signer.id])
             #expect(try await hsm.verifyAudit(f.alpha.auditor.token).isValid)
         }
     }
