@@ -14,10 +14,47 @@ struct CheckpointBook: Sendable {
     /// walk checked against a signed checkpoint, then extended by hashing the records this node
     /// commits itself when they directly follow it. Signing it needs no re-reading of those records.
     var verified: [String: ChainPoint] = [:]
+    /// Per partition and first sequence, records this node committed that do not follow the
+    /// verified point yet: concurrent commits report back in any order, and the one before them in
+    /// the chain has not. Extended over when it has (``extend(_:with:)``); a few at most.
+    var parked: [String: [Int64: [(sequence: Int64, payload: Data)]]] = [:]
+    static let parkedLimit = 8
     /// Partitions whose chain this node found altered: their heads are no longer signed in the
     /// background (each try would walk the chain again and log again) until an export or a
     /// verify finds the chain intact.
     var altered: Set<String> = []
+}
+
+extension CheckpointBook {
+    /// Extends `partition`'s verified point over `records` (this node's, in chain order) if they
+    /// directly follow it, then over parked records that now do; parks them if they lie ahead.
+    /// With no records, only the parked ones are looked at (after a walk moved the point).
+    mutating func extend(_ partition: String, with records: [(sequence: Int64, payload: Data)]) {
+        guard var point = verified[partition] else { return }
+        if let first = records.first?.sequence, first > point.sequence + 1 {
+            if parked[partition, default: [:]].count < Self.parkedLimit { parked[partition, default: [:]][first] = records }
+            return
+        }
+        var next = records
+        while true {
+            for record in next where record.sequence > point.sequence {
+                guard record.sequence == point.sequence + 1 else { break }
+                point = ChainPoint(
+                    sequence: record.sequence, hash: AuditEntry.chainHash(previousHash: point.hash, sequence: record.sequence, payload: record.payload))
+            }
+            guard let more = parked[partition]?.removeValue(forKey: point.sequence + 1) else { break }
+            next = more
+        }
+        verified[partition] = point
+        forgetParked(partition, through: point.sequence)
+    }
+
+    /// Drops parked records the verified point has passed.
+    mutating func forgetParked(_ partition: String, through sequence: Int64) {
+        guard let waiting = parked[partition] else { return }
+        let kept = waiting.filter { $0.key > sequence }
+        parked[partition] = kept.isEmpty ? nil : kept
+    }
 }
 
 /// A position in an audit chain and the chain hash there.
@@ -80,20 +117,19 @@ extension LocalHSM {
     }
 
     /// After a commit: extends each partition's verified point over the records this node just
-    /// appended right after it (their hashes computed here, as the store did).
+    /// appended right after it (their hashes computed here, as the store did), or over them once
+    /// the commit before them in the chain reports back.
     func extendVerified(_ batch: WriteBatch, _ result: CommitResult) {
+        var appended: [String: [(sequence: Int64, payload: Data)]] = [:]
         var index = 0
+        for operation in batch.operations {
+            guard case .appendAudit(let partition, let payload) = operation else { continue }
+            defer { index += 1 }
+            guard index < result.auditSequences.count else { break }
+            appended[partition, default: []].append((result.auditSequences[index], payload))
+        }
         checkpoints.withLock { book in
-            for operation in batch.operations {
-                guard case .appendAudit(let partition, let payload) = operation else { continue }
-                defer { index += 1 }
-                guard index < result.auditSequences.count, let point = book.verified[partition],
-                    point.sequence + 1 == result.auditSequences[index]
-                else { continue }
-                let sequence = result.auditSequences[index]
-                book.verified[partition] = ChainPoint(
-                    sequence: sequence, hash: AuditEntry.chainHash(previousHash: point.hash, sequence: sequence, payload: payload))
-            }
+            for (partition, records) in appended { book.extend(partition, with: records) }
         }
     }
 
@@ -165,7 +201,10 @@ extension LocalHSM {
             if let failure = walk.failure { throw AuditTampering(description: failure) }
             let head = walk.head ?? ChainPoint(sequence: 0, hash: AuditEntry.genesisHash)
             checkpoints.withLock { book in
-                if (book.verified[partition]?.sequence ?? -1) < head.sequence { book.verified[partition] = head }
+                if (book.verified[partition]?.sequence ?? -1) < head.sequence {
+                    book.verified[partition] = head
+                    book.extend(partition, with: [])  // over parked records that follow the head
+                }
             }
             if let (checkpoint, _) = stored, head.sequence == checkpoint.sequence {
                 markSigned(partition)

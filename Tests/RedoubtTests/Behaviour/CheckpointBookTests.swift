@@ -1,0 +1,63 @@
+import Foundation
+@testable import Redoubt
+import RedoubtStore
+import Testing
+
+/// The node's verified point over its own audit records, when concurrent commits report back out
+/// of chain order.
+@Suite("CheckpointBook: the verified point over this node's commits")
+struct CheckpointBookTests {
+    typealias Record = (sequence: Int64, payload: Data)
+
+    /// Records `range` with distinct payloads.
+    func records(_ range: ClosedRange<Int64>) -> [Record] {
+        range.map { ($0, Data("use \($0)".utf8)) }
+    }
+
+    /// The chain hash after `records`, hashed one by one from `start`.
+    func hash(from start: ChainPoint, over records: [Record]) -> Data {
+        records.reduce(start.hash) { AuditEntry.chainHash(previousHash: $0, sequence: $1.sequence, payload: $1.payload) }
+    }
+
+    let start = ChainPoint(sequence: 10, hash: AuditEntry.genesisHash)
+
+    @Test("segments reported out of order are parked, then extended over in order: the same hash as one by one")
+    func outOfOrder() {
+        var book = CheckpointBook()
+        book.verified["p"] = start
+        let (a, b, c) = (records(11...20), records(21...25), records(26...40))
+        book.extend("p", with: c)
+        book.extend("p", with: b)
+        #expect(book.verified["p"] == start, "a segment that does not follow the point moved it")
+        #expect(book.parked["p"]?.count == 2)
+        book.extend("p", with: a)
+        #expect(book.verified["p"] == ChainPoint(sequence: 40, hash: hash(from: start, over: a + b + c)))
+        #expect(book.parked["p"] == nil, "nothing is left parked once the point passed it")
+    }
+
+    @Test("a walk that moves the point past parked records forgets them, and takes the ones that follow it; parking is bounded")
+    func afterAWalk() {
+        var book = CheckpointBook()
+        book.verified["p"] = start
+        let passed = records(21...30), following = records(51...60)
+        book.extend("p", with: passed)
+        book.extend("p", with: following)
+        // A walk read the chain up to 50 (records of this node and others): its head is authentic.
+        let head = ChainPoint(sequence: 50, hash: Data(repeating: 7, count: 32))
+        book.verified["p"] = head
+        book.extend("p", with: [])
+        #expect(book.verified["p"] == ChainPoint(sequence: 60, hash: hash(from: head, over: following)))
+        #expect(book.parked["p"] == nil)
+
+        for n in 0..<Int64(CheckpointBook.parkedLimit + 3) { book.extend("p", with: records((100 + 10 * n)...(105 + 10 * n))) }
+        #expect(book.parked["p"]?.count == CheckpointBook.parkedLimit)
+        #expect(book.verified["p"]?.sequence == 60)
+    }
+
+    @Test("no verified point yet: nothing is extended or parked")
+    func noPoint() {
+        var book = CheckpointBook()
+        book.extend("p", with: records(1...5))
+        #expect(book.verified["p"] == nil && book.parked["p"] == nil)
+    }
+}
