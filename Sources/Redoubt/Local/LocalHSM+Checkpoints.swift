@@ -17,8 +17,10 @@ struct CheckpointBook: Sendable {
     /// Per partition and first sequence, records this node committed that do not follow the
     /// verified point yet: concurrent commits report back in any order, and the one before them in
     /// the chain has not. Extended over when it has (``extend(_:with:)``); a few at most.
-    var parked: [String: [Int64: [(sequence: Int64, payload: Data)]]] = [:]
+    var parked: [String: [Int64: [Record]]] = [:]
     static let parkedLimit = 8
+    /// One of this node's audit records: its sequence and payload.
+    typealias Record = (sequence: Int64, payload: Data)
     /// Partitions whose chain this node found altered: their heads are no longer signed in the
     /// background (each try would walk the chain again and log again) until an export or a
     /// verify finds the chain intact.
@@ -29,7 +31,7 @@ extension CheckpointBook {
     /// Extends `partition`'s verified point over `records` (this node's, in chain order) if they
     /// directly follow it, then over parked records that now do; parks them if they lie ahead.
     /// With no records, only the parked ones are looked at (after a walk moved the point).
-    mutating func extend(_ partition: String, with records: [(sequence: Int64, payload: Data)]) {
+    mutating func extend(_ partition: String, with records: [Record]) {
         guard var point = verified[partition] else { return }
         if let first = records.first?.sequence, first > point.sequence + 1 {
             if parked[partition, default: [:]].count < Self.parkedLimit { parked[partition, default: [:]][first] = records }
@@ -49,8 +51,16 @@ extension CheckpointBook {
         forgetParked(partition, through: point.sequence)
     }
 
+    /// Moves `partition`'s verified point to a walk's `head` if that lies ahead of it, then over
+    /// parked records that follow it.
+    mutating func advance(_ partition: String, to head: ChainPoint) {
+        guard (verified[partition]?.sequence ?? -1) < head.sequence else { return }
+        verified[partition] = head
+        extend(partition, with: [])
+    }
+
     /// Drops parked records the verified point has passed.
-    mutating func forgetParked(_ partition: String, through sequence: Int64) {
+    private mutating func forgetParked(_ partition: String, through sequence: Int64) {
         guard let waiting = parked[partition] else { return }
         let kept = waiting.filter { $0.key > sequence }
         parked[partition] = kept.isEmpty ? nil : kept
@@ -120,7 +130,7 @@ extension LocalHSM {
     /// appended right after it (their hashes computed here, as the store did), or over them once
     /// the commit before them in the chain reports back.
     func extendVerified(_ batch: WriteBatch, _ result: CommitResult) {
-        var appended: [String: [(sequence: Int64, payload: Data)]] = [:]
+        var appended: [String: [CheckpointBook.Record]] = [:]
         var index = 0
         for operation in batch.operations {
             guard case .appendAudit(let partition, let payload) = operation else { continue }
@@ -200,12 +210,7 @@ extension LocalHSM {
             let walk = try await walkChain(partition, after: start, signedFrom: stored?.0.signedFrom)
             if let failure = walk.failure { throw AuditTampering(description: failure) }
             let head = walk.head ?? ChainPoint(sequence: 0, hash: AuditEntry.genesisHash)
-            checkpoints.withLock { book in
-                if (book.verified[partition]?.sequence ?? -1) < head.sequence {
-                    book.verified[partition] = head
-                    book.extend(partition, with: [])  // over parked records that follow the head
-                }
-            }
+            checkpoints.withLock { $0.advance(partition, to: head) }
             if let (checkpoint, _) = stored, head.sequence == checkpoint.sequence {
                 markSigned(partition)
                 return checkpoint

@@ -7,7 +7,7 @@ import Testing
 /// of chain order.
 @Suite("CheckpointBook: the verified point over this node's commits")
 struct CheckpointBookTests {
-    typealias Record = (sequence: Int64, payload: Data)
+    typealias Record = CheckpointBook.Record
 
     /// Records `range` with distinct payloads.
     func records(_ range: ClosedRange<Int64>) -> [Record] {
@@ -44,8 +44,7 @@ struct CheckpointBookTests {
         book.extend("p", with: following)
         // A walk read the chain up to 50 (records of this node and others): its head is authentic.
         let head = ChainPoint(sequence: 50, hash: Data(repeating: 7, count: 32))
-        book.verified["p"] = head
-        book.extend("p", with: [])
+        book.advance("p", to: head)
         #expect(book.verified["p"] == ChainPoint(sequence: 60, hash: hash(from: head, over: following)))
         #expect(book.parked["p"] == nil)
 
