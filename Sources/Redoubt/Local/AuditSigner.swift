@@ -48,24 +48,42 @@ struct AuditSigner: Sendable {
     /// The record with its MAC as the last JSON field. `payload` is a JSON object (ends in `}`).
     func signed(_ payload: Data, partition: String) -> Data {
         let tag = payload.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
-        let hex = Hex.digits
         let bytes = [UInt8](unsafeUninitializedCapacity: payload.count + Self.macSuffixCount - 1) { buffer, count in
-            var at = payload.copyBytes(to: buffer)
-            at -= 1  // the closing brace comes back after the MAC
-            for byte in Self.macPrefix {
-                buffer[at] = byte
-                at += 1
-            }
-            for byte in tag {
-                buffer[at] = hex[Int(byte >> 4)]
-                buffer[at + 1] = hex[Int(byte & 0xf)]
-                at += 2
-            }
-            buffer[at] = UInt8(ascii: "\"")
-            buffer[at + 1] = UInt8(ascii: "}")
-            count = at + 2
+            // The closing brace comes back after the MAC.
+            count = Self.writeMACField(tag, into: buffer, at: payload.copyBytes(to: buffer) - 1)
         }
         return Data(bytes)
+    }
+
+    /// ``signed(_:partition:)`` of a record built as bytes (the queued key-use records): the MAC
+    /// field is written in place, so the record is copied once, into the `Data` it becomes.
+    func signed(_ payload: consuming [UInt8], partition: String) -> Data {
+        let tag = payload.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
+        let brace = payload.count - 1  // the closing brace comes back after the MAC
+        payload.append(contentsOf: repeatElement(0, count: Self.macSuffixCount - 1))
+        payload.withUnsafeMutableBufferPointer { _ = Self.writeMACField(tag, into: $0, at: brace) }
+        return Data(payload)
+    }
+
+    /// Writes `,"mac":"` + the tag in hex + `"}` into `buffer` from `start`; returns where it ends.
+    private static func writeMACField(_ tag: Data, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var at = start
+        for byte in macPrefix {
+            buffer[at] = byte
+            at += 1
+        }
+        Hex.digits.withUnsafeBufferPointer { hex in
+            tag.withUnsafeBytes { tag in
+                for byte in tag {
+                    buffer[at] = hex[Int(byte >> 4)]
+                    buffer[at + 1] = hex[Int(byte & 0xf)]
+                    at += 2
+                }
+            }
+        }
+        buffer[at] = UInt8(ascii: "\"")
+        buffer[at + 1] = UInt8(ascii: "}")
+        return at + 2
     }
 
     /// What a record's MAC field says about it.

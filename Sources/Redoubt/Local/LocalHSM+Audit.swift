@@ -82,10 +82,22 @@ extension LocalHSM {
         actor: String, role: String, session: String, operationName: String, object: String,
         result: String, time: Date? = nil, count: Int = 1, first: Date? = nil
     ) -> Data {
+        Data(
+            auditPayloadBytes(
+                actor: actor, role: role, session: session, operationName: operationName, object: object,
+                result: result, time: time, count: count, first: first))
+    }
+
+    /// ``auditPayload(actor:role:session:operationName:object:result:time:count:first:)`` as bytes,
+    /// with room for the MAC field ``AuditSigner`` appends.
+    private func auditPayloadBytes(
+        actor: String, role: String, session: String, operationName: String, object: String,
+        result: String, time: Date?, count: Int, first: Date?
+    ) -> [UInt8] {
         func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
         let ms = milliseconds(time ?? now)
         var out: [UInt8] = []
-        out.reserveCapacity(160 + actor.utf8.count + object.utf8.count)
+        out.reserveCapacity(240 + actor.utf8.count + object.utf8.count + session.utf8.count)
         func field(_ name: StaticString, _ value: String, first: Bool = false) {
             out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
             out.append(UInt8(ascii: "\""))
@@ -103,7 +115,15 @@ extension LocalHSM {
         field("role", role)
         field("session", session)
         out.append(contentsOf: Array(",\"time\":\(ms)}".utf8))
-        return Data(out)
+        return out
+    }
+
+    /// The signed record of a queued use.
+    private func signedRecord(_ use: PendingUse) -> WriteOperation {
+        let bytes = auditPayloadBytes(
+            actor: use.actor, role: use.role.rawValue, session: use.session, operationName: use.operation,
+            object: use.object, result: use.result, time: use.time, count: use.count, first: use.first)
+        return .appendAudit(partition: use.partition, payload: auditSigner.signed(bytes, partition: use.partition))
     }
 
     func auditPayload(_ caller: Caller, _ operation: AuditOperation, object: String, result: String) -> Data {
@@ -230,15 +250,19 @@ extension LocalHSM {
 
     /// Puts records back in front of the queue after a failed commit, so nothing is lost.
     func requeue(_ ops: some Sequence<WriteOperation>) {
-        let back = ops.compactMap { op -> PendingUse? in
-            guard case .appendAudit(let partition, let payload) = op,
-                let p = try? JSONDecoder().decode(AuditPayload.self, from: payload)
-            else { return nil }
-            return PendingUse(
-                partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
-                operation: p.operation, object: p.object, result: p.result,
-                time: p.date, count: p.count ?? 1, first: p.firstDate)
-        }
+        requeue(
+            ops.compactMap { op -> PendingUse? in
+                guard case .appendAudit(let partition, let payload) = op,
+                    let p = try? JSONDecoder().decode(AuditPayload.self, from: payload)
+                else { return nil }
+                return PendingUse(
+                    partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
+                    operation: p.operation, object: p.object, result: p.result,
+                    time: p.date, count: p.count ?? 1, first: p.firstDate)
+            })
+    }
+
+    private func requeue(_ back: some Collection<PendingUse>) {
         guard !back.isEmpty else { return }
         auditBuffer.withLock { b in
             b.pending.insert(contentsOf: back, at: 0)
@@ -260,21 +284,43 @@ extension LocalHSM {
         try await commitQueuedAudit()
     }
 
-    /// ``flushAudit(force:)`` without waiting for a background flush (it is one).
+    /// ``flushAudit(force:)`` without waiting for a background flush (it is one). A chunk's
+    /// records are encoded and signed while the store commits the chunk before them: the two
+    /// halves of a flush cost about the same, and run on two cores.
     private func commitQueuedAudit() async throws {
-        let ops = takePendingAudit()
-        guard !ops.isEmpty else { return }
+        let uses = auditBuffer.withLock { $0.take() }
+        guard !uses.isEmpty else { return }
         let chunk = max(1, configuration.auditBatchSize * 8)
+        func signedChunk(from start: Int) -> (batch: WriteBatch, partitions: Set<String>) {
+            var operations: [WriteOperation] = []
+            operations.reserveCapacity(min(chunk, uses.count - start))
+            var partitions: Set<String> = []
+            var last: String?
+            for use in uses[start..<min(start + chunk, uses.count)] {
+                operations.append(signedRecord(use))
+                if use.partition != last {
+                    partitions.insert(use.partition)
+                    last = use.partition
+                }
+            }
+            return (WriteBatch(operations), partitions)
+        }
         var start = 0
-        while start < ops.count {
-            let end = min(start + chunk, ops.count)
+        var current = signedChunk(from: 0)
+        while true {
+            let (batch, partitions) = current
+            let end = start + batch.operations.count
+            async let committed = commitSigned(batch, audited: partitions)
+            let next = end < uses.count ? signedChunk(from: end) : nil
             do {
-                try await commit(WriteBatch(Array(ops[start..<end])))
+                _ = try await committed
             } catch {
                 // Put the rest back in front so nothing is lost; the next flush retries.
-                requeue(ops[start...])
+                requeue(uses[start...])
                 throw error
             }
+            guard let next else { return }
+            current = next
             start = end
         }
     }

@@ -108,22 +108,26 @@ extension LocalHSM {
 
     // MARK: The commit path
 
-    /// Signs every record of `batch` and makes sure each partition it writes to has a checkpoint
-    /// first (so a partition whose records are signed always has one: a missing one was removed).
-    /// Returns the partitions written to.
-    func signAuditRecords(_ batch: inout WriteBatch) async throws -> Set<String> {
+    /// Signs every record of `batch`. Returns the partitions written to.
+    func signAuditRecords(_ batch: inout WriteBatch) -> Set<String> {
         var partitions: Set<String> = []
         for index in batch.operations.indices {
             guard case .appendAudit(let partition, let payload) = batch.operations[index] else { continue }
             batch.operations[index] = .appendAudit(partition: partition, payload: auditSigner.signed(payload, partition: partition))
             partitions.insert(partition)
         }
+        return partitions
+    }
+
+    /// Before a commit that appends signed records to `partitions`: makes sure each has a
+    /// checkpoint first (so a partition whose records are signed always has one: a missing one
+    /// was removed).
+    func ensureCheckpoints(_ partitions: Set<String>) async throws {
         for partition in partitions where checkpoints.withLock({ $0.newest[partition] == nil && !$0.altered.contains(partition) }) {
             do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
                 logTampering(partition, tampering)
             }
         }
-        return partitions
     }
 
     /// After a commit: extends each partition's verified point over the records this node just

@@ -242,7 +242,14 @@ public final class LocalHSM: HSM, Sendable {
     @discardableResult
     func commit(_ batch: WriteBatch) async throws -> CommitResult {
         var batch = batch
-        let audited = try await signAuditRecords(&batch)
+        let audited = signAuditRecords(&batch)
+        return try await commitSigned(batch, audited: audited)
+    }
+
+    /// ``commit(_:)`` of a batch whose audit records are signed already: those it appends to the
+    /// partitions `audited`.
+    func commitSigned(_ batch: WriteBatch, audited: Set<String>) async throws -> CommitResult {
+        try await ensureCheckpoints(audited)
         let result = try await Self.storeCall { [batch] in try await store.commit(batch) }
         state.withLock { $0.noteOwnCommit(result.changeCounter) }
         if !audited.isEmpty {

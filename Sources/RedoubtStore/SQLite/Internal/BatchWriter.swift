@@ -1,5 +1,6 @@
 import Foundation
 internal import GRDB
+internal import GRDBSQLite
 
 /// The write path: applies batches inside the writer's transaction.
 enum BatchWriter {
@@ -190,27 +191,56 @@ enum BatchWriter {
         if entries.count >= auditRowsPerStatement {
             let statement = try db.cachedStatement(sql: multiRowAuditInsert)
             while entries.endIndex - start >= auditRowsPerStatement {
-                var arguments = StatementArguments()
-                for entry in entries[start..<(start + auditRowsPerStatement)] {
-                    arguments += [entry.partition, entry.sequence, entry.payload, entry.hash]
-                }
-                try statement.execute(arguments: arguments)
+                try insertAuditRows(statement, entries[start..<(start + auditRowsPerStatement)], in: db)
                 start += auditRowsPerStatement
             }
         }
-        for entry in entries[start...] {
-            try insertAudit(entry, in: db)
+        if start < entries.endIndex {
+            let statement = try db.cachedStatement(sql: singleRowAuditInsert)
+            for index in start..<entries.endIndex {
+                try insertAuditRows(statement, entries[index...index], in: db)
+            }
         }
     }
 
+    private static let singleRowAuditInsert =
+        "INSERT INTO audit (partition, seq, payload, hash) VALUES (?, ?, COALESCE(?, x''), ?)"
+
     /// Inserts an audit entry as is (also used by import).
     static func insertAudit(_ entry: AuditEntry, in db: Database) throws {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO audit (partition, seq, payload, hash) VALUES (?, ?, COALESCE(?, x''), ?)
-                """)
-        try statement.execute(arguments: [entry.partition, entry.sequence, entry.payload, entry.hash])
+        try insertAuditRows(try db.cachedStatement(sql: singleRowAuditInsert), [entry][...], in: db)
     }
+
+    /// Runs an audit insert of `rows.count` rows (4 parameters each) with `rows` bound through
+    /// SQLite's own calls: a flush inserts thousands, and GRDB's argument values (an existential
+    /// per value, checked and then bound) cost about as much as SQLite's insert itself.
+    private static func insertAuditRows(_ statement: Statement, _ rows: ArraySlice<AuditEntry>, in db: Database) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        var index: Int32 = 1
+        var code = SQLITE_OK
+        func check(_ result: Int32) { if code == SQLITE_OK { code = result } }
+        for entry in rows {
+            check(sqlite3_bind_text(handle, index, entry.partition, -1, sqliteTransient))
+            check(sqlite3_bind_int64(handle, index + 1, entry.sequence))
+            // An empty blob binds as NULL (no base address): the statement's COALESCE stores x''.
+            check(entry.payload.withUnsafeBytes { sqlite3_bind_blob(handle, index + 2, $0.baseAddress, Int32($0.count), sqliteTransient) })
+            check(entry.hash.withUnsafeBytes { sqlite3_bind_blob(handle, index + 3, $0.baseAddress, Int32($0.count), sqliteTransient) })
+            index += 4
+        }
+        if code == SQLITE_OK {
+            code = sqlite3_step(handle)
+            if code == SQLITE_DONE { code = SQLITE_OK }
+        }
+        sqlite3_reset(handle)
+        guard code == SQLITE_OK else {
+            let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
+        }
+    }
+
+    /// SQLite copies a value bound with this destructor (`SQLITE_TRANSIENT`).
+    private static let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     /// Claims `requestID`; throws `.duplicateRequest` with the claimed object if taken.
     static func claim(partition: String, requestID: String, object: ObjectKey, in db: Database) throws {
