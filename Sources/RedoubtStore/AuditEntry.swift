@@ -68,6 +68,11 @@ extension AuditEntry {
             payload: payload,
             hash: chainHash(previousHash: previousHash, sequence: sequence, payload: payload))
     }
+
+    /// This entry's link, appended after `head` (``appending(payload:to:head:)``'s argument).
+    func link(after head: (sequence: Int64, hash: Data)?) -> AuditLink {
+        AuditLink(previous: head?.hash ?? Self.genesisHash, hash: hash)
+    }
 }
 
 extension AuditEntry: CustomStringConvertible {

@@ -65,13 +65,34 @@ public struct CommitResult: Sendable, Hashable {
     /// The audit sequence numbers assigned to the batch's `appendAudit`
     /// operations, in operation order.
     public var auditSequences: [Int64]
+    /// The chain link of each appended record, in the same order: the hash it follows and its
+    /// own. Empty from a backend that does not report them.
+    public var auditLinks: [AuditLink]
     /// The store's change counter right after this batch.
     public var changeCounter: Int64
 
     /// Creates a commit result (used by backends).
-    public init(revisions: [ObjectKey: Int64], auditSequences: [Int64], changeCounter: Int64) {
+    public init(revisions: [ObjectKey: Int64], auditSequences: [Int64], auditLinks: [AuditLink] = [], changeCounter: Int64) {
         self.revisions = revisions
         self.auditSequences = auditSequences
+        self.auditLinks = auditLinks
         self.changeCounter = changeCounter
+    }
+}
+
+/// Where an appended audit record joined its chain: the hash of the entry before it (the genesis
+/// hash for the first) and its own, as the store computed them in this process. A node that
+/// knows the first to be authentic extends its verified point with the second without hashing
+/// the record again.
+public struct AuditLink: Sendable, Hashable {
+    /// The chain hash the record follows.
+    public var previous: Data
+    /// The record's own chain hash.
+    public var hash: Data
+
+    /// Creates a link (used by backends).
+    public init(previous: Data, hash: Data) {
+        self.previous = previous
+        self.hash = hash
     }
 }

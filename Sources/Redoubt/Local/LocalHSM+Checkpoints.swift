@@ -19,8 +19,9 @@ struct CheckpointBook: Sendable {
     /// the chain has not. Extended over when it has (``extend(_:with:)``); a few at most.
     var parked: [String: [Int64: [Record]]] = [:]
     static let parkedLimit = 8
-    /// One of this node's audit records: its sequence and payload.
-    typealias Record = (sequence: Int64, payload: Data)
+    /// One of this node's audit records: its sequence, its payload and the link the store reported
+    /// (the hash it follows and its own; `nil` from a store that does not report it).
+    typealias Record = (sequence: Int64, payload: Data, link: AuditLink?)
     /// Partitions whose chain this node found altered: their heads are no longer signed in the
     /// background (each try would walk the chain again and log again) until an export or a
     /// verify finds the chain intact.
@@ -41,8 +42,13 @@ extension CheckpointBook {
         while true {
             for record in next where record.sequence > point.sequence {
                 guard record.sequence == point.sequence + 1 else { break }
-                point = ChainPoint(
-                    sequence: record.sequence, hash: AuditEntry.chainHash(previousHash: point.hash, sequence: record.sequence, payload: record.payload))
+                // The store hashed the record in this process from the hash it read before it: when
+                // that is the point's own, its result is what hashing here would give.
+                let hash =
+                    if let link = record.link, link.previous == point.hash { link.hash } else {
+                        AuditEntry.chainHash(previousHash: point.hash, sequence: record.sequence, payload: record.payload)
+                    }
+                point = ChainPoint(sequence: record.sequence, hash: hash)
             }
             guard let more = parked[partition]?.removeValue(forKey: point.sequence + 1) else { break }
             next = more
@@ -140,7 +146,8 @@ extension LocalHSM {
             guard case .appendAudit(let partition, let payload) = operation else { continue }
             defer { index += 1 }
             guard index < result.auditSequences.count else { break }
-            appended[partition, default: []].append((result.auditSequences[index], payload))
+            let link = index < result.auditLinks.count ? result.auditLinks[index] : nil
+            appended[partition, default: []].append((result.auditSequences[index], payload, link))
         }
         checkpoints.withLock { book in
             for (partition, records) in appended { book.extend(partition, with: records) }

@@ -11,7 +11,7 @@ struct CheckpointBookTests {
 
     /// Records `range` with distinct payloads.
     func records(_ range: ClosedRange<Int64>) -> [Record] {
-        range.map { ($0, Data("use \($0)".utf8)) }
+        range.map { ($0, Data("use \($0)".utf8), nil) }
     }
 
     /// The chain hash after `records`, hashed one by one from `start`.
@@ -51,6 +51,28 @@ struct CheckpointBookTests {
         for n in 0..<Int64(CheckpointBook.parkedLimit + 3) { book.extend("p", with: records((100 + 10 * n)...(105 + 10 * n))) }
         #expect(book.parked["p"]?.count == CheckpointBook.parkedLimit)
         #expect(book.verified["p"]?.sequence == 60)
+    }
+
+    @Test("the store's links extend the point as hashing would; links that do not follow the point are hashed over instead")
+    func links() {
+        /// `records` with the links a store that chained them from `start` reports.
+        func linked(_ records: [Record], from start: ChainPoint) -> [Record] {
+            var previous = start.hash
+            return records.map { record in
+                let hash = AuditEntry.chainHash(previousHash: previous, sequence: record.sequence, payload: record.payload)
+                defer { previous = hash }
+                return (record.sequence, record.payload, AuditLink(previous: previous, hash: hash))
+            }
+        }
+        var book = CheckpointBook()
+        book.verified["p"] = start
+        let (a, b) = (records(11...20), records(21...30))
+        book.extend("p", with: linked(a, from: start))
+        #expect(book.verified["p"] == ChainPoint(sequence: 20, hash: hash(from: start, over: a)))
+        // A store whose head was altered behind the node chains from another hash: the node hashes
+        // the records from its own point, and its point does not take the store's hashes.
+        book.extend("p", with: linked(b, from: ChainPoint(sequence: 20, hash: Data(repeating: 9, count: 32))))
+        #expect(book.verified["p"] == ChainPoint(sequence: 30, hash: hash(from: start, over: a + b)))
     }
 
     @Test("no verified point yet: nothing is extended or parked")

@@ -49,6 +49,7 @@ extension PostgresBatchWriter {
         for (index, batch) in batches.enumerated() {
             var revisions: [ObjectKey: Int64] = [:]
             var sequences: [Int64] = []
+            var links: [AuditLink] = []
             for operation in batch.operations {
                 switch operation {
                 case .insert(let key, let label, let data):
@@ -61,6 +62,7 @@ extension PostgresBatchWriter {
                     revisions[key] = 1
                 case .appendAudit(let partition, let payload):
                     let entry = try AuditEntry.appending(payload: payload, to: partition, head: heads[partition])
+                    links.append(entry.link(after: heads[partition]))
                     heads[partition] = (entry.sequence, entry.hash)
                     rows.auditPartitions.append(partition)
                     rows.sequences.append(entry.sequence)
@@ -74,7 +76,7 @@ extension PostgresBatchWriter {
             let counter = first + Int64(index)
             rows.counters.append(counter)
             rows.changes.append(ByteBuffer(bytes: ChangeLog.encode(ChangeLog.objects(of: batch))))
-            results.append(CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter))
+            results.append(CommitResult(revisions: revisions, auditSequences: sequences, auditLinks: links, changeCounter: counter))
         }
         try await connection.query(
             """

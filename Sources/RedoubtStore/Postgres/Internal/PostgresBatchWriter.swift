@@ -66,6 +66,7 @@ enum PostgresBatchWriter {
     ) async throws -> CommitResult {
         var revisions: [ObjectKey: Int64] = [:]
         var entries: [AuditEntry] = []
+        var links: [AuditLink] = []
         for operation in batch.operations {
             switch operation {
             case .insert(let key, let label, let data):
@@ -89,6 +90,7 @@ enum PostgresBatchWriter {
                 }
                 let entry = try AuditEntry.appending(payload: payload, to: partition, head: head)
                 entries.append(entry)
+                links.append(entry.link(after: head))
                 heads[partition] = (entry.sequence, entry.hash)
             case .claimRequestID(let partition, let requestID, let object):
                 try await claim(partition: partition, requestID: requestID, object: object, on: connection)
@@ -96,7 +98,7 @@ enum PostgresBatchWriter {
         }
         try await insertAudit(entries, on: connection)
         let counter = try await recordChange(ChangeLog.objects(of: batch), on: connection)
-        return CommitResult(revisions: revisions, auditSequences: entries.map(\.sequence), changeCounter: counter)
+        return CommitResult(revisions: revisions, auditSequences: entries.map(\.sequence), auditLinks: links, changeCounter: counter)
     }
 
     /// Locks the meta row until the transaction ends.

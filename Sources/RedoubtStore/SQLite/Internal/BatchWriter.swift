@@ -58,6 +58,7 @@ enum BatchWriter {
     static func apply(_ batch: WriteBatch, in db: Database) throws -> CommitResult {
         var revisions: [ObjectKey: Int64] = [:]
         var sequences: [Int64] = []
+        var links: [AuditLink] = []
         // Audit heads this batch already read or wrote (a flush appends thousands to one partition).
         var heads: [String: (sequence: Int64, hash: Data)] = [:]
         // Its audit records, inserted together at the end (nothing in a batch reads them back).
@@ -75,9 +76,10 @@ enum BatchWriter {
             case .require(let key, let revision):
                 try require(key, revision: revision, in: db)
             case .appendAudit(let partition, let payload):
-                let entry = try nextAuditEntry(partition: partition, payload: payload, heads: &heads, in: db)
+                let (entry, link) = try nextAuditEntry(partition: partition, payload: payload, heads: &heads, in: db)
                 entries.append(entry)
                 sequences.append(entry.sequence)
+                links.append(link)
             case .claimRequestID(let partition, let requestID, let object):
                 try claim(partition: partition, requestID: requestID, object: object, in: db)
             }
@@ -85,7 +87,7 @@ enum BatchWriter {
         try insertAudit(entries, in: db)
         let counter = try incrementChangeCounter(in: db)
         try logChange(counter, ChangeLog.objects(of: batch), in: db)
-        return CommitResult(revisions: revisions, auditSequences: sequences, changeCounter: counter)
+        return CommitResult(revisions: revisions, auditSequences: sequences, auditLinks: links, changeCounter: counter)
     }
 
     /// Records what the commit of `counter` changed, and forgets the commit `ChangeLog.retained` before it.
@@ -162,7 +164,7 @@ enum BatchWriter {
     private static func nextAuditEntry(
         partition: String, payload: Data,
         heads: inout [String: (sequence: Int64, hash: Data)], in db: Database
-    ) throws -> AuditEntry {
+    ) throws -> (AuditEntry, AuditLink) {
         var head = heads[partition]
         if head == nil {
             let statement = try db.cachedStatement(
@@ -175,7 +177,7 @@ enum BatchWriter {
         }
         let entry = try AuditEntry.appending(payload: payload, to: partition, head: head)
         heads[partition] = (entry.sequence, entry.hash)
-        return entry
+        return (entry, entry.link(after: head))
     }
 
     /// Rows per multi-row audit insert: a flush of thousands of records costs one statement per
