@@ -213,6 +213,14 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
             return (sample.latencies.map { $0 * 1000 }, sample.ops > 0 ? Double(sample.latencies.count) / sample.ops : seconds)
         }
 
+        /// Commits every record `hsm` (the Swift side's and the broker's LocalHSM) holds queued (a
+        /// read of the log does): its background flush would otherwise run through the module's
+        /// next turn on the same cores, and interleave its records with the embedded slot's in the
+        /// partition's chain, so that the slot re-reads them to sign its audit head.
+        func settle() async throws {
+            _ = try await hsm.auditRecords(so.token, from: 1, limit: 1)
+        }
+
         /// The Swift API (`swift`) and the module (`module`) take turns, `rounds` rounds of an equal
         /// share of the time each, so that a change in the (shared, virtual) machine's speed meets
         /// both alike; each side's latencies and seconds, summed over the rounds.
@@ -226,6 +234,7 @@ struct PKCS11BenchCommand: AsyncParsableCommand {
                 note("\(swiftName) (round \(round) of \(Self.rounds))")
                 let (l, s) = try await swift(turn)
                 swiftSide = (swiftSide.0 + l, swiftSide.1 + s)
+                try await settle()
                 note("\(moduleName) (round \(round) of \(Self.rounds))")
                 let (m, t) = try await module(turn)
                 moduleSide = (moduleSide.0 + m, moduleSide.1 + t)
