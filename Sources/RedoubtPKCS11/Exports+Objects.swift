@@ -239,7 +239,7 @@ public func C_GenerateKeyPair(
         let key = try runtime.call(slot: session.slot, context: .template) { hsm, token in
             try await hsm.generateKey(token, spec: spec)
         }
-        if !spec.persistent { try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
+        if !spec.persistent { _ = try runtime.updateSession(hSession) { $0.objects.insert(key.id) } }
         phPublicKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .publicKey, id: key.id), .key(key))
         phPrivateKey.pointee = runtime.handle(for: ObjectRef(slot: session.slot, kind: .privateKey, id: key.id), .key(key))
     }
