@@ -65,6 +65,11 @@ extension CheckpointBook {
         extend(partition, with: [])
     }
 
+    /// The first sequence of the earliest parked segment of `partition` after `sequence`.
+    func firstParked(_ partition: String, after sequence: Int64) -> Int64? {
+        parked[partition]?.keys.filter { $0 > sequence + 1 }.min()
+    }
+
     /// Drops parked records the verified point has passed.
     private mutating func forgetParked(_ partition: String, through sequence: Int64) {
         guard let waiting = parked[partition] else { return }
@@ -218,10 +223,22 @@ extension LocalHSM {
             if let from = start, let point = checkpoints.withLock({ $0.verified[partition] }), point.sequence > from.sequence {
                 start = point
             }
-            let walk = try await walkChain(partition, after: start, signedFrom: stored?.0.signedFrom)
-            if let failure = walk.failure { throw AuditTampering(description: failure) }
-            let head = walk.head ?? ChainPoint(sequence: 0, hash: AuditEntry.genesisHash)
-            checkpoints.withLock { $0.advance(partition, to: head) }
+            // This node's records that wait behind others' (parked) are not read again: each walk
+            // stops before the next of them, and the point extends over them from there.
+            var walk = try await walkChain(
+                partition, after: start, signedFrom: stored?.0.signedFrom, through: parkedBefore(partition, after: start))
+            var head: ChainPoint
+            while true {
+                if let failure = walk.failure { throw AuditTampering(description: failure) }
+                head = walk.head ?? ChainPoint(sequence: 0, hash: AuditEntry.genesisHash)
+                let reached = checkpoints.withLock { book in
+                    book.advance(partition, to: head)
+                    return book.verified[partition]
+                }
+                guard let reached, reached.sequence > head.sequence else { break }
+                walk = try await walkChain(
+                    partition, after: reached, signedFrom: walk.signedFrom, through: parkedBefore(partition, after: reached))
+            }
             if let (checkpoint, _) = stored, head.sequence == checkpoint.sequence {
                 markSigned(partition)
                 return checkpoint
@@ -247,6 +264,12 @@ extension LocalHSM {
             return signed
         }
         throw HSMError(.aborted, "the audit checkpoint kept changing concurrently; retry")
+    }
+
+    /// The sequence before the first of this node's parked records after `point`: where a walk
+    /// from `point` can stop (`nil`: none is parked, walk to the head).
+    private func parkedBefore(_ partition: String, after point: ChainPoint?) -> Int64? {
+        checkpoints.withLock { $0.firstParked(partition, after: point?.sequence ?? 0) }.map { $0 - 1 }
     }
 
     private func markSigned(_ partition: String) {
@@ -303,7 +326,8 @@ extension LocalHSM {
     /// link and record MAC: records from `signedFrom` on must carry a valid one (`nil`: from the
     /// first record that carries one), and no record may carry a wrong one.
     func walkChain(
-        _ partition: String, after start: ChainPoint?, signedFrom: Int64?, recording marks: Set<Int64> = []
+        _ partition: String, after start: ChainPoint?, signedFrom: Int64?, through last: Int64? = nil,
+        recording marks: Set<Int64> = []
     ) async throws -> ChainWalk {
         var previous: AuditEntry? =
             if let start, start.sequence > 0 {
@@ -311,8 +335,9 @@ extension LocalHSM {
             } else { nil }
         var walk = ChainWalk(head: start, signedFrom: signedFrom ?? Int64.max)
         var next = (start?.sequence ?? 0) + 1
-        while true {
-            let page = try await Self.storeCall { try await store.audit(partition: partition, from: next, limit: 1000) }
+        while last.map({ next <= $0 }) ?? true {
+            let limit = last.map { Int(min(1000, $0 - next + 1)) } ?? 1000
+            let page = try await Self.storeCall { try await store.audit(partition: partition, from: next, limit: limit) }
             if page.isEmpty { break }
             if case .broken(let at, let reason) = verifyAuditChain(page, previous: previous) {
                 walk.failure = "record \(at): \(reason)"

@@ -75,6 +75,18 @@ struct CheckpointBookTests {
         #expect(book.verified["p"] == ChainPoint(sequence: 30, hash: hash(from: start, over: a + b)))
     }
 
+    @Test("the first parked segment after a sequence: where a walk can stop reading")
+    func firstParked() {
+        var book = CheckpointBook()
+        book.verified["p"] = start
+        book.extend("p", with: records(31...40))
+        book.extend("p", with: records(21...25))
+        #expect(book.firstParked("p", after: 10) == 21)
+        #expect(book.firstParked("p", after: 25) == 31)
+        #expect(book.firstParked("p", after: 40) == nil)
+        #expect(book.firstParked("q", after: 0) == nil)
+    }
+
     @Test("no verified point yet: nothing is extended or parked")
     func noPoint() {
         var book = CheckpointBook()

@@ -163,6 +163,8 @@ final class HookedStore: ObjectStore {
     let commitSizes = Mutex<[Int]>([])
     /// Awaited by every commit before it reaches the store, while set.
     let beforeCommit = Mutex<(@Sendable () async -> Void)?>(nil)
+    /// The number of audit entries read back through `audit(partition:from:limit:)`.
+    let auditEntriesRead = Mutex(0)
 
     init(_ base: SQLiteStore) { self.base = base }
 
@@ -196,7 +198,9 @@ final class HookedStore: ObjectStore {
         return try await base.commit(batch)
     }
     func audit(partition: String, from sequence: Int64, limit: Int) async throws -> [AuditEntry] {
-        try await base.audit(partition: partition, from: sequence, limit: limit)
+        let entries = try await base.audit(partition: partition, from: sequence, limit: limit)
+        auditEntriesRead.withLock { $0 += entries.count }
+        return entries
     }
     func auditHead(partition: String) async throws -> AuditEntry? { try await base.auditHead(partition: partition) }
     func auditPartitions() async throws -> [String] { try await base.auditPartitions() }
