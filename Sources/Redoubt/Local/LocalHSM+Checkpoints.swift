@@ -16,9 +16,13 @@ struct CheckpointBook: Sendable {
     var verified: [String: ChainPoint] = [:]
     /// Per partition and first sequence, records this node committed that do not follow the
     /// verified point yet: concurrent commits report back in any order, and the one before them in
-    /// the chain has not. Extended over when it has (``extend(_:with:)``); a few at most.
-    var parked: [String: [Int64: [Record]]] = [:]
-    static let parkedLimit = 8
+    /// the chain has not, or another node's records lie between. Extended over when the point
+    /// reaches them (``extend(_:with:)``); `parkedLimit` segments at most.
+    var parked: [String: [Int64: Parked]] = [:]
+    /// With another node writing the same partition, every one of its records holds back this
+    /// node's later segments until the next head is signed (each second): a busy node commits
+    /// about twenty segments a second.
+    static let parkedLimit = 64
     /// One of this node's audit records: its sequence, its payload and the link the store reported
     /// (the hash it follows and its own; `nil` from a store that does not report it).
     typealias Record = (sequence: Int64, payload: Data, link: AuditLink?)
@@ -26,6 +30,27 @@ struct CheckpointBook: Sendable {
     /// background (each try would walk the chain again and log again) until an export or a
     /// verify finds the chain intact.
     var altered: Set<String> = []
+
+    /// A parked segment: the records as they came, or, when the store linked each to the one
+    /// before it (one commit: consecutive sequences), only where the segment ends, the hash its
+    /// first record follows and the last one's: the point can take it whole, and it holds no payload.
+    enum Parked: Sendable {
+        case records([Record])
+        case linked(last: Int64, previous: Data, hash: Data)
+
+        init(_ records: [Record]) {
+            if let first = records.first?.link, let last = records.last, let lastLink = last.link,
+                records.indices.dropFirst().allSatisfy({ i in
+                    records[i].sequence == records[i - 1].sequence + 1 && records[i].link != nil
+                        && records[i].link?.previous == records[i - 1].link?.hash
+                })
+            {
+                self = .linked(last: last.sequence, previous: first.previous, hash: lastLink.hash)
+            } else {
+                self = .records(records)
+            }
+        }
+    }
 }
 
 extension CheckpointBook {
@@ -35,20 +60,27 @@ extension CheckpointBook {
     mutating func extend(_ partition: String, with records: [Record]) {
         guard var point = verified[partition] else { return }
         if let first = records.first?.sequence, first > point.sequence + 1 {
-            if parked[partition, default: [:]].count < Self.parkedLimit { parked[partition, default: [:]][first] = records }
+            if parked[partition, default: [:]].count < Self.parkedLimit { parked[partition, default: [:]][first] = Parked(records) }
             return
         }
-        var next = records
+        var next = Parked.records(records)
         while true {
-            for record in next where record.sequence > point.sequence {
-                guard record.sequence == point.sequence + 1 else { break }
-                // The store hashed the record in this process from the hash it read before it: when
-                // that is the point's own, its result is what hashing here would give.
-                let hash =
-                    if let link = record.link, link.previous == point.hash { link.hash } else {
-                        AuditEntry.chainHash(previousHash: point.hash, sequence: record.sequence, payload: record.payload)
-                    }
-                point = ChainPoint(sequence: record.sequence, hash: hash)
+            switch next {
+            case .records(let records):
+                for record in records where record.sequence > point.sequence {
+                    guard record.sequence == point.sequence + 1 else { break }
+                    // The store hashed the record in this process from the hash it read before it:
+                    // when that is the point's own, its result is what hashing here would give.
+                    let hash =
+                        if let link = record.link, link.previous == point.hash { link.hash } else {
+                            AuditEntry.chainHash(previousHash: point.hash, sequence: record.sequence, payload: record.payload)
+                        }
+                    point = ChainPoint(sequence: record.sequence, hash: hash)
+                }
+            case .linked(let last, let previous, let hash):
+                // Taken only from the point's own hash (it follows the point: its key said so);
+                // otherwise it is dropped, and the next walk reads those records.
+                if previous == point.hash { point = ChainPoint(sequence: last, hash: hash) }
             }
             guard let more = parked[partition]?.removeValue(forKey: point.sequence + 1) else { break }
             next = more

@@ -19,6 +19,16 @@ struct CheckpointBookTests {
         records.reduce(start.hash) { AuditEntry.chainHash(previousHash: $0, sequence: $1.sequence, payload: $1.payload) }
     }
 
+    /// `records` with the links a store that chained them from `start` reports.
+    func linked(_ records: [Record], from start: ChainPoint) -> [Record] {
+        var previous = start.hash
+        return records.map { record in
+            let hash = AuditEntry.chainHash(previousHash: previous, sequence: record.sequence, payload: record.payload)
+            defer { previous = hash }
+            return (record.sequence, record.payload, AuditLink(previous: previous, hash: hash))
+        }
+    }
+
     let start = ChainPoint(sequence: 10, hash: AuditEntry.genesisHash)
 
     @Test("segments reported out of order are parked, then extended over in order: the same hash as one by one")
@@ -55,15 +65,6 @@ struct CheckpointBookTests {
 
     @Test("the store's links extend the point as hashing would; links that do not follow the point are hashed over instead")
     func links() {
-        /// `records` with the links a store that chained them from `start` reports.
-        func linked(_ records: [Record], from start: ChainPoint) -> [Record] {
-            var previous = start.hash
-            return records.map { record in
-                let hash = AuditEntry.chainHash(previousHash: previous, sequence: record.sequence, payload: record.payload)
-                defer { previous = hash }
-                return (record.sequence, record.payload, AuditLink(previous: previous, hash: hash))
-            }
-        }
         var book = CheckpointBook()
         book.verified["p"] = start
         let (a, b) = (records(11...20), records(21...30))
@@ -73,6 +74,32 @@ struct CheckpointBookTests {
         // the records from its own point, and its point does not take the store's hashes.
         book.extend("p", with: linked(b, from: ChainPoint(sequence: 20, hash: Data(repeating: 9, count: 32))))
         #expect(book.verified["p"] == ChainPoint(sequence: 30, hash: hash(from: start, over: a + b)))
+    }
+
+    @Test("segments the store linked are parked without their payloads and taken whole, only from the point's own hash")
+    func linkedParked() {
+        let (a, b, c) = (linked(records(11...20), from: start), records(21...25), records(26...40))
+        var book = CheckpointBook()
+        book.verified["p"] = start
+        let bLinked = linked(b, from: ChainPoint(sequence: 20, hash: hash(from: start, over: a)))
+        let cLinked = linked(c, from: ChainPoint(sequence: 25, hash: hash(from: start, over: a + b)))
+        book.extend("p", with: cLinked)
+        book.extend("p", with: bLinked)
+        guard case .linked(let last, _, _) = book.parked["p"]?[21] else {
+            Issue.record("a linked segment was parked with its records")
+            return
+        }
+        #expect(last == 25)
+        book.extend("p", with: a)
+        #expect(book.verified["p"] == ChainPoint(sequence: 40, hash: hash(from: start, over: a + b + c)))
+
+        // A parked segment the store chained from another hash is dropped, not taken.
+        var other = CheckpointBook()
+        other.verified["p"] = start
+        other.extend("p", with: linked(b, from: ChainPoint(sequence: 20, hash: Data(repeating: 9, count: 32))))
+        other.extend("p", with: a)
+        #expect(other.verified["p"] == ChainPoint(sequence: 20, hash: hash(from: start, over: a)))
+        #expect(other.parked["p"] == nil)
     }
 
     @Test("the first parked segment after a sequence: where a walk can stop reading")
