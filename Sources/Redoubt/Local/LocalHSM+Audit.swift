@@ -9,8 +9,7 @@ struct PendingUse: Sendable {
     var actor: String
     var role: Role
     var session: String
-    /// The operation's name as written (``AuditOperation/rawValue``): a record put back after a
-    /// failed commit comes from its payload.
+    /// The operation's name as written (``AuditOperation/rawValue``).
     var operation: String
     var object: String
     var result: String
@@ -118,12 +117,16 @@ extension LocalHSM {
         return out
     }
 
-    /// The signed record of a queued use.
-    private func signedRecord(_ use: PendingUse) -> WriteOperation {
-        let bytes = auditPayloadBytes(
+    /// A queued use's record as bytes.
+    private func payloadBytes(_ use: PendingUse) -> [UInt8] {
+        auditPayloadBytes(
             actor: use.actor, role: use.role.rawValue, session: use.session, operationName: use.operation,
             object: use.object, result: use.result, time: use.time, count: use.count, first: use.first)
-        return .appendAudit(partition: use.partition, payload: auditSigner.signed(bytes, partition: use.partition))
+    }
+
+    /// The signed record of a queued use.
+    private func signedRecord(_ use: PendingUse) -> WriteOperation {
+        .appendAudit(partition: use.partition, payload: auditSigner.signed(payloadBytes(use), partition: use.partition))
     }
 
     func auditPayload(_ caller: Caller, _ operation: AuditOperation, object: String, result: String) -> Data {
@@ -236,32 +239,7 @@ extension LocalHSM {
         }
     }
 
-    /// Takes the queued records (to commit them in a batch of the caller's own).
-    func takePendingAudit() -> [WriteOperation] {
-        auditBuffer.withLock { $0.take() }.map {
-            .appendAudit(
-                partition: $0.partition,
-                payload: auditPayload(
-                    actor: $0.actor, role: $0.role.rawValue, session: $0.session,
-                    operationName: $0.operation, object: $0.object,
-                    result: $0.result, time: $0.time, count: $0.count, first: $0.first))
-        }
-    }
-
-    /// Puts records back in front of the queue after a failed commit, so nothing is lost.
-    func requeue(_ ops: some Sequence<WriteOperation>) {
-        requeue(
-            ops.compactMap { op -> PendingUse? in
-                guard case .appendAudit(let partition, let payload) = op,
-                    let p = try? JSONDecoder().decode(AuditPayload.self, from: payload)
-                else { return nil }
-                return PendingUse(
-                    partition: partition, actor: p.actor, role: Role(rawValue: p.role) ?? .cryptoUser, session: p.session,
-                    operation: p.operation, object: p.object, result: p.result,
-                    time: p.date, count: p.count ?? 1, first: p.firstDate)
-            })
-    }
-
+    /// Puts queued uses back in front of the queue after a failed commit, so nothing is lost.
     private func requeue(_ back: some Collection<PendingUse>) {
         guard !back.isEmpty else { return }
         auditBuffer.withLock { b in
@@ -342,14 +320,13 @@ extension LocalHSM {
     /// (so the chain keeps the order things happened in).
     @discardableResult
     func commitAudited(_ operations: [WriteOperation]) async throws -> CommitResult {
-        var ops = takePendingAudit()
-        let queuedCount = ops.count
-        ops.append(contentsOf: operations)
+        let uses = auditBuffer.withLock { $0.take() }
+        let queued = uses.map { WriteOperation.appendAudit(partition: $0.partition, payload: Data(payloadBytes($0))) }
         do {
-            return try await commit(WriteBatch(ops))
+            return try await commit(WriteBatch(queued + operations))
         } catch {
             // The change failed; the queued key-use records must not be lost with it.
-            requeue(ops.prefix(queuedCount))
+            requeue(uses)
             throw error
         }
     }
