@@ -153,6 +153,36 @@ struct SQLiteStoreTests {
         try await store.close()
     }
 
+    @Test("get reads inline on its own connection and takes the pool while that connection is in use", .timeLimit(.minutes(1)))
+    func pointReads() async throws {
+        let store = try SQLiteStore.temporary()
+        try await store.commit([.insert(key("k"), label: "l", data: bytes("sealed"))])
+        // Free: the inline connection answers, and sees the latest commit.
+        #expect(store.pointReader.read({ db in try Queries.object(db, key: key("k")) })??.data == bytes("sealed"))
+        try await store.commit([.update(key("k"), expectedRevision: 1, label: nil, data: bytes("resealed"))])
+        #expect(try await store.get(key("k"))?.revision == 2)
+        // In use: a second caller is refused at once (nil, not a wait), and get goes through the pool.
+        let nested: Int?? = store.pointReader.read { _ in store.pointReader.read { _ in 1 } }
+        #expect(nested == .some(nil))
+        // Held by another thread until get has answered: get must not wait for it (the test would hang).
+        let release = DispatchSemaphore(value: 0)
+        await withCheckedContinuation { (held: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                _ = store.pointReader.read { _ in
+                    held.resume()
+                    release.wait()
+                }
+            }
+        }
+        let whileInUse = try await store.get(key("k"))
+        release.signal()
+        #expect(whileInUse?.data == bytes("resealed"))
+        // A missing object is nil on both paths; a closed store refuses.
+        #expect(try await store.get(key("absent")) == nil)
+        try await store.close()
+        await expectStoreError(.unavailable) { _ = try await store.get(key("k")) }
+    }
+
     @Test("connections are durable: WAL, synchronous=FULL, foreign keys on")
     func pragmas() async throws {
         let store = try SQLiteStore.temporary()

@@ -23,6 +23,8 @@ public final class SQLiteStore: ObjectStore {
     let pool: DatabasePool
     let options: Options
     let state: Mutex<GroupCommitState<PendingCommit>>
+    /// ``get(_:)``'s connection, read on the caller's thread.
+    let pointReader: PointReader
     private let removeOnClose: URL?
 
     /// Opens or creates the store at `path`, applying schema migrations.
@@ -58,6 +60,7 @@ public final class SQLiteStore: ObjectStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON")
             }
             try Schema.migrate(pool)
+            pointReader = try PointReader(path: path, label: "Redoubt.SQLiteStore.point")
         } catch {
             throw StoreError.mapping(error)
         }
@@ -88,8 +91,13 @@ public final class SQLiteStore: ObjectStore {
     // MARK: - Reads
 
     /// Returns the object at `key`, or `nil` if there is none.
+    ///
+    /// The lookup runs on the caller's thread when the store's point-read connection is free (no
+    /// hop to a reader's queue), through the reader pool otherwise.
     public func get(_ key: ObjectKey) async throws -> StoredObject? {
-        try await read { db in try Queries.object(db, key: key) }
+        try checkOpen()
+        if let found = pointReader.read({ db in try Queries.object(db, key: key) }) { return found }
+        return try await read { db in try Queries.object(db, key: key) }
     }
 
     /// Lists objects of one partition and kind, ordered by id; see ``ObjectStore/list(partition:kind:label:after:limit:)``.
@@ -207,6 +215,7 @@ public final class SQLiteStore: ObjectStore {
                 continuation.resume()
             }
         }
+        pointReader.close()
         do {
             try pool.close()
         } catch {

@@ -29,6 +29,8 @@ struct ScaleBenchCommand: AsyncParsableCommand {
     @Option(help: "Signatures per size (100 to 100000).") var samples: Int = 2000
     @Option(help: "Keys the broker signs with once before its memory is read (0 to 1000000).") var touch: Int = 200_000
     @Option(help: "A PostgreSQL URL (an empty database) instead of a SQLite file in a temporary directory.") var store: String?
+    @Option(name: .customLong("key-cache"), help: "The broker's --key-cache (unsealed keys kept in memory; default its own, 100000).")
+    var keyCache: Int?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func sizes() throws -> [Int] {
@@ -46,6 +48,7 @@ struct ScaleBenchCommand: AsyncParsableCommand {
         guard (100...100_000).contains(samples) else { throw ValidationError("--samples must be between 100 and 100000") }
         guard (0...1_000_000).contains(touch) else { throw ValidationError("--touch must be between 0 and 1000000") }
         do { _ = try StoreLocation(argument: store, directory: "/") } catch { throw ValidationError(error.message) }
+        if let keyCache, !(1...10_000_000).contains(keyCache) { throw ValidationError("--key-cache must be between 1 and 10000000") }
     }
 
     struct Result: Encodable {
@@ -108,6 +111,7 @@ struct ScaleBenchCommand: AsyncParsableCommand {
             // A broker on the store: start time, signing on random keys, memory, paging.
             var arguments = ["--data", dir, "--passphrase-file", dir + "/passphrase", "--rate", "0", "--log-level", "error"]
             if let store { arguments += ["--store", store] }
+            if let keyCache { arguments += ["--key-cache", String(keyCache)] }
             let node = NodeProcess(name: "scale", arguments: arguments)
             defer { node.signalOnly(SIGKILL) }
             note("starting the broker on \(size) keys…")
