@@ -27,8 +27,9 @@ struct ScaleBenchTests {
 
     @Test("two sizes on SQLite: creation, store size, broker start and memory, signing, paging, backup and restore")
     func smallRun() async throws {
+        // A broker key cache of 5: most signatures load and unseal their key from the store.
         let run = try await CLIOverAnyHSMTests.redoubt(
-            ["bench", "scale", "--keys", "10,30", "--samples", "100", "--touch", "30", "--json"], timeout: .seconds(300))
+            ["bench", "scale", "--keys", "10,30", "--samples", "100", "--touch", "30", "--key-cache", "5", "--json"], timeout: .seconds(300))
         #expect(run.status == 0, "\(run)")
         let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
         #expect(report.results.map(\.keys) == [10, 30])
@@ -47,6 +48,7 @@ struct ScaleBenchTests {
         arguments: [
             (["--keys", "5"], "between 10 and 1000000"), (["--keys", "100,10"], "ascending"), (["--keys", "10,x"], "comma-separated"),
             (["--samples", "5"], "--samples must be between 100 and 100000"), (["--store", "mysql://x"], "--store"),
+            (["--key-cache", "0"], "--key-cache must be between 1 and 10000000"),
         ])
     func refusesBadSizes(arguments: [String], message: String) async throws {
         let run = try await CLIOverAnyHSMTests.redoubt(["bench", "scale"] + arguments)

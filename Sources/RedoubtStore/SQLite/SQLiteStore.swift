@@ -6,7 +6,9 @@ import Synchronization
 ///
 /// - Durability: every acknowledged commit is fsync'd (`synchronous=FULL`), so
 ///   it survives `kill -9` and power loss.
-/// - Concurrency: reads run in parallel on a pool of reader connections.
+/// - Concurrency: reads run in parallel on a pool of reader connections;
+///   ``get(_:)`` runs on the caller's thread through a read-only connection
+///   of its own when that one is free.
 ///   Commits are grouped: callers queue their batches, and a single writer puts
 ///   all pending batches into one transaction (one fsync), each inside its own
 ///   savepoint so a failed precondition rolls back only that caller's batch.
