@@ -47,12 +47,7 @@ struct AuditSigner: Sendable {
 
     /// The record with its MAC as the last JSON field. `payload` is a JSON object (ends in `}`).
     func signed(_ payload: Data, partition: String) -> Data {
-        let tag = payload.withUnsafeBytes { mac(partition: partition, unsigned: $0) }
-        let bytes = [UInt8](unsafeUninitializedCapacity: payload.count + Self.macSuffixCount - 1) { buffer, count in
-            // The closing brace comes back after the MAC.
-            count = Self.writeMACField(tag, into: buffer, at: payload.copyBytes(to: buffer) - 1)
-        }
-        return Data(bytes)
+        signed([UInt8](payload), partition: partition)
     }
 
     /// ``signed(_:partition:)`` of a record built as bytes (the queued key-use records): the MAC

@@ -117,16 +117,12 @@ extension LocalHSM {
         return out
     }
 
-    /// A queued use's record as bytes.
-    private func payloadBytes(_ use: PendingUse) -> [UInt8] {
-        auditPayloadBytes(
+    /// The signed record of a queued use (a flush's, and ``commitAudited(_:)``'s).
+    private func signedRecord(_ use: PendingUse) -> WriteOperation {
+        let payload = auditPayloadBytes(
             actor: use.actor, role: use.role.rawValue, session: use.session, operationName: use.operation,
             object: use.object, result: use.result, time: use.time, count: use.count, first: use.first)
-    }
-
-    /// The signed record of a queued use.
-    private func signedRecord(_ use: PendingUse) -> WriteOperation {
-        .appendAudit(partition: use.partition, payload: auditSigner.signed(payloadBytes(use), partition: use.partition))
+        return .appendAudit(partition: use.partition, payload: auditSigner.signed(payload, partition: use.partition))
     }
 
     func auditPayload(_ caller: Caller, _ operation: AuditOperation, object: String, result: String) -> Data {
@@ -321,9 +317,10 @@ extension LocalHSM {
     @discardableResult
     func commitAudited(_ operations: [WriteOperation]) async throws -> CommitResult {
         let uses = auditBuffer.withLock { $0.take() }
-        let queued = uses.map { WriteOperation.appendAudit(partition: $0.partition, payload: Data(payloadBytes($0))) }
+        var batch = WriteBatch(operations)
+        let audited = signAuditRecords(&batch).union(uses.lazy.map(\.partition))
         do {
-            return try await commit(WriteBatch(queued + operations))
+            return try await commitSigned(WriteBatch(uses.map(signedRecord) + batch.operations), audited: audited)
         } catch {
             // The change failed; the queued key-use records must not be lost with it.
             requeue(uses)

@@ -48,7 +48,7 @@ struct ScaleBenchCommand: AsyncParsableCommand {
         guard (100...100_000).contains(samples) else { throw ValidationError("--samples must be between 100 and 100000") }
         guard (0...1_000_000).contains(touch) else { throw ValidationError("--touch must be between 0 and 1000000") }
         do { _ = try StoreLocation(argument: store, directory: "/") } catch { throw ValidationError(error.message) }
-        if let keyCache, !(1...10_000_000).contains(keyCache) { throw ValidationError("--key-cache must be between 1 and 10000000") }
+        if let keyCache, !ServeCommand.keyCacheRange.contains(keyCache) { throw ValidationError("--key-cache must be between 1 and 10000000") }
     }
 
     struct Result: Encodable {

@@ -76,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("key-cache"),
         help: "Unsealed keys kept in memory; past it the least recently used are unsealed again on use (default 100000).")
     var keyCache: Int?
+    /// The sizes `--key-cache` takes (also `bench scale`'s, which passes it on).
+    static let keyCacheRange = 1...10_000_000
 
     @Option(name: .customLong("backup-dir"), help: "Directory BackupService.CreateBackup writes into (default DATA/backups).")
     var backupDirectory: String?
@@ -152,7 +154,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Checked in the order a user meets the problems: flags, the listening address (a plaintext
     /// address off loopback is refused before the store is touched), then the store or the nodes.
     func serverConfiguration() throws -> RedoubtServer.Configuration {
-        if let keyCache, !(1...10_000_000).contains(keyCache) {
+        if let keyCache, !Self.keyCacheRange.contains(keyCache) {
             throw ValidationError("--key-cache must be between 1 and 10000000 (keys kept unsealed in memory)")
         }
         let broker = try brokerConfiguration()
