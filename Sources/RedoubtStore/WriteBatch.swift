@@ -50,6 +50,16 @@ public struct WriteBatch: Sendable {
     }
 }
 
+extension WriteBatch {
+    /// How many objects the batch inserts.
+    var insertCount: Int {
+        operations.reduce(0) { count, operation in
+            if case .insert = operation { return count + 1 }
+            return count
+        }
+    }
+}
+
 extension WriteBatch: ExpressibleByArrayLiteral {
     /// Creates a batch from an array literal of operations.
     public init(arrayLiteral elements: WriteOperation...) {

@@ -9,7 +9,8 @@ extension PostgresStore {
     /// fit in memory. Any failure rolls everything back: a store holding data
     /// gives ``StoreError/Code/notEmpty``, an inconsistent backup
     /// ``StoreError/Code/corrupt``, and an error thrown by `records` is
-    /// rethrown unchanged.
+    /// rethrown unchanged. After it, the store asks PostgreSQL to analyse the tables (statistics
+    /// for its planner) rather than leave that to autovacuum's next round.
     public func importAll(_ records: some AsyncSequence<StoreRecord, Error> & Sendable) async throws {
         do {
             // Not bounded by the operation timeout: a large backup may take longer.
@@ -29,6 +30,11 @@ extension PostgresStore {
                 return try await PostgresBatchWriter.incrementChangeCounter(on: connection)
             }
             core.observe(counter: counter)
+            // Statistics for the planner now rather than at autovacuum's next round (see
+            // PostgresCore.analyzeAfterInserts); a failure leaves them to autovacuum.
+            _ = try? await core.withConnection {
+                try await $0.query("ANALYZE objects, audit, request_ids", logger: PostgresCore.quiet)
+            }
         } catch {
             throw ImportSourceFailure.unwrapped(error)
         }

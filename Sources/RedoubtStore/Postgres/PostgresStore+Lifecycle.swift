@@ -102,6 +102,9 @@ extension PostgresCore {
                 }
                 ready.settle(.success(()))
                 group.addTask { await ChangeListener(core: self).run() }
+                if keepsPointReader {
+                    group.addTask { await self.pointReader.run(core: self) }
+                }
                 // Serve until close(), the group's graceful shutdown or this task's cancellation.
                 try? await cancelWhenGracefulShutdown { try await self.closing.value() }
             } catch {

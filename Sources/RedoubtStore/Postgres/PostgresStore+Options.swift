@@ -10,7 +10,8 @@ extension PostgresStore {
         /// How long an operation waits for a connection before failing with
         /// ``StoreError/Code/unavailable`` (between 1 ms and 1 hour).
         public var connectTimeout: Duration
-        /// The most connections in the pool (at least 2: one of them listens for changes).
+        /// The most connections in the pool (at least 2: one of them listens for changes; from 4 on,
+        /// another is kept for reads of one object, which then need no lease from the pool).
         public var maximumConnections: Int
         /// How long the change listener waits before reconnecting after losing its connection (at least 1 ms).
         public var listenerRetryDelay: Duration

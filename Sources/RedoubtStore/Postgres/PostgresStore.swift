@@ -60,7 +60,10 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
 
     /// Returns the object at `key`, or `nil` if there is none.
     public func get(_ key: ObjectKey) async throws -> StoredObject? {
-        try await core.withConnection { try await PostgresQueries.object(key, on: $0) }
+        if let object = try await core.pointRead(key) {
+            return object
+        }
+        return try await core.withConnection { try await PostgresQueries.object(key, on: $0) }
     }
 
     /// Lists objects of one partition and kind, ordered by id; see ``ObjectStore/list(partition:kind:label:after:limit:)``.
@@ -197,6 +200,7 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
             if let last = results.last {
                 core.observe(counter: last.changeCounter)
             }
+            core.noteInserts(batches.reduce(0) { $0 + $1.insertCount })
             writes.withLock { $0.recordTransaction(batchCount: batches.count) }
             return results.map { .success($0) }
         } catch let failure as PostgresBatchWriter.GroupBatchFailure {

@@ -9,13 +9,16 @@ enum PostgresQueries {
     private static var quiet: Logger { PostgresCore.quiet }
 
     static func object(_ key: ObjectKey, on connection: PostgresConnection) async throws -> StoredObject? {
-        let rows = try await connection.query(
-            """
-            SELECT partition, kind, id, label, revision, data FROM objects
-            WHERE partition = \(key.partition) AND kind = \(key.kind) AND id = \(key.id)
-            """, logger: quiet
-        ).collect()
+        let rows = try await connection.query(objectQuery(key), logger: quiet).collect()
         return try rows.first.map(decodeObject)
+    }
+
+    /// The one object at `key` (no row when there is none); also ``PostgresPointReader``'s query.
+    static func objectQuery(_ key: ObjectKey) -> PostgresQuery {
+        """
+        SELECT partition, kind, id, label, revision, data FROM objects
+        WHERE partition = \(key.partition) AND kind = \(key.kind) AND id = \(key.id)
+        """
     }
 
     static func revision(_ key: ObjectKey, on connection: PostgresConnection) async throws -> Int64? {
