@@ -15,6 +15,10 @@ import Synchronization
 ///   `meta` table; that row lock serialises commits across all nodes, so audit sequences never
 ///   collide. Preconditions run in order and a failing one fails its batch only: the group is
 ///   rolled back and committed again around it, the failing batch alone.
+/// - Reads: ``get(_:)`` runs on a connection the store keeps for reads of one object (from 4
+///   connections up), without a lease from the pool; the pool answers when that connection is busy
+///   or lost. After its first 1,000 inserts and after an import, the store runs `ANALYZE`, so the
+///   planner reads a key through the primary key before autovacuum's first round.
 /// - Change counter: every commit also sends `NOTIFY redoubt_changes,
 ///   '<new counter>'`. The store keeps one listening connection, so
 ///   ``changeCounter()`` answers from memory while it is healthy (no round
