@@ -27,7 +27,7 @@ final class PostgresPointReader: Sendable {
     let answered = Atomic<Int>(0)
 
     /// Holds one pooled connection for point reads until cancelled; after losing it, waits
-    /// `retryDelay` and leases another.
+    /// ``PostgresStore/Options/listenerRetryDelay`` and leases another.
     func run(core: PostgresCore) async {
         while !Task.isCancelled, core.isOpen {
             do {
