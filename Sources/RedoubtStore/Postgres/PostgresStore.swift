@@ -108,6 +108,18 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
         try await core.withConnection { try await PostgresQueries.auditPartitions(on: $0) }
     }
 
+    /// The database's size on disk in bytes (`pg_database_size`: every table and index, the
+    /// catalogs included), for capacity planning.
+    public func databaseSize() async throws -> Int64 {
+        try await core.withConnection { connection in
+            let rows = try await connection.query("SELECT pg_database_size(current_database())", logger: PostgresCore.quiet).collect()
+            guard let row = rows.first else {
+                throw StoreError.corrupt("the server reported no database size")
+            }
+            return try row.decode(Int64.self)
+        }
+    }
+
     /// Returns the object claimed by `requestID` in `partition`, or `nil`.
     public func requestClaim(partition: String, requestID: String) async throws -> ObjectKey? {
         try await core.withConnection { connection in

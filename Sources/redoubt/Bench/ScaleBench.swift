@@ -18,7 +18,7 @@ struct ScaleBenchCommand: AsyncParsableCommand {
             signs --samples digests one at a time, each with a key picked at random among all (beyond the \
             broker's key cache, a use unseals its key again), and walks ListKeys pages of 100. The broker \
             stops, and this process writes a whole-store backup and restores it into a new SQLite store. \
-            bytes_per_key is the store files' size over the key count (SQLite only). Goals: sign p99 at the \
+            bytes_per_key is the store's size on disk over the key count (SQLite: its files; PostgreSQL: pg_database_size). Goals: sign p99 at the \
             largest size at most 1.2x the smallest's, resident memory bounded (not growing with the key \
             count past the cache's size), start at most 2 s.
 
@@ -105,8 +105,9 @@ struct ScaleBenchCommand: AsyncParsableCommand {
             let createRate = Double(size - (results.last?.keys ?? 0)) / createSeconds
             flusher.cancel()
             try await hsm.close()
+            let storeBytes = try await Self.storeBytes(location, hsmStore)
             try await hsmStore.close()
-            let bytesPerKey = Self.storeBytes(location).map { Double($0) / Double(size) }
+            let bytesPerKey = storeBytes.map { Double($0) / Double(size) }
 
             // A broker on the store: start time, signing on random keys, memory, paging.
             var arguments = ["--data", dir, "--passphrase-file", dir + "/passphrase", "--rate", "0", "--log-level", "error"]
@@ -241,7 +242,11 @@ struct ScaleBenchCommand: AsyncParsableCommand {
     }
 
     /// The SQLite store's files' size (the database, its write-ahead log and index), nil on PostgreSQL.
-    static func storeBytes(_ location: StoreLocation) -> Int? {
+    /// The store's size on disk: its files on SQLite, `pg_database_size` on PostgreSQL.
+    static func storeBytes(_ location: StoreLocation, _ store: any ObjectStore) async throws -> Int? {
+        if let postgres = store as? PostgresStore {
+            return Int(try await postgres.databaseSize())
+        }
         guard case .sqlite(let path) = location else { return nil }
         return [path, path + "-wal", path + "-shm"].reduce(0) { sum, file in
             sum + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)

@@ -114,6 +114,27 @@ struct PostgresStatisticsTests {
         }
     }
 
+    @Test("databaseSize grows with what the store holds")
+    func databaseSize() async throws {
+        try await PostgresTestDatabases.with { databases in
+            let store = try await PostgresStore.connect(url: try await databases.makeDatabase())
+            let before = try await store.databaseSize()
+            #expect(before > 0)
+            // 2,000 objects of 1,000 random bytes (PostgreSQL stores them uncompressed, in line).
+            for group in 0..<20 {
+                try await store.commit(
+                    WriteBatch(
+                        (0..<100).map { index in
+                            .insert(key("k\(group * 100 + index)"), label: nil, data: Data((0..<1000).map { _ in UInt8.random(in: 0...255) }))
+                        }))
+            }
+            let after = try await store.databaseSize()
+            #expect(after - before >= 1_500_000, "grew by \(after - before) bytes for 2,000,000 bytes of data")
+            try await store.close()
+            await expectStoreError(.unavailable) { try await store.databaseSize() }
+        }
+    }
+
     @Test("a restored store has its tables analysed")
     func analysedAfterImport() async throws {
         try await PostgresTestDatabases.with { databases in
