@@ -216,7 +216,7 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
             if let last = results.last {
                 core.observe(counter: last.changeCounter)
             }
-            core.noteInserts(batches.reduce(0) { $0 + $1.insertCount })
+            core.noteInserts(of: batches)
             writes.withLock { $0.recordTransaction(batchCount: batches.count) }
             return results.map { .success($0) }
         } catch let failure as PostgresBatchWriter.GroupBatchFailure {

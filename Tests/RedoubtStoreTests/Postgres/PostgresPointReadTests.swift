@@ -5,7 +5,9 @@ import Testing
 
 /// PostgresStore's point reads: `get` on a connection the store keeps for it, without a lease,
 /// bounded by the operation timeout, and the pool whenever that connection cannot answer.
-@Suite("PostgresStore point reads", .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
+@Suite(
+    "PostgresStore point reads", .timeLimit(.minutes(1)),
+    .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
 struct PostgresPointReadTests {
     @Test("gets answer on the point-read connection, see every commit, and take the pool while it is lost")
     func pointReads() async throws {
@@ -15,7 +17,7 @@ struct PostgresPointReadTests {
                 url: url, options: PostgresStore.Options(listenerRetryDelay: .milliseconds(50)))
             let other = try await PostgresStore.connect(url: url)
             try await store.commit([.insert(key("k"), label: "l", data: bytes("v1"))])
-            try await store.awaitPointReads()
+            try await store.awaitPointReads(afterLendings: 0)
             #expect(try await store.get(key("k"))?.data == bytes("v1"))
             // Another node's commit, then this store's own: a point read sees each at once.
             try await other.commit([.update(key("k"), expectedRevision: 1, label: "l", data: bytes("v2"))])
@@ -30,13 +32,14 @@ struct PostgresPointReadTests {
             // Every connection to the database ends: gets go on through the pool, and the point
             // reader leases a connection again.
             let name = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
+            let lent = store.core.pointReader.lendings
             try await databases.admin { connection in
                 try await connection.query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(name) AND pid <> pg_backend_pid()",
                     logger: PostgresTestDatabases.logger)
             }
             #expect(try await store.getRetrying(key("k"))?.data == bytes("v3"))
-            try await store.awaitPointReads()
+            try await store.awaitPointReads(afterLendings: lent)
             try await store.close()
             try await other.close()
         }
@@ -45,15 +48,18 @@ struct PostgresPointReadTests {
     @Test("with fewer than 4 connections, no connection is kept for point reads")
     func smallPoolKeepsNone() async throws {
         try await PostgresTestDatabases.with { databases in
-            let store = try await PostgresStore.connect(
-                url: try await databases.makeDatabase(), options: PostgresStore.Options(maximumConnections: 3))
+            let url = try await databases.makeDatabase()
+            let store = try await PostgresStore.connect(url: url, options: PostgresStore.Options(maximumConnections: 3))
             try await store.commit([.insert(key("k"), label: nil, data: bytes("v"))])
+            // A store with the default pool, opened after it, has its point reader by now.
+            let other = try await PostgresStore.connect(url: url)
+            await other.core.pointReader.awaitLendings(moreThan: 0)
             for _ in 0..<20 {
                 #expect(try await store.get(key("k"))?.data == bytes("v"))
-                try await Task.sleep(for: .milliseconds(10))
             }
             #expect(store.pointReadsAnswered == 0)
             try await store.close()
+            try await other.close()
         }
     }
 
@@ -66,7 +72,8 @@ struct PostgresPointReadTests {
                 options: PostgresStore.Options(
                     connectTimeout: .seconds(1), listenerRetryDelay: .milliseconds(50), operationTimeout: .seconds(3)))
             try await store.commit([.insert(key("k"), label: nil, data: bytes("v"))])
-            try await store.awaitPointReads()
+            try await store.awaitPointReads(afterLendings: 0)
+            let lent = store.core.pointReader.lendings
             // Another client holds a lock no SELECT can pass: the read waits on the server.
             let (error, waited) = try await databases.admin(url: url) { holder in
                 try await holder.query("BEGIN", logger: PostgresTestDatabases.logger)
@@ -82,14 +89,16 @@ struct PostgresPointReadTests {
             #expect(error?.message.contains("did not answer a read within") == true, "\(String(describing: error))")
             // Its connection was closed; reads go on, and the point reader comes back.
             #expect(try await store.getRetrying(key("k"))?.data == bytes("v"))
-            try await store.awaitPointReads()
+            try await store.awaitPointReads(afterLendings: lent)
             try await store.close()
         }
     }
 }
 
 /// The statistics PostgreSQL's planner needs to read a key through the primary key.
-@Suite("PostgresStore planner statistics", .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
+@Suite(
+    "PostgresStore planner statistics", .timeLimit(.minutes(1)),
+    .enabled(if: PostgresTestDatabases.isConfigured, "set REDOUBT_TEST_POSTGRES_URL (scripts/with-postgres)"))
 struct PostgresStatisticsTests {
     @Test("a store that inserts its first 1,000 objects has them analysed; a key read then takes the primary key")
     func analysedAfterInserts() async throws {
@@ -99,10 +108,12 @@ struct PostgresStatisticsTests {
             for group in 0..<9 {
                 try await store.commit(WriteBatch((0..<100).map { .insert(key("k\(group * 100 + $0)"), label: "l", data: bytes("v")) }))
             }
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(store.core.state.withLock { $0.analysis } == nil)
             #expect(try await databases.lastAnalyze(url: url) == nil, "analysed before 1,000 inserts")
             try await store.commit(WriteBatch((900..<1000).map { .insert(key("k\($0)"), label: "l", data: bytes("v")) }))
-            #expect(try await databases.awaitAnalyze(url: url), "objects not analysed within 10 s of the 1,000th insert")
+            let analysis = try #require(store.core.state.withLock { $0.analysis }, "no ANALYZE after the 1,000th insert")
+            await analysis.value
+            #expect(try await databases.lastAnalyze(url: url) != nil, "objects not analysed after the 1,000th insert")
             let plan = try await databases.admin(url: url) { connection in
                 try await connection.query(
                     "EXPLAIN SELECT data FROM objects WHERE partition = 'p' AND kind = 'key' AND id = 'k500'",
@@ -161,16 +172,6 @@ extension PostgresTestDatabases {
             ).collect().first?.decode(Date?.self)
         }
     }
-
-    /// Whether `objects` is analysed within 10 seconds.
-    fileprivate func awaitAnalyze(url: String) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if try await lastAnalyze(url: url) != nil { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
 }
 
 extension PostgresStore {
@@ -178,25 +179,22 @@ extension PostgresStore {
         core.pointReader.answered.load(ordering: .relaxed)
     }
 
-    /// Returns once a get is answered by the point reader (it connects after the store opens);
-    /// fails after 5 seconds.
-    fileprivate func awaitPointReads() async throws {
+    /// Returns once the point reader holds a connection lent after the first `count`, and a get
+    /// is answered on it.
+    fileprivate func awaitPointReads(afterLendings count: Int) async throws {
+        await core.pointReader.awaitLendings(moreThan: count)
         let before = pointReadsAnswered
-        let deadline = ContinuousClock.now + .seconds(5)
-        while pointReadsAnswered == before, ContinuousClock.now < deadline {
-            _ = try? await get(ObjectKey(partition: "p", kind: "probe", id: "none"))
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(pointReadsAnswered > before, "no point read was answered within 5 seconds")
+        _ = try await get(ObjectKey(partition: "p", kind: "probe", id: "none"))
+        #expect(pointReadsAnswered == before + 1, "a get was not answered by the point reader")
     }
 
-    /// A get, retried while the pool replaces connections the server ended.
+    /// A get, retried while the pool replaces connections the server ended (each failed try
+    /// uses up one of them; no waiting between tries).
     fileprivate func getRetrying(_ key: ObjectKey) async throws -> StoredObject? {
-        for _ in 0..<20 {
+        for _ in 0..<40 {
             if let object = try? await get(key) {
                 return object
             }
-            try await Task.sleep(for: .milliseconds(50))
         }
         return try await get(key)
     }

@@ -25,6 +25,8 @@ final class PostgresCore: Sendable {
         var runClaimed = false
         /// Objects this store may insert before it asks PostgreSQL to analyse `objects` (once).
         var insertsBeforeAnalyze = PostgresCore.analyzeAfterInserts
+        /// That `ANALYZE`, once started.
+        var analysis: Task<Void, Never>?
     }
 
     /// How many inserts through one store start its one `ANALYZE objects`.
@@ -333,20 +335,18 @@ final class PostgresCore: Sendable {
         }
     }
 
-    /// Counts `count` committed inserts; past ``analyzeAfterInserts`` (once per store), runs
+    /// Counts the inserts of committed `batches`; past ``analyzeAfterInserts`` (once per store), runs
     /// `ANALYZE objects` in a task of its own. A failure (a role that does not own the table) leaves
     /// the statistics to autovacuum.
-    func noteInserts(_ count: Int) {
-        guard count > 0 else {
-            return
-        }
-        let due = state.withLock { state -> Bool in
-            guard state.insertsBeforeAnalyze > 0 else { return false }
-            state.insertsBeforeAnalyze -= count
-            return state.insertsBeforeAnalyze <= 0
-        }
-        if due {
-            Task { _ = try? await self.withConnection { try await $0.query("ANALYZE objects", logger: Self.quiet) } }
+    func noteInserts(of batches: [WriteBatch]) {
+        state.withLock { state in
+            // Once it has started, commits count nothing more.
+            guard state.analysis == nil else { return }
+            state.insertsBeforeAnalyze -= batches.reduce(0) { $0 + $1.insertCount }
+            guard state.insertsBeforeAnalyze <= 0 else { return }
+            state.analysis = Task {
+                _ = try? await self.withConnection { try await $0.query("ANALYZE objects", logger: Self.quiet) }
+            }
         }
     }
 

@@ -20,6 +20,9 @@ final class PostgresPointReader: Sendable {
     private struct State {
         var connection: PostgresConnection?
         var inUse = false
+        /// Connections lent so far, and who waits for more (tests).
+        var lendings = 0
+        var lendingWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
@@ -58,7 +61,7 @@ final class PostgresPointReader: Sendable {
         }
         defer { giveBack() }
         let outcome = LeaseOutcome<PostgresQueryResult?>()
-        let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(Self.nanoseconds(timeout))) {
+        let timer = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             outcome.finish(
                 .failure(
                     StoreError.unavailable(
@@ -97,15 +100,35 @@ final class PostgresPointReader: Sendable {
     }
 
     private func lend(_ connection: PostgresConnection) {
-        state.withLock { $0.connection = connection }
+        let due = state.withLock { state in
+            state.connection = connection
+            state.lendings += 1
+            let lendings = state.lendings
+            defer { state.lendingWaiters.removeAll { $0.count < lendings } }
+            return state.lendingWaiters.filter { $0.count < lendings }.map(\.continuation)
+        }
+        due.forEach { $0.resume() }
+    }
+
+    /// How many connections the reader has been lent (a new one after each loss).
+    var lendings: Int {
+        state.withLock { $0.lendings }
+    }
+
+    /// Returns once the reader has been lent more than `count` connections (for tests: an event
+    /// to wait on rather than a time).
+    func awaitLendings(moreThan count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.lendings > count { return true }
+                state.lendingWaiters.append((count, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 
     private func withdraw() {
         state.withLock { $0.connection = nil }
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
