@@ -178,7 +178,8 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
             let action = writes.withLock { $0.enqueue(PendingCommit(batch: batch, continuation: continuation)) }
             switch action {
             case .startDrain:
-                Task { await self.drainCommits() }
+                // On an event loop, like its transactions: not queued behind the callers' tasks.
+                Task(executorPreference: EventLoopTaskExecutor(PostgresClient.defaultEventLoopGroup.any())) { await self.drainCommits() }
             case .queued:
                 break
             case .rejected:
@@ -210,7 +211,7 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
             return []
         }
         do {
-            let results = try await core.inTransaction(counted: false) { connection in
+            let results = try await core.inTransaction(counted: false, onEventLoop: true) { connection in
                 try await PostgresBatchWriter.applyGroup(batches, appendPath: appendPath, on: connection)
             }
             if let last = results.last {

@@ -142,14 +142,14 @@ final class PostgresCore: Sendable {
     /// An operation that is not `counted` runs for callers that already hold their own
     /// ``begin()`` (the group-commit writer, for the commits it carries).
     func withConnection<T: Sendable>(
-        bounded: Bool = true, counted: Bool = true,
+        bounded: Bool = true, counted: Bool = true, executor: (any TaskExecutor)? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await awaitReady()
         if counted { try begin() }
         defer { if counted { end() } }
         do {
-            return try await leased(bodyTimeout: bounded ? options.operationTimeout : nil, body)
+            return try await leased(bodyTimeout: bounded ? options.operationTimeout : nil, executor: executor, body)
         } catch {
             throw StoreError.postgresMapping(error)
         }
@@ -172,16 +172,18 @@ final class PostgresCore: Sendable {
     ///   miss a cancellation that races with the request and keep it for a minute. A lease that
     ///   times out never runs `body`.
     ///
+    /// The lease's task prefers `executor` when given (the writer's: an event loop), the global one otherwise.
+    ///
     /// Cancelling the caller cancels a running `body` only when `cancelsBody` (the listener: its
     /// connection is closed too, so a `LISTEN` that misses the cancellation cannot hold the store's
     /// close); otherwise `body` finishes, so a cancelled commit is never left half-done.
     func leased<T: Sendable>(
-        cancelsBody: Bool = false, bodyTimeout: Duration?,
+        cancelsBody: Bool = false, bodyTimeout: Duration?, executor: (any TaskExecutor)? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let flag = LeaseFlag()
         let outcome = LeaseOutcome<T>()
-        let lease = Task { [client] in
+        let lease = Task(executorPreference: executor) { [client] in
             do {
                 let value = try await client.withConnection { connection in
                     guard flag.start(on: connection) else {
@@ -310,12 +312,18 @@ final class PostgresCore: Sendable {
     }
 
     /// Runs `body` in one transaction on a pooled connection: COMMIT if it returns, ROLLBACK if it throws.
+    /// With `onEventLoop`, the transaction runs on the connection's event loop
+    /// (``EventLoopTaskExecutor``): for the writer, whose transactions hold the change-counter lock.
     func inTransaction<T: Sendable>(
-        _ begin: String = "BEGIN", bounded: Bool = true, counted: Bool = true,
+        _ begin: String = "BEGIN", bounded: Bool = true, counted: Bool = true, onEventLoop: Bool = false,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withConnection(bounded: bounded, counted: counted) { connection in
-            try await Self.transaction(on: connection, begin: begin, body)
+        let executor = onEventLoop ? EventLoopTaskExecutor(PostgresClient.defaultEventLoopGroup.any()) : nil
+        return try await withConnection(bounded: bounded, counted: counted, executor: executor) { connection in
+            guard onEventLoop else { return try await Self.transaction(on: connection, begin: begin, body) }
+            return try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
+                try await Self.transaction(on: connection, begin: begin, body)
+            }
         }
     }
 
