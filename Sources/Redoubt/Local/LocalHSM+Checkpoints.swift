@@ -8,6 +8,15 @@ struct CheckpointBook: Sendable {
     var newest: [String: AuditCheckpoint] = [:]
     /// Partitions with records this node committed since it last signed their head.
     var dirty: Set<String> = []
+    /// Per dirty partition, this node's first record not known to be under a signed checkpoint,
+    /// and since when this node has known of it.
+    var uncovered: [String: (sequence: Int64, since: Date)] = [:]
+    /// The last sequence this node appended per partition: a checkpoint at or past it covers
+    /// every record this node wrote there.
+    var ownHead: [String: Int64] = [:]
+    /// The sequence of the last checkpoint this node signed per partition: a stored checkpoint
+    /// there is its own, not another node's that is signing the chain.
+    var signedHere: [String: Int64] = [:]
     /// When this node last signed each partition's head.
     var lastSigned: [String: Date] = [:]
     /// Per partition, the newest point of the chain this node knows to be authentic: reached by a
@@ -177,6 +186,7 @@ extension LocalHSM {
     /// appended right after it (their hashes computed here, as the store did), or over them once
     /// the commit before them in the chain reports back.
     func extendVerified(_ batch: WriteBatch, _ result: CommitResult) {
+        let now = self.now
         var appended: [String: [CheckpointBook.Record]] = [:]
         var index = 0
         for operation in batch.operations {
@@ -187,7 +197,11 @@ extension LocalHSM {
             appended[partition, default: []].append((result.auditSequences[index], payload, link))
         }
         checkpoints.withLock { book in
-            for (partition, records) in appended { book.extend(partition, with: records) }
+            for (partition, records) in appended {
+                if let first = records.first?.sequence, book.uncovered[partition] == nil { book.uncovered[partition] = (first, now) }
+                if let last = records.last?.sequence { book.ownHead[partition] = max(book.ownHead[partition] ?? 0, last) }
+                book.extend(partition, with: records)
+            }
         }
     }
 
@@ -207,7 +221,7 @@ extension LocalHSM {
             }
         }
         for partition in due.sorted() {
-            do { try await advanceCheckpoint(partition) } catch let tampering as AuditTampering {
+            do { try await advanceCheckpoint(partition, leavingToOthers: !force) } catch let tampering as AuditTampering {
                 logTampering(partition, tampering)
             } catch {
                 logger.warning(
@@ -231,10 +245,16 @@ extension LocalHSM {
     ///
     /// - Throws: ``AuditTampering`` when the chain does not extend the stored checkpoint (nothing
     ///   is signed then), or a store error.
+    ///
+    /// With `leavingToOthers` (the background signing), a stored checkpoint another node signed
+    /// may do instead (``leftToOthers(_:_:)``): then nothing is read or signed.
     @discardableResult
-    func advanceCheckpoint(_ partition: String) async throws -> AuditCheckpoint {
+    func advanceCheckpoint(_ partition: String, leavingToOthers: Bool = false) async throws -> AuditCheckpoint {
         for _ in 0..<4 {
             let stored = try await storedCheckpoint(partition)
+            if leavingToOthers, let (checkpoint, _) = stored, leftToOthers(partition, checkpoint) {
+                return checkpoint
+            }
             if let (checkpoint, _) = stored {
                 let head = try await Self.storeCall { try await store.auditHead(partition: partition) }
                 let length = head?.sequence ?? 0
@@ -293,9 +313,46 @@ extension LocalHSM {
             }
             remember(signed)
             markSigned(partition)
+            checkpoints.withLock { $0.signedHere[partition] = signed.sequence }
             return signed
         }
         throw HSMError(.aborted, "the audit checkpoint kept changing concurrently; retry")
+    }
+
+    /// Whether `partition`'s head can go unsigned by this node, `checkpoint` being the stored one:
+    /// - it covers every record this node appended there (another node signed past them): the
+    ///   partition is clean, and the verified point moves to it;
+    /// - or another node signed it less than two intervals ago (it is signing that chain) and
+    ///   either covers some of this node's records not covered before (then this node's records
+    ///   after it count as new) or this node's first record not covered is less than two intervals
+    ///   old: that node's next checkpoint will cover it, so the partition stays dirty.
+    ///
+    /// Otherwise this node walks what others appended since and signs. Without this, a node making
+    /// a few records a second in a partition another node fills read that node's records back every
+    /// interval (tens of thousands a second) to sign a head the other node signs anyway. A record
+    /// of this node's is under a signed checkpoint within about three intervals at most.
+    private func leftToOthers(_ partition: String, _ checkpoint: AuditCheckpoint) -> Bool {
+        let now = self.now
+        let interval = configuration.auditCheckpointInterval
+        let point = ChainPoint(sequence: checkpoint.sequence, hash: checkpoint.hash)
+        let covered = checkpoints.withLock { book -> Bool? in
+            guard let own = book.ownHead[partition], let first = book.uncovered[partition] else { return nil }
+            if checkpoint.sequence >= own {
+                book.advance(partition, to: point)
+                return true
+            }
+            guard book.signedHere[partition] != checkpoint.sequence, now.timeIntervalSince(checkpoint.time) < 2 * interval else {
+                return nil
+            }
+            if checkpoint.sequence >= first.sequence {
+                book.advance(partition, to: point)
+                book.uncovered[partition] = (checkpoint.sequence + 1, now)
+                return false
+            }
+            return now.timeIntervalSince(first.since) < 2 * interval ? false : nil
+        }
+        if covered == true { markSigned(partition) }
+        return covered != nil
     }
 
     /// The sequence before the first of this node's parked records after `point`: where a walk
@@ -309,6 +366,7 @@ extension LocalHSM {
         checkpoints.withLock {
             $0.altered.remove(partition)
             $0.dirty.remove(partition)
+            $0.uncovered[partition] = nil
             $0.lastSigned[partition] = now
         }
     }
