@@ -179,7 +179,7 @@ public final class PostgresStore: ObjectStore, Service, CustomStringConvertible 
             switch action {
             case .startDrain:
                 // On an event loop, like its transactions: not queued behind the callers' tasks.
-                Task(executorPreference: EventLoopTaskExecutor(PostgresClient.defaultEventLoopGroup.any())) { await self.drainCommits() }
+                Task(executorPreference: EventLoopTaskExecutor.anyLoop()) { await self.drainCommits() }
             case .queued:
                 break
             case .rejected:

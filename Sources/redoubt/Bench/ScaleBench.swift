@@ -241,8 +241,8 @@ struct ScaleBenchCommand: AsyncParsableCommand {
         }
     }
 
-    /// The SQLite store's files' size (the database, its write-ahead log and index), nil on PostgreSQL.
-    /// The store's size on disk: its files on SQLite, `pg_database_size` on PostgreSQL.
+    /// The store's size on disk: its files on SQLite (the database, its write-ahead log and index),
+    /// `pg_database_size` on PostgreSQL.
     static func storeBytes(_ location: StoreLocation, _ store: any ObjectStore) async throws -> Int? {
         if let postgres = store as? PostgresStore {
             return Int(try await postgres.databaseSize())

@@ -15,6 +15,12 @@ final class EventLoopTaskExecutor: TaskExecutor {
         self.loop = loop
     }
 
+    /// On one of PostgresNIO's event loops (the group its connections run on), for a task that
+    /// has no connection yet.
+    static func anyLoop() -> EventLoopTaskExecutor {
+        EventLoopTaskExecutor(PostgresClient.defaultEventLoopGroup.any())
+    }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }

@@ -318,7 +318,7 @@ final class PostgresCore: Sendable {
         _ begin: String = "BEGIN", bounded: Bool = true, counted: Bool = true, onEventLoop: Bool = false,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let executor = onEventLoop ? EventLoopTaskExecutor(PostgresClient.defaultEventLoopGroup.any()) : nil
+        let executor = onEventLoop ? EventLoopTaskExecutor.anyLoop() : nil
         return try await withConnection(bounded: bounded, counted: counted, executor: executor) { connection in
             guard onEventLoop else { return try await Self.transaction(on: connection, begin: begin, body) }
             return try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
